@@ -1,0 +1,40 @@
+"""hfdata: a store for high-frequency time series.
+
+Points are appended to JSON Lines logs, compacted into hive-partitioned Parquet,
+and read back as pandas, polars or Arrow frames that include the log tail.
+"""
+
+from hfdata.compat import HighFrequencyDataStore
+from hfdata.errors import (
+    CompactionInProgress,
+    DurabilityError,
+    HfdataError,
+    InvalidMetadata,
+    InvalidTimestamp,
+    InvalidValue,
+    InvalidVariableName,
+    SchemaMismatch,
+    SettingsConflict,
+    StoreClosed,
+    VariableNotFound,
+)
+from hfdata.store import Store, open_store
+
+__all__ = [
+    "CompactionInProgress",
+    "DurabilityError",
+    "HfdataError",
+    "HighFrequencyDataStore",
+    "InvalidMetadata",
+    "InvalidTimestamp",
+    "InvalidValue",
+    "InvalidVariableName",
+    "SchemaMismatch",
+    "SettingsConflict",
+    "Store",
+    "StoreClosed",
+    "VariableNotFound",
+    "open_store",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,201 @@
+"""The append log: one JSON Lines segment per (writer, variable), durable as asked.
+
+A segment is created as a hidden temporary file, locked with `flock`, then renamed
+to `<writer>-<seq>.jsonl.active`, so a compactor never sees an active segment
+whose lock is free unless its writer is dead. Rotation (size, age, close) renames
+it to `<writer>-<seq>.jsonl`, which is immutable from then on.
+
+Durability (see DESIGN.md): `flush` does one `write` per append; `fsync` also
+fsyncs before returning; `buffered` keeps lines in memory until the flusher, a
+size threshold, `flush()` or `close()` writes them. A failed write or fsync closes
+the segment and raises `DurabilityError`; it is never retried and trusted.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final, Literal
+
+from hfdata.errors import DurabilityError
+from hfdata.layout import segment_name
+
+__all__ = [
+    "BUFFER_LIMIT",
+    "DURABILITIES",
+    "Durability",
+    "LogPolicy",
+    "Segment",
+    "fsync_dir",
+    "new_writer_id",
+]
+
+Durability = Literal["flush", "fsync", "buffered"]
+DURABILITIES: Final = ("flush", "fsync", "buffered")
+BUFFER_LIMIT: Final = 1 << 20  # a buffered segment writes out once it holds 1 MiB
+
+
+@dataclass(frozen=True, slots=True)
+class LogPolicy:
+    """How segments are written and when they rotate."""
+
+    durability: Durability = "flush"
+    max_segment_bytes: int = 64 << 20
+    max_segment_age: float = 600.0  # seconds
+    fsync_on_close: bool = False
+
+
+def new_writer_id() -> str:
+    """A writer id that sorts by start time and is unique across processes and hosts."""
+    now = datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or create in `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Segment:
+    """One open `.jsonl.active` file. Not thread-safe: the store serialises calls."""
+
+    __slots__ = (
+        "buffer",
+        "buffered",
+        "deadline",
+        "dirty",
+        "fd",
+        "last_used",
+        "path",
+        "policy",
+        "size",
+    )
+
+    def __init__(self, directory: Path, writer: str, seq: int, policy: LogPolicy) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        final = directory / segment_name(writer, seq, active=True)
+        hidden = directory / f".{final.name}.tmp"
+        fd = os.open(
+            hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644
+        )
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rename(hidden, final)
+        except BaseException:
+            os.close(fd)
+            hidden.unlink(missing_ok=True)
+            raise
+        self.fd = fd
+        self.path = final
+        self.policy = policy
+        self.size = 0
+        self.buffer: list[bytes] = []
+        self.buffered = 0
+        self.dirty = False
+        self.last_used = time.monotonic()
+        self.deadline = self.last_used + policy.max_segment_age
+
+    # -- writing -------------------------------------------------------------------------
+    def write(self, data: bytes | memoryview) -> None:
+        """Write bytes as the durability mode says. Raises `DurabilityError` on failure."""
+        policy = self.policy
+        if policy.durability == "buffered":
+            self.buffer.append(bytes(data))
+            self.buffered += len(data)
+            self.size += len(data)
+            if self.buffered >= BUFFER_LIMIT:
+                self.flush()
+            return
+        self._write_out(data)
+        self.size += len(data)
+        if policy.durability == "fsync":
+            self.sync()
+        else:
+            self.dirty = True
+
+    def write_many(self, chunks: Iterable[bytes | memoryview]) -> None:
+        """Write several pieces in order (used by batch appends)."""
+        self.flush()
+        for chunk in chunks:
+            self._write_out(chunk)
+            self.size += len(chunk)
+        if self.policy.durability == "fsync":
+            self.sync()
+        else:
+            self.dirty = True
+
+    def _write_out(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+        except OSError as exc:
+            raise DurabilityError(
+                exc.errno or errno.EIO,
+                f"writing segment {self.path} failed ({exc.strerror}); the segment was "
+                "closed and the point was not acknowledged",
+            ) from exc
+
+    def flush(self) -> None:
+        """Write out buffered lines (buffered mode); a no-op otherwise."""
+        if self.buffer:
+            data = b"".join(self.buffer)
+            self.buffer.clear()
+            self.buffered = 0
+            self._write_out(data)
+            self.dirty = True
+
+    def sync(self) -> None:
+        """fsync the file. A failure is final: the caller must close this segment."""
+        try:
+            os.fsync(self.fd)
+        except OSError as exc:
+            raise DurabilityError(
+                exc.errno or errno.EIO,
+                f"fsync of segment {self.path} failed ({exc.strerror}); the segment was closed "
+                "and is not trusted beyond what was already acknowledged",
+            ) from exc
+        self.dirty = False
+
+    def needs_rotation(self, now: float) -> bool:
+        return self.size >= self.policy.max_segment_bytes or now >= self.deadline
+
+    # -- closing -------------------------------------------------------------------------
+    def close(self, *, failed: bool = False) -> Path:
+        """Flush, rename to the closed name, release the lock. Returns the closed path.
+
+        With `failed=True` (after a write or fsync error) nothing more is written.
+        """
+        error: DurabilityError | None = None
+        if not failed:
+            try:
+                self.flush()
+                if self.policy.durability == "fsync" or self.policy.fsync_on_close:
+                    self.sync()
+            except DurabilityError as exc:
+                error = exc
+        closed = self.path.with_name(self.path.name.removesuffix(".active"))
+        try:
+            if self.size == 0 and not failed and error is None:
+                self.path.unlink()  # an empty segment is not worth keeping
+            else:
+                os.rename(self.path, closed)
+                if self.policy.durability == "fsync":
+                    fsync_dir(closed.parent)
+        finally:
+            os.close(self.fd)  # releases the flock after the rename
+        if error is not None:
+            raise error
+        return closed

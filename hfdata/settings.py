@@ -1,0 +1,91 @@
+"""`hfdata.json`: the store's format version and the settings fixed at creation.
+
+Only settings that change how stored data is interpreted live here (partition
+granularity, how naive times and bare numbers are read, log retention). Runtime
+knobs such as durability and rotation are per `open_store` call.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from hfdata.errors import SettingsConflict
+from hfdata.layout import PARTITIONS, Partition
+from hfdata.timeparse import EPOCH_UNITS, EpochUnit, resolve_timezone
+
+__all__ = ["FORMAT_VERSION", "SETTINGS_FILE", "StoreSettings", "load_or_create"]
+
+SETTINGS_FILE: Final = "hfdata.json"
+FORMAT_VERSION: Final = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """Settings recorded in `hfdata.json` when the store is created."""
+
+    partition: Partition = "day"
+    naive_timezone: str = "UTC"
+    epoch_unit: EpochUnit | None = None
+    log_retention_seconds: float | None = 7 * 86_400.0
+
+    def __post_init__(self) -> None:
+        if self.partition not in PARTITIONS:
+            raise ValueError(f"partition must be one of {PARTITIONS}, got {self.partition!r}")
+        if self.epoch_unit is not None and self.epoch_unit not in EPOCH_UNITS:
+            raise ValueError(
+                f"epoch_unit must be one of {EPOCH_UNITS} or None, got {self.epoch_unit!r}"
+            )
+        resolve_timezone(self.naive_timezone)
+        if self.log_retention_seconds is not None and self.log_retention_seconds < 0:
+            raise ValueError("log_retention must be a non-negative timedelta or None")
+
+
+def load_or_create(root: Path, requested: dict[str, Any]) -> StoreSettings:
+    """Read `hfdata.json`, or create it from `requested` (only the keys the caller gave).
+
+    A requested value that differs from the recorded one is a `SettingsConflict`.
+    """
+    path = root / SETTINGS_FILE
+    if not path.exists():
+        settings = StoreSettings(**requested)
+        root.mkdir(parents=True, exist_ok=True)
+        body = {
+            "format": "hfdata",
+            "format_version": FORMAT_VERSION,
+            "created": datetime.now(UTC).isoformat(),
+            **asdict(settings),
+        }
+        tmp = root / f".{SETTINGS_FILE}.{os.getpid()}.tmp"
+        tmp.write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))
+        try:
+            os.link(tmp, path)  # create-exclusive: two first openers agree on one file
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    try:
+        recorded = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON; is this an hfdata store?") from exc
+    if recorded.get("format") != "hfdata":
+        raise ValueError(f"{path} is not an hfdata settings file")
+    if recorded.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format version {recorded['format_version']}; this hfdata reads up to "
+            f"{FORMAT_VERSION}. Upgrade hfdata"
+        )
+    fields = {k: recorded[k] for k in StoreSettings.__dataclass_fields__ if k in recorded}
+    settings = StoreSettings(**fields)
+    for key, value in requested.items():
+        if getattr(settings, key) != value:
+            raise SettingsConflict(
+                f"store {root} was created with {key}={getattr(settings, key)!r}; it cannot be "
+                f"reopened with {key}={value!r}. Omit {key} to use the recorded value"
+            )
+    return settings

@@ -1,0 +1,519 @@
+"""`Store` and `open_store`: settings, wiring and the append hot path.
+
+The store owns one writer id and, per variable, at most one open `Segment`. One
+lock serialises writes, so a `Store` may be shared by threads; other processes
+get their own writer id and so their own segments. Maintenance (compaction) and
+reading live in their own modules; the methods here only wire them up.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import math
+import threading
+import time
+import weakref
+from datetime import UTC, datetime, timedelta
+from os import PathLike
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import orjson
+
+from hfdata import batch as _batch
+from hfdata.encode import encode_lines
+from hfdata.errors import DurabilityError, SchemaMismatch, StoreClosed
+from hfdata.kinds import (
+    KINDS,
+    Kind,
+    check_metadata,
+    infer_kind,
+    json_value,
+    load_schema,
+    store_schema,
+)
+from hfdata.layout import Partition, log_dir, validate_name
+from hfdata.log import DURABILITIES, Durability, LogPolicy, Segment, new_writer_id
+from hfdata.settings import StoreSettings, load_or_create
+from hfdata.timeparse import EpochUnit, TimeRules, format_ns, to_ns
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from hfdata.compact import CompactionReport
+    from hfdata.read import VariableInfo
+
+__all__ = ["Store", "open_store"]
+
+_UNSET: Final[Any] = object()
+_OPTS: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
+_OPTS_NAIVE_UTC: Final = _OPTS | orjson.OPT_NAIVE_UTC
+_open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
+_BATCH_ROWS: Final = 200_000
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    for store in list(_open_stores):
+        with contextlib.suppress(Exception):  # best effort at interpreter exit
+            store.close()
+
+
+class _Var:
+    """Per-variable state of this writer: its kind and its open segment, if any."""
+
+    __slots__ = ("directory", "kind", "name", "segment", "seq")
+
+    def __init__(self, name: str, directory: Path, kind: Kind | None) -> None:
+        self.name = name
+        self.directory = directory
+        self.kind = kind
+        self.segment: Segment | None = None
+        self.seq = 0
+
+
+class Store:
+    """An hfdata store rooted at a local directory. Create it with `open_store`."""
+
+    def __init__(
+        self,
+        root: Path,
+        settings: StoreSettings,
+        policy: LogPolicy,
+        *,
+        flush_interval: float,
+        fsync_interval: float | None,
+        max_open_segments: int,
+    ) -> None:
+        self.root = root
+        self.settings = settings
+        self.policy = policy
+        self.writer_id = new_writer_id()
+        self._rules = TimeRules(settings.naive_timezone, settings.epoch_unit)
+        self._dump_opts = _OPTS_NAIVE_UTC if self._rules.naive_is_utc else _OPTS
+        self._vars: dict[str, _Var] = {}
+        self._open: dict[str, _Var] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self._max_open = max_open_segments
+        self._flush_interval = flush_interval
+        self._fsync_interval = fsync_interval
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if policy.durability == "buffered" or fsync_interval is not None:
+            self._flusher = threading.Thread(
+                target=self._flush_loop, name=f"hfdata-flusher-{self.writer_id}", daemon=True
+            )
+            self._flusher.start()
+        _open_stores.add(self)
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else self.policy.durability
+        return f"<hfdata.Store {str(self.root)!r} ({state})>"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- appending -------------------------------------------------------------------------
+    def append(
+        self,
+        variable: str,
+        timestamp: Any,
+        value: Any,
+        metadata: dict[str, Any] | None = None,
+        *,
+        kind: Kind | None = None,
+    ) -> None:
+        """Append one point. Returns once it is as durable as the store's mode promises.
+
+        `kind="int"` (or any kind) may be given to fix a new variable's kind; for an
+        existing variable it must match. Bad input raises before anything is written.
+        """
+        var = self._vars.get(variable)
+        if var is None or kind is not None or var.kind is None:
+            var = self._prepare(variable, value, kind)
+        # Timestamp: exact-UTC or naive datetimes go straight to orjson (fast path).
+        if type(timestamp) is datetime and 1677 < timestamp.year < 2262:
+            tz = timestamp.tzinfo
+            if tz is UTC or (tz is None and self._rules.naive_is_utc):
+                ts: Any = timestamp
+            elif tz is not None:
+                ts = timestamp.astimezone(UTC)
+            else:
+                ts = format_ns(to_ns(timestamp, self._rules))
+        else:
+            ts = format_ns(to_ns(timestamp, self._rules))
+        # Value: finite floats are the fast path.
+        if type(value) is float and var.kind == "float" and value - value == 0.0:
+            jv: Any = value
+        else:
+            assert var.kind is not None or value is None
+            jv = None if value is None else json_value(var.kind or "float", value, variable)
+        if metadata is None:
+            point: dict[str, Any] = {"timestamp": ts, "value": jv}
+        else:
+            if type(metadata) is not dict:
+                check_metadata(metadata)
+            point = {"timestamp": ts, "value": jv, "metadata": metadata}
+        try:
+            line = orjson.dumps(point, option=self._dump_opts)
+        except TypeError:
+            check_metadata(metadata)  # raises the precise error
+            raise
+        if metadata is not None and b"null" in line:
+            check_metadata(metadata)  # NaN/inf would have been written as null
+        with self._lock:
+            if self._closed:
+                raise StoreClosed(f"{self!r} is closed; open it again with hfdata.open_store")
+            segment = var.segment or self._open_segment(var)
+            try:
+                segment.write(line)
+            except DurabilityError:
+                self._close_segment(var, failed=True)
+                raise
+            now = time.monotonic()
+            segment.last_used = now
+            if segment.size >= self.policy.max_segment_bytes or now >= segment.deadline:
+                self._close_segment(var)
+
+    def append_many(self, variable: str, data: Any, *, kind: Kind | None = None) -> int:
+        """Append a batch (pandas DataFrame/Series, polars DataFrame, Arrow table).
+
+        The whole batch is checked before anything is written; returns the row count.
+        """
+        var = self._var(variable)
+        fixed = self._fix_kind(var, kind) if kind is not None else var.kind
+        checked = _batch.normalise(data, self._rules, fixed, variable)
+        if len(checked) == 0:
+            return 0
+        if checked.kind is not None and var.kind is None:
+            self._fix_kind(var, checked.kind)
+        for start in range(0, len(checked), _BATCH_ROWS):
+            stop = start + _BATCH_ROWS
+            pieces = list(
+                encode_lines(
+                    checked.ns[start:stop],
+                    checked.values.slice(start, _BATCH_ROWS),
+                    None
+                    if checked.metadata is None
+                    else checked.metadata.slice(start, _BATCH_ROWS),
+                    var.kind or "float",
+                )
+            )
+            with self._lock:
+                self._check_open()
+                segment = var.segment or self._open_segment(var)
+                try:
+                    segment.write_many(pieces)
+                except DurabilityError:
+                    self._close_segment(var, failed=True)
+                    raise
+                now = time.monotonic()
+                segment.last_used = now
+                if segment.needs_rotation(now):
+                    self._close_segment(var)
+        return len(checked)
+
+    # -- flushing, rotating, closing ---------------------------------------------------------
+    def flush(self) -> None:
+        """Write out buffered points and fsync what the durability mode asks for."""
+        with self._lock:
+            self._check_open()
+            self._flush_all(
+                sync=self.policy.durability == "fsync" or self._fsync_interval is not None
+            )
+
+    def rotate(self, variables: list[str] | None = None) -> None:
+        """Close this store's active segments now (they become ready for compaction)."""
+        with self._lock:
+            self._check_open()
+            for name in list(self._open) if variables is None else variables:
+                var = self._open.get(name)
+                if var is not None:
+                    self._close_segment(var)
+
+    def close(self) -> None:
+        """Flush and close every segment; the store refuses further appends. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join()
+        errors: list[BaseException] = []
+        with self._lock:
+            for var in list(self._open.values()):
+                try:
+                    self._close_segment(var)
+                except DurabilityError as exc:
+                    errors.append(exc)
+        _open_stores.discard(self)
+        if errors:
+            raise errors[0]
+
+    # -- maintenance and reading (implemented in their own modules) ------------------------------
+    def compact(
+        self,
+        *,
+        variables: list[str] | None = None,
+        include_active: bool = False,
+        progress: bool | None = None,
+        wait: bool = True,
+    ) -> CompactionReport:
+        """Turn closed log segments into Parquet (see `hfdata.compact`)."""
+        from hfdata import compact as _compact
+
+        self._check_open()
+        if include_active:
+            self.rotate(variables)
+        return _compact.compact(
+            self.root, self.settings, variables=variables, progress=progress, wait=wait
+        )
+
+    def optimize(
+        self,
+        variables: list[str] | None = None,
+        *,
+        dedupe: Literal["last", "first"] | None = None,
+        progress: bool | None = None,
+    ) -> CompactionReport:
+        """Merge each partition's Parquet files into one sorted file."""
+        from hfdata import compact as _compact
+
+        self._check_open()
+        return _compact.optimize(
+            self.root, self.settings, variables=variables, dedupe=dedupe, progress=progress
+        )
+
+    def drop(self, variable: str) -> None:
+        """Remove a variable entirely: its log, its Parquet and its schema."""
+        from hfdata import compact as _compact
+
+        validate_name(variable)
+        with self._lock:
+            self._check_open()
+            var = self._vars.pop(variable, None)
+            if var is not None and var.segment is not None:
+                self._close_segment(var)
+        _compact.drop(self.root, self.settings, variable)
+
+    def read(
+        self, variables: str | list[str], start: Any = None, end: Any = None, **kwargs: Any
+    ) -> Any:
+        """Read points in `[start, end)` (see `hfdata.read.read` for every option)."""
+        from hfdata import read as _read
+
+        self._check_open()
+        self._flush_for_readers()
+        return _read.read(self.root, self.settings, variables, start, end, **kwargs)
+
+    def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:
+        """A polars LazyFrame over Parquet and the log tail."""
+        from hfdata import read as _read
+
+        self._check_open()
+        self._flush_for_readers()
+        return _read.scan(self.root, self.settings, variable, start, end)
+
+    def variables(self) -> list[str]:
+        """Every variable in the store, sorted."""
+        from hfdata import read as _read
+
+        self._check_open()
+        return _read.variables(self.root)
+
+    def info(self, variable: str) -> VariableInfo:
+        """Kind, time range, row counts, partitions and size of one variable."""
+        from hfdata import read as _read
+
+        self._check_open()
+        self._flush_for_readers()
+        return _read.info(self.root, self.settings, variable)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosed(f"{self!r} is closed; open it again with hfdata.open_store")
+
+    def _var(self, variable: str) -> _Var:
+        var = self._vars.get(variable)
+        if var is None:
+            directory = log_dir(self.root, variable)  # validates the name
+            var = _Var(variable, directory, load_schema(directory))
+            self._vars[variable] = var
+        return var
+
+    def _fix_kind(self, var: _Var, kind: Kind) -> Kind:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if var.kind is None:
+            var.kind = load_schema(var.directory) or store_schema(var.directory, kind)
+        if var.kind != kind:
+            raise SchemaMismatch(
+                f"variable {var.name!r} already holds {var.kind} values; cannot use kind={kind!r}"
+            )
+        return var.kind
+
+    def _prepare(self, variable: str, value: Any, kind: Kind | None) -> _Var:
+        var = self._var(variable)
+        if kind is not None:
+            self._fix_kind(var, kind)
+        elif var.kind is None:
+            inferred = infer_kind(value)
+            if inferred is not None:
+                json_value(inferred, value, variable)  # refuse bad values before fixing a kind
+                self._fix_kind(var, inferred)
+        return var
+
+    def _open_segment(self, var: _Var) -> Segment:
+        if len(self._open) >= self._max_open:
+            oldest = min(self._open.values(), key=lambda v: v.segment.last_used if v.segment else 0)
+            self._close_segment(oldest)
+        while True:
+            var.seq += 1
+            try:
+                segment = Segment(var.directory, self.writer_id, var.seq, self.policy)
+                break
+            except FileExistsError:
+                continue
+        var.segment = segment
+        self._open[var.name] = var
+        return segment
+
+    def _close_segment(self, var: _Var, *, failed: bool = False) -> None:
+        segment, var.segment = var.segment, None
+        self._open.pop(var.name, None)
+        if segment is not None:
+            segment.close(failed=failed)
+
+    def _flush_all(self, *, sync: bool) -> None:
+        for var in list(self._open.values()):
+            segment = var.segment
+            if segment is None:
+                continue
+            try:
+                segment.flush()
+                if sync and segment.dirty:
+                    segment.sync()
+            except DurabilityError:
+                self._close_segment(var, failed=True)
+                raise
+
+    def _flush_for_readers(self) -> None:
+        """Read-your-writes: buffered points reach the file before a read looks."""
+        if self.policy.durability == "buffered":
+            with self._lock:
+                self._flush_all(sync=False)
+
+    def _flush_loop(self) -> None:
+        period = min(
+            x
+            for x in (self._flush_interval, self._fsync_interval, self.policy.max_segment_age)
+            if x is not None
+        )
+        last_sync = time.monotonic()
+        while not self._stop.wait(period):
+            with self._lock:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                sync = self._fsync_interval is not None and now - last_sync >= self._fsync_interval
+                # A failing segment is closed by _flush_all; the next append reports it.
+                with contextlib.suppress(DurabilityError):
+                    self._flush_all(sync=sync)
+                if sync:
+                    last_sync = now
+                for var in list(self._open.values()):
+                    if var.segment is not None and now >= var.segment.deadline:
+                        self._close_segment(var)
+
+
+def _seconds(value: timedelta | float | None, name: str) -> float | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds or a timedelta")
+    return seconds
+
+
+def open_store(
+    root: str | PathLike[str],
+    *,
+    durability: Durability = "flush",
+    flush_interval: timedelta | float = 1.0,
+    fsync_interval: timedelta | float | None = None,
+    max_segment_bytes: int = 64 << 20,
+    max_segment_age: timedelta | float = timedelta(minutes=10),
+    max_open_segments: int = 256,
+    partition: Partition = _UNSET,
+    naive_timezone: str = _UNSET,
+    epoch_unit: EpochUnit | None = _UNSET,
+    log_retention: timedelta | None = _UNSET,
+) -> Store:
+    """Open (creating if missing) the store at `root`.
+
+    `partition`, `naive_timezone`, `epoch_unit` and `log_retention` are recorded in
+    `hfdata.json` when the store is created; reopening with a different value is a
+    `SettingsConflict`. The other options apply to this handle only.
+    """
+    if durability not in DURABILITIES:
+        raise ValueError(f"durability must be one of {DURABILITIES}, got {durability!r}")
+    if not isinstance(max_segment_bytes, int) or max_segment_bytes <= 0:
+        raise ValueError("max_segment_bytes must be a positive int")
+    if max_open_segments < 1:
+        raise ValueError("max_open_segments must be at least 1")
+    requested: dict[str, Any] = {}
+    if partition is not _UNSET:
+        requested["partition"] = partition
+    if naive_timezone is not _UNSET:
+        requested["naive_timezone"] = naive_timezone
+    if epoch_unit is not _UNSET:
+        requested["epoch_unit"] = epoch_unit
+    if log_retention is not _UNSET:
+        requested["log_retention_seconds"] = (
+            None if log_retention is None else _retention(log_retention)
+        )
+    path = Path(root)
+    settings = load_or_create(path, requested)
+    (path / "log").mkdir(exist_ok=True)
+    age = _seconds(max_segment_age, "max_segment_age")
+    assert age is not None
+    policy = LogPolicy(
+        durability=durability,
+        max_segment_bytes=max_segment_bytes,
+        max_segment_age=age,
+        fsync_on_close=fsync_interval is not None,
+    )
+    flush = _seconds(flush_interval, "flush_interval")
+    assert flush is not None
+    return Store(
+        path,
+        settings,
+        policy,
+        flush_interval=flush,
+        fsync_interval=_seconds(fsync_interval, "fsync_interval"),
+        max_open_segments=max_open_segments,
+    )
+
+
+def _retention(value: timedelta) -> float:
+    if not isinstance(value, timedelta) or value.total_seconds() < 0:
+        raise ValueError("log_retention must be a non-negative timedelta or None")
+    return value.total_seconds()
