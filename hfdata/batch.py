@@ -98,6 +98,8 @@ def _to_arrow(values: Any) -> pa.Array | list[Any]:
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     if series.dtype == object:
         return series.tolist()
+    if series.dtype.kind == "f":  # NaN is a value here, not a missing one
+        return pa.array(series.to_numpy())
     try:
         return pa.array(series, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):

@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 
 from hfdata.errors import InvalidMetadata, InvalidValue, SchemaMismatch
+from hfdata.layout import temp_sibling
 
 __all__ = [
     "KINDS",
@@ -145,7 +146,7 @@ def store_schema(var_log_dir: Path, kind: Kind) -> Kind:
     """Record the kind create-exclusively; return whichever kind won (ours or an earlier one)."""
     var_log_dir.mkdir(parents=True, exist_ok=True)
     target = var_log_dir / SCHEMA_FILE
-    tmp = var_log_dir / f".{SCHEMA_FILE}.{os.getpid()}.{id(kind)}.tmp"
+    tmp = temp_sibling(target)
     tmp.write_bytes(orjson.dumps({"kind": kind, "format_version": 1}))
     try:
         os.link(tmp, target)  # atomic create-exclusive with full content

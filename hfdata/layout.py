@@ -7,7 +7,10 @@ root, and hive readers (pyarrow, polars, DuckDB) decode it back to the real name
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Literal
@@ -28,6 +31,7 @@ __all__ = [
     "partition_key",
     "partition_key_ns",
     "segment_name",
+    "temp_sibling",
     "validate_name",
 ]
 
@@ -128,3 +132,9 @@ def parse_segment_name(filename: str) -> tuple[str, int, bool] | None:
     if m is None:
         return None
     return m["writer"], int(m["seq"]), m["active"] is not None
+
+
+def temp_sibling(target: Path) -> Path:
+    """A unique hidden `*.tmp` name beside `target` (dot-files and .tmp are never data)."""
+    token = f"{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}"
+    return target.with_name(f".{target.name}.{token}.tmp")

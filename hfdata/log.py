@@ -91,11 +91,12 @@ class Segment:
         )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.rename(hidden, final)
+            os.link(hidden, final)  # unlike rename, never replaces an existing segment
         except BaseException:
             os.close(fd)
-            hidden.unlink(missing_ok=True)
             raise
+        finally:
+            hidden.unlink(missing_ok=True)
         self.fd = fd
         self.path = final
         self.policy = policy
@@ -192,8 +193,12 @@ class Segment:
                 self.path.unlink()  # an empty segment is not worth keeping
             else:
                 os.rename(self.path, closed)
-                if self.policy.durability == "fsync":
+                if self.policy.durability == "fsync" and not failed and error is None:
                     fsync_dir(closed.parent)
+        except OSError as exc:
+            error = DurabilityError(
+                exc.errno or errno.EIO, f"closing segment {self.path} failed ({exc.strerror})"
+            )
         finally:
             os.close(self.fd)  # releases the flock after the rename
         if error is not None:

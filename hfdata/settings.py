@@ -16,7 +16,7 @@ from typing import Any, Final
 import orjson
 
 from hfdata.errors import SettingsConflict
-from hfdata.layout import PARTITIONS, Partition
+from hfdata.layout import PARTITIONS, Partition, temp_sibling
 from hfdata.timeparse import EPOCH_UNITS, EpochUnit, resolve_timezone
 
 __all__ = ["FORMAT_VERSION", "SETTINGS_FILE", "StoreSettings", "load_or_create"]
@@ -61,7 +61,7 @@ def load_or_create(root: Path, requested: dict[str, Any]) -> StoreSettings:
             "created": datetime.now(UTC).isoformat(),
             **asdict(settings),
         }
-        tmp = root / f".{SETTINGS_FILE}.{os.getpid()}.tmp"
+        tmp = temp_sibling(path)
         tmp.write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))
         try:
             os.link(tmp, path)  # create-exclusive: two first openers agree on one file

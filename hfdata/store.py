@@ -355,15 +355,20 @@ class Store:
         var = self._vars.get(variable)
         if var is None:
             directory = log_dir(self.root, variable)  # validates the name
-            var = _Var(variable, directory, load_schema(directory))
-            self._vars[variable] = var
+            with self._lock:  # one _Var per name, even when threads race to create it
+                var = self._vars.get(variable)
+                if var is None:
+                    var = _Var(variable, directory, load_schema(directory))
+                    self._vars[variable] = var
         return var
 
     def _fix_kind(self, var: _Var, kind: Kind) -> Kind:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if var.kind is None:
-            var.kind = load_schema(var.directory) or store_schema(var.directory, kind)
+            with self._lock:
+                if var.kind is None:
+                    var.kind = load_schema(var.directory) or store_schema(var.directory, kind)
         if var.kind != kind:
             raise SchemaMismatch(
                 f"variable {var.name!r} already holds {var.kind} values; cannot use kind={kind!r}"

@@ -220,7 +220,11 @@ def to_ns_array(values: Any, rules: TimeRules) -> npt.NDArray[np.int64]:
         import polars as pl
 
         if isinstance(values, pl.Series):
-            values = values.to_arrow()
+            values = (
+                pd.Series(values.to_list(), dtype=object)
+                if values.dtype == pl.Object
+                else values.to_arrow()
+            )
     except ImportError:  # pragma: no cover - polars is a core dependency
         pass
     if isinstance(values, pa.ChunkedArray | pa.Array):

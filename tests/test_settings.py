@@ -1,0 +1,73 @@
+"""`hfdata.json`: created once, read back, conflicts refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+import hfdata
+from hfdata.errors import SettingsConflict
+
+
+def test_created_with_defaults(tmp_path: Path) -> None:
+    hfdata.open_store(tmp_path / "s").close()
+    body = orjson.loads((tmp_path / "s" / "hfdata.json").read_bytes())
+    assert body["format"] == "hfdata"
+    assert body["format_version"] == 1
+    assert body["partition"] == "day"
+    assert body["naive_timezone"] == "UTC"
+    assert body["epoch_unit"] is None
+    assert body["log_retention_seconds"] == 7 * 86400
+
+
+def test_reopen_reads_settings_back(tmp_path: Path) -> None:
+    hfdata.open_store(tmp_path, partition="hour", epoch_unit="ms").close()
+    with hfdata.open_store(tmp_path) as store:
+        assert store.settings.partition == "hour"
+        assert store.settings.epoch_unit == "ms"
+        store.append("x", 1_700_000_000_000, 1.0)  # ms epoch accepted without saying so again
+
+
+def test_conflicting_setting_is_refused(tmp_path: Path) -> None:
+    hfdata.open_store(tmp_path, partition="hour").close()
+    with pytest.raises(SettingsConflict, match="partition='hour'"):
+        hfdata.open_store(tmp_path, partition="day")
+    hfdata.open_store(tmp_path, partition="hour").close()  # the same value is fine
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"partition": "week"},
+        {"epoch_unit": "minutes"},
+        {"naive_timezone": "Nowhere/Land"},
+        {"durability": "maybe"},
+        {"max_segment_bytes": 0},
+        {"max_segment_age": -1},
+        {"flush_interval": 0},
+        {"log_retention": timedelta(days=-1)},
+        {"max_open_segments": 0},
+    ],
+    ids=repr,
+)
+def test_bad_options_are_value_errors(tmp_path: Path, kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        hfdata.open_store(tmp_path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_not_a_store(tmp_path: Path) -> None:
+    (tmp_path / "hfdata.json").write_text("{}")
+    with pytest.raises(ValueError, match="not an hfdata"):
+        hfdata.open_store(tmp_path)
+    (tmp_path / "hfdata.json").write_text("garbage")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        hfdata.open_store(tmp_path)
+
+
+def test_newer_format_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "hfdata.json").write_bytes(orjson.dumps({"format": "hfdata", "format_version": 99}))
+    with pytest.raises(ValueError, match="Upgrade"):
+        hfdata.open_store(tmp_path)

@@ -1,0 +1,493 @@
+"""`Store.append`: line format, validation, kinds, rotation, durability, threads, processes."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import types
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+from logutil import log_lines, segment_files
+
+import hfdata
+from hfdata.errors import (
+    DurabilityError,
+    InvalidMetadata,
+    InvalidTimestamp,
+    InvalidValue,
+    InvalidVariableName,
+    SchemaMismatch,
+    StoreClosed,
+)
+
+T0 = datetime(2026, 11, 26, 11, 35, 11, 123456, tzinfo=UTC)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under the store and its bytes."""
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_line_format_matches_the_design(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("sensor_temp_celsius", T0, 25.5, {"location": "room_a"})
+        store.append("sensor_temp_celsius", T0 + timedelta(seconds=1), 26.0)
+        [segment] = segment_files(tmp_path, "sensor_temp_celsius")
+        assert segment.name.endswith(".jsonl.active")
+    [segment] = segment_files(tmp_path, "sensor_temp_celsius")
+    assert segment.name.endswith(".jsonl") and segment.name.startswith(tuple("0123456789"))
+    assert segment.read_bytes() == (
+        b'{"timestamp":"2026-11-26T11:35:11.123456Z","value":25.5,'
+        b'"metadata":{"location":"room_a"}}\n'
+        b'{"timestamp":"2026-11-26T11:35:12.123456Z","value":26.0}\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "text"),
+    [
+        (T0, "2026-11-26T11:35:11.123456Z"),
+        (T0.replace(microsecond=0), "2026-11-26T11:35:11Z"),
+        (T0.replace(tzinfo=None), "2026-11-26T11:35:11.123456Z"),
+        (T0.astimezone(timezone(timedelta(hours=2))), "2026-11-26T11:35:11.123456Z"),
+        (pd.Timestamp("2026-11-26T11:35:11.123456789Z"), "2026-11-26T11:35:11.123456789Z"),
+        (np.datetime64("2026-11-26T11:35:11.000000001"), "2026-11-26T11:35:11.000000001Z"),
+        ("2026-11-26T13:35:11.5+02:00", "2026-11-26T11:35:11.500Z"),
+        ("2026-11-26T11:35:11.123456789Z", "2026-11-26T11:35:11.123456789Z"),
+    ],
+    ids=repr,
+)
+def test_timestamps_are_written_in_utc_without_precision_loss(
+    tmp_path: Path, timestamp: object, text: str
+) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", timestamp, 1.0)
+    [line] = log_lines(tmp_path, "v")
+    assert line["timestamp"] == text
+
+
+def test_naive_timezone_setting(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path, naive_timezone="Europe/Berlin") as store:
+        store.append("v", datetime(2026, 7, 1, 12, 0), 1.0)
+        store.append("v", "2026-07-01T12:00:00", 2.0)
+    assert [x["timestamp"] for x in log_lines(tmp_path, "v")] == ["2026-07-01T10:00:00Z"] * 2
+
+
+def test_nan_and_infinities_round_trip_as_text(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        for i, value in enumerate([math.nan, math.inf, -math.inf, None, 1, -0.0, 5e-324]):
+            store.append("v", T0 + timedelta(seconds=i), value)
+    values = [x["value"] for x in log_lines(tmp_path, "v")]
+    assert values == ["NaN", "Infinity", "-Infinity", None, 1.0, -0.0, 5e-324]
+
+
+@pytest.mark.parametrize(
+    ("kind", "values"),
+    [
+        ("bool", [True, False, None]),
+        ("string", ["a", 'quote " and \\ backslash', "ünïcödé", None]),
+        ("json", [{"a": [1, 2]}, [1, "x"], None]),
+        ("int", [1, -(2**63), 2**63 - 1, None]),
+    ],
+)
+def test_kinds_are_fixed_by_first_write(tmp_path: Path, kind: str, values: list[Any]) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        for i, value in enumerate(values):
+            store.append(
+                "v", T0 + timedelta(seconds=i), value, kind="int" if kind == "int" else None
+            )
+        with pytest.raises(SchemaMismatch, match=f"holds {kind} values"):
+            store.append("v", T0, 1.5 if kind != "float" else "x")
+    assert [x["value"] for x in log_lines(tmp_path, "v")] == values
+    schema = orjson.loads((tmp_path / "log" / "v" / "_schema.json").read_bytes())
+    assert schema["kind"] == kind
+
+
+def test_kind_persists_across_stores_and_processes(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, "text")
+    with hfdata.open_store(tmp_path) as store, pytest.raises(SchemaMismatch):
+        store.append("v", T0, 1.0)
+
+
+def test_none_first_does_not_fix_a_kind(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, None)
+        assert not (tmp_path / "log" / "v" / "_schema.json").exists()
+        store.append("v", T0, "now a string")
+        with pytest.raises(SchemaMismatch):
+            store.append("v", T0, 2.0)
+
+
+def test_conflicting_kind_argument(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, 1.0)
+        with pytest.raises(SchemaMismatch, match="kind='int'"):
+            store.append("v", T0, 1, kind="int")
+        with pytest.raises(ValueError, match="kind must be one of"):
+            store.append("w", T0, 1, kind="complex")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("", T0, 1.0), InvalidVariableName),
+        ((".", T0, 1.0), InvalidVariableName),
+        (("..", T0, 1.0), InvalidVariableName),
+        (("a\x00b", T0, 1.0), InvalidVariableName),
+        (("a\nb", T0, 1.0), InvalidVariableName),
+        (("x" * 201, T0, 1.0), InvalidVariableName),
+        (("v", "not a time", 1.0), InvalidTimestamp),
+        (("v", "2300-01-01T00:00:00Z", 1.0), InvalidTimestamp),
+        (("v", datetime(1500, 1, 1), 1.0), InvalidTimestamp),
+        (("v", datetime(9999, 1, 1, tzinfo=UTC), 1.0), InvalidTimestamp),
+        (("v", 1_700_000_000, 1.0), InvalidTimestamp),
+        (("v", T0, "1.5"), SchemaMismatch),
+        (("v", T0, b"bytes"), SchemaMismatch),
+        (("w", T0, b"bytes"), InvalidValue),
+        (("w", T0, object()), InvalidValue),
+        (("w", T0, {"nan": math.nan}), InvalidValue),
+        (("v", T0, 1.0, ["not", "a", "dict"]), InvalidMetadata),
+        (("v", T0, 1.0, "text"), InvalidMetadata),
+        (("v", T0, 1.0, {1: "int key"}), InvalidMetadata),
+        (("v", T0, 1.0, {"x": object()}), InvalidMetadata),
+        (("v", T0, 1.0, {"x": math.nan}), InvalidMetadata),
+        (("v", T0, 1.0, {"deep": {"x": [math.inf]}}), InvalidMetadata),
+    ],
+    ids=repr,
+)
+def test_refused_points_leave_the_log_exactly_as_it_was(
+    tmp_path: Path, args: tuple[Any, ...], error: type[Exception]
+) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, 1.0)
+        store.flush()
+        before = snapshot(tmp_path)
+        with pytest.raises(error):
+            store.append(*args)
+        assert snapshot(tmp_path) == before
+
+
+def test_hostile_names_stay_inside_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    names = ["room a/temp", "../../etc/passwd", "..\\..\\x", "%2e%2e", "a/./b", ".hidden", "名前"]
+    with hfdata.open_store(root) as store:
+        for name in names:
+            store.append(name, T0, 1.0)
+    for path in tmp_path.rglob("*"):
+        assert path.resolve().is_relative_to(root.resolve())
+    listed = {p.name for p in (root / "log").iterdir()}
+    assert len(listed) == len(names)
+    for name in names:
+        assert log_lines(root, name) == [{"timestamp": "2026-11-26T11:35:11.123456Z", "value": 1.0}]
+
+
+def test_rotation_by_size(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path, max_segment_bytes=200) as store:
+        for i in range(20):
+            store.append("v", T0 + timedelta(seconds=i), float(i))
+    files = segment_files(tmp_path, "v")
+    assert len(files) >= 5
+    assert all(f.name.endswith(".jsonl") for f in files)
+    assert all(f.stat().st_size < 200 + 60 for f in files)
+    assert [x["value"] for x in log_lines(tmp_path, "v")] == [float(i) for i in range(20)]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_rotation_by_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    fake_time = types.SimpleNamespace(monotonic=clock.monotonic)
+    monkeypatch.setattr("hfdata.store.time", fake_time)
+    monkeypatch.setattr("hfdata.log.time", fake_time)
+    with hfdata.open_store(tmp_path, max_segment_age=timedelta(minutes=10)) as store:
+        store.append("v", T0, 1.0)
+        clock.now += 599
+        store.append("v", T0, 2.0)
+        assert len(segment_files(tmp_path, "v")) == 1
+        clock.now += 1
+        store.append("v", T0, 3.0)  # written, then the segment is too old and closes
+        [closed] = segment_files(tmp_path, "v")
+        assert closed.name.endswith(".jsonl")
+        store.append("v", T0, 4.0)
+        names = [f.name for f in segment_files(tmp_path, "v")]
+        assert names[0].endswith("-000001.jsonl")
+        assert names[1].endswith("-000002.jsonl.active")
+
+
+def test_close_rotates_and_new_store_uses_new_segment(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, 1.0)
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, 2.0)
+    files = segment_files(tmp_path, "v")
+    assert len(files) == 2
+    assert files[0].name.split("-")[0] != files[1].name.split("-")[0]
+
+
+def test_empty_segments_are_not_kept(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, 1.0)
+        store.rotate()
+        store.rotate()
+    assert len(segment_files(tmp_path, "v")) == 1
+
+
+def test_flush_mode_bytes_reach_the_file_at_once(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, 1.0)
+        [active] = segment_files(tmp_path, "v")
+        assert active.read_bytes().count(b"\n") == 1
+
+
+def test_buffered_mode_holds_lines_until_flush(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600) as store:
+        store.append("v", T0, 1.0)
+        [active] = segment_files(tmp_path, "v")
+        assert active.read_bytes() == b""
+        store.flush()
+        assert active.read_bytes().count(b"\n") == 1
+        store.append("v", T0, 2.0)
+    assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0, 2.0]
+
+
+def test_buffered_mode_writes_out_at_the_size_threshold(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600) as store:
+        payload = "x" * 1000
+        for i in range(1100):  # > 1 MiB of lines
+            store.append("v", T0 + timedelta(microseconds=i), payload)
+        [active] = segment_files(tmp_path, "v")
+        assert active.stat().st_size >= 1 << 20
+
+
+def test_buffered_flusher_thread_writes_without_being_asked(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path, durability="buffered", flush_interval=0.01) as store:
+        store.append("v", T0, 1.0)
+        [active] = segment_files(tmp_path, "v")
+        written = threading.Event()
+
+        def poll() -> None:
+            for _ in range(2000):
+                if active.read_bytes():
+                    written.set()
+                    return
+                threading.Event().wait(0.005)
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        poller.join()
+        assert written.is_set()
+
+
+def count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr("hfdata.log.os.fsync", spy)
+    return calls
+
+
+def test_fsync_mode_fsyncs_every_append(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = count_fsyncs(monkeypatch)
+    with hfdata.open_store(tmp_path, durability="fsync") as store:
+        for i in range(5):
+            store.append("v", T0, float(i))
+        assert len(calls) == 5
+        store.append_many("v", pd.Series([1.0, 2.0], index=pd.date_range(T0, periods=2)))
+        assert len(calls) == 6
+
+
+def test_flush_mode_fsyncs_nothing_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = count_fsyncs(monkeypatch)
+    with hfdata.open_store(tmp_path) as store:
+        for i in range(5):
+            store.append("v", T0, float(i))
+        store.flush()
+    assert calls == []
+
+
+def test_group_commit_fsyncs_on_flush(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = count_fsyncs(monkeypatch)
+    with hfdata.open_store(tmp_path, fsync_interval=3600) as store:
+        for i in range(5):
+            store.append("v", T0, float(i))
+        assert calls == []
+        store.flush()
+        assert len(calls) == 1
+
+
+def test_failed_fsync_closes_the_segment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    with hfdata.open_store(tmp_path, durability="fsync") as store:
+        store.append("v", T0, 1.0)
+        monkeypatch.setattr("hfdata.log.os.fsync", broken)
+        with pytest.raises(DurabilityError, match="fsync"):
+            store.append("v", T0, 2.0)
+        monkeypatch.undo()
+        [closed] = segment_files(tmp_path, "v")
+        assert closed.name.endswith(".jsonl")  # closed, not retried
+        store.append("v", T0, 3.0)
+        assert len(segment_files(tmp_path, "v")) == 2
+
+
+def test_failed_write_is_a_durability_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, 1.0)
+        monkeypatch.setattr("hfdata.log.os.write", full)
+        with pytest.raises(DurabilityError, match="No space") as info:
+            store.append("v", T0, 2.0)
+        assert info.value.errno == 28
+        monkeypatch.undo()
+        store.append("v", T0, 3.0)
+    assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0, 3.0]
+
+
+def test_closed_store_refuses_appends(tmp_path: Path) -> None:
+    store = hfdata.open_store(tmp_path)
+    store.close()
+    store.close()  # idempotent
+    assert store.closed
+    with pytest.raises(StoreClosed):
+        store.append("v", T0, 1.0)
+    with pytest.raises(StoreClosed):
+        store.flush()
+
+
+def test_many_variables_stay_within_the_open_file_limit(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path, max_open_segments=8) as store:
+        for round_ in range(3):
+            for i in range(50):
+                store.append(f"v{i}", T0 + timedelta(seconds=round_), float(round_))
+        assert len(list(tmp_path.rglob("*.jsonl.active"))) <= 8
+    for i in range(50):
+        assert [x["value"] for x in log_lines(tmp_path, f"v{i}")] == [0.0, 1.0, 2.0]
+
+
+def test_eight_threads_on_one_store_lose_and_mix_nothing(tmp_path: Path) -> None:
+    per_thread = 2000
+    with hfdata.open_store(tmp_path, max_segment_bytes=50_000) as store:
+
+        def work(t: int) -> None:
+            for i in range(per_thread):
+                store.append("shared", T0, float(t * per_thread + i), {"t": t})
+                if i % 500 == 0:
+                    store.append_many(
+                        f"own{t}", pd.Series([float(i)], index=pd.DatetimeIndex([T0]))
+                    )
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    lines = log_lines(tmp_path, "shared")
+    assert sorted(x["value"] for x in lines) == [float(i) for i in range(8 * per_thread)]
+    for t in range(8):  # each thread's points in its own order
+        mine = [x["value"] for x in lines if x["metadata"]["t"] == t]
+        assert mine == sorted(mine)
+        assert len(log_lines(tmp_path, f"own{t}")) == 4
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from datetime import datetime, timedelta, timezone
+    import hfdata
+    root, proc, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    t0 = datetime(2026, 11, 26, tzinfo=timezone.utc)
+    store = hfdata.open_store(root, max_segment_bytes=int(sys.argv[4]))
+    i = 0
+    while count < 0 or i < count:
+        store.append("v", t0 + timedelta(microseconds=i), float(proc * 10**9 + i))
+        print(i, flush=True)
+        i += 1
+    store.close()
+    """
+)
+
+
+def test_four_processes_on_one_variable_each_get_their_own_segments(tmp_path: Path) -> None:
+    count = 1500
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path), str(p), str(count), "20000"],
+            stdout=subprocess.DEVNULL,
+        )
+        for p in range(4)
+    ]
+    assert [p.wait() for p in procs] == [0, 0, 0, 0]
+    by_writer: dict[str, set[int]] = {}
+    for path in segment_files(tmp_path, "v"):
+        writer = path.name.split("-")[0]
+        data = path.read_bytes()
+        assert data.endswith(b"\n")
+        for line in data.splitlines():
+            by_writer.setdefault(writer, set()).add(int(orjson.loads(line)["value"]) // 10**9)
+    assert len(by_writer) == 4
+    assert all(len(procs_seen) == 1 for procs_seen in by_writer.values())
+    values = sorted(x["value"] for x in log_lines(tmp_path, "v"))
+    assert values == sorted(float(p * 10**9 + i) for p in range(4) for i in range(count))
+
+
+def test_writer_killed_mid_stream_keeps_every_acknowledged_point(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path), "0", "-1", "4096"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    acknowledged = -1
+    for line in proc.stdout:
+        acknowledged = int(line)
+        if acknowledged >= 3000:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for line in proc.stdout:  # points acknowledged before the kill landed
+        acknowledged = int(line)
+    proc.stdout.close()
+    files = segment_files(tmp_path, "v")
+    assert any(f.name.endswith(".active") for f in files)  # the orphan is still there
+    seen: list[float] = []
+    for path in files:
+        data = path.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]
+        seen.extend(orjson.loads(x)["value"] for x in complete.splitlines())
+    assert seen[: acknowledged + 1] == [float(i) for i in range(acknowledged + 1)]
+    before = {f.name for f in files}
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, -1.0)
+        after = {f.name for f in segment_files(tmp_path, "v")}
+    assert len(after - before) == 1  # a new segment, the orphan untouched
