@@ -72,14 +72,13 @@ class Segment:
 
     __slots__ = (
         "buffer",
-        "buffered",
         "deadline",
-        "dirty",
         "fd",
         "last_used",
         "path",
         "policy",
         "size",
+        "synced",
     )
 
     def __init__(self, directory: Path, writer: str, seq: int, policy: LogPolicy) -> None:
@@ -101,29 +100,23 @@ class Segment:
         self.path = final
         self.policy = policy
         self.size = 0
-        self.buffer: list[bytes] = []
-        self.buffered = 0
-        self.dirty = False
+        self.buffer = bytearray()
+        self.synced = 0  # `size` at the last fsync
         self.last_used = time.monotonic()
         self.deadline = self.last_used + policy.max_segment_age
 
     # -- writing -------------------------------------------------------------------------
-    def write(self, data: bytes | memoryview) -> None:
+    def write(self, data: bytes) -> None:
         """Write bytes as the durability mode says. Raises `DurabilityError` on failure."""
-        policy = self.policy
-        if policy.durability == "buffered":
-            self.buffer.append(bytes(data))
-            self.buffered += len(data)
-            self.size += len(data)
-            if self.buffered >= BUFFER_LIMIT:
+        if self.policy.durability == "buffered":
+            self.buffer += data  # counted in `size` when flushed
+            if len(self.buffer) >= BUFFER_LIMIT:
                 self.flush()
             return
         self._write_out(data)
         self.size += len(data)
-        if policy.durability == "fsync":
+        if self.policy.durability == "fsync":
             self.sync()
-        else:
-            self.dirty = True
 
     def write_many(self, chunks: Iterable[bytes | memoryview]) -> None:
         """Write several pieces in order (used by batch appends)."""
@@ -133,30 +126,45 @@ class Segment:
             self.size += len(chunk)
         if self.policy.durability == "fsync":
             self.sync()
-        else:
-            self.dirty = True
 
-    def _write_out(self, data: bytes | memoryview) -> None:
-        view = memoryview(data)
+    def _write_out(self, data: bytes | bytearray | memoryview) -> None:
         try:
-            while view:
-                written = os.write(self.fd, view)
-                view = view[written:]
+            written = os.write(self.fd, data)
+            if written != len(data):  # a short write: rare, e.g. just before ENOSPC
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(self.fd, view) :]
         except OSError as exc:
-            raise DurabilityError(
-                exc.errno or errno.EIO,
-                f"writing segment {self.path} failed ({exc.strerror}); the segment was "
-                "closed and the point was not acknowledged",
-            ) from exc
+            raise self.write_error(exc) from exc
+
+    def finish_write(self, data: bytes) -> None:
+        """After one `os.write` of `data` by the caller: write what it left, fsync if asked."""
+        # The caller's os.write may have been short; find out how much reached the file.
+        on_disk = os.fstat(self.fd).st_size
+        missing = self.size - on_disk
+        if missing > 0:
+            self._write_out(memoryview(data)[len(data) - missing :])
+        if self.policy.durability == "fsync":
+            self.sync()
+
+    def write_error(self, exc: BaseException) -> DurabilityError:
+        """The error to raise after a failed write (the caller closes the segment)."""
+        if isinstance(exc, DurabilityError):
+            return exc
+        err = exc.errno if isinstance(exc, OSError) and exc.errno else errno.EIO
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        return DurabilityError(
+            err,
+            f"writing segment {self.path} failed ({reason}); the segment was closed and the "
+            "point was not acknowledged",
+        )
 
     def flush(self) -> None:
         """Write out buffered lines (buffered mode); a no-op otherwise."""
         if self.buffer:
-            data = b"".join(self.buffer)
-            self.buffer.clear()
-            self.buffered = 0
+            data, self.buffer = self.buffer, bytearray()
+            self.size += len(data)
             self._write_out(data)
-            self.dirty = True
 
     def sync(self) -> None:
         """fsync the file. A failure is final: the caller must close this segment."""
@@ -168,7 +176,12 @@ class Segment:
                 f"fsync of segment {self.path} failed ({exc.strerror}); the segment was closed "
                 "and is not trusted beyond what was already acknowledged",
             ) from exc
-        self.dirty = False
+        self.synced = self.size
+
+    @property
+    def dirty(self) -> bool:
+        """Bytes were written since the last fsync."""
+        return self.size != self.synced
 
     def needs_rotation(self, now: float) -> bool:
         return self.size >= self.policy.max_segment_bytes or now >= self.deadline

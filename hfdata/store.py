@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import math
+import os
 import threading
 import time
 import weakref
@@ -35,7 +36,7 @@ from hfdata.kinds import (
     store_schema,
 )
 from hfdata.layout import Partition, log_dir, validate_name
-from hfdata.log import DURABILITIES, Durability, LogPolicy, Segment, new_writer_id
+from hfdata.log import BUFFER_LIMIT, DURABILITIES, Durability, LogPolicy, Segment, new_writer_id
 from hfdata.settings import StoreSettings, load_or_create
 from hfdata.timeparse import EpochUnit, TimeRules, format_ns, to_ns
 
@@ -94,10 +95,14 @@ class Store:
         self._rules = TimeRules(settings.naive_timezone, settings.epoch_unit)
         self._dump_opts = _OPTS_NAIVE_UTC if self._rules.naive_is_utc else _OPTS
         self._vars: dict[str, _Var] = {}
+        self._ready: dict[str, _Var] = {}  # variables whose kind is fixed: the fast path
         self._open: dict[str, _Var] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._max_open = max_open_segments
+        self._max_bytes = policy.max_segment_bytes
+        self._buffered = policy.durability == "buffered"
+        self._sync_each = policy.durability == "fsync"
         self._flush_interval = flush_interval
         self._fsync_interval = fsync_interval
         self._stop = threading.Event()
@@ -144,52 +149,80 @@ class Store:
         `kind="int"` (or any kind) may be given to fix a new variable's kind; for an
         existing variable it must match. Bad input raises before anything is written.
         """
-        var = self._vars.get(variable)
-        if var is None or kind is not None or var.kind is None:
+        var = self._ready.get(variable)
+        if var is None or kind is not None:
             var = self._prepare(variable, value, kind)
-        # Timestamp: exact-UTC or naive datetimes go straight to orjson (fast path).
-        if type(timestamp) is datetime and 1677 < timestamp.year < 2262:
-            tz = timestamp.tzinfo
-            if tz is UTC or (tz is None and self._rules.naive_is_utc):
-                ts: Any = timestamp
-            elif tz is not None:
-                ts = timestamp.astimezone(UTC)
-            else:
-                ts = format_ns(to_ns(timestamp, self._rules))
-        else:
-            ts = format_ns(to_ns(timestamp, self._rules))
-        # Value: finite floats are the fast path.
-        if type(value) is float and var.kind == "float" and value - value == 0.0:
-            jv: Any = value
-        else:
-            assert var.kind is not None or value is None
-            jv = None if value is None else json_value(var.kind or "float", value, variable)
+        # Fast paths: UTC datetimes go straight to orjson, finite floats as they are.
+        if not (
+            type(timestamp) is datetime and timestamp.tzinfo is UTC and 1677 < timestamp.year < 2262
+        ):
+            timestamp = self._timestamp(timestamp)
+        if type(value) is not float or value - value or var.kind != "float":
+            value = None if value is None else json_value(var.kind or "float", value, variable)
         if metadata is None:
-            point: dict[str, Any] = {"timestamp": ts, "value": jv}
+            line = orjson.dumps({"timestamp": timestamp, "value": value}, option=self._dump_opts)
         else:
             if type(metadata) is not dict:
                 check_metadata(metadata)
-            point = {"timestamp": ts, "value": jv, "metadata": metadata}
-        try:
-            line = orjson.dumps(point, option=self._dump_opts)
-        except TypeError:
-            check_metadata(metadata)  # raises the precise error
-            raise
-        if metadata is not None and b"null" in line:
-            check_metadata(metadata)  # NaN/inf would have been written as null
-        with self._lock:
-            if self._closed:
-                raise StoreClosed(f"{self!r} is closed; open it again with hfdata.open_store")
-            segment = var.segment or self._open_segment(var)
             try:
-                segment.write(line)
+                line = orjson.dumps(
+                    {"timestamp": timestamp, "value": value, "metadata": metadata},
+                    option=self._dump_opts,
+                )
+            except TypeError:
+                check_metadata(metadata)  # raises the precise error
+                raise
+            if b"null" in line:
+                check_metadata(metadata)  # NaN/inf would have been written as null
+        lock = self._lock
+        lock.acquire()  # faster than `with` on CPython 3.11, and this is the hot path
+        try:
+            segment = var.segment or self._open_segment(var)
+            if self._buffered:  # Segment.write inlined
+                buffer = segment.buffer
+                buffer += line
+                if len(buffer) >= BUFFER_LIMIT:
+                    self._spill(var, segment)
+                return
+            size = len(line)
+            segment.size += size
+            try:
+                if os.write(segment.fd, line) != size or self._sync_each:
+                    segment.finish_write(line)  # a short write, or an fsync to do
             except DurabilityError:
                 self._close_segment(var, failed=True)
                 raise
+            except OSError as exc:
+                self._close_segment(var, failed=True)
+                raise segment.write_error(exc) from exc
             now = time.monotonic()
             segment.last_used = now
-            if segment.size >= self.policy.max_segment_bytes or now >= segment.deadline:
+            if segment.size >= self._max_bytes or now >= segment.deadline:
                 self._close_segment(var)
+        finally:
+            lock.release()
+
+    def _spill(self, var: _Var, segment: Segment) -> None:
+        """Write out a full buffer (buffered mode), then rotate if the segment is due."""
+        try:
+            segment.flush()
+        except DurabilityError:
+            self._close_segment(var, failed=True)
+            raise
+        now = time.monotonic()
+        segment.last_used = now
+        if segment.needs_rotation(now):
+            self._close_segment(var)
+
+    def _timestamp(self, timestamp: Any) -> Any:
+        """The slow path of `append`: any accepted form to what orjson should write."""
+        if type(timestamp) is datetime and 1677 < timestamp.year < 2262:
+            tz = timestamp.tzinfo
+            if tz is None and self._rules.naive_is_utc:
+                return timestamp  # orjson writes naive times as UTC (OPT_NAIVE_UTC)
+            if tz is not None and timestamp.utcoffset() is not None:
+                return timestamp.astimezone(UTC)
+        return format_ns(to_ns(timestamp, self._rules))
 
     def append_many(self, variable: str, data: Any, *, kind: Kind | None = None) -> int:
         """Append a batch (pandas DataFrame/Series, polars DataFrame, Arrow table).
@@ -309,6 +342,7 @@ class Store:
         with self._lock:
             self._check_open()
             var = self._vars.pop(variable, None)
+            self._ready.pop(variable, None)
             if var is not None and var.segment is not None:
                 self._close_segment(var)
         _compact.drop(self.root, self.settings, variable)
@@ -384,9 +418,12 @@ class Store:
             if inferred is not None:
                 json_value(inferred, value, variable)  # refuse bad values before fixing a kind
                 self._fix_kind(var, inferred)
+        if var.kind is not None:
+            self._ready[variable] = var
         return var
 
     def _open_segment(self, var: _Var) -> Segment:
+        self._check_open()
         if len(self._open) >= self._max_open:
             oldest = min(self._open.values(), key=lambda v: v.segment.last_used if v.segment else 0)
             self._close_segment(oldest)
@@ -445,7 +482,7 @@ class Store:
                 if sync:
                     last_sync = now
                 for var in list(self._open.values()):
-                    if var.segment is not None and now >= var.segment.deadline:
+                    if var.segment is not None and var.segment.needs_rotation(now):
                         self._close_segment(var)
 
 
