@@ -1,23 +1,51 @@
-"""Columns of points to JSON Lines bytes, vectorised with polars. Pure.
+"""Columns of points to JSON Lines, vectorised with polars. Pure until written.
 
-Used by `append_many`: the timestamp and value columns are formatted in Rust and
-the resulting line column's Arrow data buffer is handed to `write` as is, with no
-per-row Python work (except for `json` values and metadata dicts, which orjson
-encodes one by one).
+Used by `append_many`. Points without metadata whose values JSON can hold as they
+are (finite floats, ints, bools, strings, nulls) are written by polars'
+`write_ndjson` itself (timestamps as `…+00:00`, which the line format allows).
+Everything else is formatted into one `line` column with string expressions and
+streamed with polars' CSV writer (one column, no quoting: exactly the lines).
+Only `json` values and metadata dicts are encoded one by one, by orjson, before
+they get here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hfdata.kinds import Kind
 
-__all__ = ["encode_lines"]
+__all__ = ["Encoded", "encode_frame"]
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """Lines ready to stream into a file object."""
+
+    frame: pl.DataFrame
+    ndjson: bool  # `timestamp`/`value` columns for write_ndjson, else one `line` column
+
+    def write_to(self, raw: BinaryIO) -> None:
+        if self.ndjson:
+            self.frame.write_ndjson(raw)
+        else:
+            self.frame.write_csv(raw, include_header=False, quote_style="never")
+
+
+def _plain(kind: Kind, values: pa.Array) -> bool:
+    """True when every value is written by JSON as it is (no NaN or infinity, no json)."""
+    if kind == "json":
+        return False
+    if kind != "float" or len(values) == values.null_count:
+        return True
+    return bool(pc.all(pc.is_finite(values)).as_py())
 
 
 def _value_expr(kind: Kind) -> pl.Expr:
@@ -32,28 +60,32 @@ def _value_expr(kind: Kind) -> pl.Expr:
             .then(pl.lit('"-Infinity"'))
             .otherwise(v.cast(pl.String))
         )
-    elif kind == "int":
+    elif kind in ("int", "json"):
         text = v.cast(pl.String)
     elif kind == "bool":
         text = pl.when(v).then(pl.lit("true")).otherwise(pl.lit("false"))
-    else:  # string, and json already encoded as text
-        text = v if kind == "json" else pl.struct(v).struct.json_encode().str.slice(5).str.head(-1)
+    else:  # string: JSON-escape through a one-field struct, then drop `{"v":` and `}`
+        text = pl.struct(v).struct.json_encode().str.slice(5).str.head(-1)
     return pl.when(v.is_null()).then(pl.lit("null")).otherwise(text)
 
 
-def encode_lines(
+def encode_frame(
     ns: npt.NDArray[np.int64],
     values: pa.Array,
     metadata: pa.Array | None,
     kind: Kind,
-) -> Iterator[memoryview]:
-    """Yield the bytes of the lines, in row order, as one or more contiguous buffers.
+) -> Encoded:
+    """The lines for these rows, in row order.
 
     `values` is an Arrow array of the kind's type (for `json`, JSON text);
     `metadata` is JSON object text or null per row.
     """
+    timestamps = pl.Series("timestamp", ns, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
+    has_metadata = metadata is not None and metadata.null_count < len(metadata)
+    if not has_metadata and _plain(kind, values):
+        return Encoded(pl.DataFrame([timestamps, pl.Series("value", values)]), ndjson=True)
     columns: dict[str, pl.Series] = {
-        "t": pl.Series("t", ns, dtype=pl.Int64).cast(pl.Datetime("ns")),
+        "t": timestamps.dt.replace_time_zone(None),
         "v": pl.Series("v", values),
     }
     parts = [
@@ -62,21 +94,14 @@ def encode_lines(
         pl.lit('","value":'),
         _value_expr(kind),
     ]
-    if metadata is not None:
+    if has_metadata:
+        assert metadata is not None
         columns["m"] = pl.Series("m", metadata, dtype=pl.String)
         parts.append(
             pl.when(pl.col("m").is_null())
             .then(pl.lit(""))
             .otherwise(pl.concat_str([pl.lit(',"metadata":'), pl.col("m")]))
         )
-    parts.append(pl.lit("}\n"))
+    parts.append(pl.lit("}"))
     frame = pl.DataFrame(columns).lazy().select(pl.concat_str(parts).alias("line")).collect()
-    lines = frame.get_column("line").to_arrow()
-    chunks = lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]
-    for chunk in chunks:
-        if chunk.type != pa.large_string():
-            chunk = chunk.cast(pa.large_string())
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
-        start, stop = offsets[chunk.offset], offsets[chunk.offset + len(chunk)]
-        if stop > start:
-            yield memoryview(chunk.buffers()[2])[start:stop]
+    return Encoded(frame, ndjson=False)

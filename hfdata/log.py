@@ -18,12 +18,12 @@ import fcntl
 import os
 import secrets
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Literal
 
+from hfdata.encode import Encoded
 from hfdata.errors import DurabilityError
 from hfdata.layout import segment_name
 
@@ -118,12 +118,15 @@ class Segment:
         if self.policy.durability == "fsync":
             self.sync()
 
-    def write_many(self, chunks: Iterable[bytes | memoryview]) -> None:
-        """Write several pieces in order (used by batch appends)."""
+    def write_frame(self, encoded: Encoded) -> None:
+        """Write a batch of lines formatted by `encode.encode_frame`."""
         self.flush()
-        for chunk in chunks:
-            self._write_out(chunk)
-            self.size += len(chunk)
+        try:
+            with os.fdopen(self.fd, "wb", buffering=0, closefd=False) as raw:
+                encoded.write_to(raw)
+            self.size = os.fstat(self.fd).st_size + len(self.buffer)
+        except OSError as exc:
+            raise self.write_error(exc) from exc
         if self.policy.durability == "fsync":
             self.sync()
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import orjson
 
 from hfdata import batch as _batch
-from hfdata.encode import encode_lines
+from hfdata.encode import encode_frame
 from hfdata.errors import DurabilityError, SchemaMismatch, StoreClosed
 from hfdata.kinds import (
     KINDS,
@@ -238,21 +238,17 @@ class Store:
             self._fix_kind(var, checked.kind)
         for start in range(0, len(checked), _BATCH_ROWS):
             stop = start + _BATCH_ROWS
-            pieces = list(
-                encode_lines(
-                    checked.ns[start:stop],
-                    checked.values.slice(start, _BATCH_ROWS),
-                    None
-                    if checked.metadata is None
-                    else checked.metadata.slice(start, _BATCH_ROWS),
-                    var.kind or "float",
-                )
+            meta = checked.metadata
+            frame = encode_frame(
+                checked.ns[start:stop],
+                checked.values.slice(start, _BATCH_ROWS),
+                None if meta is None else meta.slice(start, _BATCH_ROWS),
+                var.kind or "float",
             )
             with self._lock:
-                self._check_open()
                 segment = var.segment or self._open_segment(var)
                 try:
-                    segment.write_many(pieces)
+                    segment.write_frame(frame)
                 except DurabilityError:
                     self._close_segment(var, failed=True)
                     raise
