@@ -8,6 +8,8 @@ the strings "NaN", "Infinity" and "-Infinity" so the log stays valid JSON.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import os
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import orjson
 
-from hfdata.errors import InvalidMetadata, InvalidValue, SchemaMismatch
+from hfdata.errors import DurabilityError, InvalidMetadata, InvalidValue, SchemaMismatch
 from hfdata.layout import temp_sibling
 
 __all__ = [
@@ -90,11 +92,15 @@ def json_value(kind: Kind, value: Any, variable: str) -> Any:
     if kind == "string":
         if not isinstance(value, str):
             raise _mismatch(kind, value, variable)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidValue(f"string value is not valid Unicode text: {exc}") from exc
         return value
     if not isinstance(value, dict | list):
         raise _mismatch(kind, value, variable)
     try:
-        orjson.dumps(value)
+        orjson.dumps({"value": value})  # as deep as it sits in a line
     except TypeError as exc:
         raise InvalidValue(f"json value is not JSON-serializable: {exc}") from exc
     if _has_nonfinite(value):
@@ -119,7 +125,7 @@ def check_metadata(metadata: object) -> None:
             f"metadata must be a dict (a JSON object) or None, got {type(metadata).__name__}"
         )
     try:
-        orjson.dumps(metadata)
+        orjson.dumps({"metadata": metadata})  # as deep as it sits in a line
     except TypeError as exc:
         raise InvalidMetadata(
             f"metadata is not a JSON object with string keys and JSON values: {exc}"
@@ -143,17 +149,44 @@ def load_schema(var_log_dir: Path) -> Kind | None:
 
 
 def store_schema(var_log_dir: Path, kind: Kind) -> Kind:
-    """Record the kind create-exclusively; return whichever kind won (ours or an earlier one)."""
-    var_log_dir.mkdir(parents=True, exist_ok=True)
-    target = var_log_dir / SCHEMA_FILE
-    tmp = temp_sibling(target)
-    tmp.write_bytes(orjson.dumps({"kind": kind, "format_version": 1}))
+    """Record the kind create-exclusively and durably; return whichever kind won.
+
+    The file is written to a unique temporary name, fsynced, then linked into place
+    (link fails if the name exists, so the first writer wins with its full content),
+    and the directory is fsynced, so a power loss never leaves an empty schema.
+    """
     try:
-        os.link(tmp, target)  # atomic create-exclusive with full content
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
+        created = not var_log_dir.exists()
+        var_log_dir.mkdir(parents=True, exist_ok=True)
+        if created:
+            _fsync_dir(var_log_dir.parent)
+        target = var_log_dir / SCHEMA_FILE
+        tmp = temp_sibling(target)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
+                os.write(fd, orjson.dumps({"kind": kind, "format_version": 1}))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, target)
+            _fsync_dir(var_log_dir)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise DurabilityError(
+            exc.errno or errno.EIO,
+            f"cannot record the kind of {var_log_dir.name!r} ({exc.strerror}); nothing was written",
+        ) from exc
     winner = load_schema(var_log_dir)
     assert winner is not None
     return winner
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

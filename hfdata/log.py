@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import io
 import os
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, BinaryIO, Final, Literal, cast
 
 from hfdata.encode import Encoded
 from hfdata.errors import DurabilityError
@@ -73,6 +74,7 @@ class Segment:
     __slots__ = (
         "buffer",
         "deadline",
+        "entry_synced",
         "fd",
         "last_used",
         "path",
@@ -102,6 +104,7 @@ class Segment:
         self.size = 0
         self.buffer = bytearray()
         self.synced = 0  # `size` at the last fsync
+        self.entry_synced = False  # the file's name is durable in its directory
         self.last_used = time.monotonic()
         self.deadline = self.last_used + policy.max_segment_age
 
@@ -121,12 +124,13 @@ class Segment:
     def write_frame(self, encoded: Encoded) -> None:
         """Write a batch of lines formatted by `encode.encode_frame`."""
         self.flush()
+        raw = _RecordingFile(self.fd)
         try:
-            with os.fdopen(self.fd, "wb", buffering=0, closefd=False) as raw:
-                encoded.write_to(raw)
+            encoded.write_to(cast(BinaryIO, raw))
             self.size = os.fstat(self.fd).st_size + len(self.buffer)
         except OSError as exc:
-            raise self.write_error(exc) from exc
+            # polars re-raises the file's OSError without its errno: report the original.
+            raise self.write_error(raw.error or exc) from exc
         if self.policy.durability == "fsync":
             self.sync()
 
@@ -170,9 +174,16 @@ class Segment:
             self._write_out(data)
 
     def sync(self) -> None:
-        """fsync the file. A failure is final: the caller must close this segment."""
+        """fsync the file (and, the first time, its directory entry).
+
+        A failure is final: the caller must close this segment.
+        """
         try:
             os.fsync(self.fd)
+            if not self.entry_synced:  # fsync(2) does not make a new name durable
+                fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent.parent)  # log/<var> itself may be new
+                self.entry_synced = True
         except OSError as exc:
             raise DurabilityError(
                 exc.errno or errno.EIO,
@@ -220,3 +231,22 @@ class Segment:
         if error is not None:
             raise error
         return closed
+
+
+class _RecordingFile(io.RawIOBase):
+    """An unbuffered file object over a segment's fd that remembers the first OSError."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+        self.error: OSError | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        try:
+            return os.write(self.fd, data)
+        except OSError as exc:
+            self.error = self.error or exc
+            raise

@@ -25,7 +25,7 @@ import orjson
 
 from hfdata import batch as _batch
 from hfdata.encode import encode_frame
-from hfdata.errors import DurabilityError, SchemaMismatch, StoreClosed
+from hfdata.errors import DurabilityError, InvalidMetadata, SchemaMismatch, StoreClosed
 from hfdata.kinds import (
     KINDS,
     Kind,
@@ -106,6 +106,8 @@ class Store:
         self._flush_interval = flush_interval
         self._fsync_interval = fsync_interval
         self._stop = threading.Event()
+        self._background_error: DurabilityError | None = None
+        self._last_group_sync = time.monotonic()
         self._flusher: threading.Thread | None = None
         if policy.durability == "buffered" or fsync_interval is not None:
             self._flusher = threading.Thread(
@@ -151,7 +153,7 @@ class Store:
         """
         var = self._ready.get(variable)
         if var is None or kind is not None:
-            var = self._prepare(variable, value, kind)
+            var = self._first_point(variable, timestamp, value, metadata, kind)
         # Fast paths: UTC datetimes go straight to orjson, finite floats as they are.
         if not (
             type(timestamp) is datetime and timestamp.tzinfo is UTC and 1677 < timestamp.year < 2262
@@ -169,9 +171,9 @@ class Store:
                     {"timestamp": timestamp, "value": value, "metadata": metadata},
                     option=self._dump_opts,
                 )
-            except TypeError:
-                check_metadata(metadata)  # raises the precise error
-                raise
+            except TypeError as exc:
+                check_metadata(metadata)  # raises the precise error, if it finds one
+                raise InvalidMetadata(f"metadata cannot be written as JSON: {exc}") from exc
             if b"null" in line:
                 check_metadata(metadata)  # NaN/inf would have been written as null
         lock = self._lock
@@ -230,12 +232,14 @@ class Store:
         The whole batch is checked before anything is written; returns the row count.
         """
         var = self._var(variable)
-        fixed = self._fix_kind(var, kind) if kind is not None else var.kind
-        checked = _batch.normalise(data, self._rules, fixed, variable)
+        self._check_kind_argument(var, kind)
+        checked = _batch.normalise(data, self._rules, var.kind or kind, variable)
         if len(checked) == 0:
             return 0
         if checked.kind is not None and var.kind is None:
+            # Only now, the whole batch accepted; SchemaMismatch if another writer won.
             self._fix_kind(var, checked.kind)
+            self._ready[variable] = var
         for start in range(0, len(checked), _BATCH_ROWS):
             stop = start + _BATCH_ROWS
             meta = checked.metadata
@@ -263,6 +267,7 @@ class Store:
         """Write out buffered points and fsync what the durability mode asks for."""
         with self._lock:
             self._check_open()
+            self._raise_background_error()
             self._flush_all(
                 sync=self.policy.durability == "fsync" or self._fsync_interval is not None
             )
@@ -286,6 +291,9 @@ class Store:
         if self._flusher is not None and self._flusher is not threading.current_thread():
             self._flusher.join()
         errors: list[BaseException] = []
+        if self._background_error is not None:
+            errors.append(self._background_error)
+            self._background_error = None
         with self._lock:
             for var in list(self._open.values()):
                 try:
@@ -377,6 +385,12 @@ class Store:
         return _read.info(self.root, self.settings, variable)
 
     # -- internals -----------------------------------------------------------------------------
+    def _raise_background_error(self) -> None:
+        """Report (once) a write or fsync that failed in the flusher thread."""
+        error, self._background_error = self._background_error, None
+        if error is not None:
+            raise error
+
     def _check_open(self) -> None:
         if self._closed:
             raise StoreClosed(f"{self!r} is closed; open it again with hfdata.open_store")
@@ -392,9 +406,19 @@ class Store:
                     self._vars[variable] = var
         return var
 
-    def _fix_kind(self, var: _Var, kind: Kind) -> Kind:
+    @staticmethod
+    def _check_kind_argument(var: _Var, kind: Kind | None) -> None:
+        if kind is None:
+            return
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if var.kind is not None and var.kind != kind:
+            raise SchemaMismatch(
+                f"variable {var.name!r} already holds {var.kind} values; cannot use kind={kind!r}"
+            )
+
+    def _fix_kind(self, var: _Var, kind: Kind) -> Kind:
+        """Record the kind in `_schema.json` (first writer wins) and return the winner."""
         if var.kind is None:
             with self._lock:
                 if var.kind is None:
@@ -405,21 +429,31 @@ class Store:
             )
         return var.kind
 
-    def _prepare(self, variable: str, value: Any, kind: Kind | None) -> _Var:
+    def _first_point(
+        self, variable: str, timestamp: Any, value: Any, metadata: Any, kind: Kind | None
+    ) -> _Var:
+        """Check a point completely before its variable's kind is fixed (`_schema.json`).
+
+        A refused first point must not create the variable; once the kind is fixed,
+        the variable takes the fast path of `append`.
+        """
         var = self._var(variable)
-        if kind is not None:
-            self._fix_kind(var, kind)
-        elif var.kind is None:
-            inferred = infer_kind(value)
-            if inferred is not None:
-                json_value(inferred, value, variable)  # refuse bad values before fixing a kind
-                self._fix_kind(var, inferred)
+        self._check_kind_argument(var, kind)
+        target = var.kind or kind or infer_kind(value)
+        self._timestamp(timestamp)
+        if value is not None and target is not None:
+            json_value(target, value, variable)
+        if metadata is not None:
+            check_metadata(metadata)
+        if target is not None and var.kind is None:
+            self._fix_kind(var, target)  # SchemaMismatch if another writer fixed another kind
         if var.kind is not None:
             self._ready[variable] = var
         return var
 
     def _open_segment(self, var: _Var) -> Segment:
         self._check_open()
+        self._raise_background_error()
         if len(self._open) >= self._max_open:
             oldest = min(self._open.values(), key=lambda v: v.segment.last_used if v.segment else 0)
             self._close_segment(oldest)
@@ -465,21 +499,28 @@ class Store:
             for x in (self._flush_interval, self._fsync_interval, self.policy.max_segment_age)
             if x is not None
         )
-        last_sync = time.monotonic()
-        while not self._stop.wait(period):
-            with self._lock:
-                if self._closed:
-                    return
-                now = time.monotonic()
-                sync = self._fsync_interval is not None and now - last_sync >= self._fsync_interval
-                # A failing segment is closed by _flush_all; the next append reports it.
-                with contextlib.suppress(DurabilityError):
-                    self._flush_all(sync=sync)
-                if sync:
-                    last_sync = now
-                for var in list(self._open.values()):
-                    if var.segment is not None and var.segment.needs_rotation(now):
-                        self._close_segment(var)
+        while not self._stop.wait(period) and not self._closed:
+            self._flush_loop_once()
+
+    def _flush_loop_once(self) -> None:
+        """One round of the flusher: write out, group-commit when due, rotate old segments."""
+        with self._lock:
+            if self._closed:
+                return
+            now = time.monotonic()
+            interval = self._fsync_interval
+            sync = interval is not None and now - self._last_group_sync >= interval
+            try:
+                self._flush_all(sync=sync)
+            except DurabilityError as exc:
+                # _flush_all closed the failing segment; its unwritten points are lost,
+                # so the next append to it, flush() or close() raises this error.
+                self._background_error = exc
+            if sync:
+                self._last_group_sync = now
+            for var in list(self._open.values()):
+                if var.segment is not None and var.segment.needs_rotation(now):
+                    self._close_segment(var)
 
 
 def _seconds(value: timedelta | float | None, name: str) -> float | None:

