@@ -297,18 +297,43 @@ def read_segment(path: Path, kind: Kind | None) -> pa.Table:
 # -- merging ---------------------------------------------------------------------------------
 
 
-def _read_variable(files: VariableFiles, lo: int, last: int, *, with_metadata: bool) -> pa.Table:
+def _select(schema: pa.Schema, columns: Sequence[str]) -> pa.Schema:
+    return pa.schema([schema.field(c) for c in columns])
+
+
+def _segment_rows(path: Path, kind: Kind | None, *, locked: bool) -> pa.Table:
+    """A listed segment's rows; an active one its writer closed meanwhile is read closed.
+
+    Writers rotate without the publish lock, so under it (`locked`) an active segment
+    that is gone under both names was empty and unlinked by its writer on close.
+    """
+    try:
+        return read_segment(path, kind)
+    except FileNotFoundError:
+        if not path.name.endswith(".active"):
+            raise
+    try:
+        return read_segment(path.with_name(path.name.removesuffix(".active")), kind)
+    except FileNotFoundError:
+        if locked:
+            return table_schema(kind).empty_table()
+        raise
+
+
+def _read_variable(
+    files: VariableFiles, lo: int, last: int, *, with_metadata: bool, locked: bool = False
+) -> pa.Table:
     schema = table_schema(files.kind)
     columns = [_TS, "value", "metadata"] if with_metadata else [_TS, "value"]
     pieces: list[pa.Table] = []
     for _, path in files.parquet:
         piece = read_parquet(path, lo, last, columns)
         if piece is not None and piece.num_rows:
-            target = schema.select(columns)
+            target = _select(schema, columns)
             pieces.append(piece if piece.schema.equals(target) else piece.cast(target))
     parquet_rows = len(pieces)
     for path in files.segments:
-        piece = read_segment(path, files.kind)
+        piece = _segment_rows(path, files.kind, locked=locked)
         if piece.num_rows:
             ns = _ns(piece)
             mask = (ns >= lo) & (ns <= last)
@@ -316,15 +341,13 @@ def _read_variable(files: VariableFiles, lo: int, last: int, *, with_metadata: b
                 piece = piece.filter(pa.array(mask))
             pieces.append(piece.select(columns))
     if not pieces:
-        return schema.select(columns).empty_table()
-    if len(pieces) == 1:
-        return pieces[0]
-    table = pa.concat_tables(pieces)
+        return _select(schema, columns).empty_table()
+    if len(pieces) == 1 and parquet_rows == 1:
+        return pieces[0]  # one sorted Parquet file: the common, fast case
+    table = pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
     ns = _ns(table)
-    if len(ns) > 1 and not (parquet_rows == len(pieces) and bool(np.all(ns[1:] >= ns[:-1]))):
-        order = np.argsort(ns, kind="stable")
-        if not bool(np.all(order[1:] > order[:-1])):
-            table = table.take(pa.array(order))
+    if len(ns) > 1 and not bool(np.all(ns[1:] >= ns[:-1])):
+        table = table.take(pa.array(np.argsort(ns, kind="stable")))
     return table
 
 
@@ -351,7 +374,7 @@ def load(
                 list_variable(root, n, partition, lo, last, include_log=include_log) for n in names
             ]
             if final:  # a compaction kept racing us: read while holding the lock
-                return _read_all(listing, lo, last, with_metadata)
+                return _read_all(listing, lo, last, with_metadata, locked=True)
         try:
             return _read_all(listing, lo, last, with_metadata)
         except FileNotFoundError:
@@ -359,8 +382,13 @@ def load(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _read_all(listing: list[VariableFiles], lo: int, last: int, with_metadata: bool) -> Snapshot:
-    tables = {f.name: _read_variable(f, lo, last, with_metadata=with_metadata) for f in listing}
+def _read_all(
+    listing: list[VariableFiles], lo: int, last: int, with_metadata: bool, *, locked: bool = False
+) -> Snapshot:
+    tables = {
+        f.name: _read_variable(f, lo, last, with_metadata=with_metadata, locked=locked)
+        for f in listing
+    }
     return Snapshot(tables, {f.name: f.kind for f in listing})
 
 
@@ -617,7 +645,7 @@ def scan(
         with flock(root / PUBLISH_LOCK, shared=True):
             files = list_variable(root, variable, settings.partition, lo, last, include_log=True)
             if attempt == _ATTEMPTS:
-                tail = _log_tail(files, lo, last)
+                tail = _log_tail(files, lo, last, locked=True)
                 break
         try:
             tail = _log_tail(files, lo, last)
@@ -652,9 +680,9 @@ def _polars_schema(kind: Kind | None) -> dict[str, pl.DataType]:
     return {_TS: pl.Datetime("ns", "UTC"), "value": value[kind or "float"], "metadata": pl.String()}
 
 
-def _log_tail(files: VariableFiles, lo: int, last: int) -> pa.Table:
+def _log_tail(files: VariableFiles, lo: int, last: int, *, locked: bool = False) -> pa.Table:
     tail = VariableFiles(files.name, files.kind, (), files.segments)
-    return _read_variable(tail, lo, last, with_metadata=True)
+    return _read_variable(tail, lo, last, with_metadata=True, locked=locked)
 
 
 def info(root: Path, settings: StoreSettings, variable: str) -> VariableInfo:
@@ -666,7 +694,7 @@ def info(root: Path, settings: StoreSettings, variable: str) -> VariableInfo:
                 root, variable, settings.partition, NS_MIN, NS_MAX, include_log=True
             )
             if attempt == _ATTEMPTS:
-                return _info(files)
+                return _info(files, locked=True)
         try:
             return _info(files)
         except FileNotFoundError:
@@ -674,7 +702,16 @@ def info(root: Path, settings: StoreSettings, variable: str) -> VariableInfo:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _info(files: VariableFiles) -> VariableInfo:
+def _size(path: Path) -> int:
+    for candidate in (path, path.with_name(path.name.removesuffix(".active"))):
+        try:
+            return candidate.stat().st_size
+        except FileNotFoundError:
+            continue
+    return 0
+
+
+def _info(files: VariableFiles, *, locked: bool = False) -> VariableInfo:
     lows: list[int] = []
     highs: list[int] = []
     parquet_rows = log_rows = size = 0
@@ -686,8 +723,8 @@ def _info(files: VariableFiles) -> VariableInfo:
             lows.append(int(bounds[:, 0].min()))
             highs.append(int(bounds[:, 1].max()))
     for path in files.segments:
-        table = read_segment(path, files.kind)
-        size += path.stat().st_size
+        table = _segment_rows(path, files.kind, locked=locked)
+        size += _size(path)
         log_rows += table.num_rows
         if table.num_rows:
             ns = _ns(table)

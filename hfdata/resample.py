@@ -201,11 +201,14 @@ def asof_align(
         grid = np.empty(0, np.int64)
     out: list[pa.Array] = []
     for ns, values in columns:
+        if len(ns) == 0:
+            out.append(pa.nulls(len(grid), values.type))
+            continue
         idx = np.searchsorted(ns, grid, side="right") - 1
         ok = idx >= 0
         if tolerance is not None:
             ok &= grid - ns[np.maximum(idx, 0)] <= tolerance
         take = pa.array(np.maximum(idx, 0), mask=~ok)
         array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-        out.append(array.take(take) if len(ns) else pa.nulls(len(grid), array.type))
+        out.append(array.take(take))
     return grid, out
