@@ -146,25 +146,49 @@ def list_variable(
     encoded = encode_name(name)
     log = root / "log" / encoded
     pdir = root / "parquet" / f"variable={encoded}"
-    lo_key = partition_key_ns(lo, partition) if lo > NS_MIN else ""
-    hi_key = partition_key_ns(last, partition) if last < NS_MAX else "\uffff"
     parts: list[tuple[str, Path]] = []
-    pdir_entries = _scandir(pdir)
-    for entry in sorted(pdir_entries, key=lambda e: e.name):
-        if not entry.name.startswith("date=") or not entry.is_dir():
-            continue
-        key = entry.name.removeprefix("date=")
-        if not lo_key <= key <= hi_key:
-            continue
-        for part in sorted(e.name for e in _scandir(Path(entry.path))):
+    keys = _keys_between(lo, last, partition)
+    if keys is None:  # a wide window: list the partitions and compare their names
+        lo_key = partition_key_ns(lo, partition) if lo > NS_MIN else ""
+        hi_key = partition_key_ns(last, partition) if last < NS_MAX else "\uffff"
+        names = (e.name for e in _scandir(pdir) if e.name.startswith("date="))
+        keys = [k for k in (n.removeprefix("date=") for n in names) if lo_key <= k <= hi_key]
+    for key in sorted(keys):  # a narrow one: look up only its partitions (flat in store size)
+        folder = pdir / f"date={key}"
+        for part in sorted(e.name for e in _scandir(folder)):
             if part.endswith(".parquet") and not part.startswith("."):
-                parts.append((key, Path(entry.path) / part))
+                parts.append((key, folder / part))
     segments: list[Path] = []
     if include_log:
         segments = [log / n for n in _segment_names(log)]
-    if not pdir_entries and not log.is_dir():
+    if not parts and not log.is_dir() and not pdir.is_dir():
         raise not_found(root, name)
     return VariableFiles(name, load_schema(log), tuple(parts), tuple(segments))
+
+
+_MAX_KEYS: Final = 64
+_STEP: Final = {"hour": 3_600_000_000_000, "day": 86_400_000_000_000}
+
+
+def _keys_between(lo: int, last: int, partition: Partition) -> list[str] | None:
+    """The partition keys of `[lo, last]`, or None when there are more than `_MAX_KEYS`."""
+    if lo <= NS_MIN or last >= NS_MAX:
+        return None
+    if partition == "month":
+        a, b = pd.Timestamp(lo, tz="UTC"), pd.Timestamp(last, tz="UTC")
+        months = (b.year - a.year) * 12 + b.month - a.month
+        if months >= _MAX_KEYS:
+            return None
+        out = []
+        for i in range(months + 1):
+            year, month0 = divmod(a.year * 12 + a.month - 1 + i, 12)
+            out.append(f"{year:04d}-{month0 + 1:02d}")
+        return out
+    step = _STEP[partition]
+    first, final = lo // step, last // step
+    if final - first >= _MAX_KEYS:
+        return None
+    return [partition_key_ns(k * step, partition) for k in range(first, final + 1)]
 
 
 # -- Parquet -----------------------------------------------------------------------------------

@@ -495,3 +495,23 @@ def test_reader_retries_when_a_listed_file_vanishes(store: hfdata.Store, monkeyp
     clear_cache()
     assert store.read("r")["value"].tolist() == [1.0]
     assert calls["n"] == 2
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    lo=st.integers(T0_NS - 400 * 86_400 * 10**9, T0_NS),
+    span=st.integers(1, 90 * 86_400 * 10**9),
+    partition=st.sampled_from(["hour", "day", "month"]),
+)
+def test_partition_keys_of_a_window(lo: int, span: int, partition: Any) -> None:
+    from hfdata.read import _keys_between
+
+    keys = _keys_between(lo, lo + span, partition)
+    if keys is None:
+        return
+    assert keys[0] == partition_key_ns(lo, partition)
+    assert keys[-1] == partition_key_ns(lo + span, partition)
+    assert keys == sorted(set(keys))
+    step = {"hour": 3600, "day": 86_400, "month": 86_400}[partition] * 10**9
+    sampled = {partition_key_ns(t, partition) for t in range(lo, lo + span + 1, step)}
+    assert sampled <= set(keys)

@@ -1,0 +1,242 @@
+"""Read benchmarks against ArcticDB (LMDB) and polars, as ratios measured in one run.
+
+Run in a venv with ArcticDB (it needs pandas < 3), e.g.::
+
+    python -m venv .venv-arctic && .venv-arctic/bin/pip install arcticdb 'pandas<3' \\
+        pyarrow polars orjson tqdm numpy && .venv-arctic/bin/pip install -e .
+    .venv-arctic/bin/python -m benchmarks.bench_read
+
+Data: one variable, 2,000,000 points at 20 Hz. Until `hfdata.compact` lands, the
+"compacted" store is written here directly in the DESIGN layout with the Parquet
+settings under test (`PARQUET_VARIANTS`). Without ArcticDB only the hfdata figures
+and the polars log baseline are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shutil
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import hfdata
+from hfdata.layout import parquet_dir, partition_key_ns
+from hfdata.read import clear_cache
+
+__all__ = ["main"]
+
+WORK = Path(__file__).parent / "_work"
+START = pd.Timestamp("2026-11-25T00:00:00Z")
+STEP_NS = 50_000_000  # 20 Hz
+VAR = "sensor"
+PARQUET_VARIANTS: dict[str, dict[str, Any]] = {
+    "rg64k-default": {"row_group_size": 65_536},
+    "rg16k-delta-bss": {"row_group_size": 16_384, "encodings": True},
+    "rg64k-delta-bss": {"row_group_size": 65_536, "encodings": True},
+    "rg256k-delta-bss": {"row_group_size": 262_144, "encodings": True},
+    "rg1M-delta-bss": {"row_group_size": 1_048_576, "encodings": True},
+}
+
+
+def timeit(fn: Callable[[], Any], repeat: int = 7, cold: bool = False) -> float:
+    """Median seconds of `repeat` calls (after one warm-up unless `cold`)."""
+    if not cold:
+        fn()
+    times = []
+    for _ in range(repeat):
+        if cold:
+            clear_cache()
+        gc.collect()
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def make_points(n: int, start: pd.Timestamp = START, step: int = STEP_NS) -> pa.Table:
+    rng = np.random.default_rng(7)
+    ns = start.value + np.arange(n, dtype=np.int64) * step
+    values = 20.0 + np.cumsum(rng.normal(0, 0.01, n))
+    return pa.table(
+        {
+            "timestamp": pa.array(ns).cast(pa.timestamp("ns", tz="UTC")),
+            "value": pa.array(values),
+            "metadata": pa.nulls(n, pa.string()),
+        }
+    )
+
+
+def write_compacted(root: Path, table: pa.Table, row_group_size: int, encodings: bool) -> None:
+    """Parquet in the DESIGN layout (`parquet/variable=…/date=…/part-….parquet`)."""
+    with hfdata.open_store(root):
+        pass
+    ns = table.column("timestamp").cast(pa.int64()).to_numpy()
+    day = 86_400 * 1_000_000_000
+    first_day = ns[0] // day
+    options: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
+    if encodings:
+        options["use_dictionary"] = ["metadata"]
+        options["column_encoding"] = {
+            "timestamp": "DELTA_BINARY_PACKED",
+            "value": "BYTE_STREAM_SPLIT",
+        }
+    else:
+        options["use_dictionary"] = True
+    for d in range(int(first_day), int(ns[-1] // day) + 1):
+        a, b = np.searchsorted(ns, [d * day, (d + 1) * day])
+        if a == b:
+            continue
+        key = partition_key_ns(d * day, "day")
+        path = parquet_dir(root, VAR, key) / "part-000000000001.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table.slice(a, b - a), path, row_group_size=row_group_size, **options)
+
+
+def size_of(root: Path) -> int:
+    return sum(p.stat().st_size for p in (root / "parquet").rglob("*.parquet"))
+
+
+def bench_parquet(n: int, arctic: Any) -> None:
+    table = make_points(n)
+    frame = pd.DataFrame(
+        {"value": table.column("value").to_numpy()},
+        index=pd.DatetimeIndex(table.column("timestamp").to_pandas(), name="timestamp"),
+    )
+    lo = START + pd.Timedelta(hours=10)
+    hi = lo + pd.Timedelta(hours=1)
+    ref_slice = ref_ohlc = None
+    if arctic is not None:
+        from arcticdb import QueryBuilder
+
+        lib = arctic.get_library("bench", create_if_missing=True)
+        lib.write(VAR, frame)
+        ref_slice = timeit(lambda: lib.read(VAR, date_range=(lo, hi)).data)
+        q = (
+            QueryBuilder()
+            .resample("1min")
+            .agg(
+                {
+                    "open": ("value", "first"),
+                    "high": ("value", "max"),
+                    "low": ("value", "min"),
+                    "close": ("value", "last"),
+                }
+            )
+        )
+        ref_ohlc = timeit(lambda: lib.read(VAR, query_builder=q).data, repeat=5)
+        print(f"arcticdb  slice 1h {ref_slice * 1e3:8.2f} ms   ohlc 1min {ref_ohlc * 1e3:8.2f} ms")
+    for name, variant in PARQUET_VARIANTS.items():
+        root = WORK / f"store-{name}"
+        shutil.rmtree(root, ignore_errors=True)
+        write_compacted(root, table, variant["row_group_size"], variant.get("encodings", False))
+        with hfdata.open_store(root) as store:
+            got = store.read(VAR, lo, hi)
+            assert len(got) == 72_000, len(got)
+            t_slice = timeit(lambda s=store: s.read(VAR, lo, hi))
+            t_cold = timeit(lambda s=store: s.read(VAR, lo, hi), cold=True)
+            t_ohlc = timeit(lambda s=store: s.read(VAR, resample="1min", agg="ohlc"), repeat=5)
+        line = (
+            f"{name:18s} slice 1h {t_slice * 1e3:8.2f} ms (cold footers {t_cold * 1e3:6.2f})"
+            f"   ohlc 1min {t_ohlc * 1e3:8.2f} ms   size {size_of(root) / 2**20:6.1f} MiB"
+        )
+        if ref_slice and ref_ohlc:
+            line += f"   ratio slice {t_slice / ref_slice:.2f}x ohlc {t_ohlc / ref_ohlc:.2f}x"
+        print(line, flush=True)
+
+
+def bench_log(n: int) -> None:
+    root = WORK / "store-log"
+    shutil.rmtree(root, ignore_errors=True)
+    table = make_points(n)
+    with hfdata.open_store(root) as store:
+        store.append_many(VAR, table.select(["timestamp", "value"]))
+    files = sorted(str(p) for p in (root / "log").rglob("*.jsonl"))
+    fmt = "%Y-%m-%dT%H:%M:%S%.fZ"
+
+    def polars_read() -> pl.DataFrame:
+        return pl.concat([pl.read_ndjson(f) for f in files]).with_columns(
+            pl.col("timestamp").str.to_datetime(fmt, time_unit="ns", time_zone="UTC")
+        )
+
+    with hfdata.open_store(root) as store:
+        assert len(store.read(VAR)) == n
+        t_ref = timeit(polars_read, repeat=3)
+        t_cold = timeit(lambda: store.read(VAR), repeat=3, cold=True)
+        t_warm = timeit(lambda: store.read(VAR), repeat=3)
+    print(
+        f"log {n:,} points: polars ndjson {t_ref * 1e3:8.1f} ms, hfdata cold {t_cold * 1e3:8.1f}"
+        f" ms (speed-up {t_ref / t_cold:.2f}x, target >= 1.5x), warm (cached parse)"
+        f" {t_warm * 1e3:6.1f} ms",
+        flush=True,
+    )
+
+
+def bench_growth(hz: int) -> None:
+    step = 1_000_000_000 // hz
+    per_day = 86_400 * hz
+    lo = START + pd.Timedelta(hours=10)
+    hi = lo + pd.Timedelta(hours=1)
+    times = {}
+    for days in (1, 30):
+        root = WORK / f"store-{days}d"
+        shutil.rmtree(root, ignore_errors=True)
+        for d in range(days):
+            t = make_points(per_day, START + pd.Timedelta(days=d), step)
+            write_compacted(root, t, 65_536, True) if d == 0 else _append_day(root, t)
+        with hfdata.open_store(root) as store:
+            assert len(store.read(VAR, lo, hi)) == 3600 * hz
+            times[days] = timeit(lambda s=store: s.read(VAR, lo, hi), repeat=9)
+    print(
+        f"growth ({hz} Hz): 1-day store {times[1] * 1e3:.2f} ms, 30-day store "
+        f"{times[30] * 1e3:.2f} ms, ratio {times[30] / times[1]:.2f}x (target <= 1.1x)",
+        flush=True,
+    )
+
+
+def _append_day(root: Path, table: pa.Table) -> None:
+    ns0 = table.column("timestamp").cast(pa.int64())[0].as_py()
+    path = parquet_dir(root, VAR, partition_key_ns(ns0, "day")) / "part-000000000001.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        table,
+        path,
+        row_group_size=65_536,
+        compression="zstd",
+        use_dictionary=["metadata"],
+        column_encoding={"timestamp": "DELTA_BINARY_PACKED", "value": "BYTE_STREAM_SPLIT"},
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--points", type=int, default=2_000_000)
+    parser.add_argument("--log-points", type=int, default=1_000_000)
+    parser.add_argument("--growth-hz", type=int, default=5)
+    args = parser.parse_args(argv)
+    WORK.mkdir(exist_ok=True)
+    try:
+        import arcticdb
+
+        shutil.rmtree(WORK / "arctic", ignore_errors=True)
+        arctic: Any = arcticdb.Arctic(f"lmdb://{WORK / 'arctic'}?map_size=4GB")
+        print(f"arcticdb {arcticdb.__version__}, pandas {pd.__version__}")
+    except ImportError:
+        arctic = None
+        print("arcticdb not installed: hfdata figures only")
+    bench_parquet(args.points, arctic)
+    bench_log(args.log_points)
+    bench_growth(args.growth_hz)
+
+
+if __name__ == "__main__":
+    main()
