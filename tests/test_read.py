@@ -414,8 +414,8 @@ def _writer(root: str, n: int) -> None:
             s.append("w", T0_NS_TS(i * 1_000_000), float(i))
 
 
-def test_reader_sees_growing_prefix_of_live_writer(tmp_path: Path) -> None:
-    n = 3000
+@pytest.mark.parametrize("n", [3000, pytest.param(60_000, marks=pytest.mark.slow)])
+def test_reader_sees_growing_prefix_of_live_writer(tmp_path: Path, n: int) -> None:
     hfdata.open_store(tmp_path).close()
     ctx = multiprocessing.get_context("spawn")
     proc = ctx.Process(target=_writer, args=(str(tmp_path), n))
@@ -441,10 +441,11 @@ def test_reader_sees_growing_prefix_of_live_writer(tmp_path: Path) -> None:
     assert seen == n and reads > 1
 
 
-def test_reader_during_compaction_never_loses_or_doubles(tmp_path: Path) -> None:
+@pytest.mark.parametrize("segments", [40, pytest.param(400, marks=pytest.mark.slow)])
+def test_reader_during_compaction_never_loses_or_doubles(tmp_path: Path, segments: int) -> None:
     total = 0
     with hfdata.open_store(tmp_path) as s:
-        for seg in range(40):
+        for seg in range(segments):
             for i in range(25):
                 s.append("c", T0 + timedelta(minutes=seg * 40 + i), float(total))
                 total += 1
@@ -455,7 +456,7 @@ def test_reader_during_compaction_never_loses_or_doubles(tmp_path: Path) -> None
 
     def compactor() -> None:
         try:
-            for round_ in range(40):
+            for round_ in range(segments):
                 # compact one closed segment per batch, optimize every few batches
                 fake_compact(tmp_path, "c", limit=1)
                 if round_ % 7 == 6:
