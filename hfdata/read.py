@@ -16,6 +16,7 @@ order, which is Parquet (files by name, rows as written) before the log tail
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 import threading
 from collections import OrderedDict
@@ -39,6 +40,7 @@ from hfdata.layout import (
     encode_name,
     parse_segment_name,
     partition_key_ns,
+    segment_name,
     validate_name,
 )
 from hfdata.locks import PUBLISH_LOCK, flock
@@ -125,17 +127,33 @@ def not_found(root: Path, name: str) -> VariableNotFound:
 
 
 def _segment_names(directory: Path) -> list[str]:
-    """Segment file names, robust to a rename racing the directory listing.
+    """Segment file names, robust to renames racing the directory listing.
 
-    Two listings are merged: a segment renamed `.active` -> closed while the first
-    listing ran is seen under one of its names by one of them; when both names are
-    seen, the closed one (which holds everything the active one did) wins.
+    `readdir` may miss a file renamed while it runs. Two listings are merged, so a
+    segment closed (`.active` -> closed) during one is seen by the other; when both
+    names are seen the closed one wins (it holds everything the active one did). A
+    writer's segments are numbered in order, so a number missing between two seen
+    ones (a segment created and closed while the listings ran) is looked up by name.
     """
     seen: set[str] = set()
     for _ in range(2):
         for entry in _scandir(directory):
             if not entry.name.startswith(".") and parse_segment_name(entry.name) is not None:
                 seen.add(entry.name)
+    by_writer: dict[str, set[int]] = {}
+    for name in seen:
+        parsed = parse_segment_name(name)
+        assert parsed is not None
+        by_writer.setdefault(parsed[0], set()).add(parsed[1])
+    for writer, seqs in by_writer.items():
+        for seq in range(min(seqs) + 1, max(seqs)):
+            if seq in seqs:
+                continue
+            for active in (True, False):  # active first: closing renames it to closed
+                name = segment_name(writer, seq, active=active)
+                if os.path.exists(directory / name):
+                    seen.add(name)
+                    break
     return sorted(n for n in seen if not (n.endswith(".active") and n[: -len(".active")] in seen))
 
 
@@ -241,16 +259,34 @@ def _ns(table: pa.Table) -> npt.NDArray[np.int64]:
     return np.asarray(column.combine_chunks().view(pa.int64()).to_numpy(zero_copy_only=False))
 
 
+def _chunk_ns(chunk: pa.Array) -> npt.NDArray[np.int64]:
+    return np.asarray(chunk.view(pa.int64()).to_numpy(zero_copy_only=False))
+
+
+def _span(table: pa.Table) -> tuple[int, int]:
+    """First and last timestamp of a non-empty table sorted by timestamp."""
+    chunks = [c for c in table.column(_TS).chunks if len(c)]
+    return int(_chunk_ns(chunks[0])[0]), int(_chunk_ns(chunks[-1])[-1])
+
+
 def _slice_sorted(table: pa.Table, lo: int, last: int) -> pa.Table:
-    """Slice a table sorted by timestamp to `[lo, last]`; filter if it turns out unsorted."""
-    ns = _ns(table)
-    if len(ns) == 0 or (ns[0] >= lo and ns[-1] <= last):
-        return table
-    if len(ns) > 1 and bool(np.all(ns[1:] >= ns[:-1])):
-        a = int(np.searchsorted(ns, lo, side="left"))
-        b = int(np.searchsorted(ns, last, side="right"))
-        return table.slice(a, b - a)
-    return table.filter(pa.array((ns >= lo) & (ns <= last)))
+    """Slice a table sorted by timestamp (as Parquet parts are) to `[lo, last]`.
+
+    Searches chunk by chunk without combining them, so nothing is copied.
+    """
+    chunks = table.column(_TS).chunks
+    offset, start, stop = 0, None, 0
+    for chunk in chunks:
+        if len(chunk):
+            ns = _chunk_ns(chunk)
+            if start is None and ns[-1] >= lo:
+                start = offset + int(np.searchsorted(ns, lo, side="left"))
+            if ns[0] <= last:
+                stop = offset + int(np.searchsorted(ns, last, side="right"))
+        offset += len(chunk)
+    if start is None or stop <= start:
+        return table.slice(0, 0)
+    return table if (start, stop) == (0, offset) else table.slice(start, stop - start)
 
 
 # -- the log tail ----------------------------------------------------------------------------
@@ -350,28 +386,31 @@ def _read_variable(
     schema = table_schema(files.kind)
     columns = [_TS, "value", "metadata"] if with_metadata else [_TS, "value"]
     pieces: list[pa.Table] = []
+    spans: list[tuple[int, int]] = []  # each piece's first and last timestamp, pieces sorted
+    in_order = True
     for _, path in files.parquet:
         piece = read_parquet(path, lo, last, columns)
         if piece is not None and piece.num_rows:
             target = _select(schema, columns)
             pieces.append(piece if piece.schema.equals(target) else piece.cast(target))
-    parquet_rows = len(pieces)
+            spans.append(_span(piece))
     for path in files.segments:
         piece = _segment_rows(path, files.kind, locked=locked)
         if piece.num_rows:
             ns = _ns(piece)
             mask = (ns >= lo) & (ns <= last)
             if not mask.all():
-                piece = piece.filter(pa.array(mask))
-            pieces.append(piece.select(columns))
+                piece, ns = piece.filter(pa.array(mask)), ns[mask]
+            if len(ns):
+                pieces.append(piece.select(columns))
+                spans.append((int(ns[0]), int(ns[-1])))
+                in_order = in_order and bool(np.all(ns[1:] >= ns[:-1]))
     if not pieces:
         return _select(schema, columns).empty_table()
-    if len(pieces) == 1 and parquet_rows == 1:
-        return pieces[0]  # one sorted Parquet file: the common, fast case
     table = pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
-    ns = _ns(table)
-    if len(ns) > 1 and not bool(np.all(ns[1:] >= ns[:-1])):
-        table = table.take(pa.array(np.argsort(ns, kind="stable")))
+    in_order = in_order and all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    if not in_order:  # overlapping files or out-of-order arrivals: stable sort
+        table = table.take(pa.array(np.argsort(_ns(table), kind="stable")))
     return table
 
 

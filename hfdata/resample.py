@@ -95,11 +95,15 @@ def _fast(
     """Exact min/max/count/first/last/ohlc of sorted float data on the left-closed grid."""
     starts = np.searchsorted(ns, grid, side="left")
     ends = np.append(starts[1:], len(ns))
-    valid = ~np.isnan(v)
-    csum = np.concatenate(([0], np.cumsum(valid, dtype=np.int64)))
-    count = csum[ends] - csum[starts]
+    nan = np.isnan(v)
     nonempty = ends > starts
-    picked = np.flatnonzero(valid)
+    if nan.any():
+        csum = np.concatenate(([0], np.cumsum(~nan, dtype=np.int64)))
+        count = csum[ends] - csum[starts]
+        picked = np.flatnonzero(~nan)
+    else:  # the common case: every row counts, the first and last rows are the edges
+        count = (ends - starts).astype(np.int64)
+        picked = None
     out: dict[str, npt.NDArray[Any]] = {}
 
     def extreme(ufunc: np.ufunc) -> npt.NDArray[np.float64]:
@@ -110,7 +114,9 @@ def _fast(
 
     def edge(first: bool) -> npt.NDArray[np.float64]:
         res = np.full(len(grid), np.nan)
-        if len(picked):
+        if picked is None:
+            res[nonempty] = v[starts[nonempty] if first else ends[nonempty] - 1]
+        elif len(picked):
             if first:
                 k = np.minimum(np.searchsorted(picked, starts, side="left"), len(picked) - 1)
             else:

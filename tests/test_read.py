@@ -117,12 +117,16 @@ dense_lists = st.lists(st.tuples(small_offsets, values), min_size=1, max_size=40
 
 
 def build(root: Path, data: dict[str, list[tuple[int, float]]], split: float) -> None:
-    """Append each variable's points in order; the first `split` share gets compacted."""
+    """Append each variable's points in order; the first `split` share gets compacted.
+
+    It is compacted in two batches, so a partition may hold two overlapping files.
+    """
     with hfdata.open_store(root) as s:
         for name, pts in data.items():
             cut = int(len(pts) * split)
+            cuts = {cut // 2, cut} - {0}
             for i, (off, v) in enumerate(pts):
-                if i == cut and i > 0:
+                if i in cuts:
                     s.rotate()
                     fake_compact(root, name)
                 s.append(name, T0_NS_TS(off), v, kind="float")
