@@ -73,7 +73,7 @@ __all__ = [
 
 _ATTEMPTS: Final = 5
 _TS: Final = "timestamp"
-_LOG_CACHE_ROWS: Final = 20_000_000
+_LOG_CACHE_ROWS: Final = 5_000_000
 
 
 @dataclass(frozen=True, slots=True)
