@@ -40,11 +40,16 @@ START = pd.Timestamp("2026-11-25T00:00:00Z")
 STEP_NS = 50_000_000  # 20 Hz
 VAR = "sensor"
 PARQUET_VARIANTS: dict[str, dict[str, Any]] = {
-    "rg64k-default": {"row_group_size": 65_536},
-    "rg16k-delta-bss": {"row_group_size": 16_384, "encodings": True},
-    "rg64k-delta-bss": {"row_group_size": 65_536, "encodings": True},
-    "rg256k-delta-bss": {"row_group_size": 262_144, "encodings": True},
-    "rg1M-delta-bss": {"row_group_size": 1_048_576, "encodings": True},
+    # encodings: "default" = pyarrow's defaults (dictionary on every column);
+    # "plain" = dictionary for metadata only (the compact branch's current writer);
+    # "delta-bss" = plain + DELTA_BINARY_PACKED timestamps, BYTE_STREAM_SPLIT values.
+    "rg64k-default": {"row_group_size": 65_536, "encodings": "default"},
+    "rg128k-plain": {"row_group_size": 131_072, "encodings": "plain"},
+    "rg16k-plain": {"row_group_size": 16_384, "encodings": "plain"},
+    "rg16k-delta-bss": {"row_group_size": 16_384, "encodings": "delta-bss"},
+    "rg64k-delta-bss": {"row_group_size": 65_536, "encodings": "delta-bss"},
+    "rg256k-delta-bss": {"row_group_size": 262_144, "encodings": "delta-bss"},
+    "rg1M-delta-bss": {"row_group_size": 1_048_576, "encodings": "delta-bss"},
 }
 
 
@@ -93,7 +98,7 @@ def make_points(n: int, start: pd.Timestamp = START, step: int = STEP_NS) -> pa.
     )
 
 
-def write_compacted(root: Path, table: pa.Table, row_group_size: int, encodings: bool) -> None:
+def write_compacted(root: Path, table: pa.Table, row_group_size: int, encodings: str) -> None:
     """Parquet in the DESIGN layout (`parquet/variable=…/date=…/part-….parquet`)."""
     with hfdata.open_store(root):
         pass
@@ -101,14 +106,15 @@ def write_compacted(root: Path, table: pa.Table, row_group_size: int, encodings:
     day = 86_400 * 1_000_000_000
     first_day = ns[0] // day
     options: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
-    if encodings:
+    if encodings == "default":
+        options["use_dictionary"] = True
+    else:
         options["use_dictionary"] = ["metadata"]
+    if encodings == "delta-bss":
         options["column_encoding"] = {
             "timestamp": "DELTA_BINARY_PACKED",
             "value": "BYTE_STREAM_SPLIT",
         }
-    else:
-        options["use_dictionary"] = True
     for d in range(int(first_day), int(ns[-1] // day) + 1):
         a, b = np.searchsorted(ns, [d * day, (d + 1) * day])
         if a == b:
@@ -162,7 +168,7 @@ def bench_parquet(n: int, arctic: Any) -> None:
     for name, variant in PARQUET_VARIANTS.items():
         root = WORK / f"store-{name}"
         shutil.rmtree(root, ignore_errors=True)
-        write_compacted(root, table, variant["row_group_size"], variant.get("encodings", False))
+        write_compacted(root, table, variant["row_group_size"], variant["encodings"])
         with hfdata.open_store(root) as store:
             got = store.read(VAR, lo, hi)
             assert len(got) == 72_000, len(got)
@@ -194,7 +200,8 @@ def bench_log(n: int) -> None:
     with hfdata.open_store(root) as store:
         store.append_many(VAR, table.select(["timestamp", "value"]))
     files = sorted(str(p) for p in (root / "log").rglob("*.jsonl"))
-    fmt = "%Y-%m-%dT%H:%M:%S%.fZ"
+    with open(files[0], "rb") as fh:  # writers end timestamps with "Z" or "+00:00"
+        fmt = "%Y-%m-%dT%H:%M:%S%.fZ" if b'Z"' in fh.readline() else "%Y-%m-%dT%H:%M:%S%.f%:z"
 
     def polars_read() -> pl.DataFrame:
         return pl.concat([pl.read_ndjson(f) for f in files]).with_columns(
@@ -229,7 +236,7 @@ def bench_growth(hz: int) -> None:
         shutil.rmtree(root, ignore_errors=True)
         for d in range(days):
             t = make_points(per_day, START + pd.Timedelta(days=d), step)
-            write_compacted(root, t, 65_536, True) if d == 0 else _append_day(root, t)
+            write_compacted(root, t, 16_384, "delta-bss") if d == 0 else _append_day(root, t)
         stores[days] = hfdata.open_store(root)
         assert len(stores[days].read(VAR, lo, hi)) == 3600 * hz
     t30, t1 = compare(lambda: stores[30].read(VAR, lo, hi), lambda: stores[1].read(VAR, lo, hi), 41)
@@ -249,7 +256,7 @@ def _append_day(root: Path, table: pa.Table) -> None:
     pq.write_table(
         table,
         path,
-        row_group_size=65_536,
+        row_group_size=16_384,
         compression="zstd",
         use_dictionary=["metadata"],
         column_encoding={"timestamp": "DELTA_BINARY_PACKED", "value": "BYTE_STREAM_SPLIT"},
@@ -261,7 +268,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--points", type=int, default=2_000_000)
     parser.add_argument("--log-points", type=int, default=1_000_000)
     parser.add_argument("--growth-hz", type=int, default=5)
+    parser.add_argument("--only", choices=["parquet", "log", "growth"], action="append")
     args = parser.parse_args(argv)
+    parts = set(args.only or ["parquet", "log", "growth"])
     WORK.mkdir(exist_ok=True)
     try:
         import arcticdb
@@ -272,9 +281,12 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         arctic = None
         print("arcticdb not installed: hfdata figures only")
-    bench_parquet(args.points, arctic)
-    bench_log(args.log_points)
-    bench_growth(args.growth_hz)
+    if "parquet" in parts:
+        bench_parquet(args.points, arctic)
+    if "log" in parts:
+        bench_log(args.log_points)
+    if "growth" in parts:
+        bench_growth(args.growth_hz)
 
 
 if __name__ == "__main__":
