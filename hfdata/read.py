@@ -1,43 +1,807 @@
-"""Reading: Parquet plus log tail into frames (issue 4; not built yet)."""
+"""Reading: list Parquet and log segments consistently, prune, merge into Arrow.
+
+A read takes one snapshot of the files under `.publish.lock` (shared), releases
+the lock and reads; a file that vanished meanwhile (a compaction published, a
+writer rotated) makes the whole read start again, so a concurrent compaction never
+makes a point vanish or appear twice. Parquet is pruned by partition folder name and
+by row-group statistics of the sorted `timestamp` column; the log tail is parsed
+with `hfdata.parse` (complete lines only) and cached per segment by inode, so a
+live segment is only parsed from where the last read stopped.
+
+Order ("stable"): rows are sorted by timestamp; equal timestamps keep arrival
+order, which is Parquet (files by name, rows as written) before the log tail
+(segments by name: writer start, then sequence; lines as written).
+"""
 
 from __future__ import annotations
 
+import difflib
+import itertools
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import polars as pl
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from hfdata.errors import VariableNotFound
+from hfdata.frames import OUTPUTS, Output, expand_metadata, to_output
+from hfdata.kinds import Kind, load_schema
+from hfdata.layout import (
+    Partition,
+    decode_name,
+    encode_name,
+    parse_segment_name,
+    partition_key_ns,
+    segment_name,
+    validate_name,
+)
+from hfdata.locks import PUBLISH_LOCK, flock
+from hfdata.parse import parse_log_bytes, table_schema
+from hfdata.resample import asof_align, bin_labels, parse_aggs, parse_rule, resample_column
 from hfdata.settings import StoreSettings
+from hfdata.timeparse import NS_MAX, NS_MIN, TimeRules, format_ns, to_ns
 
-__all__ = ["VariableInfo", "info", "read", "scan", "variables"]
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = [
+    "HOWS",
+    "Snapshot",
+    "VariableFiles",
+    "VariableInfo",
+    "clear_cache",
+    "info",
+    "list_variable",
+    "load",
+    "not_found",
+    "read",
+    "read_parquet",
+    "read_segment",
+    "scan",
+    "variable_names",
+    "variables",
+    "window",
+]
+
+_ATTEMPTS: Final = 5
+_TS: Final = "timestamp"
+_LOG_CACHE_ROWS: Final = 5_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class VariableFiles:
+    """One variable's files in a snapshot: Parquet parts (by name) and log segments (by name)."""
+
+    name: str
+    kind: Kind | None
+    parquet: tuple[tuple[str, Path], ...]  # (partition key, file), sorted by key then name
+    segments: tuple[Path, ...]  # closed or active, sorted by name
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The merged, sorted, sliced rows of each requested variable."""
+
+    tables: dict[str, pa.Table]
+    kinds: dict[str, Kind | None]
+
+
+# -- listing ---------------------------------------------------------------------------------
+
+
+def variable_names(root: Path) -> list[str]:
+    """Every variable with a log directory or a Parquet directory, sorted."""
+    names: set[str] = set()
+    for entry in _scandir(root / "log"):
+        if entry.is_dir() and not entry.name.startswith("."):
+            names.add(decode_name(entry.name))
+    for entry in _scandir(root / "parquet"):
+        if entry.is_dir() and entry.name.startswith("variable="):
+            names.add(decode_name(entry.name.removeprefix("variable=")))
+    return sorted(names)
+
+
+def _scandir(path: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as it:
+            return list(it)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def not_found(root: Path, name: str) -> VariableNotFound:
+    """`VariableNotFound` naming close matches."""
+    close = difflib.get_close_matches(name, variable_names(root), n=3)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    return VariableNotFound(
+        f"no variable {name!r} in store {root}{hint} (store.variables() lists them)"
+    )
+
+
+def _segment_names(directory: Path) -> list[str]:
+    """Segment file names, robust to renames racing the directory listing.
+
+    `readdir` may miss a file renamed while it runs. Two listings are merged, so a
+    segment closed (`.active` -> closed) during one is seen by the other; when both
+    names are seen the closed one wins (it holds everything the active one did). A
+    writer's segments are numbered in order, so a number missing between two seen
+    ones (a segment created and closed while the listings ran) is looked up by name.
+    """
+    seen: set[str] = set()
+    for _ in range(2):
+        for entry in _scandir(directory):
+            if not entry.name.startswith(".") and parse_segment_name(entry.name) is not None:
+                seen.add(entry.name)
+    by_writer: dict[str, set[int]] = {}
+    for name in seen:
+        parsed = parse_segment_name(name)
+        assert parsed is not None
+        by_writer.setdefault(parsed[0], set()).add(parsed[1])
+    for writer, seqs in by_writer.items():
+        for seq in range(min(seqs) + 1, max(seqs)):
+            if seq in seqs:
+                continue
+            for active in (True, False):  # active first: closing renames it to closed
+                name = segment_name(writer, seq, active=active)
+                if os.path.exists(directory / name):
+                    seen.add(name)
+                    break
+    return sorted(n for n in seen if not (n.endswith(".active") and n[: -len(".active")] in seen))
+
+
+def list_variable(
+    root: Path, name: str, partition: Partition, lo: int, last: int, *, include_log: bool
+) -> VariableFiles:
+    """The files of `name` that may hold points in `[lo, last]` (call under the publish lock)."""
+    encoded = encode_name(name)
+    log = root / "log" / encoded
+    pdir = root / "parquet" / f"variable={encoded}"
+    parts: list[tuple[str, Path]] = []
+    keys = _keys_between(lo, last, partition)
+    if keys is None:  # a wide window: list the partitions and compare their names
+        lo_key = partition_key_ns(lo, partition) if lo > NS_MIN else ""
+        hi_key = partition_key_ns(last, partition) if last < NS_MAX else "\uffff"
+        names = (e.name for e in _scandir(pdir) if e.name.startswith("date="))
+        keys = [k for k in (n.removeprefix("date=") for n in names) if lo_key <= k <= hi_key]
+    for key in sorted(keys):  # a narrow one: look up only its partitions (flat in store size)
+        folder = pdir / f"date={key}"
+        for part in sorted(e.name for e in _scandir(folder)):
+            if part.endswith(".parquet") and not part.startswith("."):
+                parts.append((key, folder / part))
+    segments: list[Path] = []
+    if include_log:
+        segments = [log / n for n in _segment_names(log)]
+    if not parts and not log.is_dir() and not pdir.is_dir():
+        raise not_found(root, name)
+    return VariableFiles(name, load_schema(log), tuple(parts), tuple(segments))
+
+
+_MAX_KEYS: Final = 64
+_STEP: Final = {"hour": 3_600_000_000_000, "day": 86_400_000_000_000}
+
+
+def _keys_between(lo: int, last: int, partition: Partition) -> list[str] | None:
+    """The partition keys of `[lo, last]`, or None when there are more than `_MAX_KEYS`."""
+    if lo <= NS_MIN or last >= NS_MAX:
+        return None
+    if partition == "month":
+        a, b = pd.Timestamp(lo, tz="UTC"), pd.Timestamp(last, tz="UTC")
+        months = (b.year - a.year) * 12 + b.month - a.month
+        if months >= _MAX_KEYS:
+            return None
+        out = []
+        for i in range(months + 1):
+            year, month0 = divmod(a.year * 12 + a.month - 1 + i, 12)
+            out.append(f"{year:04d}-{month0 + 1:02d}")
+        return out
+    step = _STEP[partition]
+    first, final = lo // step, last // step
+    if final - first >= _MAX_KEYS:
+        return None
+    return [partition_key_ns(k * step, partition) for k in range(first, final + 1)]
+
+
+# -- Parquet -----------------------------------------------------------------------------------
+
+_footer_lock = threading.Lock()
+_footers: OrderedDict[tuple[str, int, int, int], tuple[pq.FileMetaData, npt.NDArray[np.int64]]]
+_footers = OrderedDict()
+
+
+def _footer(path: Path) -> tuple[pq.FileMetaData, npt.NDArray[np.int64], tuple[int, ...]]:
+    """The file's metadata and per-row-group (min, max) timestamps, cached by identity."""
+    st = os.stat(path)
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    with _footer_lock:
+        hit = _footers.get(key)
+        if hit is not None:
+            _footers.move_to_end(key)
+            return hit[0], hit[1], key[1:]
+    md = pq.read_metadata(path)
+    col = md.schema.names.index(_TS)
+    bounds = np.empty((md.num_row_groups, 2), dtype=np.int64)
+    for i in range(md.num_row_groups):
+        stats = md.row_group(i).column(col).statistics
+        if stats is None or not stats.has_min_max:
+            bounds[i] = (NS_MIN, NS_MAX)
+        else:
+            bounds[i] = (int(stats.min_raw), int(stats.max_raw))
+    with _footer_lock:
+        _footers[key] = (md, bounds)
+        while len(_footers) > 4096:
+            _footers.popitem(last=False)
+    return md, bounds, key[1:]
+
+
+def read_parquet(path: Path, lo: int, last: int, columns: Sequence[str]) -> pa.Table | None:
+    """Rows of one sorted Parquet file with `lo <= timestamp <= last` (row groups pruned)."""
+    md, bounds, _ = _footer(path)
+    keep = np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last))
+    if len(keep) == 0:
+        return None
+    pf = pq.ParquetFile(path, metadata=md, memory_map=True)
+    table = pf.read_row_groups(keep.tolist(), columns=list(columns), use_threads=False)
+    return _slice_sorted(table, lo, last)
+
+
+def _ns(table: pa.Table) -> npt.NDArray[np.int64]:
+    column = table.column(_TS)
+    if column.num_chunks == 1:
+        return np.asarray(column.chunk(0).view(pa.int64()).to_numpy(zero_copy_only=False))
+    return np.asarray(column.combine_chunks().view(pa.int64()).to_numpy(zero_copy_only=False))
+
+
+def _chunk_ns(chunk: pa.Array) -> npt.NDArray[np.int64]:
+    return np.asarray(chunk.view(pa.int64()).to_numpy(zero_copy_only=False))
+
+
+def _span(table: pa.Table) -> tuple[int, int]:
+    """First and last timestamp of a non-empty table sorted by timestamp."""
+    chunks = [c for c in table.column(_TS).chunks if len(c)]
+    return int(_chunk_ns(chunks[0])[0]), int(_chunk_ns(chunks[-1])[-1])
+
+
+def _slice_sorted(table: pa.Table, lo: int, last: int) -> pa.Table:
+    """Slice a table sorted by timestamp (as Parquet parts are) to `[lo, last]`.
+
+    Searches chunk by chunk without combining them, so nothing is copied.
+    """
+    chunks = table.column(_TS).chunks
+    offset, start, stop = 0, None, 0
+    for chunk in chunks:
+        if len(chunk):
+            ns = _chunk_ns(chunk)
+            if start is None and ns[-1] >= lo:
+                start = offset + int(np.searchsorted(ns, lo, side="left"))
+            if ns[0] <= last:
+                stop = offset + int(np.searchsorted(ns, last, side="right"))
+        offset += len(chunk)
+    if start is None or stop <= start:
+        return table.slice(0, 0)
+    return table if (start, stop) == (0, offset) else table.slice(start, stop - start)
+
+
+# -- the log tail ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Parsed:
+    complete: int
+    table: pa.Table
+
+
+_log_lock = threading.Lock()
+_log_cache: OrderedDict[tuple[int, int, str, str | None], _Parsed] = OrderedDict()
+_log_rows = 0
+
+
+def clear_cache() -> None:
+    """Forget cached footers and parsed log segments (benchmarks use it for cold reads)."""
+    global _log_rows
+    with _footer_lock:
+        _footers.clear()
+    with _log_lock:
+        _log_cache.clear()
+        _log_rows = 0
+
+
+def read_segment(path: Path, kind: Kind | None) -> pa.Table:
+    """All complete, valid lines of a segment (bad lines and a torn tail are skipped).
+
+    Parsed prefixes are cached by (device, inode, writer-seq): a segment keeps its
+    inode when it is renamed from active to closed, so only new bytes are parsed.
+    """
+    global _log_rows
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # FileNotFoundError: caller retries
+    try:
+        st = os.fstat(fd)
+        stem = path.name.removesuffix(".active")
+        key = (st.st_dev, st.st_ino, stem, kind)
+        with _log_lock:
+            cached = _log_cache.get(key)
+        start = cached.complete if cached is not None and cached.complete <= st.st_size else 0
+        if cached is not None and start == st.st_size:
+            return cached.table
+        data = os.pread(fd, st.st_size - start, start)
+        while len(data) < st.st_size - start:  # pread may return less on some filesystems
+            more = os.pread(fd, st.st_size - start - len(data), start + len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fd)
+    parsed = parse_log_bytes(data, kind, source=str(path))
+    table = parsed.table
+    if start and cached is not None:
+        table = pa.concat_tables([cached.table, table])
+    entry = _Parsed(start + parsed.complete_bytes, table)
+    with _log_lock:
+        old = _log_cache.pop(key, None)
+        _log_rows -= 0 if old is None else old.table.num_rows
+        _log_cache[key] = entry
+        _log_rows += table.num_rows
+        while _log_rows > _LOG_CACHE_ROWS and len(_log_cache) > 1:
+            _, dropped = _log_cache.popitem(last=False)
+            _log_rows -= dropped.table.num_rows
+    return table
+
+
+# -- merging ---------------------------------------------------------------------------------
+
+
+def _select(schema: pa.Schema, columns: Sequence[str]) -> pa.Schema:
+    return pa.schema([schema.field(c) for c in columns])
+
+
+def _segment_rows(path: Path, kind: Kind | None, *, locked: bool) -> pa.Table:
+    """A listed segment's rows; an active one its writer closed meanwhile is read closed.
+
+    Writers rotate without the publish lock, so under it (`locked`) an active segment
+    that is gone under both names was empty and unlinked by its writer on close.
+    """
+    try:
+        return read_segment(path, kind)
+    except FileNotFoundError:
+        if not path.name.endswith(".active"):
+            raise
+    try:
+        return read_segment(path.with_name(path.name.removesuffix(".active")), kind)
+    except FileNotFoundError:
+        if locked:
+            return table_schema(kind).empty_table()
+        raise
+
+
+def _read_variable(
+    files: VariableFiles, lo: int, last: int, *, with_metadata: bool, locked: bool = False
+) -> pa.Table:
+    schema = table_schema(files.kind)
+    columns = [_TS, "value", "metadata"] if with_metadata else [_TS, "value"]
+    pieces: list[pa.Table] = []
+    spans: list[tuple[int, int]] = []  # each piece's first and last timestamp, pieces sorted
+    in_order = True
+    for _, path in files.parquet:
+        piece = read_parquet(path, lo, last, columns)
+        if piece is not None and piece.num_rows:
+            target = _select(schema, columns)
+            pieces.append(piece if piece.schema.equals(target) else piece.cast(target))
+            spans.append(_span(piece))
+    for path in files.segments:
+        piece = _segment_rows(path, files.kind, locked=locked)
+        if piece.num_rows:
+            ns = _ns(piece)
+            mask = (ns >= lo) & (ns <= last)
+            if not mask.all():
+                piece, ns = piece.filter(pa.array(mask)), ns[mask]
+            if len(ns):
+                pieces.append(piece.select(columns))
+                spans.append((int(ns[0]), int(ns[-1])))
+                in_order = in_order and bool(np.all(ns[1:] >= ns[:-1]))
+    if not pieces:
+        return _select(schema, columns).empty_table()
+    table = pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
+    in_order = in_order and all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    if not in_order:  # overlapping files or out-of-order arrivals: stable sort
+        table = table.take(pa.array(np.argsort(_ns(table), kind="stable")))
+    return table
+
+
+def load(
+    root: Path,
+    partition: Partition,
+    names: Sequence[str],
+    lo: int,
+    last: int,
+    *,
+    include_log: bool = True,
+    with_metadata: bool = False,
+) -> Snapshot:
+    """Merged, stable-sorted rows of each variable in `[lo, last]`, from one consistent snapshot.
+
+    The files are listed under the shared publish lock, read after releasing it, and the
+    whole read starts again if a listed file vanished (a compaction published meanwhile).
+    """
+    lock = root / PUBLISH_LOCK
+    for attempt in range(_ATTEMPTS + 1):
+        final = attempt == _ATTEMPTS
+        with flock(lock, shared=True):
+            listing = [
+                list_variable(root, n, partition, lo, last, include_log=include_log) for n in names
+            ]
+            if final:  # a compaction kept racing us: read while holding the lock
+                return _read_all(listing, lo, last, with_metadata, locked=True)
+        try:
+            return _read_all(listing, lo, last, with_metadata)
+        except FileNotFoundError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read_all(
+    listing: list[VariableFiles], lo: int, last: int, with_metadata: bool, *, locked: bool = False
+) -> Snapshot:
+    tables = {
+        f.name: _read_variable(f, lo, last, with_metadata=with_metadata, locked=locked)
+        for f in listing
+    }
+    return Snapshot(tables, {f.name: f.kind for f in listing})
+
+
+# -- the public reading API (Store.read / scan / variables / info delegate here) ----------------
+
+How = Literal["long", "wide", "asof"]
+Dedupe = Literal["last", "first"]
+HOWS: Final = ("long", "wide", "asof")
+_NUMERIC: Final = ("float", "int")
 
 
 @dataclass(frozen=True, slots=True)
 class VariableInfo:
-    """What `Store.info` reports about one variable."""
+    """What `Store.info` reports about one variable (from file names and footers).
+
+    `bytes_on_disk` counts its Parquet files and its log segments not yet compacted.
+    `first`/`last` are None when the variable holds no points.
+    """
 
     name: str
+    kind: Kind | None
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    parquet_rows: int
+    log_rows: int
+    partitions: tuple[str, ...]
+    parquet_files: int
+    log_segments: int
+    bytes_on_disk: int
+
+    @property
+    def rows(self) -> int:
+        """Points in Parquet plus points in the log."""
+        return self.parquet_rows + self.log_rows
+
+
+def variables(root: Path) -> list[str]:
+    """Every variable in the store, sorted."""
+    return variable_names(root)
+
+
+def window(settings: StoreSettings, start: Any, end: Any) -> tuple[int, int]:
+    """`[start, end)` as inclusive nanoseconds `(lo, last)`; ValueError if empty."""
+    rules = TimeRules(settings.naive_timezone, settings.epoch_unit)
+    lo = NS_MIN if start is None else to_ns(start, rules)
+    hi = None if end is None else to_ns(end, rules)
+    if hi is not None and lo >= hi:
+        raise ValueError(
+            f"start ({format_ns(lo)}) must be before end ({format_ns(hi)}); "
+            "reads take the half-open interval [start, end)"
+        )
+    return lo, NS_MAX if hi is None else hi - 1
+
+
+def _tolerance_ns(tolerance: Any) -> int | None:
+    if tolerance is None:
+        return None
+    try:
+        delta = pd.Timedelta(tolerance)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"tolerance {tolerance!r} is not a duration; use e.g. '5s' or a timedelta"
+        ) from exc
+    if pd.isna(delta) or delta.value < 0:
+        raise ValueError(f"tolerance must be a non-negative duration, got {tolerance!r}")
+    return int(delta.value)
+
+
+def _dedupe(table: pa.Table, how: Dedupe | None) -> pa.Table:
+    """Keep one row per timestamp: the last (or first) in arrival order."""
+    if how is None or table.num_rows < 2:
+        return table
+    ns = _ns(table)
+    keep = np.ones(len(ns), dtype=bool)
+    if how == "last":
+        keep[:-1] = ns[1:] != ns[:-1]
+    else:
+        keep[1:] = ns[1:] != ns[:-1]
+    return table if keep.all() else table.filter(pa.array(keep))
+
+
+def _check_options(
+    names: list[str],
+    how: str,
+    resample: Any,
+    tolerance: Any,
+    output: str,
+    metadata: Any,
+    dedupe: Any,
+) -> None:
+    if not names:
+        raise ValueError("read needs at least one variable name")
+    if len(set(names)) != len(names):
+        raise ValueError(f"variables must be distinct, got {names!r}")
+    for name in names:
+        validate_name(name)
+    if how not in HOWS:
+        raise ValueError(f"how must be one of {', '.join(HOWS)}, got {how!r}")
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+    if metadata not in (False, True, "expand"):
+        raise ValueError(f"metadata must be False, True or 'expand', got {metadata!r}")
+    if dedupe not in (None, "last", "first"):
+        raise ValueError(f"dedupe must be None, 'last' or 'first', got {dedupe!r}")
+    if how == "wide" and resample is None:
+        raise ValueError("how='wide' needs resample=...; use how='asof' to align raw points")
+    if how == "asof" and resample is not None:
+        raise ValueError("how='asof' aligns raw points; use how='wide' with resample")
+    if tolerance is not None and how != "asof":
+        raise ValueError("tolerance applies to how='asof' only")
+    if metadata and (resample is not None or how != "long"):
+        raise ValueError("metadata can be read with raw points in long form only (no resample)")
 
 
 def read(
     root: Path,
     settings: StoreSettings,
-    variables: str | list[str],
-    start: Any,
-    end: Any,
-    **kwargs: Any,
+    variables: str | Sequence[str],
+    start: Any = None,
+    end: Any = None,
+    *,
+    resample: Any = None,
+    agg: str | Sequence[str] = "mean",
+    how: How = "long",
+    tolerance: Any = None,
+    output: Output = "pandas",
+    metadata: bool | Literal["expand"] = False,
+    dedupe: Dedupe | None = None,
+    include_log: bool = True,
 ) -> Any:
-    raise NotImplementedError("reading arrives with issue 4")
+    """Points of one or several variables in `[start, end)`; see `Store.read`."""
+    single = isinstance(variables, str)
+    names = [variables] if isinstance(variables, str) else list(variables)
+    _check_options(names, how, resample, tolerance, output, metadata, dedupe)
+    aggs = parse_aggs(agg)
+    offset = None if resample is None else parse_rule(resample)
+    tol = _tolerance_ns(tolerance)
+    lo, last = window(settings, start, end)
+    snap = load(
+        root,
+        settings.partition,
+        names,
+        lo,
+        last,
+        include_log=include_log,
+        with_metadata=bool(metadata),
+    )
+    tables = {n: _dedupe(t, dedupe) for n, t in snap.tables.items()}
+    kinds = snap.kinds
+    if how == "asof" and not single:
+        grid, cols = asof_align([(_ns(tables[n]), tables[n].column("value")) for n in names], tol)
+        result = _with_ts(grid, dict(zip(names, cols, strict=True)))
+        json_cols = [n for n in names if kinds[n] == "json"]
+    elif offset is not None and (how == "wide" and not single):
+        result = _wide(tables, kinds, names, offset, aggs)
+        json_cols = []
+    elif offset is not None:
+        parts = {n: _resampled(tables[n], kinds[n], offset, aggs) for n in names}
+        result = parts[names[0]] if single else _long(parts, names)
+        json_cols = []
+    else:
+        if metadata == "expand":
+            tables = {n: expand_metadata(t, ["value", "variable"]) for n, t in tables.items()}
+        result = tables[names[0]] if single else _long(_common_values(tables, kinds), names)
+        json_cols = ["metadata"] if metadata is True else []
+        if kinds[names[0]] == "json" and len({kinds[n] for n in names}) == 1:
+            json_cols.append("value")
+    return to_output(result, output, json_cols)
 
 
-def scan(root: Path, settings: StoreSettings, variable: str, start: Any, end: Any) -> pl.LazyFrame:
-    raise NotImplementedError("scan arrives with issue 4")
+def _with_ts(ns: npt.NDArray[np.int64], columns: dict[str, Any]) -> pa.Table:
+    ts = pa.array(ns, pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
+    return pa.table({_TS: ts, **columns})
 
 
-def variables(root: Path) -> list[str]:
-    raise NotImplementedError("variables arrives with issue 4")
+def _resampled(
+    table: pa.Table, kind: Kind | None, offset: pd.DateOffset, aggs: Sequence[str]
+) -> pa.Table:
+    ns = _ns(table)
+    grid = bin_labels(int(ns[0]), int(ns[-1]), offset) if len(ns) else np.empty(0, np.int64)
+    return _with_ts(grid, resample_column(ns, table.column("value"), kind, grid, aggs, offset))
+
+
+def _wide(
+    tables: dict[str, pa.Table],
+    kinds: dict[str, Kind | None],
+    names: list[str],
+    offset: pd.DateOffset,
+    aggs: Sequence[str],
+) -> pa.Table:
+    """One column per variable (or `<variable>.<agg>` for several aggs) on a common grid."""
+    spans = [(int(ns[0]), int(ns[-1])) for ns in (_ns(tables[n]) for n in names) if len(ns)]
+    grid = (
+        bin_labels(min(a for a, _ in spans), max(b for _, b in spans), offset)
+        if spans
+        else np.empty(0, np.int64)
+    )
+    columns: dict[str, Any] = {}
+    for n in names:
+        cols = resample_column(
+            _ns(tables[n]), tables[n].column("value"), kinds[n], grid, aggs, offset
+        )
+        for c, arr in cols.items():
+            columns[n if c == "value" else f"{n}.{c}"] = arr
+    return _with_ts(grid, columns)
+
+
+def _common_values(
+    tables: dict[str, pa.Table], kinds: dict[str, Kind | None]
+) -> dict[str, pa.Table]:
+    """Make the value columns of several variables concatenable (int+float -> float64)."""
+    distinct = {k or "float" for k in kinds.values()}
+    if len(distinct) <= 1:
+        return tables
+    if distinct <= set(_NUMERIC):
+        out = {}
+        for n, t in tables.items():
+            i = t.column_names.index("value")
+            out[n] = t.set_column(i, "value", t.column("value").cast(pa.float64()))
+        return out
+    raise ValueError(
+        f"variables of different kinds ({', '.join(sorted(distinct))}) cannot share one value "
+        "column; read them separately, or use how='asof'"
+    )
+
+
+def _long(parts: dict[str, pa.Table], names: list[str]) -> pa.Table:
+    """Stack variables with a `variable` column, stable-sorted by timestamp."""
+    pieces = []
+    for n in names:
+        t = parts[n]
+        pieces.append(t.add_column(1, "variable", pa.array([n] * t.num_rows, pa.string())))
+    table = pa.concat_tables(pieces, promote_options="permissive")
+    ns = _ns(table)
+    if len(ns) > 1:
+        table = table.take(pa.array(np.argsort(ns, kind="stable")))
+    return table
+
+
+def scan(
+    root: Path, settings: StoreSettings, variable: str, start: Any = None, end: Any = None
+) -> pl.LazyFrame:
+    """A polars LazyFrame (`timestamp`, `value`, `metadata`) over Parquet and the log tail.
+
+    The Parquet files are scanned lazily (pruned by partition); the log tail is read now.
+    If `optimize` replaces the files before the frame is collected, collecting fails:
+    call `scan` again.
+    """
+    import polars as pl
+
+    validate_name(variable)
+    lo, last = window(settings, start, end)
+    for attempt in range(_ATTEMPTS + 1):
+        with flock(root / PUBLISH_LOCK, shared=True):
+            files = list_variable(root, variable, settings.partition, lo, last, include_log=True)
+            if attempt == _ATTEMPTS:
+                tail = _log_tail(files, lo, last, locked=True)
+                break
+        try:
+            tail = _log_tail(files, lo, last)
+            break
+        except FileNotFoundError:
+            continue
+    schema = table_schema(files.kind)
+    frames = []
+    if files.parquet:
+        lo_lit = pl.lit(lo, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
+        last_lit = pl.lit(last, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
+        frames.append(
+            pl.scan_parquet([str(p) for _, p in files.parquet], hive_partitioning=False)
+            .select(list(schema.names))
+            .filter((pl.col(_TS) >= lo_lit) & (pl.col(_TS) <= last_lit))
+            .cast(pl.Schema(_polars_schema(files.kind)))
+        )
+    frames.append(pl.from_arrow(tail).lazy())  # type: ignore[union-attr]
+    return pl.concat(frames).sort(_TS, maintain_order=True)
+
+
+def _polars_schema(kind: Kind | None) -> dict[str, pl.DataType]:
+    import polars as pl
+
+    value: dict[str, pl.DataType] = {
+        "float": pl.Float64(),
+        "int": pl.Int64(),
+        "bool": pl.Boolean(),
+        "string": pl.String(),
+        "json": pl.String(),
+    }
+    return {_TS: pl.Datetime("ns", "UTC"), "value": value[kind or "float"], "metadata": pl.String()}
+
+
+def _log_tail(files: VariableFiles, lo: int, last: int, *, locked: bool = False) -> pa.Table:
+    tail = VariableFiles(files.name, files.kind, (), files.segments)
+    return _read_variable(tail, lo, last, with_metadata=True, locked=locked)
 
 
 def info(root: Path, settings: StoreSettings, variable: str) -> VariableInfo:
-    raise NotImplementedError("info arrives with issue 4")
+    """Kind, time range, row counts, partitions and bytes of one variable."""
+    validate_name(variable)
+    for attempt in range(_ATTEMPTS + 1):
+        with flock(root / PUBLISH_LOCK, shared=True):
+            files = list_variable(
+                root, variable, settings.partition, NS_MIN, NS_MAX, include_log=True
+            )
+            if attempt == _ATTEMPTS:
+                return _info(files, locked=True)
+        try:
+            return _info(files)
+        except FileNotFoundError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _size(path: Path) -> int:
+    for candidate in (path, path.with_name(path.name.removesuffix(".active"))):
+        try:
+            return candidate.stat().st_size
+        except FileNotFoundError:
+            continue
+    return 0
+
+
+def _info(files: VariableFiles, *, locked: bool = False) -> VariableInfo:
+    lows: list[int] = []
+    highs: list[int] = []
+    parquet_rows = log_rows = size = 0
+    for _, path in files.parquet:
+        md, bounds, ident = _footer(path)
+        parquet_rows += md.num_rows
+        size += ident[1]
+        if md.num_rows:
+            lows.append(int(bounds[:, 0].min()))
+            highs.append(int(bounds[:, 1].max()))
+    for path in files.segments:
+        table = _segment_rows(path, files.kind, locked=locked)
+        size += _size(path)
+        log_rows += table.num_rows
+        if table.num_rows:
+            ns = _ns(table)
+            lows.append(int(ns.min()))
+            highs.append(int(ns.max()))
+    return VariableInfo(
+        name=files.name,
+        kind=files.kind,
+        first=pd.Timestamp(min(lows), tz="UTC") if lows else None,
+        last=pd.Timestamp(max(highs), tz="UTC") if highs else None,
+        parquet_rows=parquet_rows,
+        log_rows=log_rows,
+        partitions=tuple(sorted({k for k, _ in files.parquet})),
+        parquet_files=len(files.parquet),
+        log_segments=len(files.segments),
+        bytes_on_disk=size,
+    )

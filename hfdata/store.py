@@ -352,14 +352,47 @@ class Store:
         _compact.drop(self.root, self.settings, variable)
 
     def read(
-        self, variables: str | list[str], start: Any = None, end: Any = None, **kwargs: Any
+        self,
+        variables: str | list[str],
+        start: Any = None,
+        end: Any = None,
+        *,
+        resample: Any = None,
+        agg: str | list[str] = "mean",
+        how: Literal["long", "wide", "asof"] = "long",
+        tolerance: Any = None,
+        output: Literal["pandas", "polars", "arrow"] = "pandas",
+        metadata: bool | Literal["expand"] = False,
+        dedupe: Literal["last", "first"] | None = None,
+        include_log: bool = True,
     ) -> Any:
-        """Read points in `[start, end)` (see `hfdata.read.read` for every option)."""
+        """Read points in `[start, end)`, Parquet merged with the log tail.
+
+        One variable gives a frame indexed by UTC `timestamp` with column `value`;
+        several give `how="long"` (`variable`, `value`), `"wide"` (one column per
+        variable on the `resample` grid) or `"asof"` (latest value at each timestamp
+        of the union, no older than `tolerance`). `resample`/`agg` follow pandas
+        `resample(rule, closed="left", label="left")`. See `hfdata.read.read`.
+        """
         from hfdata import read as _read
 
         self._check_open()
         self._flush_for_readers()
-        return _read.read(self.root, self.settings, variables, start, end, **kwargs)
+        return _read.read(
+            self.root,
+            self.settings,
+            variables,
+            start,
+            end,
+            resample=resample,
+            agg=agg,
+            how=how,
+            tolerance=tolerance,
+            output=output,
+            metadata=metadata,
+            dedupe=dedupe,
+            include_log=include_log,
+        )
 
     def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:
         """A polars LazyFrame over Parquet and the log tail."""
@@ -374,6 +407,7 @@ class Store:
         from hfdata import read as _read
 
         self._check_open()
+        self._flush_for_readers()
         return _read.variables(self.root)
 
     def info(self, variable: str) -> VariableInfo:

@@ -1,0 +1,220 @@
+"""Resampling and alignment with pandas' exact semantics, on sorted nanosecond columns.
+
+Bins follow `pandas.Series.resample(rule, closed="left", label="left")` (origin
+`start_day`), empty bins included: the bin labels are taken from pandas itself (a
+two-point series spanning the data has the same bins), so every rule pandas accepts
+means the same here. `min`, `max`, `count`, `first`, `last` and `ohlc` of float
+values are computed with numpy on the sorted data (exact: no arithmetic); the other
+aggregations, and every aggregation of other kinds, are pandas' own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+from pandas.tseries.frequencies import to_offset
+
+from hfdata.kinds import Kind
+
+__all__ = [
+    "AGGS",
+    "OHLC",
+    "agg_columns",
+    "asof_align",
+    "bin_labels",
+    "parse_aggs",
+    "parse_rule",
+    "resample_column",
+    "utc_index",
+]
+
+AGGS: Final = ("mean", "sum", "min", "max", "count", "first", "last", "median", "std", "ohlc")
+OHLC: Final = ("open", "high", "low", "close")
+_FAST: Final = frozenset({"min", "max", "count", "first", "last", "ohlc"})
+_RULE_HELP: Final = (
+    "use a pandas frequency such as '100ms', '1s', '1min', '15min', '1h', '1D', 'W' or 'MS'"
+)
+
+
+def parse_rule(rule: Any) -> pd.DateOffset:
+    """The pandas offset for `rule`, or a ValueError saying what is allowed."""
+    try:
+        offset = to_offset(rule)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"resample rule {rule!r} is not understood; {_RULE_HELP}") from exc
+    if offset is None or offset.n <= 0:
+        raise ValueError(f"resample rule {rule!r} must be a positive frequency; {_RULE_HELP}")
+    return offset  # type: ignore[no-any-return]
+
+
+def parse_aggs(agg: str | Sequence[str]) -> tuple[str, ...]:
+    """The aggregations asked for (one name or a list), or a ValueError naming the allowed."""
+    items = (agg,) if isinstance(agg, str) else tuple(agg)
+    if not items or any(a not in AGGS for a in items) or len(set(items)) != len(items):
+        raise ValueError(
+            f"agg must be one of {', '.join(AGGS)} or a list of distinct ones, got {agg!r}"
+        )
+    return items
+
+
+def agg_columns(aggs: Sequence[str]) -> list[str]:
+    """Result column names: `value` for one aggregation, else the names (ohlc expanded)."""
+    if len(aggs) == 1 and aggs[0] != "ohlc":
+        return ["value"]
+    out: list[str] = []
+    for a in aggs:
+        out.extend(OHLC if a == "ohlc" else (a,))
+    return out
+
+
+def utc_index(ns: npt.NDArray[np.int64], name: str | None = "timestamp") -> pd.DatetimeIndex:
+    """A tz-aware UTC DatetimeIndex over int64 nanoseconds (no copy where possible)."""
+    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("M8[ns]"), name=name).tz_localize(
+        "UTC"
+    )
+
+
+def bin_labels(first: int, last: int, offset: pd.DateOffset) -> npt.NDArray[np.int64]:
+    """Left labels of the bins pandas makes for data spanning `[first, last]`."""
+    probe = pd.Series([0, 0], index=utc_index(np.array([first, last], dtype=np.int64)))
+    labels = pd.DatetimeIndex(probe.resample(offset, closed="left", label="left").count().index)
+    return np.asarray(labels.as_unit("ns").asi8, dtype=np.int64)
+
+
+def _fast(
+    ns: npt.NDArray[np.int64],
+    v: npt.NDArray[np.float64],
+    grid: npt.NDArray[np.int64],
+    aggs: Sequence[str],
+) -> dict[str, npt.NDArray[Any]]:
+    """Exact min/max/count/first/last/ohlc of sorted float data on the left-closed grid."""
+    starts = np.searchsorted(ns, grid, side="left")
+    ends = np.append(starts[1:], len(ns))
+    nan = np.isnan(v)
+    nonempty = ends > starts
+    if nan.any():
+        csum = np.concatenate(([0], np.cumsum(~nan, dtype=np.int64)))
+        count = csum[ends] - csum[starts]
+        picked = np.flatnonzero(~nan)
+    else:  # the common case: every row counts, the first and last rows are the edges
+        count = (ends - starts).astype(np.int64)
+        picked = None
+    out: dict[str, npt.NDArray[Any]] = {}
+
+    def extreme(ufunc: np.ufunc) -> npt.NDArray[np.float64]:
+        res = np.full(len(grid), np.nan)
+        if nonempty.any():
+            res[nonempty] = ufunc.reduceat(v, starts[nonempty])
+        return res
+
+    def edge(first: bool) -> npt.NDArray[np.float64]:
+        res = np.full(len(grid), np.nan)
+        if picked is None:
+            res[nonempty] = v[starts[nonempty] if first else ends[nonempty] - 1]
+        elif len(picked):
+            if first:
+                k = np.minimum(np.searchsorted(picked, starts, side="left"), len(picked) - 1)
+            else:
+                k = np.maximum(np.searchsorted(picked, ends, side="left") - 1, 0)
+            idx = picked[k]
+            ok = (idx >= starts) & (idx < ends)
+            res[ok] = v[idx[ok]]
+        return res
+
+    for a in aggs:
+        if a == "count":
+            out["count"] = count
+        elif a in ("min", "max"):
+            out[a] = extreme(np.fmin if a == "min" else np.fmax)
+        elif a in ("first", "last"):
+            out[a] = edge(a == "first")
+        else:  # ohlc
+            out["open"] = edge(True)
+            out["high"] = extreme(np.fmax)
+            out["low"] = extreme(np.fmin)
+            out["close"] = edge(False)
+    return out
+
+
+def _pandas(
+    ns: npt.NDArray[np.int64],
+    values: pd.Series,
+    grid: npt.NDArray[np.int64],
+    aggs: Sequence[str],
+    offset: pd.DateOffset,
+) -> dict[str, Any]:
+    """pandas' own resample, reindexed onto `grid` (bins outside this variable's data)."""
+    series = pd.Series(values.to_numpy(), index=utc_index(ns), copy=False)
+    sampler = series.resample(offset, closed="left", label="left")
+    target = utc_index(grid)
+    out: dict[str, Any] = {}
+    for a in aggs:
+        try:
+            res = getattr(sampler, a)()
+        except TypeError as exc:
+            raise ValueError(f"agg {a!r} is not defined for these values: {exc}") from exc
+        res = res.reindex(target)
+        if a in ("count", "sum"):
+            res = res.fillna(0)
+            if a == "count" or pd.api.types.is_integer_dtype(series.dtype):
+                res = res.astype(np.int64)
+        if a == "ohlc":
+            for c in OHLC:
+                out[c] = res[c].to_numpy()
+        else:
+            out[a] = res.to_numpy()
+    return out
+
+
+def resample_column(
+    ns: npt.NDArray[np.int64],
+    values: pa.Array | pa.ChunkedArray,
+    kind: Kind | None,
+    grid: npt.NDArray[np.int64],
+    aggs: Sequence[str],
+    offset: pd.DateOffset,
+) -> dict[str, pa.Array]:
+    """Aggregations of one sorted variable on the bins labelled by `grid` (Arrow columns)."""
+    if (kind or "float") == "float" and _FAST.issuperset(aggs):
+        arr = values.to_numpy(zero_copy_only=False)
+        data: dict[str, Any] = _fast(ns, np.asarray(arr, dtype=np.float64), grid, aggs)
+    else:
+        data = _pandas(ns, values.to_pandas(), grid, aggs, offset)
+    names = agg_columns(aggs)
+    if names == ["value"]:
+        (only,) = data.values()
+        return {"value": pa.array(only, from_pandas=True)}
+    return {c: pa.array(data[c], from_pandas=True) for c in names}
+
+
+def asof_align(
+    columns: Sequence[tuple[npt.NDArray[np.int64], pa.Array | pa.ChunkedArray]],
+    tolerance: int | None,
+) -> tuple[npt.NDArray[np.int64], list[pa.Array]]:
+    """Union of timestamps and, per variable, its latest value at or before each of them.
+
+    Like `pandas.merge_asof(direction="backward", allow_exact_matches=True)`: among equal
+    timestamps the last row wins; with `tolerance` (ns) older values become missing.
+    """
+    if columns:
+        grid = np.unique(np.concatenate([ns for ns, _ in columns]))
+    else:
+        grid = np.empty(0, np.int64)
+    out: list[pa.Array] = []
+    for ns, values in columns:
+        if len(ns) == 0:
+            out.append(pa.nulls(len(grid), values.type))
+            continue
+        idx = np.searchsorted(ns, grid, side="right") - 1
+        ok = idx >= 0
+        if tolerance is not None:
+            ok &= grid - ns[np.maximum(idx, 0)] <= tolerance
+        take = pa.array(np.maximum(idx, 0), mask=~ok)
+        array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        out.append(array.take(take))
+    return grid, out

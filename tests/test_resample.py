@@ -1,0 +1,167 @@
+"""hfdata.resample against pandas itself: bins, every aggregation, asof alignment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hfdata.resample import (
+    AGGS,
+    OHLC,
+    agg_columns,
+    asof_align,
+    bin_labels,
+    parse_aggs,
+    parse_rule,
+    resample_column,
+    utc_index,
+)
+
+BASE = pd.Timestamp("2026-11-25T21:13:07.5", tz="UTC").value
+RULES = ["250ms", "1s", "7s", "1min", "15min", "1h", "1D"]
+
+values = st.one_of(
+    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    st.just(float("nan")),
+    st.integers(-5, 5).map(float),
+)
+points = st.lists(
+    st.tuples(st.integers(0, 2 * 86_400_000).map(lambda ms: ms * 1_000_000), values),
+    max_size=40,
+)
+clustered = st.lists(  # many duplicates and short gaps
+    st.tuples(st.integers(0, 30).map(lambda s: s * 500_000_000), values), max_size=40
+)
+
+
+def series_of(pts: list[tuple[int, float]]) -> pd.Series:
+    ns = np.array([BASE + p for p, _ in pts], dtype=np.int64)
+    v = np.array([x for _, x in pts], dtype=np.float64)
+    order = np.argsort(ns, kind="stable")
+    return pd.Series(v[order], index=utc_index(ns[order]))
+
+
+def ours(s: pd.Series, rule: str, aggs: tuple[str, ...]) -> pd.DataFrame:
+    offset = parse_rule(rule)
+    ns = s.index.as_unit("ns").asi8
+    grid = bin_labels(int(ns[0]), int(ns[-1]), offset) if len(ns) else np.empty(0, dtype=np.int64)
+    cols = resample_column(ns, pa.array(s.to_numpy()), "float", grid, aggs, offset)
+    return pd.DataFrame({k: v.to_numpy(zero_copy_only=False) for k, v in cols.items()}).set_axis(
+        utc_index(grid)
+    )
+
+
+def reference(s: pd.Series, rule: str, aggs: tuple[str, ...]) -> pd.DataFrame:
+    sampler = s.resample(rule, closed="left", label="left")
+    frames = []
+    for a in aggs:
+        res = getattr(sampler, a)()
+        frames.append(res if a == "ohlc" else res.rename(a).to_frame())
+    out = pd.concat(frames, axis=1)
+    out.columns = agg_columns(aggs)
+    out.index = out.index.rename("timestamp")
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pts=st.one_of(points, clustered),
+    rule=st.sampled_from(RULES),
+    aggs=st.lists(st.sampled_from(AGGS), min_size=1, max_size=3, unique=True),
+)
+def test_resample_matches_pandas(pts: list[tuple[int, float]], rule: str, aggs: list[str]) -> None:
+    s = series_of(pts)
+    expected = reference(s, rule, tuple(aggs))
+    got = ours(s, rule, tuple(aggs))
+    if len(s) == 0:
+        assert len(got) == 0
+        return
+    pd.testing.assert_frame_equal(got, expected, check_freq=False, rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("agg", AGGS)
+def test_every_agg_with_empty_bins_and_nan(agg: str) -> None:
+    s = series_of([(0, 1.0), (0, float("nan")), (3_000_000_000, 2.0), (9_500_000_000, 4.0)])
+    got = ours(s, "2s", (agg,))
+    pd.testing.assert_frame_equal(got, reference(s, "2s", (agg,)), check_freq=False)
+    assert len(got) == 6  # 2 s bins from :06 to :16; three of them are empty
+
+
+def test_wider_grid_fills_empty_bins_like_pandas() -> None:
+    s = series_of([(10_000_000_000, 1.0), (12_000_000_000, 3.0)])
+    ns = s.index.as_unit("ns").asi8
+    offset = parse_rule("5s")
+    grid = bin_labels(BASE, BASE + 30_000_000_000, offset)
+    cols = resample_column(
+        ns, pa.array(s.to_numpy()), "float", grid, ("sum", "count", "max"), offset
+    )
+    assert cols["count"].to_pylist()[:3] == [0, 0, 2]
+    assert cols["sum"].to_pylist()[0] == 0.0
+    assert np.isnan(cols["max"].to_numpy(zero_copy_only=False)[0])
+
+
+def test_int_values_use_pandas_dtypes() -> None:
+    ns = np.array([BASE, BASE + 1, BASE + 3_000_000_000], dtype=np.int64)
+    offset = parse_rule("1s")
+    grid = bin_labels(int(ns[0]), int(ns[-1]), offset)
+    cols = resample_column(ns, pa.array([1, 2, 5]), "int", grid, ("sum", "mean", "count"), offset)
+    assert cols["sum"].to_pylist() == [3, 0, 0, 5]
+    assert cols["sum"].type == pa.int64()
+    assert cols["count"].to_pylist() == [2, 0, 0, 1]
+
+
+def test_non_numeric_agg_is_a_value_error() -> None:
+    ns = np.array([BASE], dtype=np.int64)
+    offset = parse_rule("1s")
+    grid = bin_labels(BASE, BASE, offset)
+    with pytest.raises(ValueError, match="not defined"):
+        resample_column(ns, pa.array(["x"]), "string", grid, ("mean",), offset)
+    cols = resample_column(ns, pa.array(["x"]), "string", grid, ("first", "count"), offset)
+    assert cols["first"].to_pylist() == ["x"]
+
+
+@pytest.mark.parametrize("bad", ["fortnight", "0s", "-1min", 12])
+def test_bad_rule_says_what_is_allowed(bad: Any) -> None:
+    with pytest.raises(ValueError, match="1min"):
+        parse_rule(bad)
+
+
+@pytest.mark.parametrize("bad", ["avg", [], ["mean", "mean"], ["mean", "mode"]])
+def test_bad_agg_says_what_is_allowed(bad: Any) -> None:
+    with pytest.raises(ValueError, match="ohlc"):
+        parse_aggs(bad)
+
+
+def test_agg_columns() -> None:
+    assert agg_columns(("mean",)) == ["value"]
+    assert agg_columns(("ohlc",)) == list(OHLC)
+    assert agg_columns(("min", "ohlc")) == ["min", *OHLC]
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=clustered, b=clustered, tol=st.sampled_from([None, 0, 1_000_000_000, 4_000_000_000]))
+def test_asof_matches_merge_asof(
+    a: list[tuple[int, float]], b: list[tuple[int, float]], tol: int | None
+) -> None:
+    sa, sb = series_of(a), series_of(b)
+    cols = [(s.index.as_unit("ns").asi8, pa.array(s.to_numpy())) for s in (sa, sb)]
+    grid, arrays = asof_align(cols, tol)
+    target = pd.DataFrame({"timestamp": utc_index(grid, None)})
+    for name, s in (("a", sa), ("b", sb)):
+        right = pd.DataFrame({"timestamp": s.index, name: s.to_numpy()})
+        merged = pd.merge_asof(
+            target,
+            right,
+            on="timestamp",
+            direction="backward",
+            tolerance=None if tol is None else pd.Timedelta(tol, unit="ns"),
+        )
+        got = arrays[0 if name == "a" else 1].to_numpy(zero_copy_only=False)
+        np.testing.assert_array_equal(np.asarray(got, dtype=float), merged[name].to_numpy())
+    assert list(grid) == sorted(set(sa.index.asi8) | set(sb.index.asi8))
