@@ -18,6 +18,7 @@ from hfdata.errors import (
     StoreClosed,
     VariableNotFound,
 )
+from hfdata.read import VariableInfo
 from hfdata.store import Store, open_store
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "SettingsConflict",
     "Store",
     "StoreClosed",
+    "VariableInfo",
     "VariableNotFound",
     "open_store",
 ]
