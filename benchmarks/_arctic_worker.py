@@ -31,7 +31,7 @@ from typing import Any
 
 
 def main() -> None:
-    import arcticdb
+    import arcticdb  # type: ignore[import-not-found]
     import pandas as pd
 
     work = tempfile.mkdtemp(prefix="arctic-", dir=sys.argv[1] if len(sys.argv) > 1 else None)

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import Contender, compare, fresh_dir, remove, scratch_dir
+from benchmarks._harness import Contender, Role, compare, fresh_dir, remove, scratch_dir
 
 __all__ = ["run"]
 
@@ -63,7 +63,8 @@ def _group(mode: str, writers: int, points: int, work: Path) -> Contender:
             spans.append(json.loads(proc.stdout.readline()))
             if proc.wait() != 0:
                 raise RuntimeError(f"{mode} writer exited with {proc.returncode}")
-        return (max(s["end_ns"] for s in spans) - min(s["start_ns"] for s in spans)) / 1e9
+        end = max(int(s["end_ns"]) for s in spans)
+        return (end - min(int(s["start_ns"]) for s in spans)) / 1e9
 
     def cleanup(state: _Group) -> None:
         for proc in state[1]:
@@ -76,7 +77,7 @@ def _group(mode: str, writers: int, points: int, work: Path) -> Contender:
         remove(state[0])
 
     name = "hfdata append (flush)" if mode == "hfdata" else "bare os.write(orjson) loop"
-    role = "hfdata" if mode == "hfdata" else "limit"
+    role: Role = "hfdata" if mode == "hfdata" else "limit"
     return Contender(
         name, role, fn, writers * points, prepare, cleanup, x=float(writers), curve=CURVE
     )
