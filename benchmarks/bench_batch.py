@@ -149,7 +149,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
             target(
                 "2",
                 mem_case,
-                f"append_many of {mem_rows:,} rows: peak RSS increase / frame size",
+                f"append_many of {mem_rows:,} rows: peak RSS increase / frame size"
+                + (" (quick size; the target is set for 10,000,000)" if quick else ""),
                 subject="hfdata append_many",
                 value=round(probe["ratio"], 3),
                 maximum=3.0,
