@@ -28,8 +28,10 @@ free of harness classes and the results can be saved as JSON):
 * ``target(...)`` — a target from an issue, judged against measurements of the
   same run: ``subject``/``reference`` name contenders of the same workload and case,
   and the target is met when ``rate(subject) / rate(reference) >= minimum`` (``aim``
-  is shown beside it). For a measured quantity that is not a rate (memory), pass
-  ``value=`` and ``maximum=`` instead: met when ``value <= maximum``.
+  is shown beside it; the ratio is the median of per-round ratios when both were
+  timed in the same ``compare``, see ``_report.ratio``). For a measured quantity that
+  is not a rate (memory), pass ``value=`` and ``maximum=`` instead: met when
+  ``value <= maximum``.
 * ``note(...)`` — a workload that was skipped or only partly run, with the reason.
 
 Timing: ``compare(workload, case, contenders, repeats=, warmup=)`` runs every

@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks._report import best_other, evaluate, groups
+from benchmarks._report import best_other, evaluate, groups, ratio
 
 __all__ = ["write_plots"]
 
@@ -80,7 +80,7 @@ def _ratios(plt: Any, records: list[Record]) -> Any:
             for r in group:
                 if r["role"] == "hfdata" and r["status"] == "ok" and math.isfinite(r["rate"]):
                     labels.append(f"W{w} {case}: {r['contender']} vs {best['contender']}")
-                    values.append(r["rate"] / best["rate"])
+                    values.append(ratio(r, best))
     if not values:
         return None
     fig, ax = plt.subplots(figsize=(9, 0.4 * len(values) + 1.2))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from typing import Any
 
 from benchmarks._harness import WORKLOADS
 
-__all__ = ["best_other", "console", "evaluate", "groups", "markdown"]
+__all__ = ["best_other", "console", "evaluate", "groups", "markdown", "ratio"]
 
 Record = dict[str, Any]
 
@@ -36,6 +37,21 @@ def best_other(group: list[Record]) -> Record | None:
     return max(others, key=lambda r: r["rate"]) if others else None
 
 
+def ratio(subject: Record, reference: Record) -> float:
+    """How many times faster ``subject`` is than ``reference`` (rate over rate).
+
+    When both were timed in the same alternated rounds (equal numbers of times), this
+    is the median of the per-round ratios: each round's pair ran back to back, so a
+    burst of load from other jobs hits both sides of a pair, not one contender's
+    median. Otherwise it is the ratio of the median rates.
+    """
+    ts, tr = subject["times"], reference["times"]
+    if len(ts) == len(tr) > 0 and all(t > 0 for t in ts):
+        per_round = [(subject["n"] / a) / (reference["n"] / b) for a, b in zip(ts, tr, strict=True)]
+        return float(statistics.median(per_round))
+    return float(subject["rate"] / reference["rate"])
+
+
 def evaluate(records: list[Record]) -> list[Record]:
     """Each target with ``measured`` (a ratio or value) and ``status`` met/not met/not measured."""
     by_name = {
@@ -53,7 +69,7 @@ def evaluate(records: list[Record]) -> list[Record]:
             subject = by_name.get((t["workload"], t["case"], t["subject"]))
             reference = by_name.get((t["workload"], t["case"], t["reference"]))
             if subject and reference and _ok(subject) and _ok(reference):
-                measured = subject["rate"] / reference["rate"]
+                measured = ratio(subject, reference)
             met = measured is not None and (t["minimum"] is None or measured >= t["minimum"])
         status = "not measured" if measured is None else "met" if met else "NOT MET"
         aim = t["aim"] is not None and measured is not None and measured >= t["aim"]
@@ -78,7 +94,7 @@ def _rate(r: Record) -> str:
 def _ratio(r: Record, best: Record | None) -> str:
     if best is None or not _ok(r):
         return "-"
-    return f"{r['rate'] / best['rate']:.2f}x"
+    return f"{ratio(r, best):.2f}x"
 
 
 def _threshold(t: Record) -> str:
@@ -158,10 +174,12 @@ def markdown(
         "is run once untimed (warm-up), then the contenders of a group are timed in "
         "alternation, reversing the order every other round (A B C, C B A, …), so drift "
         "hits all of them. Tables show the median time per repetition, the rate (units "
-        "per second at the median) and the ratio of that rate to the fastest contender "
-        "that is not hfdata in the same group (peer, baseline or bare-loop limit); above "
-        "1.00x hfdata is faster. Setup (opening stores, creating files, converting frames) "
-        "is outside the timed region.",
+        "per second at the median) and the speed relative to the fastest contender that "
+        "is not hfdata in the same group (peer, baseline or bare-loop limit; by median "
+        "rate); above 1.00x is faster. Ratios, here and in the targets, are the median of "
+        "the per-round ratios of two contenders timed back to back, which keeps bursts "
+        "of load from other jobs on this shared machine out of them. Setup (opening "
+        "stores, creating files, converting frames) is outside the timed region.",
         "",
         "## Targets",
         "",

@@ -164,9 +164,9 @@ def _bare_buffered(pts: list[_data.Point], work: Path) -> Contender:
 
 def run(quick: bool) -> list[dict[str, Any]]:
     """Workload 1 measurements and the issue 2 targets."""
-    n = 10_000 if quick else 100_000
-    n_fsync = 50 if quick else 500
-    repeats = 3 if quick else 7
+    n = 10_000 if quick else 20_000
+    n_fsync = 50 if quick else 200
+    repeats = 3 if quick else 15
     pts = _data.points(n)
     out: list[dict[str, Any]] = []
     with scratch_dir("w1") as work:
@@ -199,7 +199,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 _store_contender("hfdata append (fsync)", "fsync", few, work),
                 _bare_unbuffered(few, work, fsync=True),
             ],
-            repeats=max(3, repeats // 2),
+            repeats=repeats,
         )
     out += [
         target(

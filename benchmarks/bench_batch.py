@@ -80,7 +80,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     """Workload 2 measurements, the memory probe and the issue 2 targets."""
     rows = 100_000 if quick else 1_000_000
     mem_rows = 1_000_000 if quick else 10_000_000
-    repeats = 3 if quick else 7
+    repeats = 3 if quick else 11
     case = f"{rows:,} rows"
     frame = _data.frame(rows)
     polars_frame = pl.from_pandas(frame)

@@ -85,8 +85,8 @@ def _group(mode: str, writers: int, points: int, work: Path) -> Contender:
 
 def run(quick: bool) -> list[dict[str, Any]]:
     """Aggregate append rows/s for each writer count, hfdata against the bare loop."""
-    points = 10_000 if quick else 100_000
-    repeats = 2 if quick else 5
+    points = 10_000 if quick else 50_000
+    repeats = 2 if quick else 9
     out: list[dict[str, Any]] = []
     with scratch_dir("w7") as work:
         for writers in WRITERS:
