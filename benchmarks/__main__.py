@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "quick": args.quick,
             "seconds": elapsed,
+            "profiles": "PROFILES.md" if (args.out / "PROFILES.md").exists() else "",
         }
         args.out.mkdir(parents=True, exist_ok=True)
         plots = write_plots(records, args.out / "plots")

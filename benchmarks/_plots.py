@@ -88,6 +88,7 @@ def _ratios(plt: Any, records: list[Record]) -> Any:
     ax.barh(ys, values, color=["tab:green" if v >= 1 else "tab:orange" for v in values])
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_xscale("log")
+    ax.set_xlim(min(0.1, min(values) / 1.5), max(2.0, max(values) * 1.5))
     ax.set_yticks(ys, labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("hfdata rate / fastest non-hfdata contender (log scale)")

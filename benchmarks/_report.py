@@ -191,6 +191,11 @@ def markdown(
             f"| {t['workload']} | {t['text']} | {t['source']} | {_measured(t)} | "
             f"{_threshold(t)} | **{t['status']}** |"
         )
+    if run.get("profiles"):
+        out += [
+            "",
+            f"Where a target is missed, the profile is in [{run['profiles']}]({run['profiles']}).",
+        ]
     for title, path in plots.items():
         out += ["", f"![{title}]({path})"]
     notes = _notes(records)
