@@ -42,6 +42,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="write RESULTS.md, results.json and plots/ (into --out)",
     )
+    parser.add_argument(
+        "--render", type=Path, help="re-render RESULTS.md and plots from a results.json"
+    )
     parser.add_argument("--out", type=Path, default=_HERE, help="where results are written")
     parser.add_argument(
         "--dir",
@@ -52,8 +55,26 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _write(
+    out: Path, records: list[dict[str, Any]], machine: dict[str, Any], run: dict[str, Any]
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    run = {**run, "profiles": "PROFILES.md" if (out / "PROFILES.md").exists() else ""}
+    plots = write_plots(records, out / "plots")
+    page = markdown(records, machine, run, {t: f"plots/{n}" for t, n in plots.items()})
+    (out / "RESULTS.md").write_text(page)
+    (out / "results.json").write_text(
+        json.dumps({"run": run, "machine": machine, "records": records}, indent=1) + "\n"
+    )
+    print(f"wrote {out / 'RESULTS.md'} and {len(plots)} plots", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if args.render is not None:
+        saved = json.loads(args.render.read_text())
+        _write(args.out, saved["records"], saved["machine"], saved["run"])
+        return 0
     wanted = {w.strip() for w in args.only.split(",") if w.strip()}
     suites = [s for s in SUITES if not wanted or s.name in wanted or wanted & set(s.workloads)]
     if not suites:
@@ -79,16 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "quick": args.quick,
             "seconds": elapsed,
-            "profiles": "PROFILES.md" if (args.out / "PROFILES.md").exists() else "",
         }
-        args.out.mkdir(parents=True, exist_ok=True)
-        plots = write_plots(records, args.out / "plots")
-        page = markdown(records, machine, run, {t: f"plots/{n}" for t, n in plots.items()})
-        (args.out / "RESULTS.md").write_text(page)
-        (args.out / "results.json").write_text(
-            json.dumps({"run": run, "machine": machine, "records": records}, indent=1) + "\n"
-        )
-        print(f"wrote {args.out / 'RESULTS.md'} and {len(plots)} plots", flush=True)
+        _write(args.out, records, machine, run)
     print(f"done in {elapsed:.1f} s")
     return 0
 
