@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest torture bench clean
+.PHONY: test demo lint typecheck pytest torture bench bench-quick bench-env clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,26 @@ torture: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/hfdata demo
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+# Benchmarks: peers from the `bench` extra; ArcticDB (needs pandas < 3) in its own venv.
+ARCTIC := .venv-arctic
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+$(ARCTIC)/.installed:
+	$(PYTHON) -m venv $(ARCTIC)
+	$(ARCTIC)/bin/python -m pip install --quiet 'arcticdb' 'pandas<3' pyarrow
+	touch $(ARCTIC)/.installed
+
+bench-env: $(BENCH_STAMP) $(ARCTIC)/.installed
+
+bench: bench-env
+	$(BIN)/python -m benchmarks --write-results
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache hfdata-demo
+	rm -rf $(VENV) $(ARCTIC) benchmarks/_work .pytest_cache .mypy_cache .ruff_cache hfdata-demo
