@@ -79,6 +79,7 @@ class Segment:
         "last_used",
         "path",
         "policy",
+        "seen",
         "size",
         "synced",
     )
@@ -104,6 +105,7 @@ class Segment:
         self.size = 0
         self.buffer = bytearray()
         self.synced = 0  # `size` at the last fsync
+        self.seen = 0  # bytes written when the flusher last looked (for the LRU clock)
         self.entry_synced = False  # the file's name is durable in its directory
         self.last_used = time.monotonic()
         self.deadline = self.last_used + policy.max_segment_age

@@ -108,12 +108,12 @@ class Store:
         self._stop = threading.Event()
         self._background_error: DurabilityError | None = None
         self._last_group_sync = time.monotonic()
-        self._flusher: threading.Thread | None = None
-        if policy.durability == "buffered" or fsync_interval is not None:
-            self._flusher = threading.Thread(
-                target=self._flush_loop, name=f"hfdata-flusher-{self.writer_id}", daemon=True
-            )
-            self._flusher.start()
+        # The flusher also rotates segments by age and keeps the LRU clock, so that
+        # the append hot path needs no clock call of its own.
+        self._flusher: threading.Thread | None = threading.Thread(
+            target=self._flush_loop, name=f"hfdata-flusher-{self.writer_id}", daemon=True
+        )
+        self._flusher.start()
         _open_stores.add(self)
 
     # -- context manager -------------------------------------------------------------------
@@ -197,9 +197,7 @@ class Store:
             except OSError as exc:
                 self._close_segment(var, failed=True)
                 raise segment.write_error(exc) from exc
-            now = time.monotonic()
-            segment.last_used = now
-            if segment.size >= self._max_bytes or now >= segment.deadline:
+            if segment.size >= self._max_bytes:  # age is checked by the flusher thread
                 self._close_segment(var)
         finally:
             lock.release()
@@ -553,7 +551,13 @@ class Store:
             if sync:
                 self._last_group_sync = now
             for var in list(self._open.values()):
-                if var.segment is not None and var.segment.needs_rotation(now):
+                segment = var.segment
+                if segment is None:
+                    continue
+                if segment.size + len(segment.buffer) != segment.seen:  # written since: in use
+                    segment.seen = segment.size + len(segment.buffer)
+                    segment.last_used = now
+                if segment.needs_rotation(now):
                     self._close_segment(var)
 
 

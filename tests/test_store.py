@@ -220,13 +220,16 @@ def test_rotation_by_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     fake_time = types.SimpleNamespace(monotonic=clock.monotonic)
     monkeypatch.setattr("hfdata.store.time", fake_time)
     monkeypatch.setattr("hfdata.log.time", fake_time)
-    with hfdata.open_store(tmp_path, max_segment_age=timedelta(minutes=10)) as store:
+    # flush_interval keeps the real flusher thread quiet; the test runs its rounds itself.
+    options: dict[str, Any] = {"max_segment_age": timedelta(minutes=10), "flush_interval": 3600}
+    with hfdata.open_store(tmp_path, **options) as store:
         store.append("v", T0, 1.0)
         clock.now += 599
         store.append("v", T0, 2.0)
         assert len(segment_files(tmp_path, "v")) == 1
         clock.now += 1
-        store.append("v", T0, 3.0)  # written, then the segment is too old and closes
+        store.append("v", T0, 3.0)
+        store._flush_loop_once()  # the flusher thread's round: the segment is too old
         [closed] = segment_files(tmp_path, "v")
         assert closed.name.endswith(".jsonl")
         store.append("v", T0, 4.0)
