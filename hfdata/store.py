@@ -53,6 +53,9 @@ _OPTS: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 _OPTS_NAIVE_UTC: Final = _OPTS | orjson.OPT_NAIVE_UTC
 _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
 _BATCH_ROWS: Final = 200_000
+# UTC datetimes inside these bounds fit in int64 nanoseconds: no range check needed.
+_LO: Final = datetime(1678, 1, 1, tzinfo=UTC)
+_HI: Final = datetime(2262, 1, 1, tzinfo=UTC)
 
 
 @atexit.register
@@ -155,9 +158,7 @@ class Store:
         if var is None or kind is not None:
             var = self._first_point(variable, timestamp, value, metadata, kind)
         # Fast paths: UTC datetimes go straight to orjson, finite floats as they are.
-        if not (
-            type(timestamp) is datetime and timestamp.tzinfo is UTC and 1677 < timestamp.year < 2262
-        ):
+        if not (type(timestamp) is datetime and timestamp.tzinfo is UTC and _LO <= timestamp < _HI):
             timestamp = self._timestamp(timestamp)
         if type(value) is not float or value - value or var.kind != "float":
             value = None if value is None else json_value(var.kind or "float", value, variable)
