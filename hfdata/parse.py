@@ -7,6 +7,10 @@ nothing is coerced that the variable's kind forbids (a string "3.5" in a float
 variable is a bad line; "NaN", "Infinity" and "-Infinity" are the designed
 spellings of non-finite floats). Metadata (and `json` values) come out as
 canonical JSON text: keys sorted, no spaces, whichever way the line was written.
+
+Lines in the shape hfdata's writers produce take a vectorised path (`hfdata.fastparse`);
+every line it does not vouch for goes through the per-line reference parser here, so
+both paths give the same rows, the same bad lines and the same bytes.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 import pyarrow as pa
 
@@ -27,7 +33,9 @@ __all__ = [
     "BadLine",
     "ParsedLog",
     "canonical_json",
+    "line_bounds",
     "parse_log_bytes",
+    "parse_reference",
     "read_segment",
     "table_schema",
 ]
@@ -41,6 +49,7 @@ ARROW_TYPES: Final[dict[str, pa.DataType]] = {
 }
 _UTC_RULES: Final = TimeRules("UTC")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_SCAN_BLOCK: Final = 1 << 20
 
 
 def table_schema(kind: Kind | None) -> pa.Schema:
@@ -110,49 +119,53 @@ def _value(kind: Kind | None, value: Any) -> Any:
     raise ValueError(f"{type(value).__name__} {value!r:.60} in a json variable")
 
 
-def parse_log_bytes(data: bytes, kind: Kind | None, *, source: str = "") -> ParsedLog:
-    """Parse the complete lines of `data`; the bytes after the last newline are `torn`."""
-    end = data.rfind(b"\n") + 1
-    torn = data[end:]
-    timestamps: list[int] = []
-    values: list[Any] = []
-    metadata: list[str | None] = []
-    bad: list[BadLine] = []
-    offset = 0
-    while offset < end:
-        stop = data.index(b"\n", offset)
-        line = data[offset:stop]
-        try:
-            if not line.strip():
-                raise ValueError("empty line")
-            obj = orjson.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError("line is not a JSON object")
-            if "timestamp" not in obj:
-                raise ValueError("no 'timestamp' field")
-            if "value" not in obj:
-                raise ValueError("no 'value' field")
-            ts = obj["timestamp"]
-            if not isinstance(ts, str):
-                raise ValueError(f"timestamp {ts!r:.60} is not a string")
-            try:
-                ns = to_ns(ts, _UTC_RULES)
-            except InvalidTimestamp as exc:
-                raise ValueError(str(exc)) from None
-            value = _value(kind, obj["value"])
-            meta = obj.get("metadata")
-            if meta is not None and not isinstance(meta, dict):
-                raise ValueError("metadata is not a JSON object")
-        except (ValueError, orjson.JSONDecodeError) as exc:
-            reason = str(exc) if not isinstance(exc, orjson.JSONDecodeError) else f"bad JSON: {exc}"
-            bad.append(BadLine(source, offset, line, reason))
-        else:
-            timestamps.append(ns)
-            values.append(value)
-            metadata.append(None if not meta else canonical_json(meta))
-        offset = stop + 1
+def _parse_line(line: bytes, kind: Kind | None) -> tuple[int, Any, str | None]:
+    """One line (without its newline) to (ns, value, metadata), or ValueError with the reason."""
+    try:
+        if not line.strip():
+            raise ValueError("empty line")
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"bad JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ValueError("line is not a JSON object")
+    if "timestamp" not in obj:
+        raise ValueError("no 'timestamp' field")
+    if "value" not in obj:
+        raise ValueError("no 'value' field")
+    ts = obj["timestamp"]
+    if not isinstance(ts, str):
+        raise ValueError(f"timestamp {ts!r:.60} is not a string")
+    try:
+        ns = to_ns(ts, _UTC_RULES)
+    except InvalidTimestamp as exc:
+        raise ValueError(str(exc)) from None
+    value = _value(kind, obj["value"])
+    meta = obj.get("metadata")
+    if meta is not None and not isinstance(meta, dict):
+        raise ValueError("metadata is not a JSON object")
+    return ns, value, None if not meta else canonical_json(meta)
+
+
+def line_bounds(data: bytes, end: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(start, stop) byte offsets of every complete line in `data[:end]`; stop is the newline."""
+    arr = np.frombuffer(data, np.uint8, count=end)
+    parts = [
+        np.flatnonzero(arr[i : i + _SCAN_BLOCK] == 10) + i for i in range(0, end, _SCAN_BLOCK)
+    ]
+    stops = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+    starts = np.empty_like(stops)
+    if len(stops):
+        starts[0] = 0
+        starts[1:] = stops[:-1] + 1
+    return starts, stops
+
+
+def _build_table(
+    kind: Kind | None, timestamps: list[int], values: list[Any], metadata: list[str | None]
+) -> pa.Table:
     schema = table_schema(kind)
-    table = pa.table(
+    return pa.table(
         [
             pa.array(timestamps, pa.int64()).cast(schema.field("timestamp").type),
             pa.array(values, schema.field("value").type),
@@ -160,6 +173,56 @@ def parse_log_bytes(data: bytes, kind: Kind | None, *, source: str = "") -> Pars
         ],
         schema=schema,
     )
+
+
+def parse_reference(
+    data: bytes,
+    starts: npt.NDArray[np.int64],
+    stops: npt.NDArray[np.int64],
+    kind: Kind | None,
+    source: str,
+) -> tuple[pa.Table, npt.NDArray[np.int64], list[BadLine]]:
+    """The per-line reference parser over the given lines.
+
+    Returns the rows, the index (into `starts`) of the line each row came from, and
+    the bad lines. The vectorised path sends every line it does not vouch for here.
+    """
+    timestamps: list[int] = []
+    values: list[Any] = []
+    metadata: list[str | None] = []
+    rows: list[int] = []
+    bad: list[BadLine] = []
+    for i, (start, stop) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
+        line = data[start:stop]
+        try:
+            ns, value, meta = _parse_line(line, kind)
+        except ValueError as exc:
+            bad.append(BadLine(source, start, line, str(exc)))
+        else:
+            timestamps.append(ns)
+            values.append(value)
+            metadata.append(meta)
+            rows.append(i)
+    return _build_table(kind, timestamps, values, metadata), np.array(rows, np.int64), bad
+
+
+def parse_log_bytes(
+    data: bytes, kind: Kind | None, *, source: str = "", vectorised: bool = True
+) -> ParsedLog:
+    """Parse the complete lines of `data`; the bytes after the last newline are `torn`.
+
+    `vectorised=False` forces the per-line reference parser (used by tests and
+    benchmarks to check that both paths agree).
+    """
+    end = data.rfind(b"\n") + 1
+    torn = data[end:]
+    starts, stops = line_bounds(data, end)
+    if vectorised and len(starts):
+        from hfdata.fastparse import parse_fast
+
+        table, bad = parse_fast(data, end, starts, stops, kind, source)
+    else:
+        table, _, bad = parse_reference(data, starts, stops, kind, source)
     return ParsedLog(table=table, bad=bad, complete_bytes=end, torn=torn)
 
 
