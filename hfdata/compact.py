@@ -1,14 +1,51 @@
-"""Compaction: closed log segments into hive-partitioned Parquet (issue 3; not built yet)."""
+"""Compaction: closed log segments into hive-partitioned Parquet, and its maintenance.
+
+Follows the protocol of DESIGN.md: (1) `.compact.lock`; (2) orphaned `.active`
+segments of dead writers are closed, their torn tail cut into `_quarantine/`;
+(3) closed segments are parsed in batches of bounded size, bad lines quarantined;
+(4) a journal names the batch's outputs and segments; (5) outputs are written as
+hidden files and fsynced; (6) under `.publish.lock` they are renamed into place and
+the segments moved to `compacted/`; (7) leftover journals are rolled forward or
+back (`hfdata.journal`).
+
+Order among equal timestamps: within a file, segments are taken in name order
+(writer start time, then sequence) and lines in arrival order, and sorting is
+stable; across files of one partition, files sort by batch id (compaction time),
+which `optimize` keeps when it merges them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import fcntl
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Final, Literal
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hfdata.errors import CompactionInProgress, VariableNotFound
+from hfdata.journal import Journal, new_batch_id, publish, recover_all, roll_back
+from hfdata.kinds import Kind, load_schema
+from hfdata.layout import encode_name, parse_segment_name
+from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock
+from hfdata.log import fsync_dir
+from hfdata.parquetio import dedupe_sorted, sort_stable, split_partitions, write_parquet
+from hfdata.parse import BadLine, parse_log_bytes
+from hfdata.quarantine import quarantine_dir, write_quarantine
 from hfdata.settings import StoreSettings
 
-__all__ = ["CompactionReport", "compact", "drop", "optimize"]
+__all__ = ["BATCH_BYTES", "CompactionReport", "compact", "drop", "optimize", "recover"]
+
+BATCH_BYTES: Final = 256 << 20  # JSON bytes per batch: bounds memory, not file count
+_TRASH: Final = ".dropped-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +60,267 @@ class CompactionReport:
     seconds: float = 0.0
 
 
+@dataclass(slots=True)
+class _Tally:
+    segments: int = 0
+    rows: int = 0
+    partitions: set[tuple[str, str]] = field(default_factory=set)
+    files: int = 0
+    quarantined: int = 0
+
+    def report(self, started: float) -> CompactionReport:
+        return CompactionReport(
+            segments=self.segments,
+            rows=self.rows,
+            partitions=len(self.partitions),
+            files=self.files,
+            quarantined=self.quarantined,
+            seconds=time.monotonic() - started,
+        )
+
+
+# -- locking and recovery ----------------------------------------------------------------
+@contextlib.contextmanager
+def _compact_lock(root: Path, wait: bool) -> Iterator[None]:
+    with flock(root / COMPACT_LOCK, wait=wait) as held:
+        if not held:
+            raise CompactionInProgress(
+                f"another compaction of {root} is running; call again with wait=True to "
+                "wait for it, or try later"
+            )
+        recover_all(root)
+        _sweep_trash(root)
+        yield
+
+
+def recover(root: Path) -> None:
+    """Roll leftover journals forward or back, unless a compaction is running right now.
+
+    Called by `open_store`; a running compactor recovers at its own start.
+    """
+    if not (root / "_journal").is_dir() and not _trash(root):
+        return
+    with flock(root / COMPACT_LOCK, wait=False) as held:
+        if held:
+            recover_all(root)
+            _sweep_trash(root)
+
+
+def _trash(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for parent in (root / "parquet", root / "log", root / "_quarantine"):
+        if parent.is_dir():
+            found.extend(p for p in parent.iterdir() if p.name.startswith(_TRASH))
+    return found
+
+
+def _sweep_trash(root: Path) -> None:
+    for path in _trash(root):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# -- compaction ---------------------------------------------------------------------------
+def _variable_dirs(root: Path, variables: list[str] | None) -> list[str]:
+    """Encoded names of the variables to compact (all with a log directory by default)."""
+    if variables is not None:
+        return sorted({encode_name(v) for v in variables})
+    log = root / "log"
+    if not log.is_dir():
+        return []
+    return sorted(p.name for p in log.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _recover_orphans(root: Path, encoded: str) -> int:
+    """Step 2: close `.active` segments whose writer is dead; returns lines quarantined."""
+    directory = root / "log" / encoded
+    cut = 0
+    for path in sorted(directory.glob("*.jsonl.active")):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue  # its writer closed it meanwhile
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer holds it
+            try:
+                if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                    continue
+            except FileNotFoundError:
+                continue
+            cut += _close_orphan(root, encoded, path, fd)
+        finally:
+            os.close(fd)
+    return cut
+
+
+def _close_orphan(root: Path, encoded: str, path: Path, fd: int) -> int:
+    size = os.fstat(fd).st_size
+    data = os.pread(fd, size, 0)
+    end = data.rfind(b"\n") + 1
+    closed = path.with_name(path.name.removesuffix(".active"))
+    cut = 0
+    if end < size:
+        reason = "torn last line (no newline) of a dead writer's segment; cut at recovery"
+        torn = BadLine(str(path), end, data[end:], reason)
+        target = quarantine_dir(root, encoded) / f"{closed.name}.torn.jsonl"
+        cut = write_quarantine(target, [torn], root)
+        os.ftruncate(fd, end)
+        os.fsync(fd)
+    if end == 0:
+        path.unlink()
+    else:
+        os.rename(path, closed)
+    fsync_dir(path.parent)
+    return cut
+
+
+def _closed_segments(root: Path, encoded: str) -> list[Path]:
+    directory = root / "log" / encoded
+    found = []
+    for path in directory.iterdir():
+        parsed = parse_segment_name(path.name)
+        if parsed is not None and not parsed[2] and path.is_file():
+            found.append(path)
+    return sorted(found, key=lambda p: p.name)
+
+
+def _batches(segments: list[Path]) -> Iterator[list[Path]]:
+    batch: list[Path] = []
+    size = 0
+    for seg in segments:
+        seg_size = seg.stat().st_size
+        if batch and size + seg_size > BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(seg)
+        size += seg_size
+    if batch:
+        yield batch
+
+
+def _rel(root: Path, path: Path) -> str:
+    return str(path.relative_to(root))
+
+
+def _read_batch(
+    root: Path, encoded: str, kind: Kind | None, segments: list[Path], tally: _Tally, bar: Any
+) -> tuple[pa.Table, Journal]:
+    """Step 3: parse the segments (in name order), quarantine their bad lines."""
+    journal = Journal(new_batch_id())
+    tables = []
+    for seg in segments:
+        data = seg.read_bytes()
+        parsed = parse_log_bytes(data, kind, source=str(seg))
+        bad = list(parsed.bad)
+        if parsed.torn:
+            reason = "torn last line (no newline) in a closed segment"
+            bad.append(BadLine(str(seg), parsed.complete_bytes, parsed.torn, reason))
+        if bad:
+            target = quarantine_dir(root, encoded) / f"{seg.name}.jsonl"
+            tally.quarantined += write_quarantine(target, bad, root)
+        tables.append(parsed.table)
+        journal.segments.append((_rel(root, seg), _rel(root, seg.parent / "compacted" / seg.name)))
+        if bar is not None:
+            bar.update(len(data))
+        del data
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    return table, journal
+
+
+def _write_outputs(root: Path, outputs: list[tuple[Path, pa.Table]]) -> None:
+    """Step 5: every output as a hidden file, fsynced."""
+    for tmp, part in outputs:
+        write_parquet(part, tmp)
+
+
+def _publish(root: Path, journal: Journal) -> None:
+    """Step 6, under the exclusive publish lock."""
+    (root / "parquet").mkdir(exist_ok=True)
+    with flock(root / PUBLISH_LOCK):
+        publish(root, journal)
+
+
+def _run_batch(root: Path, journal: Journal, outputs: list[tuple[Path, pa.Table]]) -> None:
+    """Steps 4-6 for one batch; on any failure the batch is rolled back or forward at once."""
+    journal.save(root)
+    try:
+        _write_outputs(root, outputs)
+        _publish(root, journal)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            if journal.state == "publishing":
+                _publish(root, journal)
+            else:
+                roll_back(root, journal)
+        raise
+
+
+def _compact_batch(
+    root: Path,
+    settings: StoreSettings,
+    encoded: str,
+    kind: Kind | None,
+    segments: list[Path],
+    tally: _Tally,
+    bar: Any,
+) -> None:
+    table, journal = _read_batch(root, encoded, kind, segments, tally, bar)
+    table = sort_stable(table)
+    outputs: list[tuple[Path, pa.Table]] = []
+    base = root / "parquet" / f"variable={encoded}"
+    for key, part in split_partitions(table, settings.partition):
+        directory = base / f"date={key}"
+        final = directory / f"part-{journal.batch}.parquet"
+        tmp = directory / f".part-{journal.batch}.parquet.tmp"
+        journal.outputs.append((_rel(root, tmp), _rel(root, final)))
+        outputs.append((tmp, part))
+        tally.partitions.add((encoded, key))
+    del table
+    _run_batch(root, journal, outputs)
+    tally.segments += len(segments)
+    tally.rows += sum(part.num_rows for _, part in outputs)
+    tally.files += len(outputs)
+
+
+def _apply_retention(root: Path, encoded: str, settings: StoreSettings) -> None:
+    """Delete compacted segments older than the store's log retention."""
+    if settings.log_retention_seconds is None:
+        return
+    directory = root / "log" / encoded / "compacted"
+    if not directory.is_dir():
+        return
+    cutoff = time.time() - settings.log_retention_seconds
+    removed = False
+    for path in directory.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime <= cutoff:
+                path.unlink()
+                removed = True
+    if removed:
+        fsync_dir(directory)
+
+
+def _interactive() -> bool:
+    """A terminal or a notebook is watching."""
+    try:
+        shell = sys.modules["IPython"].get_ipython()  # type: ignore[attr-defined]
+        if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+            return True
+    except (KeyError, AttributeError):
+        pass
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
+def _progress_bar(progress: bool | None, total: int, desc: str, unit: str) -> Any:
+    if not (_interactive() if progress is None else progress):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
+
+
 def compact(
     root: Path,
     settings: StoreSettings,
@@ -31,7 +329,53 @@ def compact(
     progress: bool | None = None,
     wait: bool = True,
 ) -> CompactionReport:
-    raise NotImplementedError("compaction arrives with issue 3")
+    """Turn every closed segment (of `variables`, default all) into Parquet.
+
+    Raises `CompactionInProgress` if another compactor runs and `wait` is False.
+    """
+    started = time.monotonic()
+    tally = _Tally()
+    with _compact_lock(root, wait):
+        encoded_names = [e for e in _variable_dirs(root, variables) if (root / "log" / e).is_dir()]
+        plan: list[tuple[str, list[Path]]] = []
+        for encoded in encoded_names:
+            tally.quarantined += _recover_orphans(root, encoded)
+            plan.append((encoded, _closed_segments(root, encoded)))
+        total = sum(seg.stat().st_size for _, segs in plan for seg in segs)
+        bar = _progress_bar(progress, total, "compacting", "B")
+        try:
+            for encoded, segments in plan:
+                kind = load_schema(root / "log" / encoded)
+                for batch in _batches(segments):
+                    _compact_batch(root, settings, encoded, kind, batch, tally, bar)
+                _apply_retention(root, encoded, settings)
+        finally:
+            if bar is not None:
+                bar.close()
+    return tally.report(started)
+
+
+# -- optimize -----------------------------------------------------------------------------
+def _partition_dirs(root: Path, variables: list[str] | None) -> list[tuple[str, Path]]:
+    base = root / "parquet"
+    if not base.is_dir():
+        return []
+    if variables is None:
+        var_dirs = sorted(p for p in base.iterdir() if p.name.startswith("variable="))
+    else:
+        var_dirs = [base / f"variable={e}" for e in sorted({encode_name(v) for v in variables})]
+    found = []
+    for var_dir in var_dirs:
+        if var_dir.is_dir():
+            encoded = var_dir.name.removeprefix("variable=")
+            found.extend(
+                (encoded, p) for p in sorted(var_dir.iterdir()) if p.name.startswith("date=")
+            )
+    return found
+
+
+def _parts(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("part-*.parquet") if p.is_file())
 
 
 def optimize(
@@ -42,8 +386,67 @@ def optimize(
     dedupe: Literal["last", "first"] | None = None,
     progress: bool | None = None,
 ) -> CompactionReport:
-    raise NotImplementedError("optimize arrives with issue 3")
+    """Merge each partition's files into one sorted file (optionally deduplicated).
+
+    Files are merged in name (batch) order with a stable sort, so ties keep their
+    order; `dedupe` keeps the last or first row per timestamp, judged by timestamp only.
+    """
+    if dedupe not in (None, "last", "first"):
+        raise ValueError(f"dedupe must be 'last', 'first' or None, got {dedupe!r}")
+    started = time.monotonic()
+    tally = _Tally()
+    with _compact_lock(root, True):
+        todo = [
+            (encoded, directory, files)
+            for encoded, directory in _partition_dirs(root, variables)
+            if (files := _parts(directory)) and (len(files) > 1 or dedupe is not None)
+        ]
+        bar = _progress_bar(progress, len(todo), "optimizing", "partition")
+        try:
+            for encoded, directory, files in todo:
+                table = sort_stable(pa.concat_tables(pq.ParquetFile(f).read() for f in files))
+                if dedupe is not None:
+                    table = dedupe_sorted(table, dedupe)
+                journal = Journal(new_batch_id())
+                final = directory / f"part-{journal.batch}.parquet"
+                tmp = directory / f".part-{journal.batch}.parquet.tmp"
+                journal.outputs.append((_rel(root, tmp), _rel(root, final)))
+                journal.replaces.extend(_rel(root, f) for f in files)
+                _run_batch(root, journal, [(tmp, table)])
+                tally.rows += table.num_rows
+                tally.files += 1
+                tally.partitions.add((encoded, directory.name))
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+    return tally.report(started)
 
 
+# -- drop -----------------------------------------------------------------------------------
 def drop(root: Path, settings: StoreSettings, variable: str) -> None:
-    raise NotImplementedError("drop arrives with issue 3")
+    """Remove a variable entirely: log (with its schema), Parquet and quarantine.
+
+    The directories are renamed to hidden trash names under the publish lock (so
+    readers see the variable whole or gone), then deleted.
+    """
+    encoded = encode_name(variable)
+    targets = [
+        root / "parquet" / f"variable={encoded}",
+        root / "log" / encoded,
+        quarantine_dir(root, encoded),
+    ]
+    with _compact_lock(root, True):
+        present = [t for t in targets if t.exists()]
+        if not present:
+            raise VariableNotFound(f"store {root} has no variable {variable!r}")
+        trash = []
+        with flock(root / PUBLISH_LOCK):
+            for target in present:
+                moved = target.with_name(f"{_TRASH}{secrets.token_hex(4)}-{target.name}")
+                os.rename(target, moved)
+                fsync_dir(target.parent)
+                trash.append(moved)
+        for moved in trash:
+            shutil.rmtree(moved, ignore_errors=True)

@@ -1,0 +1,156 @@
+"""The intent record of a compaction or optimize batch, and its roll forward or back.
+
+A journal `_journal/<batch>.json` is written (atomically, fsynced) before any output
+file, naming the hidden temporary outputs, their final names, the segments to move
+to `compacted/` and the files a merge replaces. Just before publishing, it is
+rewritten with `state: "publishing"`; from then on the temporary outputs are known
+complete. A leftover journal is therefore rolled forward when it says publishing
+(finish the renames, moves and deletions, all idempotent) and back otherwise
+(delete the temporaries; segments were never touched).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+import orjson
+
+from hfdata.log import fsync_dir
+
+__all__ = [
+    "JOURNAL_DIR",
+    "Journal",
+    "atomic_write",
+    "new_batch_id",
+    "publish",
+    "recover_all",
+    "roll_back",
+]
+
+JOURNAL_DIR: Final = "_journal"
+
+
+def new_batch_id() -> str:
+    """A batch id that sorts by creation time: `20261126T130427123456_<pid>_<hex>`."""
+    now = datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S%f}_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a hidden temporary, fsynced, then renamed."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+@dataclass(slots=True)
+class Journal:
+    """What one batch will do. Paths are relative to the store root."""
+
+    batch: str
+    outputs: list[tuple[str, str]] = field(default_factory=list)  # (hidden temp, final)
+    segments: list[tuple[str, str]] = field(default_factory=list)  # (closed, compacted)
+    replaces: list[str] = field(default_factory=list)  # files deleted on publish (optimize)
+    state: str = "writing"
+
+    def path(self, root: Path) -> Path:
+        return root / JOURNAL_DIR / f"{self.batch}.json"
+
+    def save(self, root: Path) -> None:
+        (root / JOURNAL_DIR).mkdir(exist_ok=True)
+        atomic_write(self.path(root), orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2))
+
+    @classmethod
+    def load(cls, path: Path) -> Journal:
+        raw = orjson.loads(path.read_bytes())
+        return cls(
+            batch=raw["batch"],
+            outputs=[(a, b) for a, b in raw["outputs"]],
+            segments=[(a, b) for a, b in raw["segments"]],
+            replaces=list(raw["replaces"]),
+            state=raw["state"],
+        )
+
+
+def _rename(root: Path, source: str, target: str, dirs: set[Path]) -> None:
+    src, dst = root / source, root / target
+    if src.exists():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(src, dst)
+        dirs.update((src.parent, dst.parent))
+
+
+def publish(root: Path, journal: Journal) -> None:
+    """Step 6 (the caller holds `.publish.lock` exclusively): make the batch visible.
+
+    Idempotent, so a roll forward simply runs it again.
+    """
+    if journal.state != "publishing":
+        journal.state = "publishing"
+        journal.save(root)
+    dirs: set[Path] = set()
+    for tmp, final in journal.outputs:
+        _rename(root, tmp, final, dirs)
+    for closed, compacted in journal.segments:
+        _rename(root, closed, compacted, dirs)
+    for old in journal.replaces:
+        path = root / old
+        if path.exists():
+            path.unlink()
+            dirs.add(path.parent)
+    for directory in sorted(dirs):
+        fsync_dir(directory)
+    journal.path(root).unlink(missing_ok=True)
+    fsync_dir(root / JOURNAL_DIR)
+
+
+def roll_back(root: Path, journal: Journal) -> None:
+    """Undo a batch that never started publishing: delete its temporaries and journal."""
+    for tmp, _ in journal.outputs:
+        (root / tmp).unlink(missing_ok=True)
+    journal.path(root).unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        fsync_dir(root / JOURNAL_DIR)
+
+
+def recover_all(root: Path) -> int:
+    """Step 7: roll every leftover journal forward or back. The caller holds the compact lock.
+
+    Publishing takes `.publish.lock` so readers see the batch all at once. Also removes
+    stray temporaries of journals that were never completely written. Returns how many
+    journals were found.
+    """
+    from hfdata.locks import PUBLISH_LOCK, flock
+
+    directory = root / JOURNAL_DIR
+    if not directory.is_dir():
+        return 0
+    found = 0
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith("."):
+            path.unlink(missing_ok=True)  # a journal write cut short: nothing else exists
+            continue
+        if path.suffix != ".json":
+            continue
+        found += 1
+        journal = Journal.load(path)
+        if journal.state == "publishing":
+            with flock(root / PUBLISH_LOCK):
+                publish(root, journal)
+        else:
+            roll_back(root, journal)
+    return found

@@ -1,0 +1,82 @@
+"""Parquet files of the store: how they are split, sorted and written.
+
+`timestamp` as `timestamp[ns, UTC]`, `value` in the kind's type, `metadata` as
+dictionary-encoded JSON text; sorted by timestamp, zstd, statistics on. Row groups
+hold `ROW_GROUP_ROWS` rows so that a one-hour slice of a dense day reads a few row
+groups (readers prune by the timestamp statistics). Hive columns live only in the path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hfdata.layout import Partition
+
+__all__ = [
+    "ROW_GROUP_ROWS",
+    "dedupe_sorted",
+    "sort_stable",
+    "split_partitions",
+    "write_parquet",
+]
+
+ROW_GROUP_ROWS: Final = 128 * 1024
+_UNITS: Final = {"hour": "h", "day": "D", "month": "M"}
+
+
+def sort_stable(table: pa.Table) -> pa.Table:
+    """Sort by timestamp; rows with equal timestamps keep their order in `table`."""
+    ns = table.column("timestamp").cast(pa.int64()).to_numpy()
+    if len(ns) < 2 or bool(np.all(ns[1:] >= ns[:-1])):
+        return table
+    return table.take(pa.array(np.argsort(ns, kind="stable")))
+
+
+def split_partitions(table: pa.Table, granularity: Partition) -> Iterator[tuple[str, pa.Table]]:
+    """(partition key, rows) of a table sorted by timestamp, in key order."""
+    if table.num_rows == 0:
+        return
+    ns = table.column("timestamp").cast(pa.int64()).to_numpy()
+    unit = _UNITS[granularity]
+    keys = ns.view("M8[ns]").astype(f"M8[{unit}]")
+    cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    bounds = [0, *cuts.tolist(), len(ns)]
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        yield str(np.datetime_as_string(keys[start], unit=unit)), table.slice(start, stop - start)
+
+
+def dedupe_sorted(table: pa.Table, keep: str) -> pa.Table:
+    """Keep the `"last"` (or `"first"`) row of each run of equal timestamps."""
+    ns = table.column("timestamp").cast(pa.int64()).to_numpy()
+    if len(ns) < 2:
+        return table
+    differs = ns[1:] != ns[:-1]
+    mask = np.ones(len(ns), np.bool_)
+    if keep == "last":
+        mask[:-1] = differs
+    else:
+        mask[1:] = differs
+    return table.filter(pa.array(mask))
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Write and fsync one Parquet file (the caller renames it into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        pq.write_table(
+            table.combine_chunks(),
+            fh,
+            compression="zstd",
+            use_dictionary=["metadata"],
+            write_statistics=True,
+            row_group_size=ROW_GROUP_ROWS,
+        )
+        fh.flush()
+        os.fsync(fh.fileno())
