@@ -611,6 +611,9 @@ def open_store(
     path = Path(root)
     settings = load_or_create(path, requested)
     (path / "log").mkdir(exist_ok=True)
+    from hfdata.compact import recover
+
+    recover(path)  # protocol step 7: roll leftover compaction journals forward or back
     age = _seconds(max_segment_age, "max_segment_age")
     assert age is not None
     policy = LogPolicy(
