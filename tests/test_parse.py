@@ -1,0 +1,146 @@
+"""The vectorised parser gives exactly what the per-line reference gives."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import orjson
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hfdata.encode import encode_lines
+from hfdata.parse import parse_log_bytes, table_schema
+from tests.conftest import line
+
+KINDS = ("float", "int", "bool", "string", "json")
+
+
+def _rows(table: pa.Table) -> list[tuple[object, ...]]:
+    out = []
+    for row in table.to_pylist():
+        value = row["value"]
+        if isinstance(value, float) and math.isnan(value):
+            value = "nan-sentinel"
+        out.append((row["timestamp"], value, row["metadata"]))
+    return out
+
+
+def assert_same(data: bytes, kind: str | None) -> None:
+    fast = parse_log_bytes(data, kind, source="s")  # type: ignore[arg-type]
+    ref = parse_log_bytes(data, kind, source="s", vectorised=False)  # type: ignore[arg-type]
+    assert fast.table.schema == ref.table.schema == table_schema(kind)  # type: ignore[arg-type]
+    assert _rows(fast.table) == _rows(ref.table)
+    assert fast.bad == ref.bad
+    assert (fast.torn, fast.complete_bytes) == (ref.torn, ref.complete_bytes)
+
+
+digits = st.text("0123456789", min_size=1, max_size=9)
+timestamps = st.one_of(
+    st.datetimes(
+        min_value=__import__("datetime").datetime(1600, 1, 1),
+        max_value=__import__("datetime").datetime(2300, 1, 1),
+    ).flatmap(
+        lambda d: digits.map(lambda f: d.strftime("%Y-%m-%dT%H:%M:%S") + "." + f + "Z")
+        | st.just(d.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        | st.just(d.isoformat())
+        | st.just(d.strftime("%Y-%m-%dT%H:%M:%S+02:00"))
+    ),
+    st.sampled_from(
+        [
+            "2026-02-30T11:35:11Z",
+            "2026-11-26T24:00:00Z",
+            "2026-11-26T11:35:60Z",
+            "2026-11-26T11:35:11.Z",
+            "2026-11-26T11:35:11.1234567890Z",
+            "2026-11-26 11:35:11Z",
+            "2026-11-26t11:35:11z",
+            "2026-11-26",
+            "not a time",
+            "",
+        ]
+    ),
+)
+number_text = st.text("0123456789.eE+-xin ", min_size=1, max_size=12)
+values = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: orjson.dumps(f).decode()),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.sampled_from(['"NaN"', '"Infinity"', '"-Infinity"', "null", "true", "false", '"3.5"']),
+    number_text,
+    st.text(max_size=8).map(lambda s: orjson.dumps(s).decode()),
+    st.sampled_from(['"a\\"b"', '"tab\\t"', '"é,}"', "[1,2]", '{"b":1,"a":[true]}', "{}"]),
+)
+metadata = st.one_of(
+    st.none(),
+    st.dictionaries(st.text(max_size=4), st.integers(-(2**40), 2**40) | st.text(max_size=4)).map(
+        lambda d: orjson.dumps(d).decode()
+    ),
+    st.sampled_from(["null", "[1]", '"x"', '{"b":1,"a":2}', "{}", '{"a":1}}']),
+)
+
+
+@st.composite
+def log_lines(draw: st.DrawFn) -> bytes:
+    ts, value, meta = draw(timestamps), draw(values), draw(metadata)
+    text = f'{{"timestamp":"{ts}","value":{value}'
+    if meta is not None:
+        text += f',"metadata":{meta}'
+    text += "}"
+    text = draw(st.sampled_from([text, text, text, text + " ", " " + text, text[:-1], text[1:]]))
+    return text.encode() + b"\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(log_lines(), max_size=12), st.sampled_from(KINDS), st.binary(max_size=6))
+def test_fast_path_equals_reference(lines: list[bytes], kind: str, tail: bytes) -> None:
+    assert_same(b"".join(lines) + tail.replace(b"\n", b""), kind)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.binary(max_size=40), max_size=8), st.sampled_from(KINDS))
+def test_garbage_equals_reference(chunks: list[bytes], kind: str) -> None:
+    assert_same(b"\n".join(chunks) + b"\n", kind)
+
+
+def test_writer_lines_take_the_fast_path_and_round_trip() -> None:
+    n = 5000
+    ns = np.int64(1_795_000_000_000_000_000) + np.arange(n, dtype=np.int64) * 1_000_003
+    vals = pa.array(np.random.default_rng(1).normal(size=n))
+    meta = pa.array(['{"loc":"a","b":1}', None] * (n // 2))
+    data = b"".join(bytes(m) for m in encode_lines(ns, vals, meta, "float"))
+    parsed = parse_log_bytes(data, "float")
+    assert parsed.bad == []
+    assert parsed.table.column("timestamp").cast(pa.int64()).to_numpy().tolist() == ns.tolist()
+    assert parsed.table.column("value").to_pylist() == vals.to_pylist()
+    assert parsed.table.column("metadata").to_pylist()[:2] == ['{"b":1,"loc":"a"}', None]
+    assert_same(data, "float")
+
+
+def test_bad_lines_have_offsets_and_reasons() -> None:
+    good = line("2026-11-26T11:35:11Z", 1.5)
+    wrong = line("2026-11-26T11:35:11Z", "3.5")
+    data = good + wrong + b"{oops\n" + good + b"torn"
+    parsed = parse_log_bytes(data, "float", source="seg")
+    assert parsed.table.num_rows == 2
+    assert [(b.offset, b.source, b.line) for b in parsed.bad] == [
+        (len(good), "seg", wrong[:-1]),
+        (len(good) + len(wrong), "seg", b"{oops"),
+    ]
+    assert "float variable" in parsed.bad[0].reason
+    assert "bad JSON" in parsed.bad[1].reason
+    assert parsed.torn == b"torn"
+    assert parsed.complete_bytes == len(data) - 4
+
+
+def test_nonfinite_spellings_and_metadata_canonical() -> None:
+    data = (
+        line("2026-11-26T11:35:11Z", "NaN", {"z": 1, "a": 2})
+        + line("2026-11-26T11:35:12Z", "-Infinity", {})
+        + line("2026-11-26T11:35:13.5Z", None, {"a": 2, "z": 1})
+    )
+    parsed = parse_log_bytes(data, "float")
+    values = parsed.table.column("value").to_pylist()
+    assert math.isnan(values[0]) and values[1] == -math.inf and values[2] is None
+    assert parsed.table.column("metadata").to_pylist() == ['{"a":2,"z":1}', None, '{"a":2,"z":1}']
+    assert_same(data, "float")
