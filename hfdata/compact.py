@@ -164,7 +164,7 @@ def _close_orphan(root: Path, encoded: str, path: Path, fd: int) -> int:
     if end < size:
         reason = "torn last line (no newline) of a dead writer's segment; cut at recovery"
         torn = BadLine(str(path), end, data[end:], reason)
-        target = quarantine_dir(root, encoded) / f"{closed.name}.torn.jsonl"
+        target = quarantine_dir(root, encoded) / f"{closed.name.removesuffix('.jsonl')}.torn.jsonl"
         cut = write_quarantine(target, [torn], root)
         os.ftruncate(fd, end)
         os.fsync(fd)
@@ -218,7 +218,7 @@ def _read_batch(
             reason = "torn last line (no newline) in a closed segment"
             bad.append(BadLine(str(seg), parsed.complete_bytes, parsed.torn, reason))
         if bad:
-            target = quarantine_dir(root, encoded) / f"{seg.name}.jsonl"
+            target = quarantine_dir(root, encoded) / f"{seg.name.removesuffix('.jsonl')}.bad.jsonl"
             tally.quarantined += write_quarantine(target, bad, root)
         tables.append(parsed.table)
         journal.segments.append((_rel(root, seg), _rel(root, seg.parent / "compacted" / seg.name)))

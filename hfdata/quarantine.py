@@ -1,9 +1,9 @@
 """Lines that could not become rows, kept with their file, byte offset and reason.
 
-One JSON Lines file per source segment, `_quarantine/<var>/<segment>.jsonl`, written
+One JSON Lines file per source segment, `_quarantine/<var>/<writer>-<seq>.bad.jsonl`, written
 atomically under a name derived from the segment, so a compaction that is rolled
 back and run again rewrites the same file instead of adding duplicates. Torn tails
-cut from dead writers' segments go to `<segment>.torn.jsonl`.
+cut from dead writers' segments go to `<writer>-<seq>.torn.jsonl`.
 """
 
 from __future__ import annotations
