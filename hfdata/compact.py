@@ -305,7 +305,7 @@ def _apply_retention(root: Path, encoded: str, settings: StoreSettings) -> None:
 def _interactive() -> bool:
     """A terminal or a notebook is watching."""
     try:
-        shell = sys.modules["IPython"].get_ipython()  # type: ignore[attr-defined]
+        shell = sys.modules["IPython"].get_ipython()
         if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
             return True
     except (KeyError, AttributeError):
@@ -364,7 +364,7 @@ def _partition_dirs(root: Path, variables: list[str] | None) -> list[tuple[str, 
         var_dirs = sorted(p for p in base.iterdir() if p.name.startswith("variable="))
     else:
         var_dirs = [base / f"variable={e}" for e in sorted({encode_name(v) for v in variables})]
-    found = []
+    found: list[tuple[str, Path]] = []
     for var_dir in var_dirs:
         if var_dir.is_dir():
             encoded = var_dir.name.removeprefix("variable=")

@@ -19,6 +19,7 @@ import numpy.typing as npt
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.lib.stride_tricks import sliding_window_view
 
 from hfdata.kinds import Kind
 from hfdata.parse import (
@@ -32,13 +33,19 @@ from hfdata.parse import (
 __all__ = ["parse_fast"]
 
 _PREFIX: Final = b'{"timestamp":"'
+_TS_TYPE: Final = pa.timestamp("ns", tz="UTC")
+_BINARY: Final = pa.large_binary()
 _VALUE_KEY: Final = b'","value":'
 _META_KEY: Final = b',"metadata":'
 _MIN_LINE: Final = len(_PREFIX) + 20 + len(_VALUE_KEY) + 2
-_TS_DIGITS: Final = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
-_TS_SEPS: Final = ((4, b"-"), (7, b"-"), (10, b"T"), (13, b":"), (16, b":"))
+_PREFIX_WORDS: Final = np.frombuffer(_PREFIX + b"\0\0", "<u8")
+_PREFIX_MASK: Final = np.uint64(0xFFFF_FFFF_FFFF)
+_TS_LENGTHS: Final = (20, *range(22, 31))
+_KEY_WORDS: Final = np.frombuffer(_VALUE_KEY + b"\0" * 6, "<u8")
 _NONFINITE: Final = {b'"NaN"': np.nan, b'"Infinity"': np.inf, b'"-Infinity"': -np.inf}
 _MIN_BISECT: Final = 32
+_WINDOW: Final = 64  # bytes read at each line's start: prefix, timestamp, value key
+_FRAC_WEIGHTS: Final = 10 ** np.arange(8, -1, -1, dtype=np.int64)
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -56,51 +63,54 @@ class _Bytes:
         return self.arr[np.minimum(pos, self.last)]
 
     def is_(self, pos: IntArray, char: bytes) -> BoolArray:
-        return self.at(pos) == char[0]
+        return np.asarray(self.at(pos) == char[0], np.bool_)
 
     def digit(self, pos: IntArray) -> BoolArray:
         return (self.at(pos) - np.uint8(48)) < 10
 
-    def slices(
-        self, begin: IntArray, finish: IntArray, typ: pa.DataType = pa.large_binary()
-    ) -> pa.Array:
+    def slices(self, begin: IntArray, finish: IntArray, typ: pa.DataType = _BINARY) -> pa.Array:
         """Array of data[begin[i]:finish[i]] (ordered, non-overlapping), not UTF-8 checked."""
         m = len(begin)
         offsets = np.empty(2 * m + 1, np.int64)
         offsets[0] = 0
         offsets[1::2] = begin
         offsets[2::2] = finish
-        both = pa.Array.from_buffers(
-            typ, 2 * m, [None, pa.py_buffer(offsets), self.buf]
-        )
+        both = pa.Array.from_buffers(typ, 2 * m, [None, pa.py_buffer(offsets), self.buf])
         return both.take(pa.array(np.arange(1, 2 * m, 2, dtype=np.int64)))
 
 
-def _timestamp_shape(b: _Bytes, starts: IntArray, stops: IntArray) -> tuple[BoolArray, IntArray]:
-    """Which lines start with the prefix and a UTC timestamp in writer shape; its length."""
-    ok = (stops - starts) >= _MIN_LINE
-    for k, char in enumerate(_PREFIX):
-        ok &= b.at(starts + k) == char
-    base = starts + len(_PREFIX)
-    for j in _TS_DIGITS:
-        ok &= b.digit(base + j)
-    for j, sep in _TS_SEPS:
-        ok &= b.is_(base + j, sep)
-    year = sum(
-        (b.at(base + j).astype(np.int64) - 48) * f for j, f in zip(range(4), (1000, 100, 10, 1))
-    )
+def _timestamp_shape(window: npt.NDArray[np.uint8]) -> tuple[BoolArray, IntArray]:
+    """Which lines start with the prefix and a `YYYY-MM-DDTHH:MM:SS[.f]Z` string; its length.
+
+    Column checks on each line's first bytes (no Python loop per line). Arrow's cast
+    then validates digits and calendar exactly; it refuses what this lets through.
+    """
+    words = window.view("<u8")
+    ok = words[:, 0] == _PREFIX_WORDS[0]
+    ok &= (words[:, 1] & _PREFIX_MASK) == _PREFIX_WORDS[1]
+    p = len(_PREFIX)
+    for j, char in ((4, b"-"), (7, b"-"), (10, b"T"), (13, b":"), (16, b":")):
+        ok &= window[:, p + j] == char[0]
+    year = np.zeros(len(window), np.int64)
+    for j in range(4):
+        year = year * 10 + (window[:, p + j].astype(np.int64) - 48)
     ok &= (year >= 1678) & (year <= 2261)  # well inside the int64 nanosecond range
-    length = np.where(b.is_(base + 20, b'"'), 20, 0)
-    for size in range(22, 31):
-        length = np.where((length == 0) & b.is_(base + size, b'"'), size, length)
+    length = np.zeros(len(window), np.int64)
+    for size in _TS_LENGTHS[::-1]:  # the first closing quote wins
+        length[window[:, p + size] == ord('"')] = size
     ok &= length > 0
-    ok &= b.is_(base + length - 1, b"Z")
-    frac = length > 20
-    ok &= ~frac | b.is_(base + 19, b".")
-    for j in range(20, 29):
-        need = frac & (j < length - 1)
-        ok &= ~need | b.digit(base + j)
+    ok &= np.take_along_axis(window, (p + length - 1)[:, None], axis=1)[:, 0] == ord("Z")
+    ok &= (length == 20) | (window[:, p + 19] == ord("."))
     return ok, length
+
+
+def _fixed_width(block: npt.NDArray[np.uint8], size: int) -> pa.Array:
+    """The first `size` bytes of each row of a byte matrix, as an Arrow string array."""
+    data = np.ascontiguousarray(block[:, :size])
+    offsets = np.arange(len(block) + 1, dtype=np.int64) * size
+    return pa.Array.from_buffers(
+        pa.large_string(), len(block), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
 
 
 def _cast(values: pa.Array, to: pa.DataType) -> tuple[pa.Array, BoolArray]:
@@ -181,10 +191,10 @@ def _values(
             shaped = plain & _number_shape(b, vs, text, kind == "int")
             ok &= ~plain | shaped
             idx = np.flatnonzero(shaped)
-            parsed, refused = _cast(text.take(pa.array(idx)), typ)
+            parsed, refused = _cast(text if len(idx) == n else text.take(pa.array(idx)), typ)
             numbers = pc.fill_null(parsed, 0).to_numpy(zero_copy_only=False)
             if kind == "int":
-                out = np.zeros(n, np.int64)
+                out: npt.NDArray[Any] = np.zeros(n, np.int64)
                 out[idx] = np.where(refused, 0, numbers)
             else:
                 out = fill
@@ -256,19 +266,34 @@ def parse_fast(
     """Rows and bad lines of the given lines, identical to the reference parser's."""
     b = _Bytes(data, end)
     n = len(starts)
-    ok, ts_len = _timestamp_shape(b, starts, stops)
-    ts_end = starts + len(_PREFIX) + ts_len
-    for k, char in enumerate(_VALUE_KEY):
-        ok &= b.at(ts_end + k) == char
-    vs = ts_end + len(_VALUE_KEY)
-    ok &= vs < stops
+    ok = ((stops - starts) >= _MIN_LINE) & (starts + _WINDOW <= end)
     idx = np.flatnonzero(ok)
-    s_starts, s_stops, s_vs = starts[idx], stops[idx], vs[idx]
-    stamps, refused = _cast(
-        b.slices(s_starts + len(_PREFIX), s_vs - len(_VALUE_KEY), pa.large_string()),
-        pa.timestamp("ns", tz="UTC"),
-    )
-    good = ~refused
+    if end >= _WINDOW and len(idx):
+        window = sliding_window_view(b.arr, _WINDOW)[starts[idx]]
+        shape_ok, ts_len = _timestamp_shape(window)
+        ns = np.zeros(len(idx), np.int64)
+        for size in _TS_LENGTHS:  # usually one length: one block of fixed-width rows
+            rows = np.flatnonzero(shape_ok & (ts_len == size))
+            if len(rows) == 0:
+                continue
+            p = len(_PREFIX)
+            block = np.ascontiguousarray(window[rows, p : p + size + 16])
+            key = block[:, size:].view("<u8")
+            good_key = (key[:, 0] == _KEY_WORDS[0]) & (
+                (key[:, 1] & np.uint64(0xFFFF)) == _KEY_WORDS[1]
+            )
+            text = _fixed_width(block, size)
+            stamps, refused = _cast(text, _TS_TYPE)
+            ns[rows] = pc.fill_null(stamps.cast(pa.int64()), 0).to_numpy()
+            shape_ok[rows] = good_key & ~refused
+        del window
+        idx, ts_len, ns = idx[shape_ok], ts_len[shape_ok], ns[shape_ok]
+    else:
+        idx, ts_len, ns = idx[:0], np.zeros(0, np.int64), np.zeros(0, np.int64)
+    stamps = pa.Array.from_buffers(_TS_TYPE, len(ns), [None, pa.py_buffer(ns)])
+    s_stops = stops[idx]
+    s_vs = starts[idx] + len(_PREFIX) + ts_len + len(_VALUE_KEY)
+    good = s_vs < s_stops
     if kind == "json":
         metadata, values, tail_ok = _tails(b, s_vs, s_stops, kind)
         assert values is not None
@@ -279,9 +304,10 @@ def parse_fast(
         metadata, _, tail_ok = _tails(b, np.minimum(ve, s_stops), s_stops, kind)
         good &= tail_ok
     keep = np.flatnonzero(good)
-    fast = pa.table(
-        [stamps.take(keep), values.take(keep), metadata.take(keep)], schema=table_schema(kind)
-    )
+    columns = [stamps, values, metadata]
+    if len(keep) < len(good):
+        columns = [column.take(keep) for column in columns]
+    fast = pa.table(columns, schema=table_schema(kind))
     rest = np.ones(n, np.bool_)
     rest[idx[keep]] = False
     slow_idx = np.flatnonzero(rest)

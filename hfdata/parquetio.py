@@ -8,10 +8,11 @@ groups (readers prune by the timestamp statistics). Hive columns live only in th
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 ROW_GROUP_ROWS: Final = 128 * 1024
-_UNITS: Final = {"hour": "h", "day": "D", "month": "M"}
+_UNITS: Final[dict[str, Any]] = {"hour": "h", "day": "D", "month": "M"}
 
 
 def sort_stable(table: pa.Table) -> pa.Table:
@@ -48,8 +49,9 @@ def split_partitions(table: pa.Table, granularity: Partition) -> Iterator[tuple[
     keys = ns.view("M8[ns]").astype(f"M8[{unit}]")
     cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
     bounds = [0, *cuts.tolist(), len(ns)]
-    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        yield str(np.datetime_as_string(keys[start], unit=unit)), table.slice(start, stop - start)
+    names = np.datetime_as_string(keys[np.array(bounds[:-1])], unit=unit)
+    for name, (start, stop) in zip(names.tolist(), itertools.pairwise(bounds), strict=True):
+        yield str(name), table.slice(start, stop - start)
 
 
 def dedupe_sorted(table: pa.Table, keep: str) -> pa.Table:

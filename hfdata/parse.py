@@ -150,9 +150,7 @@ def _parse_line(line: bytes, kind: Kind | None) -> tuple[int, Any, str | None]:
 def line_bounds(data: bytes, end: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """(start, stop) byte offsets of every complete line in `data[:end]`; stop is the newline."""
     arr = np.frombuffer(data, np.uint8, count=end)
-    parts = [
-        np.flatnonzero(arr[i : i + _SCAN_BLOCK] == 10) + i for i in range(0, end, _SCAN_BLOCK)
-    ]
+    parts = [np.flatnonzero(arr[i : i + _SCAN_BLOCK] == 10) + i for i in range(0, end, _SCAN_BLOCK)]
     stops = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
     starts = np.empty_like(stops)
     if len(stops):

@@ -190,7 +190,8 @@ def test_each_kind_of_bad_line_is_quarantined(tmp_path: Path) -> None:
         report = s.compact()
     assert report.rows == 2 and report.quarantined == len(bad_lines) + 1
     records = [
-        orjson.loads(x) for x in (root / "_quarantine/v/w0-000001.bad.jsonl").read_bytes().splitlines()
+        orjson.loads(x)
+        for x in (root / "_quarantine/v/w0-000001.bad.jsonl").read_bytes().splitlines()
     ]
     assert len(records) == len(bad_lines) + 1
     for record, (raw, reason) in zip(records, bad_lines.items(), strict=False):
@@ -208,7 +209,9 @@ def test_orphaned_active_segment_is_recovered(tmp_path: Path) -> None:
     with hfdata.open_store(root) as live:
         live.append("v", T0, 1.0)  # a live writer: its .active segment must be left alone
         lines = b"".join(line(f"2026-11-26T11:35:1{i}Z", float(i)) for i in range(3))
-        write_segment(root, "v", lines + b'{"timestamp":"2026-11-26T1', name="dead-000001.jsonl.active")
+        write_segment(
+            root, "v", lines + b'{"timestamp":"2026-11-26T1', name="dead-000001.jsonl.active"
+        )
         report = live.compact()
         assert report.rows == 3 and report.quarantined == 1
         torn = orjson.loads((root / "_quarantine/v/dead-000001.torn.jsonl").read_bytes())

@@ -42,10 +42,12 @@ timestamps = st.one_of(
         min_value=__import__("datetime").datetime(1600, 1, 1),
         max_value=__import__("datetime").datetime(2300, 1, 1),
     ).flatmap(
-        lambda d: digits.map(lambda f: d.strftime("%Y-%m-%dT%H:%M:%S") + "." + f + "Z")
-        | st.just(d.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        | st.just(d.isoformat())
-        | st.just(d.strftime("%Y-%m-%dT%H:%M:%S+02:00"))
+        lambda d: (
+            digits.map(lambda f: d.strftime("%Y-%m-%dT%H:%M:%S") + "." + f + "Z")
+            | st.just(d.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            | st.just(d.isoformat())
+            | st.just(d.strftime("%Y-%m-%dT%H:%M:%S+02:00"))
+        )
     ),
     st.sampled_from(
         [
