@@ -38,14 +38,12 @@ _BINARY: Final = pa.large_binary()
 _VALUE_KEY: Final = b'","value":'
 _META_KEY: Final = b',"metadata":'
 _MIN_LINE: Final = len(_PREFIX) + 20 + len(_VALUE_KEY) + 2
-_PREFIX_WORDS: Final = np.frombuffer(_PREFIX + b"\0\0", "<u8")
-_PREFIX_MASK: Final = np.uint64(0xFFFF_FFFF_FFFF)
 _TS_LENGTHS: Final = (20, *range(22, 31))
-_KEY_WORDS: Final = np.frombuffer(_VALUE_KEY + b"\0" * 6, "<u8")
+_ZEROS: Final = np.uint64(0x3030_3030_3030_3030)
+_SWAR_ADD: Final = np.uint64(0x7676_7676_7676_7676)
 _NONFINITE: Final = {b'"NaN"': np.nan, b'"Infinity"': np.inf, b'"-Infinity"': -np.inf}
 _MIN_BISECT: Final = 32
 _WINDOW: Final = 64  # bytes read at each line's start: prefix, timestamp, value key
-_FRAC_WEIGHTS: Final = 10 ** np.arange(8, -1, -1, dtype=np.int64)
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -79,29 +77,53 @@ class _Bytes:
         return both.take(pa.array(np.arange(1, 2 * m, 2, dtype=np.int64)))
 
 
-def _timestamp_shape(window: npt.NDArray[np.uint8]) -> tuple[BoolArray, IntArray]:
-    """Which lines start with the prefix and a `YYYY-MM-DDTHH:MM:SS[.f]Z` string; its length.
+def _template(size: int) -> tuple[npt.NDArray[np.uint64], ...]:
+    """Word masks for a line start `{"timestamp":"<ts of this length>","value":`.
 
-    Column checks on each line's first bytes (no Python loop per line). Arrow's cast
-    then validates digits and calendar exactly; it refuses what this lets through.
+    (literal bytes, literal mask, digit-lane high bits), eight little-endian words.
     """
-    words = window.view("<u8")
-    ok = words[:, 0] == _PREFIX_WORDS[0]
-    ok &= (words[:, 1] & _PREFIX_MASK) == _PREFIX_WORDS[1]
-    p = len(_PREFIX)
-    for j, char in ((4, b"-"), (7, b"-"), (10, b"T"), (13, b":"), (16, b":")):
-        ok &= window[:, p + j] == char[0]
-    year = np.zeros(len(window), np.int64)
-    for j in range(4):
-        year = year * 10 + (window[:, p + j].astype(np.int64) - 48)
-    ok &= (year >= 1678) & (year <= 2261)  # well inside the int64 nanosecond range
+    ts = b"0000-00-00T00:00:00" + (b"." + b"0" * (size - 21) if size > 20 else b"") + b"Z"
+    head = _PREFIX + ts + _VALUE_KEY
+    lit, mask, digit = (np.zeros(_WINDOW, np.uint8) for _ in range(3))
+    for i, char in enumerate(head):
+        if len(_PREFIX) <= i < len(_PREFIX) + size and char == ord("0"):
+            digit[i] = 0x80
+        else:
+            lit[i], mask[i] = char, 0xFF
+    return lit.view("<u8"), mask.view("<u8"), digit.view("<u8")
+
+
+def _timestamp_length(window: npt.NDArray[np.uint8]) -> IntArray:
+    """Length of the timestamp string if it closes at a plausible place, else 0."""
     length = np.zeros(len(window), np.int64)
     for size in _TS_LENGTHS[::-1]:  # the first closing quote wins
-        length[window[:, p + size] == ord('"')] = size
-    ok &= length > 0
-    ok &= np.take_along_axis(window, (p + length - 1)[:, None], axis=1)[:, 0] == ord("Z")
-    ok &= (length == 20) | (window[:, p + 19] == ord("."))
-    return ok, length
+        length[window[:, len(_PREFIX) + size] == ord('"')] = size
+    return length
+
+
+def _line_heads(block: npt.NDArray[np.uint8], size: int) -> BoolArray:
+    """Rows whose first 64 bytes match the template for timestamps of `size` characters.
+
+    SWAR on 64-bit words: literal bytes must be equal, digit lanes must hold '0'-'9'.
+    A carry between lanes can only make a row fail, never pass (it then takes the
+    reference path). Years outside 1678-2261 are left to the reference too.
+    """
+    lit, mask, digit = _TEMPLATES[size]
+    words = block.view("<u8")
+    ok = np.ones(len(block), np.bool_)
+    for k in range(len(lit)):
+        w = words[:, k]
+        if mask[k]:
+            ok &= ((w ^ lit[k]) & mask[k]) == 0
+        if digit[k]:
+            x = w ^ _ZEROS
+            ok &= (((x + _SWAR_ADD) | x) & digit[k]) == 0
+    p = len(_PREFIX)
+    year = np.zeros(len(block), np.int64)
+    for j in range(4):
+        year = year * 10 + (block[:, p + j].astype(np.int64) - 48)
+    ok &= (year >= 1678) & (year <= 2261)  # well inside the int64 nanosecond range
+    return ok
 
 
 def _fixed_width(block: npt.NDArray[np.uint8], size: int) -> pa.Array:
@@ -127,12 +149,34 @@ def _cast(values: pa.Array, to: pa.DataType) -> tuple[pa.Array, BoolArray]:
     return pa.concat_arrays([left, right]), np.concatenate([lbad, rbad])
 
 
-def _number_shape(b: _Bytes, vs: IntArray, text: pa.Array, integer: bool) -> BoolArray:
+class _Text:
+    """Byte gathers inside an Arrow string array (small and cache-friendly)."""
+
+    def __init__(self, text: pa.Array) -> None:
+        _, offsets, data = text.buffers()
+        self.starts = np.frombuffer(offsets, np.int64)[text.offset : text.offset + len(text) + 1]
+        self.lengths = np.diff(self.starts)
+        self.data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(1, np.uint8)
+        self.last = max(len(self.data) - 1, 0)
+
+    def at(self, k: IntArray) -> npt.NDArray[np.uint8]:
+        """Byte `k` of each string (0 where the string is shorter)."""
+        inside = (k >= 0) & (k < self.lengths)
+        got = self.data[np.clip(self.starts[:-1] + k, 0, self.last)]
+        return np.where(inside, got, 0).astype(np.uint8)
+
+
+def _digit(c: npt.NDArray[np.uint8]) -> BoolArray:
+    return np.asarray((c - np.uint8(48)) < 10, np.bool_)
+
+
+def _number_shape(text: pa.Array, tb: _Text, integer: bool) -> BoolArray:
     """JSON number grammar where Arrow is laxer: sign, leading zero, '.' placement."""
-    neg = b.is_(vs, b"-")
-    first = vs + neg
-    ok = b.digit(first)
-    ok &= ~(b.is_(first, b"0") & b.digit(first + 1))
+    zero = np.zeros(len(tb.lengths), np.int64)
+    neg = (tb.at(zero) == ord("-")).astype(np.int64)
+    lead = tb.at(neg)
+    ok = _digit(lead)
+    ok &= ~((lead == ord("0")) & _digit(tb.at(neg + 1)))
     dot = np.asarray(pc.find_substring(text, ".").to_numpy(zero_copy_only=False), np.int64)
     has_dot = dot >= 0
     if integer:
@@ -140,8 +184,17 @@ def _number_shape(b: _Bytes, vs: IntArray, text: pa.Array, integer: bool) -> Boo
         for letter in ("e", "E"):
             ok &= np.asarray(pc.find_substring(text, letter).to_numpy(zero_copy_only=False)) < 0
     else:
-        ok &= ~has_dot | (b.digit(vs + dot - 1) & b.digit(vs + dot + 1))
+        ok &= ~has_dot | (_digit(tb.at(dot - 1)) & _digit(tb.at(dot + 1)))
     return ok
+
+
+def _equal(text: pa.Array, first: npt.NDArray[np.uint8], word: str) -> BoolArray:
+    """Rows whose text is `word` (compared only where the first byte already matches)."""
+    maybe: BoolArray = np.asarray(first == ord(word[0]), np.bool_)
+    if not maybe.any():
+        return maybe
+    same: BoolArray = np.asarray(pc.equal(text, word).to_numpy(zero_copy_only=False), np.bool_)
+    return same & maybe
 
 
 def _values(
@@ -166,15 +219,17 @@ def _values(
     else:
         rest = b.slices(vs, stops, pa.large_string())
         comma = np.asarray(pc.find_substring(rest, ",").to_numpy(zero_copy_only=False), np.int64)
-        brace = np.asarray(pc.find_substring(rest, "}").to_numpy(zero_copy_only=False), np.int64)
-        length = np.where((comma >= 0) & ((comma < brace) | (brace < 0)), comma, brace)
-        ok = length > 0
-        ve = vs + np.maximum(length, 0)
-        text = b.slices(vs, ve, pa.large_string())
-        is_null = pc.equal(text, "null").to_numpy(zero_copy_only=False)
+        # a number, null, true or false holds no comma; without one the value ends at the
+        # final brace (anything else is refused by the cast or by the tail check)
+        ve = np.where(comma >= 0, vs + comma, stops - 1)
+        ok = ve > vs
+        text = b.slices(vs, np.maximum(ve, vs), pa.large_string())
+        tb = _Text(text)
+        first = tb.at(np.zeros(n, np.int64))
+        is_null = _equal(text, first, "null")
         if kind == "bool":
-            true = np.asarray(pc.equal(text, "true").to_numpy(zero_copy_only=False), np.bool_)
-            false = np.asarray(pc.equal(text, "false").to_numpy(zero_copy_only=False), np.bool_)
+            true = _equal(text, first, "true")
+            false = _equal(text, first, "false")
             ok &= true | false | is_null
             values = pa.array(true, pa.bool_(), mask=is_null)
         else:
@@ -182,13 +237,11 @@ def _values(
             fill = np.zeros(n, np.float64)
             if kind != "int":
                 for spelling, number in _NONFINITE.items():
-                    hit = np.asarray(
-                        pc.equal(text, spelling.decode()).to_numpy(zero_copy_only=False), np.bool_
-                    )
+                    hit = _equal(text, first, spelling.decode())
                     special |= hit
                     fill[hit] = number
             plain = ok & ~is_null & ~special
-            shaped = plain & _number_shape(b, vs, text, kind == "int")
+            shaped = plain & _number_shape(text, tb, kind == "int")
             ok &= ~plain | shaped
             idx = np.flatnonzero(shaped)
             parsed, refused = _cast(text if len(idx) == n else text.take(pa.array(idx)), typ)
@@ -270,22 +323,18 @@ def parse_fast(
     idx = np.flatnonzero(ok)
     if end >= _WINDOW and len(idx):
         window = sliding_window_view(b.arr, _WINDOW)[starts[idx]]
-        shape_ok, ts_len = _timestamp_shape(window)
+        ts_len = _timestamp_length(window)
+        shape_ok = np.zeros(len(idx), np.bool_)
         ns = np.zeros(len(idx), np.int64)
         for size in _TS_LENGTHS:  # usually one length: one block of fixed-width rows
-            rows = np.flatnonzero(shape_ok & (ts_len == size))
+            rows = np.flatnonzero(ts_len == size)
             if len(rows) == 0:
                 continue
-            p = len(_PREFIX)
-            block = np.ascontiguousarray(window[rows, p : p + size + 16])
-            key = block[:, size:].view("<u8")
-            good_key = (key[:, 0] == _KEY_WORDS[0]) & (
-                (key[:, 1] & np.uint64(0xFFFF)) == _KEY_WORDS[1]
-            )
-            text = _fixed_width(block, size)
-            stamps, refused = _cast(text, _TS_TYPE)
+            block = window if len(rows) == len(window) else window[rows]
+            good_head = _line_heads(block, size)
+            stamps, refused = _cast(_fixed_width(block[:, len(_PREFIX) :], size), _TS_TYPE)
             ns[rows] = pc.fill_null(stamps.cast(pa.int64()), 0).to_numpy()
-            shape_ok[rows] = good_key & ~refused
+            shape_ok[rows] = good_head & ~refused
         del window
         idx, ts_len, ns = idx[shape_ok], ts_len[shape_ok], ns[shape_ok]
     else:
@@ -319,3 +368,6 @@ def parse_fast(
     order = np.argsort(np.concatenate([idx[keep], slow_idx[slow_rows]]), kind="stable")
     merged = pa.concat_tables([fast, slow]).take(pa.array(order))
     return merged.combine_chunks(), bad
+
+
+_TEMPLATES: Final = {size: _template(size) for size in _TS_LENGTHS}
