@@ -304,6 +304,7 @@ def test_failure_at_each_step_then_recovery(
             s.compact()
         monkeypatch.undo()
     with hfdata.open_store(root) as s:  # recovery at open, then the rest
+        assert journals(root) == []
         s.compact()
     assert dataset(root).num_rows == 200
     assert sorted(dataset(root).column("value").to_pylist()) == list(np.arange(200.0))
@@ -367,3 +368,16 @@ def test_sigkill_during_compaction_then_recovery(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_sigkill_torture(tmp_path: Path) -> None:
     _kill_trials(tmp_path, 25, seed=11)
+
+
+# -- progress -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("progress", [True, False])
+def test_progress_bar_is_forced_on_or_off(
+    store: hfdata.Store, capsys: pytest.CaptureFixture[str], progress: bool
+) -> None:
+    store.append_many("x", frame(T0, 50))
+    store.compact(include_active=True, progress=progress)
+    store.append_many("x", frame(T0, 50))
+    store.compact(include_active=True)  # default: no terminal under pytest, so no bar
+    err = capsys.readouterr().err
+    assert ("compacting" in err) is progress
