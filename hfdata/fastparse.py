@@ -1,8 +1,9 @@
 """The vectorised log parser: numpy and Arrow over whole segments, no Python loop per line.
 
 It vouches only for lines in the exact shape hfdata's writers produce,
-`{"timestamp":"YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z","value":<v>[,"metadata":{…}]}`, checked
-byte by byte with numpy gathers at each line's start; timestamps and numbers are cast
+`{"timestamp":"YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z","value":<v>[,"metadata":{…}]}`: each
+line's first 64 bytes are checked against a template with 64-bit word (SWAR) operations
+on a numpy byte matrix, one row per line; timestamps and numbers are cast
 by Arrow (correctly rounded, like orjson) and the metadata tail is validated and made
 canonical once per distinct text. Any line it does not vouch for (another shape, a
 rejected cast, a number JSON forbids such as `01` or `.5`) goes to the per-line
@@ -62,9 +63,6 @@ class _Bytes:
 
     def is_(self, pos: IntArray, char: bytes) -> BoolArray:
         return np.asarray(self.at(pos) == char[0], np.bool_)
-
-    def digit(self, pos: IntArray) -> BoolArray:
-        return (self.at(pos) - np.uint8(48)) < 10
 
     def slices(self, begin: IntArray, finish: IntArray, typ: pa.DataType = _BINARY) -> pa.Array:
         """Array of data[begin[i]:finish[i]] (ordered, non-overlapping), not UTF-8 checked."""
