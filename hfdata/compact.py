@@ -98,7 +98,7 @@ def recover(root: Path) -> None:
 
     Called by `open_store`; a running compactor recovers at its own start.
     """
-    if not (root / "_journal").is_dir() and not _trash(root):
+    if not (root / "_journal").is_dir() and not (root / "_quarantine").is_dir():
         return
     with flock(root / COMPACT_LOCK, wait=False) as held:
         if held:
@@ -115,8 +115,13 @@ def _trash(root: Path) -> list[Path]:
 
 
 def _sweep_trash(root: Path) -> None:
+    """Finish interrupted drops; remove quarantine temporaries (only the lock holder writes)."""
     for path in _trash(root):
         shutil.rmtree(path, ignore_errors=True)
+    quarantine = root / "_quarantine"
+    if quarantine.is_dir():
+        for stray in quarantine.glob("*/.*.tmp"):
+            stray.unlink(missing_ok=True)
 
 
 # -- compaction ---------------------------------------------------------------------------

@@ -343,6 +343,9 @@ def _kill_trials(tmp_path: Path, trials: int, seed: int) -> None:
             for var in ("a", "b/c"):
                 s.append_many(var, frame(T0 + pd.Timedelta(hours=trial), 40, expected))
                 expected += 40
+        good = line("2026-11-26T11:35:11Z", float(expected))
+        write_segment(root, "a", good + b"{bad\n", name=f"x{trial}-000001.jsonl")
+        expected += 1
         kill_at = rng.randint(1, 40)
         proc = subprocess.run(
             [sys.executable, "-c", _KILLER, str(root), str(kill_at)],
