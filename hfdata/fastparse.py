@@ -363,9 +363,12 @@ def parse_fast(
     slow, slow_rows, bad = parse_reference(data, starts[slow_idx], stops[slow_idx], kind, source)
     if slow.num_rows == 0:
         return fast, bad
-    order = np.argsort(np.concatenate([idx[keep], slow_idx[slow_rows]]), kind="stable")
-    merged = pa.concat_tables([fast, slow]).take(pa.array(order))
-    return merged.combine_chunks(), bad
+    fast_lines, slow_lines = idx[keep], slow_idx[slow_rows]
+    merged = pa.concat_tables([fast, slow])
+    if len(fast_lines) and fast_lines[-1] > slow_lines[0]:  # interleaved: restore line order
+        order = np.argsort(np.concatenate([fast_lines, slow_lines]), kind="stable")
+        merged = merged.take(pa.array(order))
+    return merged.combine_chunks() if merged.num_rows < 1 << 16 else merged, bad
 
 
 _TEMPLATES: Final = {size: _template(size) for size in _TS_LENGTHS}
