@@ -1,6 +1,6 @@
 """Compaction throughput against a polars baseline, and peak memory.
 
-    python -m benchmarks.bench_compact --rows 2000000 --repeats 3
+    python -m benchmarks.bench_compact --rows 2000000 --repeats 3 [--plain]
     python -m benchmarks.bench_compact --rows 2000000 --memory-rows 20000000
 
 Both sides read the same closed segments (written as hfdata's writers write them)
@@ -28,15 +28,19 @@ import polars as pl
 import pyarrow as pa
 
 import hfdata
-from hfdata.encode import encode_lines
+from hfdata.encode import encode_frame
 from hfdata.kinds import store_schema
 
 SEGMENT_ROWS = 600_000  # about 64 MB of JSON, the default rotation size
 VARIABLE = "sensor_temp_celsius"
 
 
-def make_store(root: Path, rows: int) -> list[Path]:
-    """A store holding `rows` points (10 ms apart, so about 2.3 days per 20 M) in segments."""
+def make_store(root: Path, rows: int, plain: bool = False) -> list[Path]:
+    """A store holding `rows` points (10 ms apart, so about 2.3 days per 20 M) in segments.
+
+    Lines carry metadata (`…Z` timestamps), or none with `plain` (`…+00:00`), as
+    `append_many` writes them.
+    """
     hfdata.open_store(root, log_retention=None).close()
     directory = root / "log" / VARIABLE
     store_schema(directory, "float")
@@ -51,8 +55,7 @@ def make_store(root: Path, rows: int) -> list[Path]:
         meta = rooms.take(pa.array(rng.integers(0, 3, n)))
         path = directory / f"bench-{seq:06d}.jsonl"
         with open(path, "wb") as fh:
-            for chunk in encode_lines(ns, values, meta, "float"):
-                fh.write(chunk)
+            encode_frame(ns, values, None if plain else meta, "float").write_to(fh)
         segments.append(path)
     return segments
 
@@ -88,10 +91,10 @@ def run_baseline(segments: list[Path], out: Path) -> int:
     return rows
 
 
-def throughput(rows: int, repeats: int) -> dict[str, float]:
+def throughput(rows: int, repeats: int, plain: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="hfbench-") as tmp:
         root = Path(tmp) / "store"
-        segments = make_store(root, rows)
+        segments = make_store(root, rows, plain)
         out = Path(tmp) / "baseline"
         times: dict[str, list[float]] = {"hfdata": [], "baseline": []}
 
@@ -112,6 +115,7 @@ def throughput(rows: int, repeats: int) -> dict[str, float]:
     med = {name: statistics.median(values) for name, values in times.items()}
     return {
         "rows": rows,
+        "metadata": float(not plain),
         "hfdata_s": med["hfdata"],
         "baseline_s": med["baseline"],
         "hfdata_rows_per_s": rows / med["hfdata"],
@@ -147,12 +151,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--memory-rows", type=int, default=0, help="0 skips the memory run")
+    parser.add_argument("--plain", action="store_true", help="lines without metadata")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         child(args.child)
         return
-    print(json.dumps({"throughput": throughput(args.rows, args.repeats)}, indent=2))
+    print(json.dumps({"throughput": throughput(args.rows, args.repeats, args.plain)}, indent=2))
     if args.memory_rows:
         print(json.dumps({"memory": peak_memory(args.memory_rows)}, indent=2))
 

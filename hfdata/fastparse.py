@@ -1,7 +1,7 @@
 """The vectorised log parser: numpy and Arrow over whole segments, no Python loop per line.
 
 It vouches only for lines in the exact shape hfdata's writers produce,
-`{"timestamp":"YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z","value":<v>[,"metadata":{…}]}`: each
+`{"timestamp":"YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+00:00)","value":<v>[,"metadata":{…}]}`: each
 line's first 64 bytes are checked against a template with 64-bit word (SWAR) operations
 on a numpy byte matrix, one row per line; timestamps and numbers are cast
 by Arrow (correctly rounded, like orjson) and the metadata tail is validated and made
@@ -39,7 +39,12 @@ _BINARY: Final = pa.large_binary()
 _VALUE_KEY: Final = b'","value":'
 _META_KEY: Final = b',"metadata":'
 _MIN_LINE: Final = len(_PREFIX) + 20 + len(_VALUE_KEY) + 2
-_TS_LENGTHS: Final = (20, *range(22, 31))
+# `…SSZ` is 20 characters, `…SS+00:00` 25; a fraction adds 1 + 1..9. Both are written.
+_TS_FORMS: Final = (
+    *((size, b"Z") for size in (20, *range(22, 31))),
+    *((size, b"+00:00") for size in (25, *range(27, 36))),
+)
+_TS_LENGTHS: Final = tuple(sorted({size for size, _ in _TS_FORMS}))
 _ZEROS: Final = np.uint64(0x3030_3030_3030_3030)
 _SWAR_ADD: Final = np.uint64(0x7676_7676_7676_7676)
 _NONFINITE: Final = {b'"NaN"': np.nan, b'"Infinity"': np.inf, b'"-Infinity"': -np.inf}
@@ -75,16 +80,17 @@ class _Bytes:
         return both.take(pa.array(np.arange(1, 2 * m, 2, dtype=np.int64)))
 
 
-def _template(size: int) -> tuple[npt.NDArray[np.uint64], ...]:
+def _template(size: int, suffix: bytes) -> tuple[npt.NDArray[np.uint64], ...]:
     """Word masks for a line start `{"timestamp":"<ts of this length>","value":`.
 
     (literal bytes, literal mask, digit-lane high bits), eight little-endian words.
     """
-    ts = b"0000-00-00T00:00:00" + (b"." + b"0" * (size - 21) if size > 20 else b"") + b"Z"
+    digits = size - 20 - len(suffix)  # fractional digits (the '.' comes on top)
+    ts = b"dddd-dd-ddTdd:dd:dd" + (b"." + b"d" * digits if digits > 0 else b"") + suffix
     head = _PREFIX + ts + _VALUE_KEY
     lit, mask, digit = (np.zeros(_WINDOW, np.uint8) for _ in range(3))
     for i, char in enumerate(head):
-        if len(_PREFIX) <= i < len(_PREFIX) + size and char == ord("0"):
+        if char == ord("d"):
             digit[i] = 0x80
         else:
             lit[i], mask[i] = char, 0xFF
@@ -99,14 +105,14 @@ def _timestamp_length(window: npt.NDArray[np.uint8]) -> IntArray:
     return length
 
 
-def _line_heads(block: npt.NDArray[np.uint8], size: int) -> BoolArray:
-    """Rows whose first 64 bytes match the template for timestamps of `size` characters.
+def _line_heads(block: npt.NDArray[np.uint8], size: int, suffix: bytes) -> BoolArray:
+    """Rows whose first bytes match the template for this timestamp length and suffix.
 
     SWAR on 64-bit words: literal bytes must be equal, digit lanes must hold '0'-'9'.
     A carry between lanes can only make a row fail, never pass (it then takes the
     reference path). Years outside 1678-2261 are left to the reference too.
     """
-    lit, mask, digit = _TEMPLATES[size]
+    lit, mask, digit = _TEMPLATES[size, suffix]
     words = block.view("<u8")
     ok = np.ones(len(block), np.bool_)
     for k in range(len(lit)):
@@ -154,8 +160,10 @@ class _Text:
         _, offsets, data = text.buffers()
         self.starts = np.frombuffer(offsets, np.int64)[text.offset : text.offset + len(text) + 1]
         self.lengths = np.diff(self.starts)
-        self.data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(1, np.uint8)
-        self.last = max(len(self.data) - 1, 0)
+        self.data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+        if len(self.data) == 0:  # only empty strings
+            self.data = np.zeros(1, np.uint8)
+        self.last = len(self.data) - 1
 
     def at(self, k: IntArray) -> npt.NDArray[np.uint8]:
         """Byte `k` of each string (0 where the string is shorter)."""
@@ -322,14 +330,16 @@ def parse_fast(
     if end >= _WINDOW and len(idx):
         window = sliding_window_view(b.arr, _WINDOW)[starts[idx]]
         ts_len = _timestamp_length(window)
+        last = np.take_along_axis(window, (len(_PREFIX) + ts_len - 1)[:, None], axis=1)[:, 0]
+        zulu = last == ord("Z")
         shape_ok = np.zeros(len(idx), np.bool_)
         ns = np.zeros(len(idx), np.int64)
-        for size in _TS_LENGTHS:  # usually one length: one block of fixed-width rows
-            rows = np.flatnonzero(ts_len == size)
+        for size, suffix in _TS_FORMS:  # usually one form: one block of fixed-width rows
+            rows = np.flatnonzero((ts_len == size) & (zulu == (suffix == b"Z")))
             if len(rows) == 0:
                 continue
             block = window if len(rows) == len(window) else window[rows]
-            good_head = _line_heads(block, size)
+            good_head = _line_heads(block, size, suffix)
             stamps, refused = _cast(_fixed_width(block[:, len(_PREFIX) :], size), _TS_TYPE)
             ns[rows] = pc.fill_null(stamps.cast(pa.int64()), 0).to_numpy()
             shape_ok[rows] = good_head & ~refused
@@ -371,4 +381,4 @@ def parse_fast(
     return merged.combine_chunks() if merged.num_rows < 1 << 16 else merged, bad
 
 
-_TEMPLATES: Final = {size: _template(size) for size in _TS_LENGTHS}
+_TEMPLATES: Final = {(size, suffix): _template(size, suffix) for size, suffix in _TS_FORMS}

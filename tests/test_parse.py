@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
 import orjson
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hfdata.encode import encode_lines
+from hfdata import fastparse
+from hfdata.encode import encode_frame
 from hfdata.parse import parse_log_bytes, table_schema
 from tests.conftest import line
 
@@ -44,6 +47,9 @@ timestamps = st.one_of(
     ).flatmap(
         lambda d: (
             digits.map(lambda f: d.strftime("%Y-%m-%dT%H:%M:%S") + "." + f + "Z")
+            | digits.map(lambda f: d.strftime("%Y-%m-%dT%H:%M:%S") + "." + f + "+00:00")
+            | st.just(d.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+            | st.just(d.strftime("%Y-%m-%dT%H:%M:%S+0000"))
             | st.just(d.strftime("%Y-%m-%dT%H:%M:%SZ"))
             | st.just(d.isoformat())
             | st.just(d.strftime("%Y-%m-%dT%H:%M:%S+02:00"))
@@ -105,18 +111,54 @@ def test_garbage_equals_reference(chunks: list[bytes], kind: str) -> None:
     assert_same(b"\n".join(chunks) + b"\n", kind)
 
 
-def test_writer_lines_take_the_fast_path_and_round_trip() -> None:
+def _encoded(ns: np.ndarray, values: pa.Array, meta: pa.Array | None, kind: str) -> bytes:
+    out = io.BytesIO()
+    encode_frame(ns, values, meta, kind).write_to(out)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("with_metadata", [True, False])  # `…Z` lines and `…+00:00` lines
+def test_writer_lines_take_the_fast_path_and_round_trip(
+    with_metadata: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     n = 5000
     ns = np.int64(1_795_000_000_000_000_000) + np.arange(n, dtype=np.int64) * 1_000_003
+    ns[::7] -= ns[::7] % 1_000_000_000  # whole seconds: no fraction written
     vals = pa.array(np.random.default_rng(1).normal(size=n))
-    meta = pa.array(['{"loc":"a","b":1}', None] * (n // 2))
-    data = b"".join(bytes(m) for m in encode_lines(ns, vals, meta, "float"))
-    parsed = parse_log_bytes(data, "float")
+    meta = pa.array(['{"loc":"a","b":1}', None] * (n // 2)) if with_metadata else None
+    data = _encoded(ns, vals, meta, "float")
+    assert (b"Z" if with_metadata else b"+00:00") in data[:60]
+
+    def no_reference(*args: object) -> object:
+        raise AssertionError("a writer line took the reference path")
+
+    monkeypatch.setattr(fastparse, "parse_reference", no_reference)
+    parsed = parse_log_bytes(data + b"x" * 70, "float")  # a long torn tail
     assert parsed.bad == []
     assert parsed.table.column("timestamp").cast(pa.int64()).to_numpy().tolist() == ns.tolist()
     assert parsed.table.column("value").to_pylist() == vals.to_pylist()
-    assert parsed.table.column("metadata").to_pylist()[:2] == ['{"b":1,"loc":"a"}', None]
+    if with_metadata:
+        assert parsed.table.column("metadata").to_pylist()[:2] == ['{"b":1,"loc":"a"}', None]
+    monkeypatch.undo()
     assert_same(data, "float")
+
+
+@pytest.mark.parametrize(
+    ("kind", "values"),
+    [
+        ("int", pa.array([1, -2, None, 2**62] * 25)),
+        ("bool", pa.array([True, False, None, True] * 25)),
+        ("string", pa.array(["a", 'b"c', None, "é,}"] * 25)),
+        ("json", pa.array(['{"b":1,"a":[1]}', "[1,2]", None, "{}"] * 25)),
+        ("float", pa.array([1.5, float("nan"), None, float("-inf")] * 25)),
+    ],
+)
+def test_every_kind_as_written_equals_reference(kind: str, values: pa.Array) -> None:
+    ns = np.int64(1_795_000_000_000_000_000) + np.arange(100, dtype=np.int64) * 10_000_000
+    for meta in (None, pa.array(['{"z":1,"a":2}', None] * 50)):
+        data = _encoded(ns, values, meta, kind)
+        assert_same(data, kind)
+        assert parse_log_bytes(data, kind).table.num_rows == 100  # type: ignore[arg-type]
 
 
 def test_bad_lines_have_offsets_and_reasons() -> None:
