@@ -4,6 +4,7 @@ Points are appended to JSON Lines logs, compacted into hive-partitioned Parquet,
 and read back as pandas, polars or Arrow frames that include the log tail.
 """
 
+from hfdata.compact import CompactionReport
 from hfdata.compat import HighFrequencyDataStore
 from hfdata.errors import (
     CompactionInProgress,
@@ -23,6 +24,7 @@ from hfdata.store import Store, open_store
 
 __all__ = [
     "CompactionInProgress",
+    "CompactionReport",
     "DurabilityError",
     "HfdataError",
     "HighFrequencyDataStore",
