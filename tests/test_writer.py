@@ -1,4 +1,4 @@
-"""`Store.append`: line format, validation, kinds, rotation, durability, threads, processes."""
+"""The append side (`hfdata.writer`, through `Store`): lines, checks, rotation, durability."""
 
 from __future__ import annotations
 
@@ -218,7 +218,7 @@ class FakeClock:
 def test_rotation_by_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
     fake_time = types.SimpleNamespace(monotonic=clock.monotonic)
-    monkeypatch.setattr("hfdata.store.time", fake_time)
+    monkeypatch.setattr("hfdata.writer.time", fake_time)
     monkeypatch.setattr("hfdata.log.time", fake_time)
     # flush_interval keeps the real flusher thread quiet; the test runs its rounds itself.
     options: dict[str, Any] = {"max_segment_age": timedelta(minutes=10), "flush_interval": 3600}
@@ -229,7 +229,7 @@ def test_rotation_by_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         assert len(segment_files(tmp_path, "v")) == 1
         clock.now += 1
         store.append("v", T0, 3.0)
-        store._flush_loop_once()  # the flusher thread's round: the segment is too old
+        store._writer._flush_loop_once()  # the flusher thread's round: the segment is too old
         [closed] = segment_files(tmp_path, "v")
         assert closed.name.endswith(".jsonl")
         store.append("v", T0, 4.0)
@@ -547,7 +547,7 @@ def test_background_flush_failure_is_reported(
     monkeypatch.setattr(
         "hfdata.log.os.write", lambda fd, data: (_ for _ in ()).throw(OSError(5, "EIO"))
     )
-    store._flush_loop_once()  # what the flusher thread does every flush_interval
+    store._writer._flush_loop_once()  # what the flusher thread does every flush_interval
     monkeypatch.undo()
     with pytest.raises(DurabilityError, match="EIO"):
         store.flush()

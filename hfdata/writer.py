@@ -1,0 +1,431 @@
+"""The append side of a store: per-variable segments, kinds, durability, the flusher.
+
+A `LogWriter` owns one writer id and, per variable, at most one open `Segment`.
+One lock serialises writes, so a writer may be shared by threads; other processes
+get their own writer id and so their own segments. A background thread writes out
+buffered points, group-commits (`fsync_interval`), rotates segments by age and
+keeps the clock of the open-segment LRU, so the append hot path has no clock call.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import threading
+import time
+import weakref
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from hfdata import batch as _batch
+from hfdata.encode import encode_frame
+from hfdata.errors import DurabilityError, InvalidMetadata, SchemaMismatch, StoreClosed
+from hfdata.kinds import (
+    KINDS,
+    Kind,
+    check_metadata,
+    infer_kind,
+    json_value,
+    load_schema,
+    store_schema,
+)
+from hfdata.layout import log_dir
+from hfdata.log import BUFFER_LIMIT, LogPolicy, Segment, new_writer_id
+from hfdata.timeparse import TimeRules, format_ns, to_ns
+
+__all__ = ["LogWriter"]
+
+_OPTS: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
+_OPTS_NAIVE_UTC: Final = _OPTS | orjson.OPT_NAIVE_UTC
+_BATCH_ROWS: Final = 200_000
+# UTC datetimes inside these bounds fit in int64 nanoseconds: no range check needed.
+_LO: Final = datetime(1678, 1, 1, tzinfo=UTC)
+_HI: Final = datetime(2262, 1, 1, tzinfo=UTC)
+_open_writers: weakref.WeakSet[LogWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    """Buffered points reach their files when a script ends without `close()`."""
+    for writer in list(_open_writers):
+        with contextlib.suppress(Exception):  # best effort at interpreter exit
+            writer.close()
+
+
+class _Var:
+    """Per-variable state of this writer: its kind and its open segment, if any."""
+
+    __slots__ = ("directory", "kind", "name", "segment", "seq")
+
+    def __init__(self, name: str, directory: Path, kind: Kind | None) -> None:
+        self.name = name
+        self.directory = directory
+        self.kind = kind
+        self.segment: Segment | None = None
+        self.seq = 0
+
+
+class LogWriter:
+    """Appends points to the log under `root` (see the module docstring)."""
+
+    def __init__(
+        self,
+        root: Path,
+        rules: TimeRules,
+        policy: LogPolicy,
+        *,
+        flush_interval: float,
+        fsync_interval: float | None,
+        max_open_segments: int,
+    ) -> None:
+        self.root = root
+        self.policy = policy
+        self.writer_id = new_writer_id()
+        self._rules = rules
+        self._dump_opts = _OPTS_NAIVE_UTC if rules.naive_is_utc else _OPTS
+        self._vars: dict[str, _Var] = {}
+        self._ready: dict[str, _Var] = {}  # variables whose kind is fixed: the fast path
+        self._open: dict[str, _Var] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self._max_open = max_open_segments
+        self._max_bytes = policy.max_segment_bytes
+        self._buffered = policy.durability == "buffered"
+        self._sync_each = policy.durability == "fsync"
+        self._flush_interval = flush_interval
+        self._fsync_interval = fsync_interval
+        self._stop = threading.Event()
+        self._background_error: DurabilityError | None = None
+        self._last_group_sync = time.monotonic()
+        self._flusher = threading.Thread(
+            target=self._flush_loop, name=f"hfdata-flusher-{self.writer_id}", daemon=True
+        )
+        self._flusher.start()
+        _open_writers.add(self)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- appending -------------------------------------------------------------------------
+    def append(
+        self,
+        variable: str,
+        timestamp: Any,
+        value: Any,
+        metadata: dict[str, Any] | None = None,
+        *,
+        kind: Kind | None = None,
+    ) -> None:
+        """Append one point. Returns once it is as durable as the store's mode promises.
+
+        `kind="int"` (or any kind) may be given to fix a new variable's kind; for an
+        existing variable it must match. Bad input raises before anything is written.
+        """
+        var = self._ready.get(variable)
+        if var is None or kind is not None:
+            var = self._first_point(variable, timestamp, value, metadata, kind)
+        # Fast paths: UTC datetimes go straight to orjson, finite floats as they are.
+        if not (type(timestamp) is datetime and timestamp.tzinfo is UTC and _LO <= timestamp < _HI):
+            timestamp = self._timestamp(timestamp)
+        if type(value) is not float or value - value or var.kind != "float":
+            value = None if value is None else json_value(var.kind or "float", value, variable)
+        if metadata is None:
+            line = orjson.dumps({"timestamp": timestamp, "value": value}, option=self._dump_opts)
+        else:
+            if type(metadata) is not dict:
+                check_metadata(metadata)
+            try:
+                line = orjson.dumps(
+                    {"timestamp": timestamp, "value": value, "metadata": metadata},
+                    option=self._dump_opts,
+                )
+            except TypeError as exc:
+                check_metadata(metadata)  # raises the precise error, if it finds one
+                raise InvalidMetadata(f"metadata cannot be written as JSON: {exc}") from exc
+            if b"null" in line:
+                check_metadata(metadata)  # NaN/inf would have been written as null
+        lock = self._lock
+        lock.acquire()  # faster than `with` on CPython 3.11, and this is the hot path
+        try:
+            segment = var.segment or self._open_segment(var)
+            if self._buffered:  # Segment.write inlined
+                buffer = segment.buffer
+                buffer += line
+                if len(buffer) >= BUFFER_LIMIT:
+                    self._spill(var, segment)
+                return
+            size = len(line)
+            segment.size += size
+            try:
+                if os.write(segment.fd, line) != size or self._sync_each:
+                    segment.finish_write(line)  # a short write, or an fsync to do
+            except DurabilityError:
+                self._close_segment(var, failed=True)
+                raise
+            except OSError as exc:
+                self._close_segment(var, failed=True)
+                raise segment.write_error(exc) from exc
+            if segment.size >= self._max_bytes:  # age is checked by the flusher thread
+                self._close_segment(var)
+        finally:
+            lock.release()
+
+    def _spill(self, var: _Var, segment: Segment) -> None:
+        """Write out a full buffer (buffered mode), then rotate if the segment is due."""
+        try:
+            segment.flush()
+        except DurabilityError:
+            self._close_segment(var, failed=True)
+            raise
+        now = time.monotonic()
+        segment.last_used = now
+        if segment.needs_rotation(now):
+            self._close_segment(var)
+
+    def _timestamp(self, timestamp: Any) -> Any:
+        """The slow path of `append`: any accepted form to what orjson should write."""
+        if type(timestamp) is datetime and 1677 < timestamp.year < 2262:
+            tz = timestamp.tzinfo
+            if tz is None and self._rules.naive_is_utc:
+                return timestamp  # orjson writes naive times as UTC (OPT_NAIVE_UTC)
+            if tz is not None and timestamp.utcoffset() is not None:
+                return timestamp.astimezone(UTC)
+        return format_ns(to_ns(timestamp, self._rules))
+
+    def append_many(self, variable: str, data: Any, *, kind: Kind | None = None) -> int:
+        """Append a batch (pandas DataFrame/Series, polars DataFrame, Arrow table).
+
+        The whole batch is checked before anything is written; returns the row count.
+        """
+        var = self._var(variable)
+        self._check_kind_argument(var, kind)
+        checked = _batch.normalise(data, self._rules, var.kind or kind, variable)
+        if len(checked) == 0:
+            return 0
+        if checked.kind is not None and var.kind is None:
+            # Only now, the whole batch accepted; SchemaMismatch if another writer won.
+            self._fix_kind(var, checked.kind)
+            self._ready[variable] = var
+        for start in range(0, len(checked), _BATCH_ROWS):
+            stop = start + _BATCH_ROWS
+            meta = checked.metadata
+            frame = encode_frame(
+                checked.ns[start:stop],
+                checked.values.slice(start, _BATCH_ROWS),
+                None if meta is None else meta.slice(start, _BATCH_ROWS),
+                var.kind or "float",
+            )
+            with self._lock:
+                segment = var.segment or self._open_segment(var)
+                try:
+                    segment.write_frame(frame)
+                except DurabilityError:
+                    self._close_segment(var, failed=True)
+                    raise
+                now = time.monotonic()
+                segment.last_used = now
+                if segment.needs_rotation(now):
+                    self._close_segment(var)
+        return len(checked)
+
+    # -- flushing, rotating, closing ---------------------------------------------------------
+    def flush(self) -> None:
+        """Write out buffered points and fsync what the durability mode asks for."""
+        with self._lock:
+            self._check_open()
+            self._raise_background_error()
+            self._flush_all(
+                sync=self.policy.durability == "fsync" or self._fsync_interval is not None
+            )
+
+    def rotate(self, variables: list[str] | None = None) -> None:
+        """Close this store's active segments now (they become ready for compaction)."""
+        with self._lock:
+            self._check_open()
+            for name in list(self._open) if variables is None else variables:
+                var = self._open.get(name)
+                if var is not None:
+                    self._close_segment(var)
+
+    def close(self) -> None:
+        """Flush and close every segment; the store refuses further appends. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        if self._flusher is not threading.current_thread():
+            self._flusher.join()
+        errors: list[BaseException] = []
+        if self._background_error is not None:
+            errors.append(self._background_error)
+            self._background_error = None
+        with self._lock:
+            for var in list(self._open.values()):
+                try:
+                    self._close_segment(var)
+                except DurabilityError as exc:
+                    errors.append(exc)
+        _open_writers.discard(self)
+        if errors:
+            raise errors[0]
+
+    def forget(self, variable: str) -> None:
+        """Close a variable's segment and drop its state (before the variable is dropped)."""
+        with self._lock:
+            self._check_open()
+            var = self._vars.pop(variable, None)
+            self._ready.pop(variable, None)
+            if var is not None and var.segment is not None:
+                self._close_segment(var)
+
+    # -- internals ----------------------------------------------------------------------
+    def _raise_background_error(self) -> None:
+        """Report (once) a write or fsync that failed in the flusher thread."""
+        error, self._background_error = self._background_error, None
+        if error is not None:
+            raise error
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosed(
+                f"the store at {str(self.root)!r} is closed; open it again with hfdata.open_store"
+            )
+
+    def _var(self, variable: str) -> _Var:
+        var = self._vars.get(variable)
+        if var is None:
+            directory = log_dir(self.root, variable)  # validates the name
+            with self._lock:  # one _Var per name, even when threads race to create it
+                var = self._vars.get(variable)
+                if var is None:
+                    var = _Var(variable, directory, load_schema(directory))
+                    self._vars[variable] = var
+        return var
+
+    @staticmethod
+    def _check_kind_argument(var: _Var, kind: Kind | None) -> None:
+        if kind is None:
+            return
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if var.kind is not None and var.kind != kind:
+            raise SchemaMismatch(
+                f"variable {var.name!r} already holds {var.kind} values; cannot use kind={kind!r}"
+            )
+
+    def _fix_kind(self, var: _Var, kind: Kind) -> Kind:
+        """Record the kind in `_schema.json` (first writer wins) and return the winner."""
+        if var.kind is None:
+            with self._lock:
+                if var.kind is None:
+                    var.kind = load_schema(var.directory) or store_schema(var.directory, kind)
+        if var.kind != kind:
+            raise SchemaMismatch(
+                f"variable {var.name!r} already holds {var.kind} values; cannot use kind={kind!r}"
+            )
+        return var.kind
+
+    def _first_point(
+        self, variable: str, timestamp: Any, value: Any, metadata: Any, kind: Kind | None
+    ) -> _Var:
+        """Check a point completely before its variable's kind is fixed (`_schema.json`).
+
+        A refused first point must not create the variable; once the kind is fixed,
+        the variable takes the fast path of `append`.
+        """
+        var = self._var(variable)
+        self._check_kind_argument(var, kind)
+        target = var.kind or kind or infer_kind(value)
+        self._timestamp(timestamp)
+        if value is not None and target is not None:
+            json_value(target, value, variable)
+        if metadata is not None:
+            check_metadata(metadata)
+        if target is not None and var.kind is None:
+            self._fix_kind(var, target)  # SchemaMismatch if another writer fixed another kind
+        if var.kind is not None:
+            self._ready[variable] = var
+        return var
+
+    def _open_segment(self, var: _Var) -> Segment:
+        self._check_open()
+        self._raise_background_error()
+        if len(self._open) >= self._max_open:
+            oldest = min(self._open.values(), key=lambda v: v.segment.last_used if v.segment else 0)
+            self._close_segment(oldest)
+        while True:
+            var.seq += 1
+            try:
+                segment = Segment(var.directory, self.writer_id, var.seq, self.policy)
+                break
+            except FileExistsError:
+                continue
+        var.segment = segment
+        self._open[var.name] = var
+        return segment
+
+    def _close_segment(self, var: _Var, *, failed: bool = False) -> None:
+        segment, var.segment = var.segment, None
+        self._open.pop(var.name, None)
+        if segment is not None:
+            segment.close(failed=failed)
+
+    def _flush_all(self, *, sync: bool) -> None:
+        for var in list(self._open.values()):
+            segment = var.segment
+            if segment is None:
+                continue
+            try:
+                segment.flush()
+                if sync and segment.dirty:
+                    segment.sync()
+            except DurabilityError:
+                self._close_segment(var, failed=True)
+                raise
+
+    def flush_for_readers(self) -> None:
+        """Read-your-writes: buffered points reach the file before a read looks."""
+        if self.policy.durability == "buffered":
+            with self._lock:
+                self._flush_all(sync=False)
+
+    def _flush_loop(self) -> None:
+        period = min(
+            x
+            for x in (self._flush_interval, self._fsync_interval, self.policy.max_segment_age)
+            if x is not None
+        )
+        while not self._stop.wait(period) and not self._closed:
+            self._flush_loop_once()
+
+    def _flush_loop_once(self) -> None:
+        """One round of the flusher: write out, group-commit when due, rotate old segments."""
+        with self._lock:
+            if self._closed:
+                return
+            now = time.monotonic()
+            interval = self._fsync_interval
+            sync = interval is not None and now - self._last_group_sync >= interval
+            try:
+                self._flush_all(sync=sync)
+            except DurabilityError as exc:
+                # _flush_all closed the failing segment; its unwritten points are lost,
+                # so the next append to it, flush() or close() raises this error.
+                self._background_error = exc
+            if sync:
+                self._last_group_sync = now
+            for var in list(self._open.values()):
+                segment = var.segment
+                if segment is None:
+                    continue
+                if segment.size + len(segment.buffer) != segment.seen:  # written since: in use
+                    segment.seen = segment.size + len(segment.buffer)
+                    segment.last_used = now
+                if segment.needs_rotation(now):
+                    self._close_segment(var)
