@@ -165,7 +165,9 @@ def store_schema(var_log_dir: Path, kind: Kind) -> Kind:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             try:
-                os.write(fd, orjson.dumps({"kind": kind, "format_version": 1}))
+                view = memoryview(orjson.dumps({"kind": kind, "format_version": 1}))
+                while view:  # os.write may write less than asked
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)

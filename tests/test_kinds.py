@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 from pathlib import Path
 
@@ -104,3 +105,15 @@ def test_schema_file_first_writer_wins(tmp_path: Path) -> None:
     assert winner in ("float", "string")
     assert set(results) == {winner}
     assert [p.name for p in tmp_path.iterdir()] == ["_schema.json"]
+
+
+def test_schema_survives_short_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.write
+
+    def one_byte(fd: int, data: bytes) -> int:
+        return real(fd, bytes(data[:1]))
+
+    monkeypatch.setattr("hfdata.kinds.os.write", one_byte)
+    assert store_schema(tmp_path, "string") == "string"
+    monkeypatch.undo()
+    assert load_schema(tmp_path) == "string"
