@@ -132,7 +132,8 @@ def _variable_dirs(root: Path, variables: list[str] | None) -> list[str]:
     log = root / "log"
     if not log.is_dir():
         return []
-    return sorted(p.name for p in log.iterdir() if p.is_dir() and not p.name.startswith("."))
+    # Every directory under log/ is a variable, dot-named ones too (".hidden" is legal).
+    return sorted(p.name for p in log.iterdir() if p.is_dir())
 
 
 def _recover_orphans(root: Path, encoded: str) -> int:

@@ -101,7 +101,7 @@ def variable_names(root: Path) -> list[str]:
     """Every variable with a log directory or a Parquet directory, sorted."""
     names: set[str] = set()
     for entry in _scandir(root / "log"):
-        if entry.is_dir() and not entry.name.startswith("."):
+        if entry.is_dir():  # dot-named variables (".hidden") are variables too
             names.add(decode_name(entry.name))
     for entry in _scandir(root / "parquet"):
         if entry.is_dir() and entry.name.startswith("variable="):

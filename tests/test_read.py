@@ -562,3 +562,14 @@ def test_reader_during_real_compaction_and_optimize(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as s:
         assert s.read("c")["value"].tolist() == [float(i) for i in range(total[0])]
         assert s.info("c").log_rows == 0
+
+
+def test_dot_named_variables_are_listed_compacted_and_read(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append(".hidden", "2026-11-26T00:00:00Z", 1.0)
+        store.append("..x", "2026-11-26T00:00:01Z", 2.0)
+        assert store.variables() == ["..x", ".hidden"]
+        store.compact(include_active=True)
+        assert store.read(".hidden")["value"].tolist() == [1.0]
+        assert store.read("..x")["value"].tolist() == [2.0]
+    assert (tmp_path / "parquet" / "variable=.hidden").is_dir()
