@@ -1,0 +1,388 @@
+"""Points from text (JSON Lines or CSV), checked line by line and appended in batches.
+
+Used by `hfdata append` and `hfdata import-legacy`. Every line is checked on its
+own (timestamp, value against the variable's kind, metadata), so one bad line is
+reported with its line number while the good ones are kept. Good points are
+collected into Arrow batches and handed to `Store.append_many`, so a file of any
+size streams through in bounded memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, Final, Literal
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+
+from hfdata.errors import HfdataError, InvalidMetadata, InvalidTimestamp, SchemaMismatch
+from hfdata.kinds import (
+    KINDS,
+    NONFINITE_TEXT,
+    Kind,
+    check_metadata,
+    infer_kind,
+    json_value,
+    load_schema,
+)
+from hfdata.layout import log_dir
+from hfdata.parse import ARROW_TYPES
+from hfdata.store import Store
+from hfdata.timeparse import TimeRules, to_ns
+
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "IngestReport",
+    "PointParser",
+    "Rejected",
+    "TextFormat",
+    "csv_rows",
+    "ingest",
+    "jsonl_rows",
+    "resolve_kind",
+    "sniff_format",
+]
+
+TextFormat = Literal["jsonl", "csv"]
+DEFAULT_BATCH_ROWS: Final = 100_000
+_KEEP_REJECTED: Final = 1_000  # rejected lines kept in the report (all are counted)
+_TRUE: Final = frozenset({"true", "1"})
+_FALSE: Final = frozenset({"false", "0"})
+_Point = tuple[int, Any, Any]  # (ns, value, metadata dict or None)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A line that did not become a point: its 1-based number, the reason and its text."""
+
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one `ingest` call did."""
+
+    source: str
+    variable: str
+    lines: int = 0
+    appended: int = 0
+    rejected_count: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    failure: str | None = None  # set when a whole batch was refused and ingest stopped
+
+    def reject(self, line: int, reason: str, text: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < _KEEP_REJECTED:
+            self.rejected.append(Rejected(line, reason, text[:200]))
+
+
+def resolve_kind(store: Store, variable: str, requested: Kind | None) -> Kind | None:
+    """The variable's recorded kind, checked against a requested one (None if neither)."""
+    if requested is not None and requested not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {requested!r}")
+    known = load_schema(log_dir(store.root, variable))
+    if known is not None and requested is not None and known != requested:
+        raise SchemaMismatch(
+            f"variable {variable!r} already holds {known} values; cannot append as {requested}"
+        )
+    return known or requested
+
+
+class PointParser:
+    """Turns one JSON object or CSV row into a checked point for one variable.
+
+    `kind` is the variable's kind if known; otherwise the first non-null value fixes
+    it (CSV text that reads as a number is `float`, `true`/`false` is `bool`, anything
+    else `string`; pass a kind to override).
+    """
+
+    def __init__(self, variable: str, kind: Kind | None, rules: TimeRules) -> None:
+        self.variable = variable
+        self.kind: Kind | None = kind
+        self.rules = rules
+
+    # -- timestamps ---------------------------------------------------------------------
+    def timestamp(self, raw: Any) -> int:
+        if isinstance(raw, str) and self.rules.epoch_unit is not None:
+            number = _number_or_none(raw)
+            if number is not None:
+                return to_ns(number, self.rules)
+        if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+            raise InvalidTimestamp(f"timestamp {raw!r:.60} is not a string or number")
+        return to_ns(raw, self.rules)
+
+    # -- values -------------------------------------------------------------------------
+    def value(self, raw: Any) -> Any:
+        """A JSON-decoded value checked against the kind (fixing the kind if unset)."""
+        if raw is None:
+            return None
+        if self.kind is None:
+            if isinstance(raw, str) and raw in NONFINITE_TEXT:
+                self.kind = "float"
+            else:
+                self.kind = infer_kind(raw)
+        assert self.kind is not None
+        if self.kind == "float" and isinstance(raw, str) and raw in NONFINITE_TEXT:
+            return NONFINITE_TEXT[raw]
+        checked = json_value(self.kind, raw, self.variable)
+        if self.kind == "float":
+            return float(raw)
+        return checked
+
+    def text_value(self, cell: str) -> Any:
+        """A CSV cell as a value of the kind; an empty cell is a missing value."""
+        if cell == "":
+            return None
+        kind = self.kind or _infer_text_kind(cell)
+        if kind == "float":
+            number = _number_or_none(cell)
+            if number is None:
+                raise ValueError(f"{cell!r:.60} is not a number (variable holds float values)")
+            result: Any = float(number)
+        elif kind == "int":
+            try:
+                result = int(cell.strip())
+            except ValueError:
+                raise ValueError(
+                    f"{cell!r:.60} is not an integer (variable holds int values)"
+                ) from None
+        elif kind == "bool":
+            low = cell.strip().lower()
+            if low not in _TRUE | _FALSE:
+                raise ValueError(f"{cell!r:.60} is not true/false (variable holds bool values)")
+            result = low in _TRUE
+        elif kind == "string":
+            result = cell
+        else:
+            result = _loads(cell)
+        return self.value(result)
+
+    @staticmethod
+    def metadata(raw: Any) -> dict[str, Any] | None:
+        if raw is None or raw == "" or raw == {}:
+            return None
+        if isinstance(raw, str):
+            try:
+                raw = _loads(raw)
+            except ValueError:
+                raise InvalidMetadata(f"metadata {raw!r:.60} is not JSON") from None
+        check_metadata(raw)
+        return raw  # type: ignore[no-any-return]
+
+    # -- whole lines --------------------------------------------------------------------
+    def json_object(self, obj: Any) -> _Point:
+        if not isinstance(obj, dict):
+            raise ValueError("line is not a JSON object")
+        if "timestamp" not in obj:
+            raise ValueError("no 'timestamp' field")
+        if "value" not in obj:
+            raise ValueError("no 'value' field")
+        ns = self.timestamp(obj["timestamp"])
+        meta = self.metadata(obj.get("metadata"))
+        return ns, self.value(obj["value"]), meta
+
+    def csv_row(self, row: list[str], columns: tuple[int, int, int | None]) -> _Point:
+        ts_col, value_col, meta_col = columns
+        if len(row) <= max(ts_col, value_col):
+            raise ValueError(f"expected at least {max(ts_col, value_col) + 1} fields")
+        ns = self.timestamp(row[ts_col].strip())
+        meta = None
+        if meta_col is not None and meta_col < len(row):
+            meta = self.metadata(row[meta_col])
+        return ns, self.text_value(row[value_col]), meta
+
+
+def _number_or_none(text: str) -> float | int | None:
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(NONFINITE_TEXT.get(text, text))
+    except ValueError:
+        return None
+
+
+def _infer_text_kind(cell: str) -> Kind:
+    if _number_or_none(cell) is not None:
+        return "float"
+    if cell.strip().lower() in ("true", "false"):
+        return "bool"
+    return "string"
+
+
+def _loads(text: str | bytes) -> Any:
+    """orjson, falling back to the stdlib for the `NaN`/`Infinity` literals Python writes."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"bad JSON: {exc}") from None
+
+
+# -- readers: (line number, parsed item or the error that stopped it, raw line) -----------------
+_Item = tuple[int, Any, Any]
+
+
+def jsonl_rows(stream: IO[bytes]) -> Iterator[_Item]:
+    """Decoded JSON values of a JSON Lines stream; blank lines are skipped."""
+    for number, raw in enumerate(stream, start=1):
+        line = raw.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        try:
+            yield number, _loads(line), line
+        except ValueError as exc:
+            yield number, exc, line
+
+
+def csv_rows(stream: IO[bytes]) -> tuple[tuple[int, int, int | None], Iterator[_Item]]:
+    """Column positions `(timestamp, value, metadata)` and the data rows of a CSV stream.
+
+    The first row is a header if one of its cells is `timestamp`; otherwise the
+    columns are `timestamp,value[,metadata]` in that order.
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    reader = csv.reader(text)
+    columns: tuple[int, int, int | None] = (0, 1, 2)
+    first: list[str] | None = None
+    for row in reader:
+        if row and any(cell.strip() for cell in row):
+            first = row
+            break
+    if first is None:
+        return columns, iter(())
+    names = [cell.strip().lower() for cell in first]
+    header = "timestamp" in names
+    if header:
+        if "value" not in names:
+            raise ValueError("the CSV header has no 'value' column (expected timestamp,value)")
+        meta = names.index("metadata") if "metadata" in names else None
+        columns = (names.index("timestamp"), names.index("value"), meta)
+
+    def rows() -> Iterator[_Item]:
+        if not header:
+            yield reader.line_num, first, first
+        for row in reader:
+            if row and any(cell.strip() for cell in row):
+                yield reader.line_num, row, row
+
+    return columns, rows()
+
+
+def sniff_format(head: bytes) -> TextFormat:
+    """`jsonl` if the first non-blank byte is `{`, else `csv`."""
+    stripped = head.lstrip()
+    if stripped.startswith(b"\xef\xbb\xbf"):
+        stripped = stripped[3:].lstrip()
+    return "jsonl" if not stripped or stripped.startswith(b"{") else "csv"
+
+
+# -- batching into the store ----------------------------------------------------------------
+def _table(kind: Kind | None, points: list[_Point]) -> Any:
+    ns = np.fromiter((p[0] for p in points), dtype=np.int64, count=len(points))
+    metas = [p[2] for p in points]
+    has_meta = any(m is not None for m in metas)
+    if kind == "json":
+        index = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+        columns: dict[str, Any] = {"value": pd.Series([p[1] for p in points], dtype=object)}
+        if has_meta:
+            columns["metadata"] = pd.Series(metas, dtype=object)
+        return pd.DataFrame({k: v.to_numpy() for k, v in columns.items()}, index=index)
+    arrays = {
+        "timestamp": pa.array(ns, pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
+        "value": pa.array([p[1] for p in points], ARROW_TYPES[kind or "float"]),
+    }
+    if has_meta:
+        arrays["metadata"] = pa.array(
+            [None if m is None else orjson.dumps(m).decode() for m in metas], pa.string()
+        )
+    return pa.table(arrays)
+
+
+def ingest(
+    store: Store,
+    variable: str,
+    items: Iterable[_Item],
+    convert: Callable[[Any], _Point],
+    parser: PointParser,
+    *,
+    source: str,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    fixed_kind: Kind | None = None,
+) -> IngestReport:
+    """Check each item with `convert`, append good points in batches, keep the bad ones.
+
+    Stops early (setting `report.failure`) only if the store refuses a whole batch,
+    e.g. because another process fixed the variable's kind differently meanwhile.
+    """
+    report = IngestReport(source=source, variable=variable)
+    points: list[_Point] = []
+    first_line = last_line = 0
+    for number, item, raw in items:
+        last_line = number
+        report.lines += 1
+        if isinstance(item, Exception):
+            report.reject(number, _reason(item), _text(raw))
+            continue
+        try:
+            point = convert(item)
+        except (HfdataError, ValueError, TypeError) as exc:
+            report.reject(number, _reason(exc), _text(raw))
+            continue
+        if not points:
+            first_line = number
+        points.append(point)
+        if len(points) >= batch_rows:
+            if not _flush(store, variable, parser, points, report, first_line, number, fixed_kind):
+                return report
+            points = []
+    if points:
+        _flush(store, variable, parser, points, report, first_line, last_line, fixed_kind)
+    return report
+
+
+def _flush(
+    store: Store,
+    variable: str,
+    parser: PointParser,
+    points: list[_Point],
+    report: IngestReport,
+    first: int,
+    last: int,
+    fixed_kind: Kind | None,
+) -> bool:
+    try:
+        report.appended += store.append_many(
+            variable, _table(parser.kind, points), kind=fixed_kind or parser.kind
+        )
+    except (HfdataError, ValueError, TypeError) as exc:
+        report.failure = f"lines {first}-{last} were not appended: {_reason(exc)}"
+        return False
+    return True
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    return text if text else type(exc).__name__
+
+
+def _text(raw: Any) -> str:
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", "replace")
+    if isinstance(raw, list):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="").writerow(raw)
+        return buffer.getvalue()
+    return str(raw)
