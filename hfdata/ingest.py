@@ -253,30 +253,40 @@ def csv_rows(stream: IO[bytes]) -> tuple[tuple[int, int, int | None], Iterator[_
     The first row is a header if one of its cells is `timestamp`; otherwise the
     columns are `timestamp,value[,metadata]` in that order.
     """
+    # The wrapper is detached, never closed: the caller owns (and closes) the stream.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
     reader = csv.reader(text)
     columns: tuple[int, int, int | None] = (0, 1, 2)
     first: list[str] | None = None
-    for row in reader:
-        if row and any(cell.strip() for cell in row):
-            first = row
-            break
+    try:
+        for row in reader:
+            if row and any(cell.strip() for cell in row):
+                first = row
+                break
+    except BaseException:
+        text.detach()
+        raise
     if first is None:
+        text.detach()
         return columns, iter(())
     names = [cell.strip().lower() for cell in first]
     header = "timestamp" in names
     if header:
         if "value" not in names:
+            text.detach()
             raise ValueError("the CSV header has no 'value' column (expected timestamp,value)")
         meta = names.index("metadata") if "metadata" in names else None
         columns = (names.index("timestamp"), names.index("value"), meta)
 
     def rows() -> Iterator[_Item]:
-        if not header:
-            yield reader.line_num, first, first
-        for row in reader:
-            if row and any(cell.strip() for cell in row):
-                yield reader.line_num, row, row
+        try:
+            if not header:
+                yield reader.line_num, first, first
+            for row in reader:
+                if row and any(cell.strip() for cell in row):
+                    yield reader.line_num, row, row
+        finally:
+            text.detach()
 
     return columns, rows()
 

@@ -1,0 +1,409 @@
+"""Every `hfdata` subcommand through its real entry point, bad input and exit codes included.
+
+Subprocess runs (`python -m hfdata.cli`, the console script's code) check what a user
+sees; `--help` of each subcommand runs in-process through `main()` to keep this fast.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from cliutil import hfdata_cli, stored
+
+import hfdata
+from hfdata.cli import build_parser, main
+
+SECOND = 1_000_000_000
+T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
+COMMANDS = (
+    "init",
+    "append",
+    "import-legacy",
+    "compact",
+    "optimize",
+    "ls",
+    "info",
+    "read",
+    "verify",
+    "demo",
+)
+
+
+def one_line_error(result: Any) -> str:
+    """The single stderr line of a failed command (never a traceback)."""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("hfdata")
+    return lines[0]
+
+
+class Run:
+    """What an in-process `main()` call returned and printed."""
+
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.returncode, self.stdout, self.stderr = code, out, err
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`run(*args, stdin=...)`: the same `main()` the console script calls, in this process."""
+
+    def call(*args: object, stdin: str = "") -> Run:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return call
+
+
+def available(call: str) -> bool:
+    import inspect
+
+    from hfdata import compact as compact_module
+    from hfdata import read as read_module
+
+    module = compact_module if call in ("compact", "optimize", "drop") else read_module
+    source = inspect.getsource(getattr(module, call))
+    return "NotImplementedError" not in source
+
+
+needs_compact = pytest.mark.skipif(
+    not available("compact"), reason="Store.compact (issue 3) is not on this branch yet"
+)
+needs_read = pytest.mark.skipif(
+    not (available("read") and available("info") and available("variables")),
+    reason="Store.read/info/variables (issue 4) are not on this branch yet",
+)
+
+
+# -- help, usage errors ------------------------------------------------------------------------
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: hfdata {command}")
+
+
+def test_parser_knows_every_command() -> None:
+    parser = build_parser()
+    actions = [a for a in parser._actions if a.dest == "command"]
+    assert sorted(actions[0].choices) == sorted(COMMANDS)  # type: ignore[arg-type]
+
+
+def test_top_level_help_and_version_through_the_console_script() -> None:
+    script = Path(sys.executable).parent / "hfdata"
+    if not script.exists():
+        pytest.skip("no console script next to this interpreter (not a venv install)")
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+    version = subprocess.run([script, "--version"], capture_output=True, text=True, check=False)
+    assert version.stdout.strip() == f"hfdata {hfdata.__version__}"
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path, run: Any) -> None:
+    assert "invalid choice" in one_line_error(result := hfdata_cli("frobnicate"))
+    assert result.returncode == 2
+    result = run("append", tmp_path)
+    assert result.returncode == 2
+    assert "required: VARIABLE" in one_line_error(result)
+    result = run("read", tmp_path / "nowhere", "x", "--agg", "mode")
+    assert result.returncode == 2
+    assert "unknown aggregation" in one_line_error(result)
+    result = run("init", tmp_path / "s", "--log-retention", "soon")
+    assert result.returncode == 2
+    assert "not a duration" in one_line_error(result)
+
+
+# -- init --------------------------------------------------------------------------------------
+def test_init_creates_and_then_checks_settings(tmp_path: Path, run: Any) -> None:
+    root = tmp_path / "store"
+    result = hfdata_cli("init", root, "--partition", "hour", "--log-retention", "2d")
+    assert result.returncode == 0, result.stderr
+    assert "created hfdata store" in result.stdout and "log retention 2d" in result.stdout
+    settings = json.loads((root / "hfdata.json").read_text())
+    assert (settings["partition"], settings["log_retention_seconds"]) == ("hour", 172800.0)
+    again = run("init", root)
+    assert again.returncode == 0 and "already an hfdata store" in again.stdout
+    conflict = run("init", root, "--partition", "day")
+    assert conflict.returncode == 2
+    assert "partition='hour'" in one_line_error(conflict)
+    forever = run("init", tmp_path / "forever", "--log-retention", "none")
+    assert forever.returncode == 0 and "log retention forever" in forever.stdout
+
+
+def test_init_refuses_a_file(tmp_path: Path, run: Any) -> None:
+    (tmp_path / "f").write_text("x")
+    result = run("init", tmp_path / "f")
+    assert result.returncode == 2
+    assert "not a directory" in one_line_error(result)
+
+
+# -- append ------------------------------------------------------------------------------------
+def test_append_jsonl_from_stdin_keeps_good_lines(tmp_path: Path) -> None:
+    lines = [
+        '{"timestamp": "2026-11-26T10:00:00Z", "value": 1.5}',
+        '{"timestamp": "not a time", "value": 2}',
+        '{"timestamp": "2026-11-26T12:00:01+02:00", "value": "NaN", "metadata": {"q": 1}}',
+        "not json at all",
+        "",
+        '{"timestamp": "2026-11-26T10:00:02", "value": true}',
+        '{"timestamp": "2026-11-26T10:00:03.123456789Z", "value": 3}',
+    ]
+    result = hfdata_cli("append", tmp_path, "temp", stdin="\n".join(lines) + "\n")
+    assert result.returncode == 1  # done, but some lines were rejected
+    assert "appended 3 points to 'temp', 3 bad lines skipped" in result.stdout
+    errors = result.stderr.strip().splitlines()
+    assert [e.split(":")[1] for e in errors] == ["2", "4", "6"]
+    assert errors[0].startswith("<stdin>:2: cannot parse timestamp")
+    assert "holds float values" in errors[2]
+    points = stored(tmp_path, "temp")
+    assert [p[0] for p in points] == [T0, T0 + SECOND, T0 + 3 * SECOND + 123_456_789]
+    assert math.isnan(points[1][1])  # type: ignore[arg-type]
+    assert points[1][2] == '{"q":1}'
+
+
+def test_append_csv_file_with_header_and_rejects_file(tmp_path: Path, run: Any) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "timestamp,value,metadata\n"
+        "2026-11-26T10:00:00Z,20,\n"
+        "2026-11-26T10:00:01Z,twenty-one,\n"
+        '2026-11-26T10:00:02Z,22,"{""unit"": ""C""}"\n'
+    )
+    rejects = tmp_path / "rejects.csv"
+    result = run("append", tmp_path / "s", "t", source, "--kind", "int", "--rejects", rejects)
+    assert result.returncode == 1
+    assert "in.csv:3: 'twenty-one' is not an integer" in result.stderr
+    assert rejects.read_text() == "2026-11-26T10:00:01Z,twenty-one,\n"
+    assert stored(tmp_path / "s", "t") == [(T0, 20, None), (T0 + 2 * SECOND, 22, '{"unit":"C"}')]
+
+
+def test_append_clean_input_exits_0_and_sniffs_csv(tmp_path: Path, run: Any) -> None:
+    source = tmp_path / "data.txt"  # no telling extension: the first byte decides
+    source.write_text("2026-11-26T10:00:00Z,on\n2026-11-26T10:00:01Z,off\n")
+    result = run("append", tmp_path / "s", "state", source, "--durability", "fsync")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert [p[1] for p in stored(tmp_path / "s", "state")] == ["on", "off"]
+
+
+def test_append_bad_input_exits_2(tmp_path: Path, run: Any) -> None:
+    missing = hfdata_cli("append", tmp_path, "x", tmp_path / "missing.jsonl")
+    assert missing.returncode == 2
+    assert "does not exist" in one_line_error(missing)
+    bad_name = run("append", tmp_path, "..", stdin="")
+    assert bad_name.returncode == 2
+    assert "reserved" in one_line_error(bad_name)
+    with hfdata.open_store(tmp_path) as store:
+        store.append("b", "2026-11-26T10:00:00Z", True)
+    wrong_kind = run("append", tmp_path, "b", "--kind", "float", stdin="")
+    assert wrong_kind.returncode == 2
+    assert "already holds bool values" in one_line_error(wrong_kind)
+    a_dir = run("append", tmp_path, "x", tmp_path)
+    assert a_dir.returncode == 2
+    assert "is a directory" in one_line_error(a_dir)
+
+
+# -- import-legacy -----------------------------------------------------------------------------
+def test_import_legacy(tmp_path: Path, run: Any) -> None:
+    source = tmp_path / "old"
+    source.mkdir()
+    with open(source / "sensor_temp_celsius.jsonl", "a") as f:  # the original's own format
+        for ts, value, meta in (
+            (datetime(2026, 11, 26, 11, 0), 25.5, {"location": "room_a"}),
+            ("2026-11-26T10:00:01Z", float("nan"), None),
+            (datetime(2026, 11, 26, 11, 0, 2), "oops", None),
+        ):
+            stamp = ts.isoformat() if isinstance(ts, datetime) else ts
+            f.write(json.dumps({"timestamp": stamp, "value": value, "metadata": meta}) + "\n")
+    result = hfdata_cli(
+        "import-legacy", tmp_path / "s", source, "--naive-timezone", "Europe/Berlin"
+    )
+    assert result.returncode == 1  # one line could not be imported
+    assert "sensor_temp_celsius.jsonl:3:" in result.stderr
+    assert "imported 2 points from 1 files" in result.stdout
+    points = stored(tmp_path / "s", "sensor_temp_celsius")
+    assert [p[0] for p in points] == [T0, T0 + SECOND]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run("import-legacy", tmp_path / "s", empty)
+    assert nothing.returncode == 2
+    assert "no <variable>.jsonl files" in one_line_error(nothing)
+    gone = run("import-legacy", tmp_path / "s", tmp_path / "gone")
+    assert gone.returncode == 2 and "does not exist" in one_line_error(gone)
+
+
+# -- commands on an existing store -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("compact",),
+        ("optimize",),
+        ("ls",),
+        ("info", "x"),
+        ("read", "x"),
+    ],
+)
+def test_store_commands_refuse_a_missing_store(
+    tmp_path: Path, args: tuple[str, ...], run: Any
+) -> None:
+    result = run(args[0], tmp_path / "nowhere", *args[1:])
+    assert result.returncode == 2
+    assert "does not exist" in one_line_error(result)
+    assert not (tmp_path / "nowhere").exists()  # never created by accident
+
+
+def test_verify_reports_a_missing_store(tmp_path: Path, run: Any) -> None:
+    result = run("verify", tmp_path)
+    assert result.returncode == 1
+    assert "is not an hfdata store" in result.stdout
+
+
+def test_verify_log_only_store_is_clean(tmp_path: Path, run: Any) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("a", "2026-11-26T10:00:00Z", 1.0)
+    result = run("verify", tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "a: float; log: 1 closed, 0 active segments (1 points not yet in Parquet)" in (
+        result.stdout
+    )
+    assert result.stdout.strip().endswith("verify: 0 problems, 0 warnings")
+
+
+def test_verify_finds_problems(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("a", "2026-11-26T10:00:00Z", 1.0)
+    segment = next((tmp_path / "log" / "a").glob("*.jsonl"))
+    with segment.open("ab") as f:
+        f.write(b'{"timestamp": "2026-11-26T10:00:01Z", "value": "x"}\n{"torn')
+    (tmp_path / "_journal").mkdir()
+    (tmp_path / "_journal" / "batch1.json").write_text("{}")
+    result = hfdata_cli("verify", tmp_path, "--quiet")
+    assert result.returncode == 0  # warnings only: compaction recovers all of these
+    assert f"{segment.relative_to(tmp_path)}:2: bad line" in result.stdout
+    assert "torn last line" in result.stdout
+    assert "leftover journal _journal/batch1.json" in result.stdout
+    assert " a: float;" not in result.stdout  # --quiet hides the OK lines
+
+
+# -- compact, optimize, ls, info, read, verify after compaction --------------------------------
+@pytest.fixture
+def filled(tmp_path: Path) -> Path:
+    root = tmp_path / "store"
+    index = pd.date_range("2026-11-26T10:00:00Z", periods=120, freq="1s")
+    frame = pd.DataFrame({"value": [float(i) for i in range(120)]}, index=index)
+    with hfdata.open_store(root) as store:
+        store.append_many("a", frame)
+        store.append_many("b", frame * 2)
+        store.append("a", "2026-11-26T10:00:00.5Z", 0.5, {"note": "late"})
+    return root
+
+
+@needs_compact
+def test_compact_and_optimize(filled: Path) -> None:
+    result = hfdata_cli("compact", filled, "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "compacted:" in result.stdout and "rows 241" in result.stdout
+    assert list((filled / "parquet").glob("variable=a/date=*/*.parquet"))
+    busy = hfdata_cli("optimize", filled, "--variable", "a", "--no-progress")
+    assert busy.returncode == 0, busy.stderr
+    assert "optimized:" in busy.stdout
+    files = list((filled / "parquet").glob("variable=a/date=*/*.parquet"))
+    assert sum(pq.read_metadata(f).num_rows for f in files) == 121
+    clean = hfdata_cli("verify", filled)
+    assert clean.returncode == 0, clean.stdout
+    assert "121 points of" in clean.stdout or "121 rows" in clean.stdout
+
+
+@needs_read
+def test_ls_and_info(filled: Path) -> None:
+    names = hfdata_cli("ls", filled)
+    assert names.returncode == 0 and names.stdout.split() == ["a", "b"]
+    table = hfdata_cli("ls", "-l", filled)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split()[:3] == ["variable", "kind", "rows"]
+    info = hfdata_cli("info", filled, "a")
+    assert info.returncode == 0, info.stderr
+    assert "float" in info.stdout and "121" in info.stdout
+    as_json = json.loads(hfdata_cli("info", filled, "a", "--json").stdout)
+    assert as_json["kind"] == "float"
+    missing = hfdata_cli("info", filled, "nope")
+    assert missing.returncode == 2
+    assert "nope" in one_line_error(missing)
+
+
+@needs_read
+def test_read_formats(filled: Path, tmp_path: Path) -> None:
+    csv = hfdata_cli(
+        "read", filled, "a", "--start", "2026-11-26T10:00:00Z", "--end", "2026-11-26T10:00:02Z"
+    )
+    assert csv.returncode == 0, csv.stderr
+    assert csv.stdout.splitlines() == [
+        "timestamp,value",
+        "2026-11-26T10:00:00Z,0.0",
+        "2026-11-26T10:00:00.500Z,0.5",
+        "2026-11-26T10:00:01Z,1.0",
+    ]
+    lines = hfdata_cli(
+        "read", filled, "a", "--end", "2026-11-26T10:00:01Z", "--format", "json", "--metadata"
+    ).stdout.splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"timestamp": "2026-11-26T10:00:00Z", "value": 0.0},
+        {"timestamp": "2026-11-26T10:00:00.500Z", "value": 0.5, "metadata": {"note": "late"}},
+    ]
+    out = tmp_path / "bars.parquet"
+    bars = hfdata_cli(
+        "read", filled, "a", "--resample", "1min", "--agg", "ohlc", "--format", "parquet", "-o", out
+    )
+    assert bars.returncode == 0, bars.stderr
+    table = pq.read_table(out).to_pandas()
+    assert len(table) == 2
+    assert {"open", "high", "low", "close"} <= {str(c).rsplit("_", 1)[-1] for c in table.columns}
+    wide = hfdata_cli(
+        "read",
+        filled,
+        "a",
+        "b",
+        "--resample",
+        "1min",
+        "--how",
+        "wide",
+        "--end",
+        "2026-11-26T10:01Z",
+    )
+    assert wide.returncode == 0, wide.stderr
+    header = wide.stdout.splitlines()[0].split(",")
+    assert header[0] == "timestamp" and {"a", "b"} <= set(header)
+    no_parquet_stdout = hfdata_cli("read", filled, "a", "--format", "parquet")
+    assert no_parquet_stdout.returncode == 2
+    bad_time = hfdata_cli("read", filled, "a", "--start", "next tuesday")
+    assert bad_time.returncode == 2
+    assert "next tuesday" in one_line_error(bad_time)
+
+
+@needs_read
+def test_read_into_a_closed_pipe_is_quiet(filled: Path) -> None:
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "hfdata.cli", "read", str(filled), "a", "b"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.readline()
+    reader.stdout.close()  # like `| head -1`
+    assert reader.wait(timeout=120) == 0
+    assert b"Traceback" not in reader.stderr.read()
