@@ -169,7 +169,7 @@ def _flat(frame: Any) -> pl.DataFrame:
         if isinstance(frame.columns, pd.MultiIndex):
             frame = frame.copy()
             frame.columns = ["_".join(str(p) for p in col if str(p)) for col in frame.columns]
-        converted = pl.from_pandas(frame.reset_index())
+        converted = pl.from_pandas(frame.reset_index(), nan_to_null=False)
         assert isinstance(converted, pl.DataFrame)
         return converted
     raise TypeError(f"cannot write a {type(frame).__name__}")
@@ -202,6 +202,11 @@ def _json_lines(frame: pl.DataFrame) -> Iterator[bytes]:
 def write_frame(frame: Any, fmt: Literal["csv", "json", "parquet"], output: Path | None) -> None:
     """Write a read result as CSV, JSON Lines or Parquet to `output` (stdout if None)."""
     flat = _flat(frame)
+    flat = flat.with_columns(  # one resolution for every output: nanoseconds, as stored
+        pl.col(n).dt.cast_time_unit("ns")
+        for n, t in flat.schema.items()
+        if isinstance(t, pl.Datetime)
+    )
     if fmt == "parquet":
         if output is None:
             raise ValueError("Parquet output needs a file (-o FILE)")

@@ -1,0 +1,153 @@
+"""`hfdata verify`: every kind of finding, on stores laid out by hand per DESIGN.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import hfdata
+from hfdata.locks import COMPACT_LOCK, flock
+from hfdata.verify import Finding, verify
+
+SECOND = 1_000_000_000
+T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
+DAY = "2026-11-26"
+
+
+def levels(findings: list[Finding], level: str) -> list[str]:
+    return [f.message for f in findings if f.level == level]
+
+
+def line(ns: int, value: float) -> bytes:
+    from hfdata.timeparse import format_ns
+
+    return b'{"timestamp":"%s","value":%r}\n' % (format_ns(ns).encode(), value)
+
+
+def parquet(
+    root: Path, variable: str, key: str, name: str, ns: list[int], values: pa.Array
+) -> Path:
+    directory = root / "parquet" / f"variable={variable}" / f"date={key}"
+    directory.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "timestamp": pa.array(ns, pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
+            "value": values,
+            "metadata": pa.nulls(len(ns), pa.string()),
+        }
+    )
+    path = directory / name
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.fixture
+def compacted(tmp_path: Path) -> Path:
+    """A store whose variable `a` has one compacted segment and its Parquet file."""
+    with hfdata.open_store(tmp_path) as store:
+        store.append("a", "2026-11-26T09:00:00Z", 0.0)  # fixes kind float, one closed segment
+    segment_dir = tmp_path / "log" / "a" / "compacted"
+    segment_dir.mkdir()
+    (segment_dir / "w0-000001.jsonl").write_bytes(
+        b"".join(line(T0 + i * SECOND, i) for i in range(3))
+    )
+    parquet(
+        tmp_path,
+        "a",
+        DAY,
+        "part-1.parquet",
+        [T0, T0 + SECOND, T0 + 2 * SECOND],
+        pa.array([0.0, 1.0, 2.0]),
+    )
+    return tmp_path
+
+
+def test_a_consistent_store_has_no_findings(compacted: Path) -> None:
+    findings = verify(compacted)
+    assert levels(findings, "error") == [] and levels(findings, "warning") == []
+    (summary,) = levels(findings, "ok")
+    assert "1 closed, 0 active segments (1 points not yet in Parquet)" in summary
+    assert "1 files, 3 rows in 1 partitions; 3 points of 1 compacted segments" in summary
+
+
+def test_points_missing_from_parquet(compacted: Path) -> None:
+    extra = compacted / "log" / "a" / "compacted" / "w0-000002.jsonl"
+    extra.write_bytes(line(T0 + 5 * SECOND, 5.0) + line(T0 + 86_400 * SECOND, 6.0))
+    errors = levels(verify(compacted), "error")
+    assert errors == ["a: 2 points of compacted log segments are missing from Parquet"]
+
+
+def test_deduplicated_parquet_is_not_a_loss(compacted: Path) -> None:
+    again = compacted / "log" / "a" / "compacted" / "w0-000002.jsonl"
+    again.write_bytes(line(T0, 9.0))  # a second write at the same timestamp, deduped away
+    assert levels(verify(compacted), "error") == []
+
+
+def test_broken_parquet_files(compacted: Path) -> None:
+    parquet(compacted, "a", DAY, "part-2.parquet", [T0 + 9 * SECOND, T0], pa.array([1.0, 2.0]))
+    parquet(compacted, "a", "2026-11-27", "part-3.parquet", [T0], pa.array([1.0]))
+    parquet(compacted, "a", DAY, "part-4.parquet", [T0], pa.array(["x"]))
+    garbage = compacted / "parquet" / "variable=a" / f"date={DAY}" / "part-5.parquet"
+    garbage.write_bytes(b"not parquet")
+    (garbage.parent / ".part-6.parquet.tmp").write_bytes(b"")
+    findings = verify(compacted)
+    errors = "\n".join(levels(findings, "error"))
+    assert "part-2.parquet: rows are not sorted" in errors
+    assert "part-3.parquet: holds points of partition(s) ['2026-11-26'], not 2026-11-27" in errors
+    assert "part-4.parquet: value is string, the kind is float" in errors
+    assert "part-5.parquet: unreadable Parquet file" in errors
+    assert any("leftover temporary Parquet" in w for w in levels(findings, "warning"))
+
+
+def test_log_findings(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("a", "2026-11-26T10:00:00Z", 1.0)
+    directory = tmp_path / "log" / "a"
+    orphan = directory / "w1-000001.jsonl.active"
+    orphan.write_bytes(line(T0, 1.0) + b'{"timestamp":"2026-')
+    (directory / ".w2-000001.jsonl.active.tmp").write_bytes(b"")
+    quarantine = tmp_path / "_quarantine" / "a"
+    quarantine.mkdir(parents=True)
+    (quarantine / "w0-000001.jsonl").write_bytes(b"bad 1\nbad 2\n")
+    warnings = "\n".join(levels(verify(tmp_path), "warning"))
+    assert "orphan segment log/a/w1-000001.jsonl.active" in warnings
+    assert "torn tail of 19 bytes" in warnings
+    assert "stray temporary file log/a/.w2-000001.jsonl.active.tmp" in warnings
+    assert "a: 1 quarantine file(s) with 2 lines" in warnings
+
+
+def test_live_writers_and_running_compactions_are_not_problems(tmp_path: Path) -> None:
+    store = hfdata.open_store(tmp_path)
+    store.append("a", "2026-11-26T10:00:00Z", 1.0)  # an active segment, flocked by us
+    (tmp_path / "_journal").mkdir()
+    (tmp_path / "_journal" / "b1.json").write_text("{}")
+    try:
+        with flock(tmp_path / COMPACT_LOCK):
+            findings = verify(tmp_path)
+    finally:
+        store.close()
+    assert levels(findings, "warning") == [] and levels(findings, "error") == []
+    assert "compaction in progress (b1.json)" in levels(findings, "ok")
+    assert "0 closed, 1 active segments (1 points not yet in Parquet)" in levels(findings, "ok")[1]
+    leftover = levels(verify(tmp_path), "warning")
+    assert leftover == [
+        "leftover journal _journal/b1.json of an interrupted compaction; the next compaction "
+        "rolls it forward or back"
+    ]
+
+
+def test_not_a_store(tmp_path: Path) -> None:
+    assert verify(tmp_path) == [
+        Finding("error", f"{tmp_path} is not an hfdata store (no hfdata.json)")
+    ]
+    (tmp_path / "hfdata.json").write_text("{broken")
+    assert "not valid JSON" in verify(tmp_path)[0].message
+
+
+def test_encoded_names_are_reported_decoded(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("plant/line 1", "2026-11-26T10:00:00Z", 1.0)
+    assert levels(verify(tmp_path), "ok")[0].startswith("plant/line 1: float;")
