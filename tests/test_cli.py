@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from cliutil import hfdata_cli, stored
+from cliutil import hfdata_cli, needs_compact, needs_read, stored
 
 import hfdata
 from hfdata.cli import build_parser, main
@@ -66,26 +66,6 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return Run(code, captured.out, captured.err)
 
     return call
-
-
-def available(call: str) -> bool:
-    import inspect
-
-    from hfdata import compact as compact_module
-    from hfdata import read as read_module
-
-    module = compact_module if call in ("compact", "optimize", "drop") else read_module
-    source = inspect.getsource(getattr(module, call))
-    return "NotImplementedError" not in source
-
-
-needs_compact = pytest.mark.skipif(
-    not available("compact"), reason="Store.compact (issue 3) is not on this branch yet"
-)
-needs_read = pytest.mark.skipif(
-    not (available("read") and available("info") and available("variables")),
-    reason="Store.read/info/variables (issue 4) are not on this branch yet",
-)
 
 
 # -- help, usage errors ------------------------------------------------------------------------
