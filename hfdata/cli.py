@@ -540,7 +540,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         progress=args.progress,
         **{k: v for k, v in changes.items() if v is not None},
     )
-    run_demo(args.dir, config)
+    try:
+        run_demo(args.dir, config)
+    except FileExistsError as exc:  # DIR holds something the demo must not delete
+        _die(str(exc))
     return OK
 
 

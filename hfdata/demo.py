@@ -31,7 +31,7 @@ from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store
 from hfdata.views import text_table
 
-__all__ = ["DemoConfig", "DemoResult", "SensorFeed", "run_demo", "simulate"]
+__all__ = ["DemoConfig", "DemoResult", "SensorFeed", "append_feed", "run_demo", "simulate"]
 
 MARKER: Final = ".hfdata-demo"  # a dot-file: never data; marks a directory the demo may wipe
 STATUS: Final = "feed_status"
@@ -219,6 +219,39 @@ def _writer(
         errors.append(exc)
 
 
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+
+def append_feed(
+    store: Store, feeds: list[SensorFeed], config: DemoConfig, bar: Any = None
+) -> tuple[int, int, float]:
+    """Append every feed from `config.threads` threads: (points, single appends, seconds)."""
+    threads_n = max(1, min(config.threads, len(feeds)))
+    shares = [feeds[t::threads_n] for t in range(threads_n)]
+    counts: list[list[int]] = [[] for _ in shares]
+    errors: list[BaseException] = []
+    began = time.perf_counter()
+    threads = [
+        threading.Thread(
+            target=_writer,
+            args=(store, share, config, bar or _NoBar(), counts[t], errors),
+            name=f"demo-writer-{t}",
+        )
+        for t, share in enumerate(shares)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.flush()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return sum(c[0] for c in counts), sum(c[1] for c in counts), elapsed
+
+
 def _prepare_dir(root: Path) -> None:
     """Start from an empty directory; only ever delete one the demo itself made."""
     if root.exists():
@@ -258,30 +291,8 @@ def run_demo(
 
     with open_store(root) as store:
         # -- 1. append from several threads ------------------------------------------------
-        threads_n = max(1, min(config.threads, len(feeds)))
-        shares = [feeds[t::threads_n] for t in range(threads_n)]
-        counts: list[list[int]] = [[] for _ in shares]
-        errors: list[BaseException] = []
         with tqdm(total=total, desc="append", unit="pt", disable=not show_bars) as bar:
-            began = time.perf_counter()
-            threads = [
-                threading.Thread(
-                    target=_writer,
-                    args=(store, share, config, bar, counts[t], errors),
-                    name=f"demo-writer-{t}",
-                )
-                for t, share in enumerate(shares)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            store.flush()
-            elapsed = time.perf_counter() - began
-        if errors:
-            raise errors[0]
-        result.points = sum(c[0] for c in counts)
-        result.single_appends = sum(c[1] for c in counts)
+            result.points, result.single_appends, elapsed = append_feed(store, feeds, config, bar)
         result.timings["append (threads)"] = (result.points, elapsed)
         say(
             f"appended {result.points:,} points ({result.single_appends:,} one by one) in "
