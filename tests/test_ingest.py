@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import math
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from cliutil import stored
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hfdata
 from hfdata.errors import InvalidMetadata, InvalidTimestamp, SchemaMismatch
@@ -19,7 +22,7 @@ from hfdata.ingest import (
     resolve_kind,
     sniff_format,
 )
-from hfdata.timeparse import TimeRules
+from hfdata.timeparse import TimeRules, to_ns
 
 UTC_RULES = TimeRules("UTC")
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
@@ -45,6 +48,38 @@ def test_jsonl_line_checks_timestamp_value_and_metadata() -> None:
         parser.json_object({"timestamp": "2026-11-26T10:00:00Z"})
     with pytest.raises(ValueError, match="not a JSON object"):
         parser.json_object([1, 2])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    when=st.datetimes(min_value=datetime(1700, 1, 1), max_value=datetime(2260, 12, 31)),
+    digits=st.integers(0, 9),
+    nanos=st.integers(0, 999_999_999),
+    zone=st.sampled_from(["Z", "+00:00", "", "+02:00", "z"]),
+    naive=st.sampled_from(["UTC", "Europe/Berlin"]),
+)
+def test_fast_timestamps_match_to_ns(
+    when: datetime, digits: int, nanos: int, zone: str, naive: str
+) -> None:
+    frac = f"{nanos:09d}"[:digits]
+    text = when.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if digits else "") + zone
+    rules = TimeRules(naive)
+    parser = PointParser("v", None, rules)
+    try:
+        expected = to_ns(text, rules)
+    except InvalidTimestamp:
+        with pytest.raises(InvalidTimestamp):
+            parser.timestamp(text)
+        return
+    assert parser.timestamp(text) == expected
+    assert parser.timestamp(text) == expected  # and again from the minute cache
+
+
+def test_fast_timestamps_refuse_what_to_ns_refuses() -> None:
+    parser = PointParser("v", None, UTC_RULES)
+    for text in ("2026-02-30T10:00:00Z", "2026-11-26T10:00:60Z", "2026-11-26T24:00:00Z"):
+        with pytest.raises(InvalidTimestamp, match="2026"):
+            parser.timestamp(text)
 
 
 def test_epoch_numbers_only_with_an_epoch_unit() -> None:
