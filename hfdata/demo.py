@@ -363,7 +363,7 @@ def _reads(
     say(wide.head(5).round(3).to_string())
 
     late = store.read(first, metadata=True)
-    flagged = late["metadata"].astype("string").str.contains('"late"', regex=False).sum()
+    flagged = sum(1 for m in late["metadata"] if isinstance(m, dict) and m.get("late"))
     say(f"\n{first}: {int(flagged)} late points arrived after their neighbours; still in order")
     try:
         status = store.read(STATUS)

@@ -78,9 +78,18 @@ def _show(name: str, value: Any) -> str:
 
 
 def _fields(info: Any) -> dict[str, Any]:
+    """A VariableInfo's fields, plus its `rows` total if that is a property."""
     if dataclasses.is_dataclass(info) and not isinstance(info, type):
-        return {f.name: getattr(info, f.name) for f in dataclasses.fields(info)}
-    return dict(vars(info))
+        fields = {f.name: getattr(info, f.name) for f in dataclasses.fields(info)}
+    else:
+        fields = dict(vars(info))
+    if "rows" not in fields and isinstance(getattr(info, "rows", None), int):
+        names = list(fields)
+        at = next((i for i, n in enumerate(names) if n.endswith("rows")), len(names))
+        items = list(fields.items())
+        items.insert(at, ("rows", info.rows))
+        fields = dict(items)
+    return fields
 
 
 def info_pairs(info: Any) -> list[tuple[str, str]]:

@@ -39,6 +39,24 @@ INFO = FakeInfo(
 )
 
 
+@dataclass(frozen=True)
+class InfoWithTotal:
+    name: str
+    parquet_rows: int
+    log_rows: int
+
+    @property
+    def rows(self) -> int:
+        return self.parquet_rows + self.log_rows
+
+
+def test_rows_property_is_shown() -> None:
+    info = InfoWithTotal("a", 5, 2)
+    assert [k for k, _ in info_pairs(info)] == ["name", "rows", "parquet rows", "log rows"]
+    row = dict(zip(info_rows_header(), info_row(info), strict=True))
+    assert (row["rows"], row["parquet"], row["log"]) == (7, 5, 2)
+
+
 def test_text_table_aligns_numbers_right() -> None:
     out = text_table(["name", "rows"], [["a", 5], ["long name", 1234]])
     assert out.splitlines() == [
