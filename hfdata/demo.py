@@ -328,6 +328,7 @@ def _reads(
     say: Callable[[str], None],
 ) -> None:
     first = feeds[0].name
+    result.frames["sensor"], result.frames["unit"] = first, feeds[0].unit
     start = pd.Timestamp(config.start)
     span = pd.Timedelta(hours=config.hours)
     slice_start = start + span / 3
@@ -341,6 +342,7 @@ def _reads(
     piece = store.read(first, slice_start, slice_end)
     result.timings["read a 10-minute slice"] = (len(piece), time.perf_counter() - began)
     result.frames["slice"] = piece
+    result.frames["slice_10s"] = store.read(first, slice_start, slice_end, resample="10s")
     say(f"\n{first} from {slice_start:%H:%M} to {slice_end:%H:%M} ({len(piece):,} points):")
     say(piece.head(5).to_string())
 
@@ -353,7 +355,9 @@ def _reads(
 
     names = [f.name for f in feeds[:5]]
     began = time.perf_counter()
-    wide = store.read(names, slice_start, slice_start + pd.Timedelta(minutes=1), resample="5s")
+    wide = store.read(
+        names, slice_start, slice_start + pd.Timedelta(minutes=1), resample="5s", how="wide"
+    )
     result.timings["wide frame, 5 sensors"] = (
         len(wide) * len(names),
         time.perf_counter() - began,
@@ -385,22 +389,25 @@ def _throughput_table(result: DemoResult) -> str:
 
 
 def _plot(result: DemoResult, path: Path) -> Path:
-    import matplotlib
+    """PNG of the slice (broken at outages) and its 10-second mean, without pyplot."""
+    from matplotlib.figure import Figure  # no global backend is touched
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    piece = result.frames["slice"]
-    mean = piece["value"].resample("10s").mean()
-    fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
-    ax.plot(piece.index, piece["value"], lw=0.4, alpha=0.6, label="raw points")
+    piece = result.frames["slice"]["value"]
+    mean = result.frames["slice_10s"]["value"]
+    breaks = piece.index.to_series().diff() > pd.Timedelta(seconds=1)
+    gaps = pd.Series(np.nan, index=piece.index[breaks.to_numpy()] - pd.Timedelta(microseconds=1))
+    raw = pd.concat([piece, gaps]).sort_index()
+    fig = Figure(figsize=(10, 4), dpi=100)
+    ax = fig.subplots()
+    ax.plot(raw.index, raw.to_numpy(), lw=0.4, alpha=0.6, label="raw points")
     ax.step(mean.index, mean.to_numpy(), where="post", lw=2.0, label="10-second mean")
-    ax.set_title("hfdata demo: a 10-minute slice and its resampled line")
+    ax.set_title(
+        f"hfdata demo: {result.frames['sensor']}, a 10-minute slice and its resampled line"
+    )
     ax.set_xlabel("time (UTC)")
-    ax.set_ylabel("value")
+    ax.set_ylabel(str(result.frames["unit"]))
     ax.legend(loc="upper right")
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path

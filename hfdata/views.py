@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 TIMESTAMP_FORMAT: Final = "%Y-%m-%dT%H:%M:%S%.fZ"
+_CHUNK_ROWS: Final = 100_000
 _NONFINITE: Final = {math.inf: "Infinity", -math.inf: "-Infinity"}
 # Columns of `hfdata ls -l`, each with the VariableInfo fields that may hold it.
 _LS_COLUMNS: Final = (
@@ -193,7 +194,7 @@ def _json_lines(frame: pl.DataFrame) -> Iterator[bytes]:
     )
     meta = [n for n in text.columns if n == "metadata" or n.endswith("_metadata")]
     floats = [n for n, t in text.schema.items() if t.is_float()]
-    for chunk in text.iter_slices(100_000):
+    for chunk in text.iter_slices(_CHUNK_ROWS):
         for row in chunk.iter_rows(named=True):
             for name in floats:
                 value = row[name]
@@ -222,8 +223,14 @@ def write_frame(frame: Any, fmt: Literal["csv", "json", "parquet"], output: Path
         flat.write_parquet(output, compression="zstd")
         return
     with _open_output(output) as target:
-        if fmt == "csv":
+        if fmt == "csv" and output is not None:
             flat.write_csv(target, datetime_format=TIMESTAMP_FORMAT)
+        elif fmt == "csv":  # in slices, so a closed pipe is Python's BrokenPipeError
+            for number, chunk in enumerate(flat.iter_slices(_CHUNK_ROWS)):
+                text = chunk.write_csv(datetime_format=TIMESTAMP_FORMAT, include_header=not number)
+                target.write(text.encode())
+            if flat.height == 0:
+                target.write(flat.write_csv(include_header=True).encode())
         else:
             for line in _json_lines(flat):
                 target.write(line)

@@ -377,13 +377,14 @@ def test_read_formats(filled: Path, tmp_path: Path) -> None:
 
 @needs_read
 def test_read_into_a_closed_pipe_is_quiet(filled: Path) -> None:
-    reader = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "hfdata.cli", "read", str(filled), "a", "b"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )
-    assert reader.stdout is not None and reader.stderr is not None
-    reader.stdout.readline()
-    reader.stdout.close()  # like `| head -1`
-    assert reader.wait(timeout=120) == 0
-    assert b"Traceback" not in reader.stderr.read()
+    ) as reader:
+        assert reader.stdout is not None and reader.stderr is not None
+        reader.stdout.readline()
+        reader.stdout.close()  # like `| head -1`
+        errors = reader.stderr.read()
+        assert reader.wait(timeout=120) == 0
+    assert b"Traceback" not in errors
