@@ -11,13 +11,14 @@ journals are reported too. Directory listings are taken under `.publish.lock`
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -77,7 +78,7 @@ def verify(root: Path) -> list[Finding]:
                 Finding(
                     "warning",
                     f"leftover journal {journal.relative_to(root)} of an interrupted compaction;"
-                    " the next compaction rolls it forward or back",
+                    f" the next compaction or open rolls it {_direction(journal)}",
                 )
             )
     for name, listing in sorted(listings.items()):
@@ -86,6 +87,15 @@ def verify(root: Path) -> list[Finding]:
     if not listings:
         findings.append(Finding("ok", "the store holds no variables yet"))
     return findings
+
+
+def _direction(journal: Path) -> str:
+    """`forward` once a batch was publishing, `back` before (see the compaction protocol)."""
+    try:
+        state = orjson.loads(journal.read_bytes()).get("state")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return "forward or back"
+    return "forward" if state == "publishing" else "back"
 
 
 def _list(root: Path) -> dict[str, _Listing]:
@@ -302,6 +312,11 @@ def _cross_check(
 
 
 def _check_quarantine(root: Path) -> list[Finding]:
+    """One warning per variable with quarantined lines: how many, and the usual reason.
+
+    Compaction writes `_quarantine/<var>/<segment>.bad.jsonl` (and `.torn.jsonl`),
+    one `{file, offset, reason, line}` record per line.
+    """
     base = root / "_quarantine"
     if not base.is_dir():
         return []
@@ -312,12 +327,24 @@ def _check_quarantine(root: Path) -> list[Finding]:
         ]
         if not files:
             continue
-        lines = sum(p.read_bytes().count(b"\n") for p in files)
+        reasons: Counter[str] = Counter()
+        lines = 0
+        for path in files:
+            for raw in path.read_bytes().splitlines():
+                lines += 1
+                try:
+                    record = orjson.loads(raw)
+                    reason = str(record.get("reason", "?")) if isinstance(record, dict) else "?"
+                except orjson.JSONDecodeError:
+                    reason = "?"
+                reasons["torn write" if path.name.endswith(".torn.jsonl") else reason] += 1
+        usual, times = reasons.most_common(1)[0] if reasons else ("?", 0)
         out.append(
             Finding(
                 "warning",
-                f"{decode_name(var_dir.name)}: {len(files)} quarantine file(s) with {lines:,} "
-                f"lines in {var_dir.relative_to(root)} (bad input set aside by compaction)",
+                f"{decode_name(var_dir.name)}: {lines:,} quarantined lines in {len(files)} "
+                f"file(s) under {var_dir.relative_to(root)} (most often: {usual[:80]} x{times});"
+                " bad input set aside by compaction",
             )
         )
     return out

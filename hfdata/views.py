@@ -103,7 +103,8 @@ def info_json(info: Any) -> str:
 
     def default(obj: Any) -> Any:
         if hasattr(obj, "isoformat"):
-            return obj.isoformat()
+            text = str(obj.isoformat())
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
         if isinstance(obj, Path):
             return str(obj)
         raise TypeError(type(obj).__name__)

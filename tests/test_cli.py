@@ -277,6 +277,7 @@ def test_verify_finds_problems(tmp_path: Path) -> None:
     assert f"{segment.relative_to(tmp_path)}:2: bad line" in result.stdout
     assert "torn last line" in result.stdout
     assert "leftover journal _journal/batch1.json" in result.stdout
+    assert "rolls it back" in result.stdout  # not yet publishing
     assert " a: float;" not in result.stdout  # --quiet hides the OK lines
 
 

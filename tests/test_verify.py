@@ -111,19 +111,24 @@ def test_log_findings(tmp_path: Path) -> None:
     (directory / ".w2-000001.jsonl.active.tmp").write_bytes(b"")
     quarantine = tmp_path / "_quarantine" / "a"
     quarantine.mkdir(parents=True)
-    (quarantine / "w0-000001.jsonl").write_bytes(b"bad 1\nbad 2\n")
+    record = b'{"file":"log/a/w0-000001.jsonl","offset":0,"reason":"bad JSON: x","line":"{"}\n'
+    (quarantine / "w0-000001.bad.jsonl").write_bytes(record * 2)
+    (quarantine / "w1-000001.torn.jsonl").write_bytes(record)
     warnings = "\n".join(levels(verify(tmp_path), "warning"))
     assert "orphan segment log/a/w1-000001.jsonl.active" in warnings
     assert "torn tail of 19 bytes" in warnings
     assert "stray temporary file log/a/.w2-000001.jsonl.active.tmp" in warnings
-    assert "a: 1 quarantine file(s) with 2 lines" in warnings
+    assert (
+        "a: 3 quarantined lines in 2 file(s) under _quarantine/a (most often: bad JSON: x x2)"
+        in (warnings)
+    )
 
 
 def test_live_writers_and_running_compactions_are_not_problems(tmp_path: Path) -> None:
     store = hfdata.open_store(tmp_path)
     store.append("a", "2026-11-26T10:00:00Z", 1.0)  # an active segment, flocked by us
     (tmp_path / "_journal").mkdir()
-    (tmp_path / "_journal" / "b1.json").write_text("{}")
+    (tmp_path / "_journal" / "b1.json").write_text('{"state": "publishing"}')
     try:
         with flock(tmp_path / COMPACT_LOCK):
             findings = verify(tmp_path)
@@ -135,7 +140,7 @@ def test_live_writers_and_running_compactions_are_not_problems(tmp_path: Path) -
     leftover = levels(verify(tmp_path), "warning")
     assert leftover == [
         "leftover journal _journal/b1.json of an interrupted compaction; the next compaction "
-        "rolls it forward or back"
+        "or open rolls it forward"
     ]
 
 

@@ -82,6 +82,8 @@ def test_info_views() -> None:
     assert pairs["first"] == "2026-11-26T10:00:00Z"
     assert pairs["bytes on disk"] == "3.0 MiB (3,145,728 bytes)"
     assert json.loads(info_json(INFO))["first"] == "2026-11-26T10:00:00Z"
+    stamped = FakeInfo("a", "float", 1, pd.Timestamp("2026-11-26T10:00:00.000000001Z"), 0, [])
+    assert json.loads(info_json(stamped))["first"] == "2026-11-26T10:00:00.000000001Z"
     row = dict(zip(info_rows_header(), info_row(INFO), strict=True))
     assert row["variable"] == "a" and row["rows"] == 1234567 and row["size"] == "3.0 MiB"
     assert row["log"] is None  # a field the info does not have
