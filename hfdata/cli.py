@@ -439,7 +439,8 @@ def _cmd_compact(args: argparse.Namespace) -> int:
     _print_report("compacted", report)
     if getattr(report, "quarantined", 0):
         _note(
-            f"{report.quarantined:,} bad lines were moved to {args.dir / '_quarantine'}; "
+            f"{_plural(report.quarantined, 'bad line')} "
+            f"{'was' if report.quarantined == 1 else 'were'} moved to {args.dir / '_quarantine'}; "
             f"see 'hfdata verify {args.dir}'"
         )
     return OK

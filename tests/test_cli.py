@@ -310,6 +310,26 @@ def test_compact_and_optimize(filled: Path) -> None:
     assert "121 points of" in clean.stdout or "121 rows" in clean.stdout
 
 
+@needs_compact
+def test_compact_quarantines_and_verify_reports_it(filled: Path, run: Any) -> None:
+    segment = next((filled / "log" / "b").glob("*.jsonl"))
+    with segment.open("ab") as f:
+        f.write(b'{"timestamp": "2026-11-26T10:00:01Z", "value": "oops"}\n')
+    compacted = run("compact", filled, "--variable", "b", "--no-progress")
+    assert compacted.returncode == 0, compacted.stderr
+    assert "1 bad line was moved to" in compacted.stderr
+    checked = run("verify", filled, "--quiet")
+    assert checked.returncode == 0, checked.stdout
+    assert "b: 1 quarantined lines in 1 file(s) under _quarantine/b" in checked.stdout
+    assert "'oops' in a float variable" in checked.stdout
+    assert "verify: 0 problems, 1 warnings" in checked.stdout
+    lost = next((filled / "parquet").glob("variable=b/date=*/*.parquet"))
+    lost.unlink()  # data the compacted segments say must be there
+    broken = run("verify", filled, "--quiet")
+    assert broken.returncode == 1
+    assert "b: 120 points of compacted log segments are missing from Parquet" in broken.stdout
+
+
 @needs_read
 def test_ls_and_info(filled: Path) -> None:
     names = hfdata_cli("ls", filled)
