@@ -21,7 +21,7 @@ from typing import IO, Any, Final, NoReturn
 
 from hfdata.errors import CompactionInProgress, HfdataError, StoreClosed
 from hfdata.kinds import KINDS, Kind
-from hfdata.layout import PARTITIONS
+from hfdata.layout import PARTITIONS, validate_name
 from hfdata.log import DURABILITIES
 from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store
@@ -291,16 +291,12 @@ def _input(name: str) -> Iterator[IO[bytes]]:
         yield stream
 
 
-def _report_rejects(report: Any, rejects_file: IO[str] | None) -> None:
+def _report_rejects(report: Any) -> None:
     for item in report.rejected[:_SHOW_REJECTED]:
         _note(f"{report.source}:{item.line}: {item.reason}")
     if report.rejected_count > _SHOW_REJECTED:
-        _note(f"{report.source}: ... and {report.rejected_count - _SHOW_REJECTED} more bad lines")
-    if rejects_file is not None:
-        for item in report.rejected:
-            rejects_file.write(f"{item.text}\n")
-        if report.rejected_count > len(report.rejected):
-            _note(f"only the first {len(report.rejected)} rejected lines were written")
+        more = report.rejected_count - _SHOW_REJECTED
+        _note(f"{report.source}: ... and {_plural(more, 'more bad line')}")
     if report.failure:
         _note(f"{report.source}: {report.failure}")
 
@@ -333,6 +329,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _cmd_append(args: argparse.Namespace) -> int:
     from hfdata.ingest import PointParser, csv_rows, ingest, jsonl_rows, resolve_kind, sniff_format
 
+    validate_name(args.variable)  # before a store is created for nothing
     with _input(args.file) as stream:
         fmt = args.format
         if fmt == "auto":
@@ -366,8 +363,9 @@ def _cmd_append(args: argparse.Namespace) -> int:
                 source=source,
                 batch_rows=args.batch_rows,
                 fixed_kind=args.kind,
+                rejects=rejects_file,
             )
-            _report_rejects(report, rejects_file)
+            _report_rejects(report)
     rejected = (
         f", {_plural(report.rejected_count, 'bad line')} skipped" if report.rejected_count else ""
     )
@@ -400,18 +398,22 @@ def _cmd_legacy(args: argparse.Namespace) -> int:
         _die(f"no <variable>.jsonl files found in {args.source}")
     problems = bool(skipped)
     rows: list[list[object]] = []
+    total = 0
     with open_store(args.dir) as store:
         zone = args.naive_timezone or store.settings.naive_timezone
         unit = args.epoch_unit or store.settings.epoch_unit
         rules = TimeRules(zone, unit)
         for legacy in files:
             report = import_file(store, legacy, rules, kind=args.kind, batch_rows=args.batch_rows)
-            _report_rejects(report, None)
+            _report_rejects(report)
             problems = problems or bool(report.rejected_count or report.failure)
             rows.append([legacy.variable, report.lines, report.appended, report.rejected_count])
+            total += report.appended
     print(text_table(["variable", "lines", "imported", "bad lines"], rows))
-    total = sum(int(str(r[2])) for r in rows)
-    print(f"imported {total:,} points from {len(files)} files; run 'hfdata compact {args.dir}'")
+    print(
+        f"imported {_plural(total, 'point')} from {_plural(len(files), 'file')}; "
+        f"run 'hfdata compact {args.dir}'"
+    )
     return PROBLEMS if problems else OK
 
 

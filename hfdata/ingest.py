@@ -82,11 +82,14 @@ class IngestReport:
     rejected_count: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     failure: str | None = None  # set when a whole batch was refused and ingest stopped
+    rejects: IO[str] | None = None  # every rejected line, in full, is written here
 
     def reject(self, line: int, reason: str, text: str) -> None:
         self.rejected_count += 1
         if len(self.rejected) < _KEEP_REJECTED:
             self.rejected.append(Rejected(line, reason, text[:200]))
+        if self.rejects is not None:
+            self.rejects.write(text + "\n")
 
 
 def resolve_kind(store: Store, variable: str, requested: Kind | None) -> Kind | None:
@@ -367,13 +370,16 @@ def ingest(
     source: str,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     fixed_kind: Kind | None = None,
+    rejects: IO[str] | None = None,
 ) -> IngestReport:
     """Check each item with `convert`, append good points in batches, keep the bad ones.
 
-    Stops early (setting `report.failure`) only if the store refuses a whole batch,
-    e.g. because another process fixed the variable's kind differently meanwhile.
+    Rejected lines are counted, the first ones kept in the report, and all of them
+    written to `rejects` if given. Stops early (setting `report.failure`) only if the
+    store refuses a whole batch, e.g. because another process fixed the variable's
+    kind differently meanwhile.
     """
-    report = IngestReport(source=source, variable=variable)
+    report = IngestReport(source=source, variable=variable, rejects=rejects)
     points: list[_Point] = []
     first_line = last_line = 0
     for number, item, raw in items:

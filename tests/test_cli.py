@@ -185,9 +185,10 @@ def test_append_bad_input_exits_2(tmp_path: Path, run: Any) -> None:
     missing = hfdata_cli("append", tmp_path, "x", tmp_path / "missing.jsonl")
     assert missing.returncode == 2
     assert "does not exist" in one_line_error(missing)
-    bad_name = run("append", tmp_path, "..", stdin="")
+    bad_name = run("append", tmp_path / "new", "..", stdin="")
     assert bad_name.returncode == 2
     assert "reserved" in one_line_error(bad_name)
+    assert not (tmp_path / "new").exists()
     with hfdata.open_store(tmp_path) as store:
         store.append("b", "2026-11-26T10:00:00Z", True)
     wrong_kind = run("append", tmp_path, "b", "--kind", "float", stdin="")
@@ -215,7 +216,7 @@ def test_import_legacy(tmp_path: Path, run: Any) -> None:
     )
     assert result.returncode == 1  # one line could not be imported
     assert "sensor_temp_celsius.jsonl:3:" in result.stderr
-    assert "imported 2 points from 1 files" in result.stdout
+    assert "imported 2 points from 1 file;" in result.stdout
     points = stored(tmp_path / "s", "sensor_temp_celsius")
     assert [p[0] for p in points] == [T0, T0 + SECOND]
     empty = tmp_path / "empty"

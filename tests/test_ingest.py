@@ -148,6 +148,7 @@ def test_ingest_keeps_good_lines_across_batches(tmp_path: Path) -> None:
     lines = [f'{{"timestamp": "2026-11-26T10:00:0{i}Z", "value": {i}}}' for i in range(7)]
     lines[3] = '{"timestamp": "2026-11-26T10:00:03Z", "value": "three"}'
     data = ("\n".join(lines) + "\n").encode()
+    rejects = io.StringIO()
     with hfdata.open_store(tmp_path) as store:
         parser = PointParser("v", None, UTC_RULES)
         report = ingest(
@@ -158,8 +159,10 @@ def test_ingest_keeps_good_lines_across_batches(tmp_path: Path) -> None:
             parser,
             source="x",
             batch_rows=2,
+            rejects=rejects,
         )
     assert (report.lines, report.appended, report.rejected_count) == (7, 6, 1)
+    assert rejects.getvalue() == lines[3] + "\n"
     assert report.rejected[0].line == 4
     assert "three" in report.rejected[0].text
     points = stored(tmp_path, "v")
