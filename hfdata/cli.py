@@ -12,12 +12,13 @@ import argparse
 import contextlib
 import dataclasses
 import functools
+import gzip
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any, Final, NoReturn
+from typing import IO, Any, Final, NoReturn, cast
 
 from hfdata.errors import CompactionInProgress, HfdataError, StoreClosed
 from hfdata.kinds import KINDS, Kind
@@ -91,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("append", "append points from JSON Lines or CSV (a file or stdin)", _cmd_append)
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("variable", metavar="VARIABLE")
-    p.add_argument("file", metavar="FILE", nargs="?", default="-", help="input file, '-' = stdin")
+    p.add_argument(
+        "file", metavar="FILE", nargs="?", default="-", help="input file (.gz too), '-' = stdin"
+    )
     p.add_argument(
         "--format",
         choices=("auto", "jsonl", "csv"),
@@ -282,13 +285,17 @@ def _input(name: str) -> Iterator[IO[bytes]]:
     if path.is_dir():
         _die(f"{name} is a directory; give a JSON Lines or CSV file, or '-' for stdin")
     try:
-        stream = path.open("rb")
+        raw = path.open("rb")
     except FileNotFoundError:
         _die(f"input file {name} does not exist")
     except PermissionError:
         _die(f"cannot read input file {name} (permission denied)")
-    with stream:
-        yield stream
+    with raw:
+        if path.suffix == ".gz":
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield cast(IO[bytes], unzipped)
+        else:
+            yield raw
 
 
 def _report_rejects(report: Any) -> None:
@@ -333,7 +340,8 @@ def _cmd_append(args: argparse.Namespace) -> int:
     with _input(args.file) as stream:
         fmt = args.format
         if fmt == "auto":
-            suffix = Path(args.file).suffix.lower() if args.file != "-" else ""
+            name = Path(args.file.removesuffix(".gz"))
+            suffix = name.suffix.lower() if args.file != "-" else ""
             if suffix in (".jsonl", ".ndjson", ".json"):
                 fmt = "jsonl"
             elif suffix == ".csv":

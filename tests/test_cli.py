@@ -6,6 +6,7 @@ sees; `--help` of each subcommand runs in-process through `main()` to keep this 
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import math
@@ -170,6 +171,15 @@ def test_append_csv_file_with_header_and_rejects_file(tmp_path: Path, run: Any) 
     assert "in.csv:3: 'twenty-one' is not an integer" in result.stderr
     assert rejects.read_text() == "2026-11-26T10:00:01Z,twenty-one,\n"
     assert stored(tmp_path / "s", "t") == [(T0, 20, None), (T0 + 2 * SECOND, 22, '{"unit":"C"}')]
+
+
+def test_append_gzip(tmp_path: Path, run: Any) -> None:
+    source = tmp_path / "points.jsonl.gz"
+    with gzip.open(source, "wt") as f:
+        f.write('{"timestamp": "2026-11-26T10:00:00Z", "value": 7}\n')
+    result = run("append", tmp_path / "s", "g", source)
+    assert result.returncode == 0, result.stderr
+    assert stored(tmp_path / "s", "g") == [(T0, 7.0, None)]
 
 
 def test_append_clean_input_exits_0_and_sniffs_csv(tmp_path: Path, run: Any) -> None:
