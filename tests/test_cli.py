@@ -342,24 +342,24 @@ def test_compact_quarantines_and_verify_reports_it(filled: Path, run: Any) -> No
 
 
 @needs_read
-def test_ls_and_info(filled: Path) -> None:
+def test_ls_and_info(filled: Path, run: Any) -> None:
     names = hfdata_cli("ls", filled)
     assert names.returncode == 0 and names.stdout.split() == ["a", "b"]
-    table = hfdata_cli("ls", "-l", filled)
+    table = run("ls", "-l", filled)
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines()[0].split()[:3] == ["variable", "kind", "rows"]
-    info = hfdata_cli("info", filled, "a")
+    info = run("info", filled, "a")
     assert info.returncode == 0, info.stderr
     assert "float" in info.stdout and "121" in info.stdout
-    as_json = json.loads(hfdata_cli("info", filled, "a", "--json").stdout)
+    as_json = json.loads(run("info", filled, "a", "--json").stdout)
     assert as_json["kind"] == "float"
-    missing = hfdata_cli("info", filled, "nope")
+    missing = run("info", filled, "nope")
     assert missing.returncode == 2
     assert "nope" in one_line_error(missing)
 
 
 @needs_read
-def test_read_formats(filled: Path, tmp_path: Path) -> None:
+def test_read_formats(filled: Path, tmp_path: Path, run: Any) -> None:
     csv = hfdata_cli(
         "read", filled, "a", "--start", "2026-11-26T10:00:00Z", "--end", "2026-11-26T10:00:02Z"
     )
@@ -370,7 +370,7 @@ def test_read_formats(filled: Path, tmp_path: Path) -> None:
         "2026-11-26T10:00:00.500Z,0.5",
         "2026-11-26T10:00:01Z,1.0",
     ]
-    lines = hfdata_cli(
+    lines = run(
         "read", filled, "a", "--end", "2026-11-26T10:00:01Z", "--format", "json", "--metadata"
     ).stdout.splitlines()
     assert [json.loads(line) for line in lines] == [
@@ -378,14 +378,14 @@ def test_read_formats(filled: Path, tmp_path: Path) -> None:
         {"timestamp": "2026-11-26T10:00:00.500Z", "value": 0.5, "metadata": {"note": "late"}},
     ]
     out = tmp_path / "bars.parquet"
-    bars = hfdata_cli(
+    bars = run(
         "read", filled, "a", "--resample", "1min", "--agg", "ohlc", "--format", "parquet", "-o", out
     )
     assert bars.returncode == 0, bars.stderr
     table = pq.read_table(out).to_pandas()
     assert len(table) == 2
     assert {"open", "high", "low", "close"} <= {str(c).rsplit("_", 1)[-1] for c in table.columns}
-    wide = hfdata_cli(
+    wide = run(
         "read",
         filled,
         "a",
@@ -400,9 +400,9 @@ def test_read_formats(filled: Path, tmp_path: Path) -> None:
     assert wide.returncode == 0, wide.stderr
     header = wide.stdout.splitlines()[0].split(",")
     assert header[0] == "timestamp" and {"a", "b"} <= set(header)
-    no_parquet_stdout = hfdata_cli("read", filled, "a", "--format", "parquet")
+    no_parquet_stdout = run("read", filled, "a", "--format", "parquet")
     assert no_parquet_stdout.returncode == 2
-    bad_time = hfdata_cli("read", filled, "a", "--start", "next tuesday")
+    bad_time = run("read", filled, "a", "--start", "next tuesday")
     assert bad_time.returncode == 2
     assert "next tuesday" in one_line_error(bad_time)
 
