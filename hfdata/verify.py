@@ -270,7 +270,7 @@ def _check_parquet(
                         )
                     )
             parts.append(ns)
-        stamps[key] = np.concatenate(parts) if parts else np.empty(0, np.int64)
+        stamps[key] = np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
     return stamps, rows, files
 
 
@@ -299,15 +299,17 @@ def _cross_check(
             .to_numpy()
         )
         checked += len(ns)
+        ns = np.sort(ns)
         hours = ns // _HOUR_NS
-        for hour in np.unique(hours):
-            key = partition_key_ns(int(hour) * _HOUR_NS, partition)
-            selected = ns[hours == hour]
-            present = stamps.get(key)
-            if present is None:
-                missing += len(selected)
-            else:
-                missing += int(np.count_nonzero(~np.isin(selected, present)))
+        for chunk in np.split(ns, np.flatnonzero(np.diff(hours)) + 1):
+            if not len(chunk):
+                continue
+            present = stamps.get(partition_key_ns(int(chunk[0]), partition))
+            if present is None or not len(present):
+                missing += len(chunk)
+                continue
+            at = np.minimum(np.searchsorted(present, chunk), len(present) - 1)
+            missing += int(np.count_nonzero(present[at] != chunk))
     return missing, checked
 
 
