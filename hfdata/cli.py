@@ -123,11 +123,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("compact", "turn closed log segments into Parquet", _cmd_compact)
     p.add_argument("dir", metavar="DIR", type=Path)
     _variables_option(p)
-    p.add_argument(
-        "--include-active",
-        action="store_true",
-        help="also close and compact segments this command could rotate (not other writers')",
-    )
     p.add_argument("--no-wait", action="store_true", help="fail if another compaction runs")
     _progress_option(p)
 
@@ -442,7 +437,6 @@ def _cmd_compact(args: argparse.Namespace) -> int:
     with _existing(args.dir) as store:
         report = store.compact(
             variables=args.variables,
-            include_active=args.include_active,
             progress=args.progress,
             wait=not args.no_wait,
         )

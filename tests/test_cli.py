@@ -341,6 +341,16 @@ def test_compact_quarantines_and_verify_reports_it(filled: Path, run: Any) -> No
     assert "b: 120 points of compacted log segments are missing from Parquet" in broken.stdout
 
 
+def test_compact_no_wait_while_another_runs(filled: Path, run: Any) -> None:
+    from hfdata.locks import COMPACT_LOCK, flock
+
+    with flock(filled / COMPACT_LOCK):
+        busy = run("compact", filled, "--no-wait", "--no-progress")
+    assert busy.returncode == 1
+    assert "compact" in one_line_error(busy).lower()
+    assert not (filled / "parquet").exists() or not list((filled / "parquet").rglob("*.parquet"))
+
+
 @needs_read
 def test_ls_and_info(filled: Path, run: Any) -> None:
     names = hfdata_cli("ls", filled)
