@@ -435,11 +435,12 @@ def _isnum(value: object) -> bool:
 
 def _cmd_compact(args: argparse.Namespace) -> int:
     with _existing(args.dir) as store:
-        report = store.compact(
-            variables=args.variables,
-            progress=args.progress,
-            wait=not args.no_wait,
-        )
+        try:
+            report = store.compact(
+                variables=args.variables, progress=args.progress, wait=not args.no_wait
+            )
+        except CompactionInProgress:
+            _die(f"another compaction of {args.dir} is running; omit --no-wait to wait", PROBLEMS)
     _print_report("compacted", report)
     if getattr(report, "quarantined", 0):
         _note(

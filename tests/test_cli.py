@@ -347,7 +347,8 @@ def test_compact_no_wait_while_another_runs(filled: Path, run: Any) -> None:
     with flock(filled / COMPACT_LOCK):
         busy = run("compact", filled, "--no-wait", "--no-progress")
     assert busy.returncode == 1
-    assert "compact" in one_line_error(busy).lower()
+    assert "another compaction of" in one_line_error(busy)
+    assert "omit --no-wait" in busy.stderr
     assert not (filled / "parquet").exists() or not list((filled / "parquet").rglob("*.parquet"))
 
 
