@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from hfdata.kinds import load_schema
 from hfdata.layout import log_dir
@@ -46,22 +43,3 @@ def hfdata_cli(
         cwd=cwd,
         check=False,
     )
-
-
-def available(call: str) -> bool:
-    """False while the library function is still the stub that raises NotImplementedError."""
-    from hfdata import compact as compact_module
-    from hfdata import read as read_module
-
-    module = compact_module if call in ("compact", "optimize", "drop") else read_module
-    source = inspect.getsource(getattr(module, call))
-    return "NotImplementedError" not in source
-
-
-needs_compact = pytest.mark.skipif(
-    not available("compact"), reason="Store.compact (issue 3) is not on this branch yet"
-)
-needs_read = pytest.mark.skipif(
-    not (available("read") and available("info") and available("variables")),
-    reason="Store.read/info/variables (issue 4) are not on this branch yet",
-)

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from cliutil import hfdata_cli, needs_compact, needs_read, stored
+from cliutil import hfdata_cli, stored
 
 import hfdata
 from hfdata.cli import build_parser, main
@@ -305,7 +305,6 @@ def filled(tmp_path: Path) -> Path:
     return root
 
 
-@needs_compact
 def test_compact_and_optimize(filled: Path) -> None:
     result = hfdata_cli("compact", filled, "--no-progress")
     assert result.returncode == 0, result.stderr
@@ -321,7 +320,6 @@ def test_compact_and_optimize(filled: Path) -> None:
     assert "121 points of" in clean.stdout or "121 rows" in clean.stdout
 
 
-@needs_compact
 def test_compact_quarantines_and_verify_reports_it(filled: Path, run: Any) -> None:
     segment = next((filled / "log" / "b").glob("*.jsonl"))
     with segment.open("ab") as f:
@@ -352,7 +350,6 @@ def test_compact_no_wait_while_another_runs(filled: Path, run: Any) -> None:
     assert not (filled / "parquet").exists() or not list((filled / "parquet").rglob("*.parquet"))
 
 
-@needs_read
 def test_ls_and_info(filled: Path, run: Any) -> None:
     names = hfdata_cli("ls", filled)
     assert names.returncode == 0 and names.stdout.split() == ["a", "b"]
@@ -369,7 +366,6 @@ def test_ls_and_info(filled: Path, run: Any) -> None:
     assert "nope" in one_line_error(missing)
 
 
-@needs_read
 def test_read_formats(filled: Path, tmp_path: Path, run: Any) -> None:
     csv = hfdata_cli(
         "read", filled, "a", "--start", "2026-11-26T10:00:00Z", "--end", "2026-11-26T10:00:02Z"
@@ -418,7 +414,6 @@ def test_read_formats(filled: Path, tmp_path: Path, run: Any) -> None:
     assert "next tuesday" in one_line_error(bad_time)
 
 
-@needs_read
 def test_read_into_a_closed_pipe_is_quiet(filled: Path) -> None:
     with subprocess.Popen(
         [sys.executable, "-m", "hfdata.cli", "read", str(filled), "a", "b"],

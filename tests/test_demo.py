@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cliutil import hfdata_cli, needs_compact, needs_read
+from cliutil import hfdata_cli
 
 import hfdata
 from hfdata.demo import MARKER, STATUS, DemoConfig, append_feed, run_demo, simulate
@@ -81,8 +81,6 @@ def test_demo_only_wipes_its_own_directory(tmp_path: Path) -> None:
         run_demo(afile, TINY, say=lambda _: None)
 
 
-@needs_compact
-@needs_read
 def test_small_demo_end_to_end(tmp_path: Path) -> None:
     root = tmp_path / "demo"
     root.mkdir()
@@ -110,8 +108,6 @@ def test_small_demo_end_to_end(tmp_path: Path) -> None:
     assert set(result.timings) >= {"append (threads)", "compact"}
 
 
-@needs_compact
-@needs_read
 def test_demo_command(tmp_path: Path) -> None:
     result = hfdata_cli("demo", tmp_path / "d", "--small", "--no-plot", "--sensors", "5")
     assert result.returncode == 0, result.stderr

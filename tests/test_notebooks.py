@@ -12,7 +12,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from cliutil import needs_compact, needs_read
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
 
@@ -25,8 +24,6 @@ def test_saved_without_outputs() -> None:
     assert all(c.outputs == [] and c.execution_count is None for c in code)
 
 
-@needs_compact
-@needs_read
 def test_quickstart_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from nbclient import NotebookClient
 
