@@ -10,6 +10,7 @@ saw, and saves a PNG of a slice with its resampled line.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import shutil
 import sys
@@ -311,7 +312,9 @@ def run_demo(
 
         # -- 3. read ------------------------------------------------------------------------
         _reads(store, feeds, config, result, say)
-    if config.plot:
+    if config.plot and importlib.util.find_spec("matplotlib") is None:
+        say("\nmatplotlib is not installed (pip install 'hfdata[plot]'): no plot this time")
+    elif config.plot:
         result.plot = _plot(result, root / "demo.png")
         say(f"saved a plot of the slice and its 10-second mean to {result.plot}")
     say("")
