@@ -152,7 +152,8 @@ def test_not_a_store(tmp_path: Path) -> None:
     assert "not valid JSON" in verify(tmp_path)[0].message
 
 
-def test_encoded_names_are_reported_decoded(tmp_path: Path) -> None:
+def test_encoded_and_dot_names_are_reported(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store:
         store.append("plant/line 1", "2026-11-26T10:00:00Z", 1.0)
-    assert levels(verify(tmp_path), "ok")[0].startswith("plant/line 1: float;")
+        store.append(".hidden", "2026-11-26T10:00:00Z", 1.0)
+    assert [m.split(":")[0] for m in levels(verify(tmp_path), "ok")] == [".hidden", "plant/line 1"]
