@@ -49,6 +49,8 @@ _ZEROS: Final = np.uint64(0x3030_3030_3030_3030)
 _SWAR_ADD: Final = np.uint64(0x7676_7676_7676_7676)
 _NONFINITE: Final = {b'"NaN"': np.nan, b'"Infinity"': np.inf, b'"-Infinity"': -np.inf}
 _MIN_BISECT: Final = 32
+_YEAR_MIN: Final = int.from_bytes(b"1678", "big")
+_YEAR_MAX: Final = int.from_bytes(b"2261", "big")
 _WINDOW: Final = 64  # bytes read at each line's start: prefix, timestamp, value key
 
 IntArray = npt.NDArray[np.int64]
@@ -91,18 +93,17 @@ def _template(size: int, suffix: bytes) -> tuple[npt.NDArray[np.uint64], ...]:
     lit, mask, digit = (np.zeros(_WINDOW, np.uint8) for _ in range(3))
     for i, char in enumerate(head):
         if char == ord("d"):
-            digit[i] = 0x80
+            digit[i], lit[i] = 0x80, ord("0")
         else:
             lit[i], mask[i] = char, 0xFF
     return lit.view("<u8"), mask.view("<u8"), digit.view("<u8")
 
 
 def _timestamp_length(window: npt.NDArray[np.uint8]) -> IntArray:
-    """Length of the timestamp string if it closes at a plausible place, else 0."""
-    length = np.zeros(len(window), np.int64)
-    for size in _TS_LENGTHS[::-1]:  # the first closing quote wins
-        length[window[:, len(_PREFIX) + size] == ord('"')] = size
-    return length
+    """Length of the timestamp string (20-35) up to its first closing quote, else 0."""
+    lo, hi = len(_PREFIX) + _TS_LENGTHS[0], len(_PREFIX) + _TS_LENGTHS[-1] + 1
+    quote = window[:, lo:hi] == ord('"')
+    return np.where(quote.any(axis=1), _TS_LENGTHS[0] + quote.argmax(axis=1), 0)
 
 
 def _line_heads(block: npt.NDArray[np.uint8], size: int, suffix: bytes) -> BoolArray:
@@ -114,19 +115,16 @@ def _line_heads(block: npt.NDArray[np.uint8], size: int, suffix: bytes) -> BoolA
     """
     lit, mask, digit = _TEMPLATES[size, suffix]
     words = block.view("<u8")
-    ok = np.ones(len(block), np.bool_)
+    bad = np.zeros(len(block), np.uint64)
     for k in range(len(lit)):
-        w = words[:, k]
-        if mask[k]:
-            ok &= ((w ^ lit[k]) & mask[k]) == 0
-        if digit[k]:
-            x = w ^ _ZEROS
-            ok &= (((x + _SWAR_ADD) | x) & digit[k]) == 0
-    p = len(_PREFIX)
-    year = np.zeros(len(block), np.int64)
-    for j in range(4):
-        year = year * 10 + (block[:, p + j].astype(np.int64) - 48)
-    ok &= (year >= 1678) & (year <= 2261)  # well inside the int64 nanosecond range
+        if not (mask[k] or digit[k]):
+            continue
+        x = words[:, k] ^ lit[k]  # literal lanes 0 when equal, digit lanes 0-9 when digits
+        bad |= (x & mask[k]) | (((x + _SWAR_ADD) | x) & digit[k])
+    ok: BoolArray = bad == 0
+    # the year's four digits as one big-endian number compare like the year itself
+    year = np.ascontiguousarray(block[:, len(_PREFIX) : len(_PREFIX) + 4]).view(">u4")[:, 0]
+    ok &= (year >= _YEAR_MIN) & (year <= _YEAR_MAX)  # well inside the int64 ns range
     return ok
 
 
@@ -154,44 +152,31 @@ def _cast(values: pa.Array, to: pa.DataType) -> tuple[pa.Array, BoolArray]:
     return pa.concat_arrays([left, right]), np.concatenate([lbad, rbad])
 
 
-class _Text:
-    """Byte gathers inside an Arrow string array (small and cache-friendly)."""
-
-    def __init__(self, text: pa.Array) -> None:
-        _, offsets, data = text.buffers()
-        self.starts = np.frombuffer(offsets, np.int64)[text.offset : text.offset + len(text) + 1]
-        self.lengths = np.diff(self.starts)
-        self.data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
-        if len(self.data) == 0:  # only empty strings
-            self.data = np.zeros(1, np.uint8)
-        self.last = len(self.data) - 1
-
-    def at(self, k: IntArray) -> npt.NDArray[np.uint8]:
-        """Byte `k` of each string (0 where the string is shorter)."""
-        inside = (k >= 0) & (k < self.lengths)
-        got = self.data[np.clip(self.starts[:-1] + k, 0, self.last)]
-        return np.where(inside, got, 0).astype(np.uint8)
-
-
 def _digit(c: npt.NDArray[np.uint8]) -> BoolArray:
     return np.asarray((c - np.uint8(48)) < 10, np.bool_)
 
 
-def _number_shape(text: pa.Array, tb: _Text, integer: bool) -> BoolArray:
-    """JSON number grammar where Arrow is laxer: sign, leading zero, '.' placement."""
-    zero = np.zeros(len(tb.lengths), np.int64)
-    neg = (tb.at(zero) == ord("-")).astype(np.int64)
-    lead = tb.at(neg)
-    ok = _digit(lead)
-    ok &= ~((lead == ord("0")) & _digit(tb.at(neg + 1)))
-    dot = np.asarray(pc.find_substring(text, ".").to_numpy(zero_copy_only=False), np.int64)
+def _find(text: pa.Array, pattern: str) -> IntArray:
+    """Index of the first `pattern` in each string, -1 where there is none."""
+    return np.asarray(pc.find_substring(text, pattern).to_numpy(zero_copy_only=False), np.int64)
+
+
+def _number_shape(b: _Bytes, vs: IntArray, text: pa.Array, integer: bool) -> BoolArray:
+    """JSON number grammar where Arrow is laxer: sign, leading zero, '.' placement.
+
+    `text` holds data[vs:ve] where data[ve] is ',' or '}' on any line that can be
+    accepted, so a byte read just past a number is never a digit.
+    """
+    c0, c1, c2 = b.at(vs), b.at(vs + 1), b.at(vs + 2)
+    neg = c0 == ord("-")
+    lead = np.where(neg, c1, c0)
+    ok = _digit(lead) & ~((lead == ord("0")) & _digit(np.where(neg, c2, c1)))
+    dot = _find(text, ".")
     has_dot = dot >= 0
     if integer:
-        ok &= ~has_dot
-        for letter in ("e", "E"):
-            ok &= np.asarray(pc.find_substring(text, letter).to_numpy(zero_copy_only=False)) < 0
-    else:
-        ok &= ~has_dot | (_digit(tb.at(dot - 1)) & _digit(tb.at(dot + 1)))
+        ok &= ~has_dot & (_find(text, "e") < 0) & (_find(text, "E") < 0)
+    else:  # a digit before the '.' follows from the digit lead and Arrow's grammar
+        ok &= ~has_dot | _digit(b.at(vs + np.where(has_dot, dot + 1, 0)))
     return ok
 
 
@@ -224,15 +209,16 @@ def _values(
         ok &= np.asarray(printable.to_numpy(zero_copy_only=False), np.bool_)
         values: pa.Array = text.cast(pa.string())
     else:
-        rest = b.slices(vs, stops, pa.large_string())
-        comma = np.asarray(pc.find_substring(rest, ",").to_numpy(zero_copy_only=False), np.int64)
         # a number, null, true or false holds no comma; without one the value ends at the
         # final brace (anything else is refused by the cast or by the tail check)
-        ve = np.where(comma >= 0, vs + comma, stops - 1)
+        ve = np.maximum(stops - 1, vs)
+        text = b.slices(vs, ve, pa.large_string())
+        comma = _find(text, ",")
+        if (comma >= 0).any():  # metadata follows (or a bad line)
+            ve = np.where(comma >= 0, vs + comma, ve)
+            text = b.slices(vs, ve, pa.large_string())
         ok = ve > vs
-        text = b.slices(vs, np.maximum(ve, vs), pa.large_string())
-        tb = _Text(text)
-        first = tb.at(np.zeros(n, np.int64))
+        first = b.at(vs)
         is_null = _equal(text, first, "null")
         if kind == "bool":
             true = _equal(text, first, "true")
@@ -248,7 +234,7 @@ def _values(
                     special |= hit
                     fill[hit] = number
             plain = ok & ~is_null & ~special
-            shaped = plain & _number_shape(text, tb, kind == "int")
+            shaped = plain & _number_shape(b, vs, text, kind == "int")
             ok &= ~plain | shaped
             idx = np.flatnonzero(shaped)
             parsed, refused = _cast(text if len(idx) == n else text.take(pa.array(idx)), typ)
@@ -362,8 +348,18 @@ def parse_fast(
     else:
         values, ve, value_ok = _values(b, kind, s_vs, s_stops)
         good &= value_ok & (ve <= s_stops)
-        metadata, _, tail_ok = _tails(b, np.minimum(ve, s_stops), s_stops, kind)
-        good &= tail_ok
+        # a value ending at the line's final brace has no metadata: only the others'
+        # tails are looked at
+        bare = (ve == s_stops - 1) & b.is_(ve, b"}")
+        others = np.flatnonzero(~bare)
+        if len(others) == 0:
+            metadata = pa.nulls(len(ve), pa.string())
+        else:
+            meta, _, tail_ok = _tails(b, np.minimum(ve, s_stops)[others], s_stops[others], kind)
+            good[others] &= tail_ok
+            where = np.zeros(len(ve), np.int64)
+            where[others] = np.arange(len(others))
+            metadata = meta.take(pa.array(where, mask=bare))
     keep = np.flatnonzero(good)
     columns = [stamps, values, metadata]
     if len(keep) < len(good):
