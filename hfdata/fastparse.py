@@ -13,6 +13,8 @@ reference parser, so results are identical to `parse_reference` by construction
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 import numpy as np
@@ -31,7 +33,7 @@ from hfdata.parse import (
     table_schema,
 )
 
-__all__ = ["parse_fast"]
+__all__ = ["THREADS", "parse_fast"]
 
 _PREFIX: Final = b'{"timestamp":"'
 _TS_TYPE: Final = pa.timestamp("ns", tz="UTC")
@@ -51,7 +53,10 @@ _NONFINITE: Final = {b'"NaN"': np.nan, b'"Infinity"': np.inf, b'"-Infinity"': -n
 _MIN_BISECT: Final = 32
 _YEAR_MIN: Final = int.from_bytes(b"1678", "big")
 _YEAR_MAX: Final = int.from_bytes(b"2261", "big")
-_WINDOW: Final = 64  # bytes read at each line's start: prefix, timestamp, value key
+_WINDOW: Final = 64
+# Runs of at least this many lines are parsed in parallel threads, at most THREADS at once.
+THREADS: int = min(2, os.cpu_count() or 1)
+_MIN_RUN_LINES: Final = 1 << 17  # bytes read at each line's start: prefix, timestamp, value key
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -170,7 +175,7 @@ def _number_shape(b: _Bytes, vs: IntArray, text: pa.Array, integer: bool) -> Boo
     c0, c1, c2 = b.at(vs), b.at(vs + 1), b.at(vs + 2)
     neg = c0 == ord("-")
     lead = np.where(neg, c1, c0)
-    ok = _digit(lead) & ~((lead == ord("0")) & _digit(np.where(neg, c2, c1)))
+    ok: BoolArray = _digit(lead) & ~((lead == ord("0")) & _digit(np.where(neg, c2, c1)))
     dot = _find(text, ".")
     has_dot = dot >= 0
     if integer:
@@ -309,7 +314,42 @@ def parse_fast(
     kind: Kind | None,
     source: str,
 ) -> tuple[pa.Table, list[BadLine]]:
-    """Rows and bad lines of the given lines, identical to the reference parser's."""
+    """Rows and bad lines of the given lines, identical to the reference parser's.
+
+    Large inputs are cut into consecutive runs of lines parsed in threads (numpy and
+    Arrow release the GIL); the runs' rows and bad lines are joined in line order.
+    """
+    n = len(starts)
+    runs = min(THREADS, n // _MIN_RUN_LINES)
+    if runs < 2:
+        return _parse_run(data, end, starts, stops, kind, source)
+    cuts = [n * i // runs for i in range(runs + 1)]
+    with ThreadPoolExecutor(runs) as pool:
+        parts = list(
+            pool.map(
+                lambda i: _parse_run(
+                    data,
+                    end,
+                    starts[cuts[i] : cuts[i + 1]],
+                    stops[cuts[i] : cuts[i + 1]],
+                    kind,
+                    source,
+                ),
+                range(runs),
+            )
+        )
+    return pa.concat_tables([table for table, _ in parts]), [b for _, bad in parts for b in bad]
+
+
+def _parse_run(
+    data: bytes,
+    end: int,
+    starts: IntArray,
+    stops: IntArray,
+    kind: Kind | None,
+    source: str,
+) -> tuple[pa.Table, list[BadLine]]:
+    """`parse_fast` on one run of lines."""
     b = _Bytes(data, end)
     n = len(starts)
     ok = ((stops - starts) >= _MIN_LINE) & (starts + _WINDOW <= end)
@@ -318,13 +358,15 @@ def parse_fast(
         window = sliding_window_view(b.arr, _WINDOW)[starts[idx]]
         ts_len = _timestamp_length(window)
         last = np.take_along_axis(window, (len(_PREFIX) + ts_len - 1)[:, None], axis=1)[:, 0]
-        zulu = last == ord("Z")
+        form = 2 * ts_len + (last == ord("Z"))
+        counts = np.bincount(form, minlength=2 * _TS_LENGTHS[-1] + 2)
         shape_ok = np.zeros(len(idx), np.bool_)
         ns = np.zeros(len(idx), np.int64)
-        for size, suffix in _TS_FORMS:  # usually one form: one block of fixed-width rows
-            rows = np.flatnonzero((ts_len == size) & (zulu == (suffix == b"Z")))
-            if len(rows) == 0:
+        for size, suffix in _TS_FORMS:  # usually one or two: blocks of fixed-width rows
+            code = 2 * size + (suffix == b"Z")
+            if counts[code] == 0:
                 continue
+            rows = np.flatnonzero(form == code)
             if 2 * len(rows) > len(window):  # checking every row beats copying most of them
                 good_head = _line_heads(window, size, suffix)[rows]
             else:
