@@ -242,7 +242,13 @@ def _values(
             shaped = plain & _number_shape(b, vs, text, kind == "int")
             ok &= ~plain | shaped
             idx = np.flatnonzero(shaped)
-            parsed, refused = _cast(text if len(idx) == n else text.take(pa.array(idx)), typ)
+            if len(idx) == n:  # every row a plain number: the cast is the column
+                parsed, refused = _cast(text, typ)
+                if kind != "int":  # 1e400: orjson refuses it
+                    refused |= ~np.isfinite(pc.fill_null(parsed, 0).to_numpy())
+                ok &= ~refused
+                return parsed, ve, ok
+            parsed, refused = _cast(text.take(pa.array(idx)), typ)
             numbers = pc.fill_null(parsed, 0).to_numpy(zero_copy_only=False)
             if kind == "int":
                 out: npt.NDArray[Any] = np.zeros(n, np.int64)
