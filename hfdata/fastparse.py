@@ -312,6 +312,59 @@ def _tail(raw: bytes, kind: Kind | None) -> tuple[str | None, Any, bool]:
     return (canonical_json(meta) if meta else None), None, True
 
 
+def _forms(window: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray]:
+    """Each row's timestamp length and form code, 2 * length + (1 if it ends with 'Z')."""
+    ts_len = _timestamp_length(window)
+    last = window[np.arange(len(window)), len(_PREFIX) + ts_len - 1]
+    return ts_len, 2 * ts_len + (last == ord("Z"))
+
+
+def _form(code: int) -> tuple[int, bytes] | None:
+    key = (code // 2, b"Z" if code % 2 else b"+00:00")
+    return key if key in _TEMPLATES else None
+
+
+def _stamps(window: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray, BoolArray]:
+    """(timestamp length, nanoseconds, head ok) of each row of line heads.
+
+    The form most common among the first rows is checked on every row first (a row
+    whose head matches a template has its first closing quote where the template
+    says); only the rows it does not fit are sorted into forms one by one.
+    """
+    m = len(window)
+    ts_len = np.zeros(m, np.int64)
+    ns = np.zeros(m, np.int64)
+    ok = np.zeros(m, np.bool_)
+
+    def fill(rows: IntArray | None, size: int, suffix: bytes) -> None:
+        block = window if rows is None else window[rows]
+        text = _fixed_width(block[:, len(_PREFIX) : len(_PREFIX) + size])
+        stamps, refused = _cast(text, _TS_TYPE)
+        at = slice(None) if rows is None else rows
+        ns[at] = pc.fill_null(stamps.cast(pa.int64()), 0).to_numpy()
+        ts_len[at] = size
+        ok[at] = ~refused
+
+    rest: IntArray = np.arange(m)
+    top = _form(int(np.bincount(_forms(window[:64])[1]).argmax()))
+    if top is not None:
+        fits = _line_heads(window, *top)
+        rest = np.flatnonzero(~fits)
+        fill(None if len(rest) == 0 else np.flatnonzero(fits), *top)
+    if len(rest):
+        sub = window[rest]
+        _, codes = _forms(sub)
+        for code in np.unique(codes).tolist():
+            form = _form(code)
+            if form is None:
+                continue
+            inside = np.flatnonzero(codes == code)
+            rows = rest[inside[_line_heads(sub[inside], *form)]]
+            if len(rows):
+                fill(rows, *form)
+    return ts_len, ns, ok
+
+
 def parse_fast(
     data: bytes,
     end: int,
@@ -362,25 +415,7 @@ def _parse_run(
     idx = np.flatnonzero(ok)
     if end >= _WINDOW and len(idx):
         window = sliding_window_view(b.arr, _WINDOW)[starts[idx]]
-        ts_len = _timestamp_length(window)
-        last = np.take_along_axis(window, (len(_PREFIX) + ts_len - 1)[:, None], axis=1)[:, 0]
-        form = 2 * ts_len + (last == ord("Z"))
-        counts = np.bincount(form, minlength=2 * _TS_LENGTHS[-1] + 2)
-        shape_ok = np.zeros(len(idx), np.bool_)
-        ns = np.zeros(len(idx), np.int64)
-        for size, suffix in _TS_FORMS:  # usually one or two: blocks of fixed-width rows
-            code = 2 * size + (suffix == b"Z")
-            if counts[code] == 0:
-                continue
-            rows = np.flatnonzero(form == code)
-            if 2 * len(rows) > len(window):  # checking every row beats copying most of them
-                good_head = _line_heads(window, size, suffix)[rows]
-            else:
-                good_head = _line_heads(window[rows], size, suffix)
-            text = _fixed_width(window[rows, len(_PREFIX) : len(_PREFIX) + size])
-            stamps, refused = _cast(text, _TS_TYPE)
-            ns[rows] = pc.fill_null(stamps.cast(pa.int64()), 0).to_numpy()
-            shape_ok[rows] = good_head & ~refused
+        ts_len, ns, shape_ok = _stamps(window)
         del window
         idx, ts_len, ns = idx[shape_ok], ts_len[shape_ok], ns[shape_ok]
     else:
