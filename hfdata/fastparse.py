@@ -172,7 +172,7 @@ def _number_shape(b: _Bytes, vs: IntArray, text: pa.Array, integer: bool) -> Boo
     `text` holds data[vs:ve] where data[ve] is ',' or '}' on any line that can be
     accepted, so a byte read just past a number is never a digit.
     """
-    c0, c1, c2 = b.at(vs), b.at(vs + 1), b.at(vs + 2)
+    c0, c1, c2 = b.arr[vs], b.arr[vs + 1], b.arr[vs + 2]  # inside the line's window
     neg = c0 == ord("-")
     lead = np.where(neg, c1, c0)
     ok: BoolArray = _digit(lead) & ~((lead == ord("0")) & _digit(np.where(neg, c2, c1)))
@@ -181,7 +181,7 @@ def _number_shape(b: _Bytes, vs: IntArray, text: pa.Array, integer: bool) -> Boo
     if integer:
         ok &= ~has_dot & (_find(text, "e") < 0) & (_find(text, "E") < 0)
     else:  # a digit before the '.' follows from the digit lead and Arrow's grammar
-        ok &= ~has_dot | _digit(b.at(vs + np.where(has_dot, dot + 1, 0)))
+        ok &= ~has_dot | _digit(b.arr[vs + np.where(has_dot, dot + 1, 0)])  # at most ve
     return ok
 
 
@@ -223,7 +223,7 @@ def _values(
             ve = np.where(comma >= 0, vs + comma, ve)
             text = b.slices(vs, ve, pa.large_string())
         ok = ve > vs
-        first = b.at(vs)
+        first = b.arr[vs]
         is_null = _equal(text, first, "null")
         if kind == "bool":
             true = _equal(text, first, "true")
@@ -337,8 +337,8 @@ def _stamps(window: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray, BoolArra
     ok = np.zeros(m, np.bool_)
 
     def fill(rows: IntArray | None, size: int, suffix: bytes) -> None:
-        block = window if rows is None else window[rows]
-        text = _fixed_width(block[:, len(_PREFIX) : len(_PREFIX) + size])
+        cols = slice(len(_PREFIX), len(_PREFIX) + size)
+        text = _fixed_width(window[:, cols] if rows is None else window[rows, cols])
         stamps, refused = _cast(text, _TS_TYPE)
         at = slice(None) if rows is None else rows
         ns[at] = pc.fill_null(stamps.cast(pa.int64()), 0).to_numpy()
@@ -433,7 +433,7 @@ def _parse_run(
         good &= value_ok & (ve <= s_stops)
         # a value ending at the line's final brace has no metadata: only the others'
         # tails are looked at
-        bare = (ve == s_stops - 1) & b.is_(ve, b"}")
+        bare = (ve == s_stops - 1) & (b.arr[ve] == ord("}"))
         others = np.flatnonzero(~bare)
         if len(others) == 0:
             metadata = pa.nulls(len(ve), pa.string())
