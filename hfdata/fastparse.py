@@ -49,6 +49,7 @@ _TS_FORMS: Final = (
 _TS_LENGTHS: Final = tuple(sorted({size for size, _ in _TS_FORMS}))
 _ZEROS: Final = np.uint64(0x3030_3030_3030_3030)
 _SWAR_ADD: Final = np.uint64(0x7676_7676_7676_7676)
+_ALL: Final = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 _NONFINITE: Final = {b'"NaN"': np.nan, b'"Infinity"': np.inf, b'"-Infinity"': -np.inf}
 _MIN_BISECT: Final = 32
 _YEAR_MIN: Final = int.from_bytes(b"1678", "big")
@@ -121,11 +122,20 @@ def _line_heads(block: npt.NDArray[np.uint8], size: int, suffix: bytes) -> BoolA
     lit, mask, digit = _TEMPLATES[size, suffix]
     words = block.view("<u8")
     bad = np.zeros(len(block), np.uint64)
-    for k in range(len(lit)):
+    x = np.empty(len(block), np.uint64)
+    t = np.empty(len(block), np.uint64)
+    for k in range(len(lit)):  # in place: no fresh pages per step
         if not (mask[k] or digit[k]):
             continue
-        x = words[:, k] ^ lit[k]  # literal lanes 0 when equal, digit lanes 0-9 when digits
-        bad |= (x & mask[k]) | (((x + _SWAR_ADD) | x) & digit[k])
+        np.bitwise_xor(words[:, k], lit[k], out=x)  # literal lanes 0 if equal, digits 0-9
+        if digit[k]:
+            np.add(x, _SWAR_ADD, out=t)
+            t |= x
+            t &= digit[k]
+            bad |= t
+        if mask[k] != _ALL:
+            x &= mask[k]
+        bad |= x
     ok: BoolArray = bad == 0
     # the year's four digits as one big-endian number compare like the year itself
     year = np.ascontiguousarray(block[:, len(_PREFIX) : len(_PREFIX) + 4]).view(">u4")[:, 0]
