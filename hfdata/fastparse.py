@@ -168,6 +168,14 @@ def _cast(values: pa.Array, to: pa.DataType) -> tuple[pa.Array, BoolArray]:
     return pa.concat_arrays([left, right]), np.concatenate([lbad, rbad])
 
 
+def _try_cast(values: pa.Array, to: pa.DataType) -> pa.Array | None:
+    """The cast of every element, or None if Arrow refuses any of them."""
+    try:
+        return pc.cast(values, to)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def _digit(c: npt.NDArray[np.uint8]) -> BoolArray:
     return np.asarray((c - np.uint8(48)) < 10, np.bool_)
 
@@ -229,10 +237,14 @@ def _values(
         # final brace (anything else is refused by the cast or by the tail check)
         ve = np.maximum(stops - 1, vs)
         text = b.slices(vs, ve, pa.large_string())
-        comma = _find(text, ",")
-        if (comma >= 0).any():  # metadata follows (or a bad line)
-            ve = np.where(comma >= 0, vs + comma, ve)
-            text = b.slices(vs, ve, pa.large_string())
+        # numbers only (the usual block): Arrow accepts no comma in a number, so there is
+        # nothing to search for
+        direct = _try_cast(text, typ) if kind != "bool" else None
+        if direct is None:
+            comma = _find(text, ",")
+            if (comma >= 0).any():  # metadata follows (or a bad line)
+                ve = np.where(comma >= 0, vs + comma, ve)
+                text = b.slices(vs, ve, pa.large_string())
         ok = ve > vs
         first = b.arr[vs]
         is_null = _equal(text, first, "null")
@@ -254,7 +266,10 @@ def _values(
             ok &= ~plain | shaped
             idx = np.flatnonzero(shaped)
             if len(idx) == n:  # every row a plain number: the cast is the column
-                parsed, refused = _cast(text, typ)
+                if direct is None:
+                    parsed, refused = _cast(text, typ)
+                else:
+                    parsed, refused = direct, np.zeros(n, np.bool_)
                 if kind != "int":  # 1e400: orjson refuses it
                     refused |= ~np.isfinite(pc.fill_null(parsed, 0).to_numpy())
                 ok &= ~refused
