@@ -238,8 +238,10 @@ def _values(
         ve = np.maximum(stops - 1, vs)
         text = b.slices(vs, ve, pa.large_string())
         # numbers only (the usual block): Arrow accepts no comma in a number, so there is
-        # nothing to search for
-        direct = _try_cast(text, typ) if kind != "bool" else None
+        # nothing to search for. A refused cast costs several times a good one, so it is
+        # tried only if every line ends in a digit and a brace, as a number line does.
+        numbers_only = kind != "bool" and bool(_digit(b.arr[np.maximum(stops - 2, 0)]).all())
+        direct = _try_cast(text, typ) if numbers_only else None
         if direct is None:
             comma = _find(text, ",")
             if (comma >= 0).any():  # metadata follows (or a bad line)
