@@ -47,7 +47,6 @@ _TS_FORMS: Final = (
     *((size, b"+00:00") for size in (25, *range(27, 36))),
 )
 _TS_LENGTHS: Final = tuple(sorted({size for size, _ in _TS_FORMS}))
-_ZEROS: Final = np.uint64(0x3030_3030_3030_3030)
 _SWAR_ADD: Final = np.uint64(0x7676_7676_7676_7676)
 _ALL: Final = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 _NONFINITE: Final = {b'"NaN"': np.nan, b'"Infinity"': np.inf, b'"-Infinity"': -np.inf}
