@@ -13,6 +13,8 @@ reference parser, so results are identical to `parse_reference` by construction
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 import numpy as np
@@ -31,7 +33,7 @@ from hfdata.parse import (
     table_schema,
 )
 
-__all__ = ["parse_fast"]
+__all__ = ["BLOCK_LINES", "THREADS", "parse_fast"]
 
 _PREFIX: Final = b'{"timestamp":"'
 _TS_TYPE: Final = pa.timestamp("ns", tz="UTC")
@@ -45,11 +47,17 @@ _TS_FORMS: Final = (
     *((size, b"+00:00") for size in (25, *range(27, 36))),
 )
 _TS_LENGTHS: Final = tuple(sorted({size for size, _ in _TS_FORMS}))
-_ZEROS: Final = np.uint64(0x3030_3030_3030_3030)
 _SWAR_ADD: Final = np.uint64(0x7676_7676_7676_7676)
+_ALL: Final = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 _NONFINITE: Final = {b'"NaN"': np.nan, b'"Infinity"': np.inf, b'"-Infinity"': -np.inf}
 _MIN_BISECT: Final = 32
+_YEAR_MIN: Final = int.from_bytes(b"1678", "big")
+_YEAR_MAX: Final = int.from_bytes(b"2261", "big")
 _WINDOW: Final = 64  # bytes read at each line's start: prefix, timestamp, value key
+# Lines are parsed in blocks of this many (their temporaries stay in the CPU caches),
+# by up to THREADS threads at once.
+THREADS: int = min(2, os.cpu_count() or 1)
+BLOCK_LINES: int = 1 << 16
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -91,18 +99,17 @@ def _template(size: int, suffix: bytes) -> tuple[npt.NDArray[np.uint64], ...]:
     lit, mask, digit = (np.zeros(_WINDOW, np.uint8) for _ in range(3))
     for i, char in enumerate(head):
         if char == ord("d"):
-            digit[i] = 0x80
+            digit[i], lit[i] = 0x80, ord("0")
         else:
             lit[i], mask[i] = char, 0xFF
     return lit.view("<u8"), mask.view("<u8"), digit.view("<u8")
 
 
 def _timestamp_length(window: npt.NDArray[np.uint8]) -> IntArray:
-    """Length of the timestamp string if it closes at a plausible place, else 0."""
-    length = np.zeros(len(window), np.int64)
-    for size in _TS_LENGTHS[::-1]:  # the first closing quote wins
-        length[window[:, len(_PREFIX) + size] == ord('"')] = size
-    return length
+    """Length of the timestamp string (20-35) up to its first closing quote, else 0."""
+    lo, hi = len(_PREFIX) + _TS_LENGTHS[0], len(_PREFIX) + _TS_LENGTHS[-1] + 1
+    quote = window[:, lo:hi] == ord('"')
+    return np.where(quote.any(axis=1), _TS_LENGTHS[0] + quote.argmax(axis=1), 0)
 
 
 def _line_heads(block: npt.NDArray[np.uint8], size: int, suffix: bytes) -> BoolArray:
@@ -114,19 +121,25 @@ def _line_heads(block: npt.NDArray[np.uint8], size: int, suffix: bytes) -> BoolA
     """
     lit, mask, digit = _TEMPLATES[size, suffix]
     words = block.view("<u8")
-    ok = np.ones(len(block), np.bool_)
-    for k in range(len(lit)):
-        w = words[:, k]
-        if mask[k]:
-            ok &= ((w ^ lit[k]) & mask[k]) == 0
+    bad = np.zeros(len(block), np.uint64)
+    x = np.empty(len(block), np.uint64)
+    t = np.empty(len(block), np.uint64)
+    for k in range(len(lit)):  # in place: no fresh pages per step
+        if not (mask[k] or digit[k]):
+            continue
+        np.bitwise_xor(words[:, k], lit[k], out=x)  # literal lanes 0 if equal, digits 0-9
         if digit[k]:
-            x = w ^ _ZEROS
-            ok &= (((x + _SWAR_ADD) | x) & digit[k]) == 0
-    p = len(_PREFIX)
-    year = np.zeros(len(block), np.int64)
-    for j in range(4):
-        year = year * 10 + (block[:, p + j].astype(np.int64) - 48)
-    ok &= (year >= 1678) & (year <= 2261)  # well inside the int64 nanosecond range
+            np.add(x, _SWAR_ADD, out=t)
+            t |= x
+            t &= digit[k]
+            bad |= t
+        if mask[k] != _ALL:
+            x &= mask[k]
+        bad |= x
+    ok: BoolArray = bad == 0
+    # the year's four digits as one big-endian number compare like the year itself
+    year = np.ascontiguousarray(block[:, len(_PREFIX) : len(_PREFIX) + 4]).view(">u4")[:, 0]
+    ok &= (year >= _YEAR_MIN) & (year <= _YEAR_MAX)  # well inside the int64 ns range
     return ok
 
 
@@ -154,44 +167,39 @@ def _cast(values: pa.Array, to: pa.DataType) -> tuple[pa.Array, BoolArray]:
     return pa.concat_arrays([left, right]), np.concatenate([lbad, rbad])
 
 
-class _Text:
-    """Byte gathers inside an Arrow string array (small and cache-friendly)."""
-
-    def __init__(self, text: pa.Array) -> None:
-        _, offsets, data = text.buffers()
-        self.starts = np.frombuffer(offsets, np.int64)[text.offset : text.offset + len(text) + 1]
-        self.lengths = np.diff(self.starts)
-        self.data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
-        if len(self.data) == 0:  # only empty strings
-            self.data = np.zeros(1, np.uint8)
-        self.last = len(self.data) - 1
-
-    def at(self, k: IntArray) -> npt.NDArray[np.uint8]:
-        """Byte `k` of each string (0 where the string is shorter)."""
-        inside = (k >= 0) & (k < self.lengths)
-        got = self.data[np.clip(self.starts[:-1] + k, 0, self.last)]
-        return np.where(inside, got, 0).astype(np.uint8)
+def _try_cast(values: pa.Array, to: pa.DataType) -> pa.Array | None:
+    """The cast of every element, or None if Arrow refuses any of them."""
+    try:
+        return pc.cast(values, to)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _digit(c: npt.NDArray[np.uint8]) -> BoolArray:
     return np.asarray((c - np.uint8(48)) < 10, np.bool_)
 
 
-def _number_shape(text: pa.Array, tb: _Text, integer: bool) -> BoolArray:
-    """JSON number grammar where Arrow is laxer: sign, leading zero, '.' placement."""
-    zero = np.zeros(len(tb.lengths), np.int64)
-    neg = (tb.at(zero) == ord("-")).astype(np.int64)
-    lead = tb.at(neg)
-    ok = _digit(lead)
-    ok &= ~((lead == ord("0")) & _digit(tb.at(neg + 1)))
-    dot = np.asarray(pc.find_substring(text, ".").to_numpy(zero_copy_only=False), np.int64)
+def _find(text: pa.Array, pattern: str) -> IntArray:
+    """Index of the first `pattern` in each string, -1 where there is none."""
+    return np.asarray(pc.find_substring(text, pattern).to_numpy(zero_copy_only=False), np.int64)
+
+
+def _number_shape(b: _Bytes, vs: IntArray, text: pa.Array, integer: bool) -> BoolArray:
+    """JSON number grammar where Arrow is laxer: sign, leading zero, '.' placement.
+
+    `text` holds data[vs:ve] where data[ve] is ',' or '}' on any line that can be
+    accepted, so a byte read just past a number is never a digit.
+    """
+    c0, c1, c2 = b.arr[vs], b.arr[vs + 1], b.arr[vs + 2]  # inside the line's window
+    neg = c0 == ord("-")
+    lead = np.where(neg, c1, c0)
+    ok: BoolArray = _digit(lead) & ~((lead == ord("0")) & _digit(np.where(neg, c2, c1)))
+    dot = _find(text, ".")
     has_dot = dot >= 0
     if integer:
-        ok &= ~has_dot
-        for letter in ("e", "E"):
-            ok &= np.asarray(pc.find_substring(text, letter).to_numpy(zero_copy_only=False)) < 0
-    else:
-        ok &= ~has_dot | (_digit(tb.at(dot - 1)) & _digit(tb.at(dot + 1)))
+        ok &= ~has_dot & (_find(text, "e") < 0) & (_find(text, "E") < 0)
+    else:  # a digit before the '.' follows from the digit lead and Arrow's grammar
+        ok &= ~has_dot | _digit(b.arr[vs + np.where(has_dot, dot + 1, 0)])  # at most ve
     return ok
 
 
@@ -224,15 +232,22 @@ def _values(
         ok &= np.asarray(printable.to_numpy(zero_copy_only=False), np.bool_)
         values: pa.Array = text.cast(pa.string())
     else:
-        rest = b.slices(vs, stops, pa.large_string())
-        comma = np.asarray(pc.find_substring(rest, ",").to_numpy(zero_copy_only=False), np.int64)
         # a number, null, true or false holds no comma; without one the value ends at the
         # final brace (anything else is refused by the cast or by the tail check)
-        ve = np.where(comma >= 0, vs + comma, stops - 1)
+        ve = np.maximum(stops - 1, vs)
+        text = b.slices(vs, ve, pa.large_string())
+        # numbers only (the usual block): Arrow accepts no comma in a number, so there is
+        # nothing to search for. A refused cast costs several times a good one, so it is
+        # tried only if every line ends in a digit and a brace, as a number line does.
+        numbers_only = kind != "bool" and bool(_digit(b.arr[np.maximum(stops - 2, 0)]).all())
+        direct = _try_cast(text, typ) if numbers_only else None
+        if direct is None:
+            comma = _find(text, ",")
+            if (comma >= 0).any():  # metadata follows (or a bad line)
+                ve = np.where(comma >= 0, vs + comma, ve)
+                text = b.slices(vs, ve, pa.large_string())
         ok = ve > vs
-        text = b.slices(vs, np.maximum(ve, vs), pa.large_string())
-        tb = _Text(text)
-        first = tb.at(np.zeros(n, np.int64))
+        first = b.arr[vs]
         is_null = _equal(text, first, "null")
         if kind == "bool":
             true = _equal(text, first, "true")
@@ -248,10 +263,19 @@ def _values(
                     special |= hit
                     fill[hit] = number
             plain = ok & ~is_null & ~special
-            shaped = plain & _number_shape(text, tb, kind == "int")
+            shaped = plain & _number_shape(b, vs, text, kind == "int")
             ok &= ~plain | shaped
             idx = np.flatnonzero(shaped)
-            parsed, refused = _cast(text if len(idx) == n else text.take(pa.array(idx)), typ)
+            if len(idx) == n:  # every row a plain number: the cast is the column
+                if direct is None:
+                    parsed, refused = _cast(text, typ)
+                else:
+                    parsed, refused = direct, np.zeros(n, np.bool_)
+                if kind != "int":  # 1e400: orjson refuses it
+                    refused |= ~np.isfinite(pc.fill_null(parsed, 0).to_numpy())
+                ok &= ~refused
+                return parsed, ve, ok
+            parsed, refused = _cast(text.take(pa.array(idx)), typ)
             numbers = pc.fill_null(parsed, 0).to_numpy(zero_copy_only=False)
             if kind == "int":
                 out: npt.NDArray[Any] = np.zeros(n, np.int64)
@@ -315,6 +339,59 @@ def _tail(raw: bytes, kind: Kind | None) -> tuple[str | None, Any, bool]:
     return (canonical_json(meta) if meta else None), None, True
 
 
+def _forms(window: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray]:
+    """Each row's timestamp length and form code, 2 * length + (1 if it ends with 'Z')."""
+    ts_len = _timestamp_length(window)
+    last = window[np.arange(len(window)), len(_PREFIX) + ts_len - 1]
+    return ts_len, 2 * ts_len + (last == ord("Z"))
+
+
+def _form(code: int) -> tuple[int, bytes] | None:
+    key = (code // 2, b"Z" if code % 2 else b"+00:00")
+    return key if key in _TEMPLATES else None
+
+
+def _stamps(window: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray, BoolArray]:
+    """(timestamp length, nanoseconds, head ok) of each row of line heads.
+
+    The form most common among the first rows is checked on every row first (a row
+    whose head matches a template has its first closing quote where the template
+    says); only the rows it does not fit are sorted into forms one by one.
+    """
+    m = len(window)
+    ts_len = np.zeros(m, np.int64)
+    ns = np.zeros(m, np.int64)
+    ok = np.zeros(m, np.bool_)
+
+    def fill(rows: IntArray | None, size: int, suffix: bytes) -> None:
+        cols = slice(len(_PREFIX), len(_PREFIX) + size)
+        text = _fixed_width(window[:, cols] if rows is None else window[rows, cols])
+        stamps, refused = _cast(text, _TS_TYPE)
+        at = slice(None) if rows is None else rows
+        ns[at] = pc.fill_null(stamps.cast(pa.int64()), 0).to_numpy()
+        ts_len[at] = size
+        ok[at] = ~refused
+
+    rest: IntArray = np.arange(m)
+    top = _form(int(np.bincount(_forms(window[:64])[1]).argmax()))
+    if top is not None:
+        fits = _line_heads(window, *top)
+        rest = np.flatnonzero(~fits)
+        fill(None if len(rest) == 0 else np.flatnonzero(fits), *top)
+    if len(rest):
+        sub = window[rest]
+        _, codes = _forms(sub)
+        for code in np.unique(codes).tolist():
+            form = _form(code)
+            if form is None:
+                continue
+            inside = np.flatnonzero(codes == code)
+            rows = rest[inside[_line_heads(sub[inside], *form)]]
+            if len(rows):
+                fill(rows, *form)
+    return ts_len, ns, ok
+
+
 def parse_fast(
     data: bytes,
     end: int,
@@ -323,30 +400,45 @@ def parse_fast(
     kind: Kind | None,
     source: str,
 ) -> tuple[pa.Table, list[BadLine]]:
-    """Rows and bad lines of the given lines, identical to the reference parser's."""
+    """Rows and bad lines of the given lines, identical to the reference parser's.
+
+    Large inputs are cut into blocks of consecutive lines parsed in threads (numpy and
+    Arrow release the GIL); the blocks' rows and bad lines are joined in line order.
+    """
+    n = len(starts)
+    if n <= BLOCK_LINES:
+        return _parse_run(data, end, starts, stops, kind, source)
+    cuts = [*range(0, n, BLOCK_LINES), n]
+
+    def run(i: int) -> tuple[pa.Table, list[BadLine]]:
+        lines = slice(cuts[i], cuts[i + 1])
+        return _parse_run(data, end, starts[lines], stops[lines], kind, source)
+
+    if THREADS < 2:
+        parts = [run(i) for i in range(len(cuts) - 1)]
+    else:
+        with ThreadPoolExecutor(min(THREADS, len(cuts) - 1)) as pool:
+            parts = list(pool.map(run, range(len(cuts) - 1)))
+    table = pa.concat_tables([table for table, _ in parts]).combine_chunks()
+    return table, [b for _, bad in parts for b in bad]
+
+
+def _parse_run(
+    data: bytes,
+    end: int,
+    starts: IntArray,
+    stops: IntArray,
+    kind: Kind | None,
+    source: str,
+) -> tuple[pa.Table, list[BadLine]]:
+    """`parse_fast` on one run of lines."""
     b = _Bytes(data, end)
     n = len(starts)
     ok = ((stops - starts) >= _MIN_LINE) & (starts + _WINDOW <= end)
     idx = np.flatnonzero(ok)
     if end >= _WINDOW and len(idx):
         window = sliding_window_view(b.arr, _WINDOW)[starts[idx]]
-        ts_len = _timestamp_length(window)
-        last = np.take_along_axis(window, (len(_PREFIX) + ts_len - 1)[:, None], axis=1)[:, 0]
-        zulu = last == ord("Z")
-        shape_ok = np.zeros(len(idx), np.bool_)
-        ns = np.zeros(len(idx), np.int64)
-        for size, suffix in _TS_FORMS:  # usually one form: one block of fixed-width rows
-            rows = np.flatnonzero((ts_len == size) & (zulu == (suffix == b"Z")))
-            if len(rows) == 0:
-                continue
-            if 2 * len(rows) > len(window):  # checking every row beats copying most of them
-                good_head = _line_heads(window, size, suffix)[rows]
-            else:
-                good_head = _line_heads(window[rows], size, suffix)
-            text = _fixed_width(window[rows, len(_PREFIX) : len(_PREFIX) + size])
-            stamps, refused = _cast(text, _TS_TYPE)
-            ns[rows] = pc.fill_null(stamps.cast(pa.int64()), 0).to_numpy()
-            shape_ok[rows] = good_head & ~refused
+        ts_len, ns, shape_ok = _stamps(window)
         del window
         idx, ts_len, ns = idx[shape_ok], ts_len[shape_ok], ns[shape_ok]
     else:
@@ -362,8 +454,18 @@ def parse_fast(
     else:
         values, ve, value_ok = _values(b, kind, s_vs, s_stops)
         good &= value_ok & (ve <= s_stops)
-        metadata, _, tail_ok = _tails(b, np.minimum(ve, s_stops), s_stops, kind)
-        good &= tail_ok
+        # a value ending at the line's final brace has no metadata: only the others'
+        # tails are looked at
+        bare = (ve == s_stops - 1) & (b.arr[ve] == ord("}"))
+        others = np.flatnonzero(~bare)
+        if len(others) == 0:
+            metadata = pa.nulls(len(ve), pa.string())
+        else:
+            meta, _, tail_ok = _tails(b, np.minimum(ve, s_stops)[others], s_stops[others], kind)
+            good[others] &= tail_ok
+            where = np.zeros(len(ve), np.int64)
+            where[others] = np.arange(len(others))
+            metadata = meta.take(pa.array(where, mask=bare))
     keep = np.flatnonzero(good)
     columns = [stamps, values, metadata]
     if len(keep) < len(good):

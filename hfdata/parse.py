@@ -15,6 +15,7 @@ both paths give the same rows, the same bad lines and the same bytes.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -150,7 +151,16 @@ def _parse_line(line: bytes, kind: Kind | None) -> tuple[int, Any, str | None]:
 def line_bounds(data: bytes, end: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """(start, stop) byte offsets of every complete line in `data[:end]`; stop is the newline."""
     arr = np.frombuffer(data, np.uint8, count=end)
-    parts = [np.flatnonzero(arr[i : i + _SCAN_BLOCK] == 10) + i for i in range(0, end, _SCAN_BLOCK)]
+
+    def scan(i: int) -> npt.NDArray[np.int64]:
+        return np.flatnonzero(arr[i : i + _SCAN_BLOCK] == 10) + i
+
+    blocks = range(0, end, _SCAN_BLOCK)
+    if len(blocks) < 4:
+        parts = [scan(i) for i in blocks]
+    else:  # numpy releases the GIL: large logs are scanned on two threads
+        with ThreadPoolExecutor(2) as pool:
+            parts = list(pool.map(scan, blocks))
     stops = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
     starts = np.empty_like(stops)
     if len(stops):

@@ -188,3 +188,43 @@ def test_nonfinite_spellings_and_metadata_canonical() -> None:
     assert math.isnan(values[0]) and values[1] == -math.inf and values[2] is None
     assert parsed.table.column("metadata").to_pylist() == ['{"a":2,"z":1}', None, '{"a":2,"z":1}']
     assert_same(data, "float")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(log_lines(), min_size=1, max_size=40),
+    st.sampled_from(KINDS),
+    st.integers(1, 7),
+    st.sampled_from([1, 2]),
+)
+def test_blocks_and_threads_equal_reference(
+    lines: list[bytes], kind: str, block: int, threads: int
+) -> None:
+    """Lines cut into blocks (parsed in threads) give the same rows, in line order."""
+    old = fastparse.BLOCK_LINES, fastparse.THREADS
+    fastparse.BLOCK_LINES, fastparse.THREADS = block, threads
+    try:
+        assert_same(b"".join(lines), kind)
+    finally:
+        fastparse.BLOCK_LINES, fastparse.THREADS = old
+
+
+def test_large_writer_log_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many blocks over two threads: every row, in order, with bad lines at their offsets."""
+    monkeypatch.setattr(fastparse, "BLOCK_LINES", 1000)
+    monkeypatch.setattr(fastparse, "THREADS", 2)
+    n = 10_000
+    ns = np.int64(1_795_000_000_000_000_000) + np.arange(n, dtype=np.int64) * 50_000_000
+    vals = pa.array(np.random.default_rng(2).normal(size=n))
+    data = _encoded(ns, vals, None, "float")
+    lines = data.splitlines(keepends=True)
+    lines[4321] = b'{"timestamp":"2026-11-26T11:35:11Z","value":"3.5"}\n'
+    data = b"".join(lines)
+    parsed = parse_log_bytes(data, "float")
+    assert parsed.table.num_rows == n - 1
+    assert [bad.offset for bad in parsed.bad] == [sum(map(len, lines[:4321]))]
+    expected = np.delete(ns, 4321)
+    assert (
+        parsed.table.column("timestamp").cast(pa.int64()).to_numpy().tolist() == expected.tolist()
+    )
+    assert_same(data, "float")
