@@ -12,6 +12,11 @@ Order among equal timestamps: within a file, segments are taken in name order
 (writer start time, then sequence) and lines in arrival order, and sorting is
 stable; across files of one partition, files sort by batch id (compaction time),
 which `optimize` keeps when it merges them.
+
+With the Parquet root elsewhere (`remote`, an `hfdata.objectstore.ParquetRoot`), step 5
+uploads each output under its final unique name and step 6 writes the batch's commit
+record instead of renaming (object stores cannot rename); `optimize` merges only the
+files this store committed, and `drop` deletes the variable's commits, then its objects.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -41,6 +46,9 @@ from hfdata.parquetio import dedupe_sorted, sort_stable, split_partitions, write
 from hfdata.parse import BadLine, parse_log_bytes
 from hfdata.quarantine import quarantine_dir, write_quarantine
 from hfdata.settings import StoreSettings
+
+if TYPE_CHECKING:
+    from hfdata.objectstore import ParquetRoot
 
 __all__ = ["BATCH_BYTES", "CompactionReport", "compact", "drop", "optimize", "recover"]
 
@@ -81,19 +89,19 @@ class _Tally:
 
 # -- locking and recovery ----------------------------------------------------------------
 @contextlib.contextmanager
-def _compact_lock(root: Path, wait: bool) -> Iterator[None]:
+def _compact_lock(root: Path, wait: bool, remote: ParquetRoot | None = None) -> Iterator[None]:
     with flock(root / COMPACT_LOCK, wait=wait) as held:
         if not held:
             raise CompactionInProgress(
                 f"another compaction of {root} is running; call again with wait=True to "
                 "wait for it, or try later"
             )
-        recover_all(root)
+        recover_all(root, remote)
         _sweep_trash(root)
         yield
 
 
-def recover(root: Path) -> None:
+def recover(root: Path, remote: ParquetRoot | None = None) -> None:
     """Roll leftover journals forward or back, unless a compaction is running right now.
 
     Called by `open_store`; a running compactor recovers at its own start.
@@ -102,7 +110,7 @@ def recover(root: Path) -> None:
         return
     with flock(root / COMPACT_LOCK, wait=False) as held:
         if held:
-            recover_all(root)
+            recover_all(root, remote)
             _sweep_trash(root)
 
 
@@ -235,31 +243,54 @@ def _read_batch(
     return table, journal
 
 
-def _write_outputs(root: Path, outputs: list[tuple[Path, pa.Table]]) -> None:
-    """Step 5: every output as a hidden file, fsynced."""
-    for tmp, part in outputs:
-        write_parquet(part, tmp)
+Output = tuple[Path | str, pa.Table]  # (hidden local file, or object name; rows)
 
 
-def _publish(root: Path, journal: Journal) -> None:
+def _write_outputs(
+    journal: Journal, outputs: list[Output], remote: ParquetRoot | None, kind: Kind | None
+) -> None:
+    """Step 5: every output as a hidden file, fsynced (or uploaded; then the commit record)."""
+    entries = []
+    for target, part in outputs:
+        if remote is None:
+            assert isinstance(target, Path)
+            write_parquet(part, target)
+        else:
+            entries.append(remote.write_part(part, str(target)))
+    if remote is not None:
+        encoded = journal.outputs[0][1].split("/")[0].removeprefix("variable=")
+        journal.commit = remote.commit_record(
+            journal.batch, encoded, kind, entries, list(journal.replaces)
+        )
+
+
+def _publish(root: Path, journal: Journal, remote: ParquetRoot | None) -> None:
     """Step 6, under the exclusive publish lock."""
-    (root / "parquet").mkdir(exist_ok=True)
+    if remote is None:
+        (root / "parquet").mkdir(exist_ok=True)
     with flock(root / PUBLISH_LOCK):
-        publish(root, journal)
+        publish(root, journal, remote)
 
 
-def _run_batch(root: Path, journal: Journal, outputs: list[tuple[Path, pa.Table]]) -> None:
+def _run_batch(
+    root: Path,
+    journal: Journal,
+    outputs: list[Output],
+    remote: ParquetRoot | None = None,
+    kind: Kind | None = None,
+) -> None:
     """Steps 4-6 for one batch; on any failure the batch is rolled back or forward at once."""
+    journal.remote = remote is not None
     journal.save(root)
     try:
-        _write_outputs(root, outputs)
-        _publish(root, journal)
+        _write_outputs(journal, outputs, remote, kind)
+        _publish(root, journal, remote)
     except BaseException:
         with contextlib.suppress(Exception):
             if journal.state == "publishing":
-                _publish(root, journal)
+                _publish(root, journal, remote)
             else:
-                roll_back(root, journal)
+                roll_back(root, journal, remote)
         raise
 
 
@@ -271,20 +302,26 @@ def _compact_batch(
     segments: list[Path],
     tally: _Tally,
     bar: Any,
+    remote: ParquetRoot | None = None,
 ) -> None:
     table, journal = _read_batch(root, encoded, kind, segments, tally, bar)
     table = sort_stable(table)
-    outputs: list[tuple[Path, pa.Table]] = []
+    outputs: list[Output] = []
     base = root / "parquet" / f"variable={encoded}"
     for key, part in split_partitions(table, settings.partition):
-        directory = base / f"date={key}"
-        final = directory / f"part-{journal.batch}.parquet"
-        tmp = directory / f".part-{journal.batch}.parquet.tmp"
-        journal.outputs.append((_rel(root, tmp), _rel(root, final)))
-        outputs.append((tmp, part))
+        if remote is not None:
+            rel = remote.part_rel(encoded, key, journal.batch)
+            journal.outputs.append((rel, rel))
+            outputs.append((rel, part))
+        else:
+            directory = base / f"date={key}"
+            final = directory / f"part-{journal.batch}.parquet"
+            tmp = directory / f".part-{journal.batch}.parquet.tmp"
+            journal.outputs.append((_rel(root, tmp), _rel(root, final)))
+            outputs.append((tmp, part))
         tally.partitions.add((encoded, key))
     del table
-    _run_batch(root, journal, outputs)
+    _run_batch(root, journal, outputs, remote, kind)
     tally.segments += len(segments)
     tally.rows += sum(part.num_rows for _, part in outputs)
     tally.files += len(outputs)
@@ -334,6 +371,7 @@ def compact(
     variables: list[str] | None = None,
     progress: bool | None = None,
     wait: bool = True,
+    remote: ParquetRoot | None = None,
 ) -> CompactionReport:
     """Turn every closed segment (of `variables`, default all) into Parquet.
 
@@ -341,7 +379,7 @@ def compact(
     """
     started = time.monotonic()
     tally = _Tally()
-    with _compact_lock(root, wait):
+    with _compact_lock(root, wait, remote):
         encoded_names = [e for e in _variable_dirs(root, variables) if (root / "log" / e).is_dir()]
         plan: list[tuple[str, list[Path]]] = []
         for encoded in encoded_names:
@@ -353,7 +391,7 @@ def compact(
             for encoded, segments in plan:
                 kind = load_schema(root / "log" / encoded)
                 for batch in _batches(segments):
-                    _compact_batch(root, settings, encoded, kind, batch, tally, bar)
+                    _compact_batch(root, settings, encoded, kind, batch, tally, bar, remote)
                 _apply_retention(root, encoded, settings)
         finally:
             if bar is not None:
@@ -391,6 +429,7 @@ def optimize(
     variables: list[str] | None = None,
     dedupe: Literal["last", "first"] | None = None,
     progress: bool | None = None,
+    remote: ParquetRoot | None = None,
 ) -> CompactionReport:
     """Merge each partition's files into one sorted file (optionally deduplicated).
 
@@ -401,6 +440,10 @@ def optimize(
         raise ValueError(f"dedupe must be 'last', 'first' or None, got {dedupe!r}")
     started = time.monotonic()
     tally = _Tally()
+    if remote is not None:
+        with _compact_lock(root, True, remote):
+            _optimize_remote(root, remote, variables, dedupe, tally, progress)
+        return tally.report(started)
     with _compact_lock(root, True):
         todo = [
             (encoded, directory, files)
@@ -430,8 +473,61 @@ def optimize(
     return tally.report(started)
 
 
+def _optimize_remote(
+    root: Path,
+    remote: ParquetRoot,
+    variables: list[str] | None,
+    dedupe: Literal["last", "first"] | None,
+    tally: _Tally,
+    progress: bool | None,
+) -> None:
+    """`optimize` on another Parquet root: merge, per partition, the files this store committed.
+
+    Files other stores committed into a shared root are left alone, so two machines
+    never replace the same file.
+    """
+    from hfdata.objectstore import read_table
+
+    encoded_names = (
+        sorted({encode_name(v) for v in variables}) if variables is not None else remote.variables()
+    )
+    todo: list[tuple[str, Kind | None, str, list[Any]]] = []
+    for encoded in encoded_names:
+        kind, files, owners = remote.live(encoded)
+        groups: dict[str, list[Any]] = {}
+        for f in files:
+            if owners[f.rel] == remote.owner:
+                groups.setdefault(f.key, []).append(f)
+        todo.extend(
+            (encoded, cast("Kind | None", kind), key, group)
+            for key, group in groups.items()
+            if len(group) > 1 or dedupe is not None
+        )
+    bar = _progress_bar(progress, len(todo), "optimizing", "partition")
+    try:
+        for encoded, kind, key, group in todo:
+            table = sort_stable(pa.concat_tables(read_table(f) for f in group))
+            if dedupe is not None:
+                table = dedupe_sorted(table, dedupe)
+            journal = Journal(new_batch_id())
+            rel = remote.part_rel(encoded, key, journal.batch)
+            journal.outputs.append((rel, rel))
+            journal.replaces.extend(f.rel for f in group)
+            _run_batch(root, journal, [(rel, table)], remote, kind)
+            tally.rows += table.num_rows
+            tally.files += 1
+            tally.partitions.add((encoded, key))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 # -- drop -----------------------------------------------------------------------------------
-def drop(root: Path, settings: StoreSettings, variable: str) -> None:
+def drop(
+    root: Path, settings: StoreSettings, variable: str, remote: ParquetRoot | None = None
+) -> None:
     """Remove a variable entirely: log (with its schema), Parquet and quarantine.
 
     The directories are renamed to hidden trash names under the publish lock (so
@@ -443,12 +539,15 @@ def drop(root: Path, settings: StoreSettings, variable: str) -> None:
         root / "log" / encoded,
         quarantine_dir(root, encoded),
     ]
-    with _compact_lock(root, True):
+    with _compact_lock(root, True, remote):
         present = [t for t in targets if t.exists()]
-        if not present:
+        in_remote = remote is not None and encoded in remote.variables()
+        if not present and not in_remote:
             raise VariableNotFound(f"store {root} has no variable {variable!r}")
         trash = []
         with flock(root / PUBLISH_LOCK):
+            if remote is not None and in_remote:
+                remote.drop(encoded)
             for target in present:
                 moved = target.with_name(f"{_TRASH}{secrets.token_hex(4)}-{target.name}")
                 os.rename(target, moved)

@@ -13,10 +13,12 @@ so callers can catch what they already know::
     ├── VariableNotFound(HfdataError, KeyError)
     ├── StoreClosed(HfdataError, RuntimeError)
     ├── CompactionInProgress(HfdataError, RuntimeError)
-    └── DurabilityError(HfdataError, OSError)
+    ├── DurabilityError(HfdataError, OSError)
+    └── MissingDependency(HfdataError, ImportError)
 
-``InvalidValue``, ``InvalidMetadata``, ``SettingsConflict`` and
-``DurabilityError`` are additions to the design's list (see docs/decisions.md).
+``InvalidValue``, ``InvalidMetadata``, ``SettingsConflict``, ``DurabilityError`` and
+``MissingDependency`` (an optional extra is not installed) are additions to the
+design's list (see docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "InvalidTimestamp",
     "InvalidValue",
     "InvalidVariableName",
+    "MissingDependency",
     "SchemaMismatch",
     "SettingsConflict",
     "StoreClosed",
@@ -81,3 +84,7 @@ class CompactionInProgress(HfdataError, RuntimeError):
 
 class DurabilityError(HfdataError, OSError):
     """Writing or fsyncing a segment failed; the segment was closed, not trusted."""
+
+
+class MissingDependency(HfdataError, ImportError):
+    """An optional feature needs a package that is not installed (e.g. hfdata[s3])."""

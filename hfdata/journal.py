@@ -7,6 +7,11 @@ rewritten with `state: "publishing"`; from then on the temporary outputs are kno
 complete. A leftover journal is therefore rolled forward when it says publishing
 (finish the renames, moves and deletions, all idempotent) and back otherwise
 (delete the temporaries; segments were never touched).
+
+With a Parquet root on another filesystem (`hfdata.objectstore`), outputs are uploaded
+under their final unique names (`remote: true`, temp == final) and publishing writes
+the batch's commit record (carried in the journal) instead of renaming; rolling back
+deletes the uploaded objects.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
 from hfdata.log import fsync_dir
+
+if TYPE_CHECKING:
+    from hfdata.objectstore import ParquetRoot
 
 __all__ = [
     "JOURNAL_DIR",
@@ -66,6 +74,8 @@ class Journal:
     segments: list[tuple[str, str]] = field(default_factory=list)  # (closed, compacted)
     replaces: list[str] = field(default_factory=list)  # files deleted on publish (optimize)
     state: str = "writing"
+    remote: bool = False  # outputs and `replaces` live in the store's ParquetRoot
+    commit: dict[str, Any] | None = None  # the commit record to write when publishing
 
     def path(self, root: Path) -> Path:
         return root / JOURNAL_DIR / f"{self.batch}.json"
@@ -83,6 +93,8 @@ class Journal:
             segments=[(a, b) for a, b in raw["segments"]],
             replaces=list(raw["replaces"]),
             state=raw["state"],
+            remote=bool(raw.get("remote", False)),
+            commit=raw.get("commit"),
         )
 
 
@@ -94,7 +106,16 @@ def _rename(root: Path, source: str, target: str, dirs: set[Path]) -> None:
         dirs.update((src.parent, dst.parent))
 
 
-def publish(root: Path, journal: Journal) -> None:
+def _need_remote(journal: Journal, remote: ParquetRoot | None) -> ParquetRoot:
+    if remote is None:
+        raise ValueError(
+            f"journal {journal.batch} belongs to a store whose Parquet is in another "
+            "location; open the store with its parquet_root and storage_options to recover it"
+        )
+    return remote
+
+
+def publish(root: Path, journal: Journal, remote: ParquetRoot | None = None) -> None:
     """Step 6 (the caller holds `.publish.lock` exclusively): make the batch visible.
 
     Idempotent, so a roll forward simply runs it again.
@@ -103,11 +124,18 @@ def publish(root: Path, journal: Journal) -> None:
         journal.state = "publishing"
         journal.save(root)
     dirs: set[Path] = set()
-    for tmp, final in journal.outputs:
-        _rename(root, tmp, final, dirs)
+    if journal.remote:
+        target = _need_remote(journal, remote)
+        if journal.commit is not None:
+            target.put_commit(journal.commit)  # the batch is visible from here on
+    else:
+        for tmp, final in journal.outputs:
+            _rename(root, tmp, final, dirs)
     for closed, compacted in journal.segments:
         _rename(root, closed, compacted, dirs)
-    for old in journal.replaces:
+    if journal.remote:
+        _need_remote(journal, remote).delete(journal.replaces)
+    for old in [] if journal.remote else journal.replaces:
         path = root / old
         if path.exists():
             path.unlink()
@@ -118,16 +146,18 @@ def publish(root: Path, journal: Journal) -> None:
     fsync_dir(root / JOURNAL_DIR)
 
 
-def roll_back(root: Path, journal: Journal) -> None:
+def roll_back(root: Path, journal: Journal, remote: ParquetRoot | None = None) -> None:
     """Undo a batch that never started publishing: delete its temporaries and journal."""
-    for tmp, _ in journal.outputs:
+    if journal.remote:
+        _need_remote(journal, remote).delete([final for _, final in journal.outputs])
+    for tmp, _ in [] if journal.remote else journal.outputs:
         (root / tmp).unlink(missing_ok=True)
     journal.path(root).unlink(missing_ok=True)
     with contextlib.suppress(FileNotFoundError):
         fsync_dir(root / JOURNAL_DIR)
 
 
-def recover_all(root: Path) -> int:
+def recover_all(root: Path, remote: ParquetRoot | None = None) -> int:
     """Step 7: roll every leftover journal forward or back. The caller holds the compact lock.
 
     Publishing takes `.publish.lock` so readers see the batch all at once. Also removes
@@ -150,7 +180,7 @@ def recover_all(root: Path) -> int:
         journal = Journal.load(path)
         if journal.state == "publishing":
             with flock(root / PUBLISH_LOCK):
-                publish(root, journal)
+                publish(root, journal, remote)
         else:
-            roll_back(root, journal)
+            roll_back(root, journal, remote)
     return found

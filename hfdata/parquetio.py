@@ -27,6 +27,7 @@ __all__ = [
     "sort_stable",
     "split_partitions",
     "write_parquet",
+    "write_parquet_stream",
 ]
 
 ROW_GROUP_ROWS: Final = 16 * 1024
@@ -79,18 +80,37 @@ def _encodings(value_type: pa.DataType) -> dict[str, str]:
     return encodings
 
 
+def _write_table(table: pa.Table, sink: Any) -> None:
+    pq.write_table(
+        table.combine_chunks(),
+        sink,
+        compression="zstd",
+        use_dictionary=["metadata"],
+        column_encoding=_encodings(table.schema.field("value").type),
+        write_statistics=True,
+        row_group_size=ROW_GROUP_ROWS,
+    )
+
+
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Write and fsync one Parquet file (the caller renames it into place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
-        pq.write_table(
-            table.combine_chunks(),
-            fh,
-            compression="zstd",
-            use_dictionary=["metadata"],
-            column_encoding=_encodings(table.schema.field("value").type),
-            write_statistics=True,
-            row_group_size=ROW_GROUP_ROWS,
-        )
+        _write_table(table, fh)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def write_parquet_stream(table: pa.Table, stream: Any, *, fsync_path: str | None = None) -> None:
+    """Write one Parquet file to an Arrow output stream (an object upload) and close it.
+
+    `fsync_path` names a local file to fsync after closing (the local-path backend).
+    """
+    with stream:
+        _write_table(table, stream)
+    if fsync_path is not None:
+        fd = os.open(fsync_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

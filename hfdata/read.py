@@ -11,6 +11,11 @@ live segment is only parsed from where the last read stopped.
 Order ("stable"): rows are sorted by timestamp; equal timestamps keep arrival
 order, which is Parquet (files by name, rows as written) before the log tail
 (segments by name: writer start, then sequence; lines as written).
+
+With the Parquet root elsewhere (`remote`, an `hfdata.objectstore.ParquetRoot`), the
+Parquet files are the ones the commit records name (listed under the same lock, so a
+batch is seen with its segments compacted or not at all), pruned by partition key and
+by each file's first/last timestamp from its commit, then by row-group statistics.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +56,8 @@ from hfdata.timeparse import NS_MAX, NS_MIN, TimeRules, format_ns, to_ns
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from hfdata.objectstore import ParquetRoot, RemoteFile
 
 __all__ = [
     "HOWS",
@@ -82,7 +89,7 @@ class VariableFiles:
 
     name: str
     kind: Kind | None
-    parquet: tuple[tuple[str, Path], ...]  # (partition key, file), sorted by key then name
+    parquet: tuple[tuple[str, Path | RemoteFile], ...]  # (partition key, file): key, then name
     segments: tuple[Path, ...]  # closed or active, sorted by name
 
 
@@ -97,9 +104,11 @@ class Snapshot:
 # -- listing ---------------------------------------------------------------------------------
 
 
-def variable_names(root: Path) -> list[str]:
-    """Every variable with a log directory or a Parquet directory, sorted."""
+def variable_names(root: Path, remote: ParquetRoot | None = None) -> list[str]:
+    """Every variable with a log directory or a Parquet directory (or commits), sorted."""
     names: set[str] = set()
+    if remote is not None:
+        names.update(decode_name(e) for e in remote.variables())
     for entry in _scandir(root / "log"):
         if entry.is_dir():  # dot-named variables (".hidden") are variables too
             names.add(decode_name(entry.name))
@@ -117,9 +126,9 @@ def _scandir(path: Path) -> list[os.DirEntry[str]]:
         return []
 
 
-def not_found(root: Path, name: str) -> VariableNotFound:
+def not_found(root: Path, name: str, remote: ParquetRoot | None = None) -> VariableNotFound:
     """`VariableNotFound` naming close matches."""
-    close = difflib.get_close_matches(name, variable_names(root), n=3)
+    close = difflib.get_close_matches(name, variable_names(root, remote), n=3)
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
     return VariableNotFound(
         f"no variable {name!r} in store {root}{hint} (store.variables() lists them)"
@@ -157,14 +166,48 @@ def _segment_names(directory: Path) -> list[str]:
     return sorted(n for n in seen if not (n.endswith(".active") and n[: -len(".active")] in seen))
 
 
+def _list_remote(
+    root: Path,
+    remote: ParquetRoot,
+    name: str,
+    lo: int,
+    last: int,
+    partition: Partition,
+    include_log: bool,
+) -> VariableFiles:
+    """`list_variable` for a Parquet root elsewhere: the committed files, pruned by span."""
+    encoded = encode_name(name)
+    log = root / "log" / encoded
+    kind, files, _ = remote.live(encoded)
+    lo_key = partition_key_ns(lo, partition) if lo > NS_MIN else ""
+    hi_key = partition_key_ns(last, partition) if last < NS_MAX else "\uffff"
+    parts: list[tuple[str, Path | RemoteFile]] = [
+        (f.key, f) for f in files if lo_key <= f.key <= hi_key and f.hi >= lo and f.lo <= last
+    ]
+    segments = [log / n for n in _segment_names(log)] if include_log else []
+    if not files and not log.is_dir():
+        raise not_found(root, name, remote)
+    stored = cast("Kind | None", kind)
+    return VariableFiles(name, load_schema(log) or stored, tuple(parts), tuple(segments))
+
+
 def list_variable(
-    root: Path, name: str, partition: Partition, lo: int, last: int, *, include_log: bool
+    root: Path,
+    name: str,
+    partition: Partition,
+    lo: int,
+    last: int,
+    *,
+    include_log: bool,
+    remote: ParquetRoot | None = None,
 ) -> VariableFiles:
     """The files of `name` that may hold points in `[lo, last]` (call under the publish lock)."""
+    if remote is not None:
+        return _list_remote(root, remote, name, lo, last, partition, include_log)
     encoded = encode_name(name)
     log = root / "log" / encoded
     pdir = root / "parquet" / f"variable={encoded}"
-    parts: list[tuple[str, Path]] = []
+    parts: list[tuple[str, Path | RemoteFile]] = []
     keys = _keys_between(lo, last, partition)
     if keys is None:  # a wide window: list the partitions and compare their names
         lo_key = partition_key_ns(lo, partition) if lo > NS_MIN else ""
@@ -226,6 +269,61 @@ def _footer(path: Path) -> tuple[pq.FileMetaData, npt.NDArray[np.int64], tuple[i
             _footers.move_to_end(key)
             return hit[0], hit[1], key[1:]
     md = pq.read_metadata(path)
+    bounds = _bounds(md)
+    with _footer_lock:
+        _footers[key] = (md, bounds)
+        while len(_footers) > 4096:
+            _footers.popitem(last=False)
+    return md, bounds, key[1:]
+
+
+def _remote_footer(file: RemoteFile) -> tuple[pq.FileMetaData, npt.NDArray[np.int64]]:
+    """Footer and row-group bounds of a data object (immutable: cached by name and size)."""
+    from hfdata.objectstore import read_footer
+
+    key = (file.path, 0, file.size, 0)
+    with _footer_lock:
+        hit = _footers.get(key)
+        if hit is not None:
+            _footers.move_to_end(key)
+            return hit
+    md = read_footer(file)
+    entry = (md, _bounds(md))
+    with _footer_lock:
+        _footers[key] = entry
+        while len(_footers) > 4096:
+            _footers.popitem(last=False)
+    return entry
+
+
+def _read_remote(file: RemoteFile, lo: int, last: int, columns: Sequence[str]) -> pa.Table | None:
+    """Rows of a data object in `[lo, last]`: all of it in one request when the window
+    covers it, else the footer (cached) and the overlapping row groups only."""
+    from hfdata.objectstore import open_remote, read_table
+
+    try:
+        if lo <= file.lo and file.hi <= last:
+            return read_table(file, list(columns))
+        md, bounds = _remote_footer(file)
+        keep = np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last))
+        if len(keep) == 0:
+            return None
+        with open_remote(file.fs, file.path) as src:
+            pf = pq.ParquetFile(src, metadata=md, pre_buffer=True)
+            table = pf.read_row_groups(keep.tolist(), columns=list(columns), use_threads=False)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # a vanished object reads as a generic I/O error on some stores
+        import pyarrow.fs as pafs
+
+        if file.fs.get_file_info(file.path).type == pafs.FileType.NotFound:
+            raise FileNotFoundError(file.path) from exc
+        raise
+    return _slice_sorted(table, lo, last)
+
+
+def _bounds(md: pq.FileMetaData) -> npt.NDArray[np.int64]:
+    """Per row group (min, max) timestamp from the footer statistics."""
     col = md.schema.names.index(_TS)
     bounds = np.empty((md.num_row_groups, 2), dtype=np.int64)
     for i in range(md.num_row_groups):
@@ -234,15 +332,15 @@ def _footer(path: Path) -> tuple[pq.FileMetaData, npt.NDArray[np.int64], tuple[i
             bounds[i] = (NS_MIN, NS_MAX)
         else:
             bounds[i] = (int(stats.min_raw), int(stats.max_raw))
-    with _footer_lock:
-        _footers[key] = (md, bounds)
-        while len(_footers) > 4096:
-            _footers.popitem(last=False)
-    return md, bounds, key[1:]
+    return bounds
 
 
-def read_parquet(path: Path, lo: int, last: int, columns: Sequence[str]) -> pa.Table | None:
+def read_parquet(
+    path: Path | RemoteFile, lo: int, last: int, columns: Sequence[str]
+) -> pa.Table | None:
     """Rows of one sorted Parquet file with `lo <= timestamp <= last` (row groups pruned)."""
+    if not isinstance(path, Path):
+        return _read_remote(path, lo, last, columns)
     md, bounds, _ = _footer(path)
     keep = np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last))
     if len(keep) == 0:
@@ -423,6 +521,7 @@ def load(
     *,
     include_log: bool = True,
     with_metadata: bool = False,
+    remote: ParquetRoot | None = None,
 ) -> Snapshot:
     """Merged, stable-sorted rows of each variable in `[lo, last]`, from one consistent snapshot.
 
@@ -434,7 +533,8 @@ def load(
         final = attempt == _ATTEMPTS
         with flock(lock, shared=True):
             listing = [
-                list_variable(root, n, partition, lo, last, include_log=include_log) for n in names
+                list_variable(root, n, partition, lo, last, include_log=include_log, remote=remote)
+                for n in names
             ]
             if final:  # a compaction kept racing us: read while holding the lock
                 return _read_all(listing, lo, last, with_metadata, locked=True)
@@ -488,9 +588,9 @@ class VariableInfo:
         return self.parquet_rows + self.log_rows
 
 
-def variables(root: Path) -> list[str]:
+def variables(root: Path, remote: ParquetRoot | None = None) -> list[str]:
     """Every variable in the store, sorted."""
-    return variable_names(root)
+    return variable_names(root, remote)
 
 
 def window(settings: StoreSettings, start: Any, end: Any) -> tuple[int, int]:
@@ -581,6 +681,7 @@ def read(
     metadata: bool | Literal["expand"] = False,
     dedupe: Dedupe | None = None,
     include_log: bool = True,
+    remote: ParquetRoot | None = None,
 ) -> Any:
     """Points of one or several variables in `[start, end)`; see `Store.read`."""
     single = isinstance(variables, str)
@@ -598,6 +699,7 @@ def read(
         last,
         include_log=include_log,
         with_metadata=bool(metadata),
+        remote=remote,
     )
     tables = {n: _dedupe(t, dedupe) for n, t in snap.tables.items()}
     kinds = snap.kinds
@@ -692,7 +794,12 @@ def _long(parts: dict[str, pa.Table], names: list[str]) -> pa.Table:
 
 
 def scan(
-    root: Path, settings: StoreSettings, variable: str, start: Any = None, end: Any = None
+    root: Path,
+    settings: StoreSettings,
+    variable: str,
+    start: Any = None,
+    end: Any = None,
+    remote: ParquetRoot | None = None,
 ) -> pl.LazyFrame:
     """A polars LazyFrame (`timestamp`, `value`, `metadata`) over Parquet and the log tail.
 
@@ -706,7 +813,9 @@ def scan(
     lo, last = window(settings, start, end)
     for attempt in range(_ATTEMPTS + 1):
         with flock(root / PUBLISH_LOCK, shared=True):
-            files = list_variable(root, variable, settings.partition, lo, last, include_log=True)
+            files = list_variable(
+                root, variable, settings.partition, lo, last, include_log=True, remote=remote
+            )
             if attempt == _ATTEMPTS:
                 tail = _log_tail(files, lo, last, locked=True)
                 break
@@ -720,9 +829,16 @@ def scan(
     if files.parquet:
         lo_lit = pl.lit(lo, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
         last_lit = pl.lit(last, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
+        if remote is None:
+            lazy = pl.scan_parquet([str(p) for _, p in files.parquet], hive_partitioning=False)
+        else:  # through Arrow's filesystem: polars pushes the time filter down to it
+            import pyarrow.dataset as pads
+
+            paths = [p.path for _, p in files.parquet if not isinstance(p, Path)]
+            dataset = pads.dataset(paths, format="parquet", filesystem=remote.fs)
+            lazy = pl.scan_pyarrow_dataset(dataset)
         frames.append(
-            pl.scan_parquet([str(p) for _, p in files.parquet], hive_partitioning=False)
-            .select(list(schema.names))
+            lazy.select(list(schema.names))
             .filter((pl.col(_TS) >= lo_lit) & (pl.col(_TS) <= last_lit))
             .cast(pl.Schema(_polars_schema(files.kind)))
         )
@@ -748,13 +864,15 @@ def _log_tail(files: VariableFiles, lo: int, last: int, *, locked: bool = False)
     return _read_variable(tail, lo, last, with_metadata=True, locked=locked)
 
 
-def info(root: Path, settings: StoreSettings, variable: str) -> VariableInfo:
+def info(
+    root: Path, settings: StoreSettings, variable: str, remote: ParquetRoot | None = None
+) -> VariableInfo:
     """Kind, time range, row counts, partitions and bytes of one variable."""
     validate_name(variable)
     for attempt in range(_ATTEMPTS + 1):
         with flock(root / PUBLISH_LOCK, shared=True):
             files = list_variable(
-                root, variable, settings.partition, NS_MIN, NS_MAX, include_log=True
+                root, variable, settings.partition, NS_MIN, NS_MAX, include_log=True, remote=remote
             )
             if attempt == _ATTEMPTS:
                 return _info(files, locked=True)
@@ -779,6 +897,13 @@ def _info(files: VariableFiles, *, locked: bool = False) -> VariableInfo:
     highs: list[int] = []
     parquet_rows = log_rows = size = 0
     for _, path in files.parquet:
+        if not isinstance(path, Path):  # commit records carry rows, span and size
+            parquet_rows += path.rows
+            size += path.size
+            if path.rows:
+                lows.append(path.lo)
+                highs.append(path.hi)
+            continue
         md, bounds, ident = _footer(path)
         parquet_rows += md.num_rows
         size += ident[1]

@@ -1,13 +1,15 @@
 """`hfdata.json`: the store's format version and the settings fixed at creation.
 
 Only settings that change how stored data is interpreted live here (partition
-granularity, how naive times and bare numbers are read, log retention). Runtime
-knobs such as durability and rotation are per `open_store` call.
+granularity, how naive times and bare numbers are read, log retention, where the
+Parquet tree lives), plus the store's random id. Runtime knobs such as durability
+and rotation, and object-store credentials, are per `open_store` call.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +35,8 @@ class StoreSettings:
     naive_timezone: str = "UTC"
     epoch_unit: EpochUnit | None = None
     log_retention_seconds: float | None = 7 * 86_400.0
+    parquet_root: str | None = None  # None: <root>/parquet; else a path or URI (s3://…)
+    store_id: str = ""  # names this store's files in a shared parquet root (commit owner)
 
     def __post_init__(self) -> None:
         if self.partition not in PARTITIONS:
@@ -53,7 +57,7 @@ def load_or_create(root: Path, requested: dict[str, Any]) -> StoreSettings:
     """
     path = root / SETTINGS_FILE
     if not path.exists():
-        settings = StoreSettings(**requested)
+        settings = StoreSettings(**requested, store_id=secrets.token_hex(8))
         root.mkdir(parents=True, exist_ok=True)
         body = {
             "format": "hfdata",

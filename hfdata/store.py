@@ -23,9 +23,11 @@ from hfdata.timeparse import EpochUnit, TimeRules
 from hfdata.writer import LogWriter
 
 if TYPE_CHECKING:
+    import dask.dataframe as dd
     import polars as pl
 
     from hfdata.compact import CompactionReport
+    from hfdata.objectstore import ParquetRoot
     from hfdata.read import VariableInfo
 
 __all__ = ["Store", "open_store"]
@@ -45,9 +47,11 @@ class Store:
         flush_interval: float,
         fsync_interval: float | None,
         max_open_segments: int,
+        remote: ParquetRoot | None = None,
     ) -> None:
         self.root = root
         self.settings = settings
+        self.remote = remote  # the Parquet root when it is not <root>/parquet
         self.policy = policy
         self._writer = LogWriter(
             root,
@@ -134,7 +138,12 @@ class Store:
         if include_active:
             self.rotate(variables)
         return _compact.compact(
-            self.root, self.settings, variables=variables, progress=progress, wait=wait
+            self.root,
+            self.settings,
+            variables=variables,
+            progress=progress,
+            wait=wait,
+            remote=self.remote,
         )
 
     def optimize(
@@ -149,7 +158,12 @@ class Store:
 
         self._check_open()
         return _compact.optimize(
-            self.root, self.settings, variables=variables, dedupe=dedupe, progress=progress
+            self.root,
+            self.settings,
+            variables=variables,
+            dedupe=dedupe,
+            progress=progress,
+            remote=self.remote,
         )
 
     def drop(self, variable: str) -> None:
@@ -158,7 +172,7 @@ class Store:
 
         validate_name(variable)
         self._writer.forget(variable)
-        _compact.drop(self.root, self.settings, variable)
+        _compact.drop(self.root, self.settings, variable, self.remote)
 
     def read(
         self,
@@ -201,6 +215,7 @@ class Store:
             metadata=metadata,
             dedupe=dedupe,
             include_log=include_log,
+            remote=self.remote,
         )
 
     def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:
@@ -209,7 +224,7 @@ class Store:
 
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.scan(self.root, self.settings, variable, start, end)
+        return _read.scan(self.root, self.settings, variable, start, end, self.remote)
 
     def variables(self) -> list[str]:
         """Every variable in the store, sorted."""
@@ -217,7 +232,7 @@ class Store:
 
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.variables(self.root)
+        return _read.variables(self.root, self.remote)
 
     def info(self, variable: str) -> VariableInfo:
         """Kind, time range, row counts, partitions and size of one variable."""
@@ -225,7 +240,21 @@ class Store:
 
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.info(self.root, self.settings, variable)
+        return _read.info(self.root, self.settings, variable, self.remote)
+
+    def to_dask(
+        self, variables: str | list[str], start: Any = None, end: Any = None
+    ) -> dd.DataFrame:
+        """A Dask DataFrame over `[start, end)`: one partition per Parquet file plus the
+        log tail, indexed by a sorted UTC `timestamp` with known divisions (so `.loc`
+        time slices and `.resample` work). One variable gives column `value`; several
+        give the long form of `read` (`variable`, `value`). See `hfdata.dask`.
+        """
+        from hfdata import dask as _dask
+
+        self._check_open()
+        self._writer.flush_for_readers()
+        return _dask.to_dask(self.root, self.settings, variables, start, end, self.remote)
 
     # -- internals -----------------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -255,12 +284,19 @@ def open_store(
     naive_timezone: str = _UNSET,
     epoch_unit: EpochUnit | None = _UNSET,
     log_retention: timedelta | None = _UNSET,
+    parquet_root: str | PathLike[str] | None = _UNSET,
+    storage_options: dict[str, Any] | None = None,
 ) -> Store:
     """Open (creating if missing) the store at `root`.
 
-    `partition`, `naive_timezone`, `epoch_unit` and `log_retention` are recorded in
-    `hfdata.json` when the store is created; reopening with a different value is a
-    `SettingsConflict`. The other options apply to this handle only.
+    `partition`, `naive_timezone`, `epoch_unit`, `log_retention` and `parquet_root`
+    are recorded in `hfdata.json` when the store is created; reopening with a different
+    value is a `SettingsConflict`. The other options apply to this handle only.
+
+    `parquet_root` puts the Parquet tree elsewhere: a local path or a URI such as
+    `s3://bucket/prefix` (the log stays under `root`); `storage_options` are fsspec's
+    (`endpoint_url`, `key`, `secret`, ...) and are never written to disk. Several
+    stores (machines) may share one `parquet_root`; each reads all of it.
     """
     if durability not in DURABILITIES:
         raise ValueError(f"durability must be one of {DURABILITIES}, got {durability!r}")
@@ -275,6 +311,10 @@ def open_store(
         requested["naive_timezone"] = naive_timezone
     if epoch_unit is not _UNSET:
         requested["epoch_unit"] = epoch_unit
+    if parquet_root is not _UNSET:
+        from hfdata.objectstore import normalise_uri
+
+        requested["parquet_root"] = None if parquet_root is None else normalise_uri(parquet_root)
     if log_retention is not _UNSET:
         requested["log_retention_seconds"] = (
             None if log_retention is None else _retention(log_retention)
@@ -282,9 +322,16 @@ def open_store(
     path = Path(root)
     settings = load_or_create(path, requested)
     (path / "log").mkdir(exist_ok=True)
+    remote = None
+    if settings.parquet_root is not None:
+        from hfdata.objectstore import ParquetRoot
+
+        remote = ParquetRoot(settings.parquet_root, storage_options, owner=settings.store_id)
+    elif storage_options:
+        raise ValueError("storage_options need a parquet_root (e.g. s3://bucket/prefix)")
     from hfdata.compact import recover
 
-    recover(path)  # protocol step 7: roll leftover compaction journals forward or back
+    recover(path, remote)  # protocol step 7: roll leftover compaction journals forward or back
     age = _seconds(max_segment_age, "max_segment_age")
     assert age is not None
     policy = LogPolicy(
@@ -302,6 +349,7 @@ def open_store(
         flush_interval=flush,
         fsync_interval=_seconds(fsync_interval, "fsync_interval"),
         max_open_segments=max_open_segments,
+        remote=remote,
     )
 
 
