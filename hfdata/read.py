@@ -65,6 +65,7 @@ __all__ = [
     "VariableFiles",
     "VariableInfo",
     "clear_cache",
+    "footer_span",
     "info",
     "list_variable",
     "load",
@@ -72,6 +73,7 @@ __all__ = [
     "read",
     "read_parquet",
     "read_segment",
+    "read_segment_rows",
     "scan",
     "variable_names",
     "variables",
@@ -857,6 +859,22 @@ def _polars_schema(kind: Kind | None) -> dict[str, pl.DataType]:
         "json": pl.String(),
     }
     return {_TS: pl.Datetime("ns", "UTC"), "value": value[kind or "float"], "metadata": pl.String()}
+
+
+def read_segment_rows(
+    files: VariableFiles, lo: int, last: int, *, locked: bool = False
+) -> pa.Table:
+    """The log tail of a listing in `[lo, last]` (`timestamp`, `value`), stably sorted."""
+    tail = VariableFiles(files.name, files.kind, (), files.segments)
+    return _read_variable(tail, lo, last, with_metadata=False, locked=locked)
+
+
+def footer_span(path: Path) -> tuple[int, int]:
+    """First and last timestamp of a local Parquet file from its (cached) footer."""
+    md, bounds, _ = _footer(path)
+    if md.num_rows == 0 or len(bounds) == 0:
+        return NS_MAX, NS_MIN
+    return int(bounds[:, 0].min()), int(bounds[:, 1].max())
 
 
 def _log_tail(files: VariableFiles, lo: int, last: int, *, locked: bool = False) -> pa.Table:
