@@ -1,0 +1,382 @@
+"""Parquet on another filesystem: an S3 server (moto, loopback) and a separate local path.
+
+The log stays local; compaction uploads unique objects and publishes a batch with one
+commit record; readers read only committed files. Checked: results equal a plain local
+store's, the bucket layout, the publish step against readers (never a point twice, never
+one missing), failures rolled back or forward, two stores sharing one bucket, optimize
+and drop.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.fs as pafs
+import pytest
+from s3server import make_bucket, moto_server, storage_options
+
+import hfdata
+from hfdata import objectstore
+from hfdata.errors import SettingsConflict
+from hfdata.objectstore import ParquetRoot, filesystem, normalise_uri
+
+_buckets = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def bucket(endpoint: str) -> dict[str, Any]:
+    """A fresh bucket: `parquet_root` and `storage_options` to open a store on it."""
+    name = f"hf-{next(_buckets)}"
+    make_bucket(endpoint, name)
+    return {"parquet_root": f"s3://{name}/prefix", "storage_options": storage_options(endpoint)}
+
+
+def _frame(start: str, n: int, freq: str = "1s", offset: float = 0.0) -> pd.DataFrame:
+    idx = pd.date_range(start, periods=n, freq=freq, tz="UTC")
+    return pd.DataFrame({"timestamp": idx, "value": np.arange(n, dtype=float) + offset})
+
+
+def _fill(store: hfdata.Store) -> None:
+    """Two days, a late batch into the first day, and a log tail."""
+    store.append_many("x", _frame("2026-11-01T22:00", 10_000))
+    store.compact(include_active=True)
+    store.append_many("x", _frame("2026-11-01T23:00", 500, "7s", 0.5))  # late data
+    store.compact(include_active=True)
+    store.append_many("x", _frame("2026-11-02T05:00", 300, "1s", 0.25))  # log tail
+    store.append_many("y", _frame("2026-11-01T00:00", 100, "1h"))
+    store.compact(variables=["y"], include_active=True)
+    store.flush()
+
+
+# -- locations and options ----------------------------------------------------------------
+
+
+def test_normalise_uri_keeps_uris_and_resolves_paths(tmp_path: Path) -> None:
+    assert normalise_uri("s3://bucket/prefix/") == "s3://bucket/prefix"
+    assert normalise_uri(f"file://{tmp_path}/p") == str(tmp_path / "p")
+    assert normalise_uri(tmp_path / "a" / ".." / "p") == str(tmp_path / "p")
+
+
+def test_s3_options_translate_to_arrow_and_fsspec_takes_the_rest() -> None:
+    fs, base = filesystem(
+        "s3://bkt/pre", {"endpoint_url": "http://127.0.0.1:9", "key": "k", "secret": "s"}
+    )
+    assert isinstance(fs, pafs.S3FileSystem)
+    assert base == "bkt/pre"
+    fs, base = filesystem("s3://bkt/pre", {"key": "k", "secret": "s"}, backend="fsspec")
+    assert isinstance(fs, pafs.PyFileSystem)
+    fs, _ = filesystem("s3://bkt/pre", {"key": "k", "secret": "s", "config_kwargs": {}})
+    assert isinstance(fs, pafs.PyFileSystem)  # an s3fs-only option: s3fs itself
+    fs, base = filesystem("memory://somewhere")
+    assert isinstance(fs, pafs.PyFileSystem)
+    with pytest.raises(ValueError, match="storage_options"):
+        filesystem("/tmp/x", {"key": "k"})
+
+
+def test_parquet_root_is_recorded_and_checked(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    with hfdata.open_store(tmp_path / "s", parquet_root=elsewhere) as store:
+        assert store.remote is not None and store.remote.uri == str(elsewhere)
+    with hfdata.open_store(tmp_path / "s") as store:  # recorded: no need to repeat it
+        assert store.remote is not None and store.remote.uri == str(elsewhere)
+    with pytest.raises(SettingsConflict, match="parquet_root"):
+        hfdata.open_store(tmp_path / "s", parquet_root=tmp_path / "other")
+    with pytest.raises(SettingsConflict, match="parquet_root"):
+        hfdata.open_store(tmp_path / "s", parquet_root=None)
+    with pytest.raises(ValueError, match="parquet_root"):
+        hfdata.open_store(tmp_path / "plain", storage_options={"key": "k"})
+
+
+# -- results equal a local store ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["s3", "path"])
+def test_reads_equal_a_local_store(
+    where: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    options: dict[str, Any] = (
+        request.getfixturevalue("bucket") if where == "s3" else {"parquet_root": tmp_path / "pq"}
+    )
+    with (
+        hfdata.open_store(tmp_path / "ref") as ref,
+        hfdata.open_store(tmp_path / "s", **options) as st,
+    ):
+        _fill(ref)
+        _fill(st)
+        assert not (tmp_path / "s" / "parquet").exists()  # nothing Parquet under the root
+        assert st.variables() == ref.variables() == ["x", "y"]
+        windows = [
+            (None, None),
+            ("2026-11-01T23:10", "2026-11-01T23:20"),  # inside one row group
+            ("2026-11-01T23:59", "2026-11-02T05:01"),  # across days and into the log tail
+            ("2026-11-05", None),  # nothing
+        ]
+        for start, end in windows:
+            got = st.read("x", start, end)
+            pd.testing.assert_frame_equal(got, ref.read("x", start, end))
+        pd.testing.assert_frame_equal(
+            st.read(["x", "y"], resample="1h", how="wide"),
+            ref.read(["x", "y"], resample="1h", how="wide"),
+        )
+        pd.testing.assert_frame_equal(
+            st.scan("x", "2026-11-01T23:00").collect().to_pandas(),
+            ref.scan("x", "2026-11-01T23:00").collect().to_pandas(),
+        )
+        a, b = st.info("x"), ref.info("x")
+        assert (a.rows, a.parquet_rows, a.log_rows, a.first, a.last, a.partitions) == (
+            b.rows,
+            b.parquet_rows,
+            b.log_rows,
+            b.first,
+            b.last,
+            b.partitions,
+        )
+        assert a.parquet_files == b.parquet_files == 3
+
+
+def test_bucket_layout_and_commit_records(bucket: dict[str, Any], tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        store.append_many("temp/°C", _frame("2026-11-01T23:59:00", 120))
+        report = store.compact(include_active=True)
+        assert report.files == 2 and report.rows == 120
+        remote = store.remote
+        assert remote is not None
+        infos = remote.fs.get_file_info(pafs.FileSelector(remote.base, recursive=True))
+        files = sorted(
+            i.path.removeprefix(remote.base + "/") for i in infos if i.type == pafs.FileType.File
+        )
+        data = [f for f in files if f.endswith(".parquet")]
+        commits = [f for f in files if f.endswith(".json")]
+        assert [d.rsplit("/", 1)[0] for d in data] == [
+            "variable=temp%2F%C2%B0C/date=2026-11-01",
+            "variable=temp%2F%C2%B0C/date=2026-11-02",
+        ]
+        assert len(commits) == 1 and commits[0].startswith("_hfdata/commits/temp%2F%C2%B0C/")
+        kind, live, owners = remote.live("temp%2F%C2%B0C")
+        assert kind == "float"
+        assert [f.rows for f in live] == [60, 60]
+        assert set(owners.values()) == {store.settings.store_id}
+        assert not list((tmp_path / "s" / "log" / "temp%2F%C2%B0C").glob("*.jsonl"))
+
+
+def test_uncommitted_objects_are_invisible(bucket: dict[str, Any], tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        store.append_many("x", _frame("2026-11-01", 100))
+        store.compact(include_active=True)
+        remote = store.remote
+        assert remote is not None
+        stray = remote.part_rel("x", "2026-11-01", "29991231T000000000000_1_abcdef")
+        remote.write_part(store.read("x", output="arrow"), stray)  # uploaded, never committed
+        assert len(store.read("x")) == 100
+        assert store.info("x").parquet_files == 1
+
+
+# -- the publish step against readers and failures ----------------------------------------
+
+
+def test_readers_see_every_point_once_while_a_batch_publishes(
+    bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read at every step of a compaction: after each upload (same thread) and while the
+    commit is being written (another reader, blocked on the publish lock)."""
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        store.append_many("x", _frame("2026-11-01T20:00", 20_000))  # 3 partitions... and 2 days
+        store.rotate()
+        expected = store.read("x")
+        other = hfdata.open_store(
+            tmp_path / "s", **{k: v for k, v in bucket.items() if k != "parquet_root"}
+        )
+        seen: list[int] = []
+        write_part = ParquetRoot.write_part
+        put_commit = ParquetRoot.put_commit
+        readers: list[threading.Thread] = []
+        results: list[pd.DataFrame] = []
+
+        def upload(self: ParquetRoot, table: Any, rel: str) -> dict[str, Any]:
+            entry = write_part(self, table, rel)
+            frame = other.read("x")
+            seen.append(len(frame))
+            pd.testing.assert_frame_equal(frame, expected)
+            return entry
+
+        def commit(self: ParquetRoot, record: dict[str, Any]) -> None:
+            reader = threading.Thread(target=lambda: results.append(other.read("x")))
+            reader.start()
+            readers.append(reader)
+            put_commit(self, record)
+
+        monkeypatch.setattr(ParquetRoot, "write_part", upload)
+        monkeypatch.setattr(ParquetRoot, "put_commit", commit)
+        store.compact()
+        for reader in readers:
+            reader.join()
+        assert seen == [20_000, 20_000]
+        assert len(results) == 1
+        pd.testing.assert_frame_equal(results[0], expected)
+        pd.testing.assert_frame_equal(other.read("x"), expected)
+        assert other.info("x").log_rows == 0
+        other.close()
+
+
+def test_failed_upload_rolls_back(
+    bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        store.append_many("x", _frame("2026-11-01T23:00", 7200))
+        store.rotate()
+        calls = itertools.count()
+        write_part = ParquetRoot.write_part
+
+        def flaky(self: ParquetRoot, table: Any, rel: str) -> dict[str, Any]:
+            if next(calls) == 1:
+                raise OSError("connection reset")
+            return write_part(self, table, rel)
+
+        monkeypatch.setattr(ParquetRoot, "write_part", flaky)
+        with pytest.raises(OSError, match="connection reset"):
+            store.compact()
+        remote = store.remote
+        assert remote is not None
+        infos = remote.fs.get_file_info(
+            pafs.FileSelector(remote.base, recursive=True, allow_not_found=True)
+        )
+        assert not [i for i in infos if i.path.endswith(".parquet")]  # first upload deleted
+        assert not list((tmp_path / "s" / "_journal").glob("*.json"))
+        assert len(store.read("x")) == 7200
+        monkeypatch.setattr(ParquetRoot, "write_part", write_part)
+        assert store.compact().rows == 7200
+        assert store.info("x").parquet_rows == 7200
+
+
+def test_crash_after_commit_rolls_forward_at_next_open(
+    bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit is written, the process dies before the segments move: the journal
+    (state publishing) is finished by the next open, so the points count once."""
+    from hfdata import journal as journal_mod
+
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        store.append_many("x", _frame("2026-11-01", 1000))
+        store.rotate()
+
+        def die(*args: Any) -> None:
+            raise KeyboardInterrupt  # stands in for a kill between the commit and the moves
+
+        monkeypatch.setattr(journal_mod, "_rename", die)  # moving a segment "kills" us
+        with pytest.raises(KeyboardInterrupt):
+            store.compact()
+    monkeypatch.undo()
+    [left] = (tmp_path / "s" / "_journal").glob("*.json")
+    assert b'"publishing"' in left.read_bytes()
+    assert store.remote is not None and store.remote.live("x")[1]  # the commit is there
+    options = {k: v for k, v in bucket.items() if k != "parquet_root"}
+    with hfdata.open_store(tmp_path / "s", **options) as store:
+        assert not list((tmp_path / "s" / "_journal").glob("*.json"))
+        assert len(store.read("x")) == 1000
+        info = store.info("x")
+        assert (info.parquet_rows, info.log_rows) == (1000, 0)
+
+
+def test_recovery_needs_the_parquet_root(tmp_path: Path) -> None:
+    from hfdata.journal import Journal, roll_back
+
+    journal = Journal("b1", outputs=[("variable=x/date=d/part-b1.parquet",) * 2], remote=True)
+    with pytest.raises(ValueError, match="parquet_root"):
+        roll_back(tmp_path, journal)
+
+
+# -- several stores on one bucket, optimize, drop ------------------------------------------
+
+
+def test_two_machines_share_one_bucket(bucket: dict[str, Any], tmp_path: Path) -> None:
+    a = hfdata.open_store(tmp_path / "a", **bucket)
+    b = hfdata.open_store(tmp_path / "b", **bucket)
+    assert a.settings.store_id != b.settings.store_id
+    a.append_many("x", _frame("2026-11-01T00:00", 3000, "10s"))
+    b.append_many("x", _frame("2026-11-01T00:00:05", 3000, "10s", 0.5))
+    for _ in range(2):
+        a.compact(include_active=True)
+        b.compact(include_active=True)
+        a.append_many("x", _frame("2026-11-01T12:00", 10, "1s"))
+        b.append_many("x", _frame("2026-11-01T12:00", 10, "1s"))
+    b.flush()
+    # b reads everything a compacted plus its own log tail, and vice versa
+    assert len(b.read("x")) == 3000 + 3000 + 2 * 10 + 10
+    assert len(a.read("x")) == 3000 + 3000 + 2 * 10 + 10
+    before = b.read("x", include_log=False)
+    a.optimize()  # merges only a's own files
+    remote = a.remote
+    assert remote is not None
+    _, live, owners = remote.live("x")
+    assert sorted(owners[f.rel] == a.settings.store_id for f in live) == [False, False, True]
+    after = b.read("x", include_log=False)
+    assert len(after) == len(before)
+    pd.testing.assert_frame_equal(
+        after.sort_values(["timestamp", "value"]), before.sort_values(["timestamp", "value"])
+    )
+    infos = remote.fs.get_file_info(pafs.FileSelector(remote.base, recursive=True))
+    assert len([i for i in infos if i.path.endswith(".parquet")]) == 3  # replaced ones deleted
+    a.close()
+    b.close()
+
+
+def test_optimize_dedupe_and_drop(bucket: dict[str, Any], tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        store.append_many("x", _frame("2026-11-01", 100))
+        store.compact(include_active=True)
+        store.append_many("x", _frame("2026-11-01", 100, offset=1000.0))
+        store.compact(include_active=True)
+        assert len(store.read("x")) == 200
+        store.optimize(dedupe="last")
+        frame = store.read("x")
+        assert len(frame) == 100 and frame["value"].min() == 1000.0
+        assert store.info("x").parquet_files == 1
+        store.drop("x")
+        assert store.variables() == []
+        with pytest.raises(hfdata.VariableNotFound):
+            store.read("x")
+        with pytest.raises(hfdata.VariableNotFound):
+            store.drop("x")
+
+
+def test_a_reader_elsewhere_sees_only_committed_data(
+    bucket: dict[str, Any], tmp_path: Path
+) -> None:
+    """A store with an empty log on the same bucket (another machine) reads the kind and
+    the points from the commit records alone."""
+    with hfdata.open_store(tmp_path / "w", **bucket) as writer:
+        writer.append("flag", "2026-11-01T00:00:00Z", True)
+        writer.append("flag", "2026-11-01T00:00:01Z", False)
+        writer.compact(include_active=True)
+        writer.append("flag", "2026-11-01T00:00:02Z", True)  # still in the writer's log
+    with hfdata.open_store(tmp_path / "r", **bucket) as reader:
+        assert reader.variables() == ["flag"]
+        frame = reader.read("flag")
+        assert frame["value"].tolist() == [True, False]
+        assert reader.info("flag").kind == "bool"
+
+
+def test_remote_root_pickles_without_its_cache(bucket: dict[str, Any], tmp_path: Path) -> None:
+    import pickle
+
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        store.append_many("x", _frame("2026-11-01", 10))
+        store.compact(include_active=True)
+        remote = store.remote
+        assert remote is not None
+        copy = pickle.loads(pickle.dumps(remote))
+        assert copy.uri == remote.uri and copy.owner == remote.owner
+        assert [f.rows for f in copy.live("x")[1]] == [10]
+        assert objectstore.read_table(copy.live("x")[1][0]).num_rows == 10
