@@ -177,19 +177,21 @@ def to_dask(
     # Parquet files with their spans (clamped to the window), grouped where they overlap.
     spans = []
     for i, files in enumerate(listing):
-        for _, path in files.parquet:
+        for order, (_, path) in enumerate(files.parquet):
             a, b = _file_span(path)
             a, b = max(a, lo), min(b, last)
             if a <= b:
-                spans.append((a, b, i, path))
+                spans.append((a, b, i, order, path))
     spans.sort(key=lambda s: (s[0], s[1]))
-    groups: list[list[Any]] = []  # [lo, hi, [(i, path), ...]]
-    for a, b, i, path in spans:
+    groups: list[list[Any]] = []  # [lo, hi, [(variable, listing order, path), ...]]
+    for a, b, i, order, path in spans:
         if groups and a <= groups[-1][1]:
             groups[-1][1] = max(groups[-1][1], b)
-            groups[-1][2].append((i, path))
+            groups[-1][2].append((i, order, path))
         else:
-            groups.append([a, b, [(i, path)]])
+            groups.append([a, b, [(i, order, path)]])
+    for group in groups:  # `read`'s order (partition, then name) keeps ties in arrival order
+        group[2] = [(i, path) for i, _, path in sorted(group[2], key=lambda f: (f[0], f[1]))]
     tail_ns = [t.column("timestamp").cast(pa.int64()).to_numpy() for t in tails if t is not None]
     tail_lo = min((int(ns[0]) for ns in tail_ns if len(ns)), default=NS_MAX)
     tail_hi = max((int(ns[-1]) for ns in tail_ns if len(ns)), default=-NS_MAX)
@@ -215,7 +217,10 @@ def to_dask(
         cut = tuple(None if t is None else _cut(t, g_lo, p_last) for t in tails)
         parts.append(_Part(g_lo, p_last, tuple(names), kinds, tuple(files), cut))
     divisions = [pd.Timestamp(g[0], tz="UTC") for g in groups]
-    divisions.append(pd.Timestamp(groups[-1][1], tz="UTC"))
+    end_ns = groups[-1][1]
+    if end_ns == groups[-1][0]:  # a one-instant last partition trips Dask's resample: the
+        end_ns += 1  # last division is an inclusive upper bound, so one ns more is still true
+    divisions.append(pd.Timestamp(end_ns, tz="UTC"))
     result: dd.DataFrame = dd.from_map(  # type: ignore[no-untyped-call]
         _load,
         parts,

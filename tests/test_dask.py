@@ -1,0 +1,186 @@
+"""`Store.to_dask`: the same rows as `read`, partitions with known divisions, Dask's own
+time slicing and resampling matching `read`, on a local store and on the S3 server
+with a two-worker `distributed.LocalCluster`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dask
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from s3server import make_bucket, moto_server, storage_options
+
+import hfdata
+
+# dask calls reset_index(inplace=True) in places, deprecated by pandas 3.1
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
+
+
+@pytest.fixture(autouse=True)
+def synchronous() -> Iterator[None]:
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def _frame(start: str, n: int, freq: str = "1s", offset: float = 0.0) -> pd.DataFrame:
+    idx = pd.date_range(start, periods=n, freq=freq, tz="UTC")
+    return pd.DataFrame({"timestamp": idx, "value": np.arange(n, dtype=float) + offset})
+
+
+def _fill(store: hfdata.Store) -> None:
+    """Three days in order, a late batch overlapping day one, and a log tail."""
+    store.append_many("x", _frame("2026-11-01T12:00", 3 * 86_400 // 20, "20s"))
+    store.compact(include_active=True)
+    store.append_many("x", _frame("2026-11-01T18:00", 100, "13s", 0.5))
+    store.compact(include_active=True)
+    store.append_many("x", _frame("2026-11-04T13:00", 50, "1s", 0.25))  # log tail, after all
+    store.append_many("x", _frame("2026-11-02T01:00", 5, "1s", 0.75))  # log tail, inside day 2
+    store.flush()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[hfdata.Store]:
+    with hfdata.open_store(tmp_path / "s") as s:
+        _fill(s)
+        yield s
+
+
+def test_same_rows_as_read_with_known_divisions(store: hfdata.Store) -> None:
+    frame = store.to_dask("x")
+    assert frame.known_divisions
+    # files: day 1 (2, overlapping: one partition), days 2, 3 and 4 (to 11:59:40), then
+    # the log tail after the last file; the tail inside day 2 joins that partition
+    assert frame.npartitions == 5
+    assert frame.divisions[0] == pd.Timestamp("2026-11-01T12:00", tz="UTC")
+    assert frame.divisions[-2] == pd.Timestamp("2026-11-04T13:00", tz="UTC")
+    assert frame.divisions[-1] == pd.Timestamp("2026-11-04T13:00:49", tz="UTC")
+    pd.testing.assert_frame_equal(frame.compute(), store.read("x"))
+    for i in range(frame.npartitions):  # each partition inside its divisions
+        part = frame.get_partition(i).compute()
+        assert part.index.min() >= frame.divisions[i]
+        assert part.index.max() <= frame.divisions[i + 1]
+        if i + 1 < frame.npartitions:
+            assert part.index.max() < frame.divisions[i + 1]
+
+
+def test_time_slices_and_resample_match_read(store: hfdata.Store) -> None:
+    frame = store.to_dask("x")
+    got = frame.loc["2026-11-01T23:00":"2026-11-02T01:00:02"].compute()
+    want = store.read("x", "2026-11-01T23:00", "2026-11-02T01:00:02.000000001")
+    pd.testing.assert_frame_equal(got, want)
+    for rule in ("1min", "1h"):
+        pd.testing.assert_frame_equal(
+            frame.resample(rule).mean().compute(),
+            store.read("x", resample=rule),
+            check_freq=False,
+        )
+    pd.testing.assert_frame_equal(
+        frame.resample("1h").count().compute(),
+        store.read("x", resample="1h", agg="count"),
+        check_freq=False,
+    )
+
+
+def test_window_and_several_variables(store: hfdata.Store) -> None:
+    store.append_many(
+        "n",
+        pd.DataFrame(
+            {
+                "timestamp": pd.date_range("2026-11-02", periods=10, freq="1h", tz="UTC"),
+                "value": np.arange(10),
+            }
+        ),
+        kind="int",
+    )
+    store.compact(variables=["n"], include_active=True)
+    start, end = "2026-11-01T20:00", "2026-11-02T03:00"
+    frame = store.to_dask(["x", "n"], start, end)
+    got, want = frame.compute(), store.read(["x", "n"], start, end)
+    got["variable"] = got["variable"].astype(want["variable"].dtype)  # Dask's string dtype
+    pd.testing.assert_frame_equal(got, want)
+    assert frame.divisions[0] >= pd.Timestamp(start, tz="UTC")
+    assert frame.divisions[-1] < pd.Timestamp(end, tz="UTC")
+    empty = store.to_dask("x", "2030-01-01", "2030-01-02").compute()
+    assert empty.empty and list(empty.columns) == ["value"]
+    with pytest.raises(hfdata.VariableNotFound):
+        store.to_dask("nope")
+    with pytest.raises(ValueError, match="distinct"):
+        store.to_dask(["x", "x"])
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.lists(
+        st.tuples(st.integers(0, 3 * 86_400 * 4), st.floats(-1e6, 1e6), st.booleans()),
+        min_size=0,
+        max_size=30,
+    ),
+    tail_after=st.integers(0, 30),
+)
+def test_property_equals_read(
+    tmp_path_factory: pytest.TempPathFactory, data: list[Any], tail_after: int
+) -> None:
+    """Points in arrival order, compacted after some of them (flag), the rest in the log:
+    to_dask().compute() equals read(), and resample matches too."""
+    root = tmp_path_factory.mktemp("p")
+    with hfdata.open_store(root) as s:
+        for i, (quarter_s, value, cut) in enumerate(data):
+            ts = pd.Timestamp("2026-11-01", tz="UTC") + pd.Timedelta(quarter_s * 250, "ms")
+            s.append("v", ts, value)
+            if cut and i < tail_after:
+                s.compact(include_active=True)
+        if not data:
+            s.append("v", "2026-11-01T00:00:00Z", 1.0)
+        frame = s.to_dask("v")
+        pd.testing.assert_frame_equal(frame.compute(), s.read("v"))
+        if frame.divisions[0].floor("2h") == frame.divisions[-1].floor("2h"):
+            return  # Dask cannot resample a frame that falls in one bin (its limitation)
+        pd.testing.assert_frame_equal(
+            frame.resample("2h").mean().compute(), s.read("v", resample="2h"), check_freq=False
+        )
+
+
+# -- on the S3 server with two workers ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "processes",
+    [False, pytest.param(True, marks=pytest.mark.slow)],  # worker processes: ~8 s more
+    ids=["threads", "processes"],
+)
+def test_local_cluster_resample_over_s3_matches_read(tmp_path: Path, processes: bool) -> None:
+    """Workers read the bucket themselves (the filesystem travels pickled in the graph)."""
+    from distributed import Client, LocalCluster
+
+    with moto_server() as endpoint:
+        make_bucket(endpoint, "dask-test")
+        with hfdata.open_store(
+            tmp_path / "s",
+            parquet_root="s3://dask-test/store",
+            storage_options=storage_options(endpoint),
+        ) as store:
+            _fill(store)
+            frame = store.to_dask("x")
+            assert frame.npartitions == 5
+            with (
+                LocalCluster(
+                    n_workers=2,
+                    threads_per_worker=1,
+                    processes=processes,
+                    dashboard_address=None,
+                ) as cluster,
+                Client(cluster),
+                dask.config.set(scheduler=None),
+            ):
+                got = frame.resample("1min").mean().compute()
+                rows = frame.compute()
+            pd.testing.assert_frame_equal(got, store.read("x", resample="1min"), check_freq=False)
+            pd.testing.assert_frame_equal(rows, store.read("x"))
