@@ -1,0 +1,291 @@
+"""Parquet on an S3 server (moto, loopback) against local disk; Dask against `Store.read`.
+
+    python -m benchmarks.bench_s3            full size (about two minutes here)
+    python -m benchmarks.bench_s3 --quick    small sizes
+
+Cases (workload "S3/Dask"):
+
+* "read a compacted day": `Store.read` of one day (20 points/s, 1,728,000 rows; quick:
+  200,000) from local disk, from the S3 server through `pyarrow.fs.S3FileSystem` (what
+  hfdata uses) and through s3fs/fsspec. Process caches are cleared before each read;
+  the OS page cache and moto's memory are warm, so the gap is protocol overhead.
+  Target (issue 8): S3 at least 0.5x local.
+* "one-hour slice": the same, for one hour (row groups pruned by their statistics).
+* "upload a day": writing that day's Parquet file (the step of compaction that differs)
+  locally, through pyarrow.fs and through s3fs. Picks the backend.
+* "30-day resample": `store.to_dask("x").resample("1min").mean().compute()` on a
+  `distributed.LocalCluster` (2 worker processes, 1 thread each) against
+  `store.read("x", resample="1min")`, 30 days at 2 points/s (5,184,000 rows in 30 day
+  files; quick: 1 point/10 s). Target (issue 8): within 1.5x, i.e. rate >= 0.667x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import socket
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import hfdata
+from benchmarks._harness import Contender, compare, note, scratch_dir, target
+from hfdata import read as hfread
+from hfdata.objectstore import ParquetRoot
+
+__all__ = ["run"]
+
+W = "S3/Dask"
+KEY, SECRET = "bench-key", "bench-secret"
+
+
+@contextlib.contextmanager
+def _moto() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _bucket(endpoint: str, name: str) -> None:
+    import boto3
+
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        region_name="us-east-1",
+    ).create_bucket(Bucket=name)
+
+
+def _points(start: str, n: int, step_ns: int, seed: int = 0) -> pd.DataFrame:
+    ns = pd.Timestamp(start).value + np.arange(n, dtype=np.int64) * step_ns
+    values = np.random.default_rng(seed).normal(20, 5, n).round(3)
+    return pd.DataFrame({"timestamp": pd.to_datetime(ns, utc=True), "value": values})
+
+
+def _reader(store: hfdata.Store, start: Any, end: Any, rows: int) -> Any:
+    def fn(_: Any) -> None:
+        got = store.read("x", start, end)
+        assert len(got) == rows, (len(got), rows)
+
+    return fn
+
+
+def _day_cases(tmp: Path, endpoint: str, quick: bool) -> list[dict[str, Any]]:
+    rows = 200_000 if quick else 1_728_000
+    step = 86_400_000_000_000 // rows
+    frame = _points("2026-11-01", rows, step)
+    opts = {"endpoint_url": endpoint, "key": KEY, "secret": SECRET}
+    _bucket(endpoint, "bench-day")
+    local = hfdata.open_store(tmp / "local")
+    s3 = hfdata.open_store(tmp / "s3", parquet_root="s3://bench-day/store", storage_options=opts)
+    s3fs_store = hfdata.open_store(tmp / "s3")
+    assert s3.remote is not None
+    s3fs_store.remote = ParquetRoot(
+        s3.remote.uri, opts, owner=s3.settings.store_id, backend="fsspec"
+    )
+    out: list[dict[str, Any]] = []
+    try:
+        for store in (local, s3):
+            store.append_many("x", frame)
+            store.compact(include_active=True, progress=False)
+        hour = (
+            pd.Timestamp("2026-11-01T12:00", tz="UTC"),
+            pd.Timestamp("2026-11-01T13:00", tz="UTC"),
+        )
+        hour_rows = len(frame[(frame.timestamp >= hour[0]) & (frame.timestamp < hour[1])])
+        repeats = 5 if quick else 7
+        for case, (start, end, n) in {
+            "read a compacted day": (None, None, rows),
+            "one-hour slice": (hour[0], hour[1], hour_rows),
+        }.items():
+            contenders = [
+                Contender(
+                    "local disk",
+                    "baseline",
+                    _reader(local, start, end, n),
+                    n,
+                    prepare=hfread.clear_cache,
+                ),
+                Contender(
+                    "S3 via pyarrow.fs",
+                    "hfdata",
+                    _reader(s3, start, end, n),
+                    n,
+                    prepare=hfread.clear_cache,
+                ),
+                Contender(
+                    "S3 via s3fs",
+                    "hfdata",
+                    _reader(s3fs_store, start, end, n),
+                    n,
+                    prepare=hfread.clear_cache,
+                ),
+            ]
+            out += compare(W, case, contenders, repeats=repeats)
+            out.append(
+                target(
+                    W,
+                    case,
+                    f"{case}: S3 at least 0.5x the speed of local disk",
+                    subject="S3 via pyarrow.fs",
+                    reference="local disk",
+                    minimum=0.5,
+                    source="issue 8",
+                )
+            )
+        table = local.read("x", output="arrow")
+        assert s3.remote is not None and s3fs_store.remote is not None
+        counter = iter(range(1_000_000))
+
+        def upload(root: ParquetRoot | None) -> Any:
+            def fn(_: Any) -> None:
+                rel = f"bench/upload-{next(counter)}.parquet"
+                if root is None:
+                    from hfdata.parquetio import write_parquet
+
+                    write_parquet(table, tmp / rel)
+                else:
+                    root.write_part(table, rel)
+
+            return fn
+
+        out += compare(
+            W,
+            "upload a day",
+            [
+                Contender("local disk (fsync)", "baseline", upload(None), rows),
+                Contender("S3 via pyarrow.fs", "hfdata", upload(s3.remote), rows),
+                Contender("S3 via s3fs", "hfdata", upload(s3fs_store.remote), rows),
+            ],
+            repeats=3,
+        )
+    finally:
+        for store in (local, s3, s3fs_store):
+            store.close()
+    return out
+
+
+def _dask_case(tmp: Path, quick: bool) -> list[dict[str, Any]]:
+    from distributed import Client, LocalCluster
+
+    step = 10_000_000_000 if quick else 500_000_000  # 1 point / 10 s, or 2 points / s
+    days = 30
+    rows = days * 86_400_000_000_000 // step
+    out: list[dict[str, Any]] = []
+    with hfdata.open_store(tmp / "month") as store:
+        per_day = rows // days
+        for d in range(days):
+            start = pd.Timestamp("2026-10-01") + pd.Timedelta(days=d)
+            store.append_many("x", _points(str(start), per_day, step, seed=d))
+        store.compact(include_active=True, progress=False)
+        tail = _points("2026-10-31", 1000, 1_000_000_000, seed=99)
+        store.append_many("x", tail)  # a log tail too
+        store.flush()
+        expected = store.read("x", resample="1min")
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster),
+        ):
+            got = store.to_dask("x").resample("1min").mean().compute()
+            pd.testing.assert_frame_equal(got, expected, check_freq=False)
+
+            def with_dask(_: Any) -> None:
+                store.to_dask("x").resample("1min").mean().compute()
+
+            def with_read(_: Any) -> None:
+                store.read("x", resample="1min")
+
+            n = rows + len(tail)
+            out += compare(
+                W,
+                "30-day resample",
+                [
+                    Contender(
+                        "Store.read resample", "baseline", with_read, n, prepare=hfread.clear_cache
+                    ),
+                    Contender(
+                        "to_dask resample, 2 workers",
+                        "hfdata",
+                        with_dask,
+                        n,
+                        prepare=hfread.clear_cache,
+                    ),
+                ],
+                repeats=3 if quick else 5,
+            )
+        partitions = store.to_dask("x").npartitions
+    out.append(
+        target(
+            W,
+            "30-day resample",
+            "to_dask(...).resample('1min').mean() on 2 workers within 1.5x of Store.read",
+            subject="to_dask resample, 2 workers",
+            reference="Store.read resample",
+            minimum=1 / 1.5,
+            source="issue 8",
+        )
+    )
+    out.append(note(W, f"30-day store: {rows + len(tail):,} rows, {partitions} Dask partitions"))
+    return out
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Records for the harness (see benchmarks/_harness.py)."""
+    try:
+        import distributed  # noqa: F401
+        import moto  # noqa: F401
+    except ImportError as exc:
+        return [note(W, f"skipped: {exc.name} is not installed (pip install -e '.[dev]')")]
+    out: list[dict[str, Any]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Dask on pandas 3.1 warns about its own calls
+        with scratch_dir("hfbench-s3") as tmp, _moto() as endpoint:
+            out += _day_cases(tmp, endpoint, quick)
+        with scratch_dir("hfbench-dask") as tmp:
+            out += _dask_case(tmp, quick)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    records = run(args.quick)
+    for r in records:
+        if r["kind"] == "measurement":
+            print(
+                f"{r['case']:<22} {r['contender']:<30} {r['median_s'] * 1000:9.1f} ms "
+                f"{r['rate']:14,.0f} rows/s  {r['status']} {r['note']}"
+            )
+        else:
+            print(json.dumps({k: v for k, v in r.items() if v is not None}))
+    by = {(r["case"], r["contender"]): r for r in records if r["kind"] == "measurement"}
+    for t in (r for r in records if r["kind"] == "target"):
+        a, b = by.get((t["case"], t["subject"])), by.get((t["case"], t["reference"]))
+        if a and b:
+            ratio = a["rate"] / b["rate"]
+            verdict = "met" if ratio >= t["minimum"] else "NOT met"
+            print(f"target {t['case']}: ratio {ratio:.2f} (minimum {t['minimum']:.2f}) {verdict}")
+
+
+if __name__ == "__main__":
+    main()
