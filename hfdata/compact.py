@@ -41,7 +41,7 @@ from hfdata.journal import Journal, new_batch_id, publish, recover_all, roll_bac
 from hfdata.kinds import Kind, load_schema
 from hfdata.layout import encode_name, parse_segment_name
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock
-from hfdata.log import fsync_dir
+from hfdata.log import fsync_dir, make_dirs
 from hfdata.parquetio import dedupe_sorted, sort_stable, split_partitions, write_parquet
 from hfdata.parse import BadLine, parse_log_bytes
 from hfdata.quarantine import quarantine_dir, write_quarantine
@@ -267,7 +267,7 @@ def _write_outputs(
 def _publish(root: Path, journal: Journal, remote: ParquetRoot | None) -> None:
     """Step 6, under the exclusive publish lock."""
     if remote is None:
-        (root / "parquet").mkdir(exist_ok=True)
+        make_dirs(root / "parquet")
     with flock(root / PUBLISH_LOCK):
         publish(root, journal, remote)
 

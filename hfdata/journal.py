@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from hfdata.log import fsync_dir
+from hfdata.log import fsync_dir, make_dirs
 
 if TYPE_CHECKING:
     from hfdata.objectstore import ParquetRoot
@@ -81,7 +81,7 @@ class Journal:
         return root / JOURNAL_DIR / f"{self.batch}.json"
 
     def save(self, root: Path) -> None:
-        (root / JOURNAL_DIR).mkdir(exist_ok=True)
+        make_dirs(root / JOURNAL_DIR)
         atomic_write(self.path(root), orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2))
 
     @classmethod
@@ -101,7 +101,7 @@ class Journal:
 def _rename(root: Path, source: str, target: str, dirs: set[Path]) -> None:
     src, dst = root / source, root / target
     if src.exists():
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(dst.parent)
         os.rename(src, dst)
         dirs.update((src.parent, dst.parent))
 

@@ -13,6 +13,7 @@ the segment and raises `DurabilityError`; it is never retried and trusted.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import io
@@ -35,6 +36,7 @@ __all__ = [
     "LogPolicy",
     "Segment",
     "fsync_dir",
+    "make_dirs",
     "new_writer_id",
 ]
 
@@ -57,6 +59,22 @@ def new_writer_id() -> str:
     """A writer id that sorts by start time and is unique across processes and hosts."""
     now = datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def make_dirs(path: Path) -> None:
+    """`mkdir -p` that makes each new directory durable by fsyncing its parent.
+
+    Under POSIX rules a new name survives power loss only once its directory is
+    fsynced; compaction's outputs and journals live in directories it creates.
+    """
+    missing: list[Path] = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir()
+        fsync_dir(directory.parent)
 
 
 def fsync_dir(path: Path) -> None:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hfdata.layout import Partition
+from hfdata.log import make_dirs
 
 __all__ = [
     "ROW_GROUP_ROWS",
@@ -94,7 +95,7 @@ def _write_table(table: pa.Table, sink: Any) -> None:
 
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Write and fsync one Parquet file (the caller renames it into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     with open(path, "wb") as fh:
         _write_table(table, fh)
         fh.flush()
