@@ -31,7 +31,7 @@ free of harness classes and the results can be saved as JSON):
   is shown beside it; the ratio is the median of per-round ratios when both were
   timed in the same ``compare``, see ``_report.ratio``). For a measured quantity that
   is not a rate (memory), pass ``value=`` and ``maximum=`` instead: met when
-  ``value <= maximum``.
+  ``value <= maximum``; ``unit`` names what both are in (default ``"x"``, a ratio).
 * ``note(...)`` — a workload that was skipped or only partly run, with the reason.
 
 Timing: ``compare(workload, case, contenders, repeats=, warmup=)`` runs every
@@ -137,6 +137,7 @@ def target(
     aim: float | None = None,
     value: float | None = None,
     maximum: float | None = None,
+    unit: str = "x",
     source: str = "",
 ) -> dict[str, Any]:
     """A target: a ratio ``subject / reference >= minimum`` or a value ``<= maximum``."""
@@ -151,6 +152,7 @@ def target(
         "aim": aim,
         "value": value,
         "maximum": maximum,
+        "unit": unit,
         "source": source,
     }
 
