@@ -8,7 +8,8 @@ free of harness classes and the results can be saved as JSON):
 
 * ``measurement(...)`` — one contender in one comparison group. Fields:
     - ``kind``: ``"measurement"``
-    - ``workload``: ``"1"`` … ``"7"`` (the numbering of issue 6; see ``WORKLOADS``)
+    - ``workload``: ``"1"`` … ``"7"`` (the numbering of issue 6; see ``WORKLOADS``), or
+      ``"8"`` (object storage and Dask, issue 8)
     - ``case``: the comparison group inside the workload (``"flush"``, ``"1M rows"``,
       ``"pandas output"`` …). Ratios are computed between contenders of one group.
     - ``contender``: a human label (``"hfdata append"``, ``"polars write_ndjson"``)
@@ -85,6 +86,7 @@ WORKLOADS: dict[str, str] = {
     "5": "1-minute OHLC",
     "6": "Log-tail read",
     "7": "Scaling",
+    "8": "Object storage and Dask",
 }
 
 _SCRATCH_ROOT: list[Path] = []

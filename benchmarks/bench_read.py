@@ -242,9 +242,7 @@ def _ohlc(
         ),
         Contender("polars group_by_dynamic", "peer", _call(polars_ohlc, bins), bins),
         _duck("duckdb time_bucket", con, duck_why, duck_sql, bins),
-        Contender(
-            "pandas read_parquet+resample().ohlc()", "peer", _call(pandas_ohlc, bins), bins
-        ),
+        Contender("pandas read_parquet+resample().ohlc()", "peer", _call(pandas_ohlc, bins), bins),
     ]
     out += compare("5", case, contenders, repeats=repeats, unit="bins")
     out.append(
