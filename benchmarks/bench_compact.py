@@ -182,7 +182,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     """Workload 3 measurements and the issue 3 targets."""
     rows = 200_000 if quick else 2_000_000
     mem_rows = 500_000 if quick else 20_000_000
-    repeats = 2 if quick else 5
+    repeats = 2 if quick else 3
     out: list[dict[str, Any]] = []
     cases = [
         (f"{rows:,} rows, metadata on 2 lines in 3", True),

@@ -331,8 +331,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
     log_points = 100_000 if quick else 1_000_000
     repeats = 5 if quick else 25
     ohlc_repeats = 3 if quick else 11
-    slow_repeats = 1 if quick else 3
-    log_repeats = 2 if quick else 7
+    slow_repeats = 1 if quick else 2
+    log_repeats = 2 if quick else 5
     frame = _data.regular(points)
     hours = points // (20 * 3600)
     lo = pd.Timestamp(_data.START) + pd.Timedelta(hours=min(10, hours - 1))
