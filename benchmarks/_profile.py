@@ -8,7 +8,8 @@ frame five times (default 1,000,000). Read modes build a store of N points at 20
 (default 2,000,000) with ``append_many`` and ``compact`` first, then loop: ``slice``
 (one hour, pandas output, 300 times), ``ohlc`` (1-minute OHLC, 20 times). ``logread``
 reads N points (default 1,000,000) from the log with the parse cache cleared (10
-times); ``compact`` compacts N points of metadata lines (default 2,000,000) 3 times.
+times); ``compact`` compacts N points of metadata lines (default 2,000,000) 3 times;
+``logread-plain`` and ``compact-plain`` do the same with plain ``…+00:00`` lines.
 Prints the rate so the run can be compared.
 """
 
@@ -50,7 +51,8 @@ def _log(mode: str, n: int, root: Path) -> None:
     from benchmarks.bench_compact import make_segments, reset
     from hfdata.read import clear_cache
 
-    segments = make_segments(root, n, metadata=True)
+    segments = make_segments(root, n, metadata=not mode.endswith("-plain"))
+    mode = mode.removesuffix("-plain")
     with hfdata.open_store(root) as store:
         for _ in range(10 if mode == "logread" else 3):
             clear_cache()
@@ -65,14 +67,15 @@ def _log(mode: str, n: int, root: Path) -> None:
 
 def main(argv: list[str]) -> None:
     mode = argv[0] if argv else "flush"
-    default = {"slice": 2_000_000, "ohlc": 2_000_000, "compact": 2_000_000}.get(mode, 1_000_000)
+    big = ("slice", "ohlc", "compact", "compact-plain")
+    default = 2_000_000 if mode in big else 1_000_000
     n = int(argv[1]) if len(argv) > 1 else default
     root = tempfile.mkdtemp(prefix="profile-")
     try:
         if mode in ("slice", "ohlc"):
             _reads(mode, n, Path(root) / "store")
             return
-        if mode in ("logread", "compact"):
+        if mode.removesuffix("-plain") in ("logread", "compact"):
             _log(mode, n, Path(root) / "store")
             return
         if mode == "many":
