@@ -8,7 +8,8 @@ free of harness classes and the results can be saved as JSON):
 
 * ``measurement(...)`` — one contender in one comparison group. Fields:
     - ``kind``: ``"measurement"``
-    - ``workload``: ``"1"`` … ``"7"`` (the numbering of issue 6; see ``WORKLOADS``)
+    - ``workload``: ``"1"`` … ``"7"`` (the numbering of issue 6; see ``WORKLOADS``), or
+      ``"8"`` (object storage and Dask, issue 8)
     - ``case``: the comparison group inside the workload (``"flush"``, ``"1M rows"``,
       ``"pandas output"`` …). Ratios are computed between contenders of one group.
     - ``contender``: a human label (``"hfdata append"``, ``"polars write_ndjson"``)
@@ -31,7 +32,7 @@ free of harness classes and the results can be saved as JSON):
   is shown beside it; the ratio is the median of per-round ratios when both were
   timed in the same ``compare``, see ``_report.ratio``). For a measured quantity that
   is not a rate (memory), pass ``value=`` and ``maximum=`` instead: met when
-  ``value <= maximum``.
+  ``value <= maximum``; ``unit`` names what both are in (default ``"x"``, a ratio).
 * ``note(...)`` — a workload that was skipped or only partly run, with the reason.
 
 Timing: ``compare(workload, case, contenders, repeats=, warmup=)`` runs every
@@ -85,6 +86,7 @@ WORKLOADS: dict[str, str] = {
     "5": "1-minute OHLC",
     "6": "Log-tail read",
     "7": "Scaling",
+    "8": "Object storage and Dask",
 }
 
 _SCRATCH_ROOT: list[Path] = []
@@ -137,6 +139,7 @@ def target(
     aim: float | None = None,
     value: float | None = None,
     maximum: float | None = None,
+    unit: str = "x",
     source: str = "",
 ) -> dict[str, Any]:
     """A target: a ratio ``subject / reference >= minimum`` or a value ``<= maximum``."""
@@ -151,6 +154,7 @@ def target(
         "aim": aim,
         "value": value,
         "maximum": maximum,
+        "unit": unit,
         "source": source,
     }
 

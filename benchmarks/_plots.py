@@ -61,8 +61,10 @@ def _targets(plt: Any, records: list[Record]) -> Any:
     ax.barh(list(ys), ratios, color=colours)
     ax.axvline(1.0, color="black", linewidth=1)
     for y, t in zip(ys, targets, strict=True):
-        needs = f"≤ {t['maximum']:g}x" if t["maximum"] else f"≥ {t['minimum']:g}x"
-        ax.text(0.02, y, f" {t['measured']:.2f}x (needs {needs})", va="center")
+        unit = t.get("unit", "x")
+        unit = "x" if unit == "x" else f" {unit}"
+        needs = f"≤ {t['maximum']:g}{unit}" if t["maximum"] else f"≥ {t['minimum']:g}x"
+        ax.text(0.02, y, f" {t['measured']:.2f}{unit} (needs {needs})", va="center")
     ax.set_yticks(list(ys), labels)
     ax.invert_yaxis()
     ax.set_xlabel("measured / minimum, or maximum / measured (≥ 1 is met)")

@@ -97,9 +97,14 @@ def _ratio(r: Record, best: Record | None) -> str:
     return f"{ratio(r, best):.2f}x"
 
 
+def _unit(t: Record) -> str:
+    unit = t.get("unit", "x")
+    return "x" if unit == "x" else f" {unit}"
+
+
 def _threshold(t: Record) -> str:
     if t["maximum"] is not None:
-        return f"≤ {t['maximum']:g}x"
+        return f"≤ {t['maximum']:g}{_unit(t)}"
     text = f"≥ {t['minimum']:g}x" if t["minimum"] is not None else "-"
     if t["aim"] is not None:
         text += f" (aim {t['aim']:g}x)"
@@ -110,7 +115,7 @@ def _measured(t: Record) -> str:
     if t["measured"] is None:
         return "-"
     aim = " (aim met)" if t["aim_met"] else ""
-    return f"{t['measured']:.2f}x{aim}"
+    return f"{t['measured']:.2f}{_unit(t)}{aim}"
 
 
 def console(records: list[Record]) -> str:

@@ -1,25 +1,30 @@
-"""Read benchmarks against ArcticDB (LMDB) and polars, as ratios measured in one run.
+"""Workloads 4, 5 and 6: a one-hour slice, a 1-minute OHLC, and reading the log tail.
 
-Run in a venv with ArcticDB (it needs pandas < 3), e.g.::
+Data (issue 4): one variable, 2,000,000 points at 20 Hz (about 28 hours; 200,000 in the
+quick run), written with ``append_many`` and compacted with ``Store.compact()``, so
+every contender reads what hfdata really writes. Peers read the same data:
 
-    python -m venv .venv-arctic && .venv-arctic/bin/pip install arcticdb 'pandas<3' \\
-        pyarrow polars orjson tqdm numpy && .venv-arctic/bin/pip install -e .
-    .venv-arctic/bin/python -m benchmarks.bench_read
+* ArcticDB (LMDB, in its own venv, see ``_arctic.py``): the same frame written once
+  (untimed) as one symbol; ``read(date_range=…)`` and a ``QueryBuilder`` resample. Its
+  times are measured inside its worker process, so they exclude the pipe.
+* polars ``scan_parquet`` and DuckDB ``read_parquet`` over hfdata's Parquet files
+  (polars and Arrow output), pandas ``read_parquet`` + ``resample().ohlc()``.
+* pandas ``read_json(lines=True)`` over the raw JSON Lines (the compacted segments):
+  what users of the original module did (few repetitions: it is slow).
 
-Data: one variable, 2,000,000 points at 20 Hz. Until `hfdata.compact` lands, the
-"compacted" store is written here directly in the DESIGN layout with the Parquet
-settings under test (`PARQUET_VARIANTS`). Without ArcticDB only the hfdata figures
-and the polars log baseline are printed.
+Workload 6 reads a store whose 1,000,000 points are all in closed log segments, written
+by hfdata's line encoder in two shapes (as in workload 3), against polars
+``read_ndjson`` + ``str.to_datetime`` with an explicit format. hfdata's parse cache is
+cleared before each timed read (untimed); a warm read (cache kept) is shown beside it.
+
+    python -m benchmarks.bench_read [--quick]      these workloads alone, printed
 """
 
 from __future__ import annotations
 
-import argparse
-import gc
-import shutil
-import statistics
-import time
+import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,264 +35,350 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import hfdata
-from hfdata.layout import parquet_dir, partition_key_ns
+from benchmarks import _data
+from benchmarks._arctic import ArcticWorker
+from benchmarks._harness import Contender, compare, note, scratch_dir, target
+from benchmarks.bench_compact import make_segments
 from hfdata.read import clear_cache
 
-__all__ = ["main"]
+__all__ = ["build_store", "duckdb_or_reason", "run"]
 
-WORK = Path(__file__).parent / "_work"
-START = pd.Timestamp("2026-11-25T00:00:00Z")
-STEP_NS = 50_000_000  # 20 Hz
-VAR = "sensor"
-PARQUET_VARIANTS: dict[str, dict[str, Any]] = {
-    # encodings: "default" = pyarrow's defaults (dictionary on every column);
-    # "plain" = dictionary for metadata only (the compact branch's current writer);
-    # "delta-bss" = plain + DELTA_BINARY_PACKED timestamps, BYTE_STREAM_SPLIT values.
-    "rg64k-default": {"row_group_size": 65_536, "encodings": "default"},
-    "rg128k-plain": {"row_group_size": 131_072, "encodings": "plain"},
-    "rg16k-plain": {"row_group_size": 16_384, "encodings": "plain"},
-    "rg16k-delta-bss": {"row_group_size": 16_384, "encodings": "delta-bss"},
-    "rg64k-delta-bss": {"row_group_size": 65_536, "encodings": "delta-bss"},
-    "rg256k-delta-bss": {"row_group_size": 262_144, "encodings": "delta-bss"},
-    "rg1M-delta-bss": {"row_group_size": 1_048_576, "encodings": "delta-bss"},
+VARIABLE = "sensor"
+_SOURCE = "issue 4"
+_OHLC = {
+    "open": pl.col("value").first(),
+    "high": pl.col("value").max(),
+    "low": pl.col("value").min(),
+    "close": pl.col("value").last(),
 }
 
 
-def timeit(fn: Callable[[], Any], repeat: int = 7, cold: bool = False) -> float:
-    """Median seconds of `repeat` calls (after one warm-up unless `cold`)."""
-    if not cold:
-        fn()
-    times = []
-    for _ in range(repeat):
-        if cold:
-            clear_cache()
-        gc.collect()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def duckdb_or_reason() -> tuple[Any, str]:
+    """A DuckDB connection in UTC, or None and why DuckDB is skipped."""
+    try:
+        import duckdb
+    except ImportError:
+        return None, "duckdb not installed (`pip install -e '.[bench]'` or `make bench-env`)"
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    return con, ""
 
 
-def compare(
-    ours: Callable[[], Any], theirs: Callable[[], Any], repeat: int = 15
-) -> tuple[float, float]:
-    """Median seconds of each, calls interleaved so both see the same machine load."""
-    ours()
-    theirs()
-    a: list[float] = []
-    b: list[float] = []
-    for _ in range(repeat):
-        for fn, out in ((ours, a), (theirs, b)):
-            gc.collect()
-            t = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t)
-    return statistics.median(a), statistics.median(b)
-
-
-def make_points(n: int, start: pd.Timestamp = START, step: int = STEP_NS) -> pa.Table:
-    rng = np.random.default_rng(7)
-    ns = start.value + np.arange(n, dtype=np.int64) * step
-    values = 20.0 + np.cumsum(rng.normal(0, 0.01, n))
-    return pa.table(
-        {
-            "timestamp": pa.array(ns).cast(pa.timestamp("ns", tz="UTC")),
-            "value": pa.array(values),
-            "metadata": pa.nulls(n, pa.string()),
-        }
-    )
-
-
-def write_compacted(root: Path, table: pa.Table, row_group_size: int, encodings: str) -> None:
-    """Parquet in the DESIGN layout (`parquet/variable=…/date=…/part-….parquet`)."""
-    with hfdata.open_store(root):
-        pass
-    ns = table.column("timestamp").cast(pa.int64()).to_numpy()
-    day = 86_400 * 1_000_000_000
-    first_day = ns[0] // day
-    options: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
-    if encodings == "default":
-        options["use_dictionary"] = True
-    else:
-        options["use_dictionary"] = ["metadata"]
-    if encodings == "delta-bss":
-        options["column_encoding"] = {
-            "timestamp": "DELTA_BINARY_PACKED",
-            "value": "BYTE_STREAM_SPLIT",
-        }
-    for d in range(int(first_day), int(ns[-1] // day) + 1):
-        a, b = np.searchsorted(ns, [d * day, (d + 1) * day])
-        if a == b:
-            continue
-        key = partition_key_ns(d * day, "day")
-        path = parquet_dir(root, VAR, key) / "part-000000000001.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table.slice(a, b - a), path, row_group_size=row_group_size, **options)
-
-
-def size_of(root: Path) -> int:
-    return sum(p.stat().st_size for p in (root / "parquet").rglob("*.parquet"))
-
-
-def bench_parquet(n: int, arctic: Any) -> None:
-    table = make_points(n)
-    frame = pd.DataFrame(
-        {"value": table.column("value").to_numpy()},
-        index=pd.DatetimeIndex(table.column("timestamp").to_pandas(), name="timestamp"),
-    )
-    lo = START + pd.Timedelta(hours=10)
-    hi = lo + pd.Timedelta(hours=1)
-    read_slice: Callable[[], Any] = lambda: None  # noqa: E731
-    read_ohlc: Callable[[], Any] = lambda: None  # noqa: E731
-    if arctic is not None:
-        from arcticdb import QueryBuilder
-
-        lib = arctic.get_library("bench", create_if_missing=True)
-        lib.write(VAR, frame)
-        q = (
-            QueryBuilder()
-            .resample("1min")
-            .agg(
-                {
-                    "open": ("value", "first"),
-                    "high": ("value", "max"),
-                    "low": ("value", "min"),
-                    "close": ("value", "last"),
-                }
-            )
-        )
-        closed_hi = hi - pd.Timedelta(1, "ns")  # ArcticDB's date_range includes its end
-        assert len(lib.read(VAR, date_range=(lo, closed_hi)).data) == 72_000
-
-        def read_slice() -> Any:
-            return lib.read(VAR, date_range=(lo, closed_hi)).data
-
-        def read_ohlc() -> Any:
-            return lib.read(VAR, query_builder=q).data
-
-    for name, variant in PARQUET_VARIANTS.items():
-        root = WORK / f"store-{name}"
-        shutil.rmtree(root, ignore_errors=True)
-        write_compacted(root, table, variant["row_group_size"], variant["encodings"])
-        with hfdata.open_store(root) as store:
-            got = store.read(VAR, lo, hi)
-            assert len(got) == 72_000, len(got)
-            if arctic is not None:
-                expected = read_ohlc()
-                ours = store.read(VAR, resample="1min", agg="ohlc")
-                np.testing.assert_allclose(ours.to_numpy(), expected[list(ours.columns)].to_numpy())
-            t_slice, r_slice = compare(lambda s=store: s.read(VAR, lo, hi), read_slice, 25)
-            t_ohlc, r_ohlc = compare(
-                lambda s=store: s.read(VAR, resample="1min", agg="ohlc"), read_ohlc, 7
-            )
-            t_cold = timeit(lambda s=store: s.read(VAR, lo, hi), cold=True)
-        line = (
-            f"{name:18s} slice 1h {t_slice * 1e3:7.2f} ms (cold footers {t_cold * 1e3:6.2f})"
-            f"  ohlc 1min {t_ohlc * 1e3:7.2f} ms  size {size_of(root) / 2**20:5.1f} MiB"
-        )
-        if arctic is not None:
-            line += (
-                f" | arcticdb slice {r_slice * 1e3:6.2f} ms ohlc {r_ohlc * 1e3:7.2f} ms"
-                f" | ratio slice {t_slice / r_slice:.2f}x ohlc {t_ohlc / r_ohlc:.2f}x"
-            )
-        print(line, flush=True)
-
-
-def bench_log(n: int) -> None:
-    root = WORK / "store-log"
-    shutil.rmtree(root, ignore_errors=True)
-    table = make_points(n)
+def build_store(root: Path, frame: pd.DataFrame, variable: str = VARIABLE) -> None:
+    """Append ``frame`` with ``append_many`` and compact it; compacted segments are kept."""
+    with hfdata.open_store(root, log_retention=None) as store:
+        store.append_many(variable, frame)
     with hfdata.open_store(root) as store:
-        store.append_many(VAR, table.select(["timestamp", "value"]))
-    files = sorted(str(p) for p in (root / "log").rglob("*.jsonl"))
-    with open(files[0], "rb") as fh:  # writers end timestamps with "Z" or "+00:00"
-        fmt = "%Y-%m-%dT%H:%M:%S%.fZ" if b'Z"' in fh.readline() else "%Y-%m-%dT%H:%M:%S%.f%:z"
+        report = store.compact(progress=False)
+    if report.rows != len(frame):
+        raise RuntimeError(f"compacted {report.rows} rows, expected {len(frame)}")
+
+
+def _call(fn: Callable[[], Any], rows: int | None = None) -> Callable[[Any], None]:
+    """A timed body that runs ``fn`` and checks the row count (a wrong answer fails)."""
+
+    def body(_: Any) -> None:
+        got = len(fn())
+        if rows is not None and got != rows:
+            raise RuntimeError(f"got {got} rows, expected {rows}")
+
+    return body
+
+
+def _arctic_contender(
+    name: str, arctic: ArcticWorker | None, why: str, rows: int, **request: Any
+) -> Contender:
+    def body(_: Any) -> float:
+        assert arctic is not None
+        reply = arctic.call(**request)
+        if int(reply["rows"]) != rows:
+            raise RuntimeError(f"ArcticDB returned {reply['rows']} rows, expected {rows}")
+        return float(reply["seconds"])
+
+    return Contender(name, "peer", body, rows, skip=None if arctic else why)
+
+
+def _duck(name: str, con: Any, why: str, sql: str, rows: int) -> Contender:
+    body = _call(lambda: con.sql(sql).to_arrow_table(), rows)
+    return Contender(name, "peer", body, rows, skip=None if con is not None else why)
+
+
+def _slice(
+    store: hfdata.Store,
+    root: Path,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+    arctic: ArcticWorker | None,
+    why: str,
+    con: Any,
+    duck_why: str,
+    repeats: int,
+    slow_repeats: int,
+    total: int,
+) -> list[dict[str, Any]]:
+    rows = int((hi - lo) / pd.Timedelta(milliseconds=50))
+    case = f"1 hour ({rows:,} rows) of {total:,} points"
+    files = str(root / "parquet" / f"variable={VARIABLE}" / "**" / "*.parquet")
+    in_window = (pl.col("timestamp") >= lo) & (pl.col("timestamp") < hi)
+    duck_sql = (
+        f"SELECT timestamp, value FROM read_parquet('{files}') "
+        f"WHERE timestamp >= TIMESTAMPTZ '{lo.isoformat()}' "
+        f"AND timestamp < TIMESTAMPTZ '{hi.isoformat()}'"
+    )
+    last = hi - pd.Timedelta(1, "ns")  # ArcticDB's date_range includes its end
+
+    def read(output: str) -> Callable[[Any], None]:
+        return _call(lambda: store.read(VARIABLE, lo, hi, output=output), rows)  # type: ignore[arg-type]
+
+    contenders = [
+        Contender("hfdata read (pandas)", "hfdata", read("pandas"), rows),
+        _arctic_contender(
+            "arcticdb read(date_range) (pandas)",
+            arctic,
+            why,
+            rows,
+            op="read",
+            symbol=VARIABLE,
+            start=lo.isoformat(),
+            end=last.isoformat(),
+        ),
+        Contender("hfdata read (polars)", "hfdata", read("polars"), rows),
+        Contender(
+            "polars scan_parquet+filter",
+            "peer",
+            _call(lambda: pl.scan_parquet(files).filter(in_window).collect(), rows),
+            rows,
+        ),
+        Contender("hfdata read (arrow)", "hfdata", read("arrow"), rows),
+        _duck("duckdb read_parquet WHERE (arrow)", con, duck_why, duck_sql, rows),
+        Contender(
+            "hfdata read (pandas, caches cleared)",
+            "hfdata",
+            read("pandas"),
+            rows,
+            prepare=clear_cache,
+        ),
+    ]
+    out = compare("4", case, contenders, repeats=repeats)
+
+    segments = sorted((root / "log" / VARIABLE / "compacted").glob("*.jsonl"))
+
+    def pandas_json() -> pd.DataFrame:
+        # read_json converts a column named "timestamp" to datetimes by itself
+        frame = pd.concat([pd.read_json(path, lines=True) for path in segments])
+        return frame[(frame["timestamp"] >= lo) & (frame["timestamp"] < hi)]
+
+    out += compare(
+        "4",
+        case,
+        [Contender("pandas read_json of the JSONL", "baseline", _call(pandas_json, rows), rows)],
+        repeats=slow_repeats,
+        warmup=0,
+    )
+    out.append(
+        target(
+            "4",
+            case,
+            "one-hour slice, pandas output: hfdata vs ArcticDB read(date_range)",
+            subject="hfdata read (pandas)",
+            reference="arcticdb read(date_range) (pandas)",
+            minimum=1.0,
+            aim=2.0,
+            source=_SOURCE,
+        )
+    )
+    return out
+
+
+def _ohlc(
+    store: hfdata.Store,
+    root: Path,
+    arctic: ArcticWorker | None,
+    why: str,
+    con: Any,
+    duck_why: str,
+    repeats: int,
+    total: int,
+) -> list[dict[str, Any]]:
+    expected = store.read(VARIABLE, resample="1min", agg="ohlc")
+    bins = len(expected)
+    case = f"1-minute OHLC of {total:,} points ({bins:,} bins)"
+    folder = root / "parquet" / f"variable={VARIABLE}"
+    files = str(folder / "**" / "*.parquet")
+    duck_sql = (
+        "SELECT time_bucket(INTERVAL '1 minute', timestamp) AS t, "
+        "first(value ORDER BY timestamp) AS open, max(value) AS high, "
+        "min(value) AS low, last(value ORDER BY timestamp) AS close "
+        f"FROM read_parquet('{files}') GROUP BY t ORDER BY t"
+    )
+
+    def polars_ohlc() -> pl.DataFrame:
+        lazy = pl.scan_parquet(files).select("timestamp", "value")
+        return lazy.group_by_dynamic("timestamp", every="1m").agg(**_OHLC).collect()
+
+    def pandas_ohlc() -> pd.DataFrame:
+        frame = pd.read_parquet(folder, columns=["timestamp", "value"])
+        return frame.set_index("timestamp")["value"].resample("1min").ohlc()
+
+    out: list[dict[str, Any]] = []
+    reference = pandas_ohlc()
+    if not np.allclose(expected.to_numpy(), reference.to_numpy(), equal_nan=True):
+        out.append(note("5", "hfdata's OHLC differs from pandas resample().ohlc()!"))
+    contenders = [
+        Contender(
+            "hfdata read(resample='1min', agg='ohlc')",
+            "hfdata",
+            _call(lambda: store.read(VARIABLE, resample="1min", agg="ohlc"), bins),
+            bins,
+        ),
+        _arctic_contender(
+            "arcticdb QueryBuilder resample",
+            arctic,
+            why,
+            bins,
+            op="ohlc",
+            symbol=VARIABLE,
+            rule="1min",
+        ),
+        Contender("polars group_by_dynamic", "peer", _call(polars_ohlc, bins), bins),
+        _duck("duckdb time_bucket", con, duck_why, duck_sql, bins),
+        Contender("pandas read_parquet+resample().ohlc()", "peer", _call(pandas_ohlc, bins), bins),
+    ]
+    out += compare("5", case, contenders, repeats=repeats, unit="bins")
+    out.append(
+        target(
+            "5",
+            case,
+            "1-minute OHLC of the whole variable: hfdata vs ArcticDB QueryBuilder resample",
+            subject="hfdata read(resample='1min', agg='ohlc')",
+            reference="arcticdb QueryBuilder resample",
+            minimum=1.0,
+            aim=2.0,
+            source=_SOURCE,
+        )
+    )
+    return out
+
+
+def _timestamp_format(path: Path) -> str:
+    """The strftime format of a segment's timestamps (writers end them `Z` or `+00:00`)."""
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    return "%Y-%m-%dT%H:%M:%S%.fZ" if b'Z"' in first else "%Y-%m-%dT%H:%M:%S%.f%:z"
+
+
+def _log_tail(points: int, metadata: bool, repeats: int, work: Path) -> list[dict[str, Any]]:
+    root = work / f"log-{int(metadata)}"
+    segments = make_segments(root, points, metadata=metadata)
+    variable = segments[0].parent.name
+    fmt = _timestamp_format(segments[0])
+    shape = "…Z lines, metadata on 2 in 3" if metadata else "…+00:00 lines (append_many)"
+    case = f"{points:,} points in the log ({shape})"
 
     def polars_read() -> pl.DataFrame:
-        return pl.concat([pl.read_ndjson(f) for f in files]).with_columns(
+        frame = pl.concat([pl.read_ndjson(f) for f in segments], how="diagonal_relaxed")
+        return frame.with_columns(
             pl.col("timestamp").str.to_datetime(fmt, time_unit="ns", time_zone="UTC")
         )
 
-    with hfdata.open_store(root) as store:
-        assert len(store.read(VAR)) == n
-
-        def cold_read() -> Any:
-            clear_cache()
-            return store.read(VAR)
-
-        t_cold, t_ref = compare(cold_read, polars_read, 3)
-        t_warm = timeit(lambda: store.read(VAR), repeat=3)
-    print(
-        f"log {n:,} points: polars ndjson {t_ref * 1e3:8.1f} ms, hfdata cold {t_cold * 1e3:8.1f}"
-        f" ms (speed-up {t_ref / t_cold:.2f}x, target >= 1.5x), warm (cached parse)"
-        f" {t_warm * 1e3:6.1f} ms",
-        flush=True,
-    )
-
-
-def bench_growth(hz: int) -> None:
-    step = 1_000_000_000 // hz
-    per_day = 86_400 * hz
-    lo = START + pd.Timedelta(hours=10)
-    hi = lo + pd.Timedelta(hours=1)
-    stores = {}
-    for days in (1, 30):
-        root = WORK / f"store-{days}d"
-        shutil.rmtree(root, ignore_errors=True)
-        for d in range(days):
-            t = make_points(per_day, START + pd.Timedelta(days=d), step)
-            write_compacted(root, t, 16_384, "delta-bss") if d == 0 else _append_day(root, t)
-        stores[days] = hfdata.open_store(root)
-        assert len(stores[days].read(VAR, lo, hi)) == 3600 * hz
-    t30, t1 = compare(lambda: stores[30].read(VAR, lo, hi), lambda: stores[1].read(VAR, lo, hi), 41)
-    for store in stores.values():
-        store.close()
-    print(
-        f"growth ({hz} Hz): 1-day store {t1 * 1e3:.2f} ms, 30-day store "
-        f"{t30 * 1e3:.2f} ms, ratio {t30 / t1:.2f}x (target <= 1.1x)",
-        flush=True,
-    )
-
-
-def _append_day(root: Path, table: pa.Table) -> None:
-    ns0 = table.column("timestamp").cast(pa.int64())[0].as_py()
-    path = parquet_dir(root, VAR, partition_key_ns(ns0, "day")) / "part-000000000001.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        table,
-        path,
-        row_group_size=16_384,
-        compression="zstd",
-        use_dictionary=["metadata"],
-        column_encoding={"timestamp": "DELTA_BINARY_PACKED", "value": "BYTE_STREAM_SPLIT"},
-    )
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--points", type=int, default=2_000_000)
-    parser.add_argument("--log-points", type=int, default=1_000_000)
-    parser.add_argument("--growth-hz", type=int, default=5)
-    parser.add_argument("--only", choices=["parquet", "log", "growth"], action="append")
-    args = parser.parse_args(argv)
-    parts = set(args.only or ["parquet", "log", "growth"])
-    WORK.mkdir(exist_ok=True)
+    store = hfdata.open_store(root)
     try:
-        import arcticdb
 
-        shutil.rmtree(WORK / "arctic", ignore_errors=True)
-        arctic: Any = arcticdb.Arctic(f"lmdb://{WORK / 'arctic'}?map_size=4GB")
-        print(f"arcticdb {arcticdb.__version__}, pandas {pd.__version__}")
-    except ImportError:
-        arctic = None
-        print("arcticdb not installed: hfdata figures only")
-    if "parquet" in parts:
-        bench_parquet(args.points, arctic)
-    if "log" in parts:
-        bench_log(args.log_points)
-    if "growth" in parts:
-        bench_growth(args.growth_hz)
+        def read(output: str) -> Callable[[Any], None]:
+            return _call(lambda: store.read(variable, output=output), points)  # type: ignore[arg-type]
+
+        contenders = [
+            Contender(
+                "hfdata read (pandas, parse cache cleared)",
+                "hfdata",
+                read("pandas"),
+                points,
+                prepare=clear_cache,
+            ),
+            Contender(
+                "polars read_ndjson+str.to_datetime", "peer", _call(polars_read, points), points
+            ),
+            Contender(
+                "hfdata read (polars, parse cache cleared)",
+                "hfdata",
+                read("polars"),
+                points,
+                prepare=clear_cache,
+            ),
+            Contender("hfdata read (pandas, parse cache warm)", "hfdata", read("pandas"), points),
+        ]
+        out = compare("6", case, contenders, repeats=repeats)
+    finally:
+        store.close()
+    out.append(
+        target(
+            "6",
+            case,
+            f"log-tail read ({shape}): hfdata vs polars read_ndjson+str.to_datetime",
+            subject="hfdata read (pandas, parse cache cleared)",
+            reference="polars read_ndjson+str.to_datetime",
+            minimum=1.5,
+            aim=3.0,
+            source=_SOURCE,
+        )
+    )
+    return out
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Workloads 4, 5 and 6 with the issue 4 targets."""
+    points = 200_000 if quick else 2_000_000
+    log_points = 100_000 if quick else 1_000_000
+    repeats = 5 if quick else 25
+    ohlc_repeats = 3 if quick else 11
+    slow_repeats = 1 if quick else 2
+    log_repeats = 2 if quick else 5
+    frame = _data.regular(points)
+    hours = points // (20 * 3600)
+    lo = pd.Timestamp(_data.START) + pd.Timedelta(hours=min(10, hours - 1))
+    hi = lo + timedelta(hours=1)
+    out: list[dict[str, Any]] = []
+    con, duck_why = duckdb_or_reason()
+    with scratch_dir("w4") as work:
+        root = work / "store"
+        build_store(root, frame)
+        parquet = work / "frame.parquet"
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), parquet)
+        arctic, why = ArcticWorker.start(work, parquet)
+        try:
+            if arctic is not None:
+                arctic.call(op="write", symbol=VARIABLE)
+                out.append(note("4", f"ArcticDB ran in its own venv: {arctic.versions}"))
+            with hfdata.open_store(root) as store:
+                out += _slice(
+                    store,
+                    root,
+                    lo,
+                    pd.Timestamp(hi),
+                    arctic,
+                    why,
+                    con,
+                    duck_why,
+                    repeats,
+                    slow_repeats,
+                    points,
+                )
+                out += _ohlc(store, root, arctic, why, con, duck_why, ohlc_repeats, points)
+        finally:
+            if arctic is not None:
+                arctic.close()
+        for metadata in (False, True):
+            out += _log_tail(log_points, metadata, log_repeats, work)
+    if con is not None:
+        con.close()
+    return out
+
+
+def main(argv: list[str]) -> None:
+    from benchmarks._report import console
+
+    print(console(run(quick="--quick" in argv)))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -6,8 +6,7 @@ Each writer process (``_writer.py``) appends its own seeded points one at a time
 writer's start to the last one's end, start-up excluded. The machine has 2 cores,
 so 4 writers cannot beat 2; the bare loop shows what the machine allows.
 The quick run stops at 2 writers (process start-up dominates it).
-The compaction and slice-time curves of workload 7 come from ``bench_compact`` and
-``bench_read`` (see ``_hooks.py``).
+The slice-time and compaction curves of workload 7 come from ``bench_growth``.
 """
 
 from __future__ import annotations
