@@ -3,7 +3,7 @@
     python -m benchmarks.bench_s3            full size (about two minutes here)
     python -m benchmarks.bench_s3 --quick    small sizes
 
-Cases (workload "S3/Dask"):
+Cases (workload "8", object storage and Dask):
 
 * "read a compacted day": `Store.read` of one day (20 points/s, 1,728,000 rows; quick:
   200,000) from local disk, from the S3 server through `pyarrow.fs.S3FileSystem` (what
@@ -44,7 +44,7 @@ from hfdata.objectstore import ParquetRoot
 
 __all__ = ["run"]
 
-W = "S3/Dask"
+W = "8"  # object storage and Dask (issue 8)
 KEY, SECRET = "bench-key", "bench-secret"
 
 
