@@ -40,6 +40,7 @@ from .model import (
     apply_op,
     check_against_model,
     make_plan,
+    op_table,
     point_ns,
     scan_log,
     torture_count,
@@ -72,6 +73,11 @@ class Faults:
         )
         self.os.write = self.write
         self.os.fsync = self.fsync
+        self.os.fdopen = self.fdopen
+
+    def fdopen(self, fd: int, *args: Any, **kwargs: Any) -> Any:
+        """Batches are streamed through a raw file object: its writes can fail too."""
+        return FaultyFile(os.fdopen(fd, *args, **kwargs), self)
 
     def _due(self, name: str) -> bool:
         if name != self.target:
@@ -99,6 +105,31 @@ class Faults:
         if self._due("fsync"):
             raise self._fail()
         os.fsync(fd)
+
+
+class FaultyFile:
+    """A raw file whose `write` consults the same schedule as `Faults.write`."""
+
+    def __init__(self, raw: Any, faults: Faults) -> None:
+        self.raw, self.faults = raw, faults
+
+    def write(self, data: Any) -> int:
+        faults = self.faults
+        if faults._due("write"):
+            if faults.short and faults.raised == 0 and len(data) > 1:
+                faults.raised += 1
+                return int(self.raw.write(memoryview(data)[: faults.rng.randint(1, len(data) - 1)]))
+            raise faults._fail()
+        return int(self.raw.write(data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+    def __enter__(self) -> FaultyFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.raw.close()
 
 
 @contextlib.contextmanager
@@ -347,3 +378,33 @@ def test_real_disk_full(small_fs: Path, figures: Figures) -> None:
         typed_errors=len(errors),
         lost=verdict.lost,
     )
+
+
+BATCH_ERRNO_LOST = (
+    "hfdata/log.py Segment.write_frame: polars re-raises the file's OSError(ENOSPC) as a bare "
+    "OSError without errno/strerror (the errno only survives in its message), so write_error "
+    "reports every failed append_many as EIO with reason 'None'; a caller cannot tell a full "
+    "disk from a failing one. Fix: write through a small wrapper that remembers the first "
+    "OSError its write() raised and report that one"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=BATCH_ERRNO_LOST)
+def test_a_full_disk_during_append_many_reports_enospc(tmp_path: Path) -> None:
+    faults = Faults(
+        target="write",
+        at=0,
+        err=errno.ENOSPC,
+        persistent=True,
+        short=False,
+        thread=None,
+        rng=random.Random(0),
+    )
+    store = hfdata.open_store(tmp_path)
+    try:
+        with installed(faults), pytest.raises(DurabilityError) as caught:
+            store.append_many("v", op_table((1.0, 2.0, 3.0)))
+    finally:
+        store.close()
+    assert caught.value.errno == errno.ENOSPC
+    assert "None" not in str(caught.value)
