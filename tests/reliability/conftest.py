@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +46,41 @@ def figures() -> Iterator[Figures]:
     target = os.environ.get("HFDATA_FIGURES")
     if target:
         collected.dump(Path(target))
+
+
+SERVER = Path(__file__).with_name("writer_server.py")
+
+
+class WriterServer:
+    """The test side of the fork server."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SERVER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, **cmd: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        assert reply, "the writer server died"
+        result: dict[str, Any] = json.loads(reply)
+        return result
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.close()
+        self.proc.wait()
+        self.proc.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[WriterServer]:
+    """One fork server for the session (see writer_server.py)."""
+    srv = WriterServer()
+    yield srv
+    srv.close()

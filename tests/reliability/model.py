@@ -31,12 +31,17 @@ __all__ = [
     "Verdict",
     "apply_op",
     "check_against_model",
+    "leftovers",
     "make_plan",
     "op_table",
+    "parquet_rows",
     "point_ns",
+    "record_plan",
     "scan_log",
+    "stored_rows",
     "torture_count",
     "tree_files",
+    "writer_temporaries",
 ]
 
 BASE_NS = 1_795_000_000_000_000_000  # 2026-11-18, so points spread over a few partitions
@@ -240,3 +245,77 @@ def apply_op(store: Any, op: Op, index: int = 0) -> None:
         store.flush()
     else:
         store.rotate()
+
+
+def parquet_rows(root: Path) -> dict[str, list[tuple[int, Any]]]:
+    """Every visible Parquet row, `(ns, value)` per variable, read with plain pyarrow."""
+    import pyarrow.parquet as pq
+
+    out: dict[str, list[tuple[int, Any]]] = {}
+    base = root / "parquet"
+    if not base.is_dir():
+        return out
+    for var_dir in sorted(base.iterdir()):
+        if not var_dir.name.startswith("variable="):
+            continue
+        name = decode_name(var_dir.name.removeprefix("variable="))
+        rows = out.setdefault(name, [])
+        for path in sorted(var_dir.glob("date=*/*.parquet")):
+            if path.name.startswith(".") or path.name.endswith(".tmp"):
+                continue
+            table = pq.read_table(path, columns=["timestamp", "value"])
+            rows.extend(
+                zip(
+                    table.column("timestamp").cast("int64").to_pylist(),
+                    table.column("value").to_pylist(),
+                    strict=True,
+                )
+            )
+    return out
+
+
+def stored_rows(root: Path) -> dict[str, list[tuple[int, Any]]]:
+    """Parquet rows plus the rows still in the log (closed and active, not compacted)."""
+    out = parquet_rows(root)
+    for var, rows in scan_log(root).rows.items():
+        out.setdefault(var, []).extend((ns, value) for _, ns, value, _ in rows)
+    return out
+
+
+def writer_temporaries(root: Path) -> list[str]:
+    """Hidden `.…jsonl.active.tmp` files a writer killed while creating a segment left."""
+    return sorted(str(p.relative_to(root)) for p in (root / "log").glob("*/.*.jsonl.active.tmp"))
+
+
+def leftovers(root: Path) -> list[str]:
+    """Temporary files and journals that a finished compaction must not leave behind.
+
+    Writer temporaries are left out (WRITER_TEMP_LEFT, counted apart).
+    """
+    skip = set(writer_temporaries(root))
+    found = [str(p.relative_to(root)) for p in root.rglob("*.tmp")]
+    found = [p for p in found if p not in skip]
+    journal = root / "_journal"
+    if journal.is_dir():
+        found += [str(p.relative_to(root)) for p in journal.iterdir()]
+    return sorted(found)
+
+
+def record_plan(
+    model: Model, seed: int, gen: int, durability: str, acked_ops: int, length: int
+) -> None:
+    """Add a killed writer's attempts and acknowledgements to the model."""
+    plan = make_plan(seed, gen, length)
+    started = plan[: acked_ops + 1]  # the op in flight when the kill landed was attempted
+    for op in started:
+        if op.ids:
+            model.attempt(op.variable, list(op.ids))
+    returned = plan[:acked_ops]
+    if durability == "buffered":  # acknowledged once a later flush() or rotate() returned
+        last = max(
+            (i for i, op in enumerate(returned) if op.kind in ("flush", "rotate")), default=-1
+        )
+        returned = returned[: last + 1]
+    for op in returned:
+        if op.ids:
+            model.ack(op.variable, list(op.ids))

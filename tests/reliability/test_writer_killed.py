@@ -14,77 +14,27 @@ every complete line parses, and a torn tail exists only at the end of an
 
 from __future__ import annotations
 
-import json
 import random
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 
 import hfdata
 
-from .conftest import Figures
-from .model import Model, check_against_model, make_plan, point_ns, scan_log, torture_count
+from .conftest import Figures, WriterServer
+from .model import (
+    Model,
+    check_against_model,
+    point_ns,
+    record_plan,
+    scan_log,
+    torture_count,
+    writer_temporaries,
+)
 
-SERVER = Path(__file__).with_name("writer_server.py")
-PLAN_LENGTH = 400
 KILLS_PER_STORE = 10
-
-
-class WriterServer:
-    """The test side of the fork server."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SERVER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def run(self, **cmd: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        reply = self.proc.stdout.readline()
-        assert reply, "the writer server died"
-        result: dict[str, Any] = json.loads(reply)
-        return result
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.close()
-        self.proc.wait()
-        self.proc.stdout.close()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[WriterServer]:
-    srv = WriterServer()
-    yield srv
-    srv.close()
-
-
-def record_plan(model: Model, seed: int, gen: int, durability: str, acked_ops: int) -> None:
-    """Add a killed writer's attempts and acknowledgements to the model."""
-    plan = make_plan(seed, gen, PLAN_LENGTH)
-    started = plan[: acked_ops + 1]  # the op in flight when the kill landed was attempted
-    for op in started:
-        if op.ids:
-            model.attempt(op.variable, list(op.ids))
-    returned = plan[:acked_ops]
-    if durability == "buffered":  # acknowledged once a later flush() or rotate() returned
-        last = max(
-            (i for i, op in enumerate(returned) if op.kind in ("flush", "rotate")), default=-1
-        )
-        returned = returned[: last + 1]
-    for op in returned:
-        if op.ids:
-            model.ack(op.variable, list(op.ids))
+PLAN_LENGTH = 400
 
 
 def check_log(root: Path, model: Model) -> dict[str, int]:
@@ -108,6 +58,7 @@ def check_log(root: Path, model: Model) -> dict[str, int]:
         "unknown": verdict.unknown,
         "torn_lines_visible": len(scan.bad) + len(scan.torn_closed),
         "torn_tails_skipped_in_active_segments": len(scan.torn_active),
+        "writer_temporaries_left": len(writer_temporaries(root)),
     }
 
 
@@ -136,7 +87,7 @@ def run_trials(
             spin=rng.randint(0, 30_000),
         )
         assert reply["error"] == "", reply["error"]
-        record_plan(model, plan_seed, gen, durability, reply["acked_ops"])
+        record_plan(model, plan_seed, gen, durability, reply["acked_ops"], PLAN_LENGTH)
         counts = check_log(root, model)
         counts["trials"] = 1
         counts["acknowledged_points_checked"] = model.acked_count()
