@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
 import types
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hfdata
-from reliability.model import apply_op, make_plan
+from reliability.model import Op, apply_op, make_plan, op_table
 
 
 def run_child(cmd: dict[str, Any], ack_fd: int) -> None:
@@ -91,6 +92,109 @@ def run_compactor(cmd: dict[str, Any], ack_fd: int) -> None:
     store.close()
     os.write(ack_fd, b"calls %d\n" % die.calls)
     os.write(ack_fd, b"closed\n")
+
+
+def role_writer(cmd: dict[str, Any]) -> None:
+    """Two threads append their own ids to overlapping variables; acks go to a file."""
+    store = hfdata.open_store(str(cmd["root"]), max_segment_bytes=int(cmd["max_segment_bytes"]))
+    ack = os.open(str(cmd["ack_file"]), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    variables = list(cmd["variables"])
+
+    def run(thread: int) -> None:
+        gen = int(cmd["gen"]) + thread
+        j = 0
+        for step in range(int(cmd["steps"])):
+            var = variables[(step * 7 + thread) % len(variables)]
+            if step % 5 == 4:
+                ids = tuple(float(gen * 1_000_000 + j + k) for k in range(10))
+                store.append_many(var, op_table(ids))
+            else:
+                ids = (float(gen * 1_000_000 + j),)
+                apply_op(store, Op("one", var, ids))
+            j += len(ids)
+            os.write(ack, "".join(f"{var}\t{x!r}\n" for x in ids).encode())
+            if step % 50 == 49:
+                store.rotate([var])
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.close()
+    os.close(ack)
+
+
+def role_maintainer(cmd: dict[str, Any]) -> None:
+    """Compact or optimize in a loop until the stop file appears; count the runs."""
+    store = hfdata.open_store(str(cmd["root"]))
+    stop = Path(str(cmd["stop"]))
+    runs = 0
+    while not stop.exists():
+        if cmd["role"] == "compactor":
+            store.compact()
+        else:
+            store.optimize()
+        runs += 1
+    store.close()
+    Path(str(cmd["out"])).write_text(json.dumps({"runs": runs}))
+
+
+def role_reader(cmd: dict[str, Any]) -> None:
+    """Read every variable in a loop: counts never go down, no value twice in a read."""
+    store = hfdata.open_store(str(cmd["root"]))
+    stop = Path(str(cmd["stop"]))
+    last: dict[str, int] = {}
+    report = {"reads": 0, "count_went_down": 0, "doubled_in_a_read": 0, "errors": 0}
+    details: list[str] = []
+    while True:
+        final = stop.exists()  # one more full pass after the stop file appears
+        for var in cmd["variables"]:
+            try:
+                frame = store.read(var)
+            except hfdata.VariableNotFound:
+                continue
+            report["reads"] += 1
+            n = len(frame)
+            if n < last.get(var, 0):
+                report["count_went_down"] += 1
+                details.append(f"{var}: {last[var]} -> {n}")
+            last[var] = max(n, last.get(var, 0))
+            values = frame["value"].to_numpy()
+            if len(set(values.tolist())) != len(values):
+                report["doubled_in_a_read"] += 1
+                details.append(f"{var}: a value twice in one read of {n} rows")
+        if final:
+            break
+    store.close()
+    Path(str(cmd["out"])).write_text(json.dumps({**report, "details": details[:10]}))
+
+
+ROLES = {
+    "writer": role_writer,
+    "compactor": role_maintainer,
+    "optimizer": role_maintainer,
+    "reader": role_reader,
+}
+
+
+def spawn(cmd: dict[str, Any]) -> dict[str, Any]:
+    """Start a role in a child and answer at once with its pid (reap it with `reap`)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            ROLES[str(cmd["role"])](cmd)
+        except BaseException:
+            Path(str(cmd["error_file"])).write_text(traceback.format_exc())
+            code = 1
+        os._exit(code)
+    return {"pid": pid}
+
+
+def reap(cmd: dict[str, Any]) -> dict[str, Any]:
+    _, status = os.waitpid(int(cmd["pid"]), 0)
+    return {"status": status, "ok": os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0}
 
 
 def serve_one(cmd: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +262,14 @@ def main() -> None:
     for raw in sys.stdin:
         if not raw.strip():
             continue
-        reply = serve_one(json.loads(raw))
+        cmd = json.loads(raw)
+        action = cmd.get("action", "write")
+        if action == "spawn":
+            reply = spawn(cmd)
+        elif action == "reap":
+            reply = reap(cmd)
+        else:
+            reply = serve_one(cmd)
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
 
