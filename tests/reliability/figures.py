@@ -3,6 +3,8 @@
     HFDATA_TORTURE=full .venv/bin/python tests/reliability/figures.py [pytest args]
 
 (`make torture` does exactly this). Pytest arguments default to `-q -m slow tests`.
+With `HFDATA_FIGURES_MERGE=1` the figures of families not run this time are kept
+from `results.json` (the raw figures, written next to RESULTS.md).
 Each trial family adds its counters to a JSON file named by `HFDATA_FIGURES`
 (see conftest.py); this script renders them with the command, commit, duration
 and pytest's summary line. The exit status is pytest's.
@@ -44,17 +46,15 @@ DESCRIPTIONS = {
 }
 
 
-def render(figures: dict[str, dict[str, int]], command: str, seconds: float, summary: str) -> str:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
-    lines = [
-        "# Reliability figures (last full run)",
-        "",
-        f"- Command: `{command}`",
-        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit `{commit}`, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}",
-        f"- Duration: {seconds / 60:.1f} min; pytest: {summary}",
+def render(figures: dict[str, dict[str, int]], runs: list[dict[str, str]]) -> str:
+    lines = ["# Reliability figures (last full run)", ""]
+    for run in runs:
+        lines += [
+            f"- Command: `{run['command']}`",
+            f"  - {run['date']} UTC, commit `{run['commit']}`, {run['machine']}",
+            f"  - Duration: {run['minutes']} min; pytest: {run['summary']}",
+        ]
+    lines += [
         "",
         "Every trial is checked against an in-memory model of what was acknowledged.",
         "Counters are sums over all trials of a family; `lost`, `doubled`, `unknown` and",
@@ -88,10 +88,27 @@ def main() -> int:
         tail = [x for x in done.stdout.strip().splitlines() if x.strip()]
         summary = tail[-1].strip("= ") if tail else "(no output)"
         figures = json.loads(target.read_text()) if target.exists() else {}
-    command = f"HFDATA_TORTURE={env['HFDATA_TORTURE']} python tests/reliability/figures.py " + (
-        " ".join(args)
-    )
-    (HERE / "RESULTS.md").write_text(render(figures, command, seconds, summary))
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    run = {
+        "command": f"HFDATA_TORTURE={env['HFDATA_TORTURE']} python tests/reliability/figures.py "
+        + " ".join(args),
+        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
+        "commit": commit,
+        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "minutes": f"{seconds / 60:.1f}",
+        "summary": summary,
+    }
+    runs = [run]
+    saved = HERE / "results.json"
+    if os.environ.get("HFDATA_FIGURES_MERGE") and saved.exists():
+        # Families run separately (HFDATA_FIGURES_MERGE=1): keep the others' figures.
+        previous = json.loads(saved.read_text())
+        runs = [*previous["runs"], run]
+        figures = {**previous["figures"], **figures}
+    saved.write_text(json.dumps({"runs": runs, "figures": figures}, indent=2, sort_keys=True))
+    (HERE / "RESULTS.md").write_text(render(figures, runs))
     return done.returncode
 
 
