@@ -27,10 +27,11 @@ import orjson
 import pytest
 
 import hfdata
+from hfdata.errors import HfdataError
 from hfdata.layout import encode_name
 
-from .conftest import Figures, requires_compaction
-from .model import point_ns, torture_count
+from .conftest import Figures, requires_compaction, requires_maintenance
+from .model import FULL, point_ns, torture_count
 
 VAR = "sensor/corrupt"
 LINES_PER_CASE = 30
@@ -196,3 +197,116 @@ def test_corrupt_segments_quick(tmp_path: Path, figures: Figures) -> None:
 @pytest.mark.slow
 def test_corrupt_segments_torture(tmp_path: Path, figures: Figures) -> None:
     run_segment_cases(tmp_path, torture_count(10_000), seed=2, figures=figures)
+
+
+# -- Parquet ---------------------------------------------------------------------------------
+
+
+def corrupt_file(path: Path, rng: random.Random) -> str:
+    data = path.read_bytes()
+    kind = rng.choice(["flip", "flips", "truncate", "junk", "nul", "empty", "footer_flip"])
+    n = len(data)
+    if kind == "flip":
+        i = rng.randrange(n)
+        data = data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :]
+    elif kind == "flips":
+        out = bytearray(data)
+        for _ in range(rng.randint(2, 20)):
+            out[rng.randrange(n)] ^= 1 << rng.randrange(8)
+        data = bytes(out)
+    elif kind == "truncate":
+        data = data[: rng.randrange(n)]
+    elif kind == "junk":
+        i = rng.randrange(n)
+        data = data[:i] + bytes(rng.randrange(256) for _ in range(rng.randint(1, 64))) + data[i:]
+    elif kind == "nul":
+        i = rng.randrange(n)
+        k = rng.randint(1, 512)
+        data = data[:i] + b"\x00" * min(k, n - i) + data[i + k :]
+    elif kind == "empty":
+        data = b""
+    else:  # inside the footer (schema, statistics, offsets)
+        i = rng.randrange(max(0, n - 400), n - 8)
+        data = data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :]
+    path.write_bytes(data)
+    return kind
+
+
+PARQUET_POINTS = 400
+
+
+def one_parquet_case(root: Path, rng: random.Random) -> dict[str, int]:
+    """Compact 400 points over two days, damage one Parquet file, read the variable back."""
+    from hfdata.timeparse import format_ns
+
+    ids = [float(k) for k in range(PARQUET_POINTS)]
+    with hfdata.open_store(root) as store:
+        for i in ids:
+            store.append(VAR, format_ns(point_ns(i * 600)), i)  # every 10 minutes: 3 days
+        store.rotate()
+        store.compact()
+    files = sorted((root / "parquet").rglob("part-*.parquet"))
+    victim = rng.choice(files)
+    kind = corrupt_file(victim, rng)
+    counts = {"cases": 1, f"kind_{kind}": 1}
+    with hfdata.open_store(root) as store:
+        try:
+            frame = store.read(VAR)
+        except HfdataError as exc:
+            named = victim.name in str(exc)
+            counts["typed_error_naming_the_file" if named else "typed_error_without_file"] = 1
+            return counts
+        except Exception as exc:  # UNTYPED_PARQUET_ERROR
+            counts["untyped_error"] = 1
+            counts["untyped_error_naming_the_file"] = int(victim.name in str(exc))
+            return counts
+    got = sorted(frame["value"].tolist())
+    if got == ids:
+        counts["read_unharmed"] = 1
+    else:
+        counts["silently_wrong_rows"] = 1
+    return counts
+
+
+def run_parquet_cases(tmp_path: Path, cases: int, seed: int, figures: Figures) -> dict[str, int]:
+    rng = random.Random(seed)
+    totals: dict[str, int] = {}
+    for c in range(cases):
+        for key, value in one_parquet_case(tmp_path / f"p{c}", rng).items():
+            totals[key] = totals.get(key, 0) + value
+    figures.add("corruption_parquet", **totals)
+    return totals
+
+
+@requires_maintenance
+def test_corrupt_parquet_quick(tmp_path: Path, figures: Figures) -> None:
+    totals = run_parquet_cases(tmp_path, 5, seed=1, figures=figures)
+    assert totals["cases"] == 5
+
+
+@requires_maintenance
+@pytest.mark.slow
+def test_corrupt_parquet_torture(tmp_path: Path, figures: Figures) -> None:
+    run_parquet_cases(tmp_path, 500 if FULL else 50, seed=2, figures=figures)
+
+
+UNTYPED_PARQUET_ERROR = (
+    "hfdata/read.py: a damaged Parquet file makes Store.read raise pyarrow's own error "
+    "(ArrowInvalid / OSError) instead of a typed HfdataError naming the file; wrap the "
+    "footer read and the table read per file and raise e.g. CorruptFile(HfdataError, "
+    "OSError) with the path and what to do (move it aside, re-run compaction from "
+    "log/<var>/compacted/)"
+)
+
+
+@requires_maintenance
+@pytest.mark.xfail(strict=True, reason=UNTYPED_PARQUET_ERROR)
+def test_a_truncated_parquet_file_is_a_typed_error_naming_it(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append(VAR, "2026-11-26T00:00:00Z", 1.0)
+        store.rotate()
+        store.compact()
+    (victim,) = (tmp_path / "parquet").rglob("part-*.parquet")
+    victim.write_bytes(victim.read_bytes()[:100])
+    with hfdata.open_store(tmp_path) as store, pytest.raises(HfdataError, match=victim.name):
+        store.read(VAR)
