@@ -15,6 +15,7 @@ every complete line parses, and a torn tail exists only at the end of an
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -22,13 +23,15 @@ import pytest
 
 import hfdata
 
-from .conftest import Figures, WriterServer
+from .conftest import HAS_COMPACTION, HAS_READING, Figures, WriterServer
 from .model import (
+    PLAN_VARIABLES,
     Model,
     check_against_model,
     point_ns,
     record_plan,
     scan_log,
+    stored_rows,
     torture_count,
     writer_temporaries,
 )
@@ -60,6 +63,45 @@ def check_log(root: Path, model: Model) -> dict[str, int]:
         "torn_tails_skipped_in_active_segments": len(scan.torn_active),
         "writer_temporaries_left": len(writer_temporaries(root)),
     }
+
+
+def read_all(store: hfdata.Store) -> dict[str, Counter[tuple[int, float]]]:
+    out: dict[str, Counter[tuple[int, float]]] = {}
+    for var in PLAN_VARIABLES:
+        try:
+            frame = store.read(var)
+        except hfdata.VariableNotFound:
+            continue
+        out[var] = Counter(zip(frame.index.asi8.tolist(), frame["value"].tolist(), strict=True))
+    return out
+
+
+def read_and_compact(root: Path, model: Model) -> dict[str, int]:
+    """What readers see equals the complete lines; compaction then keeps every point."""
+    counts: dict[str, int] = {}
+    if not HAS_COMPACTION:
+        return counts
+    lines = {var: Counter(rows) for var, rows in stored_rows(root).items()}
+    with hfdata.open_store(root) as store:
+        if HAS_READING:
+            seen = read_all(store)
+            counts["rows_read_not_in_complete_lines"] = sum(
+                sum((seen.get(v, Counter()) - lines.get(v, Counter())).values()) for v in lines
+            )
+            assert counts["rows_read_not_in_complete_lines"] == 0
+            assert all(seen.get(v, Counter()) == c for v, c in lines.items() if c)
+        store.compact()
+        after = stored_rows(root)
+        verdict = check_against_model(after, model)
+        assert verdict.ok, verdict.details[:5]
+        assert {v: Counter(r) for v, r in after.items() if r} == {
+            v: c for v, c in lines.items() if c
+        }
+        counts["compactions_after_kills"] = 1
+        if HAS_READING:
+            assert read_all(store) == {v: c for v, c in lines.items() if c}
+            counts["reads_after_compaction_checked"] = 1
+    return counts
 
 
 def run_trials(
@@ -103,6 +145,8 @@ def run_trials(
             model.ack("temp", [extra])
             check_log(root, model)
             totals["reopened_stores"] = totals.get("reopened_stores", 0) + 1
+            for key, value in read_and_compact(root, model).items():
+                totals[key] = totals.get(key, 0) + value
     figures.add("writer_killed", **totals)
     assert totals["lost"] == 0 and totals["torn_lines_visible"] == 0
 
