@@ -155,6 +155,7 @@ def one_trial(root: Path, seed: int) -> dict[str, int]:
     rng = random.Random(seed)
     options = dict(rng.choice(CONFIGS))
     options["max_segment_bytes"] = rng.choice([300, 1024, 4096])
+    options["max_open_segments"] = rng.choice([1, 2, 256])  # LRU closes segments often
     target = "fsync" if options["durability"] == "fsync" and rng.random() < 0.5 else "write"
     if options.get("fsync_interval") and rng.random() < 0.5:
         target = "fsync"

@@ -170,6 +170,7 @@ def one_trial(
     model = Model()
     options: dict[str, Any] = dict(CONFIGS[config])
     options["max_segment_bytes"] = rng.choice([300, 1024, 4096])
+    options["max_open_segments"] = rng.choice([1, 2, 256])  # LRU closes segments often
     originals = (hfdata.log.os, hfdata.store.os)
     hfdata.log.os = hfdata.store.os = disk.os  # type: ignore[assignment]
     store = None

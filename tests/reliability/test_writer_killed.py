@@ -125,6 +125,8 @@ def run_trials(
             length=PLAN_LENGTH,
             durability=durability,
             max_segment_bytes=rng.choice([512, 2048, 8192]),
+            max_open_segments=rng.choice([1, 2, 256]),  # LRU closes segments often
+            max_segment_age=rng.choice([600.0, 0.0005]),  # rotation by age too
             kill_after=rng.randint(0, 40 if durability == "fsync" else 150),
             spin=rng.randint(0, 30_000),
         )

@@ -36,6 +36,8 @@ def run_child(cmd: dict[str, Any], ack_fd: int) -> None:
         str(cmd["root"]),
         durability=cmd["durability"],
         max_segment_bytes=int(cmd["max_segment_bytes"]),
+        max_open_segments=int(cmd.get("max_open_segments", 256)),
+        max_segment_age=float(cmd.get("max_segment_age", 600.0)),
     )
     for i, op in enumerate(plan):
         apply_op(store, op, i)
