@@ -320,7 +320,6 @@ def run_points(tmp_path: Path, examples: int, figures: Figures) -> None:
         "points_tried": 0,
         "points_accepted": 0,
         "points_refused_typed": 0,
-        "known_untyped_errors": 0,
     }
     with hfdata.open_store(root) as store:
 
@@ -336,11 +335,6 @@ def run_points(tmp_path: Path, examples: int, figures: Figures) -> None:
                 counts["points_refused_typed"] += 1
                 assert log_state(root, name)[1] == before
                 return
-            except TypeError as exc:
-                if KNOWN_UNTYPED(exc):
-                    counts["known_untyped_errors"] += 1
-                    return  # pinned by their own xfail tests below
-                raise
             counts["points_accepted"] += 1
             (line,) = written_lines(root, name)
             kind = load_schema(log_dir(root, name))
@@ -377,7 +371,6 @@ SURROGATE_VALUE_UNTYPED = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=SURROGATE_VALUE_UNTYPED)
 def test_lone_surrogate_value_is_a_typed_error(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store, pytest.raises(HfdataError):
         store.append("s", "2026-11-26T00:00:00Z", "\ud800")
@@ -393,7 +386,6 @@ REFUSED_POINT_FIXES_KIND = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=REFUSED_POINT_FIXES_KIND)
 def test_a_refused_first_point_fixes_no_kind(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store:
         with pytest.raises(HfdataError):
@@ -414,7 +406,6 @@ DEEP_METADATA_UNTYPED = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=DEEP_METADATA_UNTYPED)
 def test_metadata_at_the_depth_limit_is_typed(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store:
         for depth in (250, 252, 253, 254, 300):
@@ -432,7 +423,6 @@ def run_batches(tmp_path: Path, examples: int, figures: Figures) -> None:
         "batches_tried": 0,
         "batches_accepted": 0,
         "batches_refused_typed": 0,
-        "known_untyped_errors": 0,
     }
     with hfdata.open_store(root) as store:
 
@@ -463,11 +453,6 @@ def run_batches(tmp_path: Path, examples: int, figures: Figures) -> None:
                 counts["batches_refused_typed"] += 1
                 assert log_state(root, name)[1] == before
                 return
-            except TypeError as exc:
-                if KNOWN_UNTYPED(exc):
-                    counts["known_untyped_errors"] += 1
-                    return  # pinned by their own xfail tests below
-                raise
             counts["batches_accepted"] += 1
             lines = written_lines(root, name)
             assert written == n == len(lines)

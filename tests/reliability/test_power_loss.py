@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 import hfdata
+import hfdata.kinds
 import hfdata.log
 import hfdata.store
 from hfdata.kinds import SCHEMA_FILE
@@ -61,11 +62,8 @@ class PowerLoss(BaseException):
 class Disk:
     """What survives a power loss, tracked through the `os` the store sees."""
 
-    def __init__(
-        self, root: Path, model: str, crash_at: int, after: bool, *, schema_synced: bool = True
-    ) -> None:
+    def __init__(self, root: Path, model: str, crash_at: int, after: bool) -> None:
         self.root = root
-        self.schema_synced = schema_synced
         self.model = model
         self.crash_at = crash_at
         self.after = after
@@ -129,17 +127,11 @@ class Disk:
     def rebuild(self, target: Path) -> None:
         """Write the disk as it is after the power loss into `target`."""
 
-        live: dict[int, Path] = {}
-        if self.schema_synced:  # see SCHEMA_NOT_FSYNCED: counted apart, not here
-            live = {p.stat().st_ino: p for p in self.root.rglob(SCHEMA_FILE)}
-
         def build(dir_ino: int, into: Path) -> None:
             into.mkdir(exist_ok=True)
             for name, (ino, is_dir) in self.listing.get(dir_ino, {}).items():
                 if is_dir:
                     build(ino, into / name)
-                elif ino not in self.data and ino in live:
-                    (into / name).write_bytes(live[ino].read_bytes())
                 else:
                     (into / name).write_bytes(self.data.get(ino, b""))
 
@@ -153,9 +145,7 @@ CONFIGS = {
 }
 
 
-def one_trial(
-    tmp: Path, seed: int, config: str, fs_model: str, *, schema_synced: bool = True
-) -> dict[str, int]:
+def one_trial(tmp: Path, seed: int, config: str, fs_model: str) -> dict[str, int]:
     rng = random.Random(seed)
     live = tmp / "live"
     hfdata.open_store(live).close()  # the store exists before the trial: durable baseline
@@ -164,15 +154,14 @@ def one_trial(
         fs_model,
         crash_at=rng.randint(0, 120),
         after=rng.random() < 0.5,
-        schema_synced=schema_synced,
     )
     plan = make_plan(rng.randrange(1 << 30), 1, 200)
     model = Model()
     options: dict[str, Any] = dict(CONFIGS[config])
     options["max_segment_bytes"] = rng.choice([300, 1024, 4096])
     options["max_open_segments"] = rng.choice([1, 2, 256])  # LRU closes segments often
-    originals = (hfdata.log.os, hfdata.store.os)
-    hfdata.log.os = hfdata.store.os = disk.os  # type: ignore[assignment]
+    originals = (hfdata.log.os, hfdata.store.os, hfdata.kinds.os)
+    hfdata.log.os = hfdata.store.os = hfdata.kinds.os = disk.os  # type: ignore[assignment]
     store = None
     pending: list[tuple[str, list[float]]] = []
     try:
@@ -190,7 +179,7 @@ def one_trial(
     except PowerLoss:
         pass
     finally:
-        hfdata.log.os, hfdata.store.os = originals
+        hfdata.log.os, hfdata.store.os, hfdata.kinds.os = originals
         if store is not None:
             abandon(store)
     after = tmp / "after"
@@ -248,32 +237,29 @@ def test_power_loss_journaled_torture(tmp_path: Path, figures: Figures) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=POSIX_DIRENT_NOT_FSYNCED)
 def test_power_loss_posix_torture(tmp_path: Path, figures: Figures) -> None:
     run_trials(tmp_path, torture_count(500), seed=3, fs_model="posix", figures=figures)
 
 
-@pytest.mark.xfail(strict=True, reason=SCHEMA_NOT_FSYNCED)
 def test_schema_file_survives_power_loss(tmp_path: Path) -> None:
     # The first fsync-mode append creates _schema.json, then fsyncs the segment: the
     # journal commit makes the schema's name durable, but not its (never fsynced) bytes.
-    one_trial(tmp_path, 0, "fsync", "journaled", schema_synced=False)
+    one_trial(tmp_path, 0, "fsync", "journaled")
     for schema in (tmp_path / "after").rglob(SCHEMA_FILE):
         assert schema.read_bytes() != b""
 
 
-@pytest.mark.xfail(strict=True, reason=POSIX_DIRENT_NOT_FSYNCED)
 def test_fsynced_point_in_a_fresh_segment_survives_posix_power_loss(tmp_path: Path) -> None:
     live = tmp_path / "live"
     hfdata.open_store(live).close()
     disk = Disk(live, "posix", crash_at=10**9, after=False)
-    originals = (hfdata.log.os, hfdata.store.os)
-    hfdata.log.os = hfdata.store.os = disk.os  # type: ignore[assignment]
+    originals = (hfdata.log.os, hfdata.store.os, hfdata.kinds.os)
+    hfdata.log.os = hfdata.store.os = hfdata.kinds.os = disk.os  # type: ignore[assignment]
     try:
         store = hfdata.open_store(live, durability="fsync")
         store.append("temp", "2026-11-26T00:00:00Z", 1.0)  # returned: fsynced, durable
     finally:
-        hfdata.log.os, hfdata.store.os = originals
+        hfdata.log.os, hfdata.store.os, hfdata.kinds.os = originals
     abandon(store)
     disk.rebuild(tmp_path / "after")
     rows = scan_log(tmp_path / "after").rows.get("temp", [])
