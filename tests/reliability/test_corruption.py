@@ -263,8 +263,9 @@ def one_parquet_case(root: Path, rng: random.Random) -> dict[str, int]:
     got = sorted(frame["value"].tolist())
     if got == ids:
         counts["read_unharmed"] = 1
-    else:
+    else:  # no page checksums: a flipped bit in a data page can change a value
         counts["silently_wrong_rows"] = 1
+        counts[f"silently_wrong_rows_after_{kind}"] = 1
     return counts
 
 

@@ -8,7 +8,8 @@ compacted partitions are common.
 
 The model keeps, per variable, the multiset of `(ns, value)` that is *written*
 (in the log or Parquet) and, in buffered mode, what is still *pending* in the
-process. After every step the files (Parquet read with pyarrow plus the log read
+process (single appends; a batch is written at once, after the variable's
+pending points). After every step the files (Parquet read with pyarrow plus the log read
 with the reference parser) must hold exactly the written multiset; `read` must
 return written + pending (a read flushes buffered points first) sorted by time.
 A crash drops the pending points, nothing else.
@@ -131,7 +132,10 @@ class StoreMachine(RuleBasedStateMachine):
             }
         )
         assert self.store.append_many(var, table) == len(slots)
-        self._added(var, list(zip(stamps, values, strict=True)))
+        # A batch is written at once, after the variable's buffered points (in any mode).
+        self.written[var].update(self.pending[var])
+        self.pending[var].clear()
+        self.written[var].update(zip(stamps, values, strict=True))
 
     @rule()
     def flush(self) -> None:
