@@ -10,9 +10,12 @@ checks hold whatever the reader module does.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,15 +28,18 @@ from hfdata.parse import parse_log_bytes
 __all__ = [
     "BASE_NS",
     "PLAN_VARIABLES",
+    "WRITE_MODULES",
     "LogScan",
     "Model",
     "Op",
     "Verdict",
+    "abandon",
     "apply_op",
     "check_against_model",
     "leftovers",
     "make_plan",
     "op_table",
+    "os_replaced",
     "parquet_rows",
     "point_ns",
     "record_plan",
@@ -41,6 +47,7 @@ __all__ = [
     "stored_rows",
     "torture_count",
     "tree_files",
+    "writer_of",
     "writer_temporaries",
 ]
 
@@ -319,3 +326,44 @@ def record_plan(
     for op in returned:
         if op.ids:
             model.ack(op.variable, list(op.ids))
+
+
+WRITE_MODULES = ("hfdata.log", "hfdata.writer", "hfdata.store", "hfdata.kinds")
+
+
+@contextlib.contextmanager
+def os_replaced(proxy: Any) -> Iterator[None]:
+    """Replace `os` in the modules of the write path only (pytest's own I/O is untouched)."""
+    modules = [importlib.import_module(m) for m in WRITE_MODULES]
+    modules = [m for m in modules if getattr(m, "os", None) is os]
+    for m in modules:
+        m.os = proxy  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for m in modules:
+            m.os = os  # type: ignore[attr-defined]
+
+
+def writer_of(store: Any) -> Any:
+    """The object holding the open segments (the store itself before the writer split)."""
+    return getattr(store, "_writer", store)
+
+
+def abandon(store: Any) -> None:
+    """Drop a store as a killed process would: close its files, write nothing more."""
+    writer = writer_of(store)
+    writer._stop.set()
+    writer._closed = True
+    for var in list(writer._open.values()):
+        if var.segment is not None:
+            os.close(var.segment.fd)
+            var.segment = None
+    writer._open.clear()
+    for module in ("hfdata.writer", "hfdata.store"):
+        registry = getattr(importlib.import_module(module), "_open_writers", None)
+        registry = registry or getattr(importlib.import_module(module), "_open_stores", None)
+        if registry is not None:
+            registry.discard(writer)
+    if writer._flusher is not None:
+        writer._flusher.join()

@@ -1,6 +1,6 @@
 """Trial family 6: disk full and I/O errors reach the caller typed, and lose nothing acked.
 
-Injected: `os` in `hfdata.log` and `hfdata.store` is replaced by a proxy whose
+Injected: `os` in the write-path modules is replaced by a proxy whose
 `write` or `fsync` fails with ENOSPC, EIO or EDQUOT at a chosen call, once
 (transient) or from then on (disk full), sometimes after a short write of part of
 the data (what a filling disk does first). The writer follows a mixed plan in
@@ -29,9 +29,6 @@ from typing import Any
 import pytest
 
 import hfdata
-import hfdata.kinds
-import hfdata.log
-import hfdata.store
 from hfdata.errors import DurabilityError
 from hfdata.kinds import SCHEMA_FILE, load_schema
 from hfdata.layout import log_dir
@@ -43,9 +40,11 @@ from .model import (
     check_against_model,
     make_plan,
     op_table,
+    os_replaced,
     point_ns,
     scan_log,
     torture_count,
+    writer_of,
 )
 
 ERRNOS = (errno.ENOSPC, errno.EIO, errno.EDQUOT)
@@ -69,7 +68,7 @@ class Faults:
         self.persistent, self.short, self.thread, self.rng = persistent, short, thread, rng
         self.calls = 0
         self.raised = 0
-        self.short_schema = False  # SCHEMA_SHORT_WRITE: pinned by its own xfail test
+        self.short_schema = True  # short writes of _schema.json too (SCHEMA_SHORT_WRITE, fixed)
         self.fired = threading.Event()
         self.os = types.SimpleNamespace(
             **{k: getattr(os, k) for k in dir(os) if not k.startswith("__")}
@@ -143,12 +142,8 @@ class FaultyFile:
 
 @contextlib.contextmanager
 def installed(faults: Faults) -> Iterator[None]:
-    originals = (hfdata.log.os, hfdata.store.os, hfdata.kinds.os)
-    hfdata.log.os = hfdata.store.os = hfdata.kinds.os = faults.os  # type: ignore[assignment]
-    try:
+    with os_replaced(faults.os):
         yield
-    finally:
-        hfdata.log.os, hfdata.store.os, hfdata.kinds.os = originals
 
 
 CONFIGS: list[dict[str, Any]] = [
@@ -278,21 +273,22 @@ def test_background_flush_failure_reaches_the_next_flush(tmp_path: Path, mode: s
         else {"durability": "flush", "fsync_interval": 0.001}
     )
     store = hfdata.open_store(tmp_path, **options)
-    assert store._flusher is not None
+    writer = writer_of(store)
+    assert writer._flusher is not None
     faults = Faults(
         target="write" if mode == "buffered" else "fsync",
         at=0,
         err=errno.EIO,
         persistent=False,
         short=False,
-        thread=store._flusher.ident,  # only the background thread fails
+        thread=writer._flusher.ident,  # only the background thread fails
         rng=random.Random(0),
     )
     try:
         with installed(faults):
             store.append("temp", "2026-11-26T00:00:00Z", 1.0)
             faults.fired.wait()  # the flusher thread hit the error ...
-            with store._lock:  # ... and has finished handling it
+            with writer._lock:  # ... and has finished handling it
                 pass
             with pytest.raises(DurabilityError):
                 store.flush()  # the point did not become durable: say so
@@ -433,7 +429,6 @@ SCHEMA_SHORT_WRITE = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=SCHEMA_SHORT_WRITE)
 def test_a_short_write_never_leaves_a_truncated_schema(tmp_path: Path) -> None:
     store = hfdata.open_store(tmp_path)
     faults = Faults(

@@ -1,7 +1,7 @@
 """Trial family 2: power loss drops every byte not yet fsynced; nothing durable is lost.
 
-The store runs in this process with `os` replaced, in `hfdata.log` and
-`hfdata.store` only, by a `Disk` that records what each `fsync` made durable and
+The store runs in this process with `os` replaced in the write-path
+modules only, by a `Disk` that records what each `fsync` made durable and
 raises `PowerLoss` at a chosen `write` or `fsync` (before or after the call). No
 other disk state changes between two such calls of a single-threaded writer, so a
 loss at each of them covers every moment. The disk after the loss is then built
@@ -32,13 +32,19 @@ from typing import Any
 import pytest
 
 import hfdata
-import hfdata.kinds
-import hfdata.log
-import hfdata.store
 from hfdata.kinds import SCHEMA_FILE
 
 from .conftest import Figures
-from .model import Model, apply_op, check_against_model, make_plan, scan_log, torture_count
+from .model import (
+    Model,
+    abandon,
+    apply_op,
+    check_against_model,
+    make_plan,
+    os_replaced,
+    scan_log,
+    torture_count,
+)
 
 SCHEMA_NOT_FSYNCED = (
     "hfdata/kinds.py store_schema writes _schema.json's temporary file and links it into "
@@ -160,10 +166,10 @@ def one_trial(tmp: Path, seed: int, config: str, fs_model: str) -> dict[str, int
     options: dict[str, Any] = dict(CONFIGS[config])
     options["max_segment_bytes"] = rng.choice([300, 1024, 4096])
     options["max_open_segments"] = rng.choice([1, 2, 256])  # LRU closes segments often
-    originals = (hfdata.log.os, hfdata.store.os, hfdata.kinds.os)
-    hfdata.log.os = hfdata.store.os = hfdata.kinds.os = disk.os  # type: ignore[assignment]
     store = None
     pending: list[tuple[str, list[float]]] = []
+    replaced = os_replaced(disk.os)
+    replaced.__enter__()
     try:
         store = hfdata.open_store(live, **options)
         for i, op in enumerate(plan):
@@ -179,7 +185,7 @@ def one_trial(tmp: Path, seed: int, config: str, fs_model: str) -> dict[str, int
     except PowerLoss:
         pass
     finally:
-        hfdata.log.os, hfdata.store.os, hfdata.kinds.os = originals
+        replaced.__exit__(None, None, None)
         if store is not None:
             abandon(store)
     after = tmp / "after"
@@ -198,20 +204,6 @@ def one_trial(tmp: Path, seed: int, config: str, fs_model: str) -> dict[str, int
         "bad_lines_visible": len(scan.bad) + len(scan.torn_closed),
         "fsyncs_seen": disk.fsyncs,
     }
-
-
-def abandon(store: hfdata.Store) -> None:
-    """Drop a store as a power loss would: close its files without writing anything."""
-    store._stop.set()
-    store._closed = True
-    for var in list(store._open.values()):
-        if var.segment is not None:
-            os.close(var.segment.fd)
-            var.segment = None
-    store._open.clear()
-    hfdata.store._open_stores.discard(store)
-    if store._flusher is not None:
-        store._flusher.join()
 
 
 def run_trials(tmp_path: Path, trials: int, seed: int, fs_model: str, figures: Figures) -> None:
@@ -253,13 +245,9 @@ def test_fsynced_point_in_a_fresh_segment_survives_posix_power_loss(tmp_path: Pa
     live = tmp_path / "live"
     hfdata.open_store(live).close()
     disk = Disk(live, "posix", crash_at=10**9, after=False)
-    originals = (hfdata.log.os, hfdata.store.os, hfdata.kinds.os)
-    hfdata.log.os = hfdata.store.os = hfdata.kinds.os = disk.os  # type: ignore[assignment]
-    try:
+    with os_replaced(disk.os):
         store = hfdata.open_store(live, durability="fsync")
         store.append("temp", "2026-11-26T00:00:00Z", 1.0)  # returned: fsynced, durable
-    finally:
-        hfdata.log.os, hfdata.store.os, hfdata.kinds.os = originals
     abandon(store)
     disk.rebuild(tmp_path / "after")
     rows = scan_log(tmp_path / "after").rows.get("temp", [])

@@ -38,10 +38,9 @@ from hypothesis.stateful import (
 )
 
 import hfdata
-import hfdata.store
 
 from .conftest import Figures, requires_maintenance
-from .model import FULL, leftovers, stored_rows
+from .model import FULL, abandon, leftovers, stored_rows
 
 pytestmark = requires_maintenance
 
@@ -49,22 +48,6 @@ VARIABLES = ["a", "room b/temp", ".dot"]
 BASE = pd.Timestamp("2026-11-26T22:00:00Z").value
 GRID = 3_600_000_000_000 // 4  # quarter hours: ties, and points on both sides of midnight
 TALLY: Counter[str] = Counter()  # steps by rule, for the figures
-
-
-def abandon(store: hfdata.Store) -> None:
-    """Drop a store as a killed process would: close its files, write nothing more."""
-    import os
-
-    store._stop.set()
-    store._closed = True
-    for var in list(store._open.values()):
-        if var.segment is not None:
-            os.close(var.segment.fd)
-            var.segment = None
-    store._open.clear()
-    hfdata.store._open_stores.discard(store)
-    if store._flusher is not None:
-        store._flusher.join()
 
 
 class StoreMachine(RuleBasedStateMachine):
