@@ -27,6 +27,7 @@ from hfdata.parse import parse_log_bytes
 
 __all__ = [
     "BASE_NS",
+    "MAINTENANCE_MODULES",
     "PLAN_VARIABLES",
     "WRITE_MODULES",
     "LogScan",
@@ -331,10 +332,13 @@ def record_plan(
 WRITE_MODULES = ("hfdata.log", "hfdata.writer", "hfdata.store", "hfdata.kinds")
 
 
+MAINTENANCE_MODULES = ("hfdata.compact", "hfdata.journal", "hfdata.parquetio")
+
+
 @contextlib.contextmanager
-def os_replaced(proxy: Any) -> Iterator[None]:
+def os_replaced(proxy: Any, extra: tuple[str, ...] = ()) -> Iterator[None]:
     """Replace `os` in the modules of the write path only (pytest's own I/O is untouched)."""
-    modules = [importlib.import_module(m) for m in WRITE_MODULES]
+    modules = [importlib.import_module(m) for m in (*WRITE_MODULES, *extra)]
     modules = [m for m in modules if getattr(m, "os", None) is os]
     for m in modules:
         m.os = proxy  # type: ignore[attr-defined]
