@@ -160,7 +160,7 @@ def one_trial(root: Path, server: WriterServer, rng: random.Random, gen0: int) -
         assert leftovers(root) == [], leftovers(root)
         counts["writer_temporaries_left"] = len(writer_temporaries(root))
         left = [p for p in log_segments(root) if not p.endswith(".active")]
-        if left:  # DOT_VARIABLES_SKIPPED: counted, pinned by its own xfail test
+        if left:  # DOT_VARIABLES_SKIPPED (fixed on main): counted
             counts["closed_segments_left_after_compaction"] = len(left)
         counts.update(verify(root, model))
         before = (parquet_files(root), stored_rows(root))
@@ -203,7 +203,6 @@ DOT_VARIABLES_SKIPPED = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=DOT_VARIABLES_SKIPPED)
 @pytest.mark.parametrize("name", [".hidden", "../../etc/passwd", "..."])
 def test_names_starting_with_a_dot_are_compacted(tmp_path: Path, name: str) -> None:
     with hfdata.open_store(tmp_path) as store:

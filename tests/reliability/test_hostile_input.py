@@ -560,7 +560,6 @@ DOT_VARIABLES_UNLISTED = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=DOT_VARIABLES_UNLISTED)
 def test_dot_named_variables_are_listed(tmp_path: Path) -> None:
     names = [".hidden", "../../etc/passwd", "...", "plain"]
     with hfdata.open_store(tmp_path) as store:

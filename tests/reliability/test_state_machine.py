@@ -166,7 +166,8 @@ class StoreMachine(RuleBasedStateMachine):
         except hfdata.VariableNotFound:
             assert not expected
             return
-        self._flushed()  # a read writes buffered points out first (read-your-writes)
+        finally:
+            self._flushed()  # a read writes every buffered point out first (read-your-writes)
         stamps = frame.index.asi8.tolist()
         got = Counter(zip(stamps, frame["value"].tolist(), strict=True))
         assert got == expected, (got - expected, expected - got)
