@@ -31,10 +31,16 @@ DESCRIPTIONS = {
     "power_loss_journaled": "2. Power loss, journaled file system model (any fsync commits "
     "every earlier create/rename; file data cut to its last fsync)",
     "power_loss_posix": "2. Power loss, strict POSIX model (a name is durable only after an "
-    "fsync of its directory) — expected to fail until the directory fsyncs are added",
-    "compaction_killed": "3. Compaction killed (SIGKILL) and failed at each protocol step",
+    "fsync of its directory)",
+    "power_loss_compaction_journaled": "2. Power loss during compaction/optimize, journaled model",
+    "power_loss_compaction_posix": "2. Power loss during compaction/optimize, strict POSIX "
+    "model — expected to fail until new Parquet/journal directories are fsynced",
+    "compaction_killed": "3. Compaction killed (SIGKILL after a random spin, or ended at its "
+    "Nth mutating os call) and failed (EIO) at each protocol step",
     "concurrency": "4. Writers, compactor, optimizer and readers at once",
-    "corruption": "5. Corruption of closed segments and Parquet files",
+    "corruption_segments": "5. Corrupted closed segments (flips, truncation, junk, NUL runs, "
+    "newline damage), 10 cases per compaction",
+    "corruption_parquet": "5. Corrupted Parquet files, then a read",
     "disk_full_injected": "6. Injected ENOSPC/EIO/EDQUOT on write and fsync",
     "disk_full_real_tmpfs": "6. A real 256 KiB tmpfs filled up",
     "hostile_names": "7. Hostile variable names",
