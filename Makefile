@@ -26,8 +26,9 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Full trial counts (tests/reliability); writes tests/reliability/RESULTS.md.
 torture: $(STAMP)
-	$(BIN)/pytest -q -m slow
+	HFDATA_TORTURE=full $(BIN)/python tests/reliability/figures.py -q -m slow tests
 
 demo: $(STAMP)
 	$(BIN)/hfdata demo
