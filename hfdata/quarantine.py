@@ -15,6 +15,7 @@ from typing import Final
 import orjson
 
 from hfdata.journal import atomic_write
+from hfdata.log import make_dirs
 from hfdata.parse import BadLine
 
 __all__ = ["QUARANTINE_DIR", "quarantine_dir", "write_quarantine"]
@@ -48,6 +49,6 @@ def write_quarantine(path: Path, bad: Iterable[BadLine], root: Path) -> int:
         }
         records.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
     if records:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         atomic_write(path, b"".join(records))
     return len(records)
