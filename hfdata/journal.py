@@ -131,6 +131,11 @@ def publish(root: Path, journal: Journal, remote: ParquetRoot | None = None) -> 
     else:
         for tmp, final in journal.outputs:
             _rename(root, tmp, final, dirs)
+        # The outputs' names must be durable before the segments leave log/<var>:
+        # otherwise a power loss could keep the move and lose the Parquet names.
+        for directory in sorted(dirs):
+            fsync_dir(directory)
+        dirs.clear()
     for closed, compacted in journal.segments:
         _rename(root, closed, compacted, dirs)
     if journal.remote:
@@ -150,8 +155,11 @@ def roll_back(root: Path, journal: Journal, remote: ParquetRoot | None = None) -
     """Undo a batch that never started publishing: delete its temporaries and journal."""
     if journal.remote:
         _need_remote(journal, remote).delete([final for _, final in journal.outputs])
-    for tmp, _ in [] if journal.remote else journal.outputs:
+    for tmp, final in [] if journal.remote else journal.outputs:
+        # Batch names are unique, so a final name that exists came from this batch (its
+        # rename became durable before the journal said "publishing"): remove it too.
         (root / tmp).unlink(missing_ok=True)
+        (root / final).unlink(missing_ok=True)
     journal.path(root).unlink(missing_ok=True)
     with contextlib.suppress(FileNotFoundError):
         fsync_dir(root / JOURNAL_DIR)

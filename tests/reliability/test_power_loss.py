@@ -336,20 +336,10 @@ PARQUET_DIRS_NOT_FSYNCED = (
 )
 
 
-PUBLISH_ORDER_POSIX = (
-    "new directories are now fsynced into their parents (make_dirs), but a power loss in "
-    "the middle of a compaction still loses points under the strict POSIX model: the "
-    "publish step must make the renamed Parquet names durable (fsync their directories) "
-    "before the segments' move to compacted/ is made durable; see hfdata/journal.py publish"
-)
-
-
 def posix_compaction(fs_model: str) -> Any:
     return pytest.param(
         fs_model,
-        marks=pytest.mark.xfail(strict=True, reason=PUBLISH_ORDER_POSIX)
-        if fs_model == "posix"
-        else (),
+        marks=(),
     )
 
 
