@@ -8,6 +8,7 @@ from hfdata.compact import CompactionReport
 from hfdata.compat import HighFrequencyDataStore
 from hfdata.errors import (
     CompactionInProgress,
+    CorruptFile,
     DurabilityError,
     HfdataError,
     InvalidMetadata,
@@ -26,6 +27,7 @@ from hfdata.store import Store, open_store
 __all__ = [
     "CompactionInProgress",
     "CompactionReport",
+    "CorruptFile",
     "DurabilityError",
     "HfdataError",
     "HighFrequencyDataStore",

@@ -14,10 +14,12 @@ so callers can catch what they already know::
     ├── StoreClosed(HfdataError, RuntimeError)
     ├── CompactionInProgress(HfdataError, RuntimeError)
     ├── DurabilityError(HfdataError, OSError)
+    ├── CorruptFile(HfdataError, OSError)
     └── MissingDependency(HfdataError, ImportError)
 
-``InvalidValue``, ``InvalidMetadata``, ``SettingsConflict``, ``DurabilityError`` and
-``MissingDependency`` (an optional extra is not installed) are additions to the
+``InvalidValue``, ``InvalidMetadata``, ``SettingsConflict``, ``DurabilityError``,
+``CorruptFile`` (a damaged Parquet file) and ``MissingDependency`` (an optional extra
+is not installed) are additions to the
 design's list (see docs/decisions.md).
 """
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 __all__ = [
     "CompactionInProgress",
+    "CorruptFile",
     "DurabilityError",
     "HfdataError",
     "InvalidMetadata",
@@ -84,6 +87,10 @@ class CompactionInProgress(HfdataError, RuntimeError):
 
 class DurabilityError(HfdataError, OSError):
     """Writing or fsyncing a segment failed; the segment was closed, not trusted."""
+
+
+class CorruptFile(HfdataError, OSError):
+    """A stored Parquet file cannot be read; the message names it and what to do."""
 
 
 class MissingDependency(HfdataError, ImportError):

@@ -21,6 +21,7 @@ by each file's first/last timestamp from its commit, then by row-group statistic
 from __future__ import annotations
 
 import difflib
+import errno
 import itertools
 import os
 import threading
@@ -36,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hfdata.errors import VariableNotFound
+from hfdata.errors import CorruptFile, VariableNotFound
 from hfdata.frames import OUTPUTS, Output, expand_metadata, to_output
 from hfdata.kinds import Kind, load_schema
 from hfdata.layout import (
@@ -343,12 +344,21 @@ def read_parquet(
     """Rows of one sorted Parquet file with `lo <= timestamp <= last` (row groups pruned)."""
     if not isinstance(path, Path):
         return _read_remote(path, lo, last, columns)
-    md, bounds, _ = _footer(path)
-    keep = np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last))
-    if len(keep) == 0:
-        return None
-    pf = pq.ParquetFile(path, metadata=md, memory_map=True)
-    table = pf.read_row_groups(keep.tolist(), columns=list(columns), use_threads=False)
+    try:
+        md, bounds, _ = _footer(path)
+        keep = np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last))
+        if len(keep) == 0:
+            return None
+        pf = pq.ParquetFile(path, metadata=md, memory_map=True)
+        table = pf.read_row_groups(keep.tolist(), columns=list(columns), use_threads=False)
+    except FileNotFoundError:
+        raise  # a concurrent compaction replaced it: the caller lists again
+    except (pa.ArrowException, OSError) as exc:
+        raise CorruptFile(
+            errno.EIO,
+            f"Parquet file {path} cannot be read ({exc}); move it out of parquet/ and "
+            "compact its points again from log/<variable>/compacted/",
+        ) from exc
     return _slice_sorted(table, lo, last)
 
 

@@ -47,6 +47,7 @@ def test_every_module_declares_sorted_all(info: pkgutil.ModuleInfo) -> None:
         (errors.StoreClosed, RuntimeError),
         (errors.CompactionInProgress, RuntimeError),
         (errors.DurabilityError, OSError),
+        (errors.CorruptFile, OSError),
     ],
 )
 def test_errors_subclass_base_and_builtin(error: type[Exception], builtin: type) -> None:

@@ -301,7 +301,6 @@ UNTYPED_PARQUET_ERROR = (
 
 
 @requires_maintenance
-@pytest.mark.xfail(strict=True, reason=UNTYPED_PARQUET_ERROR)
 def test_a_truncated_parquet_file_is_a_typed_error_naming_it(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store:
         store.append(VAR, "2026-11-26T00:00:00Z", 1.0)
