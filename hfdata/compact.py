@@ -147,6 +147,7 @@ def _variable_dirs(root: Path, variables: list[str] | None) -> list[str]:
 def _recover_orphans(root: Path, encoded: str) -> int:
     """Step 2: close `.active` segments whose writer is dead; returns lines quarantined."""
     directory = root / "log" / encoded
+    _remove_dead_temporaries(directory)
     cut = 0
     for path in sorted(directory.glob("*.jsonl.active")):
         try:
@@ -167,6 +168,26 @@ def _recover_orphans(root: Path, encoded: str) -> int:
         finally:
             os.close(fd)
     return cut
+
+
+def _remove_dead_temporaries(directory: Path) -> None:
+    """Remove hidden `.<segment>.jsonl.active.tmp` files of writers killed while creating
+    a segment. A live writer holds the file's flock from creation until it removes the
+    name itself, so a free flock means a dead writer; the file holds no data (writing
+    starts after the segment is linked to its real name)."""
+    for path in sorted(directory.glob(".*.jsonl.active.tmp")):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its writer is alive and about to publish it
+        else:
+            path.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
 
 
 def _close_orphan(root: Path, encoded: str, path: Path, fd: int) -> int:

@@ -110,7 +110,9 @@ class Segment:
             hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644
         )
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Blocking: a compactor may hold it for an instant while checking for dead
+            # writers' temporaries (it then removes the name: link fails, we retry).
+            fcntl.flock(fd, fcntl.LOCK_EX)
             os.link(hidden, final)  # unlike rename, never replaces an existing segment
         except BaseException:
             os.close(fd)

@@ -364,7 +364,9 @@ class LogWriter:
             try:
                 segment = Segment(var.directory, self.writer_id, var.seq, self.policy)
                 break
-            except FileExistsError:
+            except (FileExistsError, FileNotFoundError):
+                # The name is taken, or a compactor removed our temporary as a dead
+                # writer's in the instant before we locked it: take the next number.
                 continue
         var.segment = segment
         self._open[var.name] = var

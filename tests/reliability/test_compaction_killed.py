@@ -222,7 +222,6 @@ WRITER_TEMP_LEFT = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=WRITER_TEMP_LEFT)
 def test_a_killed_writers_hidden_temporary_is_removed(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store:
         store.append("v", "2026-11-26T00:00:00Z", 1.0)
