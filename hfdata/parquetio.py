@@ -90,6 +90,7 @@ def _write_table(table: pa.Table, sink: Any) -> None:
         column_encoding=_encodings(table.schema.field("value").type),
         write_statistics=True,
         row_group_size=ROW_GROUP_ROWS,
+        write_page_checksum=True,  # readers verify them: a flipped bit is an error
     )
 
 

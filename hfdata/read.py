@@ -349,7 +349,7 @@ def read_parquet(
         keep = np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last))
         if len(keep) == 0:
             return None
-        pf = pq.ParquetFile(path, metadata=md, memory_map=True)
+        pf = pq.ParquetFile(path, metadata=md, memory_map=True, page_checksum_verification=True)
         table = pf.read_row_groups(keep.tolist(), columns=list(columns), use_threads=False)
     except FileNotFoundError:
         raise  # a concurrent compaction replaced it: the caller lists again
