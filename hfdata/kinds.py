@@ -20,6 +20,7 @@ import orjson
 
 from hfdata.errors import DurabilityError, InvalidMetadata, InvalidValue, SchemaMismatch
 from hfdata.layout import temp_sibling
+from hfdata.log import fsync_dir, make_dirs
 
 __all__ = [
     "KINDS",
@@ -156,10 +157,7 @@ def store_schema(var_log_dir: Path, kind: Kind) -> Kind:
     and the directory is fsynced, so a power loss never leaves an empty schema.
     """
     try:
-        created = not var_log_dir.exists()
-        var_log_dir.mkdir(parents=True, exist_ok=True)
-        if created:
-            _fsync_dir(var_log_dir.parent)
+        make_dirs(var_log_dir)
         target = var_log_dir / SCHEMA_FILE
         tmp = temp_sibling(target)
         try:
@@ -173,7 +171,7 @@ def store_schema(var_log_dir: Path, kind: Kind) -> Kind:
                 os.close(fd)
             with contextlib.suppress(FileExistsError):
                 os.link(tmp, target)
-            _fsync_dir(var_log_dir)
+            fsync_dir(var_log_dir)
         finally:
             tmp.unlink(missing_ok=True)
     except OSError as exc:
@@ -184,11 +182,3 @@ def store_schema(var_log_dir: Path, kind: Kind) -> Kind:
     winner = load_schema(var_log_dir)
     assert winner is not None
     return winner
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

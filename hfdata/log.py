@@ -23,11 +23,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, Literal, cast
 
-from hfdata.encode import Encoded
 from hfdata.errors import DurabilityError
 from hfdata.layout import segment_name
+
+if TYPE_CHECKING:  # encode imports kinds, which uses this module's fsync helpers
+    from hfdata.encode import Encoded
 
 __all__ = [
     "BUFFER_LIMIT",

@@ -15,7 +15,9 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -177,8 +179,13 @@ class LogWriter:
 
     def _spill(self, var: _Var, segment: Segment) -> None:
         """Write out a full buffer (buffered mode), then rotate if the segment is due."""
+        self._write_then_rotate(var, segment, segment.flush)
+
+    def _write_then_rotate(self, var: _Var, segment: Segment, write: Callable[[], None]) -> None:
+        """Run one write on the segment (lock held): a failure closes the segment as
+        untrusted and re-raises; afterwards the segment rotates if it is due."""
         try:
-            segment.flush()
+            write()
         except DurabilityError:
             self._close_segment(var, failed=True)
             raise
@@ -222,15 +229,7 @@ class LogWriter:
             )
             with self._lock:
                 segment = var.segment or self._open_segment(var)
-                try:
-                    segment.write_frame(frame)
-                except DurabilityError:
-                    self._close_segment(var, failed=True)
-                    raise
-                now = time.monotonic()
-                segment.last_used = now
-                if segment.needs_rotation(now):
-                    self._close_segment(var)
+                self._write_then_rotate(var, segment, partial(segment.write_frame, frame))
         return len(checked)
 
     # -- flushing, rotating, closing ---------------------------------------------------------
