@@ -6,9 +6,10 @@ whose lock is free unless its writer is dead. Rotation (size, age, close) rename
 it to `<writer>-<seq>.jsonl`, which is immutable from then on.
 
 Durability (see DESIGN.md): `flush` does one `write` per append; `fsync` also
-fsyncs before returning; `buffered` keeps lines in memory until the flusher, a
-size threshold, `flush()` or `close()` writes them. A failed write or fsync closes
-the segment and raises `DurabilityError`; it is never retried and trusted.
+fsyncs before returning; `buffered` keeps lines in memory (the writer's per-variable
+buffer, see `hfdata.writer`) until the flusher, a size threshold, `flush()` or
+`close()` writes them. A segment itself never buffers. A failed write or fsync
+closes the segment and raises `DurabilityError`; it is never retried and trusted.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ __all__ = [
 
 Durability = Literal["flush", "fsync", "buffered"]
 DURABILITIES: Final = ("flush", "fsync", "buffered")
-BUFFER_LIMIT: Final = 1 << 20  # a buffered segment writes out once it holds 1 MiB
+BUFFER_LIMIT: Final = 1 << 20  # buffered points are written out once a variable holds 1 MiB
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,6 @@ class Segment:
     """One open `.jsonl.active` file. Not thread-safe: the store serialises calls."""
 
     __slots__ = (
-        "buffer",
         "deadline",
         "entry_synced",
         "fd",
@@ -125,7 +125,6 @@ class Segment:
         self.path = final
         self.policy = policy
         self.size = 0
-        self.buffer = bytearray()
         self.synced = 0  # `size` at the last fsync
         self.seen = 0  # bytes written when the flusher last looked (for the LRU clock)
         self.entry_synced = False  # the file's name is durable in its directory
@@ -133,13 +132,8 @@ class Segment:
         self.deadline = self.last_used + policy.max_segment_age
 
     # -- writing -------------------------------------------------------------------------
-    def write(self, data: bytes) -> None:
-        """Write bytes as the durability mode says. Raises `DurabilityError` on failure."""
-        if self.policy.durability == "buffered":
-            self.buffer += data  # counted in `size` when flushed
-            if len(self.buffer) >= BUFFER_LIMIT:
-                self.flush()
-            return
+    def write(self, data: bytes | bytearray) -> None:
+        """Write bytes now (fsync in `fsync` mode). Raises `DurabilityError` on failure."""
         self._write_out(data)
         self.size += len(data)
         if self.policy.durability == "fsync":
@@ -147,11 +141,10 @@ class Segment:
 
     def write_frame(self, encoded: Encoded) -> None:
         """Write a batch of lines formatted by `encode.encode_frame`."""
-        self.flush()
         raw = _RecordingFile(self.fd)
         try:
             encoded.write_to(cast(BinaryIO, raw))
-            self.size = os.fstat(self.fd).st_size + len(self.buffer)
+            self.size = os.fstat(self.fd).st_size
         except OSError as exc:
             # polars re-raises the file's OSError without its errno: report the original.
             raise self.write_error(raw.error or exc) from exc
@@ -190,13 +183,6 @@ class Segment:
             "point was not acknowledged",
         )
 
-    def flush(self) -> None:
-        """Write out buffered lines (buffered mode); a no-op otherwise."""
-        if self.buffer:
-            data, self.buffer = self.buffer, bytearray()
-            self.size += len(data)
-            self._write_out(data)
-
     def sync(self) -> None:
         """fsync the file (and, the first time, its directory entry).
 
@@ -226,16 +212,14 @@ class Segment:
 
     # -- closing -------------------------------------------------------------------------
     def close(self, *, failed: bool = False) -> Path:
-        """Flush, rename to the closed name, release the lock. Returns the closed path.
+        """Rename to the closed name, release the lock. Returns the closed path.
 
         With `failed=True` (after a write or fsync error) nothing more is written.
         """
         error: DurabilityError | None = None
-        if not failed:
+        if not failed and (self.policy.durability == "fsync" or self.policy.fsync_on_close):
             try:
-                self.flush()
-                if self.policy.durability == "fsync" or self.policy.fsync_on_close:
-                    self.sync()
+                self.sync()
             except DurabilityError as exc:
                 error = exc
         closed = self.path.with_name(self.path.name.removesuffix(".active"))

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import os
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -61,13 +62,14 @@ def _close_all_at_exit() -> None:
 class _Var:
     """Per-variable state of this writer: its kind and its open segment, if any."""
 
-    __slots__ = ("directory", "kind", "name", "segment", "seq")
+    __slots__ = ("directory", "kind", "name", "pending", "segment", "seq")
 
     def __init__(self, name: str, directory: Path, kind: Kind | None) -> None:
         self.name = name
         self.directory = directory
         self.kind = kind
         self.segment: Segment | None = None
+        self.pending = bytearray()  # buffered mode: lines not yet written (see `_drain`)
         self.seq = 0
 
 
@@ -92,6 +94,7 @@ class LogWriter:
         self._vars: dict[str, _Var] = {}
         self._ready: dict[str, _Var] = {}  # variables whose kind is fixed: the fast path
         self._open: dict[str, _Var] = {}
+        self._fast: dict[str, _Var] = {}  # float variables with an open segment: `_fast_append`
         self._lock = threading.Lock()
         self._closed = False
         self._max_open = max_open_segments
@@ -106,6 +109,7 @@ class LogWriter:
         self._flusher = threading.Thread(
             target=self._flush_loop, name=f"hfdata-flusher-{self.writer_id}", daemon=True
         )
+        self.append = self._fast_append()  # type: ignore[method-assign]
         self._flusher.start()
         _open_writers.add(self)
 
@@ -127,6 +131,9 @@ class LogWriter:
 
         `kind="int"` (or any kind) may be given to fix a new variable's kind; for an
         existing variable it must match. Bad input raises before anything is written.
+
+        Each writer replaces this method by `_fast_append`'s specialisation for its
+        durability mode; this is the general path it falls back to.
         """
         var = self._ready.get(variable)
         if var is None or kind is not None:
@@ -151,47 +158,191 @@ class LogWriter:
                 raise InvalidMetadata(f"metadata cannot be written as JSON: {exc}") from exc
             if b"null" in line:
                 check_metadata(metadata)  # NaN/inf would have been written as null
-        lock = self._lock
-        lock.acquire()  # faster than `with` on CPython 3.11, and this is the hot path
-        try:
-            segment = var.segment or self._open_segment(var)
-            if self._buffered:  # Segment.write inlined
-                buffer = segment.buffer
-                buffer += line
-                if len(buffer) >= BUFFER_LIMIT:
-                    self._spill(var, segment)
-                return
-            size = len(line)
-            segment.size += size
+        with self._lock:
+            if self._buffered:
+                segment = var.segment or self._open_segment(var)
+                var.pending += line
+                if len(var.pending) >= BUFFER_LIMIT:
+                    self._drain(var, segment)
+            else:
+                self._write_line(var, line)
+
+    def _fast_append(self) -> Callable[..., None]:
+        """`append` specialised for this writer: the common point in one pass, no lock
+        in buffered mode. Only float variables with an open segment are in `_fast`;
+        anything else (a new variable, `kind=`, another timestamp form, a non-float or
+        non-finite value, odd metadata, no open segment, a closed store) takes the
+        general `append`, which checks it fully.
+
+        Buffered mode appends to the variable's `pending` bytearray without the lock:
+        under the GIL `+=` on a bytearray is atomic, and `_drain` only ever deletes the
+        bytes it took, so concurrent appends are never lost. Free-threaded builds and
+        `fsync` mode keep the general path.
+        """
+        general = self.append
+        if self._sync_each or not getattr(sys, "_is_gil_enabled", lambda: True)():
+            return general
+        fast_get = self._fast.get
+        dumps = orjson.dumps
+        opts = self._dump_opts
+        lo, hi = _LO, _HI
+
+        if self._buffered:
+            limit = BUFFER_LIMIT
+
+            def append_buffered(
+                variable: str,
+                timestamp: Any,
+                value: Any,
+                metadata: dict[str, Any] | None = None,
+                *,
+                kind: Kind | None = None,
+            ) -> None:
+                var = fast_get(variable)
+                if (
+                    var is None
+                    or kind is not None
+                    or not (type(timestamp) is datetime and timestamp.tzinfo is UTC)
+                    or not lo <= timestamp < hi
+                    or type(value) is not float
+                    or value - value  # NaN or infinity
+                ):
+                    return general(variable, timestamp, value, metadata, kind=kind)
+                if metadata is None:
+                    line = dumps({"timestamp": timestamp, "value": value}, option=opts)
+                elif type(metadata) is not dict:
+                    return general(variable, timestamp, value, metadata)
+                else:
+                    try:
+                        line = dumps(
+                            {"timestamp": timestamp, "value": value, "metadata": metadata},
+                            option=opts,
+                        )
+                    except TypeError:
+                        return general(variable, timestamp, value, metadata)
+                    if b"null" in line:
+                        return general(variable, timestamp, value, metadata)
+                pending = var.pending
+                pending += line
+                if len(pending) >= limit or self._closed:
+                    self._after_buffered_append(var)
+                return None
+
+            return append_buffered
+
+        acquire, release = self._lock.acquire, self._lock.release
+        max_bytes = self._max_bytes
+
+        def append_flush(
+            variable: str,
+            timestamp: Any,
+            value: Any,
+            metadata: dict[str, Any] | None = None,
+            *,
+            kind: Kind | None = None,
+        ) -> None:
+            var = fast_get(variable)
+            if (
+                var is None
+                or kind is not None
+                or not (type(timestamp) is datetime and timestamp.tzinfo is UTC)
+                or not lo <= timestamp < hi
+                or type(value) is not float
+                or value - value  # NaN or infinity
+            ):
+                return general(variable, timestamp, value, metadata, kind=kind)
+            if metadata is None:
+                line = dumps({"timestamp": timestamp, "value": value}, option=opts)
+            elif type(metadata) is not dict:
+                return general(variable, timestamp, value, metadata)
+            else:
+                try:
+                    line = dumps(
+                        {"timestamp": timestamp, "value": value, "metadata": metadata},
+                        option=opts,
+                    )
+                except TypeError:
+                    return general(variable, timestamp, value, metadata)
+                if b"null" in line:
+                    return general(variable, timestamp, value, metadata)
+            acquire()  # faster than `with` on CPython 3.11, and this is the hot path
             try:
-                if os.write(segment.fd, line) != size or self._sync_each:
-                    segment.finish_write(line)  # a short write, or an fsync to do
+                segment = var.segment
+                if segment is None:
+                    self._write_line(var, line)
+                    return None
+                size = len(line)
+                segment.size += size
+                try:
+                    written = os.write(segment.fd, line)
+                except OSError as exc:
+                    raise self._write_failed(var, segment, exc) from exc
+                if written != size or segment.size >= max_bytes:
+                    self._after_write(var, segment, line, written)
+            finally:
+                release()
+            return None
+
+        return append_flush
+
+    def _write_line(self, var: _Var, line: bytes) -> None:
+        """Write one line now (`flush`/`fsync` mode; lock held)."""
+        segment = var.segment or self._open_segment(var)
+        segment.size += len(line)
+        try:
+            written = os.write(segment.fd, line)
+        except OSError as exc:
+            raise self._write_failed(var, segment, exc) from exc
+        self._after_write(var, segment, line, written)
+
+    def _after_write(self, var: _Var, segment: Segment, line: bytes, written: int) -> None:
+        """Finish a line's write: what a short write left, the fsync, rotation by size."""
+        if written != len(line) or self._sync_each:
+            try:
+                segment.finish_write(line)
             except DurabilityError:
                 self._close_segment(var, failed=True)
                 raise
-            except OSError as exc:
-                self._close_segment(var, failed=True)
-                raise segment.write_error(exc) from exc
-            if segment.size >= self._max_bytes:  # age is checked by the flusher thread
-                self._close_segment(var)
-        finally:
-            lock.release()
+        if segment.size >= self._max_bytes:  # age is checked by the flusher thread
+            self._close_segment(var)
 
-    def _spill(self, var: _Var, segment: Segment) -> None:
-        """Write out a full buffer (buffered mode), then rotate if the segment is due."""
-        self._write_then_rotate(var, segment, segment.flush)
+    def _write_failed(self, var: _Var, segment: Segment, exc: OSError) -> DurabilityError:
+        """Close the segment as untrusted after a failed write; the error to raise."""
+        self._close_segment(var, failed=True)
+        return segment.write_error(exc)
 
-    def _write_then_rotate(self, var: _Var, segment: Segment, write: Callable[[], None]) -> None:
-        """Run one write on the segment (lock held): a failure closes the segment as
-        untrusted and re-raises; afterwards the segment rotates if it is due."""
+    def _after_buffered_append(self, var: _Var) -> None:
+        """The lock-free buffered append found a full buffer, or a store being closed."""
+        with self._lock:
+            if self._closed:
+                raise StoreClosed(
+                    f"the store at {str(self.root)!r} was closed while this point was being "
+                    "appended; it may not have been written"
+                )
+            if len(var.pending) >= BUFFER_LIMIT:
+                self._drain(var, var.segment)
+
+    def _drain(
+        self, var: _Var, segment: Segment | None, *, rotate: bool = True, closing: bool = False
+    ) -> None:
+        """Write out a variable's buffered points (lock held), opening a segment if it
+        has none; then rotate the segment if it is due. A failed write closes the
+        segment as untrusted and raises: those points are lost, and said so."""
+        pending = var.pending
+        if not pending:
+            return
+        if segment is None:
+            segment = var.segment or self._open_segment(var, closing=closing)
+        data = bytes(pending)
+        del pending[: len(data)]  # only what was taken: lock-free appends may follow
         try:
-            write()
+            segment.write(data)
         except DurabilityError:
             self._close_segment(var, failed=True)
             raise
         now = time.monotonic()
         segment.last_used = now
-        if segment.needs_rotation(now):
+        if rotate and segment.needs_rotation(now):
             self._close_segment(var)
 
     def _timestamp(self, timestamp: Any) -> Any:
@@ -229,7 +380,17 @@ class LogWriter:
             )
             with self._lock:
                 segment = var.segment or self._open_segment(var)
-                self._write_then_rotate(var, segment, partial(segment.write_frame, frame))
+                self._drain(var, segment, rotate=False)  # single points appended before
+                segment = var.segment or self._open_segment(var)
+                try:
+                    segment.write_frame(frame)
+                except DurabilityError:
+                    self._close_segment(var, failed=True)
+                    raise
+                now = time.monotonic()
+                segment.last_used = now
+                if segment.needs_rotation(now):
+                    self._close_segment(var)
         return len(checked)
 
     # -- flushing, rotating, closing ---------------------------------------------------------
@@ -246,10 +407,12 @@ class LogWriter:
         """Close this store's active segments now (they become ready for compaction)."""
         with self._lock:
             self._check_open()
-            for name in list(self._open) if variables is None else variables:
-                var = self._open.get(name)
+            for name in list(self._vars) if variables is None else variables:
+                var = self._vars.get(name)
                 if var is not None:
-                    self._close_segment(var)
+                    self._drain(var, var.segment, rotate=False)
+                    if var.segment is not None:
+                        self._close_segment(var)
 
     def close(self) -> None:
         """Flush and close every segment; the store refuses further appends. Idempotent."""
@@ -265,10 +428,12 @@ class LogWriter:
             errors.append(self._background_error)
             self._background_error = None
         with self._lock:
-            for var in list(self._open.values()):
+            for var in list(self._vars.values()):
                 try:
-                    self._close_segment(var)
-                except DurabilityError as exc:
+                    self._drain(var, var.segment, rotate=False, closing=True)
+                    if var.segment is not None:
+                        self._close_segment(var)
+                except (DurabilityError, OSError) as exc:
                     errors.append(exc)
         _open_writers.discard(self)
         if errors:
@@ -352,9 +517,10 @@ class LogWriter:
             self._ready[variable] = var
         return var
 
-    def _open_segment(self, var: _Var) -> Segment:
-        self._check_open()
-        self._raise_background_error()
+    def _open_segment(self, var: _Var, *, closing: bool = False) -> Segment:
+        if not closing:  # `close` writes out what is buffered after refusing appends
+            self._check_open()
+            self._raise_background_error()
         if len(self._open) >= self._max_open:
             oldest = min(self._open.values(), key=lambda v: v.segment.last_used if v.segment else 0)
             self._close_segment(oldest)
@@ -369,26 +535,29 @@ class LogWriter:
                 continue
         var.segment = segment
         self._open[var.name] = var
+        if var.kind == "float":
+            self._fast[var.name] = var
         return segment
 
     def _close_segment(self, var: _Var, *, failed: bool = False) -> None:
+        if not failed and var.segment is not None:
+            self._drain(var, var.segment, rotate=False)  # buffered points go in first
         segment, var.segment = var.segment, None
         self._open.pop(var.name, None)
+        self._fast.pop(var.name, None)
         if segment is not None:
             segment.close(failed=failed)
 
     def _flush_all(self, *, sync: bool) -> None:
-        for var in list(self._open.values()):
+        for var in list(self._vars.values()):
+            self._drain(var, var.segment, rotate=False)
             segment = var.segment
-            if segment is None:
-                continue
-            try:
-                segment.flush()
-                if sync and segment.dirty:
+            if sync and segment is not None and segment.dirty:
+                try:
                     segment.sync()
-            except DurabilityError:
-                self._close_segment(var, failed=True)
-                raise
+                except DurabilityError:
+                    self._close_segment(var, failed=True)
+                    raise
 
     def flush_for_readers(self) -> None:
         """Read-your-writes: buffered points reach the file before a read looks."""
@@ -419,14 +588,20 @@ class LogWriter:
                 # _flush_all closed the failing segment; its unwritten points are lost,
                 # so the next append to it, flush() or close() raises this error.
                 self._background_error = exc
+            except OSError as exc:  # no new segment could be opened: nothing was taken
+                self._background_error = DurabilityError(
+                    exc.errno or errno.EIO,
+                    f"opening a new log segment failed ({exc.strerror}); buffered points "
+                    "stay in memory and are written once a segment opens",
+                )
             if sync:
                 self._last_group_sync = now
             for var in list(self._open.values()):
                 segment = var.segment
                 if segment is None:
                     continue
-                if segment.size + len(segment.buffer) != segment.seen:  # written since: in use
-                    segment.seen = segment.size + len(segment.buffer)
+                if segment.size != segment.seen:  # written since: in use
+                    segment.seen = segment.size
                     segment.last_used = now
                 if segment.needs_rotation(now):
                     self._close_segment(var)

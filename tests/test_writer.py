@@ -19,6 +19,8 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from logutil import log_lines, segment_files
 
 import hfdata
@@ -31,6 +33,7 @@ from hfdata.errors import (
     SchemaMismatch,
     StoreClosed,
 )
+from hfdata.writer import LogWriter
 
 T0 = datetime(2026, 11, 26, 11, 35, 11, 123456, tzinfo=UTC)
 
@@ -403,9 +406,18 @@ def test_many_variables_stay_within_the_open_file_limit(tmp_path: Path) -> None:
         assert [x["value"] for x in log_lines(tmp_path, f"v{i}")] == [0.0, 1.0, 2.0]
 
 
-def test_eight_threads_on_one_store_lose_and_mix_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("durability", ["flush", "buffered"])
+def test_eight_threads_on_one_store_lose_and_mix_nothing(tmp_path: Path, durability: str) -> None:
+    # Buffered appends take no lock: the flusher drains and rotates all the while, and
+    # with two open segments at most, appends to `own*` evict `shared` mid-stream.
     per_thread = 2000
-    with hfdata.open_store(tmp_path, max_segment_bytes=50_000) as store:
+    with hfdata.open_store(
+        tmp_path,
+        durability=durability,  # type: ignore[arg-type]
+        max_segment_bytes=50_000,
+        flush_interval=0.001,
+        max_open_segments=2,
+    ) as store:
 
         def work(t: int) -> None:
             for i in range(per_thread):
@@ -588,4 +600,102 @@ def test_schema_write_failure_is_typed_and_leaves_no_temp(
         monkeypatch.undo()
         assert list((tmp_path / "log" / "v").iterdir()) == []
         store.append("v", T0, 1.0)
+    assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0]
+
+
+# -- the specialised append (`LogWriter._fast_append`) against the general path ------------
+_special = st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 1.5, True, None, "x"])
+_points = st.tuples(
+    st.one_of(
+        st.datetimes(
+            min_value=datetime(1600, 1, 1),
+            max_value=datetime(2300, 1, 1),
+            timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))]),
+        ),
+        st.datetimes(min_value=datetime(1700, 1, 1), max_value=datetime(2200, 1, 1)),
+        st.just("2026-11-26T11:35:11.123456789Z"),
+        st.just(T0),
+    ),
+    st.one_of(_special, st.floats(), st.integers(-(2**53), 2**53), st.text(max_size=3)),
+    st.one_of(
+        st.none(),
+        st.dictionaries(st.sampled_from(["a", "b"]), st.one_of(_special, st.floats())),
+        st.just([1, 2]),
+    ),
+)
+
+
+def _outcome(append: Any, point: Any) -> str:
+    try:
+        append("v", *point)
+    except Exception as exc:  # the type is what must match
+        return type(exc).__name__
+    return "ok"
+
+
+@pytest.mark.parametrize("durability", ["flush", "buffered"])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(points=st.lists(_points, max_size=12))
+def test_fast_append_writes_and_refuses_exactly_what_the_general_path_does(
+    tmp_path_factory: pytest.TempPathFactory, durability: str, points: list[Any]
+) -> None:
+    roots = [tmp_path_factory.mktemp("fast"), tmp_path_factory.mktemp("general")]
+    outcomes: list[list[str]] = []
+    for root in roots:
+        with hfdata.open_store(root, durability=durability) as store:  # type: ignore[arg-type]
+            store.append("v", T0, 0.5)  # a float variable with an open segment: fast path
+            writer = store._writer
+            if root == roots[0]:
+                assert writer.append is not LogWriter.append.__get__(writer)
+                append = store.append
+            else:
+                append = LogWriter.append.__get__(writer)  # the general method
+            outcomes.append([_outcome(append, p) for p in points])
+    assert outcomes[0] == outcomes[1]
+    assert log_lines(roots[0], "v") == log_lines(roots[1], "v")
+
+
+def test_buffered_append_racing_close_is_refused(tmp_path: Path) -> None:
+    store = hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600)
+    store.append("v", T0, 1.0)  # now on the lock-free path
+    store._writer._closed = True  # close() has begun, after the append's own check
+    with pytest.raises(StoreClosed, match="closed while this point"):
+        store.append("v", T0, 2.0)
+    store._writer._closed = False
+    store.close()
+
+
+def test_buffered_points_without_a_segment_are_written_by_the_flusher(tmp_path: Path) -> None:
+    # An append can land in a variable's buffer just after the flusher rotated its
+    # segment; the next round of the flusher opens a segment for it.
+    store = hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600)
+    store.append("v", T0, 1.0)
+    writer = store._writer
+    var = writer._vars["v"]
+    with writer._lock:
+        writer._close_segment(var)  # what rotation by age does
+    var.pending += b'{"timestamp":"2026-11-26T11:35:12Z","value":2.0}\n'  # the racing append
+    writer._flush_loop_once()
+    assert var.segment is not None
+    store.close()
+    assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0, 2.0]
+
+
+def test_buffered_single_points_go_before_a_later_batch(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600) as store:
+        store.append("v", T0, 1.0)
+        store.append("v", T0, 2.0)
+        store.append_many("v", pd.Series([3.0], index=pd.DatetimeIndex([T0])))
+        store.append("v", T0, 4.0)
+    assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_buffered_closed_store_refuses_appends_to_known_variables(tmp_path: Path) -> None:
+    store = hfdata.open_store(tmp_path, durability="buffered")
+    store.append("v", T0, 1.0)
+    store.close()
+    with pytest.raises(StoreClosed):
+        store.append("v", T0, 2.0)
     assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0]
