@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import errno
 import os
+import queue
 import sys
 import threading
 import time
@@ -59,6 +60,33 @@ def _close_all_at_exit() -> None:
             writer.close()
 
 
+class _Mutex:
+    """A mutex at half the cost of `threading.Lock` on the append hot path (CPython 3.11).
+
+    A one-token `queue.SimpleQueue`: `acquire` takes the token, blocking while another
+    thread holds it; `release` puts it back. Uncontended, both are plain C calls, where
+    `Lock.acquire` parses its `blocking`/`timeout` arguments on every call. Not
+    reentrant, like `Lock`; thread-safe on free-threaded builds too.
+    """
+
+    __slots__ = ("acquire", "put")
+
+    def __init__(self) -> None:
+        token: queue.SimpleQueue[None] = queue.SimpleQueue()
+        token.put(None)
+        self.acquire: Callable[[], None] = token.get
+        self.put: Callable[[None], None] = token.put
+
+    def release(self) -> None:
+        self.put(None)
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.put(None)
+
+
 class _Var:
     """Per-variable state of this writer: its kind and its open segment, if any."""
 
@@ -95,7 +123,7 @@ class LogWriter:
         self._ready: dict[str, _Var] = {}  # variables whose kind is fixed: the fast path
         self._open: dict[str, _Var] = {}
         self._fast: dict[str, _Var] = {}  # float variables with an open segment: `_fast_append`
-        self._lock = threading.Lock()
+        self._lock = _Mutex()
         self._closed = False
         self._max_open = max_open_segments
         self._max_bytes = policy.max_segment_bytes
@@ -230,7 +258,7 @@ class LogWriter:
 
             return append_buffered
 
-        acquire, release = self._lock.acquire, self._lock.release
+        acquire, put_back = self._lock.acquire, self._lock.put
         max_bytes = self._max_bytes
 
         def append_flush(
@@ -265,7 +293,7 @@ class LogWriter:
                     return general(variable, timestamp, value, metadata)
                 if b"null" in line:
                     return general(variable, timestamp, value, metadata)
-            acquire()  # faster than `with` on CPython 3.11, and this is the hot path
+            acquire()  # faster than `with`, and this is the hot path
             try:
                 segment = var.segment
                 if segment is None:
@@ -280,7 +308,7 @@ class LogWriter:
                 if written != size or segment.size >= max_bytes:
                     self._after_write(var, segment, line, written)
             finally:
-                release()
+                put_back(None)  # _Mutex.release, inlined
             return None
 
         return append_flush
