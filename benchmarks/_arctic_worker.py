@@ -17,11 +17,15 @@ line, so that its repetitions alternate with the other contenders' (A B A B):
 
 The frame is the Parquet file's ``timestamp`` column as index plus its other columns.
 
+Like the harness does for contenders in its own process, every timed operation starts
+right after ``gc.collect()``, so both sides are timed from the same state.
+
 It imports nothing from hfdata or the benchmarks package.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import sys
@@ -54,6 +58,7 @@ def main() -> None:
                 elif request["op"] == "write":
                     count += 1
                     symbol = request.get("symbol") or f"sensor_{count}"
+                    gc.collect()
                     start = time.perf_counter()
                     lib.write(symbol, frame)
                     elapsed = time.perf_counter() - start
@@ -62,6 +67,7 @@ def main() -> None:
                     reply({"ok": True, "seconds": elapsed})
                 elif request["op"] == "read":
                     lo, hi = pd.Timestamp(request["start"]), pd.Timestamp(request["end"])
+                    gc.collect()
                     start = time.perf_counter()
                     got = lib.read(request["symbol"], date_range=(lo, hi)).data
                     elapsed = time.perf_counter() - start
@@ -76,6 +82,7 @@ def main() -> None:
                             "close": ("value", "last"),
                         }
                     )
+                    gc.collect()
                     start = time.perf_counter()
                     got = lib.read(request["symbol"], query_builder=q).data
                     elapsed = time.perf_counter() - start

@@ -9,6 +9,7 @@ Arrow keep JSON as canonical text, since Arrow has no type for arbitrary JSON.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, Final, Literal
 
@@ -39,6 +40,11 @@ def _column_to_pandas(column: pa.ChunkedArray, *, json_text: bool) -> Any:
     return column.to_pandas().array  # an array, so the frame does not align on an index
 
 
+@functools.cache
+def _labels(name: str) -> pd.Index:
+    return pd.Index([name])
+
+
 def to_pandas(table: pa.Table, json_columns: Sequence[str] = ()) -> pd.DataFrame:
     """A DataFrame indexed by tz-aware UTC `timestamp` (no copies for plain numeric columns)."""
     ts = table.column(_TS)
@@ -49,6 +55,14 @@ def to_pandas(table: pa.Table, json_columns: Sequence[str] = ()) -> pd.DataFrame
         for name in table.column_names
         if name != _TS
     }
+    if len(data) == 1:
+        [(name, values)] = data.items()
+        if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+            # The common frame, one numeric column: a 2-D view and a label index built
+            # once (`view` so that renaming one frame's columns leaves the others alone)
+            # skip most of pandas' constructor, which dominates small reads.
+            columns = _labels(name).view()
+            return pd.DataFrame(values.reshape(-1, 1), index=index, columns=columns, copy=False)
     frame = pd.DataFrame(data, index=index, copy=False)
     if not data:
         frame = pd.DataFrame(index=index)

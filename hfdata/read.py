@@ -349,8 +349,17 @@ def read_parquet(
         keep = np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last))
         if len(keep) == 0:
             return None
-        pf = pq.ParquetFile(path, metadata=md, memory_map=True, page_checksum_verification=True)
-        table = pf.read_row_groups(keep.tolist(), columns=list(columns), use_threads=False)
+        names = md.schema.names
+        indices = [names.index(c) for c in columns]
+        # An Arrow memory map as the source skips ParquetFile's filesystem resolution,
+        # and `reader` its per-call column lookup: a fifth of a one-hour slice's time.
+        with pa.memory_map(str(path)) as source:
+            pf = pq.ParquetFile(
+                source, metadata=md, pre_buffer=False, page_checksum_verification=True
+            )
+            table = pf.reader.read_row_groups(
+                keep.tolist(), column_indices=indices, use_threads=False
+            )
     except FileNotFoundError:
         raise  # a concurrent compaction replaced it: the caller lists again
     except (pa.ArrowException, OSError) as exc:

@@ -57,3 +57,15 @@ def test_expand_metadata_columns_collisions_and_mixed_types() -> None:
     assert out.column("room").to_pylist() == ["a", None, "b"]
     assert out.column("metadata.value").to_pylist() == [1, None, None]
     assert out.column("n").to_pylist() == ["1", None, '"x"']  # mixed types stay JSON text
+
+
+@pytest.mark.parametrize("values", [[1.0, 2.0, 3.0], [1, 2, 3]], ids=["float", "int"])
+def test_one_numeric_column_frame_equals_the_general_constructor(values: list[float]) -> None:
+    tbl = table(value=pa.array(values))
+    got = to_pandas(tbl)
+    index = pd.DatetimeIndex(np.array(NS).view("M8[ns]"), name="timestamp").tz_localize("UTC")
+    pd.testing.assert_frame_equal(got, pd.DataFrame({"value": values}, index=index))
+    got.columns.name = "renamed"  # the label index is cached: a frame's rename stays its own
+    got.columns = ["other"]
+    again = to_pandas(tbl)
+    assert again.columns.name is None and again.columns.tolist() == ["value"]

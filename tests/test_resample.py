@@ -165,3 +165,13 @@ def test_asof_matches_merge_asof(
         got = arrays[0 if name == "a" else 1].to_numpy(zero_copy_only=False)
         np.testing.assert_array_equal(np.asarray(got, dtype=float), merged[name].to_numpy())
     assert list(grid) == sorted(set(sa.index.asi8) | set(sb.index.asi8))
+
+
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=20), st.sampled_from([None, "t"]))
+def test_utc_index_equals_the_public_constructor(ns: list[int], name: str | None) -> None:
+    array = np.array(ns, dtype=np.int64)
+    got = utc_index(array, name=name)
+    want = pd.DatetimeIndex(array.view("M8[ns]"), name=name).tz_localize("UTC")
+    pd.testing.assert_index_equal(got, want, exact=True)
+    assert got.freq is None
+    assert got.asi8.tolist() == ns
