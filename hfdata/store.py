@@ -135,6 +135,7 @@ class Store:
         from hfdata import compact as _compact
 
         self._check_open()
+        self._check_known(variables)
         if include_active:
             self.rotate(variables)
         return _compact.compact(
@@ -157,6 +158,7 @@ class Store:
         from hfdata import compact as _compact
 
         self._check_open()
+        self._check_known(variables)
         return _compact.optimize(
             self.root,
             self.settings,
@@ -165,6 +167,18 @@ class Store:
             progress=progress,
             remote=self.remote,
         )
+
+    def _check_known(self, variables: list[str] | None) -> None:
+        """`VariableNotFound` for a name the store does not hold (a likely typo)."""
+        from hfdata import read as _read
+
+        if variables is None:
+            return
+        known = set(_read.variables(self.root, self.remote))
+        for name in variables:
+            validate_name(name)
+            if name not in known:
+                raise _read.not_found(self.root, name, self.remote)
 
     def drop(self, variable: str) -> None:
         """Remove a variable entirely: its log, its Parquet and its schema."""

@@ -269,6 +269,16 @@ def test_drop(store: hfdata.Store) -> None:
         store.drop("x")
 
 
+def test_compacting_or_optimizing_an_unknown_variable_names_close_matches(
+    store: hfdata.Store,
+) -> None:
+    store.append_many("sensor_a", frame(T0, 10))
+    for call in (store.compact, store.optimize):
+        with pytest.raises(VariableNotFound, match="did you mean 'sensor_a'"):
+            call(variables=["sensor_b"])
+    assert store.compact(variables=["sensor_a"], include_active=True).rows == 10
+
+
 # -- failures at each protocol step ------------------------------------------------------------
 def _fail_on_call(n: int, real: object) -> object:
     calls = [0]
