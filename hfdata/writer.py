@@ -214,54 +214,10 @@ class LogWriter:
         dumps = orjson.dumps
         opts = self._dump_opts
         lo, hi = _LO, _HI
-
-        if self._buffered:
-            limit = BUFFER_LIMIT
-
-            def append_buffered(
-                variable: str,
-                timestamp: Any,
-                value: Any,
-                metadata: dict[str, Any] | None = None,
-                *,
-                kind: Kind | None = None,
-            ) -> None:
-                var = fast_get(variable)
-                if (
-                    var is None
-                    or kind is not None
-                    or not (type(timestamp) is datetime and timestamp.tzinfo is UTC)
-                    or not lo <= timestamp < hi
-                    or type(value) is not float
-                    or value - value  # NaN or infinity
-                ):
-                    return general(variable, timestamp, value, metadata, kind=kind)
-                if metadata is None:
-                    line = dumps({"timestamp": timestamp, "value": value}, option=opts)
-                elif type(metadata) is not dict:
-                    return general(variable, timestamp, value, metadata)
-                else:
-                    try:
-                        line = dumps(
-                            {"timestamp": timestamp, "value": value, "metadata": metadata},
-                            option=opts,
-                        )
-                    except TypeError:
-                        return general(variable, timestamp, value, metadata)
-                    if b"null" in line:
-                        return general(variable, timestamp, value, metadata)
-                pending = var.pending
-                pending += line
-                if len(pending) >= limit or self._closed:
-                    self._after_buffered_append(var)
-                return None
-
-            return append_buffered
-
+        buffered, limit, max_bytes = self._buffered, BUFFER_LIMIT, self._max_bytes
         acquire, put_back = self._lock.acquire, self._lock.put
-        max_bytes = self._max_bytes
 
-        def append_flush(
+        def append(
             variable: str,
             timestamp: Any,
             value: Any,
@@ -293,6 +249,12 @@ class LogWriter:
                     return general(variable, timestamp, value, metadata)
                 if b"null" in line:
                     return general(variable, timestamp, value, metadata)
+            if buffered:  # no lock: see the docstring
+                pending = var.pending
+                pending += line
+                if len(pending) >= limit or self._closed:
+                    self._after_buffered_append(var)
+                return None
             acquire()  # faster than `with`, and this is the hot path
             try:
                 segment = var.segment
@@ -311,7 +273,7 @@ class LogWriter:
                 put_back(None)  # _Mutex.release, inlined
             return None
 
-        return append_flush
+        return append
 
     def _write_line(self, var: _Var, line: bytes) -> None:
         """Write one line now (`flush`/`fsync` mode; lock held)."""
