@@ -1,14 +1,22 @@
 """`Store.to_dask`: the store as a Dask DataFrame with known divisions.
 
 One snapshot is taken as `read` takes it (files listed under the shared publish lock,
-the log tail read now, everything again if a file vanished). Parquet files become
-partitions in time order; files whose time spans overlap (late data, several batches of
-one partition) share a partition, so partition `i` holds exactly the rows with
-`divisions[i] <= timestamp < divisions[i + 1]` (the last one inclusive). The log tail,
-read on this machine (the log is local), is cut at the same boundaries and carried in
-the graph; rows after the last file get one more partition. Workers read the Parquet
-themselves (local paths, or the object store through the pickled filesystem), pruned by
-row-group statistics as `read` does.
+the log tail read now, everything again if a file vanished). There is one Dask partition
+per store partition (hour, day or month) holding points: all its Parquet files (one per
+compaction batch) and the log tail rows that fall in it. The log tail, read on this
+machine (the log is local), is cut at those boundaries and carried in the graph. Workers
+read the Parquet themselves (local paths, or the object store through the pickled
+filesystem), pruned by row-group statistics as `read` does.
+
+Divisions are the first point, the partition starts between, and the last point. The
+ends are tight so that Dask's resample starts and ends on `read`'s bins; the starts on
+partition boundaries keep each partition in resample bins of its own for any rule that
+divides the partition length (`1min`, `2h`, `1D` on daily partitions). Dask's resample
+needs that: when several partitions fall into one output partition and only one output
+partition remains, `compute()` fails in `RepartitionToFewer` (an assertion; Dask's
+`ResampleReduction.npartitions` reports the input's count). Partitions starting at the
+files' first points (the earlier layout) hit it when a file and the log tail began in
+one bin. Coarser rules (`7D` over two days) can still hit it, as in plain Dask.
 
 Order among equal timestamps is `read`'s: Parquet files by name, then the log tail, and
 for several variables the order they were asked in.
@@ -22,13 +30,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
 from hfdata.errors import MissingDependency
 from hfdata.frames import to_pandas
 from hfdata.kinds import Kind
-from hfdata.layout import validate_name
+from hfdata.layout import Partition, validate_name
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.parse import table_schema
 from hfdata.read import (
@@ -39,7 +48,6 @@ from hfdata.read import (
     window,
 )
 from hfdata.settings import StoreSettings
-from hfdata.timeparse import NS_MAX
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -50,6 +58,7 @@ __all__ = ["to_dask"]
 
 _ATTEMPTS = 5
 _COLUMNS = ("timestamp", "value")
+_STEP = {"hour": 3_600_000_000_000, "day": 86_400_000_000_000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +156,19 @@ def _snapshot(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _floor_array(ns: npt.NDArray[np.int64], partition: Partition) -> npt.NDArray[np.int64]:
+    """The start (UTC ns) of the store partition holding each timestamp."""
+    if partition == "month":
+        months = ns.astype("datetime64[ns]").astype("datetime64[M]")
+        return np.asarray(months.astype("datetime64[ns]").astype(np.int64))
+    step = _STEP[partition]
+    return ns - ns % step  # numpy's % is a floor modulo: right before 1970 too
+
+
+def _floor(ns: int, partition: Partition) -> int:
+    return int(_floor_array(np.array([ns], dtype=np.int64), partition)[0])
+
+
 def _cut(table: pa.Table, lo: int, last: int) -> pa.Table | None:
     ns = table.column("timestamp").cast(pa.int64()).to_numpy()
     a, b = np.searchsorted(ns, lo, "left"), np.searchsorted(ns, last, "right")
@@ -174,53 +196,49 @@ def to_dask(
     lo, last = window(settings, start, end)
     listing, tails = _snapshot(root, settings, names, lo, last, remote)
     kinds = tuple(f.kind for f in listing)
-    # Parquet files with their spans (clamped to the window), grouped where they overlap.
-    spans = []
+    # One group per store partition (hour/day/month) holding points: its files (all
+    # batches of that partition) and the log tail rows that fall in it.
+    groups: dict[int, list[Any]] = {}  # partition start -> [lo, hi, [(var, order, path)]]
     for i, files in enumerate(listing):
         for order, (_, path) in enumerate(files.parquet):
             a, b = _file_span(path)
             a, b = max(a, lo), min(b, last)
-            if a <= b:
-                spans.append((a, b, i, order, path))
-    spans.sort(key=lambda s: (s[0], s[1]))
-    groups: list[list[Any]] = []  # [lo, hi, [(variable, listing order, path), ...]]
-    for a, b, i, order, path in spans:
-        if groups and a <= groups[-1][1]:
-            groups[-1][1] = max(groups[-1][1], b)
-            groups[-1][2].append((i, order, path))
-        else:
-            groups.append([a, b, [(i, order, path)]])
-    for group in groups:  # `read`'s order (partition, then name) keeps ties in arrival order
-        group[2] = [(i, path) for i, _, path in sorted(group[2], key=lambda f: (f[0], f[1]))]
-    tail_ns = [t.column("timestamp").cast(pa.int64()).to_numpy() for t in tails if t is not None]
-    tail_lo = min((int(ns[0]) for ns in tail_ns if len(ns)), default=NS_MAX)
-    tail_hi = max((int(ns[-1]) for ns in tail_ns if len(ns)), default=-NS_MAX)
-    if groups:
-        groups[0][0] = min(groups[0][0], tail_lo)
-        if tail_hi > groups[-1][1]:
-            after = min(
-                int(ns[np.searchsorted(ns, groups[-1][1], "right")])
-                for ns in tail_ns
-                if len(ns) and ns[-1] > groups[-1][1]
-            )
-            groups.append([after, tail_hi, []])
-        groups[-1][1] = max(groups[-1][1], tail_hi)
-    elif tail_hi >= tail_lo:
-        groups.append([tail_lo, tail_hi, []])
+            if a <= b:  # a file holds one partition's points, so `a` names its partition
+                group = groups.setdefault(_floor(a, settings.partition), [a, b, []])
+                group[0], group[1] = min(group[0], a), max(group[1], b)
+                group[2].append((i, order, path))
+    for tail in tails:
+        if tail is None or not tail.num_rows:
+            continue
+        ns = tail.column("timestamp").cast(pa.int64()).to_numpy()
+        starts = _floor_array(ns, settings.partition)  # sorted, as the tail is
+        firsts = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
+        for k, stop in zip(firsts, [*firsts[1:], len(ns)], strict=True):
+            a, b = int(ns[k]), int(ns[stop - 1])
+            group = groups.setdefault(int(starts[k]), [a, b, []])
+            group[0], group[1] = min(group[0], a), max(group[1], b)
     meta = _frame(names, kinds, [_schema(k).empty_table() for k in kinds])
     if not groups:
         frame: dd.DataFrame = dd.from_pandas(meta, npartitions=1)  # type: ignore[no-untyped-call]
         return frame
+    # Divisions: the first and last point (tight, so that resample's first and last bins
+    # are `read`'s) and the partition starts between them. Starts on the store's
+    # partition boundaries keep every partition in resample bins of its own for any rule
+    # dividing the partition length, which Dask needs (see `to_dask`'s notes).
+    keys = sorted(groups)
+    for group in groups.values():  # `read`'s order (variable, then name) keeps ties in order
+        group[2] = [(i, path) for i, _, path in sorted(group[2], key=lambda f: (f[0], f[1]))]
+    bounds = [groups[keys[0]][0], *keys[1:]]
+    end_ns = groups[keys[-1]][1]
     parts = []
-    for g, (g_lo, g_hi, files) in enumerate(groups):
-        p_last = groups[g + 1][0] - 1 if g + 1 < len(groups) else g_hi
-        cut = tuple(None if t is None else _cut(t, g_lo, p_last) for t in tails)
-        parts.append(_Part(g_lo, p_last, tuple(names), kinds, tuple(files), cut))
-    divisions = [pd.Timestamp(g[0], tz="UTC") for g in groups]
-    end_ns = groups[-1][1]
-    if end_ns == groups[-1][0]:  # a one-instant last partition trips Dask's resample: the
+    for g, key in enumerate(keys):
+        p_lo = bounds[g]
+        p_last = bounds[g + 1] - 1 if g + 1 < len(keys) else end_ns
+        cut = tuple(None if t is None else _cut(t, p_lo, p_last) for t in tails)
+        parts.append(_Part(p_lo, p_last, tuple(names), kinds, tuple(groups[key][2]), cut))
+    if end_ns == bounds[-1]:  # a one-instant last partition trips Dask's resample: the
         end_ns += 1  # last division is an inclusive upper bound, so one ns more is still true
-    divisions.append(pd.Timestamp(end_ns, tz="UTC"))
+    divisions = [pd.Timestamp(b, tz="UTC") for b in [*bounds, end_ns]]
     result: dd.DataFrame = dd.from_map(  # type: ignore[no-untyped-call]
         _load,
         parts,

@@ -245,10 +245,11 @@ class Store:
     def to_dask(
         self, variables: str | list[str], start: Any = None, end: Any = None
     ) -> dd.DataFrame:
-        """A Dask DataFrame over `[start, end)`: one partition per Parquet file plus the
-        log tail, indexed by a sorted UTC `timestamp` with known divisions (so `.loc`
-        time slices and `.resample` work). One variable gives column `value`; several
-        give the long form of `read` (`variable`, `value`). See `hfdata.dask`.
+        """A Dask DataFrame over `[start, end)`: one partition per store partition (its
+        Parquet files and log tail rows), indexed by a sorted UTC `timestamp` with known
+        divisions (so `.loc` time slices and `.resample` work). One variable gives column
+        `value`; several give the long form of `read` (`variable`, `value`). See
+        `hfdata.dask`.
         """
         from hfdata import dask as _dask
 

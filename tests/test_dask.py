@@ -54,12 +54,17 @@ def store(tmp_path: Path) -> Iterator[hfdata.Store]:
 def test_same_rows_as_read_with_known_divisions(store: hfdata.Store) -> None:
     frame = store.to_dask("x")
     assert frame.known_divisions
-    # files: day 1 (2, overlapping: one partition), days 2, 3 and 4 (to 11:59:40), then
-    # the log tail after the last file; the tail inside day 2 joins that partition
-    assert frame.npartitions == 5
-    assert frame.divisions[0] == pd.Timestamp("2026-11-01T12:00", tz="UTC")
-    assert frame.divisions[-2] == pd.Timestamp("2026-11-04T13:00", tz="UTC")
-    assert frame.divisions[-1] == pd.Timestamp("2026-11-04T13:00:49", tz="UTC")
+    # one partition per day: day 1 (two overlapping files), day 2 (a file and log tail
+    # rows), days 3 and 4 (a file to 11:59:40 and the log tail after it); divisions are the
+    # first point, the day starts between, and the last point
+    assert frame.npartitions == 4
+    assert frame.divisions == (
+        pd.Timestamp("2026-11-01T12:00", tz="UTC"),
+        pd.Timestamp("2026-11-02", tz="UTC"),
+        pd.Timestamp("2026-11-03", tz="UTC"),
+        pd.Timestamp("2026-11-04", tz="UTC"),
+        pd.Timestamp("2026-11-04T13:00:49", tz="UTC"),
+    )
     pd.testing.assert_frame_equal(frame.compute(), store.read("x"))
     for i in range(frame.npartitions):  # each partition inside its divisions
         part = frame.get_partition(i).compute()
@@ -118,8 +123,6 @@ def test_window_and_several_variables(store: hfdata.Store) -> None:
     max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
-    # A fixed example set: random ones sometimes hit the open bug pinned below.
-    derandomize=True,
 )
 @given(
     data=st.lists(
@@ -128,14 +131,22 @@ def test_window_and_several_variables(store: hfdata.Store) -> None:
         max_size=30,
     ),
     tail_after=st.integers(0, 30),
+    layout=st.sampled_from(
+        [("day", "1min"), ("day", "2h"), ("day", "1D"), ("hour", "15min"), ("hour", "1h")]
+    ),
 )
 def test_property_equals_read(
-    tmp_path_factory: pytest.TempPathFactory, data: list[Any], tail_after: int
+    tmp_path_factory: pytest.TempPathFactory,
+    data: list[Any],
+    tail_after: int,
+    layout: tuple[Any, str],
 ) -> None:
     """Points in arrival order, compacted after some of them (flag), the rest in the log:
-    to_dask().compute() equals read(), and resample matches too."""
+    to_dask().compute() equals read(), partitions start on the store's partition
+    boundaries, and resample by any rule dividing the partition length matches too."""
+    partition, rule = layout
     root = tmp_path_factory.mktemp("p")
-    with hfdata.open_store(root) as s:
+    with hfdata.open_store(root, partition=partition) as s:
         for i, (quarter_s, value, cut) in enumerate(data):
             ts = pd.Timestamp("2026-11-01", tz="UTC") + pd.Timedelta(quarter_s * 250, "ms")
             s.append("v", ts, value)
@@ -145,10 +156,10 @@ def test_property_equals_read(
             s.append("v", "2026-11-01T00:00:00Z", 1.0)
         frame = s.to_dask("v")
         pd.testing.assert_frame_equal(frame.compute(), s.read("v"))
-        if frame.divisions[0].floor("2h") == frame.divisions[-1].floor("2h"):
-            return  # Dask cannot resample a frame that falls in one bin (its limitation)
+        step = pd.Timedelta(1, "h" if partition == "hour" else "D")
+        assert all(d == d.floor(step) for d in frame.divisions[1:-1])
         pd.testing.assert_frame_equal(
-            frame.resample("2h").mean().compute(), s.read("v", resample="2h"), check_freq=False
+            frame.resample(rule).mean().compute(), s.read("v", resample=rule), check_freq=False
         )
 
 
@@ -173,7 +184,7 @@ def test_local_cluster_resample_over_s3_matches_read(tmp_path: Path, processes: 
         ) as store:
             _fill(store)
             frame = store.to_dask("x")
-            assert frame.npartitions == 5
+            assert frame.npartitions == 4
             with (
                 LocalCluster(
                     n_workers=2,
@@ -190,15 +201,11 @@ def test_local_cluster_resample_over_s3_matches_read(tmp_path: Path, processes: 
             pd.testing.assert_frame_equal(rows, store.read("x"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open bug (issue 8): when two partitions of to_dask start in the same resample "
-        "bin (a compacted file and the log tail 0.25 s apart, rule 2h), Dask's resample "
-        "fails with an AssertionError; found by hypothesis"
-    ),
-)
 def test_resample_with_two_partitions_in_one_bin(tmp_path: Path) -> None:
+    """Once a Dask bug (issue 8): a compacted file and the log tail 0.25 s apart became two
+    partitions starting in one 2h bin; Dask's resample then has one output partition while
+    it reports two, and `compute()` trips an assertion in `RepartitionToFewer`. Partitions
+    now start on the store's partition boundaries, so they share no bin."""
     start = pd.Timestamp("2026-11-01", tz="UTC")
     with hfdata.open_store(tmp_path) as s:
         s.append("v", start, 0.0)
@@ -206,6 +213,7 @@ def test_resample_with_two_partitions_in_one_bin(tmp_path: Path) -> None:
         s.append("v", start + pd.Timedelta(250, "ms"), 0.0)
         s.append("v", start + pd.Timedelta(6, "h"), 0.0)
         frame = s.to_dask("v")
+        assert frame.npartitions == 1
         pd.testing.assert_frame_equal(
             frame.resample("2h").mean().compute(), s.read("v", resample="2h"), check_freq=False
         )
