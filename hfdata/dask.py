@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -54,11 +54,12 @@ if TYPE_CHECKING:
 
     from hfdata.objectstore import ParquetRoot, RemoteFile
 
-__all__ = ["to_dask"]
+__all__ = ["PARTITION_ROWS", "to_dask"]
 
 _ATTEMPTS = 5
 _COLUMNS = ("timestamp", "value")
-_STEP = {"hour": 3_600_000_000_000, "day": 86_400_000_000_000}
+PARTITION_ROWS: Final = 4_000_000
+_STEP: Final = {"hour": 3_600_000_000_000, "day": 86_400_000_000_000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +79,10 @@ def _schema(kind: Kind | None) -> pa.Schema:
     return pa.schema([full.field(c) for c in _COLUMNS])
 
 
-def _file_span(path: Path | RemoteFile) -> tuple[int, int]:
+def _file_span(path: Path | RemoteFile) -> tuple[int, int, int]:
+    """First and last timestamp and rows of a file (commit record, or cached footer)."""
     if not isinstance(path, Path):
-        return path.lo, path.hi
+        return path.lo, path.hi, path.rows
     from hfdata.read import footer_span
 
     return footer_span(path)
@@ -169,6 +171,23 @@ def _floor(ns: int, partition: Partition) -> int:
     return int(_floor_array(np.array([ns], dtype=np.int64), partition)[0])
 
 
+def _coalesce(keys: list[int], rows: list[int], limit: int) -> list[list[int]]:
+    """Consecutive store partitions grouped into the fewest runs of at most `limit` rows
+    (a store partition is never split), runs balanced by rows."""
+    total = sum(rows)
+    count = max(1, -(-total // max(limit, 1)))
+    runs: list[list[int]] = []
+    last, seen = -1, 0
+    for key, n in zip(keys, rows, strict=True):
+        run = min(count - 1, int((seen + n / 2) * count / total)) if total else 0
+        if run != last:
+            runs.append([])
+            last = run
+        runs[-1].append(key)
+        seen += n
+    return runs
+
+
 def _cut(table: pa.Table, lo: int, last: int) -> pa.Table | None:
     ns = table.column("timestamp").cast(pa.int64()).to_numpy()
     a, b = np.searchsorted(ns, lo, "left"), np.searchsorted(ns, last, "right")
@@ -182,6 +201,8 @@ def to_dask(
     start: Any = None,
     end: Any = None,
     remote: ParquetRoot | None = None,
+    *,
+    partition_rows: int = PARTITION_ROWS,
 ) -> dd.DataFrame:
     """See `Store.to_dask`."""
     try:
@@ -198,15 +219,17 @@ def to_dask(
     kinds = tuple(f.kind for f in listing)
     # One group per store partition (hour/day/month) holding points: its files (all
     # batches of that partition) and the log tail rows that fall in it.
-    groups: dict[int, list[Any]] = {}  # partition start -> [lo, hi, [(var, order, path)]]
+    # partition start -> [lo, hi, [(variable, listing order, path)], rows (an estimate)]
+    groups: dict[int, list[Any]] = {}
     for i, files in enumerate(listing):
         for order, (_, path) in enumerate(files.parquet):
-            a, b = _file_span(path)
+            a, b, rows = _file_span(path)
             a, b = max(a, lo), min(b, last)
             if a <= b:  # a file holds one partition's points, so `a` names its partition
-                group = groups.setdefault(_floor(a, settings.partition), [a, b, []])
+                group = groups.setdefault(_floor(a, settings.partition), [a, b, [], 0])
                 group[0], group[1] = min(group[0], a), max(group[1], b)
                 group[2].append((i, order, path))
+                group[3] += rows
     for tail in tails:
         if tail is None or not tail.num_rows:
             continue
@@ -215,27 +238,28 @@ def to_dask(
         firsts = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
         for k, stop in zip(firsts, [*firsts[1:], len(ns)], strict=True):
             a, b = int(ns[k]), int(ns[stop - 1])
-            group = groups.setdefault(int(starts[k]), [a, b, []])
+            group = groups.setdefault(int(starts[k]), [a, b, [], 0])
             group[0], group[1] = min(group[0], a), max(group[1], b)
+            group[3] += int(stop - k)
     meta = _frame(names, kinds, [_schema(k).empty_table() for k in kinds])
     if not groups:
         frame: dd.DataFrame = dd.from_pandas(meta, npartitions=1)  # type: ignore[no-untyped-call]
         return frame
     # Divisions: the first and last point (tight, so that resample's first and last bins
-    # are `read`'s) and the partition starts between them. Starts on the store's
-    # partition boundaries keep every partition in resample bins of its own for any rule
-    # dividing the partition length, which Dask needs (see `to_dask`'s notes).
-    keys = sorted(groups)
-    for group in groups.values():  # `read`'s order (variable, then name) keeps ties in order
-        group[2] = [(i, path) for i, _, path in sorted(group[2], key=lambda f: (f[0], f[1]))]
-    bounds = [groups[keys[0]][0], *keys[1:]]
-    end_ns = groups[keys[-1]][1]
+    # are `read`'s) and store partition starts between them (see the module's notes).
+    keys = _coalesce(sorted(groups), [groups[k][3] for k in sorted(groups)], partition_rows)
+    bounds = [groups[keys[0][0]][0], *(k[0] for k in keys[1:])]
+    end_ns = groups[keys[-1][-1]][1]
     parts = []
-    for g, key in enumerate(keys):
+    for g, members in enumerate(keys):
         p_lo = bounds[g]
         p_last = bounds[g + 1] - 1 if g + 1 < len(keys) else end_ns
+        chosen = sorted((f for k in members for f in groups[k][2]), key=lambda f: (f[0], f[1]))
         cut = tuple(None if t is None else _cut(t, p_lo, p_last) for t in tails)
-        parts.append(_Part(p_lo, p_last, tuple(names), kinds, tuple(groups[key][2]), cut))
+        # `read`'s order (variable, then name) keeps equal timestamps in arrival order
+        parts.append(
+            _Part(p_lo, p_last, tuple(names), kinds, tuple((i, f) for i, _, f in chosen), cut)
+        )
     if end_ns == bounds[-1]:  # a one-instant last partition trips Dask's resample: the
         end_ns += 1  # last division is an inclusive upper bound, so one ns more is still true
     divisions = [pd.Timestamp(b, tz="UTC") for b in [*bounds, end_ns]]

@@ -52,7 +52,7 @@ def store(tmp_path: Path) -> Iterator[hfdata.Store]:
 
 
 def test_same_rows_as_read_with_known_divisions(store: hfdata.Store) -> None:
-    frame = store.to_dask("x")
+    frame = store.to_dask("x", partition_rows=1)
     assert frame.known_divisions
     # one partition per day: day 1 (two overlapping files), day 2 (a file and log tail
     # rows), days 3 and 4 (a file to 11:59:40 and the log tail after it); divisions are the
@@ -74,8 +74,23 @@ def test_same_rows_as_read_with_known_divisions(store: hfdata.Store) -> None:
             assert part.index.max() < frame.divisions[i + 1]
 
 
-def test_time_slices_and_resample_match_read(store: hfdata.Store) -> None:
-    frame = store.to_dask("x")
+def test_partitions_coalesce_whole_days_balanced_by_rows(store: hfdata.Store) -> None:
+    # 13,115 rows over four days (2,260 / 4,325 / 4,320 / 2,210): at most 7,000 rows a
+    # partition gives two, split between days at the middle of the rows
+    frame = store.to_dask("x", partition_rows=7_000)
+    assert frame.divisions == (
+        pd.Timestamp("2026-11-01T12:00", tz="UTC"),
+        pd.Timestamp("2026-11-03", tz="UTC"),
+        pd.Timestamp("2026-11-04T13:00:49", tz="UTC"),
+    )
+    assert [len(frame.get_partition(i)) for i in range(2)] == [6_585, 6_530]
+    assert store.to_dask("x").npartitions == 1  # the default: about 4 M rows at most
+    pd.testing.assert_frame_equal(frame.compute(), store.read("x"))
+
+
+@pytest.mark.parametrize("partition_rows", [1, 5_000, 4_000_000])
+def test_time_slices_and_resample_match_read(store: hfdata.Store, partition_rows: int) -> None:
+    frame = store.to_dask("x", partition_rows=partition_rows)
     got = frame.loc["2026-11-01T23:00":"2026-11-02T01:00:02"].compute()
     want = store.read("x", "2026-11-01T23:00", "2026-11-02T01:00:02.000000001")
     pd.testing.assert_frame_equal(got, want)
@@ -134,12 +149,14 @@ def test_window_and_several_variables(store: hfdata.Store) -> None:
     layout=st.sampled_from(
         [("day", "1min"), ("day", "2h"), ("day", "1D"), ("hour", "15min"), ("hour", "1h")]
     ),
+    partition_rows=st.sampled_from([1, 4, 10, 4_000_000]),
 )
 def test_property_equals_read(
     tmp_path_factory: pytest.TempPathFactory,
     data: list[Any],
     tail_after: int,
     layout: tuple[Any, str],
+    partition_rows: int,
 ) -> None:
     """Points in arrival order, compacted after some of them (flag), the rest in the log:
     to_dask().compute() equals read(), partitions start on the store's partition
@@ -154,7 +171,7 @@ def test_property_equals_read(
                 s.compact(include_active=True)
         if not data:
             s.append("v", "2026-11-01T00:00:00Z", 1.0)
-        frame = s.to_dask("v")
+        frame = s.to_dask("v", partition_rows=partition_rows)
         pd.testing.assert_frame_equal(frame.compute(), s.read("v"))
         step = pd.Timedelta(1, "h" if partition == "hour" else "D")
         assert all(d == d.floor(step) for d in frame.divisions[1:-1])
@@ -183,7 +200,7 @@ def test_local_cluster_resample_over_s3_matches_read(tmp_path: Path, processes: 
             storage_options=storage_options(endpoint),
         ) as store:
             _fill(store)
-            frame = store.to_dask("x")
+            frame = store.to_dask("x", partition_rows=1)
             assert frame.npartitions == 4
             with (
                 LocalCluster(
