@@ -312,7 +312,7 @@ def _read_remote(file: RemoteFile, lo: int, last: int, columns: Sequence[str]) -
         if len(keep) == 0:
             return None
         with open_remote(file.fs, file.path) as src:
-            pf = pq.ParquetFile(src, metadata=md, pre_buffer=True)
+            pf = pq.ParquetFile(src, metadata=md, pre_buffer=True, page_checksum_verification=True)
             table = pf.read_row_groups(keep.tolist(), columns=list(columns), use_threads=False)
     except FileNotFoundError:
         raise
