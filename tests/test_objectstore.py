@@ -197,9 +197,9 @@ def test_remote_reads_verify_page_checksums(bucket: dict[str, Any], tmp_path: Pa
         with remote.fs.open_output_stream(remote.full(rel)) as out:
             out.write(bytes(data))
         hfdata.read.clear_cache()
-        with pytest.raises(OSError, match="(?i)checksum"):
+        with pytest.raises(OSError, match=r"(?i)checksum"):
             store.read("x")
-        with pytest.raises(OSError, match="(?i)checksum"):
+        with pytest.raises(OSError, match=r"(?i)checksum"):
             store.read("x", "2026-11-01T01:23", "2026-11-01T01:24")
 
 
