@@ -4,6 +4,7 @@ with a two-worker `distributed.LocalCluster`."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from s3server import make_bucket, moto_server, storage_options
 
 import hfdata
+from hfdata import dask as hfdata_dask
 
 # dask calls reset_index(inplace=True) in places, deprecated by pandas 3.1
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
@@ -85,6 +87,8 @@ def test_partitions_coalesce_whole_days_balanced_by_rows(store: hfdata.Store) ->
     )
     assert [len(frame.get_partition(i)) for i in range(2)] == [6_585, 6_530]
     assert store.to_dask("x").npartitions == 1  # the default: about 4 M rows at most
+    default = inspect.signature(hfdata.Store.to_dask).parameters["partition_rows"].default
+    assert default == hfdata_dask.PARTITION_ROWS
     pd.testing.assert_frame_equal(frame.compute(), store.read("x"))
 
 
