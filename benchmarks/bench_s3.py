@@ -18,6 +18,7 @@ Cases (workload "8", object storage and Dask):
   `distributed.LocalCluster` (2 worker processes, 1 thread each) against
   `store.read("x", resample="1min")`, 30 days at 2 points/s (5,184,000 rows in 30 day
   files; quick: 1 point/10 s). Target (issue 8): within 1.5x, i.e. rate >= 0.667x.
+  Also shown: `to_dask(..., partition_rows=1)` (one Dask partition per day).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import pandas as pd
 
 import hfdata
 from benchmarks._harness import Contender, compare, note, scratch_dir, target
+from hfdata import dask as hfdata_dask
 from hfdata import read as hfread
 from hfdata.objectstore import ParquetRoot
 
@@ -242,9 +244,16 @@ def _dask_case(tmp: Path, quick: bool) -> list[dict[str, Any]]:
             got = store.to_dask("x").resample("1min").mean().compute()
             pd.testing.assert_frame_equal(got, expected, check_freq=False)
 
-            def with_dask(_: Any) -> None:
-                store.to_dask("x").resample("1min").mean().compute()
+            def with_dask(partition_rows: int) -> Any:
+                def fn(_: Any) -> None:
+                    frame = store.to_dask("x", partition_rows=partition_rows)
+                    frame.resample("1min").mean().compute()
 
+                return fn
+
+            by_day = store.to_dask("x", partition_rows=1)
+            by_day.resample("1min").mean().compute()  # first call outside, as above
+            day_partitions = by_day.npartitions
             out += compare(
                 W,
                 "30-day resample",
@@ -252,10 +261,18 @@ def _dask_case(tmp: Path, quick: bool) -> list[dict[str, Any]]:
                     Contender(
                         "to_dask resample, 2 workers",
                         "hfdata",
-                        with_dask,
+                        with_dask(hfdata_dask.PARTITION_ROWS),
                         n,
                         prepare=hfread.clear_cache,
-                    )
+                    ),
+                    # shown for the partition layout: one Dask partition per day file
+                    Contender(
+                        "to_dask one partition a day",
+                        "hfdata",
+                        with_dask(1),
+                        n,
+                        prepare=hfread.clear_cache,
+                    ),
                 ],
                 repeats=repeats,
             )
@@ -271,7 +288,14 @@ def _dask_case(tmp: Path, quick: bool) -> list[dict[str, Any]]:
             source="issue 8",
         )
     )
-    out.append(note(W, f"30-day store: {rows + len(tail):,} rows, {partitions} Dask partitions"))
+    out.append(
+        note(
+            W,
+            f"30-day store: {rows + len(tail):,} rows, {partitions} Dask partitions by "
+            f"default (partition_rows={hfdata_dask.PARTITION_ROWS:,}), {day_partitions} "
+            "with partition_rows=1",
+        )
+    )
     return out
 
 

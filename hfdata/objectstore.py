@@ -374,10 +374,14 @@ def open_remote(fs: pafs.FileSystem, path: str) -> pa.NativeFile:
 
 def read_table(file: RemoteFile, columns: list[str] | None = None) -> pa.Table:
     """A whole data object in one GET (no HEAD: its size comes from the commit record;
-    reading exactly that many bytes at once is ~3x faster than `read()` in chunks)."""
+    reading exactly that many bytes at once is ~3x faster than `read()` in chunks).
+
+    Decoded by `ParquetFile.read` on this thread, page checksums verified as local reads
+    do: `pq.read_table` (the dataset machinery, thread pool) took ~1.4x longer here."""
     with file.fs.open_input_stream(file.path) as src:
         data = src.read(file.size)
-    return pq.read_table(pa.BufferReader(data), columns=columns)
+    pf = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
+    return pf.read(columns=columns, use_threads=False)
 
 
 def read_footer(file: RemoteFile) -> pq.FileMetaData:

@@ -312,7 +312,7 @@ def _read_remote(file: RemoteFile, lo: int, last: int, columns: Sequence[str]) -
         if len(keep) == 0:
             return None
         with open_remote(file.fs, file.path) as src:
-            pf = pq.ParquetFile(src, metadata=md, pre_buffer=True)
+            pf = pq.ParquetFile(src, metadata=md, pre_buffer=True, page_checksum_verification=True)
             table = pf.read_row_groups(keep.tolist(), columns=list(columns), use_threads=False)
     except FileNotFoundError:
         raise
@@ -888,12 +888,13 @@ def read_segment_rows(
     return _read_variable(tail, lo, last, with_metadata=False, locked=locked)
 
 
-def footer_span(path: Path) -> tuple[int, int]:
-    """First and last timestamp of a local Parquet file from its (cached) footer."""
+def footer_span(path: Path) -> tuple[int, int, int]:
+    """First and last timestamp and row count of a local Parquet file from its (cached)
+    footer."""
     md, bounds, _ = _footer(path)
     if md.num_rows == 0 or len(bounds) == 0:
-        return NS_MAX, NS_MIN
-    return int(bounds[:, 0].min()), int(bounds[:, 1].max())
+        return NS_MAX, NS_MIN, 0
+    return int(bounds[:, 0].min()), int(bounds[:, 1].max()), int(md.num_rows)
 
 
 def _log_tail(files: VariableFiles, lo: int, last: int, *, locked: bool = False) -> pa.Table:

@@ -257,18 +257,33 @@ class Store:
         return _read.info(self.root, self.settings, variable, self.remote)
 
     def to_dask(
-        self, variables: str | list[str], start: Any = None, end: Any = None
+        self,
+        variables: str | list[str],
+        start: Any = None,
+        end: Any = None,
+        *,
+        partition_rows: int = 4_000_000,
     ) -> dd.DataFrame:
-        """A Dask DataFrame over `[start, end)`: one partition per Parquet file plus the
-        log tail, indexed by a sorted UTC `timestamp` with known divisions (so `.loc`
-        time slices and `.resample` work). One variable gives column `value`; several
-        give the long form of `read` (`variable`, `value`). See `hfdata.dask`.
+        """A Dask DataFrame over `[start, end)`, indexed by a sorted UTC `timestamp` with
+        known divisions (so `.loc` time slices and `.resample` work). Each Dask partition
+        holds whole store partitions (their Parquet files and log tail rows): the fewest,
+        balanced, of about `partition_rows` rows at most (`partition_rows=1`: one per
+        store partition). One variable gives column `value`; several give the long form
+        of `read` (`variable`, `value`). See `hfdata.dask`.
         """
         from hfdata import dask as _dask
 
         self._check_open()
         self._writer.flush_for_readers()
-        return _dask.to_dask(self.root, self.settings, variables, start, end, self.remote)
+        return _dask.to_dask(
+            self.root,
+            self.settings,
+            variables,
+            start,
+            end,
+            self.remote,
+            partition_rows=partition_rows,
+        )
 
     # -- internals -----------------------------------------------------------------------------
     def _check_open(self) -> None:

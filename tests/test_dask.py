@@ -4,6 +4,7 @@ with a two-worker `distributed.LocalCluster`."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from s3server import make_bucket, moto_server, storage_options
 
 import hfdata
+from hfdata import dask as hfdata_dask
 
 # dask calls reset_index(inplace=True) in places, deprecated by pandas 3.1
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
@@ -52,14 +54,19 @@ def store(tmp_path: Path) -> Iterator[hfdata.Store]:
 
 
 def test_same_rows_as_read_with_known_divisions(store: hfdata.Store) -> None:
-    frame = store.to_dask("x")
+    frame = store.to_dask("x", partition_rows=1)
     assert frame.known_divisions
-    # files: day 1 (2, overlapping: one partition), days 2, 3 and 4 (to 11:59:40), then
-    # the log tail after the last file; the tail inside day 2 joins that partition
-    assert frame.npartitions == 5
-    assert frame.divisions[0] == pd.Timestamp("2026-11-01T12:00", tz="UTC")
-    assert frame.divisions[-2] == pd.Timestamp("2026-11-04T13:00", tz="UTC")
-    assert frame.divisions[-1] == pd.Timestamp("2026-11-04T13:00:49", tz="UTC")
+    # one partition per day: day 1 (two overlapping files), day 2 (a file and log tail
+    # rows), days 3 and 4 (a file to 11:59:40 and the log tail after it); divisions are the
+    # first point, the day starts between, and the last point
+    assert frame.npartitions == 4
+    assert frame.divisions == (
+        pd.Timestamp("2026-11-01T12:00", tz="UTC"),
+        pd.Timestamp("2026-11-02", tz="UTC"),
+        pd.Timestamp("2026-11-03", tz="UTC"),
+        pd.Timestamp("2026-11-04", tz="UTC"),
+        pd.Timestamp("2026-11-04T13:00:49", tz="UTC"),
+    )
     pd.testing.assert_frame_equal(frame.compute(), store.read("x"))
     for i in range(frame.npartitions):  # each partition inside its divisions
         part = frame.get_partition(i).compute()
@@ -69,8 +76,25 @@ def test_same_rows_as_read_with_known_divisions(store: hfdata.Store) -> None:
             assert part.index.max() < frame.divisions[i + 1]
 
 
-def test_time_slices_and_resample_match_read(store: hfdata.Store) -> None:
-    frame = store.to_dask("x")
+def test_partitions_coalesce_whole_days_balanced_by_rows(store: hfdata.Store) -> None:
+    # 13,115 rows over four days (2,260 / 4,325 / 4,320 / 2,210): at most 7,000 rows a
+    # partition gives two, split between days at the middle of the rows
+    frame = store.to_dask("x", partition_rows=7_000)
+    assert frame.divisions == (
+        pd.Timestamp("2026-11-01T12:00", tz="UTC"),
+        pd.Timestamp("2026-11-03", tz="UTC"),
+        pd.Timestamp("2026-11-04T13:00:49", tz="UTC"),
+    )
+    assert [len(frame.get_partition(i)) for i in range(2)] == [6_585, 6_530]
+    assert store.to_dask("x").npartitions == 1  # the default: about 4 M rows at most
+    default = inspect.signature(hfdata.Store.to_dask).parameters["partition_rows"].default
+    assert default == hfdata_dask.PARTITION_ROWS
+    pd.testing.assert_frame_equal(frame.compute(), store.read("x"))
+
+
+@pytest.mark.parametrize("partition_rows", [1, 5_000, 4_000_000])
+def test_time_slices_and_resample_match_read(store: hfdata.Store, partition_rows: int) -> None:
+    frame = store.to_dask("x", partition_rows=partition_rows)
     got = frame.loc["2026-11-01T23:00":"2026-11-02T01:00:02"].compute()
     want = store.read("x", "2026-11-01T23:00", "2026-11-02T01:00:02.000000001")
     pd.testing.assert_frame_equal(got, want)
@@ -118,8 +142,6 @@ def test_window_and_several_variables(store: hfdata.Store) -> None:
     max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
-    # A fixed example set: random ones sometimes hit the open bug pinned below.
-    derandomize=True,
 )
 @given(
     data=st.lists(
@@ -128,14 +150,24 @@ def test_window_and_several_variables(store: hfdata.Store) -> None:
         max_size=30,
     ),
     tail_after=st.integers(0, 30),
+    layout=st.sampled_from(
+        [("day", "1min"), ("day", "2h"), ("day", "1D"), ("hour", "15min"), ("hour", "1h")]
+    ),
+    partition_rows=st.sampled_from([1, 4, 10, 4_000_000]),
 )
 def test_property_equals_read(
-    tmp_path_factory: pytest.TempPathFactory, data: list[Any], tail_after: int
+    tmp_path_factory: pytest.TempPathFactory,
+    data: list[Any],
+    tail_after: int,
+    layout: tuple[Any, str],
+    partition_rows: int,
 ) -> None:
     """Points in arrival order, compacted after some of them (flag), the rest in the log:
-    to_dask().compute() equals read(), and resample matches too."""
+    to_dask().compute() equals read(), partitions start on the store's partition
+    boundaries, and resample by any rule dividing the partition length matches too."""
+    partition, rule = layout
     root = tmp_path_factory.mktemp("p")
-    with hfdata.open_store(root) as s:
+    with hfdata.open_store(root, partition=partition) as s:
         for i, (quarter_s, value, cut) in enumerate(data):
             ts = pd.Timestamp("2026-11-01", tz="UTC") + pd.Timedelta(quarter_s * 250, "ms")
             s.append("v", ts, value)
@@ -143,12 +175,12 @@ def test_property_equals_read(
                 s.compact(include_active=True)
         if not data:
             s.append("v", "2026-11-01T00:00:00Z", 1.0)
-        frame = s.to_dask("v")
+        frame = s.to_dask("v", partition_rows=partition_rows)
         pd.testing.assert_frame_equal(frame.compute(), s.read("v"))
-        if frame.divisions[0].floor("2h") == frame.divisions[-1].floor("2h"):
-            return  # Dask cannot resample a frame that falls in one bin (its limitation)
+        step = pd.Timedelta(1, "h" if partition == "hour" else "D")
+        assert all(d == d.floor(step) for d in frame.divisions[1:-1])
         pd.testing.assert_frame_equal(
-            frame.resample("2h").mean().compute(), s.read("v", resample="2h"), check_freq=False
+            frame.resample(rule).mean().compute(), s.read("v", resample=rule), check_freq=False
         )
 
 
@@ -172,8 +204,8 @@ def test_local_cluster_resample_over_s3_matches_read(tmp_path: Path, processes: 
             storage_options=storage_options(endpoint),
         ) as store:
             _fill(store)
-            frame = store.to_dask("x")
-            assert frame.npartitions == 5
+            frame = store.to_dask("x", partition_rows=1)
+            assert frame.npartitions == 4
             with (
                 LocalCluster(
                     n_workers=2,
@@ -190,15 +222,11 @@ def test_local_cluster_resample_over_s3_matches_read(tmp_path: Path, processes: 
             pd.testing.assert_frame_equal(rows, store.read("x"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open bug (issue 8): when two partitions of to_dask start in the same resample "
-        "bin (a compacted file and the log tail 0.25 s apart, rule 2h), Dask's resample "
-        "fails with an AssertionError; found by hypothesis"
-    ),
-)
 def test_resample_with_two_partitions_in_one_bin(tmp_path: Path) -> None:
+    """Once a Dask bug (issue 8): a compacted file and the log tail 0.25 s apart became two
+    partitions starting in one 2h bin; Dask's resample then has one output partition while
+    it reports two, and `compute()` trips an assertion in `RepartitionToFewer`. Partitions
+    now start on the store's partition boundaries, so they share no bin."""
     start = pd.Timestamp("2026-11-01", tz="UTC")
     with hfdata.open_store(tmp_path) as s:
         s.append("v", start, 0.0)
@@ -206,6 +234,7 @@ def test_resample_with_two_partitions_in_one_bin(tmp_path: Path) -> None:
         s.append("v", start + pd.Timedelta(250, "ms"), 0.0)
         s.append("v", start + pd.Timedelta(6, "h"), 0.0)
         frame = s.to_dask("v")
+        assert frame.npartitions == 1
         pd.testing.assert_frame_equal(
             frame.resample("2h").mean().compute(), s.read("v", resample="2h"), check_freq=False
         )

@@ -183,6 +183,26 @@ def test_uncommitted_objects_are_invisible(bucket: dict[str, Any], tmp_path: Pat
         assert store.info("x").parquet_files == 1
 
 
+def test_remote_reads_verify_page_checksums(bucket: dict[str, Any], tmp_path: Path) -> None:
+    """A flipped bit in a data object fails whole-object and row-group reads, as on disk."""
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        store.append_many("x", _frame("2026-11-01", 100_000, "100ms"))
+        store.compact(include_active=True)
+        remote = store.remote
+        assert remote is not None
+        [rel] = [f.rel for f in remote.live("x")[1]]
+        with remote.fs.open_input_stream(remote.full(rel)) as src:
+            data = bytearray(src.read())
+        data[len(data) // 2] ^= 0x10  # inside the value pages; same size as committed
+        with remote.fs.open_output_stream(remote.full(rel)) as out:
+            out.write(bytes(data))
+        hfdata.read.clear_cache()
+        with pytest.raises(OSError, match=r"(?i)checksum"):
+            store.read("x")
+        with pytest.raises(OSError, match=r"(?i)checksum"):
+            store.read("x", "2026-11-01T01:23", "2026-11-01T01:24")
+
+
 # -- the publish step against readers and failures ----------------------------------------
 
 
