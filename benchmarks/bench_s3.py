@@ -239,8 +239,14 @@ def _dask_case(tmp: Path, quick: bool) -> list[dict[str, Any]]:
             LocalCluster(
                 n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
             ) as cluster,
-            Client(cluster),
+            Client(cluster) as client,
         ):
+
+            def clear_caches() -> None:
+                # the workers' footer caches too: Store.read starts cold each time
+                hfread.clear_cache()
+                client.run(hfread.clear_cache)
+
             got = store.to_dask("x").resample("1min").mean().compute()
             pd.testing.assert_frame_equal(got, expected, check_freq=False)
 
@@ -263,7 +269,7 @@ def _dask_case(tmp: Path, quick: bool) -> list[dict[str, Any]]:
                         "hfdata",
                         with_dask(hfdata_dask.PARTITION_ROWS),
                         n,
-                        prepare=hfread.clear_cache,
+                        prepare=clear_caches,
                     ),
                     # shown for the partition layout: one Dask partition per day file
                     Contender(
@@ -271,7 +277,7 @@ def _dask_case(tmp: Path, quick: bool) -> list[dict[str, Any]]:
                         "hfdata",
                         with_dask(1),
                         n,
-                        prepare=hfread.clear_cache,
+                        prepare=clear_caches,
                     ),
                 ],
                 repeats=repeats,

@@ -273,6 +273,10 @@ class Store:
         """
         from hfdata import dask as _dask
 
+        if isinstance(partition_rows, bool) or not isinstance(partition_rows, int):
+            raise TypeError(f"partition_rows must be an int, got {partition_rows!r}")
+        if partition_rows < 1:
+            raise ValueError(f"partition_rows must be at least 1, got {partition_rows}")
         self._check_open()
         self._writer.flush_for_readers()
         return _dask.to_dask(

@@ -92,6 +92,12 @@ def test_partitions_coalesce_whole_days_balanced_by_rows(store: hfdata.Store) ->
     pd.testing.assert_frame_equal(frame.compute(), store.read("x"))
 
 
+@pytest.mark.parametrize(("bad", "error"), [(0, ValueError), (-5, ValueError), (2.5, TypeError)])
+def test_bad_partition_rows_is_refused(store: hfdata.Store, bad: object, error: type) -> None:
+    with pytest.raises(error, match="partition_rows"):
+        store.to_dask("a", partition_rows=bad)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("partition_rows", [1, 5_000, 4_000_000])
 def test_time_slices_and_resample_match_read(store: hfdata.Store, partition_rows: int) -> None:
     frame = store.to_dask("x", partition_rows=partition_rows)
