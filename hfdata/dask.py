@@ -47,6 +47,7 @@ from hfdata.parse import table_schema
 from hfdata.read import (
     VariableFiles,
     list_variable,
+    merge_sorted,
     read_parquet,
     read_segment_rows,
     window,
@@ -127,11 +128,7 @@ def _load(part: _Part) -> Any:
         tail = part.tails[i]
         if tail is not None and tail.num_rows:
             pieces.append(tail)
-        table = pa.concat_tables(pieces) if pieces else schema.empty_table()
-        ns = table.column("timestamp").cast(pa.int64()).to_numpy()
-        if len(ns) > 1 and not bool(np.all(ns[1:] >= ns[:-1])):
-            table = table.take(pa.array(np.argsort(ns, kind="stable")))
-        tables.append(table)
+        tables.append(merge_sorted(pieces) if pieces else schema.empty_table())
     return _frame(part.names, part.kinds, tables)
 
 

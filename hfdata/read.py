@@ -70,6 +70,7 @@ __all__ = [
     "info",
     "list_variable",
     "load",
+    "merge_sorted",
     "not_found",
     "read",
     "read_parquet",
@@ -526,11 +527,23 @@ def _read_variable(
                 in_order = in_order and bool(np.all(ns[1:] >= ns[:-1]))
     if not pieces:
         return _select(schema, columns).empty_table()
+    return _merge(pieces, spans, in_order)
+
+
+def _merge(pieces: list[pa.Table], spans: list[tuple[int, int]], in_order: bool) -> pa.Table:
+    """Concatenate pieces (in `read`'s order); a stable sort by timestamp only when a
+    piece is not in order itself (`in_order` False) or the pieces' spans overlap."""
     table = pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
     in_order = in_order and all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     if not in_order:  # overlapping files or out-of-order arrivals: stable sort
         table = table.take(pa.array(np.argsort(_ns(table), kind="stable")))
     return table
+
+
+def merge_sorted(pieces: Sequence[pa.Table]) -> pa.Table:
+    """Non-empty tables, each sorted by timestamp, merged in order as `read` merges them
+    (concatenated; stably sorted only if their spans overlap)."""
+    return _merge(list(pieces), [_span(p) for p in pieces], True)
 
 
 def load(
