@@ -137,6 +137,7 @@ class LogWriter:
         self._flusher = threading.Thread(
             target=self._flush_loop, name=f"hfdata-flusher-{self.writer_id}", daemon=True
         )
+        self._refuse_buffered: Callable[[], None] = lambda: None
         self.append = self._fast_append()  # type: ignore[method-assign]
         self._flusher.start()
         _open_writers.add(self)
@@ -217,6 +218,14 @@ class LogWriter:
         buffered, limit, max_bytes = self._buffered, BUFFER_LIMIT, self._max_bytes
         acquire, put_back = self._lock.acquire, self._lock.put
 
+        def refuse() -> None:
+            # `close` calls this after setting `_closed`: every buffered append that
+            # completes afterwards sees its buffer "full" and so finds the store closed.
+            nonlocal limit
+            limit = -1
+
+        self._refuse_buffered = refuse
+
         def append(
             variable: str,
             timestamp: Any,
@@ -252,7 +261,7 @@ class LogWriter:
             if buffered:  # no lock: see the docstring
                 pending = var.pending
                 pending += line
-                if len(pending) >= limit or self._closed:
+                if len(pending) >= limit:  # full, or the store is being closed
                     self._after_buffered_append(var)
                 return None
             acquire()  # faster than `with`, and this is the hot path
@@ -410,6 +419,7 @@ class LogWriter:
             if self._closed:
                 return
             self._closed = True
+            self._refuse_buffered()
         self._stop.set()
         if self._flusher is not threading.current_thread():
             self._flusher.join()

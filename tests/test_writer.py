@@ -660,7 +660,8 @@ def test_fast_append_writes_and_refuses_exactly_what_the_general_path_does(
 def test_buffered_append_racing_close_is_refused(tmp_path: Path) -> None:
     store = hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600)
     store.append("v", T0, 1.0)  # now on the lock-free path
-    store._writer._closed = True  # close() has begun, after the append's own check
+    store._writer._closed = True  # what close() does first, here after the append's lookup
+    store._writer._refuse_buffered()
     with pytest.raises(StoreClosed, match="closed while this point"):
         store.append("v", T0, 2.0)
     store._writer._closed = False
