@@ -122,7 +122,9 @@ class LogWriter:
         self._vars: dict[str, _Var] = {}
         self._ready: dict[str, _Var] = {}  # variables whose kind is fixed: the fast path
         self._open: dict[str, _Var] = {}
-        self._fast: dict[str, _Var] = {}  # float variables with an open segment: `_fast_append`
+        # `_fast_append`'s map: a float variable with an open segment -> its state; every
+        # other variable this writer has seen -> None (so the lookup never raises for it)
+        self._fast: dict[str, _Var | None] = {}
         self._lock = _Mutex()
         self._closed = False
         self._max_open = max_open_segments
@@ -198,7 +200,7 @@ class LogWriter:
 
     def _fast_append(self) -> Callable[..., None]:
         """`append` specialised for this writer: the common point in one pass, no lock
-        in buffered mode. Only float variables with an open segment are in `_fast`;
+        in buffered mode. Only float variables with an open segment have state in `_fast`;
         anything else (a new variable, `kind=`, another timestamp form, a non-float or
         non-finite value, odd metadata, no open segment, a closed store) takes the
         general `append`, which checks it fully.
@@ -211,7 +213,7 @@ class LogWriter:
         general = self.append
         if self._sync_each or not getattr(sys, "_is_gil_enabled", lambda: True)():
             return general
-        fast_get = self._fast.get
+        fast = self._fast
         dumps = orjson.dumps
         opts = self._dump_opts
         lo, hi = _LO, _HI
@@ -234,7 +236,10 @@ class LogWriter:
             *,
             kind: Kind | None = None,
         ) -> None:
-            var = fast_get(variable)
+            try:
+                var = fast[variable]
+            except KeyError:  # a name this writer has not seen
+                var = None
             if (
                 var is None
                 or kind is not None
@@ -447,6 +452,7 @@ class LogWriter:
             self._ready.pop(variable, None)
             if var is not None and var.segment is not None:
                 self._close_segment(var)
+            self._fast.pop(variable, None)
 
     # -- internals ----------------------------------------------------------------------
     def _raise_background_error(self) -> None:
@@ -515,6 +521,7 @@ class LogWriter:
             self._fix_kind(var, target)  # SchemaMismatch if another writer fixed another kind
         if var.kind is not None:
             self._ready[variable] = var
+        self._fast.setdefault(variable, None)
         return var
 
     def _open_segment(self, var: _Var, *, closing: bool = False) -> Segment:
@@ -535,8 +542,7 @@ class LogWriter:
                 continue
         var.segment = segment
         self._open[var.name] = var
-        if var.kind == "float":
-            self._fast[var.name] = var
+        self._fast[var.name] = var if var.kind == "float" else None
         return segment
 
     def _close_segment(self, var: _Var, *, failed: bool = False) -> None:
@@ -544,7 +550,7 @@ class LogWriter:
             self._drain(var, var.segment, rotate=False)  # buffered points go in first
         segment, var.segment = var.segment, None
         self._open.pop(var.name, None)
-        self._fast.pop(var.name, None)
+        self._fast[var.name] = None
         if segment is not None:
             segment.close(failed=failed)
 
