@@ -27,6 +27,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
@@ -345,31 +346,47 @@ def read_parquet(
     """Rows of one sorted Parquet file with `lo <= timestamp <= last` (row groups pruned)."""
     if not isinstance(path, Path):
         return _read_remote(path, lo, last, columns)
+    md, keep = _plan(path, lo, last)
+    if not keep:
+        return None
+    return _slice_sorted(_decode(path, md, keep, columns), lo, last)
+
+
+def _corrupt(path: Path, exc: Exception) -> CorruptFile:
+    return CorruptFile(
+        errno.EIO,
+        f"Parquet file {path} cannot be read ({exc}); move it out of parquet/ and "
+        "compact its points again from log/<variable>/compacted/",
+    )
+
+
+def _plan(path: Path, lo: int, last: int) -> tuple[pq.FileMetaData, list[int]]:
+    """The file's footer and the row groups that overlap `[lo, last]`."""
     try:
         md, bounds, _ = _footer(path)
-        keep = np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last))
-        if len(keep) == 0:
-            return None
-        names = md.schema.names
-        indices = [names.index(c) for c in columns]
+    except FileNotFoundError:
+        raise  # a concurrent compaction replaced it: the caller lists again
+    except (pa.ArrowException, OSError) as exc:
+        raise _corrupt(path, exc) from exc
+    return md, np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last)).tolist()
+
+
+def _decode(path: Path, md: pq.FileMetaData, groups: list[int], columns: Sequence[str]) -> pa.Table:
+    """Row groups `groups` of a local file (page checksums verified)."""
+    names = md.schema.names
+    indices = [names.index(c) for c in columns]
+    try:
         # An Arrow memory map as the source skips ParquetFile's filesystem resolution,
         # and `reader` its per-call column lookup: a fifth of a one-hour slice's time.
         with pa.memory_map(str(path)) as source:
             pf = pq.ParquetFile(
                 source, metadata=md, pre_buffer=False, page_checksum_verification=True
             )
-            table = pf.reader.read_row_groups(
-                keep.tolist(), column_indices=indices, use_threads=False
-            )
+            return pf.reader.read_row_groups(groups, column_indices=indices, use_threads=False)
     except FileNotFoundError:
-        raise  # a concurrent compaction replaced it: the caller lists again
+        raise
     except (pa.ArrowException, OSError) as exc:
-        raise CorruptFile(
-            errno.EIO,
-            f"Parquet file {path} cannot be read ({exc}); move it out of parquet/ and "
-            "compact its points again from log/<variable>/compacted/",
-        ) from exc
-    return _slice_sorted(table, lo, last)
+        raise _corrupt(path, exc) from exc
 
 
 def _ns(table: pa.Table) -> npt.NDArray[np.int64]:
@@ -508,8 +525,7 @@ def _read_variable(
     pieces: list[pa.Table] = []
     spans: list[tuple[int, int]] = []  # each piece's first and last timestamp, pieces sorted
     in_order = True
-    for _, path in files.parquet:
-        piece = read_parquet(path, lo, last, columns)
+    for piece in _read_parquets([p for _, p in files.parquet], lo, last, columns):
         if piece is not None and piece.num_rows:
             target = _select(schema, columns)
             pieces.append(piece if piece.schema.equals(target) else piece.cast(target))
@@ -528,6 +544,55 @@ def _read_variable(
     if not pieces:
         return _select(schema, columns).empty_table()
     return _merge(pieces, spans, in_order)
+
+
+_PARALLEL_ROWS: Final = 262_144  # below this a second thread costs more than it saves
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """In a forked child the pool's threads do not exist: start a new pool on demand."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _read_parquets(
+    paths: Sequence[Path | RemoteFile], lo: int, last: int, columns: Sequence[str]
+) -> list[pa.Table | None]:
+    """`read_parquet` of each file, in order. A large read of local files is decoded by
+    several threads, each taking a contiguous run of row groups (pyarrow releases the
+    GIL): a whole-variable OHLC read ~1.5x faster on two cores. Small reads, and
+    remote files, stay on this thread."""
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or not all(isinstance(p, Path) for p in paths):
+        return [read_parquet(p, lo, last, columns) for p in paths]
+    local = cast("list[Path]", list(paths))
+    plans = [_plan(p, lo, last) for p in local]
+    rows = sum(md.row_group(g).num_rows for md, keep in plans for g in keep)
+    if rows < _PARALLEL_ROWS:
+        return [
+            _slice_sorted(_decode(p, md, keep, columns), lo, last) if keep else None
+            for p, (md, keep) in zip(local, plans, strict=True)
+        ]
+    per_job = max(1, -(-sum(len(keep) for _, keep in plans) // (2 * workers)))
+    jobs = [
+        (i, keep[k : k + per_job])
+        for i, (_, keep) in enumerate(plans)
+        for k in range(0, len(keep), per_job)
+    ]
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="hfdata-read")
+    decoded = _pool.map(lambda job: _decode(local[job[0]], plans[job[0]][0], job[1], columns), jobs)
+    parts: list[list[pa.Table]] = [[] for _ in local]
+    for (i, _), table in zip(jobs, decoded, strict=True):
+        parts[i].append(table)
+    return [_slice_sorted(pa.concat_tables(p), lo, last) if p else None for p in parts]
 
 
 def _merge(pieces: list[pa.Table], spans: list[tuple[int, int]], in_order: bool) -> pa.Table:

@@ -573,3 +573,67 @@ def test_dot_named_variables_are_listed_compacted_and_read(tmp_path: Path) -> No
         assert store.read(".hidden")["value"].tolist() == [1.0]
         assert store.read("..x")["value"].tolist() == [2.0]
     assert (tmp_path / "parquet" / "variable=.hidden").is_dir()
+
+
+# -- decoding large reads on several threads -------------------------------------------------
+
+
+def _three_days_with_late_data(store: hfdata.Store) -> None:
+    for day in range(3):
+        midnight = T0.replace(hour=0, minute=0, second=0, microsecond=0)
+        idx = pd.date_range(midnight + timedelta(days=day), periods=80_000, freq="1s", tz="UTC")
+        values = np.arange(80_000.0) + day  # 5 row groups a day
+        store.append_many("big", pd.DataFrame({"timestamp": idx, "value": values}))
+        store.compact(include_active=True, progress=False)
+    late = pd.date_range(T0 + timedelta(hours=1), periods=500, freq="7s", tz="UTC")
+    store.append_many("big", pd.DataFrame({"timestamp": late, "value": -np.arange(500.0)}))
+    store.compact(include_active=True, progress=False)  # a second file in day one
+
+
+@pytest.mark.parametrize(
+    "window",
+    [(None, None), (T0 + timedelta(hours=2), T0 + timedelta(days=2, hours=1))],
+    ids=["all", "slice"],
+)
+def test_decoding_on_several_threads_equals_one_thread(
+    store: hfdata.Store, monkeypatch: Any, window: tuple[Any, Any]
+) -> None:
+    import hfdata.read as read_module
+
+    _three_days_with_late_data(store)
+    monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 10**12)
+    one = store.read("big", *window, resample="1h", agg=["ohlc", "count"])
+    plain = store.read("big", *window)
+    decoded: list[str] = []
+    real = read_module._decode
+
+    def spy(path: Path, md: Any, groups: list[int], columns: Any) -> Any:
+        decoded.append(str(path))
+        return real(path, md, groups, columns)
+
+    monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)
+    monkeypatch.setattr(read_module, "_decode", spy)
+    pd.testing.assert_frame_equal(store.read("big", *window), plain)
+    assert len(decoded) > len(set(decoded)) >= 2  # several files, one of them in two jobs
+    pd.testing.assert_frame_equal(
+        store.read("big", *window, resample="1h", agg=["ohlc", "count"]), one
+    )
+
+
+def test_a_forked_child_decodes_large_reads_too(store: hfdata.Store, monkeypatch: Any) -> None:
+    import hfdata.read as read_module
+
+    _three_days_with_late_data(store)
+    monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)
+    expected = len(store.read("big"))  # the parent's pool now has threads
+    pid = os.fork()
+    if pid == 0:  # the child: a pool inherited without its threads would hang here
+        import signal
+
+        signal.alarm(30)
+        try:
+            os._exit(0 if len(store.read("big")) == expected else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
