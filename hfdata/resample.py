@@ -92,8 +92,28 @@ def utc_index(ns: npt.NDArray[np.int64], name: str | None = "timestamp") -> pd.D
     return index
 
 
+_DAY_NS: Final = 86_400_000_000_000
+
+
 def bin_labels(first: int, last: int, offset: pd.DateOffset) -> npt.NDArray[np.int64]:
-    """Left labels of the bins pandas makes for data spanning `[first, last]`."""
+    """Left labels of the bins pandas makes for data spanning `[first, last]`.
+
+    Fixed-length rules (`pd.offsets.Tick`: 1s, 1min, 15min, 2h, ...) by arithmetic, as
+    pandas does it in UTC (origin `start_day`: midnight of the first point's day; the
+    first bin holds `first`, the last `last`): a probe resample costs milliseconds.
+    Every other rule asks pandas. `tests/test_resample.py` checks both agree.
+    """
+    if isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
+        step = int(offset.nanos)
+        origin = first - first % _DAY_NS
+        start = first - (first - origin) % step
+        stop = last - (last - origin) % step
+        return np.arange(start, stop + 1, step, dtype=np.int64)
+    return _probe_labels(first, last, offset)
+
+
+def _probe_labels(first: int, last: int, offset: pd.DateOffset) -> npt.NDArray[np.int64]:
+    """`bin_labels` by resampling a two-point series with pandas itself."""
     probe = pd.Series([0, 0], index=utc_index(np.array([first, last], dtype=np.int64)))
     labels = pd.DatetimeIndex(probe.resample(offset, closed="left", label="left").count().index)
     return np.asarray(labels.as_unit("ns").asi8, dtype=np.int64)
