@@ -214,6 +214,8 @@ def resample_column(
 ) -> dict[str, pa.Array]:
     """Aggregations of one sorted variable on the bins labelled by `grid` (Arrow columns)."""
     if (kind or "float") == "float" and _FAST.issuperset(aggs):
+        if isinstance(values, pa.ChunkedArray):  # one copy, in Arrow's pool (reused)
+            values = values.combine_chunks()
         arr = values.to_numpy(zero_copy_only=False)
         data: dict[str, Any] = _fast(ns, np.asarray(arr, dtype=np.float64), grid, aggs)
     else:
