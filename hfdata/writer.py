@@ -20,6 +20,7 @@ import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -191,10 +192,11 @@ class LogWriter:
                 check_metadata(metadata)  # NaN/inf would have been written as null
         with self._lock:
             if self._buffered:
-                segment = var.segment or self._open_segment(var)
+                if var.segment is None:
+                    self._open_segment(var)  # its errors belong to this append
                 var.pending += line
                 if len(var.pending) >= BUFFER_LIMIT:
-                    self._drain(var, segment)
+                    self._drain(var)
             else:
                 self._write_line(var, line)
 
@@ -324,29 +326,40 @@ class LogWriter:
                     "appended; it may not have been written"
                 )
             if len(var.pending) >= BUFFER_LIMIT:
-                self._drain(var, var.segment)
+                self._drain(var)
 
-    def _drain(
-        self, var: _Var, segment: Segment | None, *, rotate: bool = True, closing: bool = False
-    ) -> None:
+    def _drain(self, var: _Var, *, rotate: bool = True, closing: bool = False) -> None:
         """Write out a variable's buffered points (lock held), opening a segment if it
         has none; then rotate the segment if it is due. A failed write closes the
         segment as untrusted and raises: those points are lost, and said so."""
         pending = var.pending
         if not pending:
             return
-        if segment is None:
-            segment = var.segment or self._open_segment(var, closing=closing)
+        segment = var.segment or self._open_segment(var, closing=closing)
         data = bytes(pending)
         del pending[: len(data)]  # only what was taken: lock-free appends may follow
+        self._write_then_rotate(var, segment, partial(segment.write, data), rotate=rotate)
+
+    def _write_then_rotate(
+        self, var: _Var, segment: Segment, write: Callable[[], None], *, rotate: bool = True
+    ) -> None:
+        """Run one write on the segment (lock held): a failure closes the segment as
+        untrusted and re-raises; afterwards the segment rotates if it is due."""
         try:
-            segment.write(data)
+            write()
         except DurabilityError:
             self._close_segment(var, failed=True)
             raise
         now = time.monotonic()
         segment.last_used = now
         if rotate and segment.needs_rotation(now):
+            self._close_segment(var)
+
+    def _close_with_pending(self, var: _Var, *, closing: bool = False) -> None:
+        """Close the variable's segment with every buffered point in it, opening one
+        if points arrived after its last segment closed (lock held)."""
+        self._drain(var, rotate=False, closing=closing)
+        if var.segment is not None:
             self._close_segment(var)
 
     def _timestamp(self, timestamp: Any) -> Any:
@@ -383,18 +396,9 @@ class LogWriter:
                 var.kind or "float",
             )
             with self._lock:
+                self._drain(var, rotate=False)  # single points appended before go first
                 segment = var.segment or self._open_segment(var)
-                self._drain(var, segment, rotate=False)  # single points appended before
-                segment = var.segment or self._open_segment(var)
-                try:
-                    segment.write_frame(frame)
-                except DurabilityError:
-                    self._close_segment(var, failed=True)
-                    raise
-                now = time.monotonic()
-                segment.last_used = now
-                if segment.needs_rotation(now):
-                    self._close_segment(var)
+                self._write_then_rotate(var, segment, partial(segment.write_frame, frame))
         return len(checked)
 
     # -- flushing, rotating, closing ---------------------------------------------------------
@@ -414,9 +418,7 @@ class LogWriter:
             for name in list(self._vars) if variables is None else variables:
                 var = self._vars.get(name)
                 if var is not None:
-                    self._drain(var, var.segment, rotate=False)
-                    if var.segment is not None:
-                        self._close_segment(var)
+                    self._close_with_pending(var)
 
     def close(self) -> None:
         """Flush and close every segment; the store refuses further appends. Idempotent."""
@@ -435,9 +437,7 @@ class LogWriter:
         with self._lock:
             for var in list(self._vars.values()):
                 try:
-                    self._drain(var, var.segment, rotate=False, closing=True)
-                    if var.segment is not None:
-                        self._close_segment(var)
+                    self._close_with_pending(var, closing=True)
                 except (DurabilityError, OSError) as exc:
                     errors.append(exc)
         _open_writers.discard(self)
@@ -547,7 +547,7 @@ class LogWriter:
 
     def _close_segment(self, var: _Var, *, failed: bool = False) -> None:
         if not failed and var.segment is not None:
-            self._drain(var, var.segment, rotate=False)  # buffered points go in first
+            self._drain(var, rotate=False)  # buffered points go in first
         segment, var.segment = var.segment, None
         self._open.pop(var.name, None)
         self._fast[var.name] = None
@@ -556,7 +556,7 @@ class LogWriter:
 
     def _flush_all(self, *, sync: bool) -> None:
         for var in list(self._vars.values()):
-            self._drain(var, var.segment, rotate=False)
+            self._drain(var, rotate=False)
             segment = var.segment
             if sync and segment is not None and segment.dirty:
                 try:
