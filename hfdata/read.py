@@ -20,13 +20,14 @@ by each file's first/last timestamp from its commit, then by row-group statistic
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import errno
 import itertools
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -347,27 +348,36 @@ def read_parquet(
     if not isinstance(path, Path):
         return _read_remote(path, lo, last, columns)
     md, keep = _plan(path, lo, last)
-    if not keep:
-        return None
-    return _slice_sorted(_decode(path, md, keep, columns), lo, last)
+    return _read_planned(path, md, keep, lo, last, columns)
 
 
-def _corrupt(path: Path, exc: Exception) -> CorruptFile:
-    return CorruptFile(
-        errno.EIO,
-        f"Parquet file {path} cannot be read ({exc}); move it out of parquet/ and "
-        "compact its points again from log/<variable>/compacted/",
-    )
+def _read_planned(
+    path: Path, md: pq.FileMetaData, keep: list[int], lo: int, last: int, columns: Sequence[str]
+) -> pa.Table | None:
+    """`read_parquet` once the row groups are chosen."""
+    return _slice_sorted(_decode(path, md, keep, columns), lo, last) if keep else None
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A damaged local Parquet file is a `CorruptFile` naming it; a vanished one stays a
+    `FileNotFoundError` (a concurrent compaction replaced it: the caller lists again)."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowException, OSError) as exc:
+        raise CorruptFile(
+            errno.EIO,
+            f"Parquet file {path} cannot be read ({exc}); move it out of parquet/ and "
+            "compact its points again from log/<variable>/compacted/",
+        ) from exc
 
 
 def _plan(path: Path, lo: int, last: int) -> tuple[pq.FileMetaData, list[int]]:
     """The file's footer and the row groups that overlap `[lo, last]`."""
-    try:
+    with _reading(path):
         md, bounds, _ = _footer(path)
-    except FileNotFoundError:
-        raise  # a concurrent compaction replaced it: the caller lists again
-    except (pa.ArrowException, OSError) as exc:
-        raise _corrupt(path, exc) from exc
     return md, np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last)).tolist()
 
 
@@ -375,18 +385,11 @@ def _decode(path: Path, md: pq.FileMetaData, groups: list[int], columns: Sequenc
     """Row groups `groups` of a local file (page checksums verified)."""
     names = md.schema.names
     indices = [names.index(c) for c in columns]
-    try:
-        # An Arrow memory map as the source skips ParquetFile's filesystem resolution,
-        # and `reader` its per-call column lookup: a fifth of a one-hour slice's time.
-        with pa.memory_map(str(path)) as source:
-            pf = pq.ParquetFile(
-                source, metadata=md, pre_buffer=False, page_checksum_verification=True
-            )
-            return pf.reader.read_row_groups(groups, column_indices=indices, use_threads=False)
-    except FileNotFoundError:
-        raise
-    except (pa.ArrowException, OSError) as exc:
-        raise _corrupt(path, exc) from exc
+    # An Arrow memory map as the source skips ParquetFile's filesystem resolution,
+    # and `reader` its per-call column lookup: a fifth of a one-hour slice's time.
+    with _reading(path), pa.memory_map(str(path)) as source:
+        pf = pq.ParquetFile(source, metadata=md, pre_buffer=False, page_checksum_verification=True)
+        return pf.reader.read_row_groups(groups, column_indices=indices, use_threads=False)
 
 
 def _ns(table: pa.Table) -> npt.NDArray[np.int64]:
@@ -575,7 +578,7 @@ def _read_parquets(
     rows = sum(md.row_group(g).num_rows for md, keep in plans for g in keep)
     if rows < _PARALLEL_ROWS:
         return [
-            _slice_sorted(_decode(p, md, keep, columns), lo, last) if keep else None
+            _read_planned(p, md, keep, lo, last, columns)
             for p, (md, keep) in zip(local, plans, strict=True)
         ]
     per_job = max(1, -(-sum(len(keep) for _, keep in plans) // (2 * workers)))
