@@ -4,13 +4,14 @@ One snapshot is taken as `read` takes it (files listed under the shared publish 
 the log tail read now, everything again if a file vanished). A Dask partition holds
 whole store partitions (hour, day or month): all their Parquet files (one per
 compaction batch) and the log tail rows that fall in them, consecutive ones grouped into
-the fewest partitions of about `partition_rows` rows at most, balanced by rows (counts
-from commit records or footers). Large partitions matter: with 172,800-row days Dask's
-resample ran at 0.2x of `read` on two workers, mostly pandas building a hash table for
-`.loc` on each index under 1 M rows. The log tail, read on this machine (the log is
-local), is cut at the partition boundaries and carried in the graph. Workers read the
-Parquet themselves (local paths, or the object store through the pickled filesystem),
-pruned by row-group statistics as `read` does.
+the fewest partitions of about `partition_rows` rows at most, balanced by rows (from
+commit records or the footers of the end partitions, estimated from file sizes between).
+Large partitions matter: with 172,800-row days Dask's resample ran at 0.2x of `read` on
+two workers, mostly pandas building a hash table for `.loc` on each index under 1 M rows.
+The log tail, read on this machine (the log is local), is cut at the partition
+boundaries and carried in the graph. Workers read the Parquet themselves (local paths,
+or the object store through the pickled filesystem), pruned by row-group statistics as
+`read` does.
 
 Divisions are the first point, store partition starts between, and the last point. The
 ends are tight so that Dask's resample starts and ends on `read`'s bins; the starts on
@@ -53,6 +54,7 @@ from hfdata.read import (
     window,
 )
 from hfdata.settings import StoreSettings
+from hfdata.timeparse import NS_MAX, NS_MIN
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -91,6 +93,95 @@ def _file_span(path: Path | RemoteFile) -> tuple[int, int, int]:
     from hfdata.read import footer_span
 
     return footer_span(path)
+
+
+def _key_start(key: str) -> int:
+    """The start (UTC ns) of the store partition a `date=` key names (`2026-11-26`,
+    `2026-11-26T13` or `2026-11`: numpy parses all three at their own precision)."""
+    return int(np.datetime64(key).astype("datetime64[ns]").astype(np.int64))
+
+
+# partition start -> [first point, last point, [(variable, listing order, file)], rows]
+_Groups = dict[int, list[Any]]
+
+
+def _groups(
+    listing: list[VariableFiles], tails: list[pa.Table], partition: Partition, lo: int, last: int
+) -> _Groups:
+    """One group per store partition holding points in `[lo, last]`: its files (every
+    batch of that partition) and the log tail rows that fall in it.
+
+    Local files are grouped by the partition their path names. Only the footers of the
+    first and last groups are read, for the exact end points the outer divisions need; a
+    group between them lies wholly inside the window, and its rows (used only to balance
+    partitions) are estimated from file sizes at the rows per byte of the footers read.
+    A year of daily files would otherwise cost ~70 ms of footer reads on this machine
+    before any task ran; the workers read the footers anyway, to prune row groups.
+    Remote files carry exact spans in their commit records.
+    """
+    groups: _Groups = {}
+    for i, files in enumerate(listing):
+        for order, (key, path) in enumerate(files.parquet):
+            group = groups.setdefault(_key_start(key), [NS_MAX, NS_MIN, [], 0])
+            group[2].append((i, order, path))
+    exact: set[int] = set()
+    for ordered in (sorted(groups), sorted(groups, reverse=True)):
+        for start in ordered:  # the first (last) group with points in the window
+            if start in exact:
+                break
+            exact.add(start)
+            group, kept = groups[start], []
+            for file in group[2]:
+                a, b, rows = _file_span(file[2])
+                if a < lo <= b or a <= last < b:  # the window cuts the file: its points in it
+                    a, b = _points_within(file[2], lo, last)
+                if max(a, lo) <= min(b, last):
+                    group[0], group[1] = min(group[0], a), max(group[1], b)
+                    group[3] += rows
+                    kept.append(file)
+            group[2] = kept
+            if group[3]:
+                break
+    sized = [(groups[k][3], sum(_size(f) for _, _, f in groups[k][2])) for k in exact]
+    rows_per_byte = sum(r for r, _ in sized) / max(1, sum(b for _, b in sized)) or 0.125
+    for start, group in list(groups.items()):
+        if start in exact:
+            if not group[3]:
+                del groups[start]  # no points in the window (or only empty files)
+            continue
+        for _, _, path in group[2]:
+            if isinstance(path, Path):
+                group[3] += max(1, round(_size(path) * rows_per_byte))
+            else:
+                group[3] += path.rows
+        group[0], group[1] = start, start  # inside the window: only exact ends are used
+    for tail in tails:
+        if tail is None or not tail.num_rows:
+            continue
+        ns = tail.column("timestamp").cast(pa.int64()).to_numpy()
+        starts = _floor_array(ns, partition)  # sorted, as the tail is
+        firsts = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
+        for k, stop in zip(firsts, [*firsts[1:], len(ns)], strict=True):
+            a, b = int(ns[k]), int(ns[stop - 1])
+            group = groups.setdefault(int(starts[k]), [a, b, [], 0])
+            group[0], group[1] = min(group[0], a), max(group[1], b)
+            group[3] += int(stop - k)
+    return groups
+
+
+def _points_within(path: Path | RemoteFile, lo: int, last: int) -> tuple[int, int]:
+    """The first and last timestamp of a file in `[lo, last]` (read from the row groups
+    there), `(NS_MAX, NS_MIN)` if it has none: the outer divisions are points, so that
+    Dask's resample starts and ends on `read`'s bins."""
+    table = read_parquet(path, lo, last, ("timestamp",))
+    if table is None or not table.num_rows:
+        return NS_MAX, NS_MIN
+    ns = table.column(0).cast(pa.int64())  # sorted
+    return int(ns[0].as_py()), int(ns[-1].as_py())
+
+
+def _size(path: Path | RemoteFile) -> int:
+    return path.stat().st_size if isinstance(path, Path) else path.size
 
 
 def _frame(names: Sequence[str], kinds: Sequence[Kind | None], tables: list[pa.Table]) -> Any:
@@ -168,10 +259,6 @@ def _floor_array(ns: npt.NDArray[np.int64], partition: Partition) -> npt.NDArray
     return ns - ns % step  # numpy's % is a floor modulo: right before 1970 too
 
 
-def _floor(ns: int, partition: Partition) -> int:
-    return int(_floor_array(np.array([ns], dtype=np.int64), partition)[0])
-
-
 def _coalesce(keys: list[int], rows: list[int], limit: int) -> list[list[int]]:
     """Consecutive store partitions grouped into the fewest runs of at most `limit` rows
     (a store partition is never split), runs balanced by rows."""
@@ -218,30 +305,7 @@ def to_dask(
     lo, last = window(settings, start, end)
     listing, tails = _snapshot(root, settings, names, lo, last, remote)
     kinds = tuple(f.kind for f in listing)
-    # One group per store partition (hour/day/month) holding points: its files (all
-    # batches of that partition) and the log tail rows that fall in it.
-    # partition start -> [lo, hi, [(variable, listing order, path)], rows (an estimate)]
-    groups: dict[int, list[Any]] = {}
-    for i, files in enumerate(listing):
-        for order, (_, path) in enumerate(files.parquet):
-            a, b, rows = _file_span(path)
-            a, b = max(a, lo), min(b, last)
-            if a <= b:  # a file holds one partition's points, so `a` names its partition
-                group = groups.setdefault(_floor(a, settings.partition), [a, b, [], 0])
-                group[0], group[1] = min(group[0], a), max(group[1], b)
-                group[2].append((i, order, path))
-                group[3] += rows
-    for tail in tails:
-        if tail is None or not tail.num_rows:
-            continue
-        ns = tail.column("timestamp").cast(pa.int64()).to_numpy()
-        starts = _floor_array(ns, settings.partition)  # sorted, as the tail is
-        firsts = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]])
-        for k, stop in zip(firsts, [*firsts[1:], len(ns)], strict=True):
-            a, b = int(ns[k]), int(ns[stop - 1])
-            group = groups.setdefault(int(starts[k]), [a, b, [], 0])
-            group[0], group[1] = min(group[0], a), max(group[1], b)
-            group[3] += int(stop - k)
+    groups = _groups(listing, tails, settings.partition, lo, last)
     meta = _frame(names, kinds, [_schema(k).empty_table() for k in kinds])
     if not groups:
         frame: dd.DataFrame = dd.from_pandas(meta, npartitions=1)  # type: ignore[no-untyped-call]

@@ -92,6 +92,66 @@ def test_partitions_coalesce_whole_days_balanced_by_rows(store: hfdata.Store) ->
     pd.testing.assert_frame_equal(frame.compute(), store.read("x"))
 
 
+def test_only_the_end_partitions_footers_are_read(
+    store: hfdata.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # four days of files: the client reads the footers of days 1 and 4 (for the exact
+    # first and last points); days 2 and 3 are balanced on sizes, read by the workers
+    seen: list[Path] = []
+    span = hfdata_dask._file_span
+
+    def counting(path: Any) -> tuple[int, int, int]:
+        seen.append(path)
+        return span(path)
+
+    monkeypatch.setattr(hfdata_dask, "_file_span", counting)
+    frame = store.to_dask("x", partition_rows=7_000)
+    assert {p.parent.name for p in seen} == {"date=2026-11-01", "date=2026-11-04"}
+    assert len(seen) == 3  # day 1 has two files (a late batch), day 4 one
+    assert frame.divisions == (  # the same split as from exact counts (test above)
+        pd.Timestamp("2026-11-01T12:00", tz="UTC"),
+        pd.Timestamp("2026-11-03", tz="UTC"),
+        pd.Timestamp("2026-11-04T13:00:49", tz="UTC"),
+    )
+    pd.testing.assert_frame_equal(frame.compute(), store.read("x"))
+
+
+def test_window_edges_inside_files_give_exact_end_divisions(tmp_path: Path) -> None:
+    # each day holds points from 00:00 to 05:50 every 10 min; windows start at noon on
+    # day 1 (its file lies wholly before: skipped) or at 03:05 (inside it: first point
+    # 03:10) and end at 03:00 on day 4 (inside its file: last point 02:50). Dask's resample
+    # then has `read`'s first and last bins, not empty ones out to the window's edges.
+    with hfdata.open_store(tmp_path / "s") as s:
+        for day in range(1, 5):
+            s.append_many("x", _frame(f"2026-11-0{day}", 36, "10min", 100.0 * day))
+        s.compact(include_active=True)
+        end = "2026-11-04T03:00"
+        for start, first in [("2026-11-01T12:00", "2026-11-02"), ("2026-11-01T03:05", None)]:
+            frame = s.to_dask("x", start, end, partition_rows=1)
+            head = (
+                [pd.Timestamp(first, tz="UTC")]
+                if first
+                else [
+                    pd.Timestamp("2026-11-01T03:10", tz="UTC"),
+                    pd.Timestamp("2026-11-02", tz="UTC"),
+                ]
+            )
+            assert frame.divisions == (
+                *head,
+                pd.Timestamp("2026-11-03", tz="UTC"),
+                pd.Timestamp("2026-11-04", tz="UTC"),
+                pd.Timestamp("2026-11-04T02:50", tz="UTC"),
+            )
+            pd.testing.assert_frame_equal(frame.compute(), s.read("x", start, end))
+            pd.testing.assert_frame_equal(
+                frame.resample("1min").mean().compute(),
+                s.read("x", start, end, resample="1min"),
+                check_freq=False,
+            )
+        empty = s.to_dask("x", "2026-11-01T12:00", "2026-11-01T13:00")
+        assert empty.npartitions == 1 and empty.compute().empty
+
+
 @pytest.mark.parametrize(("bad", "error"), [(0, ValueError), (-5, ValueError), (2.5, TypeError)])
 def test_bad_partition_rows_is_refused(store: hfdata.Store, bad: object, error: type) -> None:
     with pytest.raises(error, match="partition_rows"):
@@ -160,6 +220,7 @@ def test_window_and_several_variables(store: hfdata.Store) -> None:
         [("day", "1min"), ("day", "2h"), ("day", "1D"), ("hour", "15min"), ("hour", "1h")]
     ),
     partition_rows=st.sampled_from([1, 4, 10, 4_000_000]),
+    window=st.none() | st.tuples(st.integers(0, 3 * 86_400 * 4), st.integers(1, 3 * 86_400 * 4)),
 )
 def test_property_equals_read(
     tmp_path_factory: pytest.TempPathFactory,
@@ -167,10 +228,12 @@ def test_property_equals_read(
     tail_after: int,
     layout: tuple[Any, str],
     partition_rows: int,
+    window: tuple[int, int] | None,
 ) -> None:
     """Points in arrival order, compacted after some of them (flag), the rest in the log:
-    to_dask().compute() equals read(), partitions start on the store's partition
-    boundaries, and resample by any rule dividing the partition length matches too."""
+    to_dask() over the whole store or a window (quarter seconds from the start, and a
+    length) equals read(), partitions start on the store's partition boundaries, and
+    resample by any rule dividing the partition length matches too."""
     partition, rule = layout
     root = tmp_path_factory.mktemp("p")
     with hfdata.open_store(root, partition=partition) as s:
@@ -181,12 +244,22 @@ def test_property_equals_read(
                 s.compact(include_active=True)
         if not data:
             s.append("v", "2026-11-01T00:00:00Z", 1.0)
-        frame = s.to_dask("v", partition_rows=partition_rows)
-        pd.testing.assert_frame_equal(frame.compute(), s.read("v"))
+        span: tuple[Any, Any] = (None, None)
+        if window is not None:
+            origin = pd.Timestamp("2026-11-01", tz="UTC")
+            a = origin + pd.Timedelta(window[0] * 250, "ms")
+            span = (a, a + pd.Timedelta(window[1] * 250, "ms"))
+        frame = s.to_dask("v", *span, partition_rows=partition_rows)
+        want = s.read("v", *span)
+        pd.testing.assert_frame_equal(frame.compute(), want)
         step = pd.Timedelta(1, "h" if partition == "hour" else "D")
         assert all(d == d.floor(step) for d in frame.divisions[1:-1])
+        if want.empty:
+            return  # resample of an empty Dask frame has no bins to compare
         pd.testing.assert_frame_equal(
-            frame.resample(rule).mean().compute(), s.read("v", resample=rule), check_freq=False
+            frame.resample(rule).mean().compute(),
+            s.read("v", *span, resample=rule),
+            check_freq=False,
         )
 
 
