@@ -305,11 +305,11 @@ def _remote_footer(file: RemoteFile) -> tuple[pq.FileMetaData, npt.NDArray[np.in
 def _read_remote(file: RemoteFile, lo: int, last: int, columns: Sequence[str]) -> pa.Table | None:
     """Rows of a data object in `[lo, last]`: all of it in one request when the window
     covers it, else the footer (cached) and the overlapping row groups only."""
-    from hfdata.objectstore import open_remote, read_table
+    from hfdata.objectstore import fetch, open_remote
 
     try:
         if lo <= file.lo and file.hi <= last:
-            return read_table(file, list(columns))
+            return _decode_fetched(fetch(file), columns)
         md, bounds = _remote_footer(file)
         keep = np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last))
         if len(keep) == 0:
@@ -563,15 +563,50 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
+def _threads() -> tuple[int, ThreadPoolExecutor | None]:
+    """How many decoding threads this machine gets, and their pool (None for one)."""
+    global _pool
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2:
+        return workers, None
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="hfdata-read")
+        return workers, _pool
+
+
+def _decode_fetched(data: pa.Buffer, columns: Sequence[str]) -> pa.Table:
+    """A whole data object fetched into memory, page checksums verified. A large one is
+    decoded as local reads are, by runs of row groups on the pool: a day (1.7 M rows)
+    in 11 ms instead of 20 on two cores, the better part of a remote read's time."""
+    pf = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
+    md = pf.metadata
+    workers, pool = _threads()
+    count = md.num_row_groups
+    if pool is None or md.num_rows < _PARALLEL_ROWS or count < 2:
+        return pf.read(columns=list(columns), use_threads=False)
+    names = md.schema.names
+    indices = [names.index(c) for c in columns]
+    per_run = -(-count // workers)
+
+    def decode(first: int) -> pa.Table:
+        own = pq.ParquetFile(pa.BufferReader(data), metadata=md, page_checksum_verification=True)
+        groups = list(range(first, min(first + per_run, count)))
+        return own.reader.read_row_groups(groups, column_indices=indices, use_threads=False)
+
+    return pa.concat_tables(pool.map(decode, range(0, count, per_run)))
+
+
 def _read_parquets(
     paths: Sequence[Path | RemoteFile], lo: int, last: int, columns: Sequence[str]
 ) -> list[pa.Table | None]:
     """`read_parquet` of each file, in order. A large read of local files is decoded by
     several threads, each taking a contiguous run of row groups (pyarrow releases the
-    GIL): a whole-variable OHLC read ~1.5x faster on two cores. Small reads, and
-    remote files, stay on this thread."""
-    workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or not all(isinstance(p, Path) for p in paths):
+    GIL): a whole-variable OHLC read ~1.5x faster on two cores. Small reads stay on
+    this thread; remote files are fetched one by one, large ones then decoded on threads
+    (`_decode_fetched`)."""
+    workers, pool = _threads()
+    if pool is None or not all(isinstance(p, Path) for p in paths):
         return [read_parquet(p, lo, last, columns) for p in paths]
     local = cast("list[Path]", list(paths))
     plans = [_plan(p, lo, last) for p in local]
@@ -587,11 +622,7 @@ def _read_parquets(
         for i, (_, keep) in enumerate(plans)
         for k in range(0, len(keep), per_job)
     ]
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(workers, thread_name_prefix="hfdata-read")
-    decoded = _pool.map(lambda job: _decode(local[job[0]], plans[job[0]][0], job[1], columns), jobs)
+    decoded = pool.map(lambda job: _decode(local[job[0]], plans[job[0]][0], job[1], columns), jobs)
     parts: list[list[pa.Table]] = [[] for _ in local]
     for (i, _), table in zip(jobs, decoded, strict=True):
         parts[i].append(table)

@@ -9,6 +9,7 @@ and drop.
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import threading
 from collections.abc import Iterator
@@ -183,8 +184,48 @@ def test_uncommitted_objects_are_invisible(bucket: dict[str, Any], tmp_path: Pat
         assert store.info("x").parquet_files == 1
 
 
-def test_remote_reads_verify_page_checksums(bucket: dict[str, Any], tmp_path: Path) -> None:
-    """A flipped bit in a data object fails whole-object and row-group reads, as on disk."""
+def test_large_remote_objects_decode_on_threads(
+    bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hfdata.read as read_module
+
+    with (
+        hfdata.open_store(tmp_path / "ref") as ref,
+        hfdata.open_store(tmp_path / "s", **bucket) as st,
+    ):
+        for store in (ref, st):
+            _fill(store)
+            store.append_many("big", _frame("2026-11-01", 100_000, "100ms"))  # 7 row groups
+            store.compact(include_active=True)
+        want = [ref.read("big"), ref.read(["x", "big"], resample="1h", how="wide")]
+        runs: list[int] = []
+        _, pool = read_module._threads()
+
+        class Counting:
+            def map(self, fn: Any, items: Any) -> Any:
+                items = list(items)
+                runs.append(len(items))
+                return (pool or builtins).map(fn, items)
+
+        monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)  # every object counts as large
+        monkeypatch.setattr(read_module, "_threads", lambda: (2, Counting()))
+        hfdata.read.clear_cache()
+        got = [st.read("big"), st.read(["x", "big"], resample="1h", how="wide")]
+        assert runs == [2, 2]  # the large object, in two runs of row groups, each time
+        for a, b in zip(got, want, strict=True):
+            pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_remote_reads_verify_page_checksums(
+    bucket: dict[str, Any], tmp_path: Path, threaded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flipped bit in a data object fails whole-object and row-group reads, as on disk,
+    decoded on this thread or (a large object) on several."""
+    import hfdata.read as read_module
+
+    if threaded:
+        monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)
     with hfdata.open_store(tmp_path / "s", **bucket) as store:
         store.append_many("x", _frame("2026-11-01", 100_000, "100ms"))
         store.compact(include_active=True)
