@@ -303,9 +303,15 @@ def to_dask(
     for name in names:
         validate_name(name)
     lo, last = window(settings, start, end)
-    listing, tails = _snapshot(root, settings, names, lo, last, remote)
+    for attempt in range(_ATTEMPTS + 1):
+        listing, tails = _snapshot(root, settings, names, lo, last, remote)
+        try:
+            groups = _groups(listing, tails, settings.partition, lo, last)
+            break
+        except FileNotFoundError:  # an optimize replaced a listed file: list again
+            if attempt == _ATTEMPTS:
+                raise
     kinds = tuple(f.kind for f in listing)
-    groups = _groups(listing, tails, settings.partition, lo, last)
     meta = _frame(names, kinds, [_schema(k).empty_table() for k in kinds])
     if not groups:
         frame: dd.DataFrame = dd.from_pandas(meta, npartitions=1)  # type: ignore[no-untyped-call]

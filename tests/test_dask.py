@@ -152,6 +152,36 @@ def test_window_edges_inside_files_give_exact_end_divisions(tmp_path: Path) -> N
         assert empty.npartitions == 1 and empty.compute().empty
 
 
+def test_a_file_replaced_while_grouping_lists_again(
+    store: hfdata.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an optimize between the listing and the footer reads: the listing is taken again
+    span = hfdata_dask._file_span
+    calls: list[Path] = []
+
+    def vanishing_once(path: Any) -> tuple[int, int, int]:
+        calls.append(path)
+        if len(calls) == 1:
+            raise FileNotFoundError(path)
+        return span(path)
+
+    monkeypatch.setattr(hfdata_dask, "_file_span", vanishing_once)
+    frame = store.to_dask("x")
+    assert len(calls) > 1
+    pd.testing.assert_frame_equal(frame.compute(), store.read("x"))
+
+
+def test_compute_after_an_optimize_replaced_its_files_fails_clearly(
+    store: hfdata.Store,
+) -> None:
+    # the graph names the files of its snapshot; day 1's two files are merged away
+    frame = store.to_dask("x", partition_rows=1)
+    store.optimize()
+    with pytest.raises(FileNotFoundError):
+        frame.compute()
+    pd.testing.assert_frame_equal(store.to_dask("x").compute(), store.read("x"))
+
+
 @pytest.mark.parametrize(("bad", "error"), [(0, ValueError), (-5, ValueError), (2.5, TypeError)])
 def test_bad_partition_rows_is_refused(store: hfdata.Store, bad: object, error: type) -> None:
     with pytest.raises(error, match="partition_rows"):
