@@ -7,6 +7,10 @@ schema, are unsorted or hold points outside their partition, and points of
 already compacted log segments that are missing from Parquet. Leftover compaction
 journals are reported too. Directory listings are taken under `.publish.lock`
 (shared), as readers do, so a concurrent compaction is seen wholly or not at all.
+
+With a `parquet_root` elsewhere (an object store), its Parquet is the live set of
+the commit records, as hfdata's readers see it, each object fetched once; the
+`storage_options` are those the store is opened with.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +31,9 @@ from hfdata.layout import Partition, decode_name, log_dir, parse_segment_name, p
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock, is_locked
 from hfdata.parse import ARROW_TYPES, parse_log_bytes
 from hfdata.settings import SETTINGS_FILE, load_or_create
+
+if TYPE_CHECKING:
+    from hfdata.objectstore import ParquetRoot, RemoteFile
 
 __all__ = ["Finding", "Level", "verify"]
 
@@ -51,11 +58,11 @@ class _Listing:
     active: list[Path] = field(default_factory=list)
     compacted: list[Path] = field(default_factory=list)
     stray: list[Path] = field(default_factory=list)
-    parquet: dict[str, list[Path]] = field(default_factory=dict)
+    parquet: dict[str, list[Path | RemoteFile]] = field(default_factory=dict)
     parquet_stray: list[Path] = field(default_factory=list)
 
 
-def verify(root: Path) -> list[Finding]:
+def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Finding]:
     """Every finding for the store at `root`, errors and warnings included."""
     if not (root / SETTINGS_FILE).is_file():
         return [Finding("error", f"{root} is not an hfdata store (no {SETTINGS_FILE})")]
@@ -63,12 +70,19 @@ def verify(root: Path) -> list[Finding]:
         settings = load_or_create(root, {})
     except ValueError as exc:
         return [Finding("error", f"{root / SETTINGS_FILE}: {exc}")]
+    remote: ParquetRoot | None = None
+    if settings.parquet_root is not None:
+        from hfdata.objectstore import ParquetRoot
+
+        remote = ParquetRoot(settings.parquet_root, storage_options, owner=settings.store_id)
+    elif storage_options:
+        raise ValueError("storage_options need a store with a parquet_root")
     findings: list[Finding] = []
     with flock(root / PUBLISH_LOCK, shared=True):
         journals = sorted(
             p for p in (root / "_journal").glob("*.json") if not p.name.startswith(".")
         )
-        listings = _list(root)
+        listings = _list(root, remote)
     compacting = is_locked(root / COMPACT_LOCK)
     for journal in journals:
         if compacting:
@@ -98,7 +112,7 @@ def _direction(journal: Path) -> str:
     return "forward" if state == "publishing" else "back"
 
 
-def _list(root: Path) -> dict[str, _Listing]:
+def _list(root: Path, remote: ParquetRoot | None) -> dict[str, _Listing]:
     listings: dict[str, _Listing] = defaultdict(_Listing)
     log = root / "log"
     if log.is_dir():
@@ -115,6 +129,12 @@ def _list(root: Path) -> dict[str, _Listing]:
                 listing.compacted = sorted(
                     p for p in compacted.iterdir() if parse_segment_name(p.name) is not None
                 )
+    if remote is not None:
+        for encoded in remote.variables():
+            listing = listings[decode_name(encoded)]
+            for file in remote.live(encoded)[1]:
+                listing.parquet.setdefault(file.key, []).append(file)
+        return listings
     parquet = root / "parquet"
     if parquet.is_dir():
         for var_dir in sorted(parquet.glob("variable=*")):
@@ -235,10 +255,9 @@ def _check_parquet(
     for key, paths in listing.parquet.items():
         parts: list[npt.NDArray[np.int64]] = []
         for path in paths:
-            where = path.relative_to(root)
+            where = path.relative_to(root) if isinstance(path, Path) else path.path
             try:
-                table = pq.read_table(path, columns=["timestamp"])
-                schema = pq.read_schema(path)
+                table, schema = _timestamps(path)
             except FileNotFoundError:
                 continue  # replaced by optimize meanwhile
             except (OSError, pa.ArrowException) as exc:
@@ -272,6 +291,23 @@ def _check_parquet(
             parts.append(ns)
         stamps[key] = np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
     return stamps, rows, files
+
+
+def _timestamps(path: Path | RemoteFile) -> tuple[pa.Table, pa.Schema]:
+    """The timestamp column and the schema of a Parquet file (an object: one GET)."""
+    if isinstance(path, Path):
+        return pq.read_table(path, columns=["timestamp"]), pq.read_schema(path)
+    from hfdata.objectstore import fetch
+
+    try:
+        pf = pq.ParquetFile(pa.BufferReader(fetch(path)), page_checksum_verification=True)
+    except OSError as exc:  # a vanished object reads as a generic I/O error on some stores
+        import pyarrow.fs as pafs
+
+        if path.fs.get_file_info(path.path).type == pafs.FileType.NotFound:
+            raise FileNotFoundError(path.path) from exc
+        raise
+    return pf.read(columns=["timestamp"], use_threads=False), pf.schema_arrow
 
 
 def _cross_check(

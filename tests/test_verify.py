@@ -157,3 +157,40 @@ def test_encoded_and_dot_names_are_reported(tmp_path: Path) -> None:
         store.append("plant/line 1", "2026-11-26T10:00:00Z", 1.0)
         store.append(".hidden", "2026-11-26T10:00:00Z", 1.0)
     assert [m.split(":")[0] for m in levels(verify(tmp_path), "ok")] == [".hidden", "plant/line 1"]
+
+
+def test_parquet_in_an_object_store(tmp_path: Path) -> None:
+    """With a `parquet_root` in a bucket, the committed objects are the Parquet: compacted
+    points found there are not reported missing; an object gone from the bucket is."""
+    from s3server import make_bucket, moto_server, storage_options
+
+    with moto_server() as endpoint:
+        make_bucket(endpoint, "verify-bucket")
+        options = storage_options(endpoint)
+        root = tmp_path / "s"
+        with hfdata.open_store(
+            root, parquet_root="s3://verify-bucket/p", storage_options=options
+        ) as store:
+            for i in range(20):
+                store.append("a", f"2026-11-26T10:00:{i:02d}Z", float(i))
+            store.compact(include_active=True)
+            remote = store.remote
+            assert remote is not None
+            [file] = remote.live("a")[1]
+        findings = verify(root, options)
+        assert levels(findings, "error") == []
+        [summary] = levels(findings, "ok")
+        assert "Parquet: 1 files, 20 rows in 1 partitions" in summary
+        assert "20 points of 1 compacted segments cross-checked" in summary
+        remote.fs.delete_file(file.path)
+        assert levels(verify(root, options), "error") == [
+            "a: 20 points of compacted log segments are missing from Parquet"
+        ]
+        with pytest.raises(ValueError, match="parquet_root"):
+            verify(_local_store(tmp_path), options)
+
+
+def _local_store(tmp_path: Path) -> Path:
+    with hfdata.open_store(tmp_path / "local") as store:
+        store.append("a", "2026-11-26T10:00:00Z", 1.0)
+    return tmp_path / "local"
