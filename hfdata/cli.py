@@ -20,6 +20,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Final, NoReturn, cast
 
+import orjson
+
 from hfdata.errors import CompactionInProgress, HfdataError, StoreClosed
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import PARTITIONS, validate_name
@@ -88,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="keep compacted log segments this long: 7d, 12h, 30m, 90s or 'none' (default 7d)",
     )
+    p.add_argument(
+        "--parquet-root",
+        metavar="URI",
+        help="keep the Parquet elsewhere: s3://bucket/prefix or a path (recorded in the store)",
+    )
+    _storage_option(p)
 
     p = command("append", "append points from JSON Lines or CSV (a file or stdin)", _cmd_append)
     p.add_argument("dir", metavar="DIR", type=Path)
@@ -105,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-rows", type=_positive_int, default=100_000, metavar="N")
     p.add_argument("--durability", choices=DURABILITIES, default="flush")
     p.add_argument("--rejects", metavar="FILE", type=Path, help="write rejected lines here")
+    _storage_option(p)
 
     p = command(
         "import-legacy", "import <variable>.jsonl files of the original module", _cmd_legacy
@@ -119,27 +128,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epoch-unit", choices=EPOCH_UNITS, help="read numeric timestamps as epoch")
     p.add_argument("--kind", choices=KINDS, help="value kind of new variables (default: inferred)")
     p.add_argument("--batch-rows", type=_positive_int, default=100_000, metavar="N")
+    _storage_option(p)
 
     p = command("compact", "turn closed log segments into Parquet", _cmd_compact)
     p.add_argument("dir", metavar="DIR", type=Path)
     _variables_option(p)
     p.add_argument("--no-wait", action="store_true", help="fail if another compaction runs")
     _progress_option(p)
+    _storage_option(p)
 
     p = command("optimize", "merge each partition's Parquet files into one", _cmd_optimize)
     p.add_argument("dir", metavar="DIR", type=Path)
     _variables_option(p)
     p.add_argument("--dedupe", choices=("last", "first"), help="keep one point per timestamp")
     _progress_option(p)
+    _storage_option(p)
 
     p = command("ls", "list the variables", _cmd_ls)
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("-l", "--long", action="store_true", help="a table with kind, rows and range")
+    _storage_option(p)
 
     p = command("info", "describe one variable", _cmd_info)
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("variable", metavar="VARIABLE")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _storage_option(p)
 
     p = command("read", "read points (optionally resampled) as CSV, JSON or Parquet", _cmd_read)
     p.add_argument("dir", metavar="DIR", type=Path)
@@ -160,10 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metadata", action="store_true", help="include the metadata column")
     p.add_argument("--dedupe", choices=("last", "first"), help="keep one point per timestamp")
     p.add_argument("--no-log", action="store_true", help="Parquet only, skip the log tail")
+    _storage_option(p)
 
     p = command("verify", "check the log and Parquet against each other", _cmd_verify)
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    _storage_option(p)
 
     p = command("demo", "simulate a sensor feed, compact, read, resample and plot", _cmd_demo)
     p.add_argument("dir", metavar="DIR", nargs="?", type=Path, default=Path("hfdata-demo"))
@@ -186,6 +202,37 @@ def _variables_option(p: argparse.ArgumentParser) -> None:
         metavar="VARIABLE",
         help="only this variable (repeatable; default all)",
     )
+
+
+def _storage_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-S",
+        "--storage-option",
+        dest="storage_options",
+        action="append",
+        type=_storage_pair,
+        metavar="KEY=VALUE",
+        help="an fsspec storage option for a store whose Parquet is in an object store, "
+        "e.g. endpoint_url=http://minio:9000 (repeatable; VALUE is read as JSON when it "
+        "parses: true, 5, {...})",
+    )
+
+
+def _storage_pair(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    try:
+        value: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def _remote(args: argparse.Namespace) -> dict[str, Any]:
+    """`open_store` keywords for `-S` options (none given: none passed)."""
+    pairs = getattr(args, "storage_options", None)
+    return {"storage_options": dict(pairs)} if pairs else {}
 
 
 def _progress_option(p: argparse.ArgumentParser) -> None:
@@ -314,6 +361,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
         options["epoch_unit"] = args.epoch_unit
     if "log_retention" in args:  # absent unless given (None means keep forever)
         options["log_retention"] = args.log_retention
+    if args.parquet_root is not None:
+        options["parquet_root"] = args.parquet_root
+    options.update(_remote(args))
     existed = (args.dir / SETTINGS_FILE).is_file()
     if args.dir.exists() and not args.dir.is_dir():
         _die(f"{args.dir} exists and is not a directory")
@@ -321,9 +371,10 @@ def _cmd_init(args: argparse.Namespace) -> int:
         s = store.settings
         retention = _show_duration(s.log_retention_seconds)
         what = "already an hfdata store" if existed else "created hfdata store"
+        where = f", Parquet in {s.parquet_root}" if s.parquet_root is not None else ""
         print(
             f"{what} at {args.dir}: partition={s.partition}, naive_timezone={s.naive_timezone}, "
-            f"epoch_unit={s.epoch_unit}, log retention {retention}"
+            f"epoch_unit={s.epoch_unit}, log retention {retention}{where}"
         )
     return OK
 
@@ -344,7 +395,7 @@ def _cmd_append(args: argparse.Namespace) -> int:
             else:
                 peek = getattr(stream, "peek", None)
                 fmt = sniff_format(peek(512)[:512] if peek is not None else b"{")
-        store = open_store(args.dir, durability=args.durability)
+        store = open_store(args.dir, durability=args.durability, **_remote(args))
         with store, _rejects(args.rejects) as rejects_file:
             kind: Kind | None = resolve_kind(store, args.variable, args.kind)
             rules = TimeRules(store.settings.naive_timezone, store.settings.epoch_unit)
@@ -402,7 +453,7 @@ def _cmd_legacy(args: argparse.Namespace) -> int:
     problems = bool(skipped)
     rows: list[list[object]] = []
     total = 0
-    with open_store(args.dir) as store:
+    with open_store(args.dir, **_remote(args)) as store:
         zone = args.naive_timezone or store.settings.naive_timezone
         unit = args.epoch_unit or store.settings.epoch_unit
         rules = TimeRules(zone, unit)
@@ -434,7 +485,7 @@ def _isnum(value: object) -> bool:
 
 
 def _cmd_compact(args: argparse.Namespace) -> int:
-    with _existing(args.dir) as store:
+    with _existing(args.dir, **_remote(args)) as store:
         try:
             report = store.compact(
                 variables=args.variables, progress=args.progress, wait=not args.no_wait
@@ -452,7 +503,7 @@ def _cmd_compact(args: argparse.Namespace) -> int:
 
 
 def _cmd_optimize(args: argparse.Namespace) -> int:
-    with _existing(args.dir) as store:
+    with _existing(args.dir, **_remote(args)) as store:
         report = store.optimize(args.variables, dedupe=args.dedupe, progress=args.progress)
     _print_report("optimized", report)
     return OK
@@ -461,7 +512,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
 def _cmd_ls(args: argparse.Namespace) -> int:
     from hfdata.views import info_row, info_rows_header
 
-    with _existing(args.dir) as store:
+    with _existing(args.dir, **_remote(args)) as store:
         names = store.variables()
         if not args.long:
             for name in names:
@@ -475,7 +526,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 def _cmd_info(args: argparse.Namespace) -> int:
     from hfdata.views import info_json, info_pairs
 
-    with _existing(args.dir) as store:
+    with _existing(args.dir, **_remote(args)) as store:
         info = store.info(args.variable)
     if args.json:
         print(info_json(info))
@@ -495,7 +546,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
     if args.agg != "mean" and args.resample is None:
         _die("--agg needs --resample RULE")
     variables = args.variables[0] if len(args.variables) == 1 else list(args.variables)
-    with _existing(args.dir) as store:
+    with _existing(args.dir, **_remote(args)) as store:
         frame = store.read(
             variables,
             args.start,
@@ -515,7 +566,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from hfdata.verify import verify
 
-    findings = verify(args.dir)
+    findings = verify(args.dir, _remote(args).get("storage_options"))
     worst = OK
     for finding in findings:
         if finding.level == "ok" and args.quiet:

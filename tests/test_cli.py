@@ -426,3 +426,43 @@ def test_read_into_a_closed_pipe_is_quiet(filled: Path) -> None:
         errors = reader.stderr.read()
         assert reader.wait(timeout=120) == 0
     assert b"Traceback" not in errors
+
+
+# -- a store whose Parquet is in an object store -------------------------------------------------
+def test_object_store_commands(tmp_path: Path, run: Any) -> None:
+    """`init --parquet-root` and `-S KEY=VALUE` on every command that opens the store,
+    against a real S3 server on loopback: append, compact, ls, info, read and verify."""
+    from s3server import make_bucket, moto_server, storage_options
+
+    root = tmp_path / "s"
+    with moto_server() as endpoint:
+        make_bucket(endpoint, "cli-bucket")
+        options = [f"-S{k}={v}" for k, v in storage_options(endpoint).items()]
+        created = run("init", root, "--parquet-root", "s3://cli-bucket/p", *options)
+        assert created.returncode == 0, created.stderr
+        assert "Parquet in s3://cli-bucket/p" in created.stdout
+        lines = "".join(
+            f'{{"timestamp": "2026-11-26T10:00:{i:02d}Z", "value": {i}.5}}\n' for i in range(30)
+        )
+        appended = run("append", root, "t", *options, stdin=lines)
+        assert appended.returncode == 0, appended.stderr
+        compacted = run("compact", root, *options)
+        assert compacted.returncode == 0, compacted.stderr
+        assert not (root / "parquet").exists()  # the Parquet went to the bucket
+        assert run("ls", root, *options).stdout.split() == ["t"]
+        info = json.loads(run("info", root, "t", "--json", *options).stdout)
+        assert (info["rows"], info["parquet_rows"], info["log_rows"]) == (30, 30, 0)
+        read = run("read", root, "t", "--format", "json", *options)
+        assert read.returncode == 0, read.stderr
+        points = [json.loads(line) for line in read.stdout.splitlines()]  # JSON Lines
+        assert [p["value"] for p in points] == [i + 0.5 for i in range(30)]
+        verified = run("verify", root, *options)
+        assert verified.returncode == 0, verified.stdout  # compacted points found in the bucket
+        assert "Parquet: 1 files, 30 rows in 1 partitions" in verified.stdout
+        assert "30 points of 1 compacted segments cross-checked" in verified.stdout
+    local = tmp_path / "local"
+    assert run("init", local).returncode == 0
+    refused = run("verify", local, "-Sanon=true")
+    assert refused.returncode == 2 and "parquet_root" in one_line_error(refused)
+    malformed = run("ls", local, "-S", "no-equals-sign")
+    assert malformed.returncode == 2 and "KEY=VALUE" in malformed.stderr
