@@ -126,3 +126,29 @@ def test_reported_time_overrides_the_clock() -> None:
     (record,) = compare("7", "x", [Contender("w", "hfdata", lambda _: 2.0, n=10)], repeats=3)
     assert record["times"] == [2.0, 2.0, 2.0]
     assert record["rate"] == pytest.approx(5.0)
+
+
+def test_codecs_table_lists_every_codec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m benchmarks.codecs`: one line per data shape and codec, sizes and times
+    present; its first codec is the one compaction writes (checked on a compacted file)."""
+    import pyarrow.parquet as pq
+
+    import hfdata
+    from benchmarks import codecs
+
+    codecs.main(["--rows", "20000"])
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert len(lines) == 3 * len(codecs.CODECS)
+    for line in lines:
+        size = float(line.split(" MB")[0].split()[-1])
+        millis = float(line.split("decode")[1].split()[0])
+        assert size > 0 and millis >= 0
+    with hfdata.open_store(tmp_path / "s") as store:
+        store.append("x", "2026-11-26T10:00:00Z", 1.5)
+        store.compact(include_active=True)
+    [path] = (tmp_path / "s" / "parquet").rglob("*.parquet")
+    column = pq.read_metadata(path).row_group(0).column(1)
+    assert column.path_in_schema == "value"
+    compression, encoding = codecs.CODECS[0]
+    assert column.compression == compression.upper()
+    assert encoding in column.encodings
