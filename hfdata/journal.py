@@ -121,6 +121,13 @@ def publish(root: Path, journal: Journal, remote: ParquetRoot | None = None) -> 
     Idempotent, so a roll forward simply runs it again.
     """
     if journal.state != "publishing":
+        if not journal.remote:
+            # "publishing" promises complete outputs to a roll forward: their data is
+            # fsynced (step 5), and their names must be durable too, or under POSIX rules a
+            # power loss right after the renames below loses both names, and the segments
+            # then move to compacted/ with their points in no Parquet file.
+            for directory in sorted({(root / tmp).parent for tmp, _ in journal.outputs}):
+                fsync_dir(directory)
         journal.state = "publishing"
         journal.save(root)
     dirs: set[Path] = set()
