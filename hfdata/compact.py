@@ -417,6 +417,10 @@ def compact(
         finally:
             if bar is not None:
                 bar.close()
+        if remote is not None:  # keep the commit records of what was compacted few
+            for encoded, segments in plan:
+                if segments:
+                    remote.fold(encoded)
     return tally.report(started)
 
 
@@ -543,6 +547,8 @@ def _optimize_remote(
     finally:
         if bar is not None:
             bar.close()
+    for encoded in sorted({item[0] for item in todo}):
+        remote.fold(encoded)
 
 
 # -- drop -----------------------------------------------------------------------------------
