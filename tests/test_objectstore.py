@@ -445,6 +445,24 @@ def test_commit_records_fold(
         store.close()
 
 
+def test_a_failed_fold_is_a_warning(
+    bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batches are published before the fold: its failure leaves the records and
+    warns; the compaction itself succeeds and the points are readable."""
+
+    def fail(self: ParquetRoot, encoded: str, at: int | None = None) -> bool:
+        raise OSError("bucket unreachable")
+
+    monkeypatch.setattr(ParquetRoot, "fold", fail)
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        store.append_many("x", _frame("2026-11-01", 30))
+        with pytest.warns(RuntimeWarning, match="could not fold the commit records of 'x'"):
+            report = store.compact(include_active=True)
+        assert report.rows == 30
+        assert len(store.read("x")) == 30
+
+
 def test_a_fold_under_a_reader(bucket: dict[str, Any], tmp_path: Path) -> None:
     """A reader that listed records a fold then deleted lists again; a fold whose old
     records were not all deleted (a crash) counts each file once."""
