@@ -370,6 +370,9 @@ class ParquetRoot:
         record = self.commit_record(new_batch_id(), encoded, kind, list(live.values()), [])
         record["folds"] = [n for n, _ in own]
         self.put_commit(record)
+        # Oldest first (names sort by batch time): a record that replaced a file goes only
+        # after the record that named it, so a fold cut short never leaves a deleted file
+        # named without the record that replaced it.
         for name, _ in own:
             try:
                 self.fs.delete_file(f"{self._commit_dir(encoded)}/{name}")
