@@ -445,6 +445,43 @@ def test_commit_records_fold(
         store.close()
 
 
+def test_a_fold_cut_short_never_revives_a_replaced_file(
+    bucket: dict[str, Any], tmp_path: Path
+) -> None:
+    """A fold deletes the records it folded oldest first: cut short after one deletion,
+    the record that replaced a file is still there, so the file stays replaced."""
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        for offset in (0.0, 0.5):
+            store.append_many("x", _frame("2026-11-01", 20, offset=offset))
+            store.compact(include_active=True)
+        store.optimize()  # a third record replaces the first two records' files
+        remote = store.remote
+        assert remote is not None
+        want = store.read("x")
+        real = remote.fs
+
+        class DeletesOnce:
+            deleted = 0
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def delete_file(self, path: str) -> None:
+                if self.deleted:
+                    raise OSError("connection reset")
+                self.deleted += 1
+                real.delete_file(path)
+
+        remote.fs = DeletesOnce()  # type: ignore[assignment]
+        with pytest.raises(OSError, match="connection reset"):
+            remote.fold("x", at=1)
+        remote.fs = real
+        assert len(_records(remote, "x")) == 3  # the fold's, and two of the three folded
+        hfdata.read.clear_cache()
+        pd.testing.assert_frame_equal(store.read("x"), want)
+        assert store.info("x").parquet_files == 1
+
+
 def test_a_failed_fold_is_a_warning(
     bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
