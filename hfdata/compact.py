@@ -28,6 +28,7 @@ import secrets
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ import pyarrow.parquet as pq
 from hfdata.errors import CompactionInProgress, VariableNotFound
 from hfdata.journal import Journal, new_batch_id, publish, recover_all, roll_back
 from hfdata.kinds import Kind, load_schema
-from hfdata.layout import encode_name, parse_segment_name
+from hfdata.layout import decode_name, encode_name, parse_segment_name
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock
 from hfdata.log import fsync_dir, make_dirs
 from hfdata.parquetio import dedupe_sorted, sort_stable, split_partitions, write_parquet
@@ -417,6 +418,10 @@ def compact(
         finally:
             if bar is not None:
                 bar.close()
+        if remote is not None:  # keep the commit records of what was compacted few
+            for encoded, segments in plan:
+                if segments:
+                    _fold(remote, encoded)
     return tally.report(started)
 
 
@@ -543,6 +548,22 @@ def _optimize_remote(
     finally:
         if bar is not None:
             bar.close()
+    for encoded in sorted({item[0] for item in todo}):
+        _fold(remote, encoded)
+
+
+def _fold(remote: ParquetRoot, encoded: str) -> None:
+    """Fold the store's commit records of a variable. Housekeeping: the batches are
+    published already, so a failure is a warning and the next compaction tries again."""
+    try:
+        remote.fold(encoded)
+    except OSError as exc:
+        warnings.warn(
+            f"could not fold the commit records of {decode_name(encoded)!r} ({exc}); "
+            "the next compaction tries again",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 # -- drop -----------------------------------------------------------------------------------

@@ -17,6 +17,14 @@ compacting machine sees each point exactly once. `optimize` replaces only files 
 store committed (`owner`), so several machines compacting into one bucket never replace
 each other's files.
 
+Commit records would accumulate (one per batch per variable, each fetched once by every
+new reader), so a store folds its own: once it has `FOLD_AT` records of a variable, it
+writes one more commit naming its live files (its own outputs minus what its own commits
+replaced; no other store replaces them) and then deletes the records folded. A reader
+that finds a listed record gone lists again (the fold's record was written first), and
+a file named by two records counts once, so a fold interrupted between its PUT and its
+deletions changes nothing a reader sees.
+
 Filesystems are `pyarrow.fs` objects: S3 through Arrow's C++ client (measured faster than
 s3fs here, see `benchmarks/bench_s3.py`), anything else fsspec knows through
 `pyarrow.fs.PyFileSystem(FSSpecHandler(...))`. `storage_options` are fsspec's (as in
@@ -44,6 +52,7 @@ from hfdata.parquetio import write_parquet_stream
 
 __all__ = [
     "COMMIT_DIR",
+    "FOLD_AT",
     "Backend",
     "ParquetRoot",
     "RemoteFile",
@@ -56,6 +65,8 @@ __all__ = [
 ]
 
 COMMIT_DIR: Final = "_hfdata/commits"
+FOLD_AT: Final = 64  # a store's commit records of one variable folded into one from here
+_RELIST: Final = 5  # listings when records vanish under a reader (folds, drops)
 Backend = Literal["pyarrow", "fsspec"]
 _S3_KEYS: Final = {"key", "secret", "token", "endpoint_url", "client_kwargs", "anon", "region"}
 
@@ -303,44 +314,78 @@ class ParquetRoot:
             if info.type == pafs.FileType.Directory and not info.base_name.startswith(".")
         )
 
-    def _load_commits(self, encoded: str) -> list[_Commit]:
-        """Every commit of a variable (one LIST; records not seen before are fetched)."""
-        names = sorted(
-            info.base_name
-            for info in self._list(self._commit_dir(encoded))
-            if info.type == pafs.FileType.File
-            and info.base_name.endswith(".json")
-            and not info.base_name.startswith(".")
-        )
+    def _load_commits(self, encoded: str) -> list[tuple[str, _Commit]]:
+        """Every commit of a variable with its record's name (one LIST; records not seen
+        before are fetched). A listed record gone when fetched (folded or dropped
+        meanwhile) means another LIST: a fold writes its own record before deleting."""
+        directory = self._commit_dir(encoded)
         with self._lock:
             known = dict(self._commits.get(encoded, {}))
-        fresh = {}
-        for name in names:
-            commit = known.get(name)
-            if commit is None:
-                try:
-                    with self.fs.open_input_stream(f"{self._commit_dir(encoded)}/{name}") as src:
-                        raw = orjson.loads(src.read())
-                except FileNotFoundError:
-                    continue  # dropped meanwhile
-                commit = _Commit(
-                    batch=raw["batch"],
-                    owner=raw["owner"],
-                    kind=raw.get("kind"),
-                    outputs=tuple(raw["outputs"]),
-                    replaces=tuple(raw["replaces"]),
-                )
-            fresh[name] = commit
+        for attempt in range(_RELIST):
+            names = sorted(
+                info.base_name
+                for info in self._list(directory)
+                if info.type == pafs.FileType.File
+                and info.base_name.endswith(".json")
+                and not info.base_name.startswith(".")
+            )
+            fresh: dict[str, _Commit] = {}
+            vanished = False
+            for name in names:
+                commit = known.get(name)
+                if commit is None:
+                    try:
+                        with self.fs.open_input_stream(f"{directory}/{name}") as src:
+                            raw = orjson.loads(src.read())
+                    except FileNotFoundError:
+                        vanished = True
+                        continue
+                    commit = _Commit(
+                        batch=raw["batch"],
+                        owner=raw["owner"],
+                        kind=raw.get("kind"),
+                        outputs=tuple(raw["outputs"]),
+                        replaces=tuple(raw["replaces"]),
+                    )
+                    known[name] = commit
+                fresh[name] = commit
+            if not vanished or attempt == _RELIST - 1:
+                break
         with self._lock:
             self._commits[encoded] = fresh
-        return [fresh[n] for n in names if n in fresh]
+        return [(n, fresh[n]) for n in names if n in fresh]
+
+    def fold(self, encoded: str, at: int | None = None) -> bool:
+        """Fold this store's commit records of a variable into one once it has `at`
+        (default `FOLD_AT`) or more; True if it did. Call under the store's compaction
+        lock: nothing else writes this store's records then."""
+        from hfdata.journal import new_batch_id
+
+        own = [(n, c) for n, c in self._load_commits(encoded) if c.owner == self.owner]
+        if len(own) < (FOLD_AT if at is None else at):
+            return False
+        replaced = {rel for _, c in own for rel in c.replaces}
+        live = {o["path"]: o for _, c in own for o in c.outputs if o["path"] not in replaced}
+        kind = next((c.kind for _, c in own if c.kind is not None), None)
+        record = self.commit_record(new_batch_id(), encoded, kind, list(live.values()), [])
+        record["folds"] = [n for n, _ in own]
+        self.put_commit(record)
+        # Oldest first (names sort by batch time): a record that replaced a file goes only
+        # after the record that named it, so a fold cut short never leaves a deleted file
+        # named without the record that replaced it.
+        for name, _ in own:
+            try:
+                self.fs.delete_file(f"{self._commit_dir(encoded)}/{name}")
+            except FileNotFoundError:
+                continue
+        return True
 
     def live(self, encoded: str) -> tuple[str | None, list[RemoteFile], dict[str, str]]:
         """`(kind, live files sorted by partition and name, owner of each live file)`.
 
         Live = every file a commit names, minus every file a commit replaces.
         """
-        commits = self._load_commits(encoded)
+        commits = [c for _, c in self._load_commits(encoded)]
         replaced = {rel for c in commits for rel in c.replaces}
         kind = next((c.kind for c in commits if c.kind is not None), None)
         files: list[RemoteFile] = []
@@ -348,7 +393,7 @@ class ParquetRoot:
         for c in commits:
             for out in c.outputs:
                 rel = out["path"]
-                if rel in replaced:
+                if rel in replaced or rel in owners:  # a fold's record repeats its files
                     continue
                 key = rel.split("/")[1].removeprefix("date=")
                 files.append(

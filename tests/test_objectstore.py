@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -391,6 +392,145 @@ def test_two_machines_share_one_bucket(bucket: dict[str, Any], tmp_path: Path) -
     assert len([i for i in infos if i.path.endswith(".parquet")]) == 3  # replaced ones deleted
     a.close()
     b.close()
+
+
+def _records(remote: ParquetRoot, encoded: str) -> list[dict[str, Any]]:
+    """The commit records of a variable as stored (not through the reader's cache)."""
+    directory = f"{remote.base}/_hfdata/commits/{encoded}"
+    out = []
+    for info in remote.fs.get_file_info(pafs.FileSelector(directory)):
+        with remote.fs.open_input_stream(info.path) as src:
+            out.append(json.loads(src.read()))
+    return out
+
+
+def test_commit_records_fold(
+    bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every third record of a store folds its records into one: reads, info and another
+    store's records are unchanged, and optimize's replacements carry over."""
+    monkeypatch.setattr(objectstore, "FOLD_AT", 3)
+    a = hfdata.open_store(tmp_path / "a", **bucket)
+    b = hfdata.open_store(tmp_path / "b", **bucket)
+    b.append_many("x", _frame("2026-11-02", 50, offset=0.5))
+    b.compact(include_active=True)
+    b.append_many("x", _frame("2026-11-03", 50, offset=0.25))
+    b.compact(include_active=True)  # b: two records, below the fold
+    counts = []
+    for day in range(1, 6):  # a: a record per compaction, folded at the third
+        a.append_many("x", _frame(f"2026-11-0{day}T12:00", 40, offset=day * 100.0))
+        a.compact(include_active=True)
+        assert a.remote is not None
+        counts.append(len(_records(a.remote, "x")))
+    assert counts == [3, 4, 3, 4, 3]  # b's 2 + a's 1, 2, then folded to 1, 2, 1
+    records = _records(a.remote, "x")
+    own = [r for r in records if r["owner"] == a.settings.store_id]
+    [folded] = own
+    assert len(folded["folds"]) == 3 and len(folded["outputs"]) == 5
+    assert len(a.read("x")) == 5 * 40 + 2 * 50
+    assert a.info("x").parquet_files == 7
+    a.optimize()  # merges a's 5 files (2 partitions share a day with b's) per partition
+    a.append_many("x", _frame("2026-11-06", 10))
+    a.compact(include_active=True)
+    a.append_many("x", _frame("2026-11-07", 10))
+    a.compact(include_active=True)  # folds again, over the optimize's replacements
+    fresh = hfdata.open_store(tmp_path / "c", **bucket)  # a new reader: nothing cached
+    want = a.read("x", include_log=False).sort_values(["timestamp", "value"])
+    got = fresh.read("x").sort_values(["timestamp", "value"])
+    pd.testing.assert_frame_equal(got, want)
+    assert len(got) == 5 * 40 + 2 * 50 + 20
+    others = [r for r in _records(a.remote, "x") if r["owner"] == b.settings.store_id]
+    assert [len(r["outputs"]) for r in others] == [1, 1]  # b's records untouched
+    for store in (a, b, fresh):
+        store.close()
+
+
+def test_a_fold_cut_short_never_revives_a_replaced_file(
+    bucket: dict[str, Any], tmp_path: Path
+) -> None:
+    """A fold deletes the records it folded oldest first: cut short after one deletion,
+    the record that replaced a file is still there, so the file stays replaced."""
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        for offset in (0.0, 0.5):
+            store.append_many("x", _frame("2026-11-01", 20, offset=offset))
+            store.compact(include_active=True)
+        store.optimize()  # a third record replaces the first two records' files
+        remote = store.remote
+        assert remote is not None
+        want = store.read("x")
+        real = remote.fs
+
+        class DeletesOnce:
+            deleted = 0
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def delete_file(self, path: str) -> None:
+                if self.deleted:
+                    raise OSError("connection reset")
+                self.deleted += 1
+                real.delete_file(path)
+
+        remote.fs = DeletesOnce()  # type: ignore[assignment]
+        with pytest.raises(OSError, match="connection reset"):
+            remote.fold("x", at=1)
+        remote.fs = real
+        assert len(_records(remote, "x")) == 3  # the fold's, and two of the three folded
+        hfdata.read.clear_cache()
+        pd.testing.assert_frame_equal(store.read("x"), want)
+        assert store.info("x").parquet_files == 1
+
+
+def test_a_failed_fold_is_a_warning(
+    bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batches are published before the fold: its failure leaves the records and
+    warns; the compaction itself succeeds and the points are readable."""
+
+    def fail(self: ParquetRoot, encoded: str, at: int | None = None) -> bool:
+        raise OSError("bucket unreachable")
+
+    monkeypatch.setattr(ParquetRoot, "fold", fail)
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        store.append_many("x", _frame("2026-11-01", 30))
+        with pytest.warns(RuntimeWarning, match="could not fold the commit records of 'x'"):
+            report = store.compact(include_active=True)
+        assert report.rows == 30
+        assert len(store.read("x")) == 30
+
+
+def test_a_fold_under_a_reader(bucket: dict[str, Any], tmp_path: Path) -> None:
+    """A reader that listed records a fold then deleted lists again; a fold whose old
+    records were not all deleted (a crash) counts each file once."""
+    with hfdata.open_store(tmp_path / "w", **bucket) as writer:
+        for day in range(1, 4):
+            writer.append_many("x", _frame(f"2026-11-0{day}", 30, offset=day * 100.0))
+            writer.compact(include_active=True)
+        assert writer.remote is not None
+        want = writer.read("x")
+        old = _records(writer.remote, "x")
+        reader = ParquetRoot(writer.remote.uri, bucket["storage_options"], owner="reader")
+        listing = reader._list
+        calls = []
+
+        def list_then_fold(directory: str) -> Any:
+            infos = listing(directory)
+            calls.append(directory)
+            if len(calls) == 1:
+                assert writer.remote is not None and writer.remote.fold("x", at=1)
+            return infos
+
+        reader._list = list_then_fold  # type: ignore[method-assign]
+        _, files, _ = reader.live("x")
+        assert len(calls) == 2  # listed again after the folded records vanished
+        assert sorted(f.rel for f in files) == sorted(o["path"] for r in old for o in r["outputs"])
+        for record in old:  # the old records back beside the fold's
+            writer.remote.put_commit(record)
+        assert len(_records(writer.remote, "x")) == 4
+        hfdata.read.clear_cache()
+        pd.testing.assert_frame_equal(writer.read("x"), want)
+        assert writer.info("x").parquet_rows == 90
 
 
 def test_optimize_dedupe_and_drop(bucket: dict[str, Any], tmp_path: Path) -> None:
