@@ -34,7 +34,7 @@ DESCRIPTIONS = {
     "fsync of its directory)",
     "power_loss_compaction_journaled": "2. Power loss during compaction/optimize, journaled model",
     "power_loss_compaction_posix": "2. Power loss during compaction/optimize, strict POSIX "
-    "model — expected to fail until new Parquet/journal directories are fsynced",
+    "model (a name is durable only after an fsync of its directory)",
     "compaction_killed": "3. Compaction killed (SIGKILL after a random spin, or ended at its "
     "Nth mutating os call) and failed (EIO) at each protocol step",
     "concurrency": "4. Writers, compactor, optimizer and readers at once",
