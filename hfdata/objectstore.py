@@ -34,9 +34,11 @@ disk.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -62,6 +64,7 @@ __all__ = [
     "open_remote",
     "read_footer",
     "read_table",
+    "vanished_as_not_found",
 ]
 
 COMMIT_DIR: Final = "_hfdata/commits"
@@ -416,6 +419,20 @@ class ParquetRoot:
 def open_remote(fs: pafs.FileSystem, path: str) -> pa.NativeFile:
     """Open a data object for random access (row groups)."""
     return fs.open_input_file(path)
+
+
+@contextlib.contextmanager
+def vanished_as_not_found(file: RemoteFile) -> Iterator[None]:
+    """A data object deleted meanwhile (an optimize replaced it) is a `FileNotFoundError`,
+    which readers answer by listing again: some stores report it as a generic I/O error."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if file.fs.get_file_info(file.path).type == pafs.FileType.NotFound:
+            raise FileNotFoundError(file.path) from exc
+        raise
 
 
 def fetch(file: RemoteFile) -> pa.Buffer:

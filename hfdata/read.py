@@ -305,9 +305,9 @@ def _remote_footer(file: RemoteFile) -> tuple[pq.FileMetaData, npt.NDArray[np.in
 def _read_remote(file: RemoteFile, lo: int, last: int, columns: Sequence[str]) -> pa.Table | None:
     """Rows of a data object in `[lo, last]`: all of it in one request when the window
     covers it, else the footer (cached) and the overlapping row groups only."""
-    from hfdata.objectstore import fetch, open_remote
+    from hfdata.objectstore import fetch, open_remote, vanished_as_not_found
 
-    try:
+    with vanished_as_not_found(file):
         if lo <= file.lo and file.hi <= last:
             return _decode_fetched(fetch(file), columns)
         md, bounds = _remote_footer(file)
@@ -317,14 +317,6 @@ def _read_remote(file: RemoteFile, lo: int, last: int, columns: Sequence[str]) -
         with open_remote(file.fs, file.path) as src:
             pf = pq.ParquetFile(src, metadata=md, pre_buffer=True, page_checksum_verification=True)
             table = pf.read_row_groups(keep.tolist(), columns=list(columns), use_threads=False)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:  # a vanished object reads as a generic I/O error on some stores
-        import pyarrow.fs as pafs
-
-        if file.fs.get_file_info(file.path).type == pafs.FileType.NotFound:
-            raise FileNotFoundError(file.path) from exc
-        raise
     return _slice_sorted(table, lo, last)
 
 
@@ -381,15 +373,26 @@ def _plan(path: Path, lo: int, last: int) -> tuple[pq.FileMetaData, list[int]]:
     return md, np.flatnonzero((bounds[:, 1] >= lo) & (bounds[:, 0] <= last)).tolist()
 
 
-def _decode(path: Path, md: pq.FileMetaData, groups: list[int], columns: Sequence[str]) -> pa.Table:
-    """Row groups `groups` of a local file (page checksums verified)."""
+def _decode(
+    path: Path | pa.Buffer, md: pq.FileMetaData, groups: list[int], columns: Sequence[str]
+) -> pa.Table:
+    """Row groups `groups` of a local file, or of an object fetched into memory (page
+    checksums verified)."""
     names = md.schema.names
     indices = [names.index(c) for c in columns]
+    if not isinstance(path, Path):
+        return _decode_from(pa.BufferReader(path), md, groups, indices)
     # An Arrow memory map as the source skips ParquetFile's filesystem resolution,
     # and `reader` its per-call column lookup: a fifth of a one-hour slice's time.
     with _reading(path), pa.memory_map(str(path)) as source:
-        pf = pq.ParquetFile(source, metadata=md, pre_buffer=False, page_checksum_verification=True)
-        return pf.reader.read_row_groups(groups, column_indices=indices, use_threads=False)
+        return _decode_from(source, md, groups, indices)
+
+
+def _decode_from(
+    source: pa.NativeFile, md: pq.FileMetaData, groups: list[int], indices: list[int]
+) -> pa.Table:
+    pf = pq.ParquetFile(source, metadata=md, pre_buffer=False, page_checksum_verification=True)
+    return pf.reader.read_row_groups(groups, column_indices=indices, use_threads=False)
 
 
 def _ns(table: pa.Table) -> npt.NDArray[np.int64]:
@@ -585,16 +588,9 @@ def _decode_fetched(data: pa.Buffer, columns: Sequence[str]) -> pa.Table:
     count = md.num_row_groups
     if pool is None or md.num_rows < _PARALLEL_ROWS or count < 2:
         return pf.read(columns=list(columns), use_threads=False)
-    names = md.schema.names
-    indices = [names.index(c) for c in columns]
     per_run = -(-count // workers)
-
-    def decode(first: int) -> pa.Table:
-        own = pq.ParquetFile(pa.BufferReader(data), metadata=md, page_checksum_verification=True)
-        groups = list(range(first, min(first + per_run, count)))
-        return own.reader.read_row_groups(groups, column_indices=indices, use_threads=False)
-
-    return pa.concat_tables(pool.map(decode, range(0, count, per_run)))
+    runs = [list(range(k, min(k + per_run, count))) for k in range(0, count, per_run)]
+    return pa.concat_tables(pool.map(lambda run: _decode(data, md, run, columns), runs))
 
 
 def _read_parquets(

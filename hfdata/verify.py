@@ -297,16 +297,10 @@ def _timestamps(path: Path | RemoteFile) -> tuple[pa.Table, pa.Schema]:
     """The timestamp column and the schema of a Parquet file (an object: one GET)."""
     if isinstance(path, Path):
         return pq.read_table(path, columns=["timestamp"]), pq.read_schema(path)
-    from hfdata.objectstore import fetch
+    from hfdata.objectstore import fetch, vanished_as_not_found
 
-    try:
+    with vanished_as_not_found(path):
         pf = pq.ParquetFile(pa.BufferReader(fetch(path)), page_checksum_verification=True)
-    except OSError as exc:  # a vanished object reads as a generic I/O error on some stores
-        import pyarrow.fs as pafs
-
-        if path.fs.get_file_info(path.path).type == pafs.FileType.NotFound:
-            raise FileNotFoundError(path.path) from exc
-        raise
     return pf.read(columns=["timestamp"], use_threads=False), pf.schema_arrow
 
 
