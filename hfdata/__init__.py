@@ -7,6 +7,7 @@ and read back as pandas, polars or Arrow frames that include the log tail.
 from hfdata.compact import CompactionReport
 from hfdata.compat import HighFrequencyDataStore
 from hfdata.errors import (
+    CompactionFailed,
     CompactionInProgress,
     CorruptFile,
     DurabilityError,
@@ -25,6 +26,7 @@ from hfdata.read import VariableInfo
 from hfdata.store import Store, open_store
 
 __all__ = [
+    "CompactionFailed",
     "CompactionInProgress",
     "CompactionReport",
     "CorruptFile",

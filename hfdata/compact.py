@@ -35,9 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from hfdata.errors import CompactionInProgress, VariableNotFound
+from hfdata.errors import CompactionFailed, CompactionInProgress, HfdataError, VariableNotFound
 from hfdata.journal import Journal, new_batch_id, publish, recover_all, roll_back
 from hfdata.kinds import Kind, load_schema
 from hfdata.layout import decode_name, encode_name, parse_segment_name
@@ -46,6 +45,7 @@ from hfdata.log import fsync_dir, make_dirs
 from hfdata.parquetio import dedupe_sorted, sort_stable, split_partitions, write_parquet
 from hfdata.parse import BadLine, parse_log_bytes
 from hfdata.quarantine import quarantine_dir, write_quarantine
+from hfdata.read import read_file
 from hfdata.settings import StoreSettings
 
 if TYPE_CHECKING:
@@ -316,6 +316,27 @@ def _run_batch(
         raise
 
 
+@contextlib.contextmanager
+def _failing_as(what: str) -> Iterator[None]:
+    """An I/O error in a compaction or optimize job becomes a `CompactionFailed` that
+    names the job and says nothing was lost (its batch is rolled back or forward by
+    `_run_batch`, or had not started); hfdata's own typed errors pass unchanged."""
+    try:
+        yield
+    except HfdataError:
+        raise
+    except OSError as exc:
+        message = (
+            f"{what} failed: {exc}. No point was lost or doubled: the batch was rolled back "
+            "or forward (or is, when the store is next opened). Fix the cause (disk space, "
+            "permissions, the object store) and run it again"
+        )
+        failed = (
+            CompactionFailed(message) if exc.errno is None else CompactionFailed(exc.errno, message)
+        )
+        raise failed from exc
+
+
 def _compact_batch(
     root: Path,
     settings: StoreSettings,
@@ -413,7 +434,8 @@ def compact(
             for encoded, segments in plan:
                 kind = load_schema(root / "log" / encoded)
                 for batch in _batches(segments):
-                    _compact_batch(root, settings, encoded, kind, batch, tally, bar, remote)
+                    with _failing_as(f"compacting {decode_name(encoded)!r}"):
+                        _compact_batch(root, settings, encoded, kind, batch, tally, bar, remote)
                 _apply_retention(root, encoded, settings)
         finally:
             if bar is not None:
@@ -479,15 +501,16 @@ def optimize(
         bar = _progress_bar(progress, len(todo), "optimizing", "partition")
         try:
             for encoded, directory, files in todo:
-                table = sort_stable(pa.concat_tables(pq.ParquetFile(f).read() for f in files))
-                if dedupe is not None:
-                    table = dedupe_sorted(table, dedupe)
-                journal = Journal(new_batch_id())
-                final = directory / f"part-{journal.batch}.parquet"
-                tmp = directory / f".part-{journal.batch}.parquet.tmp"
-                journal.outputs.append((_rel(root, tmp), _rel(root, final)))
-                journal.replaces.extend(_rel(root, f) for f in files)
-                _run_batch(root, journal, [(tmp, table)])
+                with _failing_as(f"optimizing {decode_name(encoded)!r} ({directory.name})"):
+                    table = sort_stable(pa.concat_tables(read_file(f) for f in files))
+                    if dedupe is not None:
+                        table = dedupe_sorted(table, dedupe)
+                    journal = Journal(new_batch_id())
+                    final = directory / f"part-{journal.batch}.parquet"
+                    tmp = directory / f".part-{journal.batch}.parquet.tmp"
+                    journal.outputs.append((_rel(root, tmp), _rel(root, final)))
+                    journal.replaces.extend(_rel(root, f) for f in files)
+                    _run_batch(root, journal, [(tmp, table)])
                 tally.rows += table.num_rows
                 tally.files += 1
                 tally.partitions.add((encoded, directory.name))
@@ -532,14 +555,15 @@ def _optimize_remote(
     bar = _progress_bar(progress, len(todo), "optimizing", "partition")
     try:
         for encoded, kind, key, group in todo:
-            table = sort_stable(pa.concat_tables(read_table(f) for f in group))
-            if dedupe is not None:
-                table = dedupe_sorted(table, dedupe)
-            journal = Journal(new_batch_id())
-            rel = remote.part_rel(encoded, key, journal.batch)
-            journal.outputs.append((rel, rel))
-            journal.replaces.extend(f.rel for f in group)
-            _run_batch(root, journal, [(rel, table)], remote, kind)
+            with _failing_as(f"optimizing {decode_name(encoded)!r} (date={key})"):
+                table = sort_stable(pa.concat_tables(read_table(f) for f in group))
+                if dedupe is not None:
+                    table = dedupe_sorted(table, dedupe)
+                journal = Journal(new_batch_id())
+                rel = remote.part_rel(encoded, key, journal.batch)
+                journal.outputs.append((rel, rel))
+                journal.replaces.extend(f.rel for f in group)
+                _run_batch(root, journal, [(rel, table)], remote, kind)
             tally.rows += table.num_rows
             tally.files += 1
             tally.partitions.add((encoded, key))

@@ -14,11 +14,13 @@ so callers can catch what they already know::
     ├── StoreClosed(HfdataError, RuntimeError)
     ├── CompactionInProgress(HfdataError, RuntimeError)
     ├── DurabilityError(HfdataError, OSError)
+    ├── CompactionFailed(HfdataError, OSError)
     ├── CorruptFile(HfdataError, OSError)
     └── MissingDependency(HfdataError, ImportError)
 
 ``InvalidValue``, ``InvalidMetadata``, ``SettingsConflict``, ``DurabilityError``,
-``CorruptFile`` (a damaged Parquet file) and ``MissingDependency`` (an optional extra
+``CompactionFailed`` (an I/O failure during `compact`/`optimize`, rolled back or
+forward), ``CorruptFile`` (a damaged Parquet file) and ``MissingDependency`` (an optional extra
 is not installed) are additions to the
 design's list (see docs/decisions.md).
 """
@@ -26,6 +28,7 @@ design's list (see docs/decisions.md).
 from __future__ import annotations
 
 __all__ = [
+    "CompactionFailed",
     "CompactionInProgress",
     "CorruptFile",
     "DurabilityError",
@@ -87,6 +90,12 @@ class CompactionInProgress(HfdataError, RuntimeError):
 
 class DurabilityError(HfdataError, OSError):
     """Writing or fsyncing a segment failed; the segment was closed, not trusted."""
+
+
+class CompactionFailed(HfdataError, OSError):
+    """`compact` or `optimize` hit an I/O error (disk full, a lost connection to the
+    object store, ...); the batch was rolled back or forward, so no point is lost or
+    doubled. `errno` and the cause (`__cause__`) are the original error's."""
 
 
 class CorruptFile(HfdataError, OSError):

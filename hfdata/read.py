@@ -75,6 +75,7 @@ __all__ = [
     "merge_sorted",
     "not_found",
     "read",
+    "read_file",
     "read_parquet",
     "read_segment",
     "read_segment_rows",
@@ -364,6 +365,13 @@ def _reading(path: Path) -> Iterator[None]:
             f"Parquet file {path} cannot be read ({exc}); move it out of parquet/ and "
             "compact its points again from log/<variable>/compacted/",
         ) from exc
+
+
+def read_file(path: Path) -> pa.Table:
+    """Every row and column of a local Parquet file, page checksums verified; a damaged
+    file is a `CorruptFile` naming it (`optimize` merges whole files)."""
+    with _reading(path):
+        return pq.ParquetFile(path, page_checksum_verification=True).read()
 
 
 def _plan(path: Path, lo: int, last: int) -> tuple[pq.FileMetaData, list[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 import hfdata
 from hfdata import compact as compact_mod
 from hfdata import journal as journal_mod
-from hfdata.errors import CompactionInProgress, VariableNotFound
+from hfdata.errors import CompactionFailed, CompactionInProgress, CorruptFile, VariableNotFound
 from hfdata.locks import COMPACT_LOCK, flock
 from tests.conftest import line, write_segment
 
@@ -170,6 +171,51 @@ def test_optimize_dedupe(store: hfdata.Store, dedupe: str | None, expected: int)
         assert values == [1.0, 2.0] * 3
 
 
+def _two_files(store: hfdata.Store) -> Path:
+    """A partition holding two Parquet files (150 points); its directory."""
+    store.append_many("x", frame(T0, 100, 0))
+    store.compact(include_active=True)
+    store.append_many("x", frame(T0 - pd.Timedelta(minutes=30), 50, 100, freq="1s"))
+    store.compact(include_active=True)
+    return store.root / "parquet/variable=x/date=2026-11-26"
+
+
+def test_optimize_that_cannot_write_fails_typed_and_keeps_the_files(
+    store: hfdata.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    part = _two_files(store)
+    before = sorted(part.glob("*.parquet"))
+    expected = store.read("x")
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(compact_mod, "write_parquet", disk_full)
+    with pytest.raises(CompactionFailed, match=r"optimizing 'x' \(date=2026-11-26\)") as failed:
+        store.optimize()
+    assert failed.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    assert sorted(part.glob("*.parquet")) == before
+    pd.testing.assert_frame_equal(store.read("x"), expected)
+    assert_clean(store.root)
+
+
+def test_optimize_of_a_damaged_file_is_corrupt_file_and_merges_nothing(
+    store: hfdata.Store,
+) -> None:
+    """A page that fails its checksum is named, not merged into the new file (which
+    would replace the damaged one and lose the evidence)."""
+    part = _two_files(store)
+    before = sorted(part.glob("*.parquet"))
+    damaged = bytearray(before[0].read_bytes())
+    damaged[100:200] = bytes(100)  # inside the first data page
+    before[0].write_bytes(bytes(damaged))
+    with pytest.raises(CorruptFile, match=before[0].name):
+        store.optimize()
+    assert sorted(part.glob("*.parquet")) == before
+    assert_clean(store.root)
+
+
 # -- quarantine --------------------------------------------------------------------------------
 def test_each_kind_of_bad_line_is_quarantined(tmp_path: Path) -> None:
     root = tmp_path / "q"
@@ -310,8 +356,11 @@ def test_failure_at_each_step_then_recovery(
         s.append_many("x", frame(T0 + pd.Timedelta(minutes=110), 200))  # two partitions
         s.rotate()
         monkeypatch.setattr(module, name, _fail_on_call(nth, getattr(module, name)))
-        with pytest.raises(OSError, match="injected"):
+        with pytest.raises(CompactionFailed, match="injected") as failed:
             s.compact()
+        assert failed.value.errno == 5 and isinstance(failed.value.__cause__, OSError)
+        assert str(failed.value).startswith("[Errno 5] compacting 'x' failed: ")
+        assert "No point was lost or doubled" in str(failed.value)
         monkeypatch.undo()
     with hfdata.open_store(root) as s:  # recovery at open, then the rest
         assert journals(root) == []

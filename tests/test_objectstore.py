@@ -25,7 +25,7 @@ from s3server import make_bucket, moto_server, storage_options
 
 import hfdata
 from hfdata import objectstore
-from hfdata.errors import SettingsConflict
+from hfdata.errors import CompactionFailed, SettingsConflict
 from hfdata.objectstore import ParquetRoot, filesystem, normalise_uri
 
 _buckets = itertools.count()
@@ -307,7 +307,7 @@ def test_failed_upload_rolls_back(
             return write_part(self, table, rel)
 
         monkeypatch.setattr(ParquetRoot, "write_part", flaky)
-        with pytest.raises(OSError, match="connection reset"):
+        with pytest.raises(CompactionFailed, match="compacting 'x' failed: connection reset"):
             store.compact()
         remote = store.remote
         assert remote is not None
