@@ -326,8 +326,11 @@ def _failing_as(what: str) -> Iterator[None]:
     except HfdataError:
         raise
     except OSError as exc:
+        reason = (exc.strerror if exc.errno is not None and exc.strerror else str(exc)) + (
+            f" ({exc.filename})" if exc.filename else ""
+        )
         message = (
-            f"{what} failed: {exc}. No point was lost or doubled: the batch was rolled back "
+            f"{what} failed: {reason}. No point was lost or doubled: the batch was rolled back "
             "or forward (or is, when the store is next opened). Fix the cause (disk space, "
             "permissions, the object store) and run it again"
         )

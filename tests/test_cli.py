@@ -339,6 +339,27 @@ def test_compact_quarantines_and_verify_reports_it(filled: Path, run: Any) -> No
     assert "b: 120 points of compacted log segments are missing from Parquet" in broken.stdout
 
 
+def test_compact_on_a_full_disk_says_so_in_one_line(
+    filled: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from hfdata import compact as compact_mod
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "parquet/part.tmp")
+
+    monkeypatch.setattr(compact_mod, "write_parquet", disk_full)
+    failed = run("compact", filled, "--variable", "a", "--no-progress")
+    assert failed.returncode == 1
+    [message] = failed.stderr.splitlines()
+    assert message.startswith("hfdata: error: [Errno 28] compacting 'a' failed: ")
+    assert "No space left on device (parquet/part.tmp). No point was lost" in message
+    monkeypatch.undo()
+    assert run("compact", filled, "--variable", "a", "--no-progress").returncode == 0
+    assert sum(1 for _ in (filled / "parquet").glob("variable=a/date=*/*.parquet"))
+
+
 def test_compact_no_wait_while_another_runs(filled: Path, run: Any) -> None:
     from hfdata.locks import COMPACT_LOCK, flock
 
