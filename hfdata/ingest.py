@@ -33,7 +33,7 @@ from hfdata.kinds import (
     load_schema,
 )
 from hfdata.layout import log_dir
-from hfdata.parse import ARROW_TYPES
+from hfdata.parse import ARROW_TYPES, check_point_object
 from hfdata.store import Store
 from hfdata.timeparse import TimeRules, to_ns
 
@@ -218,12 +218,7 @@ class PointParser:
 
     # -- whole lines --------------------------------------------------------------------
     def json_object(self, obj: Any) -> _Point:
-        if not isinstance(obj, dict):
-            raise ValueError("line is not a JSON object")
-        if "timestamp" not in obj:
-            raise ValueError("no 'timestamp' field")
-        if "value" not in obj:
-            raise ValueError("no 'value' field")
+        check_point_object(obj)
         ns = self.timestamp(obj["timestamp"])
         meta = self.metadata(obj.get("metadata"))
         return ns, self.value(obj["value"]), meta

@@ -34,6 +34,7 @@ __all__ = [
     "BadLine",
     "ParsedLog",
     "canonical_json",
+    "check_point_object",
     "line_bounds",
     "parse_log_bytes",
     "parse_reference",
@@ -120,6 +121,17 @@ def _value(kind: Kind | None, value: Any) -> Any:
     raise ValueError(f"{type(value).__name__} {value!r:.60} in a json variable")
 
 
+def check_point_object(obj: Any) -> None:
+    """A decoded line must be an object with `timestamp` and `value` (ValueError with the
+    reason otherwise); the log parser and `hfdata import` say it alike."""
+    if not isinstance(obj, dict):
+        raise ValueError("line is not a JSON object")
+    if "timestamp" not in obj:
+        raise ValueError("no 'timestamp' field")
+    if "value" not in obj:
+        raise ValueError("no 'value' field")
+
+
 def _parse_line(line: bytes, kind: Kind | None) -> tuple[int, Any, str | None]:
     """One line (without its newline) to (ns, value, metadata), or ValueError with the reason."""
     try:
@@ -128,12 +140,7 @@ def _parse_line(line: bytes, kind: Kind | None) -> tuple[int, Any, str | None]:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"bad JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise ValueError("line is not a JSON object")
-    if "timestamp" not in obj:
-        raise ValueError("no 'timestamp' field")
-    if "value" not in obj:
-        raise ValueError("no 'value' field")
+    check_point_object(obj)
     ts = obj["timestamp"]
     if not isinstance(ts, str):
         raise ValueError(f"timestamp {ts!r:.60} is not a string")
