@@ -319,8 +319,10 @@ def _run_batch(
 @contextlib.contextmanager
 def _failing_as(what: str) -> Iterator[None]:
     """An I/O error in a compaction or optimize job becomes a `CompactionFailed` that
-    names the job and says nothing was lost (its batch is rolled back or forward by
-    `_run_batch`, or had not started); hfdata's own typed errors pass unchanged."""
+    names the job and says nothing was lost: a batch is rolled back or forward by
+    `_run_batch`, and the steps around batches (closing a dead writer's segment, log
+    retention) are safe to stop anywhere, as the torture suite's kills show. hfdata's
+    own typed errors pass unchanged."""
     try:
         yield
     except HfdataError:
@@ -330,9 +332,9 @@ def _failing_as(what: str) -> Iterator[None]:
             f" ({exc.filename})" if exc.filename else ""
         )
         message = (
-            f"{what} failed: {reason}. No point was lost or doubled: the batch was rolled back "
-            "or forward (or is, when the store is next opened). Fix the cause (disk space, "
-            "permissions, the object store) and run it again"
+            f"{what} failed: {reason}. No point was lost or doubled: the interrupted step was "
+            "undone or finished (or is, by the next open or compaction). Fix the cause (disk "
+            "space, permissions, the object store) and run it again"
         )
         failed = (
             CompactionFailed(message) if exc.errno is None else CompactionFailed(exc.errno, message)
@@ -429,17 +431,18 @@ def compact(
         encoded_names = [e for e in _variable_dirs(root, variables) if (root / "log" / e).is_dir()]
         plan: list[tuple[str, list[Path]]] = []
         for encoded in encoded_names:
-            tally.quarantined += _recover_orphans(root, encoded)
-            plan.append((encoded, _closed_segments(root, encoded)))
+            with _failing_as(f"compacting {decode_name(encoded)!r}"):
+                tally.quarantined += _recover_orphans(root, encoded)
+                plan.append((encoded, _closed_segments(root, encoded)))
         total = sum(seg.stat().st_size for _, segs in plan for seg in segs)
         bar = _progress_bar(progress, total, "compacting", "B")
         try:
             for encoded, segments in plan:
-                kind = load_schema(root / "log" / encoded)
-                for batch in _batches(segments):
-                    with _failing_as(f"compacting {decode_name(encoded)!r}"):
+                with _failing_as(f"compacting {decode_name(encoded)!r}"):
+                    kind = load_schema(root / "log" / encoded)
+                    for batch in _batches(segments):
                         _compact_batch(root, settings, encoded, kind, batch, tally, bar, remote)
-                _apply_retention(root, encoded, settings)
+                    _apply_retention(root, encoded, settings)
         finally:
             if bar is not None:
                 bar.close()

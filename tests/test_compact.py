@@ -268,6 +268,27 @@ def test_orphaned_active_segment_is_recovered(tmp_path: Path) -> None:
     assert dataset(root).num_rows == 4
 
 
+def test_failure_while_closing_a_dead_writers_segment_is_typed_then_redone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "o"
+    lines = b"".join(line(f"2026-11-26T11:35:1{i}Z", float(i)) for i in range(3))
+    with hfdata.open_store(root) as store:
+        write_segment(
+            root, "v", lines + b'{"timestamp":"2026-11-26T1', name="dead-000001.jsonl.active"
+        )
+        monkeypatch.setattr(compact_mod.os, "ftruncate", _fail_on_call(1, os.ftruncate))
+        with pytest.raises(CompactionFailed, match="compacting 'v' failed: injected failure"):
+            store.compact()
+        monkeypatch.undo()
+        report = store.compact()
+        assert report.rows == 3 and report.quarantined == 1
+    assert dataset(root).num_rows == 3
+    assert (root / "log/v/compacted/dead-000001.jsonl").read_bytes() == lines
+    quarantined = (root / "_quarantine/v/dead-000001.torn.jsonl").read_bytes()
+    assert quarantined.count(b"\n") == 1  # written again, not twice
+
+
 # -- locks and concurrency -----------------------------------------------------------------------
 def test_second_compactor_raises_or_waits(store: hfdata.Store) -> None:
     store.append_many("x", frame(T0, 300))
