@@ -29,7 +29,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
@@ -42,10 +42,10 @@ from hfdata.kinds import Kind, load_schema
 from hfdata.layout import decode_name, encode_name, parse_segment_name
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock
 from hfdata.log import fsync_dir, make_dirs
-from hfdata.parquetio import dedupe_sorted, sort_stable, split_partitions, write_parquet
+from hfdata.merge import merge_sorted_files
+from hfdata.parquetio import sort_stable, split_partitions, write_parquet
 from hfdata.parse import BadLine, parse_log_bytes
 from hfdata.quarantine import quarantine_dir, write_quarantine
-from hfdata.read import read_file
 from hfdata.settings import StoreSettings
 
 if TYPE_CHECKING:
@@ -265,25 +265,29 @@ def _read_batch(
     return table, journal
 
 
-Output = tuple[Path | str, pa.Table]  # (hidden local file, or object name; rows)
+Output = tuple[Path | str, pa.Table | Iterable[pa.Table]]  # (hidden file or object, rows)
 
 
 def _write_outputs(
     journal: Journal, outputs: list[Output], remote: ParquetRoot | None, kind: Kind | None
-) -> None:
-    """Step 5: every output as a hidden file, fsynced (or uploaded; then the commit record)."""
+) -> int:
+    """Step 5: every output as a hidden file, fsynced (or uploaded; then the commit
+    record). Returns the rows written."""
     entries = []
-    for target, part in outputs:
+    rows = 0
+    for target, pieces in outputs:
         if remote is None:
             assert isinstance(target, Path)
-            write_parquet(part, target)
+            rows += write_parquet(pieces, target).rows
         else:
-            entries.append(remote.write_part(part, str(target)))
+            entries.append(remote.write_part(pieces, str(target)))
+            rows += entries[-1]["rows"]
     if remote is not None:
         encoded = journal.outputs[0][1].split("/")[0].removeprefix("variable=")
         journal.commit = remote.commit_record(
             journal.batch, encoded, kind, entries, list(journal.replaces)
         )
+    return rows
 
 
 def _publish(root: Path, journal: Journal, remote: ParquetRoot | None) -> None:
@@ -300,12 +304,13 @@ def _run_batch(
     outputs: list[Output],
     remote: ParquetRoot | None = None,
     kind: Kind | None = None,
-) -> None:
-    """Steps 4-6 for one batch; on any failure the batch is rolled back or forward at once."""
+) -> int:
+    """Steps 4-6 for one batch; on any failure the batch is rolled back or forward at
+    once. Returns the rows written."""
     journal.remote = remote is not None
     journal.save(root)
     try:
-        _write_outputs(journal, outputs, remote, kind)
+        rows = _write_outputs(journal, outputs, remote, kind)
         _publish(root, journal, remote)
     except BaseException:
         with contextlib.suppress(Exception):
@@ -314,6 +319,7 @@ def _run_batch(
             else:
                 roll_back(root, journal, remote)
         raise
+    return rows
 
 
 @contextlib.contextmanager
@@ -369,9 +375,8 @@ def _compact_batch(
             outputs.append((tmp, part))
         tally.partitions.add((encoded, key))
     del table
-    _run_batch(root, journal, outputs, remote, kind)
+    tally.rows += _run_batch(root, journal, outputs, remote, kind)
     tally.segments += len(segments)
-    tally.rows += sum(part.num_rows for _, part in outputs)
     tally.files += len(outputs)
 
 
@@ -508,16 +513,13 @@ def optimize(
         try:
             for encoded, directory, files in todo:
                 with _failing_as(f"optimizing {decode_name(encoded)!r} ({directory.name})"):
-                    table = sort_stable(pa.concat_tables(read_file(f) for f in files))
-                    if dedupe is not None:
-                        table = dedupe_sorted(table, dedupe)
                     journal = Journal(new_batch_id())
                     final = directory / f"part-{journal.batch}.parquet"
                     tmp = directory / f".part-{journal.batch}.parquet.tmp"
                     journal.outputs.append((_rel(root, tmp), _rel(root, final)))
                     journal.replaces.extend(_rel(root, f) for f in files)
-                    _run_batch(root, journal, [(tmp, table)])
-                tally.rows += table.num_rows
+                    merged = merge_sorted_files(files, dedupe)
+                    tally.rows += _run_batch(root, journal, [(tmp, merged)])
                 tally.files += 1
                 tally.partitions.add((encoded, directory.name))
                 if bar is not None:
@@ -541,8 +543,6 @@ def _optimize_remote(
     Files other stores committed into a shared root are left alone, so two machines
     never replace the same file.
     """
-    from hfdata.objectstore import read_table
-
     encoded_names = (
         sorted({encode_name(v) for v in variables}) if variables is not None else remote.variables()
     )
@@ -562,15 +562,12 @@ def _optimize_remote(
     try:
         for encoded, kind, key, group in todo:
             with _failing_as(f"optimizing {decode_name(encoded)!r} (date={key})"):
-                table = sort_stable(pa.concat_tables(read_table(f) for f in group))
-                if dedupe is not None:
-                    table = dedupe_sorted(table, dedupe)
                 journal = Journal(new_batch_id())
                 rel = remote.part_rel(encoded, key, journal.batch)
                 journal.outputs.append((rel, rel))
                 journal.replaces.extend(f.rel for f in group)
-                _run_batch(root, journal, [(rel, table)], remote, kind)
-            tally.rows += table.num_rows
+                merged = merge_sorted_files(group, dedupe)
+                tally.rows += _run_batch(root, journal, [(rel, merged)], remote, kind)
             tally.files += 1
             tally.partitions.add((encoded, key))
             if bar is not None:

@@ -38,7 +38,7 @@ import contextlib
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -63,7 +63,6 @@ __all__ = [
     "normalise_uri",
     "open_remote",
     "read_footer",
-    "read_table",
     "vanished_as_not_found",
 ]
 
@@ -223,8 +222,9 @@ class ParquetRoot:
         return self.full(f"{COMMIT_DIR}/{encoded}")
 
     # -- writing -----------------------------------------------------------------------------
-    def write_part(self, table: pa.Table, rel: str) -> dict[str, Any]:
-        """Upload one data object under its final name; returns its commit entry.
+    def write_part(self, tables: pa.Table | Iterable[pa.Table], rel: str) -> dict[str, Any]:
+        """Upload one data object (a sorted table, or its pieces in order) under its final
+        name; returns its commit entry.
 
         An object store makes the object visible only when the upload completes; on a
         local filesystem the file is written hidden and renamed into place.
@@ -234,17 +234,16 @@ class ParquetRoot:
         if self.local:
             self.fs.create_dir(parent, recursive=True)
             tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{secrets.token_hex(4)}.tmp"
-            write_parquet_stream(table, self.fs.open_output_stream(tmp), fsync_path=tmp)
+            written = write_parquet_stream(tables, self.fs.open_output_stream(tmp), fsync_path=tmp)
             self.fs.move(tmp, path)
         else:
-            write_parquet_stream(table, self.fs.open_output_stream(path))
-        ns = table.column("timestamp").cast(pa.int64())
+            written = write_parquet_stream(tables, self.fs.open_output_stream(path))
         size = self.fs.get_file_info(path).size
         return {
             "path": rel,
-            "rows": table.num_rows,
-            "lo": int(ns[0].as_py()) if table.num_rows else 0,
-            "hi": int(ns[-1].as_py()) if table.num_rows else 0,
+            "rows": written.rows,
+            "lo": written.lo,
+            "hi": written.hi,
             "size": int(size or 0),
         }
 
@@ -440,14 +439,6 @@ def fetch(file: RemoteFile) -> pa.Buffer:
     reading exactly that many bytes at once is ~3x faster than `read()` in chunks)."""
     with file.fs.open_input_stream(file.path) as src:
         return src.read_buffer(file.size)
-
-
-def read_table(file: RemoteFile, columns: list[str] | None = None) -> pa.Table:
-    """A whole data object, fetched in one GET and decoded by `ParquetFile.read` on this
-    thread, page checksums verified as local reads do (`pq.read_table`, the dataset
-    machinery, took ~1.4x longer here). `hfdata.read` decodes large ones on threads."""
-    pf = pq.ParquetFile(pa.BufferReader(fetch(file)), page_checksum_verification=True)
-    return pf.read(columns=columns, use_threads=False)
 
 
 def read_footer(file: RemoteFile) -> pq.FileMetaData:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ from hfdata.log import make_dirs
 
 __all__ = [
     "ROW_GROUP_ROWS",
+    "Written",
     "dedupe_sorted",
     "sort_stable",
     "split_partitions",
@@ -81,38 +83,93 @@ def _encodings(value_type: pa.DataType) -> dict[str, str]:
     return encodings
 
 
-def _write_table(table: pa.Table, sink: Any) -> None:
-    pq.write_table(
-        table.combine_chunks(),
-        sink,
-        compression="zstd",
-        use_dictionary=["metadata"],
-        column_encoding=_encodings(table.schema.field("value").type),
-        write_statistics=True,
-        row_group_size=ROW_GROUP_ROWS,
-        write_page_checksum=True,  # readers verify them: a flipped bit is an error
-    )
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a Parquet file received: its rows and first and last timestamp (0 if none)."""
+
+    rows: int
+    lo: int
+    hi: int
 
 
-def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write and fsync one Parquet file (the caller renames it into place)."""
+def _write_tables(tables: pa.Table | Iterable[pa.Table], sink: Any) -> Written:
+    """Write pieces of one sorted table, in order, as one file. Row groups are full
+    (`ROW_GROUP_ROWS`) but for the last, wherever the pieces are cut, so the file is
+    the one `pq.write_table` would write from their concatenation; only one piece and
+    less than a row group are held at a time. Needs at least one piece (for the schema)."""
+    if isinstance(tables, pa.Table):
+        tables = [tables]
+    writer: pq.ParquetWriter | None = None
+    carry: list[pa.Table] = []
+    rows = lo = hi = 0
+    try:
+        for table in tables:
+            if writer is None:
+                writer = pq.ParquetWriter(
+                    sink,
+                    table.schema,
+                    compression="zstd",
+                    use_dictionary=["metadata"],
+                    column_encoding=_encodings(table.schema.field("value").type),
+                    write_statistics=True,
+                    write_page_checksum=True,  # readers verify them: a flipped bit is an error
+                )
+            if table.num_rows == 0:
+                continue
+            ns = table.column("timestamp")
+            lo = lo if rows else _ns_at(ns, 0)
+            hi = _ns_at(ns, table.num_rows - 1)
+            rows += table.num_rows
+            carry.append(table)
+            pending = pa.concat_tables(carry) if len(carry) > 1 else table
+            full = pending.num_rows - pending.num_rows % ROW_GROUP_ROWS
+            if full:
+                _write_groups(writer, pending.slice(0, full))
+                pending = pending.slice(full)
+            carry = [pending] if pending.num_rows else []
+        if writer is None:
+            raise ValueError("a Parquet file needs at least one table, even an empty one")
+        if carry:
+            _write_groups(writer, pa.concat_tables(carry))
+    finally:
+        if writer is not None:
+            writer.close()
+    return Written(rows, lo, hi)
+
+
+def _write_groups(writer: pq.ParquetWriter, table: pa.Table) -> None:
+    writer.write_table(table.combine_chunks(), row_group_size=ROW_GROUP_ROWS)
+
+
+def _ns_at(column: pa.ChunkedArray, i: int) -> int:
+    return int(column[i].cast(pa.int64()).as_py())
+
+
+def write_parquet(tables: pa.Table | Iterable[pa.Table], path: Path) -> Written:
+    """Write and fsync one Parquet file from a sorted table or its pieces in order (the
+    caller renames it into place)."""
     make_dirs(path.parent)
     with open(path, "wb") as fh:
-        _write_table(table, fh)
+        written = _write_tables(tables, fh)
         fh.flush()
         os.fsync(fh.fileno())
+    return written
 
 
-def write_parquet_stream(table: pa.Table, stream: Any, *, fsync_path: str | None = None) -> None:
-    """Write one Parquet file to an Arrow output stream (an object upload) and close it.
+def write_parquet_stream(
+    tables: pa.Table | Iterable[pa.Table], stream: Any, *, fsync_path: str | None = None
+) -> Written:
+    """Write one Parquet file from a sorted table or its pieces in order to an Arrow
+    output stream (an object upload) and close it.
 
     `fsync_path` names a local file to fsync after closing (the local-path backend).
     """
     with stream:
-        _write_table(table, stream)
+        written = _write_tables(tables, stream)
     if fsync_path is not None:
         fd = os.open(fsync_path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+    return written

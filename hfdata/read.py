@@ -75,10 +75,10 @@ __all__ = [
     "merge_sorted",
     "not_found",
     "read",
-    "read_file",
     "read_parquet",
     "read_segment",
     "read_segment_rows",
+    "row_groups",
     "scan",
     "variable_names",
     "variables",
@@ -367,11 +367,19 @@ def _reading(path: Path) -> Iterator[None]:
         ) from exc
 
 
-def read_file(path: Path) -> pa.Table:
-    """Every row and column of a local Parquet file, page checksums verified; a damaged
-    file is a `CorruptFile` naming it (`optimize` merges whole files)."""
-    with _reading(path):
-        return pq.ParquetFile(path, page_checksum_verification=True).read()
+def row_groups(path: Path | RemoteFile) -> tuple[pa.Schema, npt.NDArray[np.int64]]:
+    """A Parquet file's Arrow schema and, per row group, (min, max timestamp, rows)
+    from its cached footer; a damaged local footer is a `CorruptFile`."""
+    if isinstance(path, Path):
+        with _reading(path):
+            md, bounds, _ = _footer(path)
+    else:
+        from hfdata.objectstore import vanished_as_not_found
+
+        with vanished_as_not_found(path):
+            md, bounds = _remote_footer(path)
+    rows = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
+    return md.schema.to_arrow_schema(), np.column_stack([bounds, np.array(rows, np.int64)])
 
 
 def _plan(path: Path, lo: int, last: int) -> tuple[pq.FileMetaData, list[int]]:

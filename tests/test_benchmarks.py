@@ -152,3 +152,16 @@ def test_codecs_table_lists_every_codec(tmp_path: Path, capsys: pytest.CaptureFi
     compression, encoding = codecs.CODECS[0]
     assert column.compression == compression.upper()
     assert encoding in column.encodings
+
+
+def test_optimize_memory_compares_with_the_whole_merge(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m benchmarks.optimize_memory`: both sides run and agree on the table."""
+    from benchmarks import optimize_memory
+
+    optimize_memory.main(["--rows", "20000"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("20,000 rows in ") and out[0].endswith("same table: True")
+    assert [line.split("peak RSS")[0].strip() for line in out[1:]] == [
+        "merge whole (before)",
+        "Store.optimize()",
+    ]

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
 from s3server import make_bucket, moto_server, storage_options
 
@@ -580,4 +582,4 @@ def test_remote_root_pickles_without_its_cache(bucket: dict[str, Any], tmp_path:
         copy = pickle.loads(pickle.dumps(remote))
         assert copy.uri == remote.uri and copy.owner == remote.owner
         assert [f.rows for f in copy.live("x")[1]] == [10]
-        assert objectstore.read_table(copy.live("x")[1][0]).num_rows == 10
+        assert len(pq.read_table(pa.BufferReader(objectstore.fetch(copy.live("x")[1][0])))) == 10
