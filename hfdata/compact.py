@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 import pyarrow as pa
 
 from hfdata.errors import CompactionFailed, CompactionInProgress, HfdataError, VariableNotFound
-from hfdata.journal import Journal, new_batch_id, publish, recover_all, roll_back
+from hfdata.journal import JOURNAL_DIR, Journal, new_batch_id, publish, recover_all, roll_back
 from hfdata.kinds import Kind, load_schema
 from hfdata.layout import decode_name, encode_name, parse_segment_name
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock
@@ -269,19 +269,36 @@ Output = tuple[Path | str, pa.Table | Iterable[pa.Table]]  # (hidden file or obj
 
 
 def _write_outputs(
-    journal: Journal, outputs: list[Output], remote: ParquetRoot | None, kind: Kind | None
+    root: Path,
+    journal: Journal,
+    outputs: list[Output],
+    remote: ParquetRoot | None,
+    kind: Kind | None,
 ) -> int:
     """Step 5: every output as a hidden file, fsynced (or uploaded; then the commit
-    record). Returns the rows written."""
+    record). Returns the rows written.
+
+    A stream of pieces (`optimize`'s merge) bound for an object store is written to a
+    hidden local file first and uploaded whole, so that the object never shows part of
+    its rows: a failure while merging would otherwise complete a partial upload (Arrow's
+    output streams complete on close; they cannot abort)."""
     entries = []
     rows = 0
     for target, pieces in outputs:
         if remote is None:
             assert isinstance(target, Path)
             rows += write_parquet(pieces, target).rows
-        else:
+        elif isinstance(pieces, pa.Table):
             entries.append(remote.write_part(pieces, str(target)))
-            rows += entries[-1]["rows"]
+            rows += pieces.num_rows
+        else:
+            spool = root / JOURNAL_DIR / f".{journal.batch}.spool.parquet"
+            try:  # a crash leaves it to `recover_all`, which removes dot-files there
+                written = write_parquet(pieces, spool, fsync=False)
+                entries.append(remote.upload_file(spool, str(target), written))
+            finally:
+                spool.unlink(missing_ok=True)
+            rows += written.rows
     if remote is not None:
         encoded = journal.outputs[0][1].split("/")[0].removeprefix("variable=")
         journal.commit = remote.commit_record(
@@ -310,7 +327,7 @@ def _run_batch(
     journal.remote = remote is not None
     journal.save(root)
     try:
-        rows = _write_outputs(journal, outputs, remote, kind)
+        rows = _write_outputs(root, journal, outputs, remote, kind)
         _publish(root, journal, remote)
     except BaseException:
         with contextlib.suppress(Exception):

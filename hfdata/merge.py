@@ -36,18 +36,19 @@ def merge_sorted_files(
     files: Sequence[Path | RemoteFile],
     dedupe: Literal["last", "first"] | None = None,
     *,
-    window_rows: int = WINDOW_ROWS,
+    window_rows: int | None = None,
 ) -> Iterator[pa.Table]:
     """The rows of `files` (each sorted by timestamp), stably merged in the files'
     order, one window at a time; `dedupe` keeps the last or first row per timestamp.
-    Yields at least one table (empty if the files are), so a writer has the schema."""
+    Yields at least one table (empty if the files are), so a writer has the schema.
+    `window_rows` defaults to `WINDOW_ROWS`, looked up at each call."""
     footers = [row_groups(f) for f in files]
     if not footers:
         raise ValueError("merge_sorted_files needs at least one file")
     schema = footers[0][0]
     groups = np.concatenate([g for _, g in footers])
     yielded = False
-    for lo, last in _windows(groups, window_rows):
+    for lo, last in _windows(groups, WINDOW_ROWS if window_rows is None else window_rows):
         pieces = [
             piece
             for f in files

@@ -38,7 +38,7 @@ import contextlib
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -50,7 +50,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from hfdata.errors import MissingDependency
-from hfdata.parquetio import write_parquet_stream
+from hfdata.parquetio import Written, write_parquet_stream
 
 __all__ = [
     "COMMIT_DIR",
@@ -222,22 +222,36 @@ class ParquetRoot:
         return self.full(f"{COMMIT_DIR}/{encoded}")
 
     # -- writing -----------------------------------------------------------------------------
-    def write_part(self, tables: pa.Table | Iterable[pa.Table], rel: str) -> dict[str, Any]:
-        """Upload one data object (a sorted table, or its pieces in order) under its final
-        name; returns its commit entry.
+    def write_part(self, table: pa.Table, rel: str) -> dict[str, Any]:
+        """Upload one data object, a sorted table, under its final name; returns its
+        commit entry."""
+        return self._put(rel, lambda out: write_parquet_stream(table, out))
 
-        An object store makes the object visible only when the upload completes; on a
-        local filesystem the file is written hidden and renamed into place.
-        """
+    def upload_file(self, local: Path, rel: str, written: Written) -> dict[str, Any]:
+        """Upload a finished local Parquet file (`written` says what it holds) under its
+        final name; returns its commit entry. The file is memory-mapped, not read in."""
+
+        def copy(out: pa.NativeFile) -> Written:
+            with out, pa.memory_map(str(local)) as src:
+                out.write(src.read_buffer())
+            return written
+
+        return self._put(rel, copy)
+
+    def _put(self, rel: str, write: Callable[[pa.NativeFile], Written]) -> dict[str, Any]:
+        """Run `write` on an output stream for the object `rel` (which it closes). An
+        object store makes the object visible only when the upload completes; on a
+        local filesystem the file is written hidden, fsynced and renamed into place."""
         path = self.full(rel)
         parent = path.rsplit("/", 1)[0]
         if self.local:
             self.fs.create_dir(parent, recursive=True)
             tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{secrets.token_hex(4)}.tmp"
-            written = write_parquet_stream(tables, self.fs.open_output_stream(tmp), fsync_path=tmp)
+            written = write(self.fs.open_output_stream(tmp))
+            _fsync(tmp)
             self.fs.move(tmp, path)
         else:
-            written = write_parquet_stream(tables, self.fs.open_output_stream(path))
+            written = write(self.fs.open_output_stream(path))
         size = self.fs.get_file_info(path).size
         return {
             "path": rel,

@@ -145,31 +145,22 @@ def _ns_at(column: pa.ChunkedArray, i: int) -> int:
     return int(column[i].cast(pa.int64()).as_py())
 
 
-def write_parquet(tables: pa.Table | Iterable[pa.Table], path: Path) -> Written:
-    """Write and fsync one Parquet file from a sorted table or its pieces in order (the
-    caller renames it into place)."""
+def write_parquet(
+    tables: pa.Table | Iterable[pa.Table], path: Path, *, fsync: bool = True
+) -> Written:
+    """Write (and fsync, unless told not to) one Parquet file from a sorted table or
+    its pieces in order (the caller renames it into place)."""
     make_dirs(path.parent)
     with open(path, "wb") as fh:
         written = _write_tables(tables, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
     return written
 
 
-def write_parquet_stream(
-    tables: pa.Table | Iterable[pa.Table], stream: Any, *, fsync_path: str | None = None
-) -> Written:
-    """Write one Parquet file from a sorted table or its pieces in order to an Arrow
-    output stream (an object upload) and close it.
-
-    `fsync_path` names a local file to fsync after closing (the local-path backend).
-    """
+def write_parquet_stream(table: pa.Table, stream: Any) -> Written:
+    """Write one Parquet file from a sorted table to an Arrow output stream (an object
+    upload) and close it."""
     with stream:
-        written = _write_tables(tables, stream)
-    if fsync_path is not None:
-        fd = os.open(fsync_path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return written
+        return _write_tables(table, stream)

@@ -554,6 +554,58 @@ def test_optimize_dedupe_and_drop(bucket: dict[str, Any], tmp_path: Path) -> Non
             store.drop("x")
 
 
+def _bucket_parts(store: hfdata.Store) -> list[str]:
+    remote = store.remote
+    assert remote is not None
+    infos = remote.fs.get_file_info(pafs.FileSelector(remote.base, recursive=True))
+    return sorted(i.path for i in infos if i.path.endswith(".parquet"))
+
+
+def test_optimize_merges_in_windows_and_uploads_only_whole_objects(
+    bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge of several windows is spooled locally and uploaded whole: a failure in
+    its second window leaves the bucket as it was (no partial object), then a clean run
+    gives the same rows as before, in one object. (Day one: 7,200 rows and 500 late
+    ones, one row group each, so the windows cut at the late file's first point.)"""
+    from hfdata import merge
+
+    monkeypatch.setattr(merge, "WINDOW_ROWS", 2_000)
+    with hfdata.open_store(tmp_path / "s", **bucket) as store:
+        _fill(store)
+        expected = store.read("x")
+        before = _bucket_parts(store)
+        calls = itertools.count()
+        real = merge.read_parquet
+
+        def flaky(*args: Any) -> Any:
+            if next(calls) == 2:  # each window reads both files: the second window
+                raise OSError("connection reset")
+            return real(*args)
+
+        from hfdata import compact as compact_mod
+
+        seen_at_roll_back: list[list[str]] = []
+        roll_back = compact_mod.roll_back
+
+        def watched(*args: Any) -> None:
+            seen_at_roll_back.append(_bucket_parts(store))
+            roll_back(*args)
+
+        monkeypatch.setattr(merge, "read_parquet", flaky)
+        monkeypatch.setattr(compact_mod, "roll_back", watched)
+        with pytest.raises(CompactionFailed, match=r"optimizing 'x' .*connection reset"):
+            store.optimize()
+        assert seen_at_roll_back == [before]  # nothing was ever uploaded, not even briefly
+        assert _bucket_parts(store) == before
+        assert list((tmp_path / "s" / "_journal").iterdir()) == []
+        monkeypatch.setattr(merge, "read_parquet", real)
+        report = store.optimize()
+        assert report.files == 1 and report.rows == 7_700
+        pd.testing.assert_frame_equal(store.read("x"), expected)
+        assert store.info("x").parquet_files == 2  # the merged day and the untouched one
+
+
 def test_a_reader_elsewhere_sees_only_committed_data(
     bucket: dict[str, Any], tmp_path: Path
 ) -> None:
