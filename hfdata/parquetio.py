@@ -100,7 +100,7 @@ def _write_tables(tables: pa.Table | Iterable[pa.Table], sink: Any) -> Written:
     if isinstance(tables, pa.Table):
         tables = [tables]
     writer: pq.ParquetWriter | None = None
-    carry: list[pa.Table] = []
+    rest: pa.Table | None = None  # under a row group, carried to the next piece
     rows = lo = hi = 0
     try:
         for table in tables:
@@ -120,17 +120,15 @@ def _write_tables(tables: pa.Table | Iterable[pa.Table], sink: Any) -> Written:
             lo = lo if rows else _ns_at(ns, 0)
             hi = _ns_at(ns, table.num_rows - 1)
             rows += table.num_rows
-            carry.append(table)
-            pending = pa.concat_tables(carry) if len(carry) > 1 else table
+            pending = table if rest is None else pa.concat_tables([rest, table])
             full = pending.num_rows - pending.num_rows % ROW_GROUP_ROWS
             if full:
                 _write_groups(writer, pending.slice(0, full))
-                pending = pending.slice(full)
-            carry = [pending] if pending.num_rows else []
+            rest = pending.slice(full) if full < pending.num_rows else None
         if writer is None:
             raise ValueError("a Parquet file needs at least one table, even an empty one")
-        if carry:
-            _write_groups(writer, pa.concat_tables(carry))
+        if rest is not None:
+            _write_groups(writer, rest)
     finally:
         if writer is not None:
             writer.close()
