@@ -96,7 +96,7 @@ class _Plausibility:
         self.conflicts += len(np.unique(clashing))
         if self.example is None and len(clashing):
             first = int(np.flatnonzero(differ)[0])
-            self.example = (int(clashing[0]), a[first], b[first])
+            self.example = (int(clashing[0]), _plain(a[first]), _plain(b[first]))
 
     def findings(self, name: str) -> list[Finding]:
         """The warnings, in the caller's terms."""
@@ -139,6 +139,11 @@ class _Plausibility:
                 )
             )
         return out
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(slots=True)
