@@ -4,7 +4,7 @@ Points are appended to JSON Lines logs, compacted into hive-partitioned Parquet,
 and read back as pandas, polars or Arrow frames that include the log tail.
 """
 
-from hfdata.compact import CompactionReport
+from hfdata.compact import CompactionReport, PruneReport
 from hfdata.compat import HighFrequencyDataStore
 from hfdata.errors import (
     CompactionFailed,
@@ -38,6 +38,7 @@ __all__ = [
     "InvalidValue",
     "InvalidVariableName",
     "MissingDependency",
+    "PruneReport",
     "SchemaMismatch",
     "SettingsConflict",
     "Store",

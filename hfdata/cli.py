@@ -88,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="AGE",
         type=_duration,
         default=argparse.SUPPRESS,
-        help="keep compacted log segments this long: 7d, 12h, 30m, 90s or 'none' (default 7d)",
+        help="how long compacted log segments (whose points are in Parquet already) are kept "
+        "after their last write, as a second copy; a compaction deletes older ones. 7d, 12h, "
+        "30m, 90s, 0 (delete when compacted) or 'forever' (never deleted; 'none' is accepted "
+        "for it). Default 7d. 'hfdata prune DIR' removes them sooner",
     )
     p.add_argument(
         "--parquet-root",
@@ -146,13 +149,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("ls", "list the variables", _cmd_ls)
     p.add_argument("dir", metavar="DIR", type=Path)
-    p.add_argument("-l", "--long", action="store_true", help="a table with kind, rows and range")
+    p.add_argument(
+        "-l", "--long", action="store_true", help="a table with kind, rows, range and sizes"
+    )
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--json", action="store_true", help="the long listing as a JSON array (implies -l)"
+    )
+    shape.add_argument("--csv", action="store_true", help="the long listing as CSV (implies -l)")
     _storage_option(p)
 
     p = command("info", "describe one variable", _cmd_info)
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("variable", metavar="VARIABLE")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _storage_option(p)
+
+    p = command(
+        "prune", "remove compacted log segments now (their points are in Parquet)", _cmd_prune
+    )
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument(
+        "--older-than",
+        metavar="AGE",
+        type=_age,
+        default=timedelta(0),
+        help="only segments last written at least this long ago: 1d, 12h, 30m, 90s "
+        "(default 0: every compacted segment)",
+    )
+    _variables_option(p)
+    _storage_option(p)
+
+    p = command("drop", "remove a variable: its log, Parquet and quarantine", _cmd_drop)
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("variable", metavar="VARIABLE")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     _storage_option(p)
 
     p = command("read", "read points (optionally resampled) as CSV, JSON or Parquet", _cmd_read)
@@ -268,17 +299,23 @@ _UNITS: Final = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
 def _duration(text: str) -> timedelta | None:
-    """`7d`, `12h`, `30m`, `90s`, a number of seconds, or `none` (keep forever)."""
-    cleaned = text.strip().lower()
-    if cleaned in ("none", "forever", "never"):
+    """`7d`, `12h`, `30m`, `90s`, a number of seconds, or `forever` (None; `none` and
+    `never` are aliases)."""
+    if text.strip().lower() in ("forever", "none", "never"):
         return None
+    return _age(text, "7d, 12h, 30m, 90s or 'forever'")
+
+
+def _age(text: str, examples: str = "1d, 12h, 30m or 90s") -> timedelta:
+    """`1d`, `12h`, `30m`, `90s`, `2w` or a number of seconds, zero or more."""
+    cleaned = text.strip().lower()
     factor = _UNITS.get(cleaned[-1:], None)
     number = cleaned[:-1] if factor is not None else cleaned
     try:
         seconds = float(number) * (factor or 1.0)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration; use e.g. 7d, 12h, 30m, 90s or 'none'"
+            f"{text!r} is not a duration; use e.g. {examples}"
         ) from None
     if not 0 <= seconds < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be zero or more")
@@ -510,16 +547,27 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def _cmd_ls(args: argparse.Namespace) -> int:
-    from hfdata.views import info_row, info_rows_header
+    from hfdata.views import human_bytes, info_row, info_rows_header, listing_csv, listing_json
 
     with _existing(args.dir, **_remote(args)) as store:
         names = store.variables()
-        if not args.long:
+        if not (args.long or args.json or args.csv):
             for name in names:
                 print(name)
             return OK
-        rows = [info_row(store.info(name)) for name in names]
-    print(text_table(info_rows_header(), rows))
+        infos = [store.info(name) for name in names]
+    if args.json:
+        print(listing_json(infos))
+    elif args.csv:
+        sys.stdout.write(listing_csv(infos))
+    else:
+        print(text_table(info_rows_header(), [info_row(i) for i in infos]))
+        compacted = sum(i.compacted_log_bytes for i in infos)
+        if compacted:
+            _note(
+                f"{human_bytes(compacted)} of log is compacted (already in Parquet, kept for "
+                f"the log retention); 'hfdata prune {args.dir}' removes it now"
+            )
     return OK
 
 
@@ -535,6 +583,45 @@ def _cmd_info(args: argparse.Namespace) -> int:
         width = max(len(k) for k, _ in pairs)
         for key, value in pairs:
             print(f"{key.ljust(width)}  {value}")
+    return OK
+
+
+def _cmd_prune(args: argparse.Namespace) -> int:
+    from hfdata.views import human_bytes
+
+    with _existing(args.dir, **_remote(args)) as store:
+        report = store.prune_log(args.older_than, variables=args.variables)
+    print(
+        f"pruned: removed {_plural(report.files, 'compacted log segment')}, "
+        f"{human_bytes(report.bytes)} ({report.bytes:,} bytes)"
+    )
+    return OK
+
+
+def _cmd_drop(args: argparse.Namespace) -> int:
+    from hfdata.views import human_bytes
+
+    with _existing(args.dir, **_remote(args)) as store:
+        info = store.info(args.variable)  # VariableNotFound (with close matches) first
+        what = (
+            f"{args.variable!r} ({_plural(info.rows, 'point')}, "
+            f"{human_bytes(info.bytes_on_disk)} on disk)"
+        )
+        if not args.yes:
+            if not sys.stdin.isatty():
+                _die(
+                    f"not dropping {what}: confirmation is asked on a terminal and stdin is "
+                    "not one; pass --yes to drop it"
+                )
+            try:
+                answer = input(f"drop {what} from {args.dir}? This cannot be undone [y/N] ")
+            except EOFError:
+                answer = ""
+            if answer.strip().lower() not in ("y", "yes"):
+                print(f"kept {args.variable!r}")
+                return OK
+        store.drop(args.variable)
+    print(f"dropped {what}")
     return OK
 
 

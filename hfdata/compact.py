@@ -51,7 +51,16 @@ from hfdata.settings import StoreSettings
 if TYPE_CHECKING:
     from hfdata.objectstore import ParquetRoot
 
-__all__ = ["BATCH_BYTES", "CompactionReport", "compact", "drop", "optimize", "recover"]
+__all__ = [
+    "BATCH_BYTES",
+    "CompactionReport",
+    "PruneReport",
+    "compact",
+    "drop",
+    "optimize",
+    "prune_log",
+    "recover",
+]
 
 BATCH_BYTES: Final = 256 << 20  # JSON bytes per batch: bounds memory, not file count
 _TRASH: Final = ".dropped-"
@@ -397,22 +406,63 @@ def _compact_batch(
     tally.files += len(outputs)
 
 
-def _apply_retention(root: Path, encoded: str, settings: StoreSettings) -> None:
-    """Delete compacted segments older than the store's log retention."""
-    if settings.log_retention_seconds is None:
-        return
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    """What `prune_log` removed: compacted log segments (their points are in Parquet)."""
+
+    files: int = 0
+    bytes: int = 0
+
+
+def _remove_compacted(root: Path, encoded: str, cutoff: float) -> PruneReport:
+    """Delete the variable's compacted segments last written at or before `cutoff` (epoch
+    seconds). Their points are in Parquet already; the caller holds the compaction lock,
+    so no batch is moving segments into `compacted/` meanwhile, and readers never open
+    them (`verify` skips one that vanishes)."""
     directory = root / "log" / encoded / "compacted"
     if not directory.is_dir():
-        return
-    cutoff = time.time() - settings.log_retention_seconds
-    removed = False
+        return PruneReport()
+    files = size = 0
     for path in directory.iterdir():
         with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime <= cutoff:
+            stat = path.stat()
+            if stat.st_mtime <= cutoff:
                 path.unlink()
-                removed = True
-    if removed:
+                files += 1
+                size += stat.st_size
+    if files:
         fsync_dir(directory)
+    return PruneReport(files, size)
+
+
+def _apply_retention(root: Path, encoded: str, settings: StoreSettings) -> None:
+    """Delete compacted segments older than the store's log retention."""
+    if settings.log_retention_seconds is not None:
+        _remove_compacted(root, encoded, time.time() - settings.log_retention_seconds)
+
+
+def prune_log(
+    root: Path,
+    older_than: float,
+    *,
+    variables: list[str] | None = None,
+    remote: ParquetRoot | None = None,
+) -> PruneReport:
+    """Remove compacted log segments last written `older_than` seconds ago or earlier, now.
+
+    The same deletion as log retention at the end of a compaction, under the same
+    compaction lock (so it waits for a running compaction). Only segments under
+    `log/<variable>/compacted/` go: their points are in Parquet; pending segments stay.
+    """
+    cutoff = time.time() - older_than
+    files = size = 0
+    with _compact_lock(root, True, remote):
+        for encoded in _variable_dirs(root, variables):
+            with _failing_as(f"pruning the log of {decode_name(encoded)!r}"):
+                removed = _remove_compacted(root, encoded, cutoff)
+            files += removed.files
+            size += removed.bytes
+    return PruneReport(files, size)
 
 
 def _interactive() -> bool:

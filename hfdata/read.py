@@ -712,8 +712,11 @@ _NUMERIC: Final = ("float", "int")
 class VariableInfo:
     """What `Store.info` reports about one variable (from file names and footers).
 
-    `bytes_on_disk` counts its Parquet files and its log segments not yet compacted.
-    `first`/`last` are None when the variable holds no points.
+    Sizes: `parquet_bytes` (its Parquet files), `log_bytes` (every log segment, pending
+    or compacted), of which `compacted_log_bytes` are compacted segments (already in
+    Parquet, kept for the store's log retention; `Store.prune_log` removes them sooner),
+    and `bytes_on_disk`, the sum of Parquet and log. `first`/`last` are None when the
+    variable holds no points.
     """
 
     name: str
@@ -725,6 +728,10 @@ class VariableInfo:
     partitions: tuple[str, ...]
     parquet_files: int
     log_segments: int
+    compacted_segments: int
+    parquet_bytes: int
+    log_bytes: int
+    compacted_log_bytes: int
     bytes_on_disk: int
 
     @property
@@ -1036,13 +1043,24 @@ def info(
             files = list_variable(
                 root, variable, settings.partition, NS_MIN, NS_MAX, include_log=True, remote=remote
             )
+            compacted = _compacted_sizes(root / "log" / encode_name(variable) / "compacted")
             if attempt == _ATTEMPTS:
-                return _info(files, locked=True)
+                return _info(files, compacted, locked=True)
         try:
-            return _info(files)
+            return _info(files, compacted)
         except FileNotFoundError:
             continue
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _compacted_sizes(directory: Path) -> list[int]:
+    """Sizes of the compacted segments in `directory` (log retention may delete any)."""
+    sizes = []
+    for entry in _scandir(directory):
+        with contextlib.suppress(FileNotFoundError):
+            if entry.is_file():
+                sizes.append(entry.stat().st_size)
+    return sizes
 
 
 def _size(path: Path) -> int:
@@ -1054,32 +1072,33 @@ def _size(path: Path) -> int:
     return 0
 
 
-def _info(files: VariableFiles, *, locked: bool = False) -> VariableInfo:
+def _info(files: VariableFiles, compacted: list[int], *, locked: bool = False) -> VariableInfo:
     lows: list[int] = []
     highs: list[int] = []
-    parquet_rows = log_rows = size = 0
+    parquet_rows = log_rows = parquet_bytes = pending_bytes = 0
     for _, path in files.parquet:
         if not isinstance(path, Path):  # commit records carry rows, span and size
             parquet_rows += path.rows
-            size += path.size
+            parquet_bytes += path.size
             if path.rows:
                 lows.append(path.lo)
                 highs.append(path.hi)
             continue
         md, bounds, ident = _footer(path)
         parquet_rows += md.num_rows
-        size += ident[1]
+        parquet_bytes += ident[1]
         if md.num_rows:
             lows.append(int(bounds[:, 0].min()))
             highs.append(int(bounds[:, 1].max()))
     for path in files.segments:
         table = _segment_rows(path, files.kind, locked=locked)
-        size += _size(path)
+        pending_bytes += _size(path)
         log_rows += table.num_rows
         if table.num_rows:
             ns = _ns(table)
             lows.append(int(ns.min()))
             highs.append(int(ns.max()))
+    log_bytes = pending_bytes + sum(compacted)
     return VariableInfo(
         name=files.name,
         kind=files.kind,
@@ -1090,5 +1109,9 @@ def _info(files: VariableFiles, *, locked: bool = False) -> VariableInfo:
         partitions=tuple(sorted({k for k, _ in files.parquet})),
         parquet_files=len(files.parquet),
         log_segments=len(files.segments),
-        bytes_on_disk=size,
+        compacted_segments=len(compacted),
+        parquet_bytes=parquet_bytes,
+        log_bytes=log_bytes,
+        compacted_log_bytes=sum(compacted),
+        bytes_on_disk=parquet_bytes + log_bytes,
     )

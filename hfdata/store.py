@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
     import polars as pl
 
-    from hfdata.compact import CompactionReport
+    from hfdata.compact import CompactionReport, PruneReport
     from hfdata.objectstore import ParquetRoot
     from hfdata.read import VariableInfo
 
@@ -166,6 +166,30 @@ class Store:
             dedupe=dedupe,
             progress=progress,
             remote=self.remote,
+        )
+
+    def prune_log(
+        self, older_than: timedelta = timedelta(0), *, variables: list[str] | None = None
+    ) -> PruneReport:
+        """Remove compacted log segments (of `variables`, default all) now, rather than when
+        the log retention runs out; returns the files and bytes removed.
+
+        Compacted segments (`log/<variable>/compacted/`) hold points already in Parquet
+        and are kept for the store's `log_retention` (default 7 days) after their last
+        write, as a second copy; this removes those at least `older_than` old. Pending
+        segments are never touched. Waits for a running compaction (same lock).
+        """
+        from hfdata import compact as _compact
+
+        self._check_open()
+        if not isinstance(older_than, timedelta) or older_than < timedelta(0):
+            raise ValueError(
+                f"older_than must be a non-negative timedelta, got {older_than!r}; "
+                "e.g. timedelta(days=1), or timedelta(0) for every compacted segment"
+            )
+        self._check_known(variables)
+        return _compact.prune_log(
+            self.root, older_than.total_seconds(), variables=variables, remote=self.remote
         )
 
     def _check_known(self, variables: list[str] | None) -> None:

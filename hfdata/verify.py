@@ -8,6 +8,12 @@ already compacted log segments that are missing from Parquet. Leftover compactio
 journals are reported too. Directory listings are taken under `.publish.lock`
 (shared), as readers do, so a concurrent compaction is seen wholly or not at all.
 
+Valid but implausible data is a warning (the store is consistent; its content looks
+wrong, usually timestamps parsed with the wrong rule): a variable whose points span
+more than 50 years, points before 1970 or more than a day in the future, and
+timestamps holding different values. These are checked one partition at a time
+(its Parquet files plus its points in the log tail), never the whole variable at once.
+
 With a `parquet_root` elsewhere (an object store), its Parquet is the live set of
 the commit records, as hfdata's readers see it, each object fetched once; the
 `storage_options` are those the store is opened with.
@@ -15,6 +21,7 @@ the commit records, as hfdata's readers see it, each object fetched once; the
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +38,7 @@ from hfdata.layout import Partition, decode_name, log_dir, parse_segment_name, p
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock, is_locked
 from hfdata.parse import ARROW_TYPES, parse_log_bytes
 from hfdata.settings import SETTINGS_FILE, load_or_create
+from hfdata.timeparse import format_ns
 
 if TYPE_CHECKING:
     from hfdata.objectstore import ParquetRoot, RemoteFile
@@ -40,6 +48,9 @@ __all__ = ["Finding", "Level", "verify"]
 Level = Literal["ok", "warning", "error"]
 _HOUR_NS: Final = 3_600_000_000_000
 _SHOW: Final = 5  # bad lines listed per segment
+_DAY_NS: Final = 86_400 * 1_000_000_000
+_MAX_SPAN_YEARS: Final = 50
+_YEAR_NS: Final = 365 * _DAY_NS + _DAY_NS // 4  # a Julian year
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,91 @@ class Finding:
 
     level: Level
     message: str
+
+
+@dataclass(slots=True)
+class _Plausibility:
+    """Running tallies of one variable's implausible points, fed one partition at a time."""
+
+    now_ns: int
+    lowest: int | None = None
+    highest: int | None = None
+    before_1970: int = 0
+    future: int = 0
+    conflicts: int = 0
+    example: tuple[int, Any, Any] | None = None  # a timestamp and two of its values
+
+    def add(self, ns: npt.NDArray[np.int64], values: list[npt.NDArray[Any]]) -> None:
+        """Tally one partition: `ns` its timestamps, `values` their values in pieces."""
+        if not len(ns):
+            return
+        low, high = int(ns.min()), int(ns.max())
+        self.lowest = low if self.lowest is None else min(self.lowest, low)
+        self.highest = high if self.highest is None else max(self.highest, high)
+        self.before_1970 += int(np.count_nonzero(ns < 0))
+        self.future += int(np.count_nonzero(ns > self.now_ns + _DAY_NS))
+        order = np.argsort(ns, kind="stable")
+        ordered = ns[order]
+        pairs = np.flatnonzero(ordered[1:] == ordered[:-1])
+        if not len(pairs):
+            return
+        merged = np.concatenate(values) if len(values) > 1 else values[0]
+        a, b = merged[order[pairs]], merged[order[pairs + 1]]
+        differ = a != b
+        if a.dtype.kind == "f" and b.dtype.kind == "f":
+            differ &= ~(np.isnan(a) & np.isnan(b))
+        clashing = ordered[pairs[differ]]
+        self.conflicts += len(np.unique(clashing))
+        if self.example is None and len(clashing):
+            first = int(np.flatnonzero(differ)[0])
+            self.example = (int(clashing[0]), _plain(a[first]), _plain(b[first]))
+
+    def findings(self, name: str) -> list[Finding]:
+        """The warnings, in the caller's terms."""
+        out: list[Finding] = []
+        hint = "were the timestamps parsed with the right rule (epoch unit, format)?"
+        if self.lowest is not None and self.highest is not None:
+            years = (self.highest - self.lowest) / _YEAR_NS
+            if years > _MAX_SPAN_YEARS:
+                out.append(
+                    Finding(
+                        "warning",
+                        f"{name}: points span {years:,.0f} years ({format_ns(self.lowest)} to "
+                        f"{format_ns(self.highest)}), more than {_MAX_SPAN_YEARS}; {hint}",
+                    )
+                )
+            if self.before_1970:
+                out.append(
+                    Finding(
+                        "warning",
+                        f"{name}: {self.before_1970:,} points are dated before 1970 (earliest "
+                        f"{format_ns(self.lowest)}); {hint}",
+                    )
+                )
+            if self.future:
+                out.append(
+                    Finding(
+                        "warning",
+                        f"{name}: {self.future:,} points are dated more than a day in the "
+                        f"future (latest {format_ns(self.highest)}); {hint}",
+                    )
+                )
+        if self.example is not None:
+            at, one, other = self.example
+            out.append(
+                Finding(
+                    "warning",
+                    f"{name}: {self.conflicts:,} timestamps hold different values (e.g. "
+                    f"{format_ns(at)}: {one!r} and {other!r}); read(dedupe='last'|'first') or "
+                    "'hfdata optimize --dedupe' keeps one point per timestamp",
+                )
+            )
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(slots=True)
@@ -162,12 +258,12 @@ def _check_variable(
     except (ValueError, KeyError) as exc:
         out.append(Finding("error", f"{name}: unreadable _schema.json ({exc})"))
         kind = None
-    pending = 0
+    tail: list[pa.Table] = []
     for path in listing.closed:
-        pending += _check_segment(root, name, path, kind, out, active=False)
+        tail.append(_check_segment(root, name, path, kind, out, active=False))
     for path in listing.active:
         if is_locked(path):
-            pending += _check_segment(root, name, path, kind, [], active=True)
+            tail.append(_check_segment(root, name, path, kind, [], active=True))
             continue
         out.append(
             Finding(
@@ -176,7 +272,8 @@ def _check_variable(
                 "the next compaction recovers it",
             )
         )
-        pending += _check_segment(root, name, path, kind, out, active=True)
+        tail.append(_check_segment(root, name, path, kind, out, active=True))
+    pending = sum(t.num_rows for t in tail)
     for path in listing.stray:
         if not is_locked(path) and not compacting:
             out.append(Finding("warning", f"{name}: stray temporary file {path.relative_to(root)}"))
@@ -188,7 +285,12 @@ def _check_variable(
                 f"{listing.parquet_stray[0].relative_to(root)}; readers ignore them",
             )
         )
-    stamps, rows, files = _check_parquet(root, name, listing, kind, partition, out)
+    plausible = _Plausibility(time.time_ns())
+    tail_parts = _by_partition(tail, partition)
+    del tail
+    stamps, rows, files = _check_parquet(
+        root, name, listing, kind, partition, out, tail_parts, plausible
+    )
     missing, checked = _cross_check(name, listing, kind, stamps, partition)
     if missing:
         out.append(
@@ -206,16 +308,36 @@ def _check_variable(
             f"{checked:,} points of {len(listing.compacted)} compacted segments cross-checked",
         )
     )
+    out.extend(plausible.findings(name))
     return out
+
+
+def _by_partition(
+    tables: list[pa.Table], partition: Partition
+) -> dict[str, list[tuple[npt.NDArray[np.int64], npt.NDArray[Any]]]]:
+    """The log tail's (timestamps, values), split by the partition they will go to."""
+    parts: dict[str, list[tuple[npt.NDArray[np.int64], npt.NDArray[Any]]]] = defaultdict(list)
+    for table in tables:
+        if not table.num_rows:
+            continue
+        ns = table.column("timestamp").cast(pa.int64()).to_numpy()
+        values = table.column("value").to_numpy()
+        hours, at = np.unique(ns // _HOUR_NS, return_inverse=True)  # partitions are whole hours
+        keys = np.array([partition_key_ns(int(h) * _HOUR_NS, partition) for h in hours])[at]
+        for key in np.unique(keys):
+            mask = keys == key
+            parts[str(key)].append((ns[mask], values[mask]))
+    return parts
 
 
 def _check_segment(
     root: Path, name: str, path: Path, kind: Kind | None, out: list[Finding], *, active: bool
-) -> int:
+) -> pa.Table:
+    """Report the segment's bad and torn lines; returns its points (`timestamp`, `value`)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:  # compacted or rotated meanwhile
-        return 0
+        return pa.table({"timestamp": pa.array([], pa.int64()), "value": pa.array([])})
     parsed = parse_log_bytes(data, kind, source=str(path))
     where = path.relative_to(root)
     for bad in parsed.bad[:_SHOW]:
@@ -238,7 +360,7 @@ def _check_segment(
         )
     elif parsed.torn:
         out.append(Finding("warning", f"{where}: torn tail of {len(parsed.torn)} bytes (not data)"))
-    return int(parsed.table.num_rows)
+    return parsed.table.select(["timestamp", "value"])
 
 
 def _check_parquet(
@@ -248,12 +370,19 @@ def _check_parquet(
     kind: Kind | None,
     partition: Partition,
     out: list[Finding],
+    tail: dict[str, list[tuple[npt.NDArray[np.int64], npt.NDArray[Any]]]],
+    plausible: _Plausibility,
 ) -> tuple[dict[str, npt.NDArray[np.int64]], int, int]:
+    """Check each Parquet file; feed `plausible` each partition's points (with the log
+    tail's for it) and drop them before the next one. Returns the sorted timestamps per
+    partition (for the cross-check), the rows and the files read."""
     stamps: dict[str, npt.NDArray[np.int64]] = {}
     rows = files = 0
     want_ts = pa.timestamp("ns", tz="UTC")
-    for key, paths in listing.parquet.items():
+    for key in sorted(listing.parquet.keys() | tail.keys()):
+        paths = listing.parquet.get(key, [])
         parts: list[npt.NDArray[np.int64]] = []
+        values: list[npt.NDArray[Any]] = []
         for path in paths:
             where = path.relative_to(root) if isinstance(path, Path) else path.path
             try:
@@ -289,19 +418,33 @@ def _check_parquet(
                         )
                     )
             parts.append(ns)
-        stamps[key] = np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+            if "value" in table.column_names:
+                values.append(table.column("value").to_numpy())
+            else:
+                values.append(np.full(len(ns), None, dtype=object))
+        if paths:
+            stamps[key] = np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+        for ns, vals in tail.get(key, []):
+            parts.append(ns)
+            values.append(vals)
+        if parts:
+            plausible.add(np.concatenate(parts), values)
     return stamps, rows, files
 
 
 def _timestamps(path: Path | RemoteFile) -> tuple[pa.Table, pa.Schema]:
-    """The timestamp column and the schema of a Parquet file (an object: one GET)."""
+    """The timestamp and value columns and the schema of a Parquet file (an object: one
+    GET)."""
     if isinstance(path, Path):
-        return pq.read_table(path, columns=["timestamp"]), pq.read_schema(path)
-    from hfdata.objectstore import fetch, vanished_as_not_found
+        pf = pq.ParquetFile(path)
+    else:
+        from hfdata.objectstore import fetch, vanished_as_not_found
 
-    with vanished_as_not_found(path):
-        pf = pq.ParquetFile(pa.BufferReader(fetch(path)), page_checksum_verification=True)
-    return pf.read(columns=["timestamp"], use_threads=False), pf.schema_arrow
+        with vanished_as_not_found(path):
+            pf = pq.ParquetFile(pa.BufferReader(fetch(path)), page_checksum_verification=True)
+    schema = pf.schema_arrow
+    columns = [c for c in ("timestamp", "value") if c in schema.names]
+    return pf.read(columns=columns, use_threads=False), schema
 
 
 def _cross_check(

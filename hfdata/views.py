@@ -9,11 +9,12 @@ NaN and infinities as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
+import io
 import math
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
@@ -25,8 +26,11 @@ __all__ = [
     "human_bytes",
     "info_json",
     "info_pairs",
+    "info_record",
     "info_row",
     "info_rows_header",
+    "listing_csv",
+    "listing_json",
     "text_table",
     "write_frame",
 ]
@@ -34,16 +38,21 @@ __all__ = [
 TIMESTAMP_FORMAT: Final = "%Y-%m-%dT%H:%M:%S%.fZ"
 _CHUNK_ROWS: Final = 100_000
 _NONFINITE: Final = {math.inf: "Infinity", -math.inf: "-Infinity"}
-# Columns of `hfdata ls -l`, each with the VariableInfo fields that may hold it.
+# Columns of `hfdata ls -l`: table title, JSON/CSV key, the VariableInfo fields that may
+# hold it. Sizes: Parquet plus the whole log, the Parquet, the log (pending and compacted
+# segments) and the compacted part of the log (kept for log retention; `prune` removes it).
 _LS_COLUMNS: Final = (
-    ("variable", ("name", "variable")),
-    ("kind", ("kind",)),
-    ("rows", ("rows", "total_rows")),
-    ("parquet", ("parquet_rows", "rows_parquet")),
-    ("log", ("log_rows", "rows_log")),
-    ("first", ("first", "first_timestamp", "start")),
-    ("last", ("last", "last_timestamp", "end")),
-    ("size", ("bytes", "bytes_on_disk", "size_bytes", "disk_bytes")),
+    ("variable", "variable", ("name", "variable")),
+    ("kind", "kind", ("kind",)),
+    ("rows", "rows", ("rows", "total_rows")),
+    ("parquet rows", "parquet_rows", ("parquet_rows", "rows_parquet")),
+    ("log rows", "log_rows", ("log_rows", "rows_log")),
+    ("first", "first", ("first", "first_timestamp", "start")),
+    ("last", "last", ("last", "last_timestamp", "end")),
+    ("size", "bytes_on_disk", ("bytes_on_disk", "bytes", "size_bytes", "disk_bytes")),
+    ("parquet", "parquet_bytes", ("parquet_bytes",)),
+    ("log", "log_bytes", ("log_bytes",)),
+    ("compacted log", "compacted_log_bytes", ("compacted_log_bytes",)),
 )
 
 
@@ -56,15 +65,19 @@ def human_bytes(size: float) -> str:
     return f"{size:.1f} TiB"
 
 
+def _rfc3339(value: Any) -> str:
+    """A datetime (pandas' too, nanoseconds kept) as RFC 3339, UTC written `Z`."""
+    text = str(value.isoformat())
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def _show(name: str, value: Any) -> str:
     if value is None:
         return "-"
     if "bytes" in name and isinstance(value, int):
         return f"{human_bytes(value)} ({value:,} bytes)"
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
     if hasattr(value, "isoformat"):
-        return str(value.isoformat())
+        return _rfc3339(value)
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
@@ -101,37 +114,60 @@ def info_pairs(info: Any) -> list[tuple[str, str]]:
 def info_json(info: Any) -> str:
     """A `VariableInfo` as one JSON object."""
 
-    def default(obj: Any) -> Any:
-        if hasattr(obj, "isoformat"):
-            text = str(obj.isoformat())
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
-        if isinstance(obj, Path):
-            return str(obj)
-        raise TypeError(type(obj).__name__)
+    return orjson.dumps(_fields(info), default=_json_default, option=orjson.OPT_UTC_Z).decode()
 
-    return orjson.dumps(_fields(info), default=default, option=orjson.OPT_UTC_Z).decode()
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "isoformat"):
+        return _rfc3339(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(type(obj).__name__)
 
 
 def info_rows_header() -> list[str]:
     """Column titles of `hfdata ls -l`."""
-    return [title for title, _ in _LS_COLUMNS]
+    return [title for title, _, _ in _LS_COLUMNS]
+
+
+def info_record(info: Any) -> dict[str, object]:
+    """One `hfdata ls -l` row as machine-readable values, keyed like the `VariableInfo`
+    fields: numbers as numbers (bytes as byte counts), times as RFC 3339 strings, a
+    missing value as None."""
+    fields = _fields(info)
+    record: dict[str, object] = {}
+    for _, key, names in _LS_COLUMNS:
+        value = next((fields[n] for n in names if n in fields), None)
+        if hasattr(value, "isoformat"):
+            value = _rfc3339(value)
+        elif isinstance(value, list | tuple):
+            value = len(value)
+        record[key] = value
+    return record
 
 
 def info_row(info: Any) -> list[object]:
-    """One `hfdata ls -l` row: the fields of a `VariableInfo` that match each column."""
-    fields = _fields(info)
-    row: list[object] = []
-    for title, names in _LS_COLUMNS:
-        value = next((fields[n] for n in names if n in fields), None)
-        if title == "size" and isinstance(value, int):
-            row.append(human_bytes(value))
-        elif isinstance(value, datetime) or hasattr(value, "isoformat"):
-            row.append(_show(title, value))
-        elif isinstance(value, list | tuple):
-            row.append(len(value))
-        else:
-            row.append(value)
-    return row
+    """One `hfdata ls -l` row for the text table: sizes readable (`3.0 MiB`)."""
+    return [
+        human_bytes(value) if "bytes" in key and isinstance(value, int) else value
+        for key, value in info_record(info).items()
+    ]
+
+
+def listing_json(infos: Sequence[Any]) -> str:
+    """`hfdata ls -l --json`: a JSON array with one `info_record` object per variable."""
+    return orjson.dumps([info_record(i) for i in infos]).decode()
+
+
+def listing_csv(infos: Sequence[Any]) -> str:
+    """`hfdata ls -l --csv`: a header of `info_record` keys, one row per variable (a
+    missing value is an empty cell)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([key for _, key, _ in _LS_COLUMNS])
+    for info in infos:
+        writer.writerow(["" if v is None else v for v in info_record(info).values()])
+    return out.getvalue()
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -34,6 +34,8 @@ COMMANDS = (
     "optimize",
     "ls",
     "info",
+    "prune",
+    "drop",
     "read",
     "verify",
     "demo",

@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -464,3 +465,89 @@ def test_progress_bar_is_forced_on_or_off(
     store.compact(include_active=True)  # default: no terminal under pytest, so no bar
     err = capsys.readouterr().err
     assert ("compacting" in err) is progress
+
+
+# -- log bytes and prune_log (issue 14: 355 MB of log reported as 5.9 MB) ------------------------
+def log_segment_bytes(root: Path, variable: str) -> tuple[int, int]:
+    """(every log segment's bytes, the compacted ones'), straight from the directory."""
+    directory = root / "log" / variable
+    every = sum(p.stat().st_size for p in directory.rglob("*.jsonl*"))
+    compacted = sum(p.stat().st_size for p in (directory / "compacted").glob("*.jsonl"))
+    return every, compacted
+
+
+def test_info_reports_log_bytes_apart_from_parquet(store: hfdata.Store) -> None:
+    store.append_many("x", frame(T0, 2000))
+    store.compact(include_active=True)
+    store.append_many("x", frame(T0 + pd.Timedelta(days=1), 10))  # a pending tail
+    store.flush()
+    info = store.info("x")
+    every, compacted = log_segment_bytes(store.root, "x")
+    parquet = sum(p.stat().st_size for p in (store.root / "parquet").rglob("*.parquet"))
+    assert compacted > 0 and every > compacted
+    assert (info.log_bytes, info.compacted_log_bytes, info.compacted_segments) == (
+        every,
+        compacted,
+        1,
+    )
+    assert info.parquet_bytes == parquet
+    assert info.bytes_on_disk == parquet + every  # the log was left out before
+
+
+def test_prune_log_removes_compacted_segments_now(store: hfdata.Store) -> None:
+    store.append_many("x", frame(T0, 500))
+    store.append_many("y", frame(T0, 500))
+    store.compact(include_active=True)
+    store.append_many("x", frame(T0 + pd.Timedelta(days=1), 10))
+    store.flush()
+    pending = sorted(p.name for p in (store.root / "log/x").glob("*.jsonl*"))
+    _, x_compacted = log_segment_bytes(store.root, "x")
+    _, y_compacted = log_segment_bytes(store.root, "y")
+    report = store.prune_log()
+    assert (report.files, report.bytes) == (2, x_compacted + y_compacted)
+    for name in ("x", "y"):
+        assert list((store.root / "log" / name / "compacted").iterdir()) == []
+        assert store.info(name).compacted_log_bytes == 0
+    assert sorted(p.name for p in (store.root / "log/x").glob("*.jsonl*")) == pending
+    assert len(store.read("x")) == 510 and len(store.read("y")) == 500
+    assert store.prune_log() == compact_mod.PruneReport(0, 0)
+
+
+def test_prune_log_older_than_and_variables(store: hfdata.Store) -> None:
+    for name in ("x", "y"):
+        store.append_many(name, frame(T0, 100))
+    store.compact(include_active=True)
+    store.append_many("x", frame(T0, 100, first_value=100))
+    store.compact(include_active=True)
+    old, new = sorted((store.root / "log/x/compacted").iterdir())
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    size = old.stat().st_size
+    report = store.prune_log(timedelta(days=1), variables=["x"])
+    assert report == compact_mod.PruneReport(files=1, bytes=size)
+    assert list((store.root / "log/x/compacted").iterdir()) == [new]
+    assert len(list((store.root / "log/y/compacted").iterdir())) == 1  # not named: kept
+    with pytest.raises(VariableNotFound):
+        store.prune_log(variables=["nope"])
+    with pytest.raises(ValueError, match="older_than"):
+        store.prune_log(timedelta(seconds=-1))
+
+
+def test_prune_log_takes_the_compaction_lock(
+    store: hfdata.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pruning deletes under `.compact.lock`, waiting for it, as log retention does inside a
+    compaction: it never runs while a batch moves segments into compacted/, and it rolls a
+    leftover journal forward or back first."""
+    store.append_many("x", frame(T0, 10))
+    store.compact(include_active=True)
+    seen: list[tuple[Path, bool]] = []
+    real = compact_mod._compact_lock
+
+    def spy(root: Path, wait: bool, remote: object = None) -> object:
+        seen.append((root, wait))
+        return real(root, wait, remote)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compact_mod, "_compact_lock", spy)
+    assert store.prune_log().files == 1
+    assert seen == [(store.root, True)]

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.resources
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import hfdata
+from hfdata import verify as verify_mod
 from hfdata.locks import COMPACT_LOCK, flock
 from hfdata.verify import Finding, verify
+from tests.cliutil import hfdata_cli
 
 SECOND = 1_000_000_000
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
@@ -194,3 +200,104 @@ def _local_store(tmp_path: Path) -> Path:
     with hfdata.open_store(tmp_path / "local") as store:
         store.append("a", "2026-11-26T10:00:00Z", 1.0)
     return tmp_path / "local"
+
+
+# -- valid but implausible data: warnings, exit 0 (issue 14) -------------------------------------
+def heartpy(name: str) -> pd.DataFrame:
+    return pd.read_csv(importlib.resources.files("heartpy") / "data" / name)  # type: ignore[arg-type]
+
+
+def test_verify_warns_on_points_over_centuries(tmp_path: Path) -> None:
+    """heartpy's data2.csv appended with the old loose parsing stored 62 points dated
+    1683..2239, and verify said OK."""
+    hr = heartpy("data2.csv")["hr"].to_numpy(dtype=float)[:62]
+    years = np.linspace(1683, 2239, 62).astype(int)
+    index = pd.DatetimeIndex([pd.Timestamp(year=int(y), month=3, day=1, tz="UTC") for y in years])
+    with hfdata.open_store(tmp_path) as store:
+        store.append_many("hr", pd.DataFrame({"value": hr[:40]}, index=index[:40]))
+        store.compact(include_active=True)
+        store.append_many("hr", pd.DataFrame({"value": hr[40:]}, index=index[40:]))  # log tail
+    findings = verify(tmp_path)
+    assert levels(findings, "error") == []
+    warned = levels(findings, "warning")
+    assert len(warned) == 3, warned
+    span, before, future = warned
+    assert "hr: points span 556 years (1683-03-01T00:00:00Z to 2239-03-01T00:00:00Z)" in span
+    before_1970 = int(np.count_nonzero(years < 1970))
+    after_now = int(np.count_nonzero(years > 2026))
+    assert f"hr: {before_1970} points are dated before 1970 (earliest 1683-03-01" in before
+    assert f"hr: {after_now} points are dated more than a day in the future" in future
+    assert "latest 2239-03-01T00:00:00Z" in future
+    result = hfdata_cli("verify", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("WARNING") == 3
+    assert result.stdout.strip().endswith("verify: 0 problems, 3 warnings")
+
+
+def test_verify_does_not_warn_near_the_edges(tmp_path: Path) -> None:
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    index = pd.DatetimeIndex(
+        [pd.Timestamp("1970-01-01T00:00:00Z"), now - pd.Timedelta(days=365 * 49), now]
+    ).sort_values()
+    with hfdata.open_store(tmp_path) as store:
+        store.append_many("x", pd.DataFrame({"value": [2.0, 3.0]}, index=index[1:]))
+        store.append_many("y", pd.DataFrame({"value": [1.0]}, index=index[:1]))
+        store.append_many("z", pd.DataFrame({"value": [1.0]}, index=[now + pd.Timedelta(hours=23)]))
+    assert levels(verify(tmp_path), "warning") == []
+
+
+def test_verify_warns_on_timestamps_holding_different_values(tmp_path: Path) -> None:
+    """heartpy's data3.csv has thousands of timestamps recorded twice with different
+    readings (millisecond clock, faster sampling)."""
+    data = heartpy("data3.csv")
+    index = pd.DatetimeIndex(pd.to_datetime(data["datetime"], format="ISO8601"), tz="UTC")
+    frame = pd.DataFrame({"value": data["hr"].to_numpy(dtype=float)}, index=index)
+    clashing = int((frame.groupby(level=0)["value"].nunique() > 1).sum())  # pandas reference
+    assert clashing > 20_000
+    with hfdata.open_store(tmp_path) as store:
+        half = len(frame) // 2
+        store.append_many("hr", frame.iloc[:half])
+        store.compact(include_active=True)
+        store.append_many("hr", frame.iloc[half:])  # the rest stays in the log tail
+        first = frame.index[0]
+        assert not frame.index[1:].isin([first]).any()
+        store.append("hr", first, frame["value"].iloc[0])  # same value again: no clash
+    warned = levels(verify(tmp_path), "warning")
+    assert len(warned) == 1, warned
+    assert f"hr: {clashing:,} timestamps hold different values (e.g. " in warned[0]
+    assert "dedupe" in warned[0]
+    with hfdata.open_store(tmp_path) as store:  # one more: a log point against Parquet
+        store.append("hr", first, frame["value"].iloc[0] + 1)
+    assert f"hr: {clashing + 1:,} timestamps hold different values" in "".join(
+        levels(verify(tmp_path), "warning")
+    )
+    with hfdata.open_store(tmp_path) as store:
+        store.optimize(dedupe="last")
+        store.compact(include_active=True)
+        store.optimize(dedupe="last")
+    assert levels(verify(tmp_path), "warning") == []
+
+
+def test_verify_checks_plausibility_one_partition_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    days = pd.date_range("2026-11-20T12:00Z", periods=5, freq="1D")
+    index = days.repeat(3) + pd.to_timedelta(np.tile([0, 1, 1], 5), unit="s")
+    with hfdata.open_store(tmp_path) as store:
+        store.append_many("x", pd.DataFrame({"value": np.arange(9.0)}, index=index[:9]))
+        store.compact(include_active=True)
+        store.append_many("x", pd.DataFrame({"value": np.arange(9.0, 15.0)}, index=index[9:]))
+    fed: list[set[str]] = []
+    real = verify_mod._Plausibility.add
+
+    def spy(self: Any, ns: Any, values: Any) -> None:
+        fed.append({str(pd.Timestamp(int(t), tz="UTC").date()) for t in ns})
+        real(self, ns, values)
+
+    monkeypatch.setattr(verify_mod._Plausibility, "add", spy)
+    warned = levels(verify(tmp_path), "warning")
+    assert fed == [{str(d.date())} for d in days]  # one partition per call, each once
+    assert warned == [
+        "x: 5 timestamps hold different values (e.g. 2026-11-20T12:00:01Z: 1.0 and 2.0); "
+        "read(dedupe='last'|'first') or 'hfdata optimize --dedupe' keeps one point per timestamp"
+    ]

@@ -54,7 +54,7 @@ def test_rows_property_is_shown() -> None:
     info = InfoWithTotal("a", 5, 2)
     assert [k for k, _ in info_pairs(info)] == ["name", "rows", "parquet rows", "log rows"]
     row = dict(zip(info_rows_header(), info_row(info), strict=True))
-    assert (row["rows"], row["parquet"], row["log"]) == (7, 5, 2)
+    assert (row["rows"], row["parquet rows"], row["log rows"]) == (7, 5, 2)
 
 
 def test_text_table_aligns_numbers_right() -> None:
