@@ -1,6 +1,6 @@
 """Compaction: closed log segments into hive-partitioned Parquet, and its maintenance.
 
-Follows the protocol of DESIGN.md: (1) `.compact.lock`; (2) orphaned `.active`
+Follows docs/contracts.md, "Compaction protocol": (1) `.compact.lock`; (2) orphaned `.active`
 segments of dead writers are closed, their torn tail cut into `_quarantine/`;
 (3) closed segments are parsed in batches of bounded size, bad lines quarantined;
 (4) a journal names the batch's outputs and segments; (5) outputs are written as

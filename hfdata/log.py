@@ -5,7 +5,7 @@ to `<writer>-<seq>.jsonl.active`, so a compactor never sees an active segment
 whose lock is free unless its writer is dead. Rotation (size, age, close) renames
 it to `<writer>-<seq>.jsonl`, which is immutable from then on.
 
-Durability (see DESIGN.md): `flush` does one `write` per append; `fsync` also
+Durability (docs/contracts.md, "Durability"): `flush` does one `write` per append; `fsync` also
 fsyncs before returning; `buffered` keeps lines in memory (the writer's per-variable
 buffer, see `hfdata.writer`) until the flusher, a size threshold, `flush()` or
 `close()` writes them. A segment itself never buffers. A failed write or fsync

@@ -1,7 +1,7 @@
 """The Parquet root on another filesystem: an object store (`s3://…`) or a separate path.
 
 `open_store(root, parquet_root=..., storage_options=...)` keeps the log on local disk and
-puts the Parquet tree of `DESIGN.md` under `parquet_root` instead of `<root>/parquet`:
+puts the Parquet tree (docs/contracts.md, "On-disk layout") in `parquet_root`, not `<root>/parquet`:
 
     <parquet_root>/variable=<var>/date=<key>/part-<batch>.parquet   data: written once, never
                                                                      rewritten, unique names

@@ -1,4 +1,4 @@
-"""`hfdata verify`: every kind of finding, on stores laid out by hand per DESIGN.md."""
+"""`hfdata verify`: every kind of finding, on stores laid out by hand per docs/contracts.md."""
 
 from __future__ import annotations
 
