@@ -3,7 +3,10 @@
 Bins follow `pandas.Series.resample(rule, closed="left", label="left")` (origin
 `start_day`), empty bins included: the bin labels are taken from pandas itself (a
 two-point series spanning the data has the same bins), so every rule pandas accepts
-means the same here. `min`, `max`, `count`, `first`, `last` and `ohlc` of float
+means the same here. A read given both `start` and `end` takes the bins of a series
+spanning that window instead (`bin_labels(start, end - 1ns)`), as QuestDB's
+`SAMPLE BY ... FROM ... TO` does. `count_bins` sizes a grid before it is built, so a
+read can refuse a runaway one (`ResultTooLarge`) instead of allocating it. `min`, `max`, `count`, `first`, `last` and `ohlc` of float
 values are computed with numpy on the sorted data (exact: no arithmetic); the other
 aggregations, and every aggregation of other kinds, are pandas' own.
 """
@@ -27,6 +30,7 @@ __all__ = [
     "agg_columns",
     "asof_align",
     "bin_labels",
+    "count_bins",
     "parse_aggs",
     "parse_rule",
     "resample_column",
@@ -112,6 +116,55 @@ def bin_labels(first: int, last: int, offset: pd.DateOffset) -> npt.NDArray[np.i
     return _probe_labels(first, last, offset)
 
 
+def count_bins(first: int, last: int, offset: pd.DateOffset, limit: int) -> int:
+    """How many labels `bin_labels(first, last, offset)` gives, without building them.
+
+    Exact for fixed-length rules (arithmetic). Calendar rules ('D', 'W', 'MS', business
+    days and hours, `pd.DateOffset(...)`) are sized by galloping `offset * k` (a few dozen
+    offset additions): above `limit` the answer is that upper bound (the grid is never
+    built), at or below it the probe's exact count (a grid no larger than `limit`).
+    """
+    if last < first:
+        return 0
+    if isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
+        step = int(offset.nanos)
+        origin = first - first % _DAY_NS
+        start = first - (first - origin) % step
+        stop = last - (last - origin) % step
+        return (stop - start) // step + 1
+    bound = _calendar_bound(first, last, offset)
+    return bound if bound > limit else len(_probe_labels(first, last, offset))
+
+
+def _calendar_bound(first: int, last: int, offset: pd.DateOffset) -> int:
+    """An upper bound of the bins of a calendar rule over `[first, last]`: the steps
+    `k` with `base + offset * k <= last`, from one whole step before midnight of the
+    first day (at or before pandas' first label), plus slack for the edge bins."""
+    end = pd.Timestamp(last, tz="UTC")
+    try:
+        base = pd.Timestamp(first, tz="UTC").normalize() - offset
+    except (OverflowError, ValueError):  # before 1677: pandas' first label is the day itself
+        base = pd.Timestamp(first, tz="UTC").normalize()
+
+    def within(k: int) -> bool:
+        try:
+            return bool(base + offset * k <= end)
+        except (OverflowError, ValueError):  # beyond 2262: past `last`
+            return False
+
+    hi = 1
+    while within(hi):
+        hi *= 2
+    lo = hi // 2  # within(lo) or lo == 0; not within(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if within(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo + 2
+
+
 def _probe_labels(first: int, last: int, offset: pd.DateOffset) -> npt.NDArray[np.int64]:
     """`bin_labels` by resampling a two-point series with pandas itself."""
     probe = pd.Series([0, 0], index=utc_index(np.array([first, last], dtype=np.int64)))
@@ -181,10 +234,28 @@ def _pandas(
     aggs: Sequence[str],
     offset: pd.DateOffset,
 ) -> dict[str, Any]:
-    """pandas' own resample, reindexed onto `grid` (bins outside this variable's data)."""
+    """pandas' own resample, reindexed onto `grid` (bins outside this variable's data).
+
+    `grid` may start before this variable's data (another variable of a wide read, or
+    the `start` of a window): fixed rules are resampled from the grid's origin so their
+    bins are the grid's; a calendar rule whose bins would be out of phase with the grid
+    (a multiple such as '2MS' steps from the data's first bin) is grouped onto the grid's
+    bins instead, with the same pandas aggregations.
+    """
     series = pd.Series(values.to_numpy(), index=utc_index(ns), copy=False)
-    sampler = series.resample(offset, closed="left", label="left")
-    target = utc_index(grid)
+    sampler: Any
+    if len(grid) and isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
+        midnight = int(grid[0]) - int(grid[0]) % _DAY_NS
+        origin = pd.Timestamp(midnight, tz="UTC")
+        sampler = series.resample(offset, closed="left", label="left", origin=origin)
+        target: pd.Index = utc_index(grid)
+    elif not len(ns) or np.isin(_probe_labels(int(ns[0]), int(ns[-1]), offset)[[0, -1]], grid).all():
+        sampler = series.resample(offset, closed="left", label="left")
+        target = utc_index(grid)
+    else:
+        codes = np.searchsorted(grid, ns, side="right") - 1
+        sampler = pd.Series(values.to_numpy(), copy=False).groupby(codes)
+        target = pd.RangeIndex(len(grid))
     out: dict[str, Any] = {}
     for a in aggs:
         try:

@@ -202,6 +202,7 @@ class Store:
         metadata: bool | Literal["expand"] = False,
         dedupe: Literal["last", "first"] | None = None,
         include_log: bool = True,
+        max_rows: int | None = 20_000_000,
     ) -> Any:
         """Read points in `[start, end)`, Parquet merged with the log tail.
 
@@ -209,7 +210,10 @@ class Store:
         several give `how="long"` (`variable`, `value`), `"wide"` (one column per
         variable on the `resample` grid) or `"asof"` (latest value at each timestamp
         of the union, no older than `tolerance`). `resample`/`agg` follow pandas
-        `resample(rule, closed="left", label="left")`. See `hfdata.read.read`.
+        `resample(rule, closed="left", label="left")`; given both `start` and `end`,
+        the bins cover that window (empty ones included). A resample of more than
+        `max_rows` rows (None: no limit) raises `ResultTooLarge` before it is built.
+        See `hfdata.read.read`.
         """
         from hfdata import read as _read
 
@@ -230,6 +234,7 @@ class Store:
             dedupe=dedupe,
             include_log=include_log,
             remote=self.remote,
+            max_rows=max_rows,
         )
 
     def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:
