@@ -249,7 +249,9 @@ def _pandas(
         origin = pd.Timestamp(midnight, tz="UTC")
         sampler = series.resample(offset, closed="left", label="left", origin=origin)
         target: pd.Index = utc_index(grid)
-    elif not len(ns) or np.isin(_probe_labels(int(ns[0]), int(ns[-1]), offset)[[0, -1]], grid).all():
+    elif (
+        not len(ns) or np.isin(_probe_labels(int(ns[0]), int(ns[-1]), offset)[[0, -1]], grid).all()
+    ):
         sampler = series.resample(offset, closed="left", label="left")
         target = utc_index(grid)
     else:

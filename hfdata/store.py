@@ -8,6 +8,8 @@ them, holding no logic of its own.
 from __future__ import annotations
 
 import math
+import warnings
+import weakref
 from datetime import timedelta
 from os import PathLike
 from pathlib import Path
@@ -64,6 +66,13 @@ class Store:
         self.writer_id = self._writer.writer_id
         # The hot path: calls go straight to the writer, without a forwarding frame.
         self.append = self._writer.append  # type: ignore[method-assign]
+        # A store nobody holds (a notebook cell run again) is closed by the garbage
+        # collector, as an unclosed file is. The callback holds the writer, never the
+        # store, and nothing the writer owns (its flusher thread, the bound `append`)
+        # refers back to the store. At interpreter exit the writers' atexit hook closes
+        # them instead, without a warning.
+        self._finalizer = weakref.finalize(self, _collected, self._writer, repr(self))
+        self._finalizer.atexit = False
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> Store:
@@ -120,6 +129,7 @@ class Store:
 
     def close(self) -> None:
         """Flush and close every segment; the store refuses further appends. Idempotent."""
+        self._finalizer.detach()
         self._writer.close()
 
     # -- maintenance and reading (implemented in their own modules) ------------------------------
@@ -298,6 +308,18 @@ class Store:
     def _check_open(self) -> None:
         if self.closed:
             raise StoreClosed(f"{self!r} is closed; open it again with hfdata.open_store")
+
+
+def _collected(writer: LogWriter, name: str) -> None:
+    """`Store`'s finaliser: close the writer of a store nobody closed (its segments, so a
+    later compaction takes their points, and its flusher thread), then warn as Python
+    does for an unclosed file."""
+    if writer.closed:
+        return
+    try:
+        writer.close_collected()
+    finally:
+        warnings.warn(f"unclosed {name}; use `with` or .close()", ResourceWarning, stacklevel=2)
 
 
 def _seconds(value: timedelta | float | None, name: str) -> float | None:
