@@ -6,9 +6,10 @@ two-point series spanning the data has the same bins), so every rule pandas acce
 means the same here. A read given both `start` and `end` takes the bins of a series
 spanning that window instead (`bin_labels(start, end - 1ns)`), as QuestDB's
 `SAMPLE BY ... FROM ... TO` does. `count_bins` sizes a grid before it is built, so a
-read can refuse a runaway one (`ResultTooLarge`) instead of allocating it. `min`, `max`, `count`, `first`, `last` and `ohlc` of float
-values are computed with numpy on the sorted data (exact: no arithmetic); the other
-aggregations, and every aggregation of other kinds, are pandas' own.
+read can refuse a runaway one (`ResultTooLarge`) instead of allocating it.
+`min`, `max`, `count`, `first`, `last` and `ohlc` of float values are computed with
+numpy on the sorted data (exact: no arithmetic); the other aggregations, and every
+aggregation of other kinds, are pandas' own.
 """
 
 from __future__ import annotations

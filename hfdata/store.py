@@ -319,7 +319,7 @@ def _collected(writer: LogWriter, name: str) -> None:
     try:
         writer.close_collected()
     finally:
-        warnings.warn(f"unclosed {name}; use `with` or .close()", ResourceWarning, stacklevel=2)
+        warnings.warn(f"unclosed {name}; use `with` or .close()", ResourceWarning, stacklevel=1)
 
 
 def _seconds(value: timedelta | float | None, name: str) -> float | None:
