@@ -108,33 +108,45 @@ def bin_labels(first: int, last: int, offset: pd.DateOffset) -> npt.NDArray[np.i
     first bin holds `first`, the last `last`): a probe resample costs milliseconds.
     Every other rule asks pandas. `tests/test_resample.py` checks both agree.
     """
-    if isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
-        step = int(offset.nanos)
-        origin = first - first % _DAY_NS
-        start = first - (first - origin) % step
-        stop = last - (last - origin) % step
-        return np.arange(start, stop + 1, step, dtype=np.int64)
+    if _fixed(offset):
+        start, count = _fixed_bins(first, last, int(offset.nanos))
+        # integer steps: `np.arange(start, stop, step)` sizes its result in float64, which
+        # drops the last bin of some spans over 2**53 ns (e.g. 2**21 bins of 5 s)
+        return start + np.arange(count, dtype=np.int64) * int(offset.nanos)
     return _probe_labels(first, last, offset)
+
+
+def _fixed(offset: pd.DateOffset) -> bool:
+    """A fixed-length rule (1s, 15min, 2h, ...; not 'D', a calendar day in pandas 3)."""
+    return isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day)
+
+
+def _fixed_bins(first: int, last: int, step: int) -> tuple[int, int]:
+    """First label and number of the bins of a fixed rule over `[first, last]`."""
+    origin = first - first % _DAY_NS
+    start = first - (first - origin) % step
+    stop = last - (last - origin) % step
+    return start, (stop - start) // step + 1
 
 
 def count_bins(first: int, last: int, offset: pd.DateOffset, limit: int) -> int:
     """How many labels `bin_labels(first, last, offset)` gives, without building them.
 
     Exact for fixed-length rules (arithmetic). Calendar rules ('D', 'W', 'MS', business
-    days and hours, `pd.DateOffset(...)`) are sized by galloping `offset * k` (a few dozen
-    offset additions): above `limit` the answer is that upper bound (the grid is never
-    built), at or below it the probe's exact count (a grid no larger than `limit`).
+    days, ...) are sized by galloping `offset * k` (a few dozen offset additions): an
+    upper bound, a few bins over. Above `limit` (by more than that slack) the answer is
+    that bound and the grid is never built; otherwise pandas' own probe counts it exactly
+    (a grid of about `limit` labels at most).
     """
     if last < first:
         return 0
-    if isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
-        step = int(offset.nanos)
-        origin = first - first % _DAY_NS
-        start = first - (first - origin) % step
-        stop = last - (last - origin) % step
-        return (stop - start) // step + 1
+    if _fixed(offset):
+        return _fixed_bins(first, last, int(offset.nanos))[1]
     bound = _calendar_bound(first, last, offset)
-    return bound if bound > limit else len(_probe_labels(first, last, offset))
+    return bound if bound > limit + _SLACK else len(_probe_labels(first, last, offset))
+
+
+_SLACK: Final = 16  # more than `_calendar_bound` ever counts over the exact number
 
 
 def _calendar_bound(first: int, last: int, offset: pd.DateOffset) -> int:
@@ -245,7 +257,7 @@ def _pandas(
     """
     series = pd.Series(values.to_numpy(), index=utc_index(ns), copy=False)
     sampler: Any
-    if len(grid) and isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
+    if len(grid) and _fixed(offset):
         midnight = int(grid[0]) - int(grid[0]) % _DAY_NS
         origin = pd.Timestamp(midnight, tz="UTC")
         sampler = series.resample(offset, closed="left", label="left", origin=origin)
