@@ -7,6 +7,7 @@ window's origin), reindexed onto the bins of a series spanning the window.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -300,6 +301,6 @@ def test_window_of_calendar_rules(store: hfdata.Store, rule: str) -> None:
     ts = [(T0 + pd.Timedelta(days=d)).value for d in (40, 41, 100)]
     expected = [
         sum(v for t, v in zip(ts, (1.0, 2.0, 4.0), strict=True) if lo <= t < hi)
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+        for lo, hi in itertools.pairwise(edges)
     ]
     assert got.tolist() == expected
