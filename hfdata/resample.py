@@ -257,15 +257,12 @@ def _pandas(
     """
     series = pd.Series(values.to_numpy(), index=utc_index(ns), copy=False)
     sampler: Any
-    if len(grid) and _fixed(offset):
-        midnight = int(grid[0]) - int(grid[0]) % _DAY_NS
-        origin = pd.Timestamp(midnight, tz="UTC")
-        sampler = series.resample(offset, closed="left", label="left", origin=origin)
-        target: pd.Index = utc_index(grid)
-    elif (
-        not len(ns) or np.isin(_probe_labels(int(ns[0]), int(ns[-1]), offset)[[0, -1]], grid).all()
-    ):
+    if not len(ns) or _in_phase(ns, grid, offset):
         sampler = series.resample(offset, closed="left", label="left")
+        target: pd.Index = utc_index(grid)
+    elif _fixed(offset):  # the grid starts on an earlier day: resample from its midnight
+        origin = pd.Timestamp(int(grid[0]) - int(grid[0]) % _DAY_NS, tz="UTC")
+        sampler = series.resample(offset, closed="left", label="left", origin=origin)
         target = utc_index(grid)
     else:
         codes = np.searchsorted(grid, ns, side="right") - 1
@@ -288,6 +285,15 @@ def _pandas(
         else:
             out[a] = res.to_numpy()
     return out
+
+
+def _in_phase(
+    ns: npt.NDArray[np.int64], grid: npt.NDArray[np.int64], offset: pd.DateOffset
+) -> bool:
+    """Whether pandas' own bins for this (non-empty) data are some of the grid's."""
+    if _fixed(offset):  # the same origin: midnight of the first day
+        return bool(ns[0] - ns[0] % _DAY_NS == grid[0] - grid[0] % _DAY_NS)
+    return bool(np.isin(_probe_labels(int(ns[0]), int(ns[-1]), offset)[[0, -1]], grid).all())
 
 
 def resample_column(

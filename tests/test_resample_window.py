@@ -304,3 +304,17 @@ def test_window_of_calendar_rules(store: hfdata.Store, rule: str) -> None:
         for lo, hi in itertools.pairwise(edges)
     ]
     assert got.tolist() == expected
+
+
+@pytest.mark.parametrize("rule", ["7min", "2MS"])
+def test_wide_mean_of_a_later_variable_lands_on_the_common_bins(
+    store: hfdata.Store, rule: str
+) -> None:
+    """pandas' bins for the later variable alone are out of phase with the grid (7 min
+    does not divide a day; '2MS' steps from its own first month): its values were lost."""
+    store.append_many("a", _frame([0.0], [1.0]))
+    store.append_many("b", _frame([86_400 * 40 + 5.0, 86_400 * 40 + 6.0], [2.0, 4.0]))
+    wide = store.read(["a", "b"], resample=rule, how="wide")
+    assert wide["b"].dropna().tolist() == [3.0]
+    ts = T0 + pd.Timedelta(seconds=86_400 * 40 + 5)
+    assert wide["b"].dropna().index[0] == wide.index[wide.index <= ts][-1]
