@@ -20,6 +20,7 @@ from hfdata.errors import StoreClosed
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
 from hfdata.log import DURABILITIES, Durability, LogPolicy
+from hfdata.read import MAX_ROWS
 from hfdata.settings import StoreSettings, load_or_create
 from hfdata.timeparse import EpochUnit, TimeRules
 from hfdata.writer import LogWriter
@@ -212,7 +213,7 @@ class Store:
         metadata: bool | Literal["expand"] = False,
         dedupe: Literal["last", "first"] | None = None,
         include_log: bool = True,
-        max_rows: int | None = 20_000_000,
+        max_rows: int | None = MAX_ROWS,
     ) -> Any:
         """Read points in `[start, end)`, Parquet merged with the log tail.
 
