@@ -22,7 +22,7 @@ from typing import IO, Any, Final, NoReturn, cast
 
 import orjson
 
-from hfdata.errors import CompactionInProgress, HfdataError, StoreClosed
+from hfdata.errors import CompactionInProgress, HfdataError, ResultTooLarge, StoreClosed
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import PARTITIONS, validate_name
 from hfdata.log import DURABILITIES
@@ -205,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metadata", action="store_true", help="include the metadata column")
     p.add_argument("--dedupe", choices=("last", "first"), help="keep one point per timestamp")
     p.add_argument("--no-log", action="store_true", help="Parquet only, skip the log tail")
+    p.add_argument(
+        "--max-rows",
+        metavar="N",
+        type=_positive_int,
+        default=20_000_000,
+        help="refuse a --resample of more rows than N (default 20000000)",
+    )
     _storage_option(p)
 
     p = command("verify", "check the log and Parquet against each other", _cmd_verify)
@@ -634,18 +641,28 @@ def _cmd_read(args: argparse.Namespace) -> int:
         _die("--agg needs --resample RULE")
     variables = args.variables[0] if len(args.variables) == 1 else list(args.variables)
     with _existing(args.dir, **_remote(args)) as store:
-        frame = store.read(
-            variables,
-            args.start,
-            args.end,
-            resample=args.resample,
-            agg=args.agg,
-            how=args.how,
-            output="polars",
-            metadata=args.metadata,
-            dedupe=args.dedupe,
-            include_log=not args.no_log,
-        )
+        try:
+            frame = store.read(
+                variables,
+                args.start,
+                args.end,
+                resample=args.resample,
+                agg=args.agg,
+                how=args.how,
+                output="polars",
+                metadata=args.metadata,
+                dedupe=args.dedupe,
+                include_log=not args.no_log,
+                max_rows=args.max_rows,
+            )
+        except ResultTooLarge as exc:
+            _die(
+                f"--resample {args.resample} would make {exc.rows:,} rows, more than "
+                f"--max-rows {exc.limit}; narrow it with --start/--end, use a coarser rule"
+                + (", --how long" if args.how == "wide" else "")
+                + ", or raise --max-rows",
+                PROBLEMS,
+            )
     write_frame(frame, args.format, args.output)
     return OK
 

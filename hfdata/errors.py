@@ -16,12 +16,14 @@ so callers can catch what they already know::
     ├── DurabilityError(HfdataError, OSError)
     ├── CompactionFailed(HfdataError, OSError)
     ├── CorruptFile(HfdataError, OSError)
+    ├── ResultTooLarge(HfdataError, MemoryError)
     └── MissingDependency(HfdataError, ImportError)
 
 ``InvalidValue``, ``InvalidMetadata``, ``SettingsConflict``, ``DurabilityError``,
 ``CompactionFailed`` (an I/O failure during `compact`/`optimize`, rolled back or
-forward), ``CorruptFile`` (a damaged Parquet file) and ``MissingDependency`` (an optional extra
-is not installed) are additions to the
+forward), ``CorruptFile`` (a damaged Parquet file), ``ResultTooLarge`` (a resample grid
+above `read(max_rows=)`, refused before it is built) and ``MissingDependency`` (an optional
+extra is not installed) are additions to the
 design's list (see docs/decisions.md).
 """
 
@@ -38,6 +40,7 @@ __all__ = [
     "InvalidValue",
     "InvalidVariableName",
     "MissingDependency",
+    "ResultTooLarge",
     "SchemaMismatch",
     "SettingsConflict",
     "StoreClosed",
@@ -100,6 +103,17 @@ class CompactionFailed(HfdataError, OSError):
 
 class CorruptFile(HfdataError, OSError):
     """A stored Parquet file cannot be read; the message names it and what to do."""
+
+
+class ResultTooLarge(HfdataError, MemoryError):
+    """A read would build more rows than `max_rows` (a resample grid over a long span);
+    refused before anything is allocated. `rows` is the count (or an upper bound of
+    it), `limit` the `max_rows` it exceeds."""
+
+    def __init__(self, message: str, *, rows: int = 0, limit: int = 0) -> None:
+        super().__init__(message)
+        self.rows = rows
+        self.limit = limit
 
 
 class MissingDependency(HfdataError, ImportError):

@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hfdata.errors import CorruptFile, VariableNotFound
+from hfdata.errors import CorruptFile, ResultTooLarge, VariableNotFound
 from hfdata.frames import OUTPUTS, Output, expand_metadata, to_output
 from hfdata.kinds import Kind, load_schema
 from hfdata.layout import (
@@ -53,7 +53,14 @@ from hfdata.layout import (
 )
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.parse import parse_log_bytes, table_schema
-from hfdata.resample import asof_align, bin_labels, parse_aggs, parse_rule, resample_column
+from hfdata.resample import (
+    asof_align,
+    bin_labels,
+    count_bins,
+    parse_aggs,
+    parse_rule,
+    resample_column,
+)
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN, TimeRules, format_ns, to_ns
 
@@ -64,6 +71,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HOWS",
+    "MAX_ROWS",
     "Snapshot",
     "VariableFiles",
     "VariableInfo",
@@ -705,6 +713,7 @@ def _read_all(
 How = Literal["long", "wide", "asof"]
 Dedupe = Literal["last", "first"]
 HOWS: Final = ("long", "wide", "asof")
+MAX_ROWS: Final = 20_000_000
 _NUMERIC: Final = ("float", "int")
 
 
@@ -834,11 +843,21 @@ def read(
     dedupe: Dedupe | None = None,
     include_log: bool = True,
     remote: ParquetRoot | None = None,
+    max_rows: int | None = MAX_ROWS,
 ) -> Any:
-    """Points of one or several variables in `[start, end)`; see `Store.read`."""
+    """Points of one or several variables in `[start, end)`; see `Store.read`.
+
+    A resample with both `start` and `end` covers the window: its bins run from the
+    one holding `start` to the one holding `end - 1ns`, empty ones included (pandas'
+    bins for a series spanning the window). Otherwise they run from the first to the
+    last point's bin (of all variables, in wide form), as pandas does. The bins are
+    counted before any is built: more rows than `max_rows` (None: no limit) is a
+    `ResultTooLarge`.
+    """
     single = isinstance(variables, str)
     names = [variables] if isinstance(variables, str) else list(variables)
     _check_options(names, how, resample, tolerance, output, metadata, dedupe)
+    _check_max_rows(max_rows)
     aggs = parse_aggs(agg)
     offset = None if resample is None else parse_rule(resample)
     tol = _tolerance_ns(tolerance)
@@ -859,12 +878,19 @@ def read(
         grid, cols = asof_align([(_ns(tables[n]), tables[n].column("value")) for n in names], tol)
         result = _with_ts(grid, dict(zip(names, cols, strict=True)))
         json_cols = [n for n in names if kinds[n] == "json"]
-    elif offset is not None and (how == "wide" and not single):
-        result = _wide(tables, kinds, names, offset, aggs)
-        json_cols = []
     elif offset is not None:
-        parts = {n: _resampled(tables[n], kinds[n], offset, aggs) for n in names}
-        result = parts[names[0]] if single else _long(parts, names)
+        wide = how == "wide" and not single
+        bounds = (lo, last) if start is not None and end is not None else None
+        spans = _grid_spans(tables, names, bounds, wide=wide)
+        _check_rows(spans, offset, resample, max_rows, wide=wide)
+        grids = {span: _grid(span, offset) for span in set(spans.values())}
+        if wide:
+            result = _wide(tables, kinds, names, offset, aggs, grids[spans[names[0]]])
+        else:
+            parts = {
+                n: _resampled(tables[n], kinds[n], offset, aggs, grids[spans[n]]) for n in names
+            }
+            result = parts[names[0]] if single else _long(parts, names)
         json_cols = []
     else:
         if metadata == "expand":
@@ -881,11 +907,78 @@ def _with_ts(ns: npt.NDArray[np.int64], columns: dict[str, Any]) -> pa.Table:
     return pa.table({_TS: ts, **columns})
 
 
+Span = tuple[int, int] | None  # first and last nanosecond a grid covers; None: no bins
+
+
+def _grid_spans(
+    tables: dict[str, pa.Table], names: list[str], bounds: Span, *, wide: bool
+) -> dict[str, Span]:
+    """What each variable's bins cover: the window when both `start` and `end` were
+    given, else its first to last point (in wide form, those of all variables)."""
+    if bounds is not None:
+        return dict.fromkeys(names, bounds)
+    spans: dict[str, Span] = {}
+    for n in names:
+        spans[n] = _span(tables[n]) if tables[n].num_rows else None
+    if wide:
+        known = [s for s in spans.values() if s is not None]
+        union = (min(a for a, _ in known), max(b for _, b in known)) if known else None
+        return dict.fromkeys(names, union)
+    return spans
+
+
+def _grid(span: Span, offset: pd.DateOffset) -> npt.NDArray[np.int64]:
+    return np.empty(0, np.int64) if span is None else bin_labels(span[0], span[1], offset)
+
+
+def _check_max_rows(max_rows: Any) -> None:
+    if max_rows is None:
+        return
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int):
+        raise TypeError(f"max_rows must be an int or None, got {max_rows!r}")
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be at least 1 (or None for no limit), got {max_rows}")
+
+
+def _check_rows(
+    spans: dict[str, Span], offset: pd.DateOffset, rule: Any, max_rows: int | None, *, wide: bool
+) -> None:
+    """`ResultTooLarge` when the bins would be more than `max_rows` rows, counted
+    (not built): one grid in wide form, the sum of each variable's in long form.
+    Rows, not cells: several aggregations or variables side by side widen a row."""
+    if max_rows is None:
+        return
+    limit = max_rows + 1  # counted exactly up to here; beyond, an upper bound
+    if wide:
+        first = next(iter(spans.values()))
+        rows = 0 if first is None else count_bins(first[0], first[1], offset, limit)
+    else:
+        rows = sum(count_bins(s[0], s[1], offset, limit) for s in spans.values() if s is not None)
+    if rows <= max_rows:
+        return
+    spans_known = [s for s in spans.values() if s is not None]
+    lo = min(a for a, _ in spans_known)
+    hi = max(b for _, b in spans_known)
+    ways = "read a shorter window with start=/end=, use a coarser rule than resample=" + repr(rule)
+    if wide:
+        ways += ", use how='long' (each variable on its own bins)"
+    raise ResultTooLarge(
+        f"resample={rule!r} from {format_ns(lo)} to {format_ns(hi)} would make {rows:,} rows, "
+        f"more than max_rows={max_rows:,}; {ways}, or pass a larger max_rows= "
+        "(None: no limit)",
+        rows=rows,
+        limit=max_rows,
+    )
+
+
 def _resampled(
-    table: pa.Table, kind: Kind | None, offset: pd.DateOffset, aggs: Sequence[str]
+    table: pa.Table,
+    kind: Kind | None,
+    offset: pd.DateOffset,
+    aggs: Sequence[str],
+    grid: npt.NDArray[np.int64],
 ) -> pa.Table:
     ns = _ns(table)
-    grid = bin_labels(int(ns[0]), int(ns[-1]), offset) if len(ns) else np.empty(0, np.int64)
     return _with_ts(grid, resample_column(ns, table.column("value"), kind, grid, aggs, offset))
 
 
@@ -895,14 +988,9 @@ def _wide(
     names: list[str],
     offset: pd.DateOffset,
     aggs: Sequence[str],
+    grid: npt.NDArray[np.int64],
 ) -> pa.Table:
     """One column per variable (or `<variable>.<agg>` for several aggs) on a common grid."""
-    spans = [(int(ns[0]), int(ns[-1])) for ns in (_ns(tables[n]) for n in names) if len(ns)]
-    grid = (
-        bin_labels(min(a for a, _ in spans), max(b for _, b in spans), offset)
-        if spans
-        else np.empty(0, np.int64)
-    )
     columns: dict[str, Any] = {}
     for n in names:
         cols = resample_column(

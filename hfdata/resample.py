@@ -3,9 +3,13 @@
 Bins follow `pandas.Series.resample(rule, closed="left", label="left")` (origin
 `start_day`), empty bins included: the bin labels are taken from pandas itself (a
 two-point series spanning the data has the same bins), so every rule pandas accepts
-means the same here. `min`, `max`, `count`, `first`, `last` and `ohlc` of float
-values are computed with numpy on the sorted data (exact: no arithmetic); the other
-aggregations, and every aggregation of other kinds, are pandas' own.
+means the same here. A read given both `start` and `end` takes the bins of a series
+spanning that window instead (`bin_labels(start, end - 1ns)`), as QuestDB's
+`SAMPLE BY ... FROM ... TO` does. `count_bins` sizes a grid before it is built, so a
+read can refuse a runaway one (`ResultTooLarge`) instead of allocating it.
+`min`, `max`, `count`, `first`, `last` and `ohlc` of float values are computed with
+numpy on the sorted data (exact: no arithmetic); the other aggregations, and every
+aggregation of other kinds, are pandas' own.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "agg_columns",
     "asof_align",
     "bin_labels",
+    "count_bins",
     "parse_aggs",
     "parse_rule",
     "resample_column",
@@ -103,13 +108,74 @@ def bin_labels(first: int, last: int, offset: pd.DateOffset) -> npt.NDArray[np.i
     first bin holds `first`, the last `last`): a probe resample costs milliseconds.
     Every other rule asks pandas. `tests/test_resample.py` checks both agree.
     """
-    if isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
-        step = int(offset.nanos)
-        origin = first - first % _DAY_NS
-        start = first - (first - origin) % step
-        stop = last - (last - origin) % step
-        return np.arange(start, stop + 1, step, dtype=np.int64)
+    if _fixed(offset):
+        start, count = _fixed_bins(first, last, int(offset.nanos))
+        # integer steps: `np.arange(start, stop, step)` sizes its result in float64, which
+        # drops the last bin of some spans over 2**53 ns (e.g. 2**21 bins of 5 s)
+        return start + np.arange(count, dtype=np.int64) * int(offset.nanos)
     return _probe_labels(first, last, offset)
+
+
+def _fixed(offset: pd.DateOffset) -> bool:
+    """A fixed-length rule (1s, 15min, 2h, ...; not 'D', a calendar day in pandas 3)."""
+    return isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day)
+
+
+def _fixed_bins(first: int, last: int, step: int) -> tuple[int, int]:
+    """First label and number of the bins of a fixed rule over `[first, last]`."""
+    origin = first - first % _DAY_NS
+    start = first - (first - origin) % step
+    stop = last - (last - origin) % step
+    return start, (stop - start) // step + 1
+
+
+def count_bins(first: int, last: int, offset: pd.DateOffset, limit: int) -> int:
+    """How many labels `bin_labels(first, last, offset)` gives, without building them.
+
+    Exact for fixed-length rules (arithmetic). Calendar rules ('D', 'W', 'MS', business
+    days, ...) are sized by galloping `offset * k` (a few dozen offset additions): an
+    upper bound, a few bins over. Above `limit` (by more than that slack) the answer is
+    that bound and the grid is never built; otherwise pandas' own probe counts it exactly
+    (a grid of about `limit` labels at most).
+    """
+    if last < first:
+        return 0
+    if _fixed(offset):
+        return _fixed_bins(first, last, int(offset.nanos))[1]
+    bound = _calendar_bound(first, last, offset)
+    return bound if bound > limit + _SLACK else len(_probe_labels(first, last, offset))
+
+
+_SLACK: Final = 16  # more than `_calendar_bound` ever counts over the exact number
+
+
+def _calendar_bound(first: int, last: int, offset: pd.DateOffset) -> int:
+    """An upper bound of the bins of a calendar rule over `[first, last]`: the steps
+    `k` with `base + offset * k <= last`, from one whole step before midnight of the
+    first day (at or before pandas' first label), plus slack for the edge bins."""
+    end = pd.Timestamp(last, tz="UTC")
+    try:
+        base = pd.Timestamp(first, tz="UTC").normalize() - offset
+    except (OverflowError, ValueError):  # before 1677: pandas' first label is the day itself
+        base = pd.Timestamp(first, tz="UTC").normalize()
+
+    def within(k: int) -> bool:
+        try:
+            return bool(base + offset * k <= end)
+        except (OverflowError, ValueError):  # beyond 2262: past `last`
+            return False
+
+    hi = 1
+    while within(hi):
+        hi *= 2
+    lo = hi // 2  # within(lo) or lo == 0; not within(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if within(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo + 2
 
 
 def _probe_labels(first: int, last: int, offset: pd.DateOffset) -> npt.NDArray[np.int64]:
@@ -181,10 +247,27 @@ def _pandas(
     aggs: Sequence[str],
     offset: pd.DateOffset,
 ) -> dict[str, Any]:
-    """pandas' own resample, reindexed onto `grid` (bins outside this variable's data)."""
+    """pandas' own resample, reindexed onto `grid` (bins outside this variable's data).
+
+    `grid` may start before this variable's data (another variable of a wide read, or
+    the `start` of a window): fixed rules are resampled from the grid's origin so their
+    bins are the grid's; a calendar rule whose bins would be out of phase with the grid
+    (a multiple such as '2MS' steps from the data's first bin) is grouped onto the grid's
+    bins instead, with the same pandas aggregations.
+    """
     series = pd.Series(values.to_numpy(), index=utc_index(ns), copy=False)
-    sampler = series.resample(offset, closed="left", label="left")
-    target = utc_index(grid)
+    sampler: Any
+    if not len(ns) or _in_phase(ns, grid, offset):
+        sampler = series.resample(offset, closed="left", label="left")
+        target: pd.Index = utc_index(grid)
+    elif _fixed(offset):  # the grid starts on an earlier day: resample from its midnight
+        origin = pd.Timestamp(int(grid[0]) - int(grid[0]) % _DAY_NS, tz="UTC")
+        sampler = series.resample(offset, closed="left", label="left", origin=origin)
+        target = utc_index(grid)
+    else:
+        codes = np.searchsorted(grid, ns, side="right") - 1
+        sampler = pd.Series(values.to_numpy(), copy=False).groupby(codes)
+        target = pd.RangeIndex(len(grid))
     out: dict[str, Any] = {}
     for a in aggs:
         try:
@@ -202,6 +285,15 @@ def _pandas(
         else:
             out[a] = res.to_numpy()
     return out
+
+
+def _in_phase(
+    ns: npt.NDArray[np.int64], grid: npt.NDArray[np.int64], offset: pd.DateOffset
+) -> bool:
+    """Whether pandas' own bins for this (non-empty) data are some of the grid's."""
+    if _fixed(offset):  # the same origin: midnight of the first day
+        return bool(ns[0] - ns[0] % _DAY_NS == grid[0] - grid[0] % _DAY_NS)
+    return bool(np.isin(_probe_labels(int(ns[0]), int(ns[-1]), offset)[[0, -1]], grid).all())
 
 
 def resample_column(

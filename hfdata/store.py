@@ -8,6 +8,8 @@ them, holding no logic of its own.
 from __future__ import annotations
 
 import math
+import warnings
+import weakref
 from datetime import timedelta
 from os import PathLike
 from pathlib import Path
@@ -18,6 +20,7 @@ from hfdata.errors import StoreClosed
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
 from hfdata.log import DURABILITIES, Durability, LogPolicy
+from hfdata.read import MAX_ROWS
 from hfdata.settings import StoreSettings, load_or_create
 from hfdata.timeparse import EpochUnit, TimeRules
 from hfdata.writer import LogWriter
@@ -64,6 +67,13 @@ class Store:
         self.writer_id = self._writer.writer_id
         # The hot path: calls go straight to the writer, without a forwarding frame.
         self.append = self._writer.append  # type: ignore[method-assign]
+        # A store nobody holds (a notebook cell run again) is closed by the garbage
+        # collector, as an unclosed file is. The callback holds the writer, never the
+        # store, and nothing the writer owns (its flusher thread, the bound `append`)
+        # refers back to the store. At interpreter exit the writers' atexit hook closes
+        # them instead, without a warning.
+        self._finalizer = weakref.finalize(self, _collected, self._writer, repr(self))
+        self._finalizer.atexit = False
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> Store:
@@ -120,6 +130,7 @@ class Store:
 
     def close(self) -> None:
         """Flush and close every segment; the store refuses further appends. Idempotent."""
+        self._finalizer.detach()
         self._writer.close()
 
     # -- maintenance and reading (implemented in their own modules) ------------------------------
@@ -226,6 +237,7 @@ class Store:
         metadata: bool | Literal["expand"] = False,
         dedupe: Literal["last", "first"] | None = None,
         include_log: bool = True,
+        max_rows: int | None = MAX_ROWS,
     ) -> Any:
         """Read points in `[start, end)`, Parquet merged with the log tail.
 
@@ -233,7 +245,10 @@ class Store:
         several give `how="long"` (`variable`, `value`), `"wide"` (one column per
         variable on the `resample` grid) or `"asof"` (latest value at each timestamp
         of the union, no older than `tolerance`). `resample`/`agg` follow pandas
-        `resample(rule, closed="left", label="left")`. See `hfdata.read.read`.
+        `resample(rule, closed="left", label="left")`; given both `start` and `end`,
+        the bins cover that window (empty ones included). A resample of more than
+        `max_rows` rows (None: no limit) raises `ResultTooLarge` before it is built.
+        See `hfdata.read.read`.
         """
         from hfdata import read as _read
 
@@ -254,6 +269,7 @@ class Store:
             dedupe=dedupe,
             include_log=include_log,
             remote=self.remote,
+            max_rows=max_rows,
         )
 
     def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:
@@ -317,6 +333,18 @@ class Store:
     def _check_open(self) -> None:
         if self.closed:
             raise StoreClosed(f"{self!r} is closed; open it again with hfdata.open_store")
+
+
+def _collected(writer: LogWriter, name: str) -> None:
+    """`Store`'s finaliser: close the writer of a store nobody closed (its segments, so a
+    later compaction takes their points, and its flusher thread), then warn as Python
+    does for an unclosed file."""
+    if writer.closed:
+        return
+    try:
+        writer.close_collected()
+    finally:
+        warnings.warn(f"unclosed {name}; use `with` or .close()", ResourceWarning, stacklevel=1)
 
 
 def _seconds(value: timedelta | float | None, name: str) -> float | None:

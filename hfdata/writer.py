@@ -70,13 +70,22 @@ class _Mutex:
     reentrant, like `Lock`; thread-safe on free-threaded builds too.
     """
 
-    __slots__ = ("acquire", "put")
+    __slots__ = ("_token", "acquire", "put")
 
     def __init__(self) -> None:
         token: queue.SimpleQueue[None] = queue.SimpleQueue()
         token.put(None)
+        self._token = token
         self.acquire: Callable[[], None] = token.get
         self.put: Callable[[None], None] = token.put
+
+    def acquire_within(self, seconds: float) -> bool:
+        """Take the mutex if it frees within `seconds`; False if it did not."""
+        try:
+            self._token.get(timeout=seconds)
+        except queue.Empty:
+            return False
+        return True
 
     def release(self) -> None:
         self.put(None)
@@ -443,6 +452,17 @@ class LogWriter:
         _open_writers.discard(self)
         if errors:
             raise errors[0]
+
+    def close_collected(self) -> None:
+        """`close` from a garbage-collector callback (`Store`'s finaliser). A cyclic
+        collection may run it in a thread inside one of this writer's locked sections,
+        where `close` would wait for itself: when the lock is not free within a second,
+        a helper thread closes the writer once it is."""
+        if not self._lock.acquire_within(1.0):
+            threading.Thread(target=self.close, name="hfdata-close", daemon=True).start()
+            return
+        self._lock.release()  # free, and not held by this thread: close can wait for it
+        self.close()
 
     def forget(self, variable: str) -> None:
         """Close a variable's segment and drop its state (before the variable is dropped)."""
