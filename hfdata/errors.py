@@ -19,12 +19,10 @@ so callers can catch what they already know::
     ├── ResultTooLarge(HfdataError, MemoryError)
     └── MissingDependency(HfdataError, ImportError)
 
-``InvalidValue``, ``InvalidMetadata``, ``SettingsConflict``, ``DurabilityError``,
-``CompactionFailed`` (an I/O failure during `compact`/`optimize`, rolled back or
-forward), ``CorruptFile`` (a damaged Parquet file), ``ResultTooLarge`` (a resample grid
-above `read(max_rows=)`, refused before it is built) and ``MissingDependency`` (an optional
-extra is not installed) are additions to the
-design's list (see docs/decisions.md).
+``CompactionFailed`` is an I/O failure during `compact`/`optimize` (rolled back or
+forward), ``CorruptFile`` a damaged Parquet file, ``ResultTooLarge`` a resample grid above
+`read(max_rows=)` (refused before it is built), ``MissingDependency`` an optional extra that
+is not installed. Why each exists is in docs/decisions.md.
 """
 
 from __future__ import annotations

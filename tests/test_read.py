@@ -1,7 +1,7 @@
 """Store.read / scan / variables / info against a plain pandas reference.
 
-Until `hfdata.compact` lands, `fake_compact` below turns closed segments into Parquet
-in the exact DESIGN layout (sorted, stable, `part-<batch>.parquet` per partition,
+`fake_compact` below turns closed segments into Parquet in the exact layout of
+docs/contracts.md (sorted, stable, `part-<batch>.parquet` per partition,
 segments moved to `compacted/`, all under the exclusive publish lock), so reads of
 "part compacted, part in the log" are tested now.
 """

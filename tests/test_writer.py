@@ -45,7 +45,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_line_format_matches_the_design(tmp_path: Path) -> None:
+def test_line_format_matches_the_contract(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store:
         store.append("sensor_temp_celsius", T0, 25.5, {"location": "room_a"})
         store.append("sensor_temp_celsius", T0 + timedelta(seconds=1), 26.0)
