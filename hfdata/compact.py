@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -39,7 +38,7 @@ import pyarrow as pa
 from hfdata.errors import CompactionFailed, CompactionInProgress, HfdataError, VariableNotFound
 from hfdata.journal import JOURNAL_DIR, Journal, new_batch_id, publish, recover_all, roll_back
 from hfdata.kinds import Kind, load_schema
-from hfdata.layout import decode_name, encode_name, parse_segment_name
+from hfdata.layout import decode_name, encode_name, is_trash, parse_segment_name, trash_name
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock
 from hfdata.log import fsync_dir, make_dirs
 from hfdata.merge import merge_sorted_files
@@ -63,7 +62,6 @@ __all__ = [
 ]
 
 BATCH_BYTES: Final = 256 << 20  # JSON bytes per batch: bounds memory, not file count
-_TRASH: Final = ".dropped-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +126,7 @@ def _trash(root: Path) -> list[Path]:
     found: list[Path] = []
     for parent in (root / "parquet", root / "log", root / "_quarantine"):
         if parent.is_dir():
-            found.extend(p for p in parent.iterdir() if p.name.startswith(_TRASH))
+            found.extend(p for p in parent.iterdir() if is_trash(p.name))
     return found
 
 
@@ -685,7 +683,7 @@ def drop(
             if remote is not None and in_remote:
                 remote.drop(encoded)
             for target in present:
-                moved = target.with_name(f"{_TRASH}{secrets.token_hex(4)}-{target.name}")
+                moved = target.with_name(trash_name(target.name))
                 os.rename(target, moved)
                 fsync_dir(target.parent)
                 trash.append(moved)

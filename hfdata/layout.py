@@ -25,6 +25,7 @@ __all__ = [
     "Partition",
     "decode_name",
     "encode_name",
+    "is_trash",
     "log_dir",
     "parquet_dir",
     "parse_segment_name",
@@ -32,6 +33,7 @@ __all__ = [
     "partition_key_ns",
     "segment_name",
     "temp_sibling",
+    "trash_name",
     "validate_name",
 ]
 
@@ -44,6 +46,11 @@ MAX_ENCODED_NAME_BYTES: Final = 240
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SEGMENT = re.compile(r"^(?P<writer>[A-Za-z0-9_]+)-(?P<seq>[0-9]+)\.jsonl(?P<active>\.active)?$")
 _valid_cache: dict[str, str] = {}
+# A dropped variable's folders are renamed to trash names before they are deleted. `!` is
+# never in an encoded name (quote() escapes it), so no variable's folder looks like trash;
+# `.dropped-<8 hex>-` is the shape hfdata wrote before, still swept and hidden.
+TRASH_PREFIX: Final = ".dropped!"
+_LEGACY_TRASH = re.compile(r"\.dropped-[0-9a-f]{8}-")
 
 
 def validate_name(name: object) -> str:
@@ -138,3 +145,13 @@ def temp_sibling(target: Path) -> Path:
     """A unique hidden `*.tmp` name beside `target` (dot-files and .tmp are never data)."""
     token = f"{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}"
     return target.with_name(f".{target.name}.{token}.tmp")
+
+
+def trash_name(component: str) -> str:
+    """The hidden name a dropped variable's folder `component` is renamed to."""
+    return f"{TRASH_PREFIX}{secrets.token_hex(4)}-{component}"
+
+
+def is_trash(component: str) -> bool:
+    """Whether a folder name is the trash of an interrupted drop (never a variable)."""
+    return component.startswith(TRASH_PREFIX) or _LEGACY_TRASH.match(component) is not None

@@ -46,6 +46,7 @@ from hfdata.layout import (
     Partition,
     decode_name,
     encode_name,
+    is_trash,
     parse_segment_name,
     partition_key_ns,
     segment_name,
@@ -125,7 +126,8 @@ def variable_names(root: Path, remote: ParquetRoot | None = None) -> list[str]:
     if remote is not None:
         names.update(decode_name(e) for e in remote.variables())
     for entry in _scandir(root / "log"):
-        if entry.is_dir():  # dot-named variables (".hidden") are variables too
+        # dot-named variables (".hidden") are variables too; an interrupted drop's trash not
+        if entry.is_dir() and not is_trash(entry.name):
             names.add(decode_name(entry.name))
     for entry in _scandir(root / "parquet"):
         if entry.is_dir() and entry.name.startswith("variable="):

@@ -337,6 +337,37 @@ def test_drop(store: hfdata.Store) -> None:
         store.drop("x")
 
 
+def test_an_interrupted_drop_is_never_a_variable_and_is_swept(
+    store: hfdata.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drop killed after its renames leaves trash folders: no reader lists them as a
+    variable, and the next compaction deletes them."""
+    store.append_many("x", frame(T0, 10))
+    store.append_many("y", frame(T0, 10))
+    store.compact(include_active=True)
+    monkeypatch.setattr(compact_mod.shutil, "rmtree", lambda *a, **k: None)  # killed here
+    store.drop("x")
+    monkeypatch.undo()
+    trash = [p for p in (store.root / "log").iterdir() if p.name not in ("y",)]
+    assert len(trash) == 1 and trash[0].name.startswith(".dropped!")
+    assert store.variables() == ["y"]
+    store.compact()
+    assert [p.name for p in (store.root / "log").iterdir()] == ["y"]
+    assert not [p for p in (store.root / "parquet").iterdir() if p.name.startswith(".")]
+
+
+def test_a_variable_named_like_trash_is_kept(tmp_path: Path) -> None:
+    """Names such as `.dropped-x` are legal variables; the trash sweep never deletes them."""
+    with hfdata.open_store(tmp_path / "s") as s:
+        for name in (".dropped-x", ".dropped!x"):
+            s.append_many(name, frame(T0, 10))
+        s.compact(include_active=True)
+    with hfdata.open_store(tmp_path / "s") as s:  # recovery sweeps trash on open
+        s.compact()
+        assert s.variables() == [".dropped!x", ".dropped-x"]
+        assert len(s.read(".dropped-x")) == len(s.read(".dropped!x")) == 10
+
+
 def test_compacting_or_optimizing_an_unknown_variable_names_close_matches(
     store: hfdata.Store,
 ) -> None:
