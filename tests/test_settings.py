@@ -86,7 +86,7 @@ def test_dst_rules_are_recorded_at_creation(tmp_path: Path) -> None:
         rules = store.settings.time_rules()
         assert rules.nonexistent == timedelta(hours=1)
     hfdata.open_store(tmp_path, nonexistent=timedelta(seconds=3600), ambiguous=False).close()
-    with pytest.raises(SettingsConflict, match="nonexistent=3600.0"):
+    with pytest.raises(SettingsConflict, match=r"nonexistent=3600.0"):
         hfdata.open_store(tmp_path, nonexistent="shift_forward")
     with pytest.raises(SettingsConflict, match="ambiguous=False"):
         hfdata.open_store(tmp_path, ambiguous="infer")

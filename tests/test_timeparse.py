@@ -332,7 +332,7 @@ def test_bad_timestamp_format_is_a_value_error() -> None:
         TimeRules(timestamp_format="dd/mm/yyyy")
 
 
-# -- daylight saving: one rule for scalars and columns ----------------------------------------------
+# -- daylight saving: one rule for scalars and columns ------------------------------------------
 GAP = "2016-03-27T02:30:00"  # Europe/Berlin skips 02:00-03:00
 FOLD = "2016-10-30T02:30:00"  # Europe/Berlin has 02:00-03:00 twice
 
@@ -370,7 +370,7 @@ def test_nat_rules_are_refused() -> None:
 
 def test_infer_needs_a_batch() -> None:
     rules = TimeRules("Europe/Berlin", ambiguous="infer")
-    with pytest.raises(InvalidTimestamp, match="ambiguous='infer'.*batch"):
+    with pytest.raises(InvalidTimestamp, match=r"ambiguous='infer'.*batch"):
         to_ns(FOLD, rules)
     fold = pd.date_range("2016-10-30 01:30", periods=5, freq="30min").tolist()
     fold = [fold[0], fold[1], fold[2], fold[1], fold[2]]  # 02:00, 02:30 twice (DST, then standard)
@@ -380,7 +380,7 @@ def test_infer_needs_a_batch() -> None:
     )
     assert to_ns_array(texts, rules).tolist() == expected.tolist()
     assert to_ns_array(pd.Series(fold), rules).tolist() == expected.tolist()
-    with pytest.raises(InvalidTimestamp, match="ambiguous in Europe/Berlin.*infer"):
+    with pytest.raises(InvalidTimestamp, match=r"ambiguous in Europe/Berlin.*infer"):
         to_ns_array([FOLD], rules)
 
 
