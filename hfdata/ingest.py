@@ -128,7 +128,7 @@ class PointParser:
             fast = self._fast_timestamp(raw)
             if fast is not None:
                 return fast
-        if isinstance(raw, str) and not formatted:
+        if isinstance(raw, str) and not formatted and self.rules.epoch_unit is not None:
             number = _number_or_none(raw)
             if number is not None:
                 return to_ns(number, self.rules)

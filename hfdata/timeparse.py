@@ -308,18 +308,24 @@ def _dst_error(
 # -- strings ---------------------------------------------------------------------------------------
 def _not_iso(text: str, rules: TimeRules) -> InvalidTimestamp:
     if _NUMBER.fullmatch(text.strip()):
-        how = (
-            f"pass numbers (not text) with {rules.option('epoch_unit')}"
-            if rules.spelling == "python"
-            else f"pass {rules.option('epoch_unit')}"
-        )
-        return InvalidTimestamp(
-            f"cannot parse timestamp {text!r:.60}: a bare number is ambiguous as a time; "
-            f"{how} to read it as time since 1970-01-01 UTC"
-        )
+        return _bare_number(text, rules, in_text=True)
     return InvalidTimestamp(
         f"cannot parse timestamp {text!r:.60}: the accepted ISO-8601 forms are {ISO_FORMS}; "
         f"for another format pass {rules.option('timestamp_format')}"
+    )
+
+
+def _bare_number(value: object, rules: TimeRules, *, in_text: bool) -> InvalidTimestamp:
+    """A number where a time was expected: ambiguous without an epoch unit."""
+    how = (
+        f"pass a datetime or an ISO-8601 string, or {'numbers (not text)' if in_text else 'it'} "
+        f"with {rules.option('epoch_unit')},"
+        if rules.spelling == "python"
+        else f"pass {rules.option('epoch_unit')}"
+    )
+    return InvalidTimestamp(
+        f"cannot parse timestamp {value!r:.60}: a bare number is ambiguous as a time; {how} "
+        "to read it as time since 1970-01-01 UTC"
     )
 
 
@@ -359,19 +365,20 @@ def _parse_formatted(
     carries its offset and the result is UTC; without, they are local wall times."""
     fmt = rules.timestamp_format
     assert fmt is not None
+    name = "--timestamp-format" if rules.spelling == "cli" else "timestamp_format"
     aware = "%z" in fmt or "%Z" in fmt
     try:
         parsed = pd.to_datetime(
             pd.Series(texts, dtype=object), format=fmt, exact=True, errors="coerce", utc=aware
         )
     except (ValueError, TypeError) as exc:
-        raise InvalidTimestamp(f"timestamp_format {fmt!r} cannot be used: {exc}") from exc
+        raise InvalidTimestamp(f"{name} {fmt!r} cannot be used: {exc}") from exc
     missing = np.flatnonzero(parsed.isna().to_numpy())
     if len(missing):
         at = int(missing[0])
         where = "" if rows is None else f" at row {int(rows[at])}"
         raise InvalidTimestamp(
-            f"timestamp {texts[at]!r:.60}{where} does not match timestamp_format {fmt!r} "
+            f"timestamp {texts[at]!r:.60}{where} does not match {name} {fmt!r} "
             "(or is outside 1677-09-21 .. 2262-04-11)"
         )
     try:
@@ -420,10 +427,7 @@ def _to_local(value: object, rules: TimeRules) -> tuple[int, bool]:
 
 def _epoch_ns(value: float | np.integer[Any] | np.floating[Any], rules: TimeRules) -> int:
     if rules.epoch_unit is None:
-        raise InvalidTimestamp(
-            f"bare number {value!r} is ambiguous as a timestamp; pass a datetime or an "
-            f"ISO-8601 string, or {rules.option('epoch_unit')}"
-        )
+        raise _bare_number(value, rules, in_text=False)
     if isinstance(value, float | np.floating) and not np.isfinite(value):
         raise InvalidTimestamp(f"timestamp {value!r} is not a finite number")
     return (
