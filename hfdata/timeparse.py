@@ -391,6 +391,23 @@ def _parse_formatted(
     return ns, not aware
 
 
+def _parse_formatted_one(text: str, rules: TimeRules) -> tuple[int, bool]:
+    """`_parse_formatted` for one string (the per-line CLI parser): the same pandas
+    parser with the same arguments, without building a column for each line."""
+    fmt = rules.timestamp_format
+    assert fmt is not None
+    aware = "%z" in fmt or "%Z" in fmt
+    try:
+        parsed = pd.to_datetime(text, format=fmt, exact=True, utc=aware)
+        if pd.isna(parsed):
+            raise ValueError("NaT")
+        return int(parsed.as_unit("ns").value), not aware
+    except (ValueError, TypeError, OverflowError):
+        # the column parser words the error (format, range) as for a batch
+        ns, naive = _parse_formatted([text], rules, None)
+        return int(ns[0]), naive  # pragma: no cover - it raises for what failed here
+
+
 # -- one value -------------------------------------------------------------------------------------
 def _to_local(value: object, rules: TimeRules) -> tuple[int, bool]:
     """(nanoseconds, naive) for one timestamp: naive results are local wall times that
@@ -410,8 +427,7 @@ def _to_local(value: object, rules: TimeRules) -> tuple[int, bool]:
         return _delta_ns(value - _EPOCH), False
     if isinstance(value, str):
         if rules.timestamp_format is not None:
-            ns, naive = _parse_formatted([value], rules, None)
-            return int(ns[0]), naive
+            return _parse_formatted_one(value, rules)
         return _parse_string(value, rules)
     if isinstance(value, np.datetime64):
         return _datetime64_ns(value), True

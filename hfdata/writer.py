@@ -543,6 +543,7 @@ class LogWriter:
             json_value(target, value, variable)
         if metadata is not None:
             check_metadata(metadata)
+            self._check_metadata_size(metadata)
         if target is not None and var.kind is None:
             self._fix_kind(var, target)  # SchemaMismatch if another writer fixed another kind
         if var.kind is not None:

@@ -902,6 +902,7 @@ def test_metadata_is_capped_per_point(tmp_path: Path) -> None:
         with pytest.raises(InvalidMetadata, match="52,428,811 bytes"):
             store.append("v", "2020-01-04T00:00Z", 1.0, {"blob": "x" * 50 * 2**20})
         assert len(store.read("v")) == 1
+        assert store.variables() == ["v"]  # the refused first point created nothing
     with hfdata.open_store(tmp_path, max_metadata_bytes=None) as store:
         store.append("v", "2020-01-01T00:00:01Z", 1.0, big)
         store.append_many("v", frame)
