@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RULE",
         type=_nonexistent,
         help="a naive time in the daylight-saving gap: raise (default), shift_forward, "
-        "shift_backward, or a shift such as 1h or -30m",
+        "shift_backward, or a shift such as 1h (a negative one as --nonexistent=-1h)",
     )
     p.add_argument(
         "--ambiguous",

@@ -122,7 +122,8 @@ class PointParser:
     def timestamp(self, raw: Any) -> int:
         """A JSON value or CSV cell to nanoseconds: ISO-8601 text (from a cache of
         minutes), text in the rules' `timestamp_format` when one is given, or a number
-        (also as text) in the rules' `epoch_unit` (refused, naming the flag, without)."""
+        (also as text) in the rules' `epoch_unit`; without a unit a number is refused
+        with a message naming `--epoch-unit`."""
         formatted = self.rules.timestamp_format is not None
         if type(raw) is str and not formatted:
             fast = self._fast_timestamp(raw)
