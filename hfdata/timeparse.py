@@ -262,6 +262,21 @@ def localize_ns(
     return np.asarray(placed.asi8, dtype=np.int64).copy()
 
 
+def _fails_alone(local_ns: int, rules: TimeRules) -> bool:
+    """Whether a time in a gap or fold is one the store's rules refuse (the error names
+    it rather than a time its rule placed); "infer" counts as refusing here."""
+    if not _is_gap(_wall(local_ns), rules.naive_tz):
+        return not isinstance(rules.ambiguous, bool)
+    if not isinstance(rules.nonexistent, timedelta):
+        return rules.nonexistent == "raise"
+    index = pd.DatetimeIndex(np.array([local_ns], dtype="datetime64[ns]"))
+    try:
+        index.tz_localize(rules.naive_tz, nonexistent=rules.nonexistent)
+    except ValueError:
+        return True
+    return False
+
+
 def _dst_error(
     local: npt.NDArray[np.int64],
     rules: TimeRules,
@@ -280,7 +295,7 @@ def _dst_error(
             f"cannot place naive timestamps in {rules.zone_name}: {exc}; a timestamp may be "
             "outside the nanosecond range 1677-09-21 .. 2262-04-11"
         )
-    at = int(bad[0])
+    at = next((int(i) for i in bad if _fails_alone(int(local[i]), rules)), int(bad[0]))
     where = "" if rows is None else f" at row {int(rows[at])}"
     text = format_ns(int(local[at]))[:-1]
     if _is_gap(_wall(int(local[at])), rules.naive_tz):

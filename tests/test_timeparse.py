@@ -438,3 +438,12 @@ def test_scalars_and_columns_agree_under_every_rule(
         except InvalidTimestamp:
             results.append(None)
     assert results == [reference] * len(results)
+
+
+def test_the_error_names_the_time_the_rules_refuse() -> None:
+    rules = TimeRules("Europe/Berlin", nonexistent="shift_forward")
+    with pytest.raises(InvalidTimestamp, match=r"2016-10-30T02:30:00 at row 1 is ambiguous"):
+        to_ns_array([GAP, FOLD], rules)  # row 0 is shifted by the rule: not the culprit
+    rules = TimeRules("Europe/Berlin", ambiguous=True)
+    with pytest.raises(InvalidTimestamp, match=r"2016-03-27T02:30:00 at row 1 does not exist"):
+        to_ns_array([FOLD, GAP], rules)
