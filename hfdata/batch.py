@@ -20,7 +20,15 @@ import polars as pl
 import pyarrow as pa
 
 from hfdata.errors import InvalidMetadata, InvalidValue, SchemaMismatch
-from hfdata.kinds import NONFINITE_TEXT, Kind, check_metadata, infer_kind, json_value
+from hfdata.kinds import (
+    METADATA_OPTS,
+    NONFINITE_TEXT,
+    Kind,
+    check_metadata,
+    infer_kind,
+    json_value,
+    metadata_too_large,
+)
 from hfdata.timeparse import TimeRules, to_ns_array
 
 __all__ = ["Batch", "normalise"]
@@ -159,7 +167,7 @@ _ARROW: dict[str, pa.DataType] = {
 }
 
 
-def _metadata_column(meta: Any, n: int) -> pa.Array | None:
+def _metadata_column(meta: Any, n: int, limit: int | None) -> pa.Array | None:
     if meta is None:
         return None
     if isinstance(meta, pa.ChunkedArray | pa.Array):
@@ -178,14 +186,28 @@ def _metadata_column(meta: Any, n: int) -> pa.Array | None:
             check_metadata(item)
         except InvalidMetadata as exc:
             raise InvalidMetadata(f"metadata at row {row}: {exc}") from exc
-        out.append(orjson.dumps(item).decode())
+        encoded = orjson.dumps(item, option=METADATA_OPTS)
+        if limit is not None and len(encoded) > limit:
+            raise InvalidMetadata(
+                f"metadata at row {row}: {metadata_too_large(len(encoded), limit)}"
+            )
+        out.append(encoded.decode())
     if len(out) != n:  # pragma: no cover - columns come from one frame
         raise InvalidMetadata("metadata column length differs from the values")
     return pa.array(out, pa.string())
 
 
-def normalise(data: Any, rules: TimeRules, kind: Kind | None, variable: str) -> Batch:
-    """Check a batch completely and return its columns; `kind` is the variable's, if fixed."""
+def normalise(
+    data: Any,
+    rules: TimeRules,
+    kind: Kind | None,
+    variable: str,
+    max_metadata_bytes: int | None = None,
+) -> Batch:
+    """Check a batch completely and return its columns; `kind` is the variable's, if fixed.
+
+    `max_metadata_bytes` caps each row's encoded metadata (None: no cap).
+    """
     timestamps, values, meta = _split_columns(data)
     ns = to_ns_array(timestamps, rules)
     column = _to_arrow(values)
@@ -201,4 +223,6 @@ def normalise(data: Any, rules: TimeRules, kind: Kind | None, variable: str) -> 
         arr = _values_for(kind, column, variable)
     if len(arr) != len(ns):  # pragma: no cover - columns come from one frame
         raise InvalidValue("timestamp and value columns differ in length")
-    return Batch(ns=ns, values=arr, metadata=_metadata_column(meta, len(ns)), kind=kind)
+    return Batch(
+        ns=ns, values=arr, metadata=_metadata_column(meta, len(ns), max_metadata_bytes), kind=kind
+    )

@@ -28,7 +28,7 @@ from hfdata.layout import PARTITIONS, validate_name
 from hfdata.log import DURABILITIES
 from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store
-from hfdata.timeparse import EPOCH_UNITS, TimeRules
+from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules
 from hfdata.views import text_table
 
 __all__ = ["build_parser", "main"]
@@ -84,6 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--naive-timezone", metavar="TZ", help="zone of naive timestamps (default UTC)")
     p.add_argument("--epoch-unit", choices=EPOCH_UNITS, help="accept bare numbers as epoch times")
     p.add_argument(
+        "--nonexistent",
+        metavar="RULE",
+        type=_nonexistent,
+        help="a naive time in the daylight-saving gap: raise (default), shift_forward, "
+        "shift_backward, or a shift such as 1h (a negative one as --nonexistent=-1h)",
+    )
+    p.add_argument(
+        "--ambiguous",
+        choices=tuple(_AMBIGUOUS),
+        help="a naive time in the daylight-saving fold: raise (default), infer (from its "
+        "batch), dst (daylight time) or standard (standard time)",
+    )
+    p.add_argument(
         "--log-retention",
         metavar="AGE",
         type=_duration,
@@ -113,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="input format; auto looks at the file name, then the first byte (default auto)",
     )
     p.add_argument("--kind", choices=KINDS, help="value kind of a new variable (default: inferred)")
+    p.add_argument(
+        "--epoch-unit",
+        choices=EPOCH_UNITS,
+        help="read numeric timestamps as time since 1970-01-01 UTC in this unit",
+    )
+    p.add_argument(
+        "--timestamp-format",
+        metavar="FMT",
+        help="strftime format of the timestamps, e.g. '%%d/%%m/%%Y %%H:%%M' (default: ISO-8601)",
+    )
     p.add_argument("--batch-rows", type=_positive_int, default=100_000, metavar="N")
     p.add_argument("--durability", choices=DURABILITIES, default="flush")
     p.add_argument("--rejects", metavar="FILE", type=Path, help="write rejected lines here")
@@ -329,6 +352,31 @@ def _age(text: str, examples: str = "1d, 12h, 30m or 90s") -> timedelta:
     return timedelta(seconds=seconds)
 
 
+_AMBIGUOUS: Final[dict[str, str | bool]] = {
+    "raise": "raise",
+    "infer": "infer",
+    "dst": True,
+    "standard": False,
+}
+
+
+def _nonexistent(text: str) -> str | timedelta:
+    """`raise`, `shift_forward`, `shift_backward`, or a signed shift such as `1h`, `-30m`."""
+    cleaned = text.strip().lower().replace("-", "_") if text[:1].isalpha() else text.strip()
+    if cleaned in NONEXISTENT_CHOICES:
+        return cleaned
+    factor = _UNITS.get(cleaned[-1:], None)
+    try:
+        seconds = float(cleaned[:-1] if factor is not None else cleaned) * (factor or 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not raise, shift_forward, shift_backward or a duration such as 1h"
+        ) from None
+    if seconds == 0 or seconds != seconds or abs(seconds) == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a non-zero finite duration")
+    return timedelta(seconds=seconds)
+
+
 def _show_duration(seconds: float | None) -> str:
     if seconds is None:
         return "forever"
@@ -403,6 +451,10 @@ def _cmd_init(args: argparse.Namespace) -> int:
         options["naive_timezone"] = args.naive_timezone
     if args.epoch_unit is not None:
         options["epoch_unit"] = args.epoch_unit
+    if args.nonexistent is not None:
+        options["nonexistent"] = args.nonexistent
+    if args.ambiguous is not None:
+        options["ambiguous"] = _AMBIGUOUS[args.ambiguous]
     if "log_retention" in args:  # absent unless given (None means keep forever)
         options["log_retention"] = args.log_retention
     if args.parquet_root is not None:
@@ -418,7 +470,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
         where = f", Parquet in {s.parquet_root}" if s.parquet_root is not None else ""
         print(
             f"{what} at {args.dir}: partition={s.partition}, naive_timezone={s.naive_timezone}, "
-            f"epoch_unit={s.epoch_unit}, log retention {retention}{where}"
+            f"epoch_unit={s.epoch_unit}, nonexistent={s.nonexistent}, "
+            f"ambiguous={s.ambiguous}, log retention {retention}{where}"
         )
     return OK
 
@@ -442,7 +495,9 @@ def _cmd_append(args: argparse.Namespace) -> int:
         store = open_store(args.dir, durability=args.durability, **_remote(args))
         with store, _rejects(args.rejects) as rejects_file:
             kind: Kind | None = resolve_kind(store, args.variable, args.kind)
-            rules = TimeRules(store.settings.naive_timezone, store.settings.epoch_unit)
+            rules = store.settings.time_rules(
+                epoch_unit=args.epoch_unit, timestamp_format=args.timestamp_format, spelling="cli"
+            )
             parser = PointParser(args.variable, kind, rules)
             convert: Callable[[Any], Any]
             if fmt == "jsonl":
@@ -498,9 +553,14 @@ def _cmd_legacy(args: argparse.Namespace) -> int:
     rows: list[list[object]] = []
     total = 0
     with open_store(args.dir, **_remote(args)) as store:
-        zone = args.naive_timezone or store.settings.naive_timezone
-        unit = args.epoch_unit or store.settings.epoch_unit
-        rules = TimeRules(zone, unit)
+        s = store.settings
+        rules = TimeRules(
+            args.naive_timezone or s.naive_timezone,
+            args.epoch_unit or s.epoch_unit,
+            nonexistent=s.time_rules().nonexistent,
+            ambiguous=s.ambiguous,
+            spelling="cli",
+        )
         for legacy in files:
             report = import_file(store, legacy, rules, kind=args.kind, batch_rows=args.batch_rows)
             _report_rejects(report)

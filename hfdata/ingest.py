@@ -120,11 +120,16 @@ class PointParser:
 
     # -- timestamps ---------------------------------------------------------------------
     def timestamp(self, raw: Any) -> int:
-        if type(raw) is str:
+        """A JSON value or CSV cell to nanoseconds: ISO-8601 text (from a cache of
+        minutes), text in the rules' `timestamp_format` when one is given, or a number
+        (also as text) in the rules' `epoch_unit`; without a unit a number is refused
+        with a message naming `--epoch-unit`."""
+        formatted = self.rules.timestamp_format is not None
+        if type(raw) is str and not formatted:
             fast = self._fast_timestamp(raw)
             if fast is not None:
                 return fast
-        if isinstance(raw, str) and self.rules.epoch_unit is not None:
+        if isinstance(raw, str) and not formatted and self.rules.epoch_unit is not None:
             number = _number_or_none(raw)
             if number is not None:
                 return to_ns(number, self.rules)

@@ -24,6 +24,7 @@ from hfdata.log import fsync_dir, make_dirs
 
 __all__ = [
     "KINDS",
+    "METADATA_OPTS",
     "NONFINITE_TEXT",
     "SCHEMA_FILE",
     "Kind",
@@ -31,6 +32,7 @@ __all__ = [
     "infer_kind",
     "json_value",
     "load_schema",
+    "metadata_too_large",
     "store_schema",
 ]
 
@@ -39,6 +41,8 @@ KINDS: Final = ("float", "int", "bool", "string", "json")
 SCHEMA_FILE: Final = "_schema.json"
 NONFINITE_TEXT: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# Metadata may hold numpy scalars (np.float64, np.int32, np.bool_, ...): JSON numbers/booleans.
+METADATA_OPTS: Final = orjson.OPT_SERIALIZE_NUMPY
 
 
 def infer_kind(value: object) -> Kind | None:
@@ -110,8 +114,10 @@ def json_value(kind: Kind, value: Any, variable: str) -> Any:
 
 
 def _has_nonfinite(obj: object) -> bool:
-    if isinstance(obj, float):
+    if isinstance(obj, float | np.floating):
         return not math.isfinite(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.dtype.kind in "fc" and not bool(np.isfinite(obj).all())
     if isinstance(obj, dict):
         return any(_has_nonfinite(v) for v in obj.values())
     if isinstance(obj, list | tuple):
@@ -126,7 +132,7 @@ def check_metadata(metadata: object) -> None:
             f"metadata must be a dict (a JSON object) or None, got {type(metadata).__name__}"
         )
     try:
-        orjson.dumps({"metadata": metadata})  # as deep as it sits in a line
+        orjson.dumps({"metadata": metadata}, option=METADATA_OPTS)  # as deep as in a line
     except TypeError as exc:
         raise InvalidMetadata(
             f"metadata is not a JSON object with string keys and JSON values: {exc}"
@@ -135,6 +141,15 @@ def check_metadata(metadata: object) -> None:
         raise InvalidMetadata(
             "metadata contains NaN or infinity, which JSON cannot hold; store it as a string"
         )
+
+
+def metadata_too_large(size: int, limit: int) -> InvalidMetadata:
+    """The error for one point's metadata that encodes to more than `limit` bytes."""
+    return InvalidMetadata(
+        f"metadata of one point is {size:,} bytes as JSON, over the limit of {limit:,} bytes; "
+        "store large data as values of their own variable, or raise the limit with "
+        "open_store(max_metadata_bytes=...)"
+    )
 
 
 def load_schema(var_log_dir: Path) -> Kind | None:

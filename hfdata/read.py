@@ -63,7 +63,7 @@ from hfdata.resample import (
     resample_column,
 )
 from hfdata.settings import StoreSettings
-from hfdata.timeparse import NS_MAX, NS_MIN, TimeRules, format_ns, to_ns
+from hfdata.timeparse import NS_MAX, NS_MIN, format_ns, to_ns
 
 if TYPE_CHECKING:
     import polars as pl
@@ -758,7 +758,7 @@ def variables(root: Path, remote: ParquetRoot | None = None) -> list[str]:
 
 def window(settings: StoreSettings, start: Any, end: Any) -> tuple[int, int]:
     """`[start, end)` as inclusive nanoseconds `(lo, last)`; ValueError if empty."""
-    rules = TimeRules(settings.naive_timezone, settings.epoch_unit)
+    rules = settings.time_rules()
     lo = NS_MIN if start is None else to_ns(start, rules)
     hi = None if end is None else to_ns(end, rules)
     if hi is not None and lo >= hi:

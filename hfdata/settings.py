@@ -1,8 +1,10 @@
 """`hfdata.json`: the store's format version and the settings fixed at creation.
 
 Only settings that change how stored data is interpreted live here (partition
-granularity, how naive times and bare numbers are read, log retention, where the
-Parquet tree lives), plus the store's random id. Runtime knobs such as durability
+granularity, how naive times and bare numbers are read, what a naive time in a
+daylight-saving gap or fold becomes, log retention, where the Parquet tree lives),
+plus the store's random id. Stores created before `nonexistent`/`ambiguous`
+existed read them as "raise". Runtime knobs such as durability
 and rotation, and object-store credentials, are per `open_store` call.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,7 +21,14 @@ import orjson
 
 from hfdata.errors import SettingsConflict
 from hfdata.layout import PARTITIONS, Partition, temp_sibling
-from hfdata.timeparse import EPOCH_UNITS, EpochUnit, resolve_timezone
+from hfdata.timeparse import (
+    EPOCH_UNITS,
+    EpochUnit,
+    Spelling,
+    TimeRules,
+    check_dst_options,
+    resolve_timezone,
+)
 
 __all__ = ["FORMAT_VERSION", "SETTINGS_FILE", "StoreSettings", "load_or_create"]
 
@@ -37,6 +46,8 @@ class StoreSettings:
     log_retention_seconds: float | None = 7 * 86_400.0
     parquet_root: str | None = None  # None: <root>/parquet; else a path or URI (s3://…)
     store_id: str = ""  # names this store's files in a shared parquet root (commit owner)
+    nonexistent: str | float = "raise"  # tz_localize's rule; a float is a shift in seconds
+    ambiguous: str | bool = "raise"  # tz_localize's rule: "raise", "infer", True, False
 
     def __post_init__(self) -> None:
         if self.partition not in PARTITIONS:
@@ -46,8 +57,32 @@ class StoreSettings:
                 f"epoch_unit must be one of {EPOCH_UNITS} or None, got {self.epoch_unit!r}"
             )
         resolve_timezone(self.naive_timezone)
+        check_dst_options(self._nonexistent_rule(), self.ambiguous)
         if self.log_retention_seconds is not None and self.log_retention_seconds < 0:
             raise ValueError("log_retention must be a non-negative timedelta or None")
+
+    def _nonexistent_rule(self) -> str | timedelta:
+        value = self.nonexistent
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return timedelta(seconds=value)
+        return str(value)
+
+    def time_rules(
+        self,
+        *,
+        epoch_unit: EpochUnit | None = None,
+        timestamp_format: str | None = None,
+        spelling: Spelling = "python",
+    ) -> TimeRules:
+        """The store's `TimeRules`, with one call's `epoch_unit`/`timestamp_format` if given."""
+        return TimeRules(
+            self.naive_timezone,
+            epoch_unit or self.epoch_unit,
+            nonexistent=self._nonexistent_rule(),
+            ambiguous=self.ambiguous,
+            timestamp_format=timestamp_format,
+            spelling=spelling,
+        )
 
 
 def load_or_create(root: Path, requested: dict[str, Any]) -> StoreSettings:

@@ -22,7 +22,7 @@ from hfdata.layout import Partition, validate_name
 from hfdata.log import DURABILITIES, Durability, LogPolicy
 from hfdata.read import MAX_ROWS
 from hfdata.settings import StoreSettings, load_or_create
-from hfdata.timeparse import EpochUnit, TimeRules
+from hfdata.timeparse import Ambiguous, EpochUnit, Nonexistent, check_dst_options
 from hfdata.writer import LogWriter
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class Store:
         fsync_interval: float | None,
         max_open_segments: int,
         remote: ParquetRoot | None = None,
+        max_metadata_bytes: int | None = 65_536,
     ) -> None:
         self.root = root
         self.settings = settings
@@ -58,11 +59,12 @@ class Store:
         self.policy = policy
         self._writer = LogWriter(
             root,
-            TimeRules(settings.naive_timezone, settings.epoch_unit),
+            settings.time_rules(),
             policy,
             flush_interval=flush_interval,
             fsync_interval=fsync_interval,
             max_open_segments=max_open_segments,
+            max_metadata_bytes=max_metadata_bytes,
         )
         self.writer_id = self._writer.writer_id
         # The hot path: calls go straight to the writer, without a forwarding frame.
@@ -113,12 +115,25 @@ class Store:
         """
         self._writer.append(variable, timestamp, value, metadata, kind=kind)
 
-    def append_many(self, variable: str, data: Any, *, kind: Kind | None = None) -> int:
+    def append_many(
+        self,
+        variable: str,
+        data: Any,
+        *,
+        kind: Kind | None = None,
+        epoch_unit: EpochUnit | None = None,
+        timestamp_format: str | None = None,
+    ) -> int:
         """Append a batch (pandas DataFrame/Series, polars DataFrame, Arrow table).
 
         The whole batch is checked before anything is written; returns the row count.
+        `epoch_unit` reads numeric timestamps as time since 1970 in that unit for this
+        call (overriding the store's); `timestamp_format` (strftime, e.g.
+        `"%d/%m/%Y %H:%M"`, `%z` honoured) parses string timestamps that are not ISO-8601.
         """
-        return self._writer.append_many(variable, data, kind=kind)
+        return self._writer.append_many(
+            variable, data, kind=kind, epoch_unit=epoch_unit, timestamp_format=timestamp_format
+        )
 
     def flush(self) -> None:
         """Write out buffered points and fsync what the durability mode asks for."""
@@ -371,12 +386,23 @@ def open_store(
     log_retention: timedelta | None = _UNSET,
     parquet_root: str | PathLike[str] | None = _UNSET,
     storage_options: dict[str, Any] | None = None,
+    nonexistent: Nonexistent = _UNSET,
+    ambiguous: Ambiguous = _UNSET,
+    max_metadata_bytes: int | None = 65_536,
 ) -> Store:
     """Open (creating if missing) the store at `root`.
 
-    `partition`, `naive_timezone`, `epoch_unit`, `log_retention` and `parquet_root`
-    are recorded in `hfdata.json` when the store is created; reopening with a different
-    value is a `SettingsConflict`. The other options apply to this handle only.
+    `partition`, `naive_timezone`, `epoch_unit`, `nonexistent`, `ambiguous`,
+    `log_retention` and `parquet_root` are recorded in `hfdata.json` when the store is
+    created; reopening with a different value is a `SettingsConflict`. The other
+    options apply to this handle only.
+
+    `nonexistent` and `ambiguous` say what a naive time in `naive_timezone`'s
+    daylight-saving gap or fold becomes, with pandas' `tz_localize` values
+    (`nonexistent`: "raise", "shift_forward", "shift_backward" or a timedelta;
+    `ambiguous`: "raise", "infer" (batches), True = daylight time, False = standard
+    time); the default "raise" refuses such a time with `InvalidTimestamp`.
+    `max_metadata_bytes` caps one point's encoded metadata (None: no cap).
 
     `parquet_root` puts the Parquet tree elsewhere: a local path or a URI such as
     `s3://bucket/prefix` (the log stays under `root`); `storage_options` are fsspec's
@@ -389,6 +415,18 @@ def open_store(
         raise ValueError("max_segment_bytes must be a positive int")
     if max_open_segments < 1:
         raise ValueError("max_open_segments must be at least 1")
+    if max_metadata_bytes is not None and (
+        isinstance(max_metadata_bytes, bool)
+        or not isinstance(max_metadata_bytes, int)
+        or max_metadata_bytes <= 0
+    ):
+        raise ValueError(
+            f"max_metadata_bytes must be a positive int or None, got {max_metadata_bytes!r}"
+        )
+    check_dst_options(
+        "raise" if nonexistent is _UNSET else nonexistent,
+        "raise" if ambiguous is _UNSET else ambiguous,
+    )
     requested: dict[str, Any] = {}
     if partition is not _UNSET:
         requested["partition"] = partition
@@ -396,6 +434,12 @@ def open_store(
         requested["naive_timezone"] = naive_timezone
     if epoch_unit is not _UNSET:
         requested["epoch_unit"] = epoch_unit
+    if nonexistent is not _UNSET:  # a timedelta is recorded as seconds
+        requested["nonexistent"] = (
+            nonexistent.total_seconds() if isinstance(nonexistent, timedelta) else nonexistent
+        )
+    if ambiguous is not _UNSET:
+        requested["ambiguous"] = ambiguous
     if parquet_root is not _UNSET:
         from hfdata.objectstore import normalise_uri
 
@@ -435,6 +479,7 @@ def open_store(
         fsync_interval=_seconds(fsync_interval, "fsync_interval"),
         max_open_segments=max_open_segments,
         remote=remote,
+        max_metadata_bytes=max_metadata_bytes,
     )
 
 

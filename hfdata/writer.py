@@ -31,20 +31,22 @@ from hfdata.encode import encode_frame
 from hfdata.errors import DurabilityError, InvalidMetadata, SchemaMismatch, StoreClosed
 from hfdata.kinds import (
     KINDS,
+    METADATA_OPTS,
     Kind,
     check_metadata,
     infer_kind,
     json_value,
     load_schema,
+    metadata_too_large,
     store_schema,
 )
 from hfdata.layout import log_dir
 from hfdata.log import BUFFER_LIMIT, LogPolicy, Segment, new_writer_id
-from hfdata.timeparse import TimeRules, format_ns, to_ns
+from hfdata.timeparse import EpochUnit, TimeRules, format_ns, to_ns
 
 __all__ = ["LogWriter"]
 
-_OPTS: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
+_OPTS: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE | METADATA_OPTS
 _OPTS_NAIVE_UTC: Final = _OPTS | orjson.OPT_NAIVE_UTC
 _BATCH_ROWS: Final = 200_000
 # UTC datetimes inside these bounds fit in int64 nanoseconds: no range check needed.
@@ -123,8 +125,12 @@ class LogWriter:
         flush_interval: float,
         fsync_interval: float | None,
         max_open_segments: int,
+        max_metadata_bytes: int | None = 65_536,
     ) -> None:
         self.root = root
+        self._max_metadata = max_metadata_bytes
+        # a line no longer than this cannot hold metadata over the cap: one compare per point
+        self._max_line = sys.maxsize if max_metadata_bytes is None else max_metadata_bytes
         self.policy = policy
         self.writer_id = new_writer_id()
         self._rules = rules
@@ -199,6 +205,8 @@ class LogWriter:
                 raise InvalidMetadata(f"metadata cannot be written as JSON: {exc}") from exc
             if b"null" in line:
                 check_metadata(metadata)  # NaN/inf would have been written as null
+            if len(line) > self._max_line:
+                self._check_metadata_size(metadata)
         with self._lock:
             if self._buffered:
                 if var.segment is None:
@@ -229,6 +237,7 @@ class LogWriter:
         opts = self._dump_opts
         lo, hi = _LO, _HI
         buffered, limit, max_bytes = self._buffered, BUFFER_LIMIT, self._max_bytes
+        max_line = self._max_line
         acquire, put_back = self._lock.acquire, self._lock.put
 
         def refuse() -> None:
@@ -272,7 +281,7 @@ class LogWriter:
                     )
                 except TypeError:
                     return general(variable, timestamp, value, metadata)
-                if b"null" in line:
+                if b"null" in line or len(line) > max_line:
                     return general(variable, timestamp, value, metadata)
             if buffered:  # no lock: see the docstring
                 pending = var.pending
@@ -299,6 +308,13 @@ class LogWriter:
             return None
 
         return append
+
+    def _check_metadata_size(self, metadata: dict[str, Any]) -> None:
+        """`InvalidMetadata` if the metadata alone encodes to more than the cap."""
+        if self._max_metadata is not None:
+            size = len(orjson.dumps(metadata, option=METADATA_OPTS))
+            if size > self._max_metadata:
+                raise metadata_too_large(size, self._max_metadata)
 
     def _write_line(self, var: _Var, line: bytes) -> None:
         """Write one line now (`flush`/`fsync` mode; lock held)."""
@@ -381,14 +397,24 @@ class LogWriter:
                 return timestamp.astimezone(UTC)
         return format_ns(to_ns(timestamp, self._rules))
 
-    def append_many(self, variable: str, data: Any, *, kind: Kind | None = None) -> int:
+    def append_many(
+        self,
+        variable: str,
+        data: Any,
+        *,
+        kind: Kind | None = None,
+        epoch_unit: EpochUnit | None = None,
+        timestamp_format: str | None = None,
+    ) -> int:
         """Append a batch (pandas DataFrame/Series, polars DataFrame, Arrow table).
 
         The whole batch is checked before anything is written; returns the row count.
+        `epoch_unit` and `timestamp_format` apply to this call (see `Store.append_many`).
         """
         var = self._var(variable)
         self._check_kind_argument(var, kind)
-        checked = _batch.normalise(data, self._rules, var.kind or kind, variable)
+        rules = self._rules.with_call(epoch_unit=epoch_unit, timestamp_format=timestamp_format)
+        checked = _batch.normalise(data, rules, var.kind or kind, variable, self._max_metadata)
         if len(checked) == 0:
             return 0
         if checked.kind is not None and var.kind is None:
@@ -537,6 +563,7 @@ class LogWriter:
             json_value(target, value, variable)
         if metadata is not None:
             check_metadata(metadata)
+            self._check_metadata_size(metadata)
         if target is not None and var.kind is None:
             self._fix_kind(var, target)  # SchemaMismatch if another writer fixed another kind
         if var.kind is not None:

@@ -489,3 +489,105 @@ def test_object_store_commands(tmp_path: Path, run: Any) -> None:
     assert refused.returncode == 2 and "parquet_root" in one_line_error(refused)
     malformed = run("ls", local, "-S", "no-equals-sign")
     assert malformed.returncode == 2 and "KEY=VALUE" in malformed.stderr
+
+
+# -- issue 14: strict input on `hfdata append` and `hfdata init` -----------------------------------
+def _heartpy(name: str) -> Path:
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("heartpy") / "data" / name))
+
+
+def test_heartpy_millisecond_timer_is_refused_without_epoch_unit(tmp_path: Path, run: Any) -> None:
+    data2 = _heartpy("data2.csv")  # header `timer,hr`, milliseconds since the recording began
+    result = run("append", tmp_path, "hr", data2)
+    assert result.returncode == 1
+    assert "appended 0 points" in result.stdout
+    lines = [x for x in result.stderr.splitlines() if x.startswith(f"{data2}:")][:-1]
+    assert len(lines) == 20  # the first ones are shown; "... and 14,981 more bad lines"
+    assert lines[0].startswith(f"{data2}:1: cannot parse timestamp 'timer'")
+    assert f"{data2}:2: cannot parse timestamp '0.0': a bare number" in lines[1]
+    assert all("pass --epoch-unit s|ms|us|ns" in x for x in lines[1:])
+    assert not any("epoch_unit=" in x or "open_store" in x for x in lines)
+    assert "15,001 bad lines skipped" in result.stdout  # the header and all 15,000 points
+    assert not (tmp_path / "parquet").exists() or not list(
+        (tmp_path / "parquet").rglob("*.parquet")
+    )
+
+
+def test_heartpy_millisecond_timer_with_epoch_unit_ms(tmp_path: Path, run: Any) -> None:
+    data2 = _heartpy("data2.csv")
+    headerless = tmp_path / "data2.csv"  # the other helper's --timestamp-column reads the header
+    rows = data2.read_text().splitlines()[1:]
+    headerless.write_text("\n".join(rows) + "\n")
+    result = run("append", tmp_path / "s", "hr", headerless, "--epoch-unit", "ms")
+    assert result.returncode == 0, result.stderr
+    assert f"appended {len(rows):,} points" in result.stdout
+    got = [p[0] for p in stored(tmp_path / "s", "hr")]
+    timer = pd.read_csv(data2)["timer"].to_numpy()
+    assert got == [round(float(t) * 1_000_000) for t in timer]  # ms since 1970
+    assert pd.Timestamp(max(got), tz="UTC") < pd.Timestamp("1970-01-01T00:03Z")  # 128 s
+    assert hfdata.open_store(tmp_path / "s").settings.epoch_unit is None  # only this call
+
+
+def test_append_timestamp_format(tmp_path: Path, run: Any) -> None:
+    lines = "timestamp,value\n08/09/2009 10:00,1\n09/09/2009 10:00:00,2\n10/09/2009 10:00,3\n"
+    result = run("append", tmp_path, "v", "-", "--format", "csv", stdin=lines)
+    assert result.returncode == 1
+    assert "--timestamp-format" in result.stderr
+    result = run(
+        "append",
+        tmp_path,
+        "v",
+        "-",
+        "--format",
+        "csv",
+        "--timestamp-format",
+        "%d/%m/%Y %H:%M",
+        stdin=lines,
+    )
+    assert result.returncode == 1  # line 3 has seconds: refused, the others stored
+    assert (
+        "<stdin>:3: timestamp '09/09/2009 10:00:00' does not match --timestamp-format "
+        "'%d/%m/%Y %H:%M'" in result.stderr
+    )
+    assert [p[0] for p in stored(tmp_path, "v")] == [
+        pd.Timestamp("2009-09-08T10:00Z").value,
+        pd.Timestamp("2009-09-10T10:00Z").value,
+    ]
+
+
+def test_init_records_dst_rules(tmp_path: Path, run: Any) -> None:
+    root = tmp_path / "berlin"
+    result = run(
+        "init",
+        root,
+        "--naive-timezone",
+        "Europe/Berlin",
+        "--nonexistent=-1h",
+        "--ambiguous",
+        "dst",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nonexistent=-3600.0, ambiguous=True" in result.stdout
+    body = json.loads((root / "hfdata.json").read_text())
+    assert (body["nonexistent"], body["ambiguous"]) == (-3600.0, True)
+    csv_text = "2016-03-27 02:30,1\n2016-10-30 02:30,2\n"
+    assert run("append", root, "v", "-", "--format", "csv", stdin=csv_text).returncode == 0
+    assert [p[0] for p in stored(root, "v")] == [
+        pd.Timestamp("2016-03-27T01:30+01:00").value,  # 02:30 does not exist: 1 h earlier
+        pd.Timestamp("2016-10-30T02:30+02:00").value,  # the daylight-time one
+    ]
+    plain = tmp_path / "plain"
+    assert run("init", plain, "--naive-timezone", "Europe/Berlin").returncode == 0
+    refused = run("append", plain, "v", "-", "--format", "csv", stdin=csv_text)
+    assert refused.returncode == 1
+    assert "does not exist in Europe/Berlin" in refused.stderr
+    assert "is ambiguous in Europe/Berlin" in refused.stderr
+    assert "hfdata init --nonexistent" in refused.stderr
+    bad = run("init", tmp_path / "x", "--nonexistent", "NaT")
+    assert bad.returncode == 2 and "not raise, shift_forward" in one_line_error(bad)
+    forward = run("init", tmp_path / "f", "--nonexistent", "shift-forward", "--ambiguous", "infer")
+    assert (
+        forward.returncode == 0 and "nonexistent=shift_forward, ambiguous=infer" in forward.stdout
+    )

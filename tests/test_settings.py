@@ -71,3 +71,63 @@ def test_newer_format_is_refused(tmp_path: Path) -> None:
     (tmp_path / "hfdata.json").write_bytes(orjson.dumps({"format": "hfdata", "format_version": 99}))
     with pytest.raises(ValueError, match="Upgrade"):
         hfdata.open_store(tmp_path)
+
+
+def test_dst_rules_are_recorded_at_creation(tmp_path: Path) -> None:
+    hfdata.open_store(
+        tmp_path, naive_timezone="Europe/Berlin", nonexistent=timedelta(hours=1), ambiguous=False
+    ).close()
+    body = orjson.loads((tmp_path / "hfdata.json").read_bytes())
+    assert body["nonexistent"] == 3600.0  # a timedelta is recorded as seconds
+    assert body["ambiguous"] is False
+    with hfdata.open_store(tmp_path) as store:
+        assert store.settings.nonexistent == 3600.0
+        assert store.settings.ambiguous is False
+        rules = store.settings.time_rules()
+        assert rules.nonexistent == timedelta(hours=1)
+    hfdata.open_store(tmp_path, nonexistent=timedelta(seconds=3600), ambiguous=False).close()
+    with pytest.raises(SettingsConflict, match=r"nonexistent=3600.0"):
+        hfdata.open_store(tmp_path, nonexistent="shift_forward")
+    with pytest.raises(SettingsConflict, match="ambiguous=False"):
+        hfdata.open_store(tmp_path, ambiguous="infer")
+
+
+def test_old_store_without_dst_keys_reads_raise(tmp_path: Path) -> None:
+    hfdata.open_store(tmp_path, naive_timezone="Europe/Berlin").close()
+    path = tmp_path / "hfdata.json"
+    body = orjson.loads(path.read_bytes())
+    del body["nonexistent"], body["ambiguous"]
+    path.write_bytes(orjson.dumps(body))
+    with hfdata.open_store(tmp_path) as store:
+        assert (store.settings.nonexistent, store.settings.ambiguous) == ("raise", "raise")
+    hfdata.open_store(tmp_path, nonexistent="raise", ambiguous="raise").close()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"nonexistent": "NaT"}, {"ambiguous": "NaT"}],
+    ids=repr,
+)
+def test_nat_dst_rules_are_refused(tmp_path: Path, kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="missing timestamps"):
+        hfdata.open_store(tmp_path, naive_timezone="Europe/Berlin", **kwargs)  # type: ignore[arg-type]
+    hfdata.open_store(tmp_path).close()  # an existing store: still a ValueError, not a conflict
+    with pytest.raises(ValueError, match="missing timestamps"):
+        hfdata.open_store(tmp_path, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"nonexistent": "later"},
+        {"nonexistent": timedelta(0)},
+        {"ambiguous": "first"},
+        {"ambiguous": 1},
+        {"max_metadata_bytes": 0},
+        {"max_metadata_bytes": 1.5},
+    ],
+    ids=repr,
+)
+def test_bad_input_options_are_value_errors(tmp_path: Path, kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        hfdata.open_store(tmp_path, **kwargs)  # type: ignore[arg-type]

@@ -189,3 +189,261 @@ def test_array_naive_timezone() -> None:
     naive = pd.date_range("2025-07-01 12:00", periods=2, freq="h")
     got = to_ns_array(naive, TimeRules("Europe/Berlin"))
     assert got.tolist() == (naive - pd.Timedelta(hours=2)).as_unit("ns").asi8.tolist()
+
+
+# -- strict strings (issue 14): only unambiguous ISO-8601, nothing guessed ------------------------
+LOOSE = [
+    "2000.5",
+    "12:30",
+    "now",
+    "today",
+    "08/09/2009",
+    "Aug 24 2009 00:20",
+    "20090824",
+    "2009/08/24",
+    "2009-08-24T00:20:00 UTC",
+    "24.08.2009",
+    "2009-W35",
+    "1683",
+]
+
+
+@pytest.mark.parametrize("text", LOOSE)
+def test_loose_strings_are_refused_naming_text_and_forms(text: str) -> None:
+    with pytest.raises(InvalidTimestamp) as info:
+        to_ns(text, UTC_RULES)
+    message = str(info.value)
+    assert repr(text) in message
+    if text.lstrip("-").replace(".", "", 1).isdigit():  # a number in a string
+        assert "epoch_unit=" in message
+    else:
+        assert "YYYY-MM-DD" in message
+        assert "timestamp_format=" in message
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        ["2009-08-24T00:20Z", "08/09/2009"],
+        pd.Series(["2009-08-24T00:20Z", "08/09/2009"], dtype="string"),
+        pd.Series(["2009-08-24T00:20Z", "08/09/2009"], dtype="string[pyarrow]"),
+        pa.array(["2009-08-24T00:20Z", "08/09/2009"]),
+        pl.Series(["2009-08-24T00:20Z", "08/09/2009"]),
+    ],
+    ids=["list", "pandas-string", "pandas-pyarrow-string", "arrow", "polars"],
+)
+def test_loose_strings_in_columns_are_refused_naming_the_row(column: object) -> None:
+    with pytest.raises(InvalidTimestamp, match=r"row 1.*'08/09/2009'.*ISO-8601"):
+        to_ns_array(column, UTC_RULES)
+
+
+def test_cli_rules_speak_cli_flags() -> None:
+    rules = TimeRules(spelling="cli")
+    with pytest.raises(InvalidTimestamp, match="--epoch-unit s\\|ms\\|us\\|ns") as info:
+        to_ns("1683", rules)
+    assert "epoch_unit=" not in str(info.value)
+    with pytest.raises(InvalidTimestamp, match="--timestamp-format"):
+        to_ns("08/09/2009", rules)
+    with pytest.raises(InvalidTimestamp, match="--epoch-unit"):
+        to_ns(1683, rules)
+
+
+_ZONES = st.sampled_from(["", "Z", "+01:00", "-0530", "+02", "-00:00"])
+
+
+@given(
+    st.datetimes(min_value=datetime(1678, 1, 2), max_value=datetime(2261, 12, 30)),
+    st.integers(min_value=0, max_value=999_999_999),
+    st.integers(min_value=0, max_value=9),
+    st.sampled_from(["T", " ", "t"]),
+    st.sampled_from([".", ","]),
+    _ZONES,
+)
+def test_every_accepted_iso_form_agrees_with_pandas(
+    dt: datetime, nanos: int, digits: int, sep: str, mark: str, zone: str
+) -> None:
+    frac = f"{nanos:09d}"[:digits]
+    text = dt.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + (f"{mark}{frac}" if digits else "") + zone
+    reference = pd.Timestamp(text.replace(",", ".").replace("t", "T"))
+    if reference.tzinfo is None:
+        reference = reference.tz_localize("UTC")
+    assert to_ns(text, UTC_RULES) == reference.as_unit("ns").value
+
+
+def test_hours_and_minutes_forms() -> None:
+    expected = to_ns("2009-08-24T00:20:00Z", UTC_RULES)
+    for text in (
+        "2009-08-24T00:20",
+        "2009-08-24 00:20",
+        "2009-08-24T02:20+02",
+        "2009-08-24T02:20+0200",
+    ):
+        assert to_ns(text, UTC_RULES) == expected
+
+
+# -- timestamp_format ------------------------------------------------------------------------------
+def test_timestamp_format_day_first_scalar_and_column() -> None:
+    rules = TimeRules(timestamp_format="%d/%m/%Y %H:%M")
+    expected = to_ns("2009-09-08T10:00Z", UTC_RULES)  # 8 September, not 9 August
+    assert to_ns("08/09/2009 10:00", rules) == expected
+    got = to_ns_array(pd.Series(["08/09/2009 10:00", "09/09/2009 10:00"], dtype="string"), rules)
+    assert got.tolist() == [expected, expected + 86_400 * 10**9]
+    with pytest.raises(InvalidTimestamp, match=r"'2009-09-08 10:00' at row 1 does not match"):
+        to_ns_array(["08/09/2009 10:00", "2009-09-08 10:00"], rules)
+    with pytest.raises(InvalidTimestamp, match="does not match timestamp_format"):
+        to_ns("08/09/2009 10:00:00", rules)  # exact: the whole string must match
+
+
+def test_timestamp_format_honours_offsets_and_nanoseconds() -> None:
+    rules = TimeRules("Europe/Berlin", timestamp_format="%d.%m.%Y %H:%M:%S.%f%z")
+    texts = ["24.08.2009 02:20:00.123456789+0200", "24.08.2009 00:20:00.5Z"]
+    assert to_ns_array(texts, rules).tolist() == [
+        to_ns("2009-08-24T00:20:00.123456789Z", UTC_RULES),
+        to_ns("2009-08-24T00:20:00.5Z", UTC_RULES),
+    ]
+    assert to_ns(texts[0], rules) == to_ns("2009-08-24T00:20:00.123456789Z", UTC_RULES)
+
+
+def test_timestamp_format_naive_results_use_the_zone_and_its_dst_rule() -> None:
+    rules = TimeRules("Europe/Berlin", timestamp_format="%d/%m/%Y %H:%M")
+    assert to_ns("24/08/2009 02:20", rules) == to_ns("2009-08-24T00:20Z", UTC_RULES)
+    with pytest.raises(InvalidTimestamp, match="does not exist in Europe/Berlin"):
+        to_ns_array(["27/03/2016 01:30", "27/03/2016 02:30"], rules)
+
+
+@given(
+    st.lists(
+        st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_timestamp_format_column_agrees_with_pandas(times: list[datetime]) -> None:
+    fmt = "%d/%m/%Y %H:%M:%S.%f"
+    texts = [t.strftime(fmt) for t in times]
+    reference = pd.to_datetime(pd.Series(texts), format=fmt).dt.as_unit("ns").astype("int64")
+    rules = TimeRules(timestamp_format=fmt)
+    assert to_ns_array(texts, rules).tolist() == reference.tolist()
+    assert [to_ns(t, rules) for t in texts] == reference.tolist()
+
+
+def test_bad_timestamp_format_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="strftime"):
+        TimeRules(timestamp_format="dd/mm/yyyy")
+
+
+# -- daylight saving: one rule for scalars and columns ------------------------------------------
+GAP = "2016-03-27T02:30:00"  # Europe/Berlin skips 02:00-03:00
+FOLD = "2016-10-30T02:30:00"  # Europe/Berlin has 02:00-03:00 twice
+
+
+def _forms(text: str) -> list[object]:
+    naive = datetime.fromisoformat(text)
+    return [naive, text, text.replace("T", " ")[:-3], np.datetime64(text), pd.Timestamp(text)]
+
+
+@pytest.mark.parametrize("text,what", [(GAP, "does not exist"), (FOLD, "is ambiguous")])
+def test_dst_gap_and_fold_are_refused_on_every_path(text: str, what: str) -> None:
+    rules = TimeRules("Europe/Berlin")
+    pattern = f"{text[:10]}T02:30:00.* {what} in Europe/Berlin.*open_store"
+    for value in _forms(text):
+        with pytest.raises(InvalidTimestamp, match=pattern):
+            to_ns(value, rules)
+    columns = [
+        pd.Series(pd.to_datetime(["2016-01-01T00:00:00", text])),
+        ["2016-01-01T00:00", text],
+        pa.array(pd.to_datetime(["2016-01-01T00:00:00", text]).to_numpy()),
+    ]
+    for column in columns:
+        with pytest.raises(InvalidTimestamp, match=f"row 1.*{what} in Europe/Berlin"):
+            to_ns_array(column, rules)
+
+
+def test_nat_rules_are_refused() -> None:
+    with pytest.raises(ValueError, match="missing timestamps"):
+        TimeRules("Europe/Berlin", nonexistent="NaT")
+    with pytest.raises(ValueError, match="missing timestamps"):
+        TimeRules("Europe/Berlin", ambiguous="NaT")
+    with pytest.raises(ValueError, match="ambiguous must be"):
+        TimeRules("Europe/Berlin", ambiguous="first")
+
+
+def test_infer_needs_a_batch() -> None:
+    rules = TimeRules("Europe/Berlin", ambiguous="infer")
+    with pytest.raises(InvalidTimestamp, match=r"ambiguous='infer'.*batch"):
+        to_ns(FOLD, rules)
+    fold = pd.date_range("2016-10-30 01:30", periods=5, freq="30min").tolist()
+    fold = [fold[0], fold[1], fold[2], fold[1], fold[2]]  # 02:00, 02:30 twice (DST, then standard)
+    texts = [t.isoformat() for t in fold]
+    expected = (
+        pd.DatetimeIndex(fold).tz_localize("Europe/Berlin", ambiguous="infer").as_unit("ns").asi8
+    )
+    assert to_ns_array(texts, rules).tolist() == expected.tolist()
+    assert to_ns_array(pd.Series(fold), rules).tolist() == expected.tolist()
+    with pytest.raises(InvalidTimestamp, match=r"ambiguous in Europe/Berlin.*infer"):
+        to_ns_array([FOLD], rules)
+
+
+_NONEXISTENT = st.sampled_from(
+    ["raise", "shift_forward", "shift_backward", timedelta(hours=1), timedelta(minutes=-90)]
+)
+
+
+@given(
+    _NONEXISTENT,
+    st.sampled_from(["raise", True, False]),
+    st.sampled_from(
+        ["2016-03-27T02:00", "2016-10-30T02:00", "2016-07-01T12:00", "2016-03-27T01:00"]
+    ),
+    st.integers(min_value=0, max_value=2 * 3600 * 10**9 - 1),
+)
+def test_scalars_and_columns_agree_under_every_rule(
+    nonexistent: timedelta | str, ambiguous: str | bool, around: str, offset: int
+) -> None:
+    rules = TimeRules("Europe/Berlin", nonexistent=nonexistent, ambiguous=ambiguous)
+    local = pd.Timestamp(around) + pd.Timedelta(offset, unit="ns")
+    try:
+        reference = int(
+            pd.DatetimeIndex([local])
+            .as_unit("ns")
+            .tz_localize(
+                "Europe/Berlin",
+                nonexistent=nonexistent,
+                ambiguous=np.array([ambiguous]) if isinstance(ambiguous, bool) else ambiguous,
+            )
+            .asi8[0]
+        )
+    except ValueError:
+        reference = None
+    text = local.isoformat()
+    results = []
+    for value in (
+        text,
+        local,
+        local.to_datetime64(),
+        [text],
+        pd.Series([local]),
+        pl.from_pandas(pd.Series([local])),
+    ):
+        try:
+            if isinstance(value, list | pd.Series | pl.Series):
+                results.append(int(to_ns_array(value, rules)[0]))
+            else:
+                results.append(to_ns(value, rules))
+        except InvalidTimestamp:
+            results.append(None)
+    if local.nanosecond == 0:  # a datetime holds microseconds
+        try:
+            results.append(to_ns(local.to_pydatetime(), rules))
+        except InvalidTimestamp:
+            results.append(None)
+    assert results == [reference] * len(results)
+
+
+def test_the_error_names_the_time_the_rules_refuse() -> None:
+    rules = TimeRules("Europe/Berlin", nonexistent="shift_forward")
+    with pytest.raises(InvalidTimestamp, match=r"2016-10-30T02:30:00 at row 1 is ambiguous"):
+        to_ns_array([GAP, FOLD], rules)  # row 0 is shifted by the rule: not the culprit
+    rules = TimeRules("Europe/Berlin", ambiguous=True)
+    with pytest.raises(InvalidTimestamp, match=r"2016-03-27T02:30:00 at row 1 does not exist"):
+        to_ns_array([FOLD, GAP], rules)

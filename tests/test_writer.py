@@ -700,3 +700,213 @@ def test_buffered_closed_store_refuses_appends_to_known_variables(tmp_path: Path
     with pytest.raises(StoreClosed):
         store.append("v", T0, 2.0)
     assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0]
+
+
+# -- issue 14: strict input on both append paths ---------------------------------------------------
+BERLIN_GAP = "2016-03-27T02:30:00"
+BERLIN_FOLD = "2016-10-30T02:30:00"
+
+
+@pytest.mark.parametrize("text,what", [(BERLIN_GAP, "does not exist"), (BERLIN_FOLD, "ambiguous")])
+def test_dst_gap_and_fold_refused_on_append_and_append_many(
+    tmp_path: Path, text: str, what: str
+) -> None:
+    with hfdata.open_store(tmp_path, naive_timezone="Europe/Berlin") as store:
+        for value in (
+            datetime.fromisoformat(text),
+            text,
+            np.datetime64(text),
+            pd.Timestamp(text),
+        ):
+            with pytest.raises(InvalidTimestamp, match=f"{what} in Europe/Berlin"):
+                store.append("v", value, 1.0)
+        frame = pd.DataFrame({"timestamp": pd.to_datetime([text]), "value": [1.0]})
+        with pytest.raises(InvalidTimestamp, match=f"row 0 .*{what} in Europe/Berlin") as info:
+            store.append_many("v", frame)
+        assert "tz_localize" not in str(info.value)  # no advice about pandas' arguments
+        with pytest.raises(InvalidTimestamp, match=f"{what} in Europe/Berlin"):
+            store.append_many("v", pd.DataFrame({"timestamp": [text], "value": [1.0]}))
+        assert store.variables() == []
+
+
+_RULES = [
+    {"nonexistent": "shift_forward", "ambiguous": True},
+    {"nonexistent": "shift_backward", "ambiguous": False},
+    {"nonexistent": timedelta(minutes=90), "ambiguous": True},
+    {"nonexistent": timedelta(hours=-1), "ambiguous": False},
+]
+
+
+@pytest.mark.parametrize("rules", _RULES, ids=repr)
+def test_dst_rules_give_the_same_ns_on_both_paths(tmp_path: Path, rules: dict[str, Any]) -> None:
+    local = pd.to_datetime(
+        [
+            "2016-03-27T01:59:59.999999",
+            "2016-03-27T02:00:00",
+            "2016-03-27T02:30:00.123456",
+            "2016-03-27T03:00:00",
+            "2016-10-30T01:59:00",
+            "2016-10-30T02:00:00",
+            "2016-10-30T02:59:59.5",
+            "2016-10-30T03:00:00",
+        ],
+        format="ISO8601",
+    ).as_unit("ns")
+    expected = local.tz_localize(
+        "Europe/Berlin",
+        nonexistent=rules["nonexistent"],
+        ambiguous=np.full(len(local), rules["ambiguous"]),
+    )
+    with hfdata.open_store(tmp_path, naive_timezone="Europe/Berlin", **rules) as store:
+        for i, ts in enumerate(local):
+            store.append("single", ts.to_pydatetime(), float(i))
+            store.append("text", ts.isoformat(), float(i))
+        store.append_many("column", pd.DataFrame({"value": np.arange(8.0)}, index=local))
+        store.append_many(
+            "strings", pd.DataFrame({"timestamp": [t.isoformat() for t in local], "value": 1.0})
+        )
+        for variable in ("single", "text", "column", "strings"):
+            got = store.read(variable).index.as_unit("ns").asi8
+            assert sorted(got.tolist()) == sorted(expected.as_unit("ns").asi8.tolist()), variable
+
+
+def test_infer_on_append_many_and_refused_for_one_point(tmp_path: Path) -> None:
+    fold = pd.to_datetime(
+        [
+            "2016-10-30T01:30",
+            "2016-10-30T02:00",
+            "2016-10-30T02:30",
+            "2016-10-30T02:00",
+            "2016-10-30T02:30",
+            "2016-10-30T03:00",
+        ],
+        format="ISO8601",
+    ).as_unit("ns")
+    with hfdata.open_store(tmp_path, naive_timezone="Europe/Berlin", ambiguous="infer") as store:
+        store.append_many("v", pd.DataFrame({"value": np.arange(6.0)}, index=fold))
+        got = store.read("v").index.as_unit("ns").asi8.tolist()
+        assert (
+            got == fold.tz_localize("Europe/Berlin", ambiguous="infer").as_unit("ns").asi8.tolist()
+        )
+        with pytest.raises(InvalidTimestamp, match=r"ambiguous='infer'.*batch"):
+            store.append("w", "2016-10-30T02:30", 1.0)
+
+
+def test_epoch_unit_per_append_many_call(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"timestamp": [1_700_000_000_000, 1_700_000_000_500], "value": [1.0, 2.0]})
+    with hfdata.open_store(tmp_path) as store:
+        with pytest.raises(InvalidTimestamp, match="epoch_unit="):
+            store.append_many("v", frame)
+        assert store.append_many("v", frame, epoch_unit="ms") == 2
+        assert store.read("v").index.as_unit("ns").asi8.tolist() == [
+            1_700_000_000_000 * 10**6,
+            1_700_000_000_500 * 10**6,
+        ]
+        with pytest.raises(InvalidTimestamp, match="epoch_unit="):
+            store.append("v", 1_700_000_001, 3.0)  # the call's unit did not stick
+        with pytest.raises(ValueError, match="epoch_unit must be"):
+            store.append_many("v", frame, epoch_unit="minutes")  # type: ignore[arg-type]
+    with hfdata.open_store(tmp_path / "s", epoch_unit="s") as store:
+        store.append_many("v", frame, epoch_unit="ms")  # overrides the store's unit for this call
+        assert store.read("v").index[0] == pd.Timestamp(1_700_000_000_000, unit="ms", tz="UTC")
+
+
+def test_timestamp_format_on_append_many(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"timestamp": ["08/09/2009 10:00", "09/09/2009 10:30"], "value": [1, 2]})
+    with hfdata.open_store(tmp_path, naive_timezone="Europe/Berlin") as store:
+        with pytest.raises(InvalidTimestamp, match=r"'08/09/2009 10:00'.*timestamp_format="):
+            store.append_many("v", frame)
+        store.append_many("v", frame, timestamp_format="%d/%m/%Y %H:%M")
+        assert store.read("v").index.tolist() == [
+            pd.Timestamp("2009-09-08T08:00Z"),  # 8 September, 10:00 in Berlin (+02:00)
+            pd.Timestamp("2009-09-09T08:30Z"),
+        ]
+        bad = pd.DataFrame({"timestamp": ["10/09/2009 10:00", "2009-09-10 10:00"], "value": [3, 4]})
+        with pytest.raises(InvalidTimestamp, match="'2009-09-10 10:00' at row 1 does not match"):
+            store.append_many("v", bad, timestamp_format="%d/%m/%Y %H:%M")
+        assert len(store.read("v")) == 2
+
+
+def test_numpy_scalars_in_metadata_on_both_paths(tmp_path: Path) -> None:
+    meta = {
+        "gain": np.float64(1.5),
+        "n": np.int32(7),
+        "ok": np.bool_(True),
+        "nested": {"u": np.uint16(3), "list": [np.float32(0.25), np.int64(-2)]},
+    }
+    plain = {"gain": 1.5, "n": 7, "ok": True, "nested": {"u": 3, "list": [0.25, -2]}}
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", "2020-01-01T00:00Z", 1.0)  # fixes the kind: the next one is the fast path
+        store.append("v", "2020-01-01T00:00:01Z", 1.0, meta)
+        store.append("w", "2020-01-01T00:00Z", 1.0, meta)  # the first point's path
+        store.append_many(
+            "m",
+            pd.DataFrame({"value": [1.0]}, index=pd.to_datetime(["2020-01-01"], utc=True)).assign(
+                metadata=[meta]
+            ),
+        )
+        assert store.read("v", metadata=True)["metadata"].iloc[1] == plain
+        assert store.read("w", metadata=True)["metadata"].iloc[0] == plain
+        assert store.read("m", metadata=True)["metadata"].iloc[0] == plain
+        for bad in ({"x": np.float64("nan")}, {"x": [np.float32("inf")]}):
+            with pytest.raises(InvalidMetadata, match="NaN or infinity"):
+                store.append("v", "2020-01-01T00:00:02Z", 1.0, bad)
+    for line in log_lines(tmp_path, "v")[1:]:
+        assert line["metadata"] == plain
+
+
+def test_obspy_trace_stats_as_metadata(tmp_path: Path) -> None:
+    obspy = pytest.importorskip("obspy")
+    trace = obspy.read()[0]
+    stats = {
+        k: (v.isoformat() if isinstance(v, obspy.UTCDateTime) else v)
+        for k, v in trace.stats.items()
+        if isinstance(v, str | int | float | obspy.UTCDateTime)
+    }
+    stats["max"] = trace.data.max()  # numpy scalars, as ObsPy computes them
+    stats["std"] = trace.data.std()
+    stats["npts32"] = np.int32(trace.stats.npts)
+    stats["clipped"] = np.bool_(bool((np.abs(trace.data) > 1e9).any()))
+    start = trace.stats.starttime.datetime.replace(tzinfo=UTC)
+    with hfdata.open_store(tmp_path) as store:
+        store.append(trace.id, start, float(trace.data[0]), stats)
+        frame = pd.DataFrame(
+            {"value": trace.data[:3], "metadata": [stats] * 3},
+            index=pd.DatetimeIndex(
+                [start + timedelta(seconds=i * trace.stats.delta) for i in range(1, 4)]
+            ),
+        )
+        store.append_many(trace.id, frame)
+        back = store.read(trace.id, metadata=True)
+    assert len(back) == 4
+    for got in back["metadata"]:
+        assert got["sampling_rate"] == 100.0 and got["npts"] == 3000 and got["npts32"] == 3000
+        assert got["station"] == "RJOB" and got["starttime"].startswith("2009-08-24T00:20:03")
+        assert got["max"] == float(trace.data.max()) and got["clipped"] is False
+
+
+def test_metadata_is_capped_per_point(tmp_path: Path) -> None:
+    big = {"blob": "x" * 70_000}
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", "2020-01-01T00:00Z", 1.0, {"small": 1})
+        for variable in ("v", "new"):  # the fast path and the first point's path
+            with pytest.raises(InvalidMetadata, match=r"70,011 bytes.*limit of 65,536") as info:
+                store.append(variable, "2020-01-01T00:00:01Z", 1.0, big)
+            assert "max_metadata_bytes" in str(info.value)
+        frame = pd.DataFrame(
+            {"value": [1.0, 2.0], "metadata": [{"a": 1}, big]},
+            index=pd.to_datetime(["2020-01-02", "2020-01-03"], utc=True),
+        )
+        with pytest.raises(InvalidMetadata, match=r"row 1.*70,011 bytes"):
+            store.append_many("v", frame)
+        with pytest.raises(InvalidMetadata, match="52,428,811 bytes"):
+            store.append("v", "2020-01-04T00:00Z", 1.0, {"blob": "x" * 50 * 2**20})
+        assert len(store.read("v")) == 1
+        assert store.variables() == ["v"]  # the refused first point created nothing
+    with hfdata.open_store(tmp_path, max_metadata_bytes=None) as store:
+        store.append("v", "2020-01-01T00:00:01Z", 1.0, big)
+        store.append_many("v", frame)
+    with hfdata.open_store(tmp_path, max_metadata_bytes=100) as store:
+        with pytest.raises(InvalidMetadata, match="limit of 100"):
+            store.append("v", "2020-01-05T00:00Z", 1.0, {"s": "y" * 100})
+        store.append("v", "2020-01-05T00:00Z", 1.0, {"s": "y" * 90})  # 98 bytes: fits
