@@ -8,6 +8,7 @@ so callers can catch what they already know::
     ├── InvalidTimestamp(HfdataError, ValueError)
     ├── InvalidValue(HfdataError, ValueError)
     ├── InvalidMetadata(HfdataError, ValueError)
+    ├── InvalidInput(HfdataError, ValueError)
     ├── SettingsConflict(HfdataError, ValueError)
     ├── SchemaMismatch(HfdataError, TypeError)
     ├── VariableNotFound(HfdataError, KeyError)
@@ -18,7 +19,7 @@ so callers can catch what they already know::
     ├── CorruptFile(HfdataError, OSError)
     └── MissingDependency(HfdataError, ImportError)
 
-``InvalidValue``, ``InvalidMetadata``, ``SettingsConflict``, ``DurabilityError``,
+``InvalidValue``, ``InvalidMetadata``, ``InvalidInput``, ``SettingsConflict``, ``DurabilityError``,
 ``CompactionFailed`` (an I/O failure during `compact`/`optimize`, rolled back or
 forward), ``CorruptFile`` (a damaged Parquet file) and ``MissingDependency`` (an optional extra
 is not installed) are additions to the
@@ -33,6 +34,7 @@ __all__ = [
     "CorruptFile",
     "DurabilityError",
     "HfdataError",
+    "InvalidInput",
     "InvalidMetadata",
     "InvalidTimestamp",
     "InvalidValue",
@@ -63,6 +65,11 @@ class InvalidValue(HfdataError, ValueError):
 
 class InvalidMetadata(HfdataError, ValueError):
     """Metadata is not a JSON object with string keys and finite numbers."""
+
+
+class InvalidInput(HfdataError, ValueError):
+    """Input text cannot be read as points as described, e.g. a CSV header that names
+    neither `timestamp` nor the columns given with `--timestamp-column`."""
 
 
 class SettingsConflict(HfdataError, ValueError):
