@@ -16,7 +16,6 @@ field open continues on the next line, so a batch never splits a CSV record.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
 import signal
@@ -46,7 +45,7 @@ class StopSignals:
     def __init__(self) -> None:
         self.signum: int | None = None
         self._previous: dict[int, object] = {}
-        self._read_fd = self._write_fd = -1
+        self._read_fd = self._write_fd = self._old_wakeup = -1
 
     @property
     def fd(self) -> int:
@@ -56,6 +55,9 @@ class StopSignals:
     def __enter__(self) -> StopSignals:
         self._read_fd, self._write_fd = os.pipe()
         os.set_blocking(self._write_fd, False)
+        # The C-level handler writes here from whichever thread the kernel picked (the
+        # store's flusher thread, say), so a `select` in the main thread wakes up.
+        self._old_wakeup = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
         for number in self.SIGNALS:
             self._previous[number] = signal.signal(number, self._handle)
         return self
@@ -68,6 +70,7 @@ class StopSignals:
     ) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)  # type: ignore[arg-type]
+        signal.set_wakeup_fd(self._old_wakeup)
         os.close(self._read_fd)
         os.close(self._write_fd)
 
@@ -75,8 +78,6 @@ class StopSignals:
         if self.signum is not None:
             raise SystemExit(128 + number)
         self.signum = number
-        with contextlib.suppress(OSError):  # the pipe is full: a wake-up is pending
-            os.write(self._write_fd, b"\0")
 
 
 def _waitable_fd(stream: IO[bytes]) -> int | None:
@@ -131,7 +132,9 @@ class LineSource:
             return read1(_CHUNK) if read1 is not None else self._stream.read(_CHUNK)
         waits = [self._fd] if self._stop is None else [self._fd, self._stop.fd]
         ready, _, _ = select.select(waits, [], [], timeout)
-        return os.read(self._fd, _CHUNK) if self._fd in ready else None
+        if self._fd not in ready or (self._stop is not None and self._stop.fd in ready):
+            return None  # a timeout, or a signal: the caller looks at `_stopped` first
+        return os.read(self._fd, _CHUNK)
 
     def _drain(self) -> list[bytes]:
         """What is already waiting in the pipe after a stop signal (sent, so received)."""
@@ -238,8 +241,10 @@ class LineSource:
                 chunk = self._read(timeout)
             if chunk is None:
                 continue  # the deadline passed or a signal came: looked at above
-            if not chunk:
-                batch += self._split(b"", final=True)
+            if not chunk:  # the end of input (stopped: the producer may have been cut off)
+                stopped = self._stopped()
+                batch += self._split(b"", final=not stopped)
+                self.dropped_bytes = len(self._tail) if stopped else 0
                 yield from self._sized(batch)
                 return
             records = self._split(chunk)

@@ -1,0 +1,284 @@
+"""`hfdata append` input: named columns, unread keys, streaming stdin, stopping on a signal.
+
+Real data: heartpy's `data2.csv` (header `timer,hr`, milliseconds since start). The
+streaming tests drive the real CLI through a pipe this test holds open and poll the
+store for content (a generous deadline, never a timing assertion).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.resources
+import io
+import itertools
+import json
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+import pytest
+from cliutil import hfdata_cli, stored
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hfdata.linesource import LineSource
+
+SECOND = 1_000_000_000
+T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
+DEADLINE = 120.0  # seconds a polled condition may take on a loaded machine
+
+
+def stamp(i: int) -> str:
+    return pd.Timestamp(T0 + i * SECOND, tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def jsonl(i: int, **extra: Any) -> str:
+    return json.dumps({"timestamp": stamp(i), "value": float(i), **extra}) + "\n"
+
+
+def one_line_error(result: Any) -> str:
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+# -- named columns -------------------------------------------------------------------------
+def test_heartpy_timer_hr_csv_with_named_columns(tmp_path: Path) -> None:
+    source = importlib.resources.files("heartpy") / "data" / "data2.csv"
+    expected = pd.read_csv(str(source), dtype={"timer": str})
+    assert list(expected.columns) == ["timer", "hr"]
+    root = tmp_path / "s"
+    # The lead adds the same run with `append --epoch-unit ms` once that flag is merged.
+    assert hfdata_cli("init", root, "--epoch-unit", "ms").returncode == 0
+    result = hfdata_cli(
+        "append", root, "ppg", source, "--timestamp-column", "timer", "--value-column", "hr"
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"appended {len(expected):,} points" in result.stdout
+    points = stored(root, "ppg")
+    # within 1 ns of the exact decimal milliseconds (epoch floats are scaled in float
+    # arithmetic; pandas' to_datetime(unit="ms") is off by 1 ns on other rows)
+    reference = [round(Decimal(text) * 1_000_000) for text in expected["timer"]]
+    assert len(points) == len(reference)
+    assert max(abs(p[0] - r) for p, r in zip(points, reference, strict=True)) <= 1
+    assert [p[1] for p in points] == expected["hr"].astype(float).tolist()
+
+
+def test_a_header_naming_no_known_column_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "hr.csv"
+    source.write_text(f"datetime,hr\n{stamp(0)},61\n")
+    result = hfdata_cli("append", tmp_path / "s", "hr", source)
+    assert result.returncode == 2
+    message = one_line_error(result)
+    assert "'datetime,hr'" in message
+    assert "--timestamp-column NAME --value-column NAME" in message
+    assert not (tmp_path / "s" / "log").exists() or stored(tmp_path / "s", "hr") == []
+    named = hfdata_cli(
+        "append",
+        tmp_path / "s",
+        "hr",
+        source,
+        "--timestamp-column",
+        "datetime",
+        "--value-column",
+        "hr",
+    )
+    assert named.returncode == 0, named.stderr
+    assert stored(tmp_path / "s", "hr") == [(T0, 61.0, None)]
+
+
+def test_named_columns_need_a_header_and_csv_columns_are_all_read(tmp_path: Path) -> None:
+    headerless = tmp_path / "plain.csv"
+    headerless.write_text(f"{stamp(0)},1\n")
+    result = hfdata_cli("append", tmp_path / "s", "v", headerless, "--timestamp-column", "t")
+    assert result.returncode == 2
+    assert "first CSV row" in one_line_error(result)
+    extra = tmp_path / "extra.csv"
+    extra.write_text(f"timestamp,value,channel\n{stamp(0)},1,left\n{stamp(1)},2,\n")
+    refused = hfdata_cli("append", tmp_path / "s", "v", extra)
+    assert refused.returncode == 2
+    assert "'channel'" in one_line_error(refused)
+    assert "--extra-keys metadata" in refused.stderr
+    kept = hfdata_cli("append", tmp_path / "s", "v", extra, "--extra-keys", "metadata")
+    assert kept.returncode == 0, kept.stderr
+    assert stored(tmp_path / "s", "v") == [
+        (T0, 1.0, '{"channel":"left"}'),
+        (T0 + SECOND, 2.0, None),
+    ]
+
+
+def test_named_json_keys(tmp_path: Path) -> None:
+    lines = "".join(
+        json.dumps({"t": stamp(i), "hr": 60 + i, "m": {"lead": "II"}}) + "\n" for i in range(3)
+    )
+    flags = ("--timestamp-column", "t", "--value-column", "hr", "--metadata-column", "m")
+    result = hfdata_cli(
+        "append", tmp_path / "s", "hr", "-", *flags, "--format", "jsonl", stdin=lines
+    )
+    assert result.returncode == 0, result.stderr
+    assert stored(tmp_path / "s", "hr") == [
+        (T0 + i * SECOND, 60.0 + i, '{"lead":"II"}') for i in range(3)
+    ]
+    missing = hfdata_cli("append", tmp_path / "s", "hr", "-", stdin=lines)
+    assert missing.returncode == 1
+    assert "<stdin>:1: no 'timestamp' field (keys: 't', 'hr', 'm')" in missing.stderr
+
+
+def test_unexpected_json_keys_are_refused_or_kept_as_metadata(tmp_path: Path) -> None:
+    lines = jsonl(0) + jsonl(1, sensor="a", gain=2) + jsonl(2, metadata={"sensor": "b"}, sensor="c")
+    refused = hfdata_cli("append", tmp_path / "s", "v", "-", stdin=lines)
+    assert refused.returncode == 1
+    assert "<stdin>:2: unexpected keys 'sensor', 'gain'" in refused.stderr
+    assert "--extra-keys metadata" in refused.stderr
+    assert "<stdin>:3: unexpected key 'sensor'" in refused.stderr
+    assert stored(tmp_path / "s", "v") == [(T0, 0.0, None)]
+    kept = hfdata_cli("append", tmp_path / "t", "v", "-", "--extra-keys", "metadata", stdin=lines)
+    assert kept.returncode == 1
+    assert "<stdin>:3: key 'sensor' is both a field of the line and a metadata key" in kept.stderr
+    assert stored(tmp_path / "t", "v") == [
+        (T0, 0.0, None),
+        (T0 + SECOND, 1.0, '{"gain":2,"sensor":"a"}'),
+    ]
+
+
+# -- records and batches -------------------------------------------------------------------
+class Chunks(io.RawIOBase):
+    """A stream that hands out the given chunks one `read1` at a time."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+
+cells = st.text(alphabet='ab,"\n ', max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.lists(cells, min_size=1, max_size=3), min_size=1, max_size=8),
+    cuts=st.lists(st.integers(0, 400), max_size=6),
+    batch=st.integers(1, 5),
+)
+def test_csv_records_match_the_csv_module_however_the_input_arrives(
+    rows: list[list[str]], cuts: list[int], batch: int
+) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    data = buffer.getvalue().encode()
+    bounds = [0, *sorted(c for c in cuts if c < len(data)), len(data)]
+    stream = Chunks([data[a:b] for a, b in itertools.pairwise(bounds) if a < b])
+    source = LineSource(stream, batch_lines=batch, flush_interval=60.0)  # type: ignore[arg-type]
+    source.quoted_newlines = True
+    batches = list(source.batches())
+    assert all(0 < len(b) <= batch for b in batches)
+    records = [r for b in batches for r in b]
+    parsed = [next(csv.reader([text.decode()]), []) for _, text in records]
+    assert parsed == list(csv.reader(io.StringIO(buffer.getvalue())))
+    assert [n for n, _ in records] == [
+        1 + sum(t.count(b"\n") + 1 for _, t in records[:i]) for i in range(len(records))
+    ]
+
+
+def test_a_pipe_batch_is_handed_out_before_the_input_ends() -> None:
+    import os
+
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as stream:
+        source = LineSource(stream, batch_lines=1000, flush_interval=0.05)
+        os.write(write_end, b"a\nb\nc")  # "c" is not a complete line yet
+        batches = source.batches()
+        assert next(batches) == [(1, b"a"), (2, b"b")]
+        os.write(write_end, b"\n")
+        assert next(batches) == [(3, b"c")]
+        os.close(write_end)
+        assert list(batches) == []
+
+
+# -- streaming stdin through the CLI -------------------------------------------------------
+def start_append(root: Path, *flags: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hfdata.cli", "append", str(root), "v", "-", *flags],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def send(process: subprocess.Popen[bytes], text: str) -> None:
+    stdin: IO[bytes] | None = process.stdin
+    assert stdin is not None
+    stdin.write(text.encode())
+    stdin.flush()
+
+
+def wait_for_points(root: Path, count: int, process: subprocess.Popen[bytes]) -> None:
+    """Poll the store until `count` points are there (the producer stays open)."""
+    give_up = time.monotonic() + DEADLINE
+    while len(stored(root, "v") if (root / "log").exists() else []) < count:
+        if process.poll() is not None or time.monotonic() > give_up:
+            process.kill()
+            out, err = process.communicate()
+            pytest.fail(f"{count} points did not appear while stdin was open: {out!r} {err!r}")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "SIGINT")]
+)
+def test_stdin_streams_and_a_signal_stores_what_arrived(
+    tmp_path: Path, signum: int, code: int, name: str
+) -> None:
+    root = tmp_path / "s"
+    with start_append(root, "--format", "jsonl", "--flush-interval", "0.2") as process:
+        send(process, jsonl(0) + jsonl(1))
+        wait_for_points(root, 2, process)  # stored while the producer is still open
+        send(process, jsonl(2) + jsonl(3) + '{"timestamp": "2026-11-2')  # cut short
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=DEADLINE)
+    assert process.returncode == code, err
+    assert stored(root, "v") == [(T0 + i * SECOND, float(i), None) for i in range(4)]
+    assert f"stopped by {name}: 4 points stored in 'v'" in err.decode()
+    assert "an unfinished last line was not stored" in err.decode()
+    assert "appended 4 points" in out.decode()
+
+
+def test_csv_from_stdin_streams_too(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    with start_append(root, "--format", "csv", "--flush-interval", "0.2") as process:
+        send(process, "timestamp,value\n" + f"{stamp(0)},1.5\n")
+        wait_for_points(root, 1, process)
+        send(process, f"{stamp(1)},2.5\n")
+        wait_for_points(root, 2, process)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=DEADLINE)
+    assert process.returncode == 143, err
+    assert stored(root, "v") == [(T0, 1.5, None), (T0 + SECOND, 2.5, None)]
+    assert b"unfinished" not in err
+
+
+# -- errors that speak CLI ------------------------------------------------------------------
+def test_a_missing_variable_points_at_hfdata_ls(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    assert hfdata_cli("append", root, "temp", "-", stdin=jsonl(0)).returncode == 0
+    for command in (
+        ("read", root, "NOSUCH"),
+        ("info", root, "NOSUCH"),
+        ("compact", root, "--variable", "NOSUCH"),
+    ):
+        result = hfdata_cli(*command)
+        assert result.returncode == 2, result
+        message = one_line_error(result)
+        assert "NOSUCH" in message
+        assert f"'hfdata ls {root}' lists the variables in the store" in message
+        assert "store.variables()" not in message
