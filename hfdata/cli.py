@@ -434,7 +434,7 @@ def _cmd_append(args: argparse.Namespace) -> int:
             parser = PointParser(args.variable, kind, rules, fields)
             convert: Callable[[Any], Any]
             if fmt == "jsonl":
-                items, convert = jsonl_records(lines.batches()), parser.json_object
+                items, convert = jsonl_records(lines.batches(), parser), parser.json_object
             else:
                 records = CsvRecords(parser)
                 items, convert = records.items(lines.batches()), records.convert

@@ -50,6 +50,7 @@ __all__ = [
     "ExtraKeys",
     "FieldNames",
     "IngestReport",
+    "Parsed",
     "PointParser",
     "Rejected",
     "TextFormat",
@@ -93,6 +94,15 @@ class FieldNames:
 _DEFAULT_FIELDS: Final = FieldNames()
 # CSV column positions: timestamp, value, metadata (or None), other (position, name) pairs
 CsvColumns = tuple[int, int, int | None, tuple[tuple[int, str], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A whole batch checked at once (see `hfdata.ingestbatch`): its points, lines a..b."""
+
+    table: pa.Table
+    first: int
+    last: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,9 +385,21 @@ def jsonl_rows(stream: IO[bytes]) -> Iterator[_Item]:
 FLUSH: Final[_Item] = (0, None, None)
 
 
-def jsonl_records(batches: Iterable[list[tuple[int, bytes]]]) -> Iterator[_Item]:
-    """Decoded JSON values of batches of numbered lines, each batch followed by `FLUSH`."""
+def jsonl_records(
+    batches: Iterable[list[tuple[int, bytes]]], parser: PointParser | None = None
+) -> Iterator[_Item]:
+    """Decoded JSON values of batches of numbered lines, each batch followed by `FLUSH`.
+
+    With `parser`, a batch of uniform lines is checked at once and yielded as one
+    `Parsed` item (`hfdata.ingestbatch`); any other batch line by line.
+    """
+    from hfdata.ingestbatch import json_batch
+
     for batch in batches:
+        table = json_batch([line for _, line in batch], parser) if parser else None
+        if table is not None:
+            yield batch[-1][0], Parsed(table, batch[0][0], batch[-1][0]), None
+            batch = []
         for number, line in batch:
             if not line or line.isspace():
                 continue
@@ -409,21 +431,38 @@ class CsvRecords:
 
     def items(self, batches: Iterable[list[tuple[int, bytes]]]) -> Iterator[_Item]:
         """(line number, cells, cells) of every non-blank record; `FLUSH` after each batch."""
+        from hfdata.ingestbatch import csv_batch
+
         for batch in batches:
+            while self._first and batch:  # header, BOM and leading blank lines
+                item = self._item(*batch[0])
+                batch = batch[1:]
+                if item is not None:
+                    yield item
+            table = csv_batch([r for _, r in batch], self.columns, self.parser)
+            if table is not None:
+                yield batch[-1][0], Parsed(table, batch[0][0], batch[-1][0]), None
+                batch = []
             for number, record in batch:
-                text = record.decode("utf-8", "replace")
-                if self._first:
-                    text = text.removeprefix("\ufeff")
-                if not text.strip(" \t\r,"):
-                    continue
-                text = text.removesuffix("\r")
-                row = text.split(",") if '"' not in text else next(csv.reader((text,)), [])
-                if self._first:
-                    self._first = False
-                    if self._header(row):
-                        continue
-                yield number, row, row
+                item = self._item(number, record)
+                if item is not None:
+                    yield item
             yield FLUSH
+
+    def _item(self, number: int, record: bytes) -> _Item | None:
+        """The record's cells (None for a blank record or the header)."""
+        text = record.decode("utf-8", "replace")
+        if self._first:
+            text = text.removeprefix("\ufeff")
+        if not text.strip(" \t\r,"):
+            return None
+        text = text.removesuffix("\r")
+        row = text.split(",") if '"' not in text else next(csv.reader((text,)), [])
+        if self._first:
+            self._first = False
+            if self._header(row):
+                return None
+        return number, row, row
 
     def _header(self, row: list[str]) -> bool:
         """Take the columns from a header row (True), or check the first data row (False)."""
@@ -538,6 +577,13 @@ def ingest(
     for entry in _ending(items):
         if entry is not FLUSH:
             number, item, raw = entry
+            if type(item) is Parsed:  # a whole batch, checked at once: no points are held
+                report.lines += item.last - item.first + 1
+                if not _append(
+                    store, variable, item.table, "float", report, item.first, item.last, fixed_kind
+                ):
+                    return report
+                continue
             last_line = number
             report.lines += 1
             if isinstance(item, Exception):
@@ -554,8 +600,9 @@ def ingest(
             if len(points) < batch_rows:
                 continue
         if points:
-            if not _flush(
-                store, variable, parser, points, report, first_line, last_line, fixed_kind
+            table = _table(parser.kind, points)
+            if not _append(
+                store, variable, table, parser.kind, report, first_line, last_line, fixed_kind
             ):
                 return report
             points = []
@@ -568,20 +615,19 @@ def _ending(items: Iterable[_Item]) -> Iterator[_Item]:
     yield FLUSH
 
 
-def _flush(
+def _append(
     store: Store,
     variable: str,
-    parser: PointParser,
-    points: list[_Point],
+    table: Any,
+    kind: Kind | None,
     report: IngestReport,
     first: int,
     last: int,
     fixed_kind: Kind | None,
 ) -> bool:
+    """Append one batch; False (and `report.failure` set) if the store refused it."""
     try:
-        report.appended += store.append_many(
-            variable, _table(parser.kind, points), kind=fixed_kind or parser.kind
-        )
+        report.appended += store.append_many(variable, table, kind=fixed_kind or kind)
     except (HfdataError, ValueError, TypeError) as exc:
         report.failure = f"lines {first}-{last} were not appended: {_reason(exc)}"
         return False
