@@ -282,3 +282,55 @@ def test_a_missing_variable_points_at_hfdata_ls(tmp_path: Path) -> None:
         assert "NOSUCH" in message
         assert f"'hfdata ls {root}' lists the variables in the store" in message
         assert "store.variables()" not in message
+
+
+# -- the whole-batch path agrees with the per-line checks ---------------------------------
+stamp_texts = st.builds(
+    lambda ns, digits, zone, sep: (
+        pd.Timestamp(ns, tz="UTC").strftime("%Y-%m-%dT%H:%M:%S")
+        + (f".{ns % SECOND:09d}"[: digits + 1] if digits else "")
+        + zone
+    ).replace("T", sep),
+    st.integers(0, 4_000_000_000 * SECOND),
+    st.integers(0, 9),
+    st.sampled_from(["Z", "+00:00", "", "+01:00"]),
+    st.sampled_from(["T", "T", " "]),
+)
+numbers = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-5, 5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(stamp_texts, numbers), min_size=1, max_size=20))
+def test_batch_path_matches_the_per_line_checks(rows: list[tuple[str, float]]) -> None:
+    from hfdata.ingest import PointParser
+    from hfdata.ingestbatch import csv_batch, json_batch
+    from hfdata.timeparse import TimeRules
+
+    def per_line(convert: Any) -> list[tuple[int, Any]]:
+        return [convert(i)[:2] for i in range(len(rows))]
+
+    rules = TimeRules("UTC")
+    lines = [orjson_line(t, v) for t, v in rows]
+    reference = PointParser("v", None, rules)
+    expected = per_line(lambda i: reference.json_object(json.loads(lines[i])))
+    table = json_batch(lines, PointParser("v", None, rules))
+    uniform = all(" " not in t and "+01" not in t and type(v) is float for t, v in rows)
+    assert (table is not None) == uniform
+    if table is not None:
+        assert pairs(table) == expected
+    records = [f"{t},{v!r}".encode() for t, v in rows]
+    table = csv_batch(records, (0, 1, None, ()), PointParser("v", None, rules))
+    if table is not None:
+        csv_reference = PointParser("v", None, rules)
+        cells = [r.decode().split(",") for r in records]
+        expected = per_line(lambda i: csv_reference.csv_row(cells[i], (0, 1, None, ())))
+        assert pairs(table) == expected
+
+
+def pairs(table: Any) -> list[tuple[int, Any]]:
+    ns = table["timestamp"].cast("int64").to_pylist()
+    return list(zip(ns, table["value"].to_pylist(), strict=True))
+
+
+def orjson_line(text: str, value: float) -> bytes:
+    return json.dumps({"timestamp": text, "value": value}).encode()
