@@ -176,12 +176,13 @@ class LineSource:
         self._tail = data[cut:]
         if cut == 0:
             return []
-        lines = data[:cut].split(b"\n")
+        complete = data[:cut] if cut < len(data) else data
+        lines = complete.split(b"\n")
         if not final or lines[-1] == b"":
             lines.pop()  # after the last newline
         first = self._line
         self._line += len(lines)
-        if not (self.quoted_newlines and b'"' in data[:cut]):
+        if not (self.quoted_newlines and b'"' in complete):
             return list(zip(range(first, first + len(lines)), lines, strict=True))
         return self._join_quoted(first, lines, final)
 
