@@ -117,12 +117,12 @@ def test_csv_cells_follow_the_kind() -> None:
 
 
 def csv_items(
-    data: bytes, fields: FieldNames = FieldNames()
+    data: bytes, fields: FieldNames | None = None
 ) -> tuple[CsvRecords, list[tuple[int, list[str]]]]:
     """The CSV reader of `hfdata append` over `data`: its columns and (line, cells) rows."""
     source = LineSource(io.BytesIO(data), batch_lines=1000, flush_interval=1.0)
     source.quoted_newlines = True
-    records = CsvRecords(PointParser("v", None, UTC_RULES, fields))
+    records = CsvRecords(PointParser("v", None, UTC_RULES, fields or FieldNames()))
     rows = [(n, r) for n, r, _ in (i for i in records.items(source.batches()) if i is not FLUSH)]
     return records, rows
 
