@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any, Final, NoReturn, cast
+from typing import IO, TYPE_CHECKING, Any, Final, NoReturn, cast
 
 import orjson
 
@@ -30,6 +30,10 @@ from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store
 from hfdata.timeparse import EPOCH_UNITS, TimeRules
 from hfdata.views import text_table
+
+if TYPE_CHECKING:
+    from hfdata.ingest import FieldNames
+    from hfdata.linesource import LineSource
 
 __all__ = ["build_parser", "main"]
 
@@ -465,7 +469,7 @@ def _cmd_append(args: argparse.Namespace) -> int:
     return PROBLEMS if report.rejected_count or report.failure else OK
 
 
-def _fields(args: argparse.Namespace) -> Any:
+def _fields(args: argparse.Namespace) -> FieldNames:
     """The `FieldNames` of `--timestamp-column`, `--value-column`, ... (defaults if absent)."""
     from hfdata.ingest import FieldNames
 
@@ -481,7 +485,7 @@ def _fields(args: argparse.Namespace) -> Any:
     return FieldNames(**named, extra_keys=args.extra_keys, named=bool(named))
 
 
-def _append_format(args: argparse.Namespace, lines: Any) -> str:
+def _append_format(args: argparse.Namespace, lines: LineSource) -> str:
     """`--format`, else the file name's suffix, else the first non-blank byte."""
     from hfdata.ingest import sniff_format
 

@@ -4,7 +4,10 @@ Used by `hfdata append` and `hfdata import-legacy`. Every line is checked on its
 own (timestamp, value against the variable's kind, metadata), so one bad line is
 reported with its line number while the good ones are kept. Good points are
 collected into Arrow batches and handed to `Store.append_many`, so a file of any
-size streams through in bounded memory.
+size streams through in bounded memory. `FieldNames` says which keys/columns hold
+the parts of a point (other keys are refused or kept as metadata, never dropped);
+batches cut by size or time come from `hfdata.linesource`, and a uniform batch is
+checked at once by `hfdata.ingestbatch`.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import os
 import select
 import signal
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from types import FrameType, TracebackType
@@ -53,6 +54,8 @@ class StopSignals:
         return self._read_fd
 
     def __enter__(self) -> StopSignals:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signals reach the main thread only: leave them alone
         self._read_fd, self._write_fd = os.pipe()
         os.set_blocking(self._write_fd, False)
         # The C-level handler writes here from whichever thread the kernel picked (the
@@ -68,6 +71,8 @@ class StopSignals:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        if self._read_fd < 0:
+            return
         for number, handler in self._previous.items():
             signal.signal(number, handler)  # type: ignore[arg-type]
         signal.set_wakeup_fd(self._old_wakeup)
@@ -130,7 +135,7 @@ class LineSource:
         if self._fd is None:
             read1 = getattr(self._stream, "read1", None)
             return read1(_CHUNK) if read1 is not None else self._stream.read(_CHUNK)
-        waits = [self._fd] if self._stop is None else [self._fd, self._stop.fd]
+        waits = [self._fd] if self._stop is None or self._stop.fd < 0 else [self._fd, self._stop.fd]
         ready, _, _ = select.select(waits, [], [], timeout)
         if self._fd not in ready or (self._stop is not None and self._stop.fd in ready):
             return None  # a timeout, or a signal: the caller looks at `_stopped` first
