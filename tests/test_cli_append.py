@@ -334,3 +334,10 @@ def pairs(table: Any) -> list[tuple[int, Any]]:
 
 def orjson_line(text: str, value: float) -> bytes:
     return json.dumps({"timestamp": text, "value": value}).encode()
+
+
+def test_invalid_input_is_a_value_error_under_hfdata_error() -> None:
+    import hfdata
+
+    assert issubclass(hfdata.InvalidInput, hfdata.HfdataError)
+    assert issubclass(hfdata.InvalidInput, ValueError)
