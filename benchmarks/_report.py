@@ -64,7 +64,9 @@ def evaluate(records: list[Record]) -> list[Record]:
         measured: float | None = None
         if t["value"] is not None:
             measured = float(t["value"])
-            met = t["maximum"] is None or measured <= t["maximum"]
+            met = (t["maximum"] is None or measured <= t["maximum"]) and (
+                t["minimum"] is None or measured >= t["minimum"]
+            )
         else:
             subject = by_name.get((t["workload"], t["case"], t["subject"]))
             reference = by_name.get((t["workload"], t["case"], t["reference"]))
@@ -105,7 +107,7 @@ def _unit(t: Record) -> str:
 def _threshold(t: Record) -> str:
     if t["maximum"] is not None:
         return f"≤ {t['maximum']:g}{_unit(t)}"
-    text = f"≥ {t['minimum']:g}x" if t["minimum"] is not None else "-"
+    text = f"≥ {t['minimum']:g}{_unit(t)}" if t["minimum"] is not None else "-"
     if t["aim"] is not None:
         text += f" (aim {t['aim']:g}x)"
     return text

@@ -36,6 +36,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("scaling", ("7",), optional=False),  # append rows/s by writer processes
     Suite("growth", ("7",), optional=False),  # slice and compaction as the store grows
     Suite("s3", ("8",), optional=True),
+    Suite("pipe", ("9",), optional=False),  # `hfdata append -` from a pipe (issue 14)
 )
 
 

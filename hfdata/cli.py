@@ -11,18 +11,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import functools
 import gzip
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any, Final, NoReturn, cast
+from typing import IO, TYPE_CHECKING, Any, Final, NoReturn, cast
 
 import orjson
 
-from hfdata.errors import CompactionInProgress, HfdataError, ResultTooLarge, StoreClosed
+from hfdata.errors import (
+    CompactionInProgress,
+    HfdataError,
+    ResultTooLarge,
+    StoreClosed,
+    VariableNotFound,
+)
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import PARTITIONS, validate_name
 from hfdata.log import DURABILITIES
@@ -30,6 +36,10 @@ from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store
 from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules
 from hfdata.views import text_table
+
+if TYPE_CHECKING:
+    from hfdata.ingest import FieldNames
+    from hfdata.linesource import LineSource
 
 __all__ = ["build_parser", "main"]
 
@@ -136,7 +146,43 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FMT",
         help="strftime format of the timestamps, e.g. '%%d/%%m/%%Y %%H:%%M' (default: ISO-8601)",
     )
-    p.add_argument("--batch-rows", type=_positive_int, default=100_000, metavar="N")
+    p.add_argument(
+        "--timestamp-column",
+        metavar="NAME",
+        help="CSV header column or JSON key of the timestamp (default timestamp)",
+    )
+    p.add_argument(
+        "--value-column",
+        metavar="NAME",
+        help="CSV header column or JSON key of the value (default value)",
+    )
+    p.add_argument(
+        "--metadata-column",
+        metavar="NAME",
+        help="CSV header column or JSON key of the metadata object (default metadata)",
+    )
+    p.add_argument(
+        "--extra-keys",
+        choices=("refuse", "metadata"),
+        default="refuse",
+        help="other JSON keys or CSV columns: refuse the line/file, or keep them in the "
+        "point's metadata (default refuse)",
+    )
+    p.add_argument(
+        "--batch-rows",
+        type=_positive_int,
+        default=100_000,
+        metavar="N",
+        help="append after N lines at most (default 100000)",
+    )
+    p.add_argument(
+        "--flush-interval",
+        type=_positive_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="append a batch this long after its first line arrived, even if the input "
+        "is idle (default 1)",
+    )
     p.add_argument("--durability", choices=DURABILITIES, default="flush")
     p.add_argument("--rejects", metavar="FILE", type=Path, help="write rejected lines here")
     _storage_option(p)
@@ -477,43 +523,37 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_append(args: argparse.Namespace) -> int:
-    from hfdata.ingest import PointParser, csv_rows, ingest, jsonl_rows, resolve_kind, sniff_format
+    from hfdata.ingest import CsvRecords, PointParser, ingest, jsonl_records, resolve_kind
+    from hfdata.linesource import LineSource, StopSignals
 
     validate_name(args.variable)  # before a store is created for nothing
-    with _input(args.file) as stream:
-        fmt = args.format
-        if fmt == "auto":
-            name = Path(args.file.removesuffix(".gz"))
-            suffix = name.suffix.lower() if args.file != "-" else ""
-            if suffix in (".jsonl", ".ndjson", ".json"):
-                fmt = "jsonl"
-            elif suffix == ".csv":
-                fmt = "csv"
-            else:
-                peek = getattr(stream, "peek", None)
-                fmt = sniff_format(peek(512)[:512] if peek is not None else b"{")
+    fields = _fields(args)
+    with StopSignals() as stop, _input(args.file) as stream:
+        lines = LineSource(
+            stream, batch_lines=args.batch_rows, flush_interval=args.flush_interval, stop=stop
+        )
+        fmt = _append_format(args, lines)
+        lines.quoted_newlines = fmt == "csv"
         store = open_store(args.dir, durability=args.durability, **_remote(args))
         with store, _rejects(args.rejects) as rejects_file:
             kind: Kind | None = resolve_kind(store, args.variable, args.kind)
             rules = store.settings.time_rules(
                 epoch_unit=args.epoch_unit, timestamp_format=args.timestamp_format, spelling="cli"
             )
-            parser = PointParser(args.variable, kind, rules)
+            parser = PointParser(args.variable, kind, rules, fields)
             convert: Callable[[Any], Any]
             if fmt == "jsonl":
-                items, convert = jsonl_rows(stream), parser.json_object
+                items, convert = jsonl_records(lines.batches(), parser), parser.json_object
             else:
-                columns, items = csv_rows(stream)
-                convert = functools.partial(parser.csv_row, columns=columns)
-
-            source = "<stdin>" if args.file == "-" else args.file
+                records = CsvRecords(parser)
+                items, convert = records.items(lines.batches()), records.convert
             report = ingest(
                 store,
                 args.variable,
                 items,
                 convert,
                 parser,
-                source=source,
+                source="<stdin>" if args.file == "-" else args.file,
                 batch_rows=args.batch_rows,
                 fixed_kind=args.kind,
                 rejects=rejects_file,
@@ -523,7 +563,45 @@ def _cmd_append(args: argparse.Namespace) -> int:
         f", {_plural(report.rejected_count, 'bad line')} skipped" if report.rejected_count else ""
     )
     print(f"appended {report.appended:,} points to {args.variable!r}{rejected}")
+    if stop.signum is not None:
+        cut = ", an unfinished last line was not stored" if lines.dropped_bytes else ""
+        name = signal.Signals(stop.signum).name
+        _note(
+            f"hfdata: stopped by {name}: {_plural(report.appended, 'point')} stored "
+            f"in {args.variable!r}{cut}"
+        )
+        return 128 + stop.signum
     return PROBLEMS if report.rejected_count or report.failure else OK
+
+
+def _fields(args: argparse.Namespace) -> FieldNames:
+    """The `FieldNames` of `--timestamp-column`, `--value-column`, ... (defaults if absent)."""
+    from hfdata.ingest import FieldNames
+
+    given = {
+        "timestamp": args.timestamp_column,
+        "value": args.value_column,
+        "metadata": args.metadata_column,
+    }
+    named = {k: v for k, v in given.items() if v is not None}
+    names = [*named.values()]
+    if len(set(names)) < len(names):
+        _die("--timestamp-column, --value-column and --metadata-column must differ")
+    return FieldNames(**named, extra_keys=args.extra_keys, named=bool(named))
+
+
+def _append_format(args: argparse.Namespace, lines: LineSource) -> str:
+    """`--format`, else the file name's suffix, else the first non-blank byte."""
+    from hfdata.ingest import sniff_format
+
+    if args.format != "auto":
+        return str(args.format)
+    suffix = Path(args.file.removesuffix(".gz")).suffix.lower() if args.file != "-" else ""
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    return sniff_format(lines.head()[:512])
 
 
 @contextlib.contextmanager
@@ -773,6 +851,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    args: argparse.Namespace | None = None
     try:
         args = parser.parse_args(arguments)
         return int(args.handler(args))
@@ -790,14 +869,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if "--debug" in arguments:
             raise
-        code, message = _classify(exc)
+        code, message = _classify(exc, getattr(args, "dir", None))
         print(f"hfdata: error: {message}", file=sys.stderr)
         return code
 
 
-def _classify(exc: Exception) -> tuple[int, str]:
-    """Exit code and one-line message for an exception that reached the top."""
+def _classify(exc: Exception, directory: Path | None = None) -> tuple[int, str]:
+    """Exit code and one-line message for an exception that reached the top.
+
+    `directory` is the command's DIR, for advice that names it.
+    """
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, VariableNotFound):
+        where = directory if directory is not None else "DIR"
+        text = text.removesuffix(" (store.variables() lists them)")
+        return USAGE, f"{text}; 'hfdata ls {where}' lists the variables in the store"
     if isinstance(exc, CompactionInProgress | StoreClosed):
         return PROBLEMS, text
     if isinstance(exc, HfdataError):

@@ -8,6 +8,7 @@ so callers can catch what they already know::
     ├── InvalidTimestamp(HfdataError, ValueError)
     ├── InvalidValue(HfdataError, ValueError)
     ├── InvalidMetadata(HfdataError, ValueError)
+    ├── InvalidInput(HfdataError, ValueError)
     ├── SettingsConflict(HfdataError, ValueError)
     ├── SchemaMismatch(HfdataError, TypeError)
     ├── VariableNotFound(HfdataError, KeyError)
@@ -20,9 +21,10 @@ so callers can catch what they already know::
     └── MissingDependency(HfdataError, ImportError)
 
 ``CompactionFailed`` is an I/O failure during `compact`/`optimize` (rolled back or
-forward), ``CorruptFile`` a damaged Parquet file, ``ResultTooLarge`` a resample grid above
-`read(max_rows=)` (refused before it is built), ``MissingDependency`` an optional extra that
-is not installed. Why each exists is in docs/decisions.md.
+forward), ``CorruptFile`` a damaged Parquet file, ``InvalidInput`` input text hfdata would
+not read whole (a header naming no known column, keys it would drop), ``ResultTooLarge`` a
+resample grid above `read(max_rows=)` (refused before it is built), ``MissingDependency``
+an optional extra that is not installed. Why each exists is in docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
     "CorruptFile",
     "DurabilityError",
     "HfdataError",
+    "InvalidInput",
     "InvalidMetadata",
     "InvalidTimestamp",
     "InvalidValue",
@@ -64,6 +67,11 @@ class InvalidValue(HfdataError, ValueError):
 
 class InvalidMetadata(HfdataError, ValueError):
     """Metadata is not a JSON object with string keys and finite numbers."""
+
+
+class InvalidInput(HfdataError, ValueError):
+    """Input text cannot be read as points as described, e.g. a CSV header that names
+    neither `timestamp` nor the columns given with `--timestamp-column`."""
 
 
 class SettingsConflict(HfdataError, ValueError):

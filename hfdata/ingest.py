@@ -4,7 +4,10 @@ Used by `hfdata append` and `hfdata import-legacy`. Every line is checked on its
 own (timestamp, value against the variable's kind, metadata), so one bad line is
 reported with its line number while the good ones are kept. Good points are
 collected into Arrow batches and handed to `Store.append_many`, so a file of any
-size streams through in bounded memory.
+size streams through in bounded memory. `FieldNames` says which keys/columns hold
+the parts of a point (other keys are refused or kept as metadata, never dropped);
+batches cut by size or time come from `hfdata.linesource`, and a uniform batch is
+checked at once by `hfdata.ingestbatch`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,13 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
-from hfdata.errors import HfdataError, InvalidMetadata, InvalidTimestamp, SchemaMismatch
+from hfdata.errors import (
+    HfdataError,
+    InvalidInput,
+    InvalidMetadata,
+    InvalidTimestamp,
+    SchemaMismatch,
+)
 from hfdata.kinds import (
     KINDS,
     NONFINITE_TEXT,
@@ -33,24 +42,30 @@ from hfdata.kinds import (
     load_schema,
 )
 from hfdata.layout import log_dir
-from hfdata.parse import ARROW_TYPES, check_point_object
+from hfdata.parse import ARROW_TYPES
 from hfdata.store import Store
-from hfdata.timeparse import TimeRules, to_ns
+from hfdata.timeparse import TimeRules, epoch_text_ns, to_ns
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
+    "FLUSH",
+    "CsvRecords",
+    "ExtraKeys",
+    "FieldNames",
     "IngestReport",
+    "Parsed",
     "PointParser",
     "Rejected",
     "TextFormat",
-    "csv_rows",
     "ingest",
+    "jsonl_records",
     "jsonl_rows",
     "resolve_kind",
     "sniff_format",
 ]
 
 TextFormat = Literal["jsonl", "csv"]
+ExtraKeys = Literal["refuse", "metadata"]
 DEFAULT_BATCH_ROWS: Final = 100_000
 _KEEP_REJECTED: Final = 1_000  # rejected lines kept in the report (all are counted)
 _TRUE: Final = frozenset({"true", "1"})
@@ -60,6 +75,37 @@ _UTC_TEXT: Final = re.compile(
     r"(?P<minute>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}):(?P<second>\d{2})"
     r"(?:\.(?P<frac>\d{1,9}))?(?P<zone>Z|\+00:00)?\Z"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class FieldNames:
+    """Which JSON keys / CSV header columns hold a point's parts, and what other keys do.
+
+    `extra_keys="refuse"` rejects a line with any other key (nothing is dropped
+    silently); `"metadata"` moves the other keys into the point's metadata (a key
+    already in its metadata is a rejected line, never an overwrite). `named` says the
+    caller chose the names (`--timestamp-column` ...), so a CSV must have a header.
+    """
+
+    timestamp: str = "timestamp"
+    value: str = "value"
+    metadata: str = "metadata"
+    extra_keys: ExtraKeys = "refuse"
+    named: bool = False
+
+
+_DEFAULT_FIELDS: Final = FieldNames()
+# CSV column positions: timestamp, value, metadata (or None), other (position, name) pairs
+CsvColumns = tuple[int, int, int | None, tuple[tuple[int, str], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A whole batch checked at once (see `hfdata.ingestbatch`): its points, lines a..b."""
+
+    table: pa.Table
+    first: int
+    last: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +158,18 @@ class PointParser:
     else `string`; pass a kind to override).
     """
 
-    def __init__(self, variable: str, kind: Kind | None, rules: TimeRules) -> None:
+    def __init__(
+        self,
+        variable: str,
+        kind: Kind | None,
+        rules: TimeRules,
+        fields: FieldNames = _DEFAULT_FIELDS,
+    ) -> None:
         self.variable = variable
         self.kind: Kind | None = kind
         self.rules = rules
+        self.fields = fields
+        self._known = frozenset((fields.timestamp, fields.value, fields.metadata))
         self._minutes: dict[str, int] = {}
 
     # -- timestamps ---------------------------------------------------------------------
@@ -130,9 +184,9 @@ class PointParser:
             if fast is not None:
                 return fast
         if isinstance(raw, str) and not formatted and self.rules.epoch_unit is not None:
-            number = _number_or_none(raw)
-            if number is not None:
-                return to_ns(number, self.rules)
+            exact = epoch_text_ns(raw, self.rules)
+            if exact is not None:
+                return exact
         if not isinstance(raw, str | int | float) or isinstance(raw, bool):
             raise InvalidTimestamp(f"timestamp {raw!r:.60} is not a string or number")
         return to_ns(raw, self.rules)
@@ -187,6 +241,13 @@ class PointParser:
             return None
         kind = self.kind or _infer_text_kind(cell)
         if kind == "float":
+            try:
+                quick = float(cell)
+            except ValueError:
+                pass
+            else:
+                if quick - quick == 0.0:
+                    return quick if self.kind else self.value(quick)
             number = _number_or_none(cell)
             if number is None:
                 raise ValueError(f"{cell!r:.60} is not a number (variable holds float values)")
@@ -223,19 +284,61 @@ class PointParser:
 
     # -- whole lines --------------------------------------------------------------------
     def json_object(self, obj: Any) -> _Point:
-        check_point_object(obj)
-        ns = self.timestamp(obj["timestamp"])
-        meta = self.metadata(obj.get("metadata"))
-        return ns, self.value(obj["value"]), meta
+        if type(obj) is not dict:
+            raise ValueError("line is not a JSON object")
+        fields = self.fields
+        try:
+            raw_ts, raw_value = obj[fields.timestamp], obj[fields.value]
+        except KeyError:
+            raise ValueError(self._missing(obj)) from None
+        raw_meta = obj.get(fields.metadata)
+        meta: dict[str, Any] | None
+        if len(obj) > 2 and len(obj) > 2 + (fields.metadata in obj):
+            meta = self._with_extras(self.metadata(raw_meta), obj)
+        else:
+            meta = self.metadata(raw_meta)
+        return self.timestamp(raw_ts), self.value(raw_value), meta
 
-    def csv_row(self, row: list[str], columns: tuple[int, int, int | None]) -> _Point:
-        ts_col, value_col, meta_col = columns
+    def _missing(self, obj: dict[str, Any]) -> str:
+        fields = self.fields
+        name = fields.timestamp if fields.timestamp not in obj else fields.value
+        keys = ", ".join(map(repr, list(obj)[:10])) or "none"
+        hint = "" if fields.named else "; name the fields with --timestamp-column/--value-column"
+        return f"no {name!r} field (keys: {keys}){hint}"
+
+    def _with_extras(self, meta: dict[str, Any] | None, obj: dict[str, Any]) -> dict[str, Any]:
+        """The point's metadata with the line's other keys, or ValueError naming them."""
+        extra = {k: v for k, v in obj.items() if k not in self._known}
+        names = ", ".join(map(repr, extra))
+        if self.fields.extra_keys != "metadata":
+            f = self.fields
+            raise ValueError(
+                f"unexpected key{'s' if len(extra) > 1 else ''} {names} (only {f.timestamp!r}, "
+                f"{f.value!r} and {f.metadata!r} are read); add --extra-keys metadata to keep "
+                "them in the point's metadata"
+            )
+        clash = [k for k in extra if meta is not None and k in meta]
+        if clash:
+            raise ValueError(
+                f"key {', '.join(map(repr, clash))} is both a field of the line and a "
+                "metadata key; rename one of them"
+            )
+        merged = {**(meta or {}), **extra}
+        check_metadata(merged)
+        return merged
+
+    def csv_row(self, row: list[str], columns: CsvColumns) -> _Point:
+        ts_col, value_col, meta_col, extras = columns
         if len(row) <= max(ts_col, value_col):
             raise ValueError(f"expected at least {max(ts_col, value_col) + 1} fields")
         ns = self.timestamp(row[ts_col].strip())
         meta = None
         if meta_col is not None and meta_col < len(row):
             meta = self.metadata(row[meta_col])
+        if extras:
+            more = {name: row[i] for i, name in extras if i < len(row) and row[i] != ""}
+            if more:
+                meta = self._with_extras(meta, more)
         return ns, self.text_value(row[value_col]), meta
 
 
@@ -286,48 +389,143 @@ def jsonl_rows(stream: IO[bytes]) -> Iterator[_Item]:
             yield number, exc, line
 
 
-def csv_rows(stream: IO[bytes]) -> tuple[tuple[int, int, int | None], Iterator[_Item]]:
-    """Column positions `(timestamp, value, metadata)` and the data rows of a CSV stream.
+# Ends a batch: `ingest` appends the points it holds (input read as it arrives).
+FLUSH: Final[_Item] = (0, None, None)
 
-    The first row is a header if one of its cells is `timestamp`; otherwise the
-    columns are `timestamp,value[,metadata]` in that order.
+
+def jsonl_records(
+    batches: Iterable[list[tuple[int, bytes]]], parser: PointParser | None = None
+) -> Iterator[_Item]:
+    """Decoded JSON values of batches of numbered lines, each batch followed by `FLUSH`.
+
+    With `parser`, a batch of uniform lines is checked at once and yielded as one
+    `Parsed` item (`hfdata.ingestbatch`); any other batch line by line.
     """
-    # The wrapper is detached, never closed: the caller owns (and closes) the stream.
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
-    reader = csv.reader(text)
-    columns: tuple[int, int, int | None] = (0, 1, 2)
-    first: list[str] | None = None
-    try:
-        for row in reader:
-            if row and any(cell.strip() for cell in row):
-                first = row
-                break
-    except BaseException:
-        text.detach()
-        raise
-    if first is None:
-        text.detach()
-        return columns, iter(())
-    names = [cell.strip().lower() for cell in first]
-    header = "timestamp" in names
-    if header:
-        if "value" not in names:
-            text.detach()
-            raise ValueError("the CSV header has no 'value' column (expected timestamp,value)")
-        meta = names.index("metadata") if "metadata" in names else None
-        columns = (names.index("timestamp"), names.index("value"), meta)
+    from hfdata.ingestbatch import json_batch
 
-    def rows() -> Iterator[_Item]:
+    for batch in batches:
+        table = json_batch([line for _, line in batch], parser) if parser else None
+        if table is not None:
+            yield batch[-1][0], Parsed(table, batch[0][0], batch[-1][0]), None
+            batch = []
+        for number, line in batch:
+            if not line or line.isspace():
+                continue
+            try:
+                yield number, _loads(line), line
+            except ValueError as exc:
+                yield number, exc, line
+        yield FLUSH
+
+
+class CsvRecords:
+    """Rows of batches of numbered CSV records, and where their columns are.
+
+    The first non-blank row is the header when it names the timestamp column
+    (`timestamp` or `FieldNames.timestamp`, any case); without a header the columns
+    are `timestamp,value[,metadata]`. A first row that is clearly a header (no cell
+    reads as a number or a timestamp) but names no timestamp column is refused with
+    `InvalidInput`, never stored as a data line; so is a header with columns hfdata
+    does not read, unless `extra_keys="metadata"` keeps them (as text) in metadata.
+    """
+
+    def __init__(self, parser: PointParser) -> None:
+        self.parser = parser
+        self.columns: CsvColumns = (0, 1, 2, ())
+        self._first = True
+
+    def convert(self, row: list[str]) -> _Point:
+        return self.parser.csv_row(row, self.columns)
+
+    def items(self, batches: Iterable[list[tuple[int, bytes]]]) -> Iterator[_Item]:
+        """(line number, cells, cells) of every non-blank record; `FLUSH` after each batch."""
+        from hfdata.ingestbatch import csv_batch
+
+        for batch in batches:
+            while self._first and batch:  # header, BOM and leading blank lines
+                item = self._item(*batch[0])
+                batch = batch[1:]
+                if item is not None:
+                    yield item
+            table = csv_batch([r for _, r in batch], self.columns, self.parser)
+            if table is not None:
+                yield batch[-1][0], Parsed(table, batch[0][0], batch[-1][0]), None
+                batch = []
+            for number, record in batch:
+                item = self._item(number, record)
+                if item is not None:
+                    yield item
+            yield FLUSH
+
+    def _item(self, number: int, record: bytes) -> _Item | None:
+        """The record's cells (None for a blank record or the header)."""
+        text = record.decode("utf-8", "replace")
+        if self._first:
+            text = text.removeprefix("\ufeff")
+        if not text.strip(" \t\r,"):
+            return None
+        text = text.removesuffix("\r")
+        row = text.split(",") if '"' not in text else next(csv.reader((text,)), [])
+        if self._first:
+            self._first = False
+            if self._header(row):
+                return None
+        return number, row, row
+
+    def _header(self, row: list[str]) -> bool:
+        """Take the columns from a header row (True), or check the first data row (False)."""
+        fields = self.parser.fields
+        names = [cell.strip() for cell in row]
+        cells = ",".join(names)
+        ts = _column(names, fields.timestamp)
+        value, meta = _column(names, fields.value), _column(names, fields.metadata)
+        if ts is None:
+            if not any(self._is_data(cell) for cell in names):
+                flags = "--timestamp-column NAME --value-column NAME"
+                raise InvalidInput(
+                    f"the first CSV row {cells!r} looks like a header but has no "
+                    f"{fields.timestamp!r} column; say which columns to read with {flags}"
+                )
+            if fields.named:
+                raise InvalidInput(
+                    f"--timestamp-column {fields.timestamp} names a header column, but the "
+                    f"first CSV row {cells!r} is data; give a file with a header row"
+                )
+            return False
+        if value is None:
+            raise InvalidInput(
+                f"the CSV header {cells!r} has no {fields.value!r} column; name the value "
+                "column with --value-column NAME"
+            )
+        extras = tuple(
+            (i, name) for i, name in enumerate(names) if name and i not in (ts, value, meta)
+        )
+        if extras and fields.extra_keys != "metadata":
+            unread = ", ".join(repr(name) for _, name in extras)
+            raise InvalidInput(
+                f"the CSV header {cells!r} has columns hfdata would not read: {unread}; add "
+                "--extra-keys metadata to keep them in each point's metadata, or leave them out"
+            )
+        self.columns = (ts, value, meta, extras)
+        return True
+
+    def _is_data(self, cell: str) -> bool:
+        """A cell that reads as a number or a timestamp (so its row is not a header)."""
+        if _number_or_none(cell) is not None:
+            return True
         try:
-            if not header:
-                yield reader.line_num, first, first
-            for row in reader:
-                if row and any(cell.strip() for cell in row):
-                    yield reader.line_num, row, row
-        finally:
-            text.detach()
+            self.parser.timestamp(cell)
+        except (HfdataError, ValueError, TypeError, OverflowError):
+            return False
+        return True
 
-    return columns, rows()
+
+def _column(names: list[str], wanted: str) -> int | None:
+    """Position of a header cell: the exact name, else the same name in another case."""
+    if wanted in names:
+        return names.index(wanted)
+    lowered = [name.lower() for name in names]
+    return lowered.index(wanted.lower()) if wanted.lower() in lowered else None
 
 
 def sniff_format(head: bytes) -> TextFormat:
@@ -374,6 +572,8 @@ def ingest(
 ) -> IngestReport:
     """Check each item with `convert`, append good points in batches, keep the bad ones.
 
+    A batch is appended when it holds `batch_rows` points, when `items` yields
+    `FLUSH` (input read as it arrives: see `hfdata.linesource`) and at the end.
     Rejected lines are counted, the first ones kept in the report, and all of them
     written to `rejects` if given. Stops early (setting `report.failure`) only if the
     store refuses a whole batch, e.g. because another process fixed the variable's
@@ -382,43 +582,60 @@ def ingest(
     report = IngestReport(source=source, variable=variable, rejects=rejects)
     points: list[_Point] = []
     first_line = last_line = 0
-    for number, item, raw in items:
-        last_line = number
-        report.lines += 1
-        if isinstance(item, Exception):
-            report.reject(number, _reason(item), _text(raw))
-            continue
-        try:
-            point = convert(item)
-        except (HfdataError, ValueError, TypeError) as exc:
-            report.reject(number, _reason(exc), _text(raw))
-            continue
-        if not points:
-            first_line = number
-        points.append(point)
-        if len(points) >= batch_rows:
-            if not _flush(store, variable, parser, points, report, first_line, number, fixed_kind):
+    for entry in _ending(items):
+        if entry is not FLUSH:
+            number, item, raw = entry
+            if type(item) is Parsed:  # a whole batch, checked at once: no points are held
+                report.lines += item.last - item.first + 1
+                if not _append(
+                    store, variable, item.table, "float", report, item.first, item.last, fixed_kind
+                ):
+                    return report
+                continue
+            last_line = number
+            report.lines += 1
+            if isinstance(item, Exception):
+                report.reject(number, _reason(item), _text(raw))
+                continue
+            try:
+                point = convert(item)
+            except (HfdataError, ValueError, TypeError) as exc:
+                report.reject(number, _reason(exc), _text(raw))
+                continue
+            if not points:
+                first_line = number
+            points.append(point)
+            if len(points) < batch_rows:
+                continue
+        if points:
+            table = _table(parser.kind, points)
+            if not _append(
+                store, variable, table, parser.kind, report, first_line, last_line, fixed_kind
+            ):
                 return report
             points = []
-    if points:
-        _flush(store, variable, parser, points, report, first_line, last_line, fixed_kind)
     return report
 
 
-def _flush(
+def _ending(items: Iterable[_Item]) -> Iterator[_Item]:
+    """The items, then `FLUSH` (whatever is held at the end is appended)."""
+    yield from items
+    yield FLUSH
+
+
+def _append(
     store: Store,
     variable: str,
-    parser: PointParser,
-    points: list[_Point],
+    table: Any,
+    kind: Kind | None,
     report: IngestReport,
     first: int,
     last: int,
     fixed_kind: Kind | None,
 ) -> bool:
+    """Append one batch; False (and `report.failure` set) if the store refused it."""
     try:
-        report.appended += store.append_many(
-            variable, _table(parser.kind, points), kind=fixed_kind or parser.kind
-        )
+        report.appended += store.append_many(variable, table, kind=fixed_kind or kind)
     except (HfdataError, ValueError, TypeError) as exc:
         report.failure = f"lines {first}-{last} were not appended: {_reason(exc)}"
         return False

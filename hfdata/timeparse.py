@@ -14,6 +14,7 @@ outside the int64 nanosecond range (1677-09-21 .. 2262-04-11) is an `InvalidTime
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -39,6 +40,7 @@ __all__ = [
     "Spelling",
     "TimeRules",
     "check_dst_options",
+    "epoch_text_ns",
     "format_ns",
     "localize_ns",
     "resolve_timezone",
@@ -466,6 +468,27 @@ def _epoch_ns(value: float | np.integer[Any] | np.floating[Any], rules: TimeRule
         if isinstance(value, int | np.integer)
         else round(float(value) * _UNIT_NS[rules.epoch_unit])
     )
+
+
+_DECIMAL: Final = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+_EXACT: Final = decimal.Context(prec=80, traps=[decimal.InvalidOperation])
+
+
+def epoch_text_ns(text: str, rules: TimeRules) -> int | None:
+    """A decimal number written as text (a CSV cell such as `8.54790319355`) in the rules'
+    `epoch_unit`, to the nearest nanosecond of its exact value; None if it is no number.
+
+    Going through a float would move some such times by 1 ns (the product of a binary
+    float and the unit is rounded twice); the text holds the exact value, so use it.
+    """
+    if rules.epoch_unit is None or _DECIMAL.fullmatch(text) is None:
+        return None
+    exact = _EXACT.multiply(decimal.Decimal(text.strip()), _UNIT_NS[rules.epoch_unit])
+    if (
+        not exact.is_finite() or exact.adjusted() > 19
+    ):  # beyond int64 whatever the digits (and no huge int built)
+        return _check(NS_MAX + 1, text)
+    return _check(int(exact.to_integral_value(decimal.ROUND_HALF_EVEN)), text)
 
 
 def _datetime64_ns(value: np.datetime64) -> int:

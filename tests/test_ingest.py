@@ -15,13 +15,16 @@ from hypothesis import strategies as st
 import hfdata
 from hfdata.errors import InvalidMetadata, InvalidTimestamp, SchemaMismatch
 from hfdata.ingest import (
+    FLUSH,
+    CsvRecords,
+    FieldNames,
     PointParser,
-    csv_rows,
     ingest,
     jsonl_rows,
     resolve_kind,
     sniff_format,
 )
+from hfdata.linesource import LineSource
 from hfdata.timeparse import TimeRules, to_ns
 
 UTC_RULES = TimeRules("UTC")
@@ -85,13 +88,13 @@ def test_fast_timestamps_refuse_what_to_ns_refuses() -> None:
 def test_epoch_numbers_only_with_an_epoch_unit() -> None:
     parser = PointParser("v", "int", TimeRules("UTC", "s"))
     assert parser.json_object({"timestamp": 1_795_687_200, "value": 3})[:2] == (T0, 3)
-    assert parser.csv_row(["1795687200", "4"], (0, 1, None))[:2] == (T0, 4)
+    assert parser.csv_row(["1795687200", "4"], (0, 1, None, ()))[:2] == (T0, 4)
     with pytest.raises(SchemaMismatch):
         parser.json_object({"timestamp": 1_795_687_200, "value": 3.5})
 
 
 def test_csv_cells_follow_the_kind() -> None:
-    columns = (0, 1, 2)
+    columns = (0, 1, 2, ())
     floats = PointParser("v", None, UTC_RULES)
     assert floats.csv_row(["2026-11-26T10:00:00Z", " 2.5 "], columns)[1] == 2.5
     assert floats.kind == "float"
@@ -113,19 +116,27 @@ def test_csv_cells_follow_the_kind() -> None:
         floats.csv_row(["2026-11-26T10:00:00Z"], columns)
 
 
+def csv_items(
+    data: bytes, fields: FieldNames | None = None
+) -> tuple[CsvRecords, list[tuple[int, list[str]]]]:
+    """The CSV reader of `hfdata append` over `data`: its columns and (line, cells) rows."""
+    source = LineSource(io.BytesIO(data), batch_lines=1000, flush_interval=1.0)
+    source.quoted_newlines = True
+    records = CsvRecords(PointParser("v", None, UTC_RULES, fields or FieldNames()))
+    rows = [(n, r) for n, r, _ in (i for i in records.items(source.batches()) if i is not FLUSH)]
+    return records, rows
+
+
 def test_csv_header_is_optional_and_columns_may_move() -> None:
     data = b'value,metadata,timestamp\n1.5,,2026-11-26T10:00:00Z\n\n2.5,"{""a"": 1}",x\n'
-    columns, rows = csv_rows(io.BytesIO(data))
-    assert columns == (2, 0, 1)
-    assert [(n, r) for n, r, _ in rows] == [
-        (2, ["1.5", "", "2026-11-26T10:00:00Z"]),
-        (4, ["2.5", '{"a": 1}', "x"]),
-    ]
-    columns, rows = csv_rows(io.BytesIO(b"\xef\xbb\xbf2026-11-26T10:00:00Z,1\n"))
-    assert columns == (0, 1, 2)
-    assert [r for _, r, _ in rows] == [["2026-11-26T10:00:00Z", "1"]]
+    records, rows = csv_items(data)
+    assert records.columns == (2, 0, 1, ())
+    assert rows == [(2, ["1.5", "", "2026-11-26T10:00:00Z"]), (4, ["2.5", '{"a": 1}', "x"])]
+    records, rows = csv_items(b"\xef\xbb\xbf2026-11-26T10:00:00Z,1\n")
+    assert records.columns == (0, 1, 2, ())
+    assert [r for _, r in rows] == [["2026-11-26T10:00:00Z", "1"]]
     with pytest.raises(ValueError, match="no 'value' column"):
-        csv_rows(io.BytesIO(b"timestamp,reading\n"))
+        csv_items(b"timestamp,reading\n")
 
 
 def test_jsonl_rows_number_lines_and_accept_python_nan() -> None:
