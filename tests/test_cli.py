@@ -13,6 +13,7 @@ import math
 import subprocess
 import sys
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -498,36 +499,43 @@ def _heartpy(name: str) -> Path:
     return Path(str(importlib.resources.files("heartpy") / "data" / name))
 
 
+def _headerless(data2: Path, tmp_path: Path) -> tuple[Path, list[str]]:
+    headerless = tmp_path / "data2.csv"
+    rows = data2.read_text().splitlines()[1:]
+    headerless.write_text("\n".join(rows) + "\n")
+    return headerless, rows
+
+
 def test_heartpy_millisecond_timer_is_refused_without_epoch_unit(tmp_path: Path, run: Any) -> None:
     data2 = _heartpy("data2.csv")  # header `timer,hr`, milliseconds since the recording began
-    result = run("append", tmp_path, "hr", data2)
+    whole = run("append", tmp_path / "s", "hr", data2)  # the header names no timestamp column
+    assert whole.returncode == 2
+    assert "'timer,hr'" in whole.stderr and "--timestamp-column" in whole.stderr
+    headerless, _ = _headerless(data2, tmp_path)
+    result = run("append", tmp_path / "s", "hr", headerless)
     assert result.returncode == 1
     assert "appended 0 points" in result.stdout
-    lines = [x for x in result.stderr.splitlines() if x.startswith(f"{data2}:")][:-1]
-    assert len(lines) == 20  # the first ones are shown; "... and 14,981 more bad lines"
-    assert lines[0].startswith(f"{data2}:1: cannot parse timestamp 'timer'")
-    assert f"{data2}:2: cannot parse timestamp '0.0': a bare number" in lines[1]
-    assert all("pass --epoch-unit s|ms|us|ns" in x for x in lines[1:])
+    lines = [x for x in result.stderr.splitlines() if x.startswith(f"{headerless}:")][:-1]
+    assert len(lines) == 20  # the first ones are shown; "... and 14,980 more bad lines"
+    assert f"{headerless}:1: cannot parse timestamp '0.0': a bare number" in lines[0]
+    assert all("pass --epoch-unit s|ms|us|ns" in x for x in lines)
     assert not any("epoch_unit=" in x or "open_store" in x for x in lines)
-    assert "15,001 bad lines skipped" in result.stdout  # the header and all 15,000 points
-    assert not (tmp_path / "parquet").exists() or not list(
-        (tmp_path / "parquet").rglob("*.parquet")
-    )
+    assert "15,000 bad lines skipped" in result.stdout  # all 15,000 points
+    assert not list((tmp_path / "s").rglob("*.parquet"))
 
 
 def test_heartpy_millisecond_timer_with_epoch_unit_ms(tmp_path: Path, run: Any) -> None:
     data2 = _heartpy("data2.csv")
-    headerless = tmp_path / "data2.csv"  # the other helper's --timestamp-column reads the header
-    rows = data2.read_text().splitlines()[1:]
-    headerless.write_text("\n".join(rows) + "\n")
+    headerless, rows = _headerless(data2, tmp_path)  # test_cli_append reads the header
     result = run("append", tmp_path / "s", "hr", headerless, "--epoch-unit", "ms")
     assert result.returncode == 0, result.stderr
     assert f"appended {len(rows):,} points" in result.stdout
     got = [p[0] for p in stored(tmp_path / "s", "hr")]
-    timer = pd.read_csv(data2)["timer"].to_numpy()
-    assert got == [round(float(t) * 1_000_000) for t in timer]  # ms since 1970
+    timer = pd.read_csv(data2, dtype={"timer": str})["timer"]
+    assert got == [round(Decimal(t) * 1_000_000) for t in timer]  # ms since 1970, exact
     assert pd.Timestamp(max(got), tz="UTC") < pd.Timestamp("1970-01-01T00:03Z")  # 128 s
-    assert hfdata.open_store(tmp_path / "s").settings.epoch_unit is None  # only this call
+    with hfdata.open_store(tmp_path / "s") as store:
+        assert store.settings.epoch_unit is None  # only this call
 
 
 def test_append_timestamp_format(tmp_path: Path, run: Any) -> None:
