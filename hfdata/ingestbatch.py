@@ -5,7 +5,8 @@ must sustain 200,000 points/s. Most input is uniform: every JSON line has exactl
 timestamp and value keys with an ISO-8601 UTC timestamp and a finite number, every
 CSV record is `timestamp,value` unquoted. Such a batch is decoded in one `orjson`
 call (JSON) or one Arrow split (CSV), and its timestamps and numbers are checked by
-a regular expression and cast by Arrow. The batch is vouched for only if every line
+a regular expression and cast by Arrow (or, given a `timestamp_format`, parsed as one
+column by `timeparse.to_ns_array`). The batch is vouched for only if every line
 has that shape (the same shape `PointParser._fast_timestamp` takes, parsed to the
 same nanoseconds); otherwise `None` is returned and the caller checks it line by
 line, so results, rejected lines and messages are the per-line path's.
@@ -19,6 +20,9 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from hfdata.errors import InvalidTimestamp
+from hfdata.timeparse import to_ns_array
 
 if TYPE_CHECKING:
     from hfdata.ingest import CsvColumns, PointParser
@@ -38,7 +42,13 @@ def _floats_kind(parser: PointParser) -> bool:
 def _stamps(text: pa.Array, parser: PointParser) -> pa.Array | None:
     """UTC nanoseconds of ISO-8601 strings in the fast shape, else None."""
     if parser.rules.timestamp_format is not None:
-        return None  # the caller's format rules, not ISO-8601: parsed line by line
+        # the caller's format, parsed for the whole column by the one implementation the
+        # per-line path uses too; any refused text sends the batch line by line
+        try:
+            ns = to_ns_array(text, parser.rules)
+        except InvalidTimestamp:
+            return None
+        return pa.array(ns, pa.int64()).view(_UTC)
     zone = f"{_UTC_ZONE}?$" if parser.rules.naive_is_utc else f"{_UTC_ZONE}$"
     if text.null_count or not pc.all(pc.match_substring_regex(text, _STAMP + zone)).as_py():
         return None

@@ -352,6 +352,44 @@ def test_batch_path_matches_the_per_line_checks(rows: list[tuple[str, float]]) -
         assert pairs(table) == expected
 
 
+formats = st.sampled_from(["%d/%m/%Y %H:%M:%S", "%Y%m%d %H%M%S.%f", "%d.%m.%Y %H:%M:%S%z"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stamps=st.lists(st.integers(0, 4_000_000_000 * SECOND), min_size=1, max_size=20),
+    fmt=formats,
+    zone=st.sampled_from(["UTC", "Europe/Berlin"]),
+    spoil=st.booleans(),
+)
+def test_batch_path_in_a_timestamp_format_matches_the_per_line_checks(
+    stamps: list[int], fmt: str, zone: str, spoil: bool
+) -> None:
+    """Given `--timestamp-format`, a batch is parsed as one column, to the same points
+    as line by line; a batch holding one text the format refuses goes line by line."""
+    from hfdata.errors import InvalidTimestamp
+    from hfdata.ingest import PointParser
+    from hfdata.ingestbatch import json_batch
+    from hfdata.timeparse import TimeRules
+
+    rules = TimeRules(zone, timestamp_format=fmt, nonexistent="shift_forward", ambiguous=True)
+    when = pd.to_datetime(stamps, unit="ns", utc=True)
+    texts = list((when if "%z" in fmt else when.tz_convert(zone)).strftime(fmt))
+    if spoil:
+        texts[-1] = "2026-11-26T10:00:00Z"  # ISO text is not in the format
+    lines = [orjson_line(t, float(i)) for i, t in enumerate(texts)]
+    table = json_batch(lines, PointParser("v", None, rules))
+    reference = PointParser("v", None, rules)
+    if spoil:
+        assert table is None
+        with pytest.raises(InvalidTimestamp):
+            reference.json_object(json.loads(lines[-1]))
+        return
+    assert table is not None
+    expected = [reference.json_object(json.loads(line))[:2] for line in lines]
+    assert pairs(table) == expected
+
+
 def pairs(table: Any) -> list[tuple[int, Any]]:
     ns = table["timestamp"].cast("int64").to_pylist()
     return list(zip(ns, table["value"].to_pylist(), strict=True))
