@@ -39,7 +39,9 @@ from .model import FULL
 EXAMPLES = 150
 SLOW_EXAMPLES = 5000 if FULL else 800
 RULES = TimeRules("UTC")
-STORE_OPTS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z  # naive datetimes in JSON count as UTC
+# Naive datetimes in JSON count as UTC; numpy scalars and arrays in metadata are JSON
+# numbers, booleans and lists (issue 14: metadata built with numpy is accepted).
+STORE_OPTS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY
 
 
 def fuzz(examples: int) -> Any:
