@@ -4,7 +4,7 @@ Points are appended to JSON Lines logs, compacted into hive-partitioned Parquet,
 and read back as pandas, polars or Arrow frames that include the log tail.
 """
 
-from hfdata.compact import CompactionReport, PruneReport
+from hfdata.compact.compaction import CompactionReport, PruneReport
 from hfdata.compat import HighFrequencyDataStore
 from hfdata.errors import (
     CompactionFailed,
@@ -24,7 +24,7 @@ from hfdata.errors import (
     StoreClosed,
     VariableNotFound,
 )
-from hfdata.read import VariableInfo
+from hfdata.read.query import VariableInfo
 from hfdata.store import Store, open_store
 
 __all__ = [

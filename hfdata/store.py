@@ -1,7 +1,7 @@
 """`Store` and `open_store`: the public facade that wires the stages together.
 
-The append side lives in `hfdata.writer`, compaction in `hfdata.compact`, reading
-in `hfdata.read`; a `Store` holds the settings and one `LogWriter` and forwards to
+The append side lives in `hfdata.log.writer`, compaction in `hfdata.compact.compaction`, reading
+in `hfdata.read.query`; a `Store` holds the settings and one `LogWriter` and forwards to
 them, holding no logic of its own.
 """
 
@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from hfdata.errors import StoreClosed
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
-from hfdata.log import DURABILITIES, Durability, LogPolicy
-from hfdata.read import MAX_ROWS
+from hfdata.log.segment import DURABILITIES, Durability, LogPolicy
+from hfdata.log.writer import LogWriter
+from hfdata.read.query import MAX_ROWS
 from hfdata.settings import StoreSettings, load_or_create
 from hfdata.timeparse import Ambiguous, EpochUnit, Nonexistent, check_dst_options
-from hfdata.writer import LogWriter
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
     import polars as pl
 
-    from hfdata.compact import CompactionReport, PruneReport
-    from hfdata.objectstore import ParquetRoot
-    from hfdata.read import VariableInfo
+    from hfdata.compact.compaction import CompactionReport, PruneReport
+    from hfdata.parquet.objectstore import ParquetRoot
+    from hfdata.read.query import VariableInfo
 
 __all__ = ["Store", "open_store"]
 
@@ -157,7 +157,7 @@ class Store:
         progress: bool | None = None,
         wait: bool = True,
     ) -> CompactionReport:
-        """Turn closed log segments into Parquet (see `hfdata.compact`)."""
+        """Turn closed log segments into Parquet (see `hfdata.compact.compaction`)."""
         from hfdata import compact as _compact
 
         self._check_open()
@@ -263,7 +263,7 @@ class Store:
         `resample(rule, closed="left", label="left")`; given both `start` and `end`,
         the bins cover that window (empty ones included). A resample of more than
         `max_rows` rows (None: no limit) raises `ResultTooLarge` before it is built.
-        See `hfdata.read.read`.
+        See `hfdata.read.query.read`.
         """
         from hfdata import read as _read
 
@@ -324,7 +324,7 @@ class Store:
         holds whole store partitions (their Parquet files and log tail rows): the fewest,
         balanced, of about `partition_rows` rows at most (`partition_rows=1`: one per
         store partition). One variable gives column `value`; several give the long form
-        of `read` (`variable`, `value`). See `hfdata.dask`.
+        of `read` (`variable`, `value`). See `hfdata.read.dask`.
         """
         from hfdata import dask as _dask
 
@@ -441,7 +441,7 @@ def open_store(
     if ambiguous is not _UNSET:
         requested["ambiguous"] = ambiguous
     if parquet_root is not _UNSET:
-        from hfdata.objectstore import normalise_uri
+        from hfdata.parquet.objectstore import normalise_uri
 
         requested["parquet_root"] = None if parquet_root is None else normalise_uri(parquet_root)
     if log_retention is not _UNSET:
@@ -453,12 +453,12 @@ def open_store(
     (path / "log").mkdir(exist_ok=True)
     remote = None
     if settings.parquet_root is not None:
-        from hfdata.objectstore import ParquetRoot
+        from hfdata.parquet.objectstore import ParquetRoot
 
         remote = ParquetRoot(settings.parquet_root, storage_options, owner=settings.store_id)
     elif storage_options:
         raise ValueError("storage_options need a parquet_root (e.g. s3://bucket/prefix)")
-    from hfdata.compact import recover
+    from hfdata.compact.compaction import recover
 
     recover(path, remote)  # protocol step 7: roll leftover compaction journals forward or back
     age = _seconds(max_segment_age, "max_segment_age")

@@ -1,6 +1,6 @@
 """A whole batch of `hfdata append` input checked at once, for the common shapes.
 
-The per-line checks of `hfdata.ingest` cost a few microseconds a line; a live pipe
+The per-line checks of `hfdata.tools.ingest` cost a few microseconds a line; a live pipe
 must sustain 200,000 points/s. Most input is uniform: every JSON line has exactly the
 timestamp and value keys with an ISO-8601 UTC timestamp and a finite number, every
 CSV record is `timestamp,value` unquoted. Such a batch is decoded in one `orjson`
@@ -25,7 +25,7 @@ from hfdata.errors import InvalidTimestamp
 from hfdata.timeparse import to_ns_array
 
 if TYPE_CHECKING:
-    from hfdata.ingest import CsvColumns, PointParser
+    from hfdata.tools.ingest import CsvColumns, PointParser
 
 __all__ = ["csv_batch", "json_batch"]
 

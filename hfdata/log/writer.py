@@ -26,8 +26,6 @@ from typing import Any, Final
 
 import orjson
 
-from hfdata import batch as _batch
-from hfdata.encode import encode_frame
 from hfdata.errors import DurabilityError, InvalidMetadata, SchemaMismatch, StoreClosed
 from hfdata.kinds import (
     KINDS,
@@ -36,12 +34,13 @@ from hfdata.kinds import (
     check_metadata,
     infer_kind,
     json_value,
-    load_schema,
     metadata_too_large,
-    store_schema,
 )
-from hfdata.layout import log_dir
-from hfdata.log import BUFFER_LIMIT, LogPolicy, Segment, new_writer_id
+from hfdata.layout import log_dir, new_writer_id
+from hfdata.log import batch as _batch
+from hfdata.log.encode import encode_frame
+from hfdata.log.schema import load_schema, store_schema
+from hfdata.log.segment import BUFFER_LIMIT, LogPolicy, Segment
 from hfdata.timeparse import EpochUnit, TimeRules, format_ns, to_ns
 
 __all__ = ["LogWriter"]

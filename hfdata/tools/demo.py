@@ -30,7 +30,7 @@ import pyarrow as pa
 from hfdata.errors import HfdataError
 from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store
-from hfdata.views import text_table
+from hfdata.tools.views import text_table
 
 __all__ = ["DemoConfig", "DemoResult", "SensorFeed", "append_feed", "run_demo", "simulate"]
 

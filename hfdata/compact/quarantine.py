@@ -14,9 +14,8 @@ from typing import Final
 
 import orjson
 
-from hfdata.journal import atomic_write
-from hfdata.log import make_dirs
-from hfdata.parse import BadLine
+from hfdata.durable import atomic_write, make_dirs
+from hfdata.log.parse import BadLine
 
 __all__ = ["QUARANTINE_DIR", "quarantine_dir", "write_quarantine"]
 

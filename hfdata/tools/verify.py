@@ -33,15 +33,16 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hfdata.kinds import Kind, load_schema
+from hfdata.kinds import Kind
 from hfdata.layout import Partition, decode_name, log_dir, parse_segment_name, partition_key_ns
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock, is_locked
-from hfdata.parse import ARROW_TYPES, parse_log_bytes
+from hfdata.log.parse import ARROW_TYPES, parse_log_bytes
+from hfdata.log.schema import load_schema
 from hfdata.settings import SETTINGS_FILE, load_or_create
 from hfdata.timeparse import format_ns
 
 if TYPE_CHECKING:
-    from hfdata.objectstore import ParquetRoot, RemoteFile
+    from hfdata.parquet.objectstore import ParquetRoot, RemoteFile
 
 __all__ = ["Finding", "Level", "verify"]
 
@@ -168,7 +169,7 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
         return [Finding("error", f"{root / SETTINGS_FILE}: {exc}")]
     remote: ParquetRoot | None = None
     if settings.parquet_root is not None:
-        from hfdata.objectstore import ParquetRoot
+        from hfdata.parquet.objectstore import ParquetRoot
 
         remote = ParquetRoot(settings.parquet_root, storage_options, owner=settings.store_id)
     elif storage_options:
@@ -438,7 +439,7 @@ def _timestamps(path: Path | RemoteFile) -> tuple[pa.Table, pa.Schema]:
     if isinstance(path, Path):
         pf = pq.ParquetFile(path)
     else:
-        from hfdata.objectstore import fetch, vanished_as_not_found
+        from hfdata.parquet.objectstore import fetch, vanished_as_not_found
 
         with vanished_as_not_found(path):
             pf = pq.ParquetFile(pa.BufferReader(fetch(path)), page_checksum_verification=True)

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from numpy.lib.stride_tricks import sliding_window_view
 
 from hfdata.kinds import Kind
-from hfdata.parse import (
+from hfdata.log.parse import (
     BadLine,
     _value,
     canonical_json,

@@ -6,8 +6,8 @@ reported with its line number while the good ones are kept. Good points are
 collected into Arrow batches and handed to `Store.append_many`, so a file of any
 size streams through in bounded memory. `FieldNames` says which keys/columns hold
 the parts of a point (other keys are refused or kept as metadata, never dropped);
-batches cut by size or time come from `hfdata.linesource`, and a uniform batch is
-checked at once by `hfdata.ingestbatch`.
+batches cut by size or time come from `hfdata.tools.linesource`, and a uniform batch is
+checked at once by `hfdata.tools.ingestbatch`.
 """
 
 from __future__ import annotations
@@ -32,17 +32,10 @@ from hfdata.errors import (
     InvalidTimestamp,
     SchemaMismatch,
 )
-from hfdata.kinds import (
-    KINDS,
-    NONFINITE_TEXT,
-    Kind,
-    check_metadata,
-    infer_kind,
-    json_value,
-    load_schema,
-)
+from hfdata.kinds import KINDS, NONFINITE_TEXT, Kind, check_metadata, infer_kind, json_value
 from hfdata.layout import log_dir
-from hfdata.parse import ARROW_TYPES
+from hfdata.log.parse import ARROW_TYPES
+from hfdata.log.schema import load_schema
 from hfdata.store import Store
 from hfdata.timeparse import TimeRules, epoch_text_ns, to_ns
 
@@ -101,7 +94,7 @@ CsvColumns = tuple[int, int, int | None, tuple[tuple[int, str], ...]]
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """A whole batch checked at once (see `hfdata.ingestbatch`): its points, lines a..b."""
+    """A whole batch checked at once (see `hfdata.tools.ingestbatch`): its points, lines a..b."""
 
     table: pa.Table
     first: int
@@ -399,9 +392,9 @@ def jsonl_records(
     """Decoded JSON values of batches of numbered lines, each batch followed by `FLUSH`.
 
     With `parser`, a batch of uniform lines is checked at once and yielded as one
-    `Parsed` item (`hfdata.ingestbatch`); any other batch line by line.
+    `Parsed` item (`hfdata.tools.ingestbatch`); any other batch line by line.
     """
-    from hfdata.ingestbatch import json_batch
+    from hfdata.tools.ingestbatch import json_batch
 
     for batch in batches:
         table = json_batch([line for _, line in batch], parser) if parser else None
@@ -439,7 +432,7 @@ class CsvRecords:
 
     def items(self, batches: Iterable[list[tuple[int, bytes]]]) -> Iterator[_Item]:
         """(line number, cells, cells) of every non-blank record; `FLUSH` after each batch."""
-        from hfdata.ingestbatch import csv_batch
+        from hfdata.tools.ingestbatch import csv_batch
 
         for batch in batches:
             while self._first and batch:  # header, BOM and leading blank lines
@@ -573,7 +566,7 @@ def ingest(
     """Check each item with `convert`, append good points in batches, keep the bad ones.
 
     A batch is appended when it holds `batch_rows` points, when `items` yields
-    `FLUSH` (input read as it arrives: see `hfdata.linesource`) and at the end.
+    `FLUSH` (input read as it arrives: see `hfdata.tools.linesource`) and at the end.
     Rejected lines are counted, the first ones kept in the report, and all of them
     written to `rejects` if given. Stops early (setting `report.failure`) only if the
     store refuses a whole batch, e.g. because another process fixed the variable's

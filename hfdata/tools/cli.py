@@ -31,15 +31,15 @@ from hfdata.errors import (
 )
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import PARTITIONS, validate_name
-from hfdata.log import DURABILITIES
+from hfdata.log.segment import DURABILITIES
 from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store
 from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules
-from hfdata.views import text_table
+from hfdata.tools.views import text_table
 
 if TYPE_CHECKING:
-    from hfdata.ingest import FieldNames
-    from hfdata.linesource import LineSource
+    from hfdata.tools.ingest import FieldNames
+    from hfdata.tools.linesource import LineSource
 
 __all__ = ["build_parser", "main"]
 
@@ -523,8 +523,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_append(args: argparse.Namespace) -> int:
-    from hfdata.ingest import CsvRecords, PointParser, ingest, jsonl_records, resolve_kind
-    from hfdata.linesource import LineSource, StopSignals
+    from hfdata.tools.ingest import CsvRecords, PointParser, ingest, jsonl_records, resolve_kind
+    from hfdata.tools.linesource import LineSource, StopSignals
 
     validate_name(args.variable)  # before a store is created for nothing
     fields = _fields(args)
@@ -576,7 +576,7 @@ def _cmd_append(args: argparse.Namespace) -> int:
 
 def _fields(args: argparse.Namespace) -> FieldNames:
     """The `FieldNames` of `--timestamp-column`, `--value-column`, ... (defaults if absent)."""
-    from hfdata.ingest import FieldNames
+    from hfdata.tools.ingest import FieldNames
 
     given = {
         "timestamp": args.timestamp_column,
@@ -592,7 +592,7 @@ def _fields(args: argparse.Namespace) -> FieldNames:
 
 def _append_format(args: argparse.Namespace, lines: LineSource) -> str:
     """`--format`, else the file name's suffix, else the first non-blank byte."""
-    from hfdata.ingest import sniff_format
+    from hfdata.tools.ingest import sniff_format
 
     if args.format != "auto":
         return str(args.format)
@@ -618,7 +618,7 @@ def _rejects(path: Path | None) -> Iterator[IO[str] | None]:
 
 
 def _cmd_legacy(args: argparse.Namespace) -> int:
-    from hfdata.legacy import find_legacy_files, import_file
+    from hfdata.tools.legacy import find_legacy_files, import_file
 
     if not args.source.exists():
         _die(f"source {args.source} does not exist")
@@ -692,7 +692,13 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def _cmd_ls(args: argparse.Namespace) -> int:
-    from hfdata.views import human_bytes, info_row, info_rows_header, listing_csv, listing_json
+    from hfdata.tools.views import (
+        human_bytes,
+        info_row,
+        info_rows_header,
+        listing_csv,
+        listing_json,
+    )
 
     with _existing(args.dir, **_remote(args)) as store:
         names = store.variables()
@@ -717,7 +723,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from hfdata.views import info_json, info_pairs
+    from hfdata.tools.views import info_json, info_pairs
 
     with _existing(args.dir, **_remote(args)) as store:
         info = store.info(args.variable)
@@ -732,7 +738,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_prune(args: argparse.Namespace) -> int:
-    from hfdata.views import human_bytes
+    from hfdata.tools.views import human_bytes
 
     with _existing(args.dir, **_remote(args)) as store:
         report = store.prune_log(args.older_than, variables=args.variables)
@@ -744,7 +750,7 @@ def _cmd_prune(args: argparse.Namespace) -> int:
 
 
 def _cmd_drop(args: argparse.Namespace) -> int:
-    from hfdata.views import human_bytes
+    from hfdata.tools.views import human_bytes
 
     with _existing(args.dir, **_remote(args)) as store:
         info = store.info(args.variable)  # VariableNotFound (with close matches) first
@@ -771,7 +777,7 @@ def _cmd_drop(args: argparse.Namespace) -> int:
 
 
 def _cmd_read(args: argparse.Namespace) -> int:
-    from hfdata.views import write_frame
+    from hfdata.tools.views import write_frame
 
     if args.format == "parquet" and args.output is None:
         _die("--format parquet needs -o FILE (Parquet is binary)")
@@ -806,7 +812,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from hfdata.verify import verify
+    from hfdata.tools.verify import verify
 
     findings = verify(args.dir, _remote(args).get("storage_options"))
     worst = OK
@@ -823,7 +829,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from hfdata.demo import DemoConfig, run_demo
+    from hfdata.tools.demo import DemoConfig, run_demo
 
     config = DemoConfig.small() if args.small else DemoConfig()
     changes = {

@@ -40,12 +40,12 @@ import pandas as pd
 import pyarrow as pa
 
 from hfdata.errors import MissingDependency
-from hfdata.frames import to_pandas
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
 from hfdata.locks import PUBLISH_LOCK, flock
-from hfdata.parse import table_schema
-from hfdata.read import (
+from hfdata.log.parse import table_schema
+from hfdata.read.frames import to_pandas
+from hfdata.read.query import (
     VariableFiles,
     list_variable,
     merge_sorted,
@@ -59,7 +59,7 @@ from hfdata.timeparse import NS_MAX, NS_MIN
 if TYPE_CHECKING:
     import dask.dataframe as dd
 
-    from hfdata.objectstore import ParquetRoot, RemoteFile
+    from hfdata.parquet.objectstore import ParquetRoot, RemoteFile
 
 __all__ = ["PARTITION_ROWS", "to_dask"]
 
@@ -90,7 +90,7 @@ def _file_span(path: Path | RemoteFile) -> tuple[int, int, int]:
     """First and last timestamp and rows of a file (commit record, or cached footer)."""
     if not isinstance(path, Path):
         return path.lo, path.hi, path.rows
-    from hfdata.read import footer_span
+    from hfdata.read.query import footer_span
 
     return footer_span(path)
 

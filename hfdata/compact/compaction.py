@@ -6,14 +6,14 @@ segments of dead writers are closed, their torn tail cut into `_quarantine/`;
 (4) a journal names the batch's outputs and segments; (5) outputs are written as
 hidden files and fsynced; (6) under `.publish.lock` they are renamed into place and
 the segments moved to `compacted/`; (7) leftover journals are rolled forward or
-back (`hfdata.journal`).
+back (`hfdata.compact.journal`).
 
 Order among equal timestamps: within a file, segments are taken in name order
 (writer start time, then sequence) and lines in arrival order, and sorting is
 stable; across files of one partition, files sort by batch id (compaction time),
 which `optimize` keeps when it merges them.
 
-With the Parquet root elsewhere (`remote`, an `hfdata.objectstore.ParquetRoot`), step 5
+With the Parquet root elsewhere (`remote`, an `hfdata.parquet.objectstore.ParquetRoot`), step 5
 uploads each output under its final unique name and step 6 writes the batch's commit
 record instead of renaming (object stores cannot rename); `optimize` merges only the
 files this store committed, and `drop` deletes the variable's commits, then its objects.
@@ -35,20 +35,28 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import pyarrow as pa
 
+from hfdata.compact.journal import JOURNAL_DIR, Journal, publish, recover_all, roll_back
+from hfdata.compact.quarantine import quarantine_dir, write_quarantine
+from hfdata.durable import fsync_dir, make_dirs
 from hfdata.errors import CompactionFailed, CompactionInProgress, HfdataError, VariableNotFound
-from hfdata.journal import JOURNAL_DIR, Journal, new_batch_id, publish, recover_all, roll_back
-from hfdata.kinds import Kind, load_schema
-from hfdata.layout import decode_name, encode_name, is_trash, parse_segment_name, trash_name
+from hfdata.kinds import Kind
+from hfdata.layout import (
+    decode_name,
+    encode_name,
+    is_trash,
+    new_batch_id,
+    parse_segment_name,
+    trash_name,
+)
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock
-from hfdata.log import fsync_dir, make_dirs
-from hfdata.merge import merge_sorted_files
-from hfdata.parquetio import sort_stable, split_partitions, write_parquet
-from hfdata.parse import BadLine, parse_log_bytes
-from hfdata.quarantine import quarantine_dir, write_quarantine
+from hfdata.log.parse import BadLine, parse_log_bytes
+from hfdata.log.schema import load_schema
+from hfdata.parquet.files import sort_stable, split_partitions, write_parquet
+from hfdata.parquet.merge import merge_sorted_files
 from hfdata.settings import StoreSettings
 
 if TYPE_CHECKING:
-    from hfdata.objectstore import ParquetRoot
+    from hfdata.parquet.objectstore import ParquetRoot
 
 __all__ = [
     "BATCH_BYTES",

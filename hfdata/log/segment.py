@@ -7,30 +7,28 @@ it to `<writer>-<seq>.jsonl`, which is immutable from then on.
 
 Durability (docs/contracts.md, "Durability"): `flush` does one `write` per append; `fsync` also
 fsyncs before returning; `buffered` keeps lines in memory (the writer's per-variable
-buffer, see `hfdata.writer`) until the flusher, a size threshold, `flush()` or
+buffer, see `hfdata.log.writer`) until the flusher, a size threshold, `flush()` or
 `close()` writes them. A segment itself never buffers. A failed write or fsync
 closes the segment and raises `DurabilityError`; it is never retried and trusted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import io
 import os
-import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, Literal, cast
 
+from hfdata.durable import fsync_dir
 from hfdata.errors import DurabilityError
 from hfdata.layout import segment_name
 
 if TYPE_CHECKING:  # encode imports kinds, which uses this module's fsync helpers
-    from hfdata.encode import Encoded
+    from hfdata.log.encode import Encoded
 
 __all__ = [
     "BUFFER_LIMIT",
@@ -38,9 +36,6 @@ __all__ = [
     "Durability",
     "LogPolicy",
     "Segment",
-    "fsync_dir",
-    "make_dirs",
-    "new_writer_id",
 ]
 
 Durability = Literal["flush", "fsync", "buffered"]
@@ -56,37 +51,6 @@ class LogPolicy:
     max_segment_bytes: int = 64 << 20
     max_segment_age: float = 600.0  # seconds
     fsync_on_close: bool = False
-
-
-def new_writer_id() -> str:
-    """A writer id that sorts by start time and is unique across processes and hosts."""
-    now = datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}_{os.getpid()}_{secrets.token_hex(3)}"
-
-
-def make_dirs(path: Path) -> None:
-    """`mkdir -p` that makes each new directory durable by fsyncing its parent.
-
-    Under POSIX rules a new name survives power loss only once its directory is
-    fsynced; compaction's outputs and journals live in directories it creates.
-    """
-    missing: list[Path] = []
-    while not path.is_dir():
-        missing.append(path)
-        path = path.parent
-    for directory in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            directory.mkdir()
-        fsync_dir(directory.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or create in `path` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Segment:

@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hfdata.durable import make_dirs
 from hfdata.layout import Partition
-from hfdata.log import make_dirs
 
 __all__ = [
     "ROW_GROUP_ROWS",

@@ -5,14 +5,14 @@ the lock and reads; a file that vanished meanwhile (a compaction published, a
 writer rotated) makes the whole read start again, so a concurrent compaction never
 makes a point vanish or appear twice. Parquet is pruned by partition folder name and
 by row-group statistics of the sorted `timestamp` column; the log tail is parsed
-with `hfdata.parse` (complete lines only) and cached per segment by inode, so a
+with `hfdata.log.parse` (complete lines only) and cached per segment by inode, so a
 live segment is only parsed from where the last read stopped.
 
 Order ("stable"): rows are sorted by timestamp; equal timestamps keep arrival
 order, which is Parquet (files by name, rows as written) before the log tail
 (segments by name: writer start, then sequence; lines as written).
 
-With the Parquet root elsewhere (`remote`, an `hfdata.objectstore.ParquetRoot`), the
+With the Parquet root elsewhere (`remote`, an `hfdata.parquet.objectstore.ParquetRoot`), the
 Parquet files are the ones the commit records name (listed under the same lock, so a
 batch is seen with its segments compacted or not at all), pruned by partition key and
 by each file's first/last timestamp from its commit, then by row-group statistics.
@@ -40,8 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hfdata.errors import CorruptFile, ResultTooLarge, VariableNotFound
-from hfdata.frames import OUTPUTS, Output, expand_metadata, to_output
-from hfdata.kinds import Kind, load_schema
+from hfdata.kinds import Kind
 from hfdata.layout import (
     Partition,
     decode_name,
@@ -53,8 +52,10 @@ from hfdata.layout import (
     validate_name,
 )
 from hfdata.locks import PUBLISH_LOCK, flock
-from hfdata.parse import parse_log_bytes, table_schema
-from hfdata.resample import (
+from hfdata.log.parse import parse_log_bytes, table_schema
+from hfdata.log.schema import load_schema
+from hfdata.read.frames import OUTPUTS, Output, expand_metadata, to_output
+from hfdata.read.resample import (
     asof_align,
     bin_labels,
     count_bins,
@@ -68,7 +69,7 @@ from hfdata.timeparse import NS_MAX, NS_MIN, format_ns, to_ns
 if TYPE_CHECKING:
     import polars as pl
 
-    from hfdata.objectstore import ParquetRoot, RemoteFile
+    from hfdata.parquet.objectstore import ParquetRoot, RemoteFile
 
 __all__ = [
     "HOWS",
@@ -296,7 +297,7 @@ def _footer(path: Path) -> tuple[pq.FileMetaData, npt.NDArray[np.int64], tuple[i
 
 def _remote_footer(file: RemoteFile) -> tuple[pq.FileMetaData, npt.NDArray[np.int64]]:
     """Footer and row-group bounds of a data object (immutable: cached by name and size)."""
-    from hfdata.objectstore import read_footer
+    from hfdata.parquet.objectstore import read_footer
 
     key = (file.path, 0, file.size, 0)
     with _footer_lock:
@@ -316,7 +317,7 @@ def _remote_footer(file: RemoteFile) -> tuple[pq.FileMetaData, npt.NDArray[np.in
 def _read_remote(file: RemoteFile, lo: int, last: int, columns: Sequence[str]) -> pa.Table | None:
     """Rows of a data object in `[lo, last]`: all of it in one request when the window
     covers it, else the footer (cached) and the overlapping row groups only."""
-    from hfdata.objectstore import fetch, open_remote, vanished_as_not_found
+    from hfdata.parquet.objectstore import fetch, open_remote, vanished_as_not_found
 
     with vanished_as_not_found(file):
         if lo <= file.lo and file.hi <= last:
@@ -384,7 +385,7 @@ def row_groups(path: Path | RemoteFile) -> tuple[pa.Schema, npt.NDArray[np.int64
         with _reading(path):
             md, bounds, _ = _footer(path)
     else:
-        from hfdata.objectstore import vanished_as_not_found
+        from hfdata.parquet.objectstore import vanished_as_not_found
 
         with vanished_as_not_found(path):
             md, bounds = _remote_footer(path)

@@ -8,7 +8,7 @@ complete. A leftover journal is therefore rolled forward when it says publishing
 (finish the renames, moves and deletions, all idempotent) and back otherwise
 (delete the temporaries; segments were never touched).
 
-With a Parquet root on another filesystem (`hfdata.objectstore`), outputs are uploaded
+With a Parquet root on another filesystem (`hfdata.parquet.objectstore`), outputs are uploaded
 under their final unique names (`remote: true`, temp == final) and publishing writes
 the batch's commit record (carried in the journal) instead of renaming; rolling back
 deletes the uploaded objects.
@@ -18,51 +18,26 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from hfdata.log import fsync_dir, make_dirs
+from hfdata.durable import atomic_write, fsync_dir, make_dirs
 
 if TYPE_CHECKING:
-    from hfdata.objectstore import ParquetRoot
+    from hfdata.parquet.objectstore import ParquetRoot
 
 __all__ = [
     "JOURNAL_DIR",
     "Journal",
-    "atomic_write",
-    "new_batch_id",
     "publish",
     "recover_all",
     "roll_back",
 ]
 
 JOURNAL_DIR: Final = "_journal"
-
-
-def new_batch_id() -> str:
-    """A batch id that sorts by creation time: `20261126T130427123456_<pid>_<hex>`."""
-    now = datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%S%f}_{os.getpid()}_{secrets.token_hex(3)}"
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a hidden temporary, fsynced, then renamed."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
 
 
 @dataclass(slots=True)

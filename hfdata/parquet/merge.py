@@ -19,13 +19,13 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from hfdata.parquetio import dedupe_sorted, sort_stable
-from hfdata.read import read_parquet, row_groups
+from hfdata.parquet.files import dedupe_sorted, sort_stable
+from hfdata.read.query import read_parquet, row_groups
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from hfdata.objectstore import RemoteFile
+    from hfdata.parquet.objectstore import RemoteFile
 
 __all__ = ["WINDOW_ROWS", "merge_sorted_files"]
 

@@ -8,7 +8,7 @@ variable is a bad line; "NaN", "Infinity" and "-Infinity" are the designed
 spellings of non-finite floats). Metadata (and `json` values) come out as
 canonical JSON text: keys sorted, no spaces, whichever way the line was written.
 
-Lines in the shape hfdata's writers produce take a vectorised path (`hfdata.fastparse`);
+Lines in the shape hfdata's writers produce take a vectorised path (`hfdata.log.fastparse`);
 every line it does not vouch for goes through the per-line reference parser here, so
 both paths give the same rows, the same bad lines and the same bytes.
 """
@@ -233,7 +233,7 @@ def parse_log_bytes(
     torn = data[end:]
     starts, stops = line_bounds(data, end)
     if vectorised and len(starts):
-        from hfdata.fastparse import parse_fast
+        from hfdata.log.fastparse import parse_fast
 
         table, bad = parse_fast(data, end, starts, stops, kind, source)
     else:

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Final
 
 from hfdata.errors import InvalidVariableName
-from hfdata.ingest import (
+from hfdata.kinds import Kind
+from hfdata.layout import validate_name
+from hfdata.settings import SETTINGS_FILE
+from hfdata.store import Store
+from hfdata.timeparse import TimeRules
+from hfdata.tools.ingest import (
     DEFAULT_BATCH_ROWS,
     IngestReport,
     PointParser,
@@ -23,11 +28,6 @@ from hfdata.ingest import (
     jsonl_rows,
     resolve_kind,
 )
-from hfdata.kinds import Kind
-from hfdata.layout import validate_name
-from hfdata.settings import SETTINGS_FILE
-from hfdata.store import Store
-from hfdata.timeparse import TimeRules
 
 __all__ = ["LegacyFile", "find_legacy_files", "import_file"]
 

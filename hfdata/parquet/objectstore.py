@@ -49,8 +49,10 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from hfdata.durable import fsync_path
 from hfdata.errors import MissingDependency
-from hfdata.parquetio import Written, write_parquet_stream
+from hfdata.layout import new_batch_id
+from hfdata.parquet.files import Written, write_parquet_stream
 
 __all__ = [
     "COMMIT_DIR",
@@ -248,7 +250,7 @@ class ParquetRoot:
             self.fs.create_dir(parent, recursive=True)
             tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{secrets.token_hex(4)}.tmp"
             written = write(self.fs.open_output_stream(tmp))
-            _fsync(tmp)
+            fsync_path(tmp)
             self.fs.move(tmp, path)
         else:
             written = write(self.fs.open_output_stream(path))
@@ -290,9 +292,9 @@ class ParquetRoot:
             tmp = f"{directory}/.{record['batch']}.{secrets.token_hex(4)}.tmp"
             with self.fs.open_output_stream(tmp) as out:
                 out.write(data)
-            _fsync(tmp)
+            fsync_path(tmp)
             self.fs.move(tmp, path)
-            _fsync(directory)
+            fsync_path(directory)
         else:
             with self.fs.open_output_stream(path) as out:
                 out.write(data)
@@ -375,7 +377,6 @@ class ParquetRoot:
         """Fold this store's commit records of a variable into one once it has `at`
         (default `FOLD_AT`) or more; True if it did. Call under the store's compaction
         lock: nothing else writes this store's records then."""
-        from hfdata.journal import new_batch_id
 
         own = [(n, c) for n, c in self._load_commits(encoded) if c.owner == self.owner]
         if len(own) < (FOLD_AT if at is None else at):
@@ -458,11 +459,3 @@ def fetch(file: RemoteFile) -> pa.Buffer:
 def read_footer(file: RemoteFile) -> pq.FileMetaData:
     with open_remote(file.fs, file.path) as src:
         return pq.read_metadata(src)
-
-
-def _fsync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
