@@ -292,7 +292,7 @@ def test_corrupt_parquet_torture(tmp_path: Path, figures: Figures) -> None:
 
 
 UNTYPED_PARQUET_ERROR = (
-    "hfdata/read.py: a damaged Parquet file makes Store.read raise pyarrow's own error "
+    "hfdata/read/query.py: a damaged Parquet file makes Store.read raise pyarrow's own error "
     "(ArrowInvalid / OSError) instead of a typed HfdataError naming the file; wrap the "
     "footer read and the table read per file and raise e.g. CorruptFile(HfdataError, "
     "OSError) with the path and what to do (move it aside, re-run compaction from "

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 
 import hfdata
 from hfdata.errors import HfdataError, InvalidVariableName
-from hfdata.kinds import load_schema
 from hfdata.layout import decode_name, encode_name, log_dir, parquet_dir
-from hfdata.parse import canonical_json, parse_log_bytes
+from hfdata.log.parse import canonical_json, parse_log_bytes
+from hfdata.log.schema import load_schema
 from hfdata.timeparse import TimeRules, to_ns
 
 from .conftest import Figures
@@ -553,7 +553,7 @@ def test_nothing_outside_root_after_fuzzing(tmp_path: Path) -> None:
 
 
 DOT_VARIABLES_UNLISTED = (
-    "hfdata/read.py variable_names (Store.variables) skips log/ directories whose name "
+    "hfdata/read/query.py variable_names (Store.variables) skips log/ directories whose name "
     "starts with '.', so legal names that encode to one ('.hidden', '../../etc/passwd' -> "
     "'..%2F..%2Fetc%2Fpasswd', '...') are never listed (compact._variable_dirs skips them "
     "too: see test_compaction_killed). The skip exists for drop's '.dropped-*' trash "

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 import hfdata
-from hfdata.kinds import SCHEMA_FILE
+from hfdata.layout import SCHEMA_FILE
 
 from .conftest import Figures, requires_compaction
 from .model import (
@@ -49,14 +49,14 @@ from .model import (
 )
 
 SCHEMA_NOT_FSYNCED = (
-    "hfdata/kinds.py store_schema writes _schema.json's temporary file and links it into "
+    "hfdata/log/schema.py store_schema writes _schema.json's temporary file and links it into "
     "place without fsyncing the file (or the directory): after a power loss the name can "
     "survive with zero bytes, and load_schema then raises orjson.JSONDecodeError on every "
     "open/append of that variable"
 )
 
 POSIX_DIRENT_NOT_FSYNCED = (
-    "hfdata/log.py Segment.__init__ never fsyncs the directory after linking a new segment "
+    "hfdata/log/segment.py Segment.__init__ never fsyncs the directory after linking a new segment "
     "into it (nor log/ after creating log/<var>), so under POSIX rules (fsync(2): a file's "
     "fsync does not make its directory entry durable) every fsynced point of a fresh "
     "segment can vanish with its name"
@@ -324,7 +324,7 @@ def run_compaction_trials(
 
 
 PARQUET_DIRS_NOT_FSYNCED = (
-    "hfdata/parquetio.py write_parquet creates parquet/, parquet/variable=<v>/ and "
+    "hfdata/parquet/files.py write_parquet creates parquet/, parquet/variable=<v>/ and "
     "date=<k>/ with mkdir(parents=True) and journal.publish fsyncs only the directories "
     "holding renamed files (date=<k>/, log/<v>/, compacted/), never the parents of newly "
     "created directories (parquet/ in the root, variable=<v>/ in parquet/, date=<k>/ in "
