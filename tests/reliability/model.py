@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import pkgutil
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ __all__ = [
     "check_against_model",
     "leftovers",
     "make_plan",
+    "modules_under",
     "op_table",
     "os_replaced",
     "parquet_rows",
@@ -329,13 +331,23 @@ def record_plan(
             model.ack(op.variable, list(op.ids))
 
 
-WRITE_MODULES = ("hfdata.log.segment", "hfdata.log.writer", "hfdata.store", "hfdata.kinds")
+def modules_under(*packages: str) -> tuple[str, ...]:
+    """Every module of these hfdata packages, so a module added to a stage is covered too."""
+    names: list[str] = []
+    for package in packages:
+        module = importlib.import_module(package)
+        names.append(package)
+        for info in pkgutil.walk_packages(module.__path__, prefix=f"{package}."):
+            names.append(info.name)
+    return tuple(names)
 
 
+# The modules whose `os` a fault or power-loss model replaces: every module that writes
+# on the append path (the log stage and the durable helpers) or in maintenance.
+WRITE_MODULES = ("hfdata.durable", "hfdata.store", "hfdata.kinds", *modules_under("hfdata.log"))
 MAINTENANCE_MODULES = (
-    "hfdata.compact.compaction",
-    "hfdata.compact.journal",
-    "hfdata.parquet.files",
+    "hfdata.durable",
+    *modules_under("hfdata.compact", "hfdata.parquet"),
 )
 
 
