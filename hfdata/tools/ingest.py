@@ -38,6 +38,7 @@ from hfdata.log.parse import ARROW_TYPES
 from hfdata.log.schema import load_schema
 from hfdata.store import Store
 from hfdata.timeparse import TimeRules, epoch_text_ns, to_ns
+from hfdata.tools.ingestbatch import CsvColumns, csv_batch, json_batch
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -89,7 +90,6 @@ class FieldNames:
 
 _DEFAULT_FIELDS: Final = FieldNames()
 # CSV column positions: timestamp, value, metadata (or None), other (position, name) pairs
-CsvColumns = tuple[int, int, int | None, tuple[tuple[int, str], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,8 +394,6 @@ def jsonl_records(
     With `parser`, a batch of uniform lines is checked at once and yielded as one
     `Parsed` item (`hfdata.tools.ingestbatch`); any other batch line by line.
     """
-    from hfdata.tools.ingestbatch import json_batch
-
     for batch in batches:
         table = json_batch([line for _, line in batch], parser) if parser else None
         if table is not None:
@@ -432,8 +430,6 @@ class CsvRecords:
 
     def items(self, batches: Iterable[list[tuple[int, bytes]]]) -> Iterator[_Item]:
         """(line number, cells, cells) of every non-blank record; `FLUSH` after each batch."""
-        from hfdata.tools.ingestbatch import csv_batch
-
         for batch in batches:
             while self._first and batch:  # header, BOM and leading blank lines
                 item = self._item(*batch[0])

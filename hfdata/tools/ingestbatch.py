@@ -14,7 +14,7 @@ line, so results, rejected lines and messages are the per-line path's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 import orjson
@@ -22,12 +22,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hfdata.errors import InvalidTimestamp
-from hfdata.timeparse import to_ns_array
+from hfdata.kinds import Kind
+from hfdata.timeparse import TimeRules, to_ns_array
 
-if TYPE_CHECKING:
-    from hfdata.tools.ingest import CsvColumns, PointParser
+__all__ = ["BatchParser", "CsvColumns", "csv_batch", "json_batch"]
 
-__all__ = ["csv_batch", "json_batch"]
+# Where a CSV's columns are: timestamp, value, metadata (if any), and (index, name) extras.
+CsvColumns = tuple[int, int, int | None, tuple[tuple[int, str], ...]]
+
+
+class _Keys(Protocol):
+    @property
+    def timestamp(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+
+
+class BatchParser(Protocol):
+    """What a batch check needs of `hfdata.tools.ingest.PointParser`."""
+
+    kind: Kind | None
+    rules: TimeRules
+
+    @property
+    def fields(self) -> _Keys: ...
+
 
 _STAMP: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?"
 _UTC_ZONE: Final = r"(Z|\+00:00)"
@@ -35,11 +54,11 @@ _NUMBER: Final = r"^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _UTC: Final = pa.timestamp("ns", tz="UTC")
 
 
-def _floats_kind(parser: PointParser) -> bool:
+def _floats_kind(parser: BatchParser) -> bool:
     return parser.kind is None or parser.kind == "float"
 
 
-def _stamps(text: pa.Array, parser: PointParser) -> pa.Array | None:
+def _stamps(text: pa.Array, parser: BatchParser) -> pa.Array | None:
     """UTC nanoseconds of ISO-8601 strings in the fast shape, else None."""
     if parser.rules.timestamp_format is not None:
         # the caller's format, parsed for the whole column by the one implementation the
@@ -60,14 +79,14 @@ def _stamps(text: pa.Array, parser: PointParser) -> pa.Array | None:
     return naive.view(_UTC)
 
 
-def _table(stamps: pa.Array, values: pa.Array, parser: PointParser) -> pa.Table | None:
+def _table(stamps: pa.Array, values: pa.Array, parser: BatchParser) -> pa.Table | None:
     if values.null_count or not pc.all(pc.is_finite(values)).as_py():
         return None
     parser.kind = "float"  # what the first value would have fixed
     return pa.table({"timestamp": stamps, "value": values})
 
 
-def json_batch(lines: list[bytes], parser: PointParser) -> pa.Table | None:
+def json_batch(lines: list[bytes], parser: BatchParser) -> pa.Table | None:
     """The points of JSON lines that all read `{"<timestamp>": ISO, "<value>": number}`."""
     if not lines or not _floats_kind(parser):
         return None
@@ -96,7 +115,7 @@ def json_batch(lines: list[bytes], parser: PointParser) -> pa.Table | None:
     return _table(stamps, pa.array(np.array(numbers, dtype=np.float64)), parser)
 
 
-def csv_batch(records: list[bytes], columns: CsvColumns, parser: PointParser) -> pa.Table | None:
+def csv_batch(records: list[bytes], columns: CsvColumns, parser: BatchParser) -> pa.Table | None:
     """The points of unquoted CSV records `timestamp,value` of one width, metadata empty."""
     ts_col, value_col, meta_col, extras = columns
     if not records or extras or not _floats_kind(parser):
