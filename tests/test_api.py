@@ -25,13 +25,24 @@ def test_top_level_all_is_sorted_and_complete() -> None:
     assert public_errors <= set(hfdata.__all__)
 
 
-@pytest.mark.parametrize("info", list(pkgutil.iter_modules(hfdata.__path__)), ids=lambda m: m.name)
-def test_every_module_declares_sorted_all(info: pkgutil.ModuleInfo) -> None:
-    module = importlib.import_module(f"hfdata.{info.name}")
-    assert hasattr(module, "__all__"), f"hfdata.{info.name} has no __all__"
+MODULES = [
+    info.name
+    for info in pkgutil.walk_packages(hfdata.__path__, prefix="hfdata.")
+    if info.name != "hfdata.__main__"  # the `python -m hfdata` script
+]
+
+
+def test_the_walk_sees_every_stage() -> None:
+    assert {"hfdata.log.writer", "hfdata.compact.journal", "hfdata.tools.cli"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_module_declares_sorted_all(name: str) -> None:
+    module = importlib.import_module(name)
+    assert hasattr(module, "__all__"), f"{name} has no __all__"
     assert list(module.__all__) == sorted(module.__all__, key=_isort_key)
-    for name in module.__all__:
-        assert hasattr(module, name), f"hfdata.{info.name}.{name}"
+    for attr in module.__all__:
+        assert hasattr(module, attr), f"{name}.{attr}"
 
 
 @pytest.mark.parametrize(

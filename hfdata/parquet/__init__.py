@@ -5,3 +5,5 @@ in a bucket (commit records instead of renames); `merge` rewrites a partition's
 files as one, window by window. Compaction writes through this stage; reads list
 and open files through it.
 """
+
+__all__: list[str] = []  # a stage: import from its modules

@@ -4,3 +4,5 @@
 `Store.read`, `scan` and `info`; `resample` bins on pandas' rules; `frames` builds
 pandas, polars or Arrow output; `dask` lays the same snapshot out as a Dask graph.
 """
+
+__all__: list[str] = []  # a stage: import from its modules

@@ -4,3 +4,5 @@
 JSON Lines input; `views` formats listings; `verify` checks a store; `legacy`
 imports the first module's files; `demo` runs the example job.
 """
+
+__all__: list[str] = []  # a stage: import from its modules
