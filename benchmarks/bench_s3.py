@@ -43,9 +43,9 @@ import pandas as pd
 
 import hfdata
 from benchmarks._harness import Contender, compare, note, scratch_dir, target
-from hfdata import dask as hfdata_dask
-from hfdata import read as hfread
-from hfdata.objectstore import ParquetRoot
+from hfdata.parquet.objectstore import ParquetRoot
+from hfdata.read import dask as hfdata_dask
+from hfdata.read import query as hfread
 
 __all__ = ["run"]
 
