@@ -24,7 +24,7 @@ from hfdata.errors import (
     StoreClosed,
     VariableNotFound,
 )
-from hfdata.read.query import VariableInfo
+from hfdata.read.info import VariableInfo
 from hfdata.store import Store, open_store
 
 __all__ = [

@@ -1,7 +1,7 @@
 """`Store` and `open_store`: the public facade that wires the stages together.
 
 The append side lives in `hfdata.log.writer`, compaction in `hfdata.compact.compaction`, reading
-in `hfdata.read.query`; a `Store` holds the settings and one `LogWriter` and forwards to
+in `hfdata.read`; a `Store` holds the settings and one `LogWriter` and forwards to
 them, holding no logic of its own.
 """
 
@@ -21,6 +21,11 @@ from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
 from hfdata.log.segment import DURABILITIES, Durability, LogPolicy
 from hfdata.log.writer import LogWriter
+from hfdata.read import dask as _dask
+from hfdata.read import info as _info
+from hfdata.read import query as _query
+from hfdata.read import scan as _scan
+from hfdata.read import snapshot as _snapshot
 from hfdata.read.query import MAX_ROWS
 from hfdata.settings import StoreSettings, load_or_create
 from hfdata.timeparse import Ambiguous, EpochUnit, Nonexistent, check_dst_options
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
 
     from hfdata.compact.compaction import CompactionReport, PruneReport
     from hfdata.parquet.objectstore import ParquetRoot
-    from hfdata.read.query import VariableInfo
+    from hfdata.read.info import VariableInfo
 
 __all__ = ["Store", "open_store"]
 
@@ -220,15 +225,13 @@ class Store:
 
     def _check_known(self, variables: list[str] | None) -> None:
         """`VariableNotFound` for a name the store does not hold (a likely typo)."""
-        from hfdata.read import query as _read
-
         if variables is None:
             return
-        known = set(_read.variables(self.root, self.remote))
+        known = set(_snapshot.variable_names(self.root, self.remote))
         for name in variables:
             validate_name(name)
             if name not in known:
-                raise _read.not_found(self.root, name, self.remote)
+                raise _snapshot.not_found(self.root, name, self.remote)
 
     def drop(self, variable: str) -> None:
         """Remove a variable entirely: its log, its Parquet and its schema."""
@@ -265,11 +268,9 @@ class Store:
         `max_rows` rows (None: no limit) raises `ResultTooLarge` before it is built.
         See `hfdata.read.query.read`.
         """
-        from hfdata.read import query as _read
-
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.read(
+        return _query.read(
             self.root,
             self.settings,
             variables,
@@ -289,27 +290,21 @@ class Store:
 
     def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:
         """A polars LazyFrame over Parquet and the log tail."""
-        from hfdata.read import query as _read
-
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.scan(self.root, self.settings, variable, start, end, self.remote)
+        return _scan.scan(self.root, self.settings, variable, start, end, self.remote)
 
     def variables(self) -> list[str]:
         """Every variable in the store, sorted."""
-        from hfdata.read import query as _read
-
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.variables(self.root, self.remote)
+        return _snapshot.variable_names(self.root, self.remote)
 
     def info(self, variable: str) -> VariableInfo:
         """Kind, time range, row counts, partitions and size of one variable."""
-        from hfdata.read import query as _read
-
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.info(self.root, self.settings, variable, self.remote)
+        return _info.info(self.root, self.settings, variable, self.remote)
 
     def to_dask(
         self,
@@ -326,8 +321,6 @@ class Store:
         store partition). One variable gives column `value`; several give the long form
         of `read` (`variable`, `value`). See `hfdata.read.dask`.
         """
-        from hfdata.read import dask as _dask
-
         if isinstance(partition_rows, bool) or not isinstance(partition_rows, int):
             raise TypeError(f"partition_rows must be an int, got {partition_rows!r}")
         if partition_rows < 1:

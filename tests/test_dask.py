@@ -98,13 +98,13 @@ def test_only_the_end_partitions_footers_are_read(
     # four days of files: the client reads the footers of days 1 and 4 (for the exact
     # first and last points); days 2 and 3 are balanced on sizes, read by the workers
     seen: list[Path] = []
-    span = hfdata_dask._file_span
+    span = hfdata_dask.file_span
 
     def counting(path: Any) -> tuple[int, int, int]:
         seen.append(path)
         return span(path)
 
-    monkeypatch.setattr(hfdata_dask, "_file_span", counting)
+    monkeypatch.setattr(hfdata_dask, "file_span", counting)
     frame = store.to_dask("x", partition_rows=7_000)
     assert {p.parent.name for p in seen} == {"date=2026-11-01", "date=2026-11-04"}
     assert len(seen) == 3  # day 1 has two files (a late batch), day 4 one
@@ -154,7 +154,7 @@ def test_a_file_replaced_while_grouping_lists_again(
     store: hfdata.Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # an optimize between the listing and the footer reads: the listing is taken again
-    span = hfdata_dask._file_span
+    span = hfdata_dask.file_span
     calls: list[Path] = []
 
     def vanishing_once(path: Any) -> tuple[int, int, int]:
@@ -163,7 +163,7 @@ def test_a_file_replaced_while_grouping_lists_again(
             raise FileNotFoundError(path)
         return span(path)
 
-    monkeypatch.setattr(hfdata_dask, "_file_span", vanishing_once)
+    monkeypatch.setattr(hfdata_dask, "file_span", vanishing_once)
     frame = store.to_dask("x")
     assert len(calls) > 1
     pd.testing.assert_frame_equal(frame.compute(), store.read("x"))

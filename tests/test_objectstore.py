@@ -190,7 +190,7 @@ def test_uncommitted_objects_are_invisible(bucket: dict[str, Any], tmp_path: Pat
 def test_large_remote_objects_decode_on_threads(
     bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hfdata.read.query as read_module
+    import hfdata.read.files as read_module
 
     with (
         hfdata.open_store(tmp_path / "ref") as ref,
@@ -225,7 +225,7 @@ def test_remote_reads_verify_page_checksums(
 ) -> None:
     """A flipped bit in a data object fails whole-object and row-group reads, as on disk,
     decoded on this thread or (a large object) on several."""
-    import hfdata.read.query as read_module
+    import hfdata.read.files as read_module
 
     if threaded:
         monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)

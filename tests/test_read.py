@@ -31,7 +31,8 @@ from hfdata.layout import log_dir, parquet_dir, partition_key_ns
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.log.parse import parse_log_bytes
 from hfdata.log.schema import load_schema
-from hfdata.read.query import VariableInfo, clear_cache
+from hfdata.read.info import VariableInfo
+from hfdata.read.query import clear_cache
 from hfdata.read.resample import AGGS, agg_columns
 
 T0 = datetime(2026, 11, 26, 21, 30, tzinfo=UTC)
@@ -509,7 +510,7 @@ def test_reader_retries_when_a_listed_file_vanishes(store: hfdata.Store, monkeyp
     partition=st.sampled_from(["hour", "day", "month"]),
 )
 def test_partition_keys_of_a_window(lo: int, span: int, partition: Any) -> None:
-    from hfdata.read.query import _keys_between
+    from hfdata.read.snapshot import _keys_between
 
     keys = _keys_between(lo, lo + span, partition)
     if keys is None:
@@ -598,7 +599,7 @@ def _three_days_with_late_data(store: hfdata.Store) -> None:
 def test_decoding_on_several_threads_equals_one_thread(
     store: hfdata.Store, monkeypatch: Any, window: tuple[Any, Any]
 ) -> None:
-    import hfdata.read.query as read_module
+    import hfdata.read.files as read_module
 
     _three_days_with_late_data(store)
     monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 10**12)
@@ -621,7 +622,7 @@ def test_decoding_on_several_threads_equals_one_thread(
 
 
 def test_a_forked_child_decodes_large_reads_too(store: hfdata.Store, monkeypatch: Any) -> None:
-    import hfdata.read.query as read_module
+    import hfdata.read.files as read_module
 
     _three_days_with_late_data(store)
     monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)

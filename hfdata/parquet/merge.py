@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from hfdata.parquet.files import dedupe_sorted, sort_stable
-from hfdata.read.query import read_parquet, row_groups
+from hfdata.read.files import read_parquet, row_groups
 
 if TYPE_CHECKING:
     from pathlib import Path

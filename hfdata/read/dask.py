@@ -1,17 +1,17 @@
 """`Store.to_dask`: the store as a Dask DataFrame with known divisions.
 
-One snapshot is taken as `read` takes it (files listed under the shared publish lock,
-the log tail read now, everything again if a file vanished). A Dask partition holds
-whole store partitions (hour, day or month): all their Parquet files (one per
-compaction batch) and the log tail rows that fall in them, consecutive ones grouped into
-the fewest partitions of about `partition_rows` rows at most, balanced by rows (from
-commit records or the footers of the end partitions, estimated from file sizes between).
-Large partitions matter: with 172,800-row days Dask's resample ran at 0.2x of `read` on
-two workers, mostly pandas building a hash table for `.loc` on each index under 1 M rows.
-The log tail, read on this machine (the log is local), is cut at the partition
-boundaries and carried in the graph. Workers read the Parquet themselves (local paths,
-or the object store through the pickled filesystem), pruned by row-group statistics as
-`read` does.
+One snapshot is taken as `read` takes it (`snapshot.read_snapshot`: files listed under
+the shared publish lock, the log tail and the end partitions' footers read after, all
+of it again if a file vanished). A Dask partition holds whole store partitions (hour,
+day or month): all their Parquet files (one per compaction batch) and the log tail
+rows that fall in them, consecutive ones grouped into the fewest partitions of about
+`partition_rows` rows at most, balanced by rows (from commit records or the footers of
+the end partitions, estimated from file sizes between). Partitions are large because
+pandas' fixed cost per partition (an index hash table for `.loc`) dominates small ones
+(benchmarks/PROFILES.md). The log tail, read on this machine (the log is local), is cut
+at the partition boundaries and carried in the graph. Workers read the Parquet
+themselves (local paths, or the object store through the pickled filesystem), pruned
+by row-group statistics as `read` does.
 
 Divisions are the first point, store partition starts between, and the last point. The
 ends are tight so that Dask's resample starts and ends on `read`'s bins; the starts on
@@ -19,9 +19,8 @@ partition boundaries keep each partition in resample bins of its own for any rul
 divides the partition length (`1min`, `2h`, `1D` on daily partitions). Dask's resample
 needs that: when several partitions fall into one output partition and only one output
 partition remains, `compute()` fails in `RepartitionToFewer` (an assertion; Dask's
-`ResampleReduction.npartitions` reports the input's count). Partitions starting at the
-files' first points (the earlier layout) hit it when a file and the log tail began in
-one bin. Coarser rules (`7D` over two days) can still hit it, as in plain Dask.
+`ResampleReduction.npartitions` reports the input's count). Coarser rules (`7D` over
+two days) can still hit it, as in plain Dask.
 
 Order among equal timestamps is `read`'s: Parquet files by name, then the log tail, and
 for several variables the order they were asked in.
@@ -42,17 +41,12 @@ import pyarrow as pa
 from hfdata.errors import MissingDependency
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
-from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.log.parse import table_schema
+from hfdata.read.files import estimated_rows, file_size, file_span, read_parquet
 from hfdata.read.frames import to_pandas
-from hfdata.read.query import (
-    VariableFiles,
-    list_variable,
-    merge_sorted,
-    read_parquet,
-    read_segment_rows,
-    window,
-)
+from hfdata.read.query import window
+from hfdata.read.rows import merge_sorted, tail_rows
+from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN
 
@@ -63,7 +57,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PARTITION_ROWS", "to_dask"]
 
-_ATTEMPTS = 5
 _COLUMNS = ("timestamp", "value")
 PARTITION_ROWS: Final = 4_000_000
 _STEP: Final = {"hour": 3_600_000_000_000, "day": 86_400_000_000_000}
@@ -86,15 +79,6 @@ def _schema(kind: Kind | None) -> pa.Schema:
     return pa.schema([full.field(c) for c in _COLUMNS])
 
 
-def _file_span(path: Path | RemoteFile) -> tuple[int, int, int]:
-    """First and last timestamp and rows of a file (commit record, or cached footer)."""
-    if not isinstance(path, Path):
-        return path.lo, path.hi, path.rows
-    from hfdata.read.query import footer_span
-
-    return footer_span(path)
-
-
 def _key_start(key: str) -> int:
     """The start (UTC ns) of the store partition a `date=` key names (`2026-11-26`,
     `2026-11-26T13` or `2026-11`: numpy parses all three at their own precision)."""
@@ -103,6 +87,8 @@ def _key_start(key: str) -> int:
 
 # partition start -> [first point, last point, [(variable, listing order, file)], rows]
 _Groups = dict[int, list[Any]]
+# each variable's files, its log tail in the window, and the groups they make
+_Snapshot = tuple[list[VariableFiles], list[pa.Table], _Groups]
 
 
 def _groups(
@@ -114,10 +100,10 @@ def _groups(
     Local files are grouped by the partition their path names. Only the footers of the
     first and last groups are read, for the exact end points the outer divisions need; a
     group between them lies wholly inside the window, and its rows (used only to balance
-    partitions) are estimated from file sizes at the rows per byte of the footers read.
-    A year of daily files would otherwise cost ~70 ms of footer reads on this machine
-    before any task ran; the workers read the footers anyway, to prune row groups.
-    Remote files carry exact spans in their commit records.
+    partitions) are estimated from file sizes at the rows per byte of the footers read:
+    reading every footer here would delay the first task (benchmarks/PROFILES.md), and
+    the workers read the footers anyway, to prune row groups. Remote files carry exact
+    spans in their commit records.
     """
     groups: _Groups = {}
     for i, files in enumerate(listing):
@@ -132,7 +118,7 @@ def _groups(
             exact.add(start)
             group, kept = groups[start], []
             for file in group[2]:
-                a, b, rows = _file_span(file[2])
+                a, b, rows = file_span(file[2])
                 if a < lo <= b or a <= last < b:  # the window cuts the file: its points in it
                     a, b = _points_within(file[2], lo, last)
                 if max(a, lo) <= min(b, last):
@@ -142,7 +128,7 @@ def _groups(
             group[2] = kept
             if group[3]:
                 break
-    sized = [(groups[k][3], sum(_size(f) for _, _, f in groups[k][2])) for k in exact]
+    sized = [(groups[k][3], sum(file_size(f) for _, _, f in groups[k][2])) for k in exact]
     rows_per_byte = sum(r for r, _ in sized) / max(1, sum(b for _, b in sized)) or 0.125
     for start, group in list(groups.items()):
         if start in exact:
@@ -150,10 +136,7 @@ def _groups(
                 del groups[start]  # no points in the window (or only empty files)
             continue
         for _, _, path in group[2]:
-            if isinstance(path, Path):
-                group[3] += max(1, round(_size(path) * rows_per_byte))
-            else:
-                group[3] += path.rows
+            group[3] += estimated_rows(path, rows_per_byte)
         group[0], group[1] = start, start  # inside the window: only exact ends are used
     for tail in tails:
         if tail is None or not tail.num_rows:
@@ -178,10 +161,6 @@ def _points_within(path: Path | RemoteFile, lo: int, last: int) -> tuple[int, in
         return NS_MAX, NS_MIN
     ns = table.column(0).cast(pa.int64())  # sorted
     return int(ns[0].as_py()), int(ns[-1].as_py())
-
-
-def _size(path: Path | RemoteFile) -> int:
-    return path.stat().st_size if isinstance(path, Path) else path.size
 
 
 def _frame(names: Sequence[str], kinds: Sequence[Kind | None], tables: list[pa.Table]) -> Any:
@@ -221,33 +200,6 @@ def _load(part: _Part) -> Any:
             pieces.append(tail)
         tables.append(merge_sorted(pieces) if pieces else schema.empty_table())
     return _frame(part.names, part.kinds, tables)
-
-
-def _snapshot(
-    root: Path,
-    settings: StoreSettings,
-    names: list[str],
-    lo: int,
-    last: int,
-    remote: ParquetRoot | None,
-) -> tuple[list[VariableFiles], list[pa.Table]]:
-    """Files of each variable and its log tail in `[lo, last]`, from one consistent listing."""
-    for attempt in range(_ATTEMPTS + 1):
-        final = attempt == _ATTEMPTS
-        with flock(root / PUBLISH_LOCK, shared=True):
-            listing = [
-                list_variable(
-                    root, n, settings.partition, lo, last, include_log=True, remote=remote
-                )
-                for n in names
-            ]
-            if final:
-                return listing, [read_segment_rows(f, lo, last, locked=True) for f in listing]
-        try:
-            return listing, [read_segment_rows(f, lo, last) for f in listing]
-        except FileNotFoundError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _floor_array(ns: npt.NDArray[np.int64], partition: Partition) -> npt.NDArray[np.int64]:
@@ -303,14 +255,20 @@ def to_dask(
     for name in names:
         validate_name(name)
     lo, last = window(settings, start, end)
-    for attempt in range(_ATTEMPTS + 1):
-        listing, tails = _snapshot(root, settings, names, lo, last, remote)
-        try:
-            groups = _groups(listing, tails, settings.partition, lo, last)
-            break
-        except FileNotFoundError:  # an optimize replaced a listed file: list again
-            if attempt == _ATTEMPTS:
-                raise
+
+    def list_files() -> list[VariableFiles]:
+        return [
+            list_variable(root, n, settings.partition, lo, last, include_log=True, remote=remote)
+            for n in names
+        ]
+
+    def read_files(listed: list[VariableFiles], locked: bool) -> _Snapshot:
+        # the log tail now; the footers of the end partitions too (an optimize may
+        # replace a listed file meanwhile: then the whole snapshot is taken again)
+        tails = [tail_rows(f, lo, last, with_metadata=False, locked=locked) for f in listed]
+        return listed, tails, _groups(listed, tails, settings.partition, lo, last)
+
+    listing, tails, groups = read_snapshot(root, list_files, read_files)
     kinds = tuple(f.kind for f in listing)
     meta = _frame(names, kinds, [_schema(k).empty_table() for k in kinds])
     if not groups:
