@@ -21,7 +21,7 @@ so callers can catch what they already know::
     └── MissingDependency(HfdataError, ImportError)
 
 ``CompactionFailed`` is an I/O failure during `compact`/`optimize` (rolled back or
-forward), ``CorruptFile`` a damaged Parquet file, ``InvalidInput`` input text hfdata would
+forward), ``CorruptFile`` a damaged stored file, ``InvalidInput`` input text hfdata would
 not read whole (a header naming no known column, keys it would drop), ``ResultTooLarge`` a
 resample grid above `read(max_rows=)` (refused before it is built), ``MissingDependency``
 an optional extra that is not installed. Why each exists is in docs/decisions.md.
@@ -108,7 +108,8 @@ class CompactionFailed(HfdataError, OSError):
 
 
 class CorruptFile(HfdataError, OSError):
-    """A stored Parquet file cannot be read; the message names it and what to do."""
+    """A stored file (a Parquet file, `hfdata.json`) cannot be read or used; the message
+    names it and what to do."""
 
 
 class ResultTooLarge(HfdataError, MemoryError):

@@ -261,6 +261,31 @@ def test_store_commands_refuse_a_missing_store(
     assert not (tmp_path / "nowhere").exists()  # never created by accident
 
 
+@pytest.mark.parametrize(
+    "args", [("ls",), ("info", "x"), ("compact",), ("read", "x"), ("append", "x")], ids=" ".join
+)
+def test_corrupt_settings_file_exits_1_naming_it(
+    tmp_path: Path, args: tuple[str, ...], run: Any
+) -> None:
+    """A damaged hfdata.json is a problem with the store (exit 1), not a usage error (2)."""
+    root = tmp_path / "store"
+    root.mkdir()
+    (root / "hfdata.json").write_text("garbage")
+    result = run(args[0], root, *args[1:], stdin='{"timestamp":"2026-11-26T10:00:00Z","value":1}')
+    assert result.returncode == 1
+    message = one_line_error(result)
+    assert f"{root / 'hfdata.json'} is not valid JSON" in message
+    assert "restore hfdata.json from a backup" in message
+    assert (root / "hfdata.json").read_text() == "garbage"
+
+
+def test_verify_reports_a_corrupt_settings_file(tmp_path: Path, run: Any) -> None:
+    (tmp_path / "hfdata.json").write_text("[]")
+    result = run("verify", tmp_path)
+    assert result.returncode == 1
+    assert "is not an hfdata settings file" in result.stdout
+
+
 def test_verify_reports_a_missing_store(tmp_path: Path, run: Any) -> None:
     result = run("verify", tmp_path)
     assert result.returncode == 1

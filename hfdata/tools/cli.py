@@ -894,8 +894,6 @@ def _classify(exc: Exception, directory: Path | None = None) -> tuple[int, str]:
         return PROBLEMS, text
     if isinstance(exc, HfdataError):
         return (USAGE if isinstance(exc, ValueError | TypeError | KeyError) else PROBLEMS), text
-    if isinstance(exc, NotImplementedError):
-        return PROBLEMS, f"not available in this build yet: {text}"
     if isinstance(exc, ValueError):
         return USAGE, text
     if isinstance(exc, OSError):

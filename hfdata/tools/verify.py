@@ -33,6 +33,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hfdata.errors import CorruptFile
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, decode_name, log_dir, parse_segment_name, partition_key_ns
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock, is_locked
@@ -165,7 +166,7 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
         return [Finding("error", f"{root} is not an hfdata store (no {SETTINGS_FILE})")]
     try:
         settings = load_or_create(root, {})
-    except ValueError as exc:
+    except (ValueError, CorruptFile) as exc:
         return [Finding("error", f"{root / SETTINGS_FILE}: {exc}")]
     remote: ParquetRoot | None = None
     if settings.parquet_root is not None:

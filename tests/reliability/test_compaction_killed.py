@@ -30,7 +30,7 @@ import pytest
 import hfdata
 from hfdata.layout import parse_segment_name
 
-from .conftest import Figures, WriterServer, requires_compaction
+from .conftest import Figures, WriterServer
 from .model import (
     Model,
     apply_op,
@@ -43,8 +43,6 @@ from .model import (
     torture_count,
     writer_temporaries,
 )
-
-pytestmark = requires_compaction
 
 
 def parquet_files(root: Path) -> list[str]:

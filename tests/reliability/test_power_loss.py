@@ -34,7 +34,7 @@ import pytest
 import hfdata
 from hfdata.layout import SCHEMA_FILE
 
-from .conftest import Figures, requires_compaction
+from .conftest import Figures
 from .model import (
     MAINTENANCE_MODULES,
     Model,
@@ -343,7 +343,6 @@ def posix_compaction(fs_model: str) -> Any:
     )
 
 
-@requires_compaction
 @pytest.mark.parametrize("seed", [957281565, 1044983918, 476335516, 92687535, 52484733])
 def test_power_loss_right_after_publishing_began(tmp_path: Path, seed: int) -> None:
     """The trials of the full POSIX run (seed 2, 200 trials) that lost points: power went
@@ -356,7 +355,6 @@ def test_power_loss_right_after_publishing_began(tmp_path: Path, seed: int) -> N
     assert counts["read_count_mismatches"] == 0, counts
 
 
-@requires_compaction
 def test_a_finished_compaction_survives_posix_power_loss(tmp_path: Path) -> None:
     live = tmp_path / "live"
     with hfdata.open_store(live, durability="fsync") as store:
@@ -369,7 +367,6 @@ def test_a_finished_compaction_survives_posix_power_loss(tmp_path: Path) -> None
         assert len(store.read("v")) == 1
 
 
-@requires_compaction
 @pytest.mark.parametrize("fs_model", [posix_compaction("journaled"), posix_compaction("posix")])
 def test_power_loss_during_compaction_quick(
     tmp_path: Path, fs_model: str, figures: Figures
@@ -377,7 +374,6 @@ def test_power_loss_during_compaction_quick(
     run_compaction_trials(tmp_path, 4, seed=1, fs_model=fs_model, figures=figures)
 
 
-@requires_compaction
 @pytest.mark.slow
 @pytest.mark.parametrize("fs_model", [posix_compaction("journaled"), posix_compaction("posix")])
 def test_power_loss_during_compaction_torture(
