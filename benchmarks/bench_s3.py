@@ -43,9 +43,9 @@ import pandas as pd
 
 import hfdata
 from benchmarks._harness import Contender, compare, note, scratch_dir, target
-from hfdata import dask as hfdata_dask
-from hfdata import read as hfread
-from hfdata.objectstore import ParquetRoot
+from hfdata.parquet.objectstore import ParquetRoot
+from hfdata.read import dask as hfdata_dask
+from hfdata.read import query as hfread
 
 __all__ = ["run"]
 
@@ -179,7 +179,7 @@ def _day_cases(tmp: Path, endpoint: str, quick: bool) -> list[dict[str, Any]]:
             def fn(_: Any) -> None:
                 rel = f"bench/upload-{next(counter)}.parquet"
                 if root is None:
-                    from hfdata.parquetio import write_parquet
+                    from hfdata.parquet.files import write_parquet
 
                     write_parquet(table, tmp / rel)
                 else:
