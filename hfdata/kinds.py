@@ -17,6 +17,8 @@ import orjson
 from hfdata.errors import InvalidMetadata, InvalidValue, SchemaMismatch
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "KINDS",
     "METADATA_OPTS",
     "NONFINITE_TEXT",
@@ -30,7 +32,8 @@ __all__ = [
 Kind = Literal["float", "int", "bool", "string", "json"]
 KINDS: Final = ("float", "int", "bool", "string", "json")
 NONFINITE_TEXT: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
 # Metadata may hold numpy scalars (np.float64, np.int32, np.bool_, ...): JSON numbers/booleans.
 METADATA_OPTS: Final = orjson.OPT_SERIALIZE_NUMPY
 
@@ -77,7 +80,7 @@ def json_value(kind: Kind, value: Any, variable: str) -> Any:
         if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
             raise _mismatch(kind, value, variable)
         number = int(value)
-        if not _INT64_MIN <= number <= _INT64_MAX:
+        if not INT64_MIN <= number <= INT64_MAX:
             raise InvalidValue(f"int value {number} does not fit in 64 bits")
         return number
     if kind == "bool":

@@ -221,7 +221,8 @@ class FakeClock:
 def test_rotation_by_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
     fake_time = types.SimpleNamespace(monotonic=clock.monotonic)
-    monkeypatch.setattr("hfdata.log.writer.time", fake_time)
+    monkeypatch.setattr("hfdata.log.segments.time", fake_time)
+    monkeypatch.setattr("hfdata.log.flusher.time", fake_time)
     monkeypatch.setattr("hfdata.log.segment.time", fake_time)
     # flush_interval keeps the real flusher thread quiet; the test runs its rounds itself.
     options: dict[str, Any] = {"max_segment_age": timedelta(minutes=10), "flush_interval": 3600}
@@ -232,7 +233,7 @@ def test_rotation_by_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         assert len(segment_files(tmp_path, "v")) == 1
         clock.now += 1
         store.append("v", T0, 3.0)
-        store._writer._flush_loop_once()  # the flusher thread's round: the segment is too old
+        store._writer._flusher.run_once()  # the flusher thread's round: the segment is too old
         [closed] = segment_files(tmp_path, "v")
         assert closed.name.endswith(".jsonl")
         store.append("v", T0, 4.0)
@@ -559,7 +560,7 @@ def test_background_flush_failure_is_reported(
     monkeypatch.setattr(
         "hfdata.log.segment.os.write", lambda fd, data: (_ for _ in ()).throw(OSError(5, "EIO"))
     )
-    store._writer._flush_loop_once()  # what the flusher thread does every flush_interval
+    store._writer._flusher.run_once()  # what the flusher thread does every flush_interval
     monkeypatch.undo()
     with pytest.raises(DurabilityError, match="EIO"):
         store.flush()
@@ -603,7 +604,7 @@ def test_schema_write_failure_is_typed_and_leaves_no_temp(
     assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0]
 
 
-# -- the specialised append (`LogWriter._fast_append`) against the general path ------------
+# -- `LogWriter.append`'s one-pass path against the general path (`_append_checked`) ------------
 _special = st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 1.5, True, None, "x"])
 _points = st.tuples(
     st.one_of(
@@ -651,7 +652,7 @@ def test_fast_append_writes_and_refuses_exactly_what_the_general_path_does(
                 assert writer.append is not LogWriter.append.__get__(writer)
                 append = store.append
             else:
-                append = LogWriter.append.__get__(writer)  # the general method
+                append = writer._append_checked  # the general path
             outcomes.append([_outcome(append, p) for p in points])
     assert outcomes[0] == outcomes[1]
     assert log_lines(roots[0], "v") == log_lines(roots[1], "v")
@@ -676,9 +677,9 @@ def test_buffered_points_without_a_segment_are_written_by_the_flusher(tmp_path: 
     writer = store._writer
     var = writer._vars["v"]
     with writer._lock:
-        writer._close_segment(var)  # what rotation by age does
+        writer._table.close_segment(var)  # what rotation by age does
     var.pending += b'{"timestamp":"2026-11-26T11:35:12Z","value":2.0}\n'  # the racing append
-    writer._flush_loop_once()
+    writer._flusher.run_once()
     assert var.segment is not None
     store.close()
     assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0, 2.0]

@@ -29,6 +29,7 @@ from hfdata.kinds import (
     json_value,
     metadata_too_large,
 )
+from hfdata.log.lineformat import ARROW_TYPES, METADATA, TIMESTAMP, VALUE
 from hfdata.timeparse import TimeRules, to_ns_array
 
 __all__ = ["Batch", "normalise"]
@@ -36,7 +37,7 @@ __all__ = ["Batch", "normalise"]
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Checked columns ready for `encode.encode_lines`."""
+    """Checked columns ready for `encode.encode_frame`."""
 
     ns: npt.NDArray[np.int64]
     values: pa.Array  # the kind's Arrow type; JSON text for kind "json"
@@ -62,8 +63,8 @@ def _split_columns(data: Any) -> tuple[Any, Any, Any]:
         return data.index, data, None
     if isinstance(data, pd.DataFrame):
         names = [str(c) for c in data.columns]
-        if "timestamp" in names:
-            timestamps: Any = data["timestamp"]
+        if TIMESTAMP in names:
+            timestamps: Any = data[TIMESTAMP]
         elif isinstance(data.index, pd.DatetimeIndex):
             timestamps = data.index
         else:
@@ -73,11 +74,11 @@ def _split_columns(data: Any) -> tuple[Any, Any, Any]:
         return timestamps, data[_value_column(names)], _opt(data, names)
     if isinstance(data, pa.Table):
         names = data.column_names
-        if "timestamp" not in names:
+        if TIMESTAMP not in names:
             raise TypeError("an Arrow table or polars DataFrame needs a 'timestamp' column")
         value = data.column(_value_column(names))
-        meta = data.column("metadata") if "metadata" in names else None
-        return data.column("timestamp"), value, meta
+        meta = data.column(METADATA) if METADATA in names else None
+        return data.column(TIMESTAMP), value, meta
     raise TypeError(
         f"append_many takes a pandas DataFrame or Series, a polars DataFrame or a pyarrow "
         f"Table; got {type(data).__name__}"
@@ -85,13 +86,13 @@ def _split_columns(data: Any) -> tuple[Any, Any, Any]:
 
 
 def _opt(frame: pd.DataFrame, names: list[str]) -> Any:
-    return frame["metadata"] if "metadata" in names else None
+    return frame[METADATA] if METADATA in names else None
 
 
 def _value_column(names: list[str]) -> str:
-    if "value" in names:
-        return "value"
-    rest = [n for n in names if n not in ("timestamp", "metadata")]
+    if VALUE in names:
+        return VALUE
+    rest = [n for n in names if n not in (TIMESTAMP, METADATA)]
     if len(rest) == 1:
         return rest[0]
     raise TypeError(f"cannot tell which column holds the values among {rest}; name it 'value'")
@@ -158,13 +159,8 @@ def _values_for(kind: Kind, column: pa.Array | list[Any], variable: str) -> pa.A
     return column.cast(_ARROW[kind])
 
 
-_ARROW: dict[str, pa.DataType] = {
-    "float": pa.float64(),
-    "int": pa.int64(),
-    "bool": pa.bool_(),
-    "string": pa.large_string(),
-    "json": pa.string(),
-}
+# The line format's Arrow types, strings as large strings (64-bit offsets: no 2 GiB cap).
+_ARROW: dict[str, pa.DataType] = {**ARROW_TYPES, "string": pa.large_string()}
 
 
 def _metadata_column(meta: Any, n: int, limit: int | None) -> pa.Array | None:

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hfdata.kinds import Kind
+from hfdata.log.lineformat import LINE_PREFIX, METADATA_KEY, TIMESTAMP, VALUE, VALUE_KEY
 
 __all__ = ["Encoded", "encode_frame"]
 
@@ -80,18 +81,18 @@ def encode_frame(
     `values` is an Arrow array of the kind's type (for `json`, JSON text);
     `metadata` is JSON object text or null per row.
     """
-    timestamps = pl.Series("timestamp", ns, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
+    timestamps = pl.Series(TIMESTAMP, ns, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
     has_metadata = metadata is not None and metadata.null_count < len(metadata)
     if not has_metadata and _plain(kind, values):
-        return Encoded(pl.DataFrame([timestamps, pl.Series("value", values)]), ndjson=True)
+        return Encoded(pl.DataFrame([timestamps, pl.Series(VALUE, values)]), ndjson=True)
     columns: dict[str, pl.Series] = {
         "t": timestamps.dt.replace_time_zone(None),
         "v": pl.Series("v", values),
     }
     parts = [
-        pl.lit('{"timestamp":"'),
+        pl.lit(LINE_PREFIX.decode()),
         pl.col("t").dt.strftime("%Y-%m-%dT%H:%M:%S%.9fZ"),
-        pl.lit('","value":'),
+        pl.lit(VALUE_KEY.decode()),
         _value_expr(kind),
     ]
     if has_metadata:
@@ -100,7 +101,7 @@ def encode_frame(
         parts.append(
             pl.when(pl.col("m").is_null())
             .then(pl.lit(""))
-            .otherwise(pl.concat_str([pl.lit(',"metadata":'), pl.col("m")]))
+            .otherwise(pl.concat_str([pl.lit(METADATA_KEY.decode()), pl.col("m")]))
         )
     parts.append(pl.lit("}"))
     frame = pl.DataFrame(columns).lazy().select(pl.concat_str(parts).alias("line")).collect()

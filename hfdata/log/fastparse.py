@@ -25,22 +25,21 @@ import pyarrow.compute as pc
 from numpy.lib.stride_tricks import sliding_window_view
 
 from hfdata.kinds import Kind
-from hfdata.log.parse import (
-    BadLine,
-    _value,
+from hfdata.log.lineformat import (
+    LINE_PREFIX,
+    METADATA_KEY,
+    VALUE_KEY,
     canonical_json,
-    parse_reference,
+    column_value,
     table_schema,
 )
+from hfdata.log.lineparse import BadLine, parse_reference
 
 __all__ = ["BLOCK_LINES", "THREADS", "parse_fast"]
 
-_PREFIX: Final = b'{"timestamp":"'
 _TS_TYPE: Final = pa.timestamp("ns", tz="UTC")
 _BINARY: Final = pa.large_binary()
-_VALUE_KEY: Final = b'","value":'
-_META_KEY: Final = b',"metadata":'
-_MIN_LINE: Final = len(_PREFIX) + 20 + len(_VALUE_KEY) + 2
+_MIN_LINE: Final = len(LINE_PREFIX) + 20 + len(VALUE_KEY) + 2
 # `…SSZ` is 20 characters, `…SS+00:00` 25; a fraction adds 1 + 1..9. Both are written.
 _TS_FORMS: Final = (
     *((size, b"Z") for size in (20, *range(22, 31))),
@@ -95,7 +94,7 @@ def _template(size: int, suffix: bytes) -> tuple[npt.NDArray[np.uint64], ...]:
     """
     digits = size - 20 - len(suffix)  # fractional digits (the '.' comes on top)
     ts = b"dddd-dd-ddTdd:dd:dd" + (b"." + b"d" * digits if digits > 0 else b"") + suffix
-    head = _PREFIX + ts + _VALUE_KEY
+    head = LINE_PREFIX + ts + VALUE_KEY
     lit, mask, digit = (np.zeros(_WINDOW, np.uint8) for _ in range(3))
     for i, char in enumerate(head):
         if char == ord("d"):
@@ -107,7 +106,7 @@ def _template(size: int, suffix: bytes) -> tuple[npt.NDArray[np.uint64], ...]:
 
 def _timestamp_length(window: npt.NDArray[np.uint8]) -> IntArray:
     """Length of the timestamp string (20-35) up to its first closing quote, else 0."""
-    lo, hi = len(_PREFIX) + _TS_LENGTHS[0], len(_PREFIX) + _TS_LENGTHS[-1] + 1
+    lo, hi = len(LINE_PREFIX) + _TS_LENGTHS[0], len(LINE_PREFIX) + _TS_LENGTHS[-1] + 1
     quote = window[:, lo:hi] == ord('"')
     return np.where(quote.any(axis=1), _TS_LENGTHS[0] + quote.argmax(axis=1), 0)
 
@@ -138,7 +137,7 @@ def _line_heads(block: npt.NDArray[np.uint8], size: int, suffix: bytes) -> BoolA
         bad |= x
     ok: BoolArray = bad == 0
     # the year's four digits as one big-endian number compare like the year itself
-    year = np.ascontiguousarray(block[:, len(_PREFIX) : len(_PREFIX) + 4]).view(">u4")[:, 0]
+    year = np.ascontiguousarray(block[:, len(LINE_PREFIX) : len(LINE_PREFIX) + 4]).view(">u4")[:, 0]
     ok &= (year >= _YEAR_MIN) & (year <= _YEAR_MAX)  # well inside the int64 ns range
     return ok
 
@@ -319,7 +318,7 @@ def _tail(raw: bytes, kind: Kind | None) -> tuple[str | None, Any, bool]:
             obj = orjson.loads(b'{"value":' + raw)
             if "timestamp" in obj:  # a second timestamp key: the reference decides
                 return None, None, False
-            value = _value(kind, obj["value"])
+            value = column_value(kind, obj["value"])
         except (orjson.JSONDecodeError, ValueError):
             return None, None, False
         meta = obj.get("metadata")
@@ -328,10 +327,10 @@ def _tail(raw: bytes, kind: Kind | None) -> tuple[str | None, Any, bool]:
         return (canonical_json(meta) if meta else None), value, True
     if raw == b"}\n":
         return None, None, True
-    if not (raw.startswith(_META_KEY) and raw.endswith(b"}\n")):
+    if not (raw.startswith(METADATA_KEY) and raw.endswith(b"}\n")):
         return None, None, False
     try:
-        meta = orjson.loads(raw[len(_META_KEY) : -2])
+        meta = orjson.loads(raw[len(METADATA_KEY) : -2])
     except orjson.JSONDecodeError:
         return None, None, False
     if meta is not None and not isinstance(meta, dict):
@@ -342,7 +341,7 @@ def _tail(raw: bytes, kind: Kind | None) -> tuple[str | None, Any, bool]:
 def _forms(window: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray]:
     """Each row's timestamp length and form code, 2 * length + (1 if it ends with 'Z')."""
     ts_len = _timestamp_length(window)
-    last = window[np.arange(len(window)), len(_PREFIX) + ts_len - 1]
+    last = window[np.arange(len(window)), len(LINE_PREFIX) + ts_len - 1]
     return ts_len, 2 * ts_len + (last == ord("Z"))
 
 
@@ -364,7 +363,7 @@ def _stamps(window: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray, BoolArra
     ok = np.zeros(m, np.bool_)
 
     def fill(rows: IntArray | None, size: int, suffix: bytes) -> None:
-        cols = slice(len(_PREFIX), len(_PREFIX) + size)
+        cols = slice(len(LINE_PREFIX), len(LINE_PREFIX) + size)
         text = _fixed_width(window[:, cols] if rows is None else window[rows, cols])
         stamps, refused = _cast(text, _TS_TYPE)
         at = slice(None) if rows is None else rows
@@ -445,7 +444,7 @@ def _parse_run(
         idx, ts_len, ns = idx[:0], np.zeros(0, np.int64), np.zeros(0, np.int64)
     stamps = pa.Array.from_buffers(_TS_TYPE, len(ns), [None, pa.py_buffer(ns)])
     s_stops = stops[idx]
-    s_vs = starts[idx] + len(_PREFIX) + ts_len + len(_VALUE_KEY)
+    s_vs = starts[idx] + len(LINE_PREFIX) + ts_len + len(VALUE_KEY)
     good = s_vs < s_stops
     if kind == "json":
         metadata, values, tail_ok = _tails(b, s_vs, s_stops, kind)

@@ -1,4 +1,9 @@
-"""A variable's `_schema.json`: the kind its first value fixed, recorded once, durably."""
+"""A variable's `_schema.json`: the kind its first value fixed, recorded once, durably.
+
+The file is `{"kind":"<kind>","format_version":1}` (docs/contracts.md, "Log
+directory"). Every stage that needs a variable's kind reads it here; a file that is
+not such an object is a `CorruptFile` naming it, never a guess.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from hfdata.durable import fsync_dir, make_dirs
-from hfdata.errors import DurabilityError
+from hfdata.errors import CorruptFile, DurabilityError
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import SCHEMA_FILE, temp_sibling
 
@@ -19,14 +24,30 @@ __all__ = ["load_schema", "store_schema"]
 
 def load_schema(var_log_dir: Path) -> Kind | None:
     """The kind recorded for a variable, or None if it has none yet."""
+    path = var_log_dir / SCHEMA_FILE
     try:
-        raw = (var_log_dir / SCHEMA_FILE).read_bytes()
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
-    kind = orjson.loads(raw)["kind"]
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _corrupt(path, f"is not JSON ({exc})") from exc
+    if not isinstance(record, dict) or "kind" not in record:
+        raise _corrupt(path, 'is not a JSON object with a "kind" field')
+    kind = record["kind"]
     if kind not in KINDS:
-        raise ValueError(f"{var_log_dir / SCHEMA_FILE} names unknown kind {kind!r}")
+        raise _corrupt(path, f"names unknown kind {kind!r:.60}")
     return kind  # type: ignore[no-any-return]
+
+
+def _corrupt(path: Path, problem: str) -> CorruptFile:
+    """The error for an unreadable `_schema.json`, saying how to repair it."""
+    return CorruptFile(
+        f"{path} {problem}; it records the kind of the variable's values: write it again as "
+        '{"kind": "<kind>", "format_version": 1} with the kind its points hold (one of '
+        f"{', '.join(KINDS)}), or remove it if the variable has no points yet"
+    )
 
 
 def store_schema(var_log_dir: Path, kind: Kind) -> Kind:

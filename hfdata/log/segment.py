@@ -7,7 +7,7 @@ it to `<writer>-<seq>.jsonl`, which is immutable from then on.
 
 Durability (docs/contracts.md, "Durability"): `flush` does one `write` per append; `fsync` also
 fsyncs before returning; `buffered` keeps lines in memory (the writer's per-variable
-buffer, see `hfdata.log.writer`) until the flusher, a size threshold, `flush()` or
+buffer, see `hfdata.log.segments`) until the flusher, a size threshold, `flush()` or
 `close()` writes them. A segment itself never buffers. A failed write or fsync
 closes the segment and raises `DurabilityError`; it is never retried and trusted.
 """
@@ -21,14 +21,12 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Final, Literal, cast
+from typing import Any, BinaryIO, Final, Literal, cast
 
 from hfdata.durable import fsync_dir
 from hfdata.errors import DurabilityError
 from hfdata.layout import segment_name
-
-if TYPE_CHECKING:  # encode imports kinds, which uses this module's fsync helpers
-    from hfdata.log.encode import Encoded
+from hfdata.log.encode import Encoded
 
 __all__ = [
     "BUFFER_LIMIT",

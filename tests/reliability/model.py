@@ -373,13 +373,13 @@ def writer_of(store: Any) -> Any:
 def abandon(store: Any) -> None:
     """Drop a store as a killed process would: close its files, write nothing more."""
     writer = writer_of(store)
-    writer._stop.set()
+    writer._flusher.halt()
     writer._closed = True
-    for var in list(writer._open.values()):
+    for var in writer._table.open_variables():
         if var.segment is not None:
             os.close(var.segment.fd)
             var.segment = None
-    writer._open.clear()
+    writer._table._open.clear()
     for module in ("hfdata.log.writer", "hfdata.store"):
         registry = getattr(importlib.import_module(module), "_open_writers", None)
         registry = registry or getattr(importlib.import_module(module), "_open_stores", None)
