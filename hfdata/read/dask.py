@@ -244,7 +244,9 @@ def to_dask(
     *,
     partition_rows: int = PARTITION_ROWS,
 ) -> dd.DataFrame:
-    """See `Store.to_dask`."""
+    """The rows of `variables` in `[start, end)` as a Dask DataFrame with known
+    divisions, laid out as the module docstring says (`Store.to_dask` documents the
+    options)."""
     try:
         import dask.dataframe as dd
     except ImportError as exc:

@@ -209,14 +209,11 @@ def read(
     remote: ParquetRoot | None = None,
     max_rows: int | None = MAX_ROWS,
 ) -> Any:
-    """Points of one or several variables in `[start, end)`; see `Store.read`.
+    """The rows of `variables` in `[start, end)`, in the shape `Store.read` documents.
 
-    A resample with both `start` and `end` covers the window: its bins run from the
-    one holding `start` to the one holding `end - 1ns`, empty ones included (pandas'
-    bins for a series spanning the window). Otherwise they run from the first to the
-    last point's bin (of all variables, in wide form), as pandas does. The bins are
-    counted before any is built: more rows than `max_rows` (None: no limit) is a
-    `ResultTooLarge`.
+    Options are checked before any file is read; the rows come from one snapshot
+    (`load`); a resample grid is counted against `max_rows` (`_check_rows`) before it
+    is built, on the bins `_grid_spans` chooses.
     """
     single = isinstance(variables, str)
     names = [variables] if isinstance(variables, str) else list(variables)
