@@ -335,6 +335,7 @@ class LogWriter:
         """Record the kind in `_schema.json` (first writer wins); SchemaMismatch if it lost."""
         if var.kind is None:
             with self._lock:
+                self._check_open()  # a closed store creates no variable
                 var.fix_kind(kind)
         var.check_kind(kind)
 
