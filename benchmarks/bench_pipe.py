@@ -53,7 +53,7 @@ def _cli(name: str, rows: int, work: Path, fmt: str, data: bytes | None, path: P
 
     def fn(root: Path) -> None:
         source = "-" if data is not None else str(path)
-        command = [sys.executable, "-m", "hfdata.cli", "append", str(root), VARIABLE, source]
+        command = [sys.executable, "-m", "hfdata.tools.cli", "append", str(root), VARIABLE, source]
         done = subprocess.run(
             [*command, "--format", fmt],
             input=data,

@@ -23,7 +23,7 @@ import pytest
 from cliutil import hfdata_cli, stored
 
 import hfdata
-from hfdata.cli import build_parser, main
+from hfdata.tools.cli import build_parser, main
 
 SECOND = 1_000_000_000
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
@@ -347,7 +347,7 @@ def test_compact_on_a_full_disk_says_so_in_one_line(
 ) -> None:
     import errno
 
-    from hfdata import compact as compact_mod
+    from hfdata.compact import compaction as compact_mod
 
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", "parquet/part.tmp")
@@ -440,7 +440,7 @@ def test_read_formats(filled: Path, tmp_path: Path, run: Any) -> None:
 
 def test_read_into_a_closed_pipe_is_quiet(filled: Path) -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "hfdata.cli", "read", str(filled), "a", "b"],
+        [sys.executable, "-m", "hfdata.tools.cli", "read", str(filled), "a", "b"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     ) as reader:

@@ -8,3 +8,5 @@ window, dedupe, long/wide/asof), `scan` (polars), `info`, and `dask`, which lays
 same snapshot out as a Dask graph; `resample` bins on pandas' rules; `frames` builds
 pandas, polars or Arrow output.
 """
+
+__all__: list[str] = []  # the modules are the API: hfdata.read.query, .scan, .info, .dask
