@@ -158,7 +158,7 @@ class Store:
         wait: bool = True,
     ) -> CompactionReport:
         """Turn closed log segments into Parquet (see `hfdata.compact.compaction`)."""
-        from hfdata import compact as _compact
+        from hfdata.compact import compaction as _compact
 
         self._check_open()
         self._check_known(variables)
@@ -181,7 +181,7 @@ class Store:
         progress: bool | None = None,
     ) -> CompactionReport:
         """Merge each partition's Parquet files into one sorted file."""
-        from hfdata import compact as _compact
+        from hfdata.compact import compaction as _compact
 
         self._check_open()
         self._check_known(variables)
@@ -205,7 +205,7 @@ class Store:
         write, as a second copy; this removes those at least `older_than` old. Pending
         segments are never touched. Waits for a running compaction (same lock).
         """
-        from hfdata import compact as _compact
+        from hfdata.compact import compaction as _compact
 
         self._check_open()
         if not isinstance(older_than, timedelta) or older_than < timedelta(0):
@@ -220,7 +220,7 @@ class Store:
 
     def _check_known(self, variables: list[str] | None) -> None:
         """`VariableNotFound` for a name the store does not hold (a likely typo)."""
-        from hfdata import read as _read
+        from hfdata.read import query as _read
 
         if variables is None:
             return
@@ -232,7 +232,7 @@ class Store:
 
     def drop(self, variable: str) -> None:
         """Remove a variable entirely: its log, its Parquet and its schema."""
-        from hfdata import compact as _compact
+        from hfdata.compact import compaction as _compact
 
         validate_name(variable)
         self._writer.forget(variable)
@@ -265,7 +265,7 @@ class Store:
         `max_rows` rows (None: no limit) raises `ResultTooLarge` before it is built.
         See `hfdata.read.query.read`.
         """
-        from hfdata import read as _read
+        from hfdata.read import query as _read
 
         self._check_open()
         self._writer.flush_for_readers()
@@ -289,7 +289,7 @@ class Store:
 
     def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:
         """A polars LazyFrame over Parquet and the log tail."""
-        from hfdata import read as _read
+        from hfdata.read import query as _read
 
         self._check_open()
         self._writer.flush_for_readers()
@@ -297,7 +297,7 @@ class Store:
 
     def variables(self) -> list[str]:
         """Every variable in the store, sorted."""
-        from hfdata import read as _read
+        from hfdata.read import query as _read
 
         self._check_open()
         self._writer.flush_for_readers()
@@ -305,7 +305,7 @@ class Store:
 
     def info(self, variable: str) -> VariableInfo:
         """Kind, time range, row counts, partitions and size of one variable."""
-        from hfdata import read as _read
+        from hfdata.read import query as _read
 
         self._check_open()
         self._writer.flush_for_readers()
@@ -326,7 +326,7 @@ class Store:
         store partition). One variable gives column `value`; several give the long form
         of `read` (`variable`, `value`). See `hfdata.read.dask`.
         """
-        from hfdata import dask as _dask
+        from hfdata.read import dask as _dask
 
         if isinstance(partition_rows, bool) or not isinstance(partition_rows, int):
             raise TypeError(f"partition_rows must be an int, got {partition_rows!r}")

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import orjson
 
-from hfdata.kinds import Kind, store_schema
+from hfdata.kinds import Kind
 from hfdata.layout import encode_name
+from hfdata.log.schema import store_schema
 
 
 def write_segment(

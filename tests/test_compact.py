@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import hfdata
-from hfdata import compact as compact_mod
-from hfdata import journal as journal_mod
+from hfdata.compact import compaction as compact_mod
+from hfdata.compact import journal as journal_mod
 from hfdata.errors import CompactionFailed, CompactionInProgress, CorruptFile, VariableNotFound
 from hfdata.locks import COMPACT_LOCK, flock
 from tests.conftest import line, write_segment
@@ -437,8 +437,8 @@ def hook(fn):
         return fn(*args, **kwargs)
     return wrapper
 import hfdata
-import hfdata.compact
-hfdata.compact.BATCH_BYTES = 3000
+import hfdata.compact.compaction
+hfdata.compact.compaction.BATCH_BYTES = 3000
 for name in ("rename", "replace", "fsync", "unlink", "ftruncate"):
     setattr(os, name, hook(getattr(os, name)))
 hfdata.open_store(sys.argv[1]).compact()

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hfdata.errors import CorruptFile
-from hfdata.merge import _windows, merge_sorted_files
-from hfdata.parquetio import dedupe_sorted, sort_stable
+from hfdata.parquet.files import dedupe_sorted, sort_stable
+from hfdata.parquet.merge import _windows, merge_sorted_files
 
 SCHEMA = pa.schema(
     [

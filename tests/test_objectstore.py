@@ -26,9 +26,9 @@ import pytest
 from s3server import make_bucket, moto_server, storage_options
 
 import hfdata
-from hfdata import objectstore
 from hfdata.errors import CompactionFailed, SettingsConflict
-from hfdata.objectstore import ParquetRoot, filesystem, normalise_uri
+from hfdata.parquet import objectstore
+from hfdata.parquet.objectstore import ParquetRoot, filesystem, normalise_uri
 
 _buckets = itertools.count()
 
@@ -190,7 +190,7 @@ def test_uncommitted_objects_are_invisible(bucket: dict[str, Any], tmp_path: Pat
 def test_large_remote_objects_decode_on_threads(
     bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hfdata.read as read_module
+    import hfdata.read.query as read_module
 
     with (
         hfdata.open_store(tmp_path / "ref") as ref,
@@ -212,7 +212,7 @@ def test_large_remote_objects_decode_on_threads(
 
         monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)  # every object counts as large
         monkeypatch.setattr(read_module, "_threads", lambda: (2, Counting()))
-        hfdata.read.clear_cache()
+        hfdata.read.query.clear_cache()
         got = [st.read("big"), st.read(["x", "big"], resample="1h", how="wide")]
         assert runs == [2, 2]  # the large object, in two runs of row groups, each time
         for a, b in zip(got, want, strict=True):
@@ -225,7 +225,7 @@ def test_remote_reads_verify_page_checksums(
 ) -> None:
     """A flipped bit in a data object fails whole-object and row-group reads, as on disk,
     decoded on this thread or (a large object) on several."""
-    import hfdata.read as read_module
+    import hfdata.read.query as read_module
 
     if threaded:
         monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)
@@ -240,7 +240,7 @@ def test_remote_reads_verify_page_checksums(
         data[len(data) // 2] ^= 0x10  # inside the value pages; same size as committed
         with remote.fs.open_output_stream(remote.full(rel)) as out:
             out.write(bytes(data))
-        hfdata.read.clear_cache()
+        hfdata.read.query.clear_cache()
         with pytest.raises(OSError, match=r"(?i)checksum"):
             store.read("x")
         with pytest.raises(OSError, match=r"(?i)checksum"):
@@ -329,7 +329,7 @@ def test_crash_after_commit_rolls_forward_at_next_open(
 ) -> None:
     """The commit is written, the process dies before the segments move: the journal
     (state publishing) is finished by the next open, so the points count once."""
-    from hfdata import journal as journal_mod
+    from hfdata.compact import journal as journal_mod
 
     with hfdata.open_store(tmp_path / "s", **bucket) as store:
         store.append_many("x", _frame("2026-11-01", 1000))
@@ -354,7 +354,7 @@ def test_crash_after_commit_rolls_forward_at_next_open(
 
 
 def test_recovery_needs_the_parquet_root(tmp_path: Path) -> None:
-    from hfdata.journal import Journal, roll_back
+    from hfdata.compact.journal import Journal, roll_back
 
     journal = Journal("b1", outputs=[("variable=x/date=d/part-b1.parquet",) * 2], remote=True)
     with pytest.raises(ValueError, match="parquet_root"):
@@ -479,7 +479,7 @@ def test_a_fold_cut_short_never_revives_a_replaced_file(
             remote.fold("x", at=1)
         remote.fs = real
         assert len(_records(remote, "x")) == 3  # the fold's, and two of the three folded
-        hfdata.read.clear_cache()
+        hfdata.read.query.clear_cache()
         pd.testing.assert_frame_equal(store.read("x"), want)
         assert store.info("x").parquet_files == 1
 
@@ -530,7 +530,7 @@ def test_a_fold_under_a_reader(bucket: dict[str, Any], tmp_path: Path) -> None:
         for record in old:  # the old records back beside the fold's
             writer.remote.put_commit(record)
         assert len(_records(writer.remote, "x")) == 4
-        hfdata.read.clear_cache()
+        hfdata.read.query.clear_cache()
         pd.testing.assert_frame_equal(writer.read("x"), want)
         assert writer.info("x").parquet_rows == 90
 
@@ -568,7 +568,7 @@ def test_optimize_merges_in_windows_and_uploads_only_whole_objects(
     its second window leaves the bucket as it was (no partial object), then a clean run
     gives the same rows as before, in one object. (Day one: 7,200 rows and 500 late
     ones, one row group each, so the windows cut at the late file's first point.)"""
-    from hfdata import merge
+    from hfdata.parquet import merge
 
     monkeypatch.setattr(merge, "WINDOW_ROWS", 2_000)
     with hfdata.open_store(tmp_path / "s", **bucket) as store:
@@ -583,7 +583,7 @@ def test_optimize_merges_in_windows_and_uploads_only_whole_objects(
                 raise OSError("connection reset")
             return real(*args)
 
-        from hfdata import compact as compact_mod
+        from hfdata.compact import compaction as compact_mod
 
         seen_at_roll_back: list[list[str]] = []
         roll_back = compact_mod.roll_back

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hfdata.parquetio import ROW_GROUP_ROWS, write_parquet
+from hfdata.parquet.files import ROW_GROUP_ROWS, write_parquet
 
 T0 = 1_795_000_000_000_000_000
 

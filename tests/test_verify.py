@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import hfdata
-from hfdata import verify as verify_mod
 from hfdata.locks import COMPACT_LOCK, flock
-from hfdata.verify import Finding, verify
+from hfdata.tools import verify as verify_mod
+from hfdata.tools.verify import Finding, verify
 from tests.cliutil import hfdata_cli
 
 SECOND = 1_000_000_000
