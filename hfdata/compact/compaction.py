@@ -353,10 +353,7 @@ def _failing_as(what: str) -> Iterator[None]:
             "undone or finished (or is, by the next open or compaction). Fix the cause (disk "
             "space, permissions, the object store) and run it again"
         )
-        failed = (
-            CompactionFailed(message) if exc.errno is None else CompactionFailed(exc.errno, message)
-        )
-        raise failed from exc
+        raise CompactionFailed(message, errno=exc.errno) from exc
 
 
 def _compact_batch(
