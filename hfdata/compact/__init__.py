@@ -5,3 +5,5 @@ batch's intent before any output exists and rolls it forward or back after a cra
 `quarantine` keeps lines that cannot be parsed. The protocol is written down in
 docs/contracts.md ("Compaction protocol").
 """
+
+__all__: list[str] = []  # the modules are imported by name (hfdata.compact.compaction, ...)

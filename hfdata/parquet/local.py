@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from hfdata.durable import fsync_dir, make_dirs
@@ -28,6 +29,14 @@ from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
 __all__ = ["PARQUET_DIR", "LocalRoot", "file_at"]
 
 PARQUET_DIR: Final = "parquet"
+
+
+def _scandir(path: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as it:
+            return list(it)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _rename(root: Path, source: str, target: str, dirs: set[Path]) -> None:
@@ -49,6 +58,7 @@ class LocalRoot(PartsRoot):
     def __init__(self, root: Path) -> None:
         self.root = root
         self.base = root / PARQUET_DIR
+        self.fs = pafs.LocalFileSystem()
 
     def __repr__(self) -> str:
         return f"<hfdata.LocalRoot {str(self.base)!r}>"
@@ -63,21 +73,30 @@ class LocalRoot(PartsRoot):
             if p.name.startswith("variable=") and p.is_dir()
         )
 
-    def listing(self, encoded: str) -> Listing:
+    def listing(
+        self,
+        encoded: str,
+        *,
+        keys: Iterable[str] | None = None,
+        first: str = "",
+        last: str = "\uffff",
+    ) -> Listing:
         """Every `*.parquet` file not dot-named; `own` for the `part-*` files hfdata wrote."""
         listing = Listing()
         directory = self.base / f"variable={encoded}"
-        if not directory.is_dir():
-            return listing
-        for part in sorted(p for p in directory.glob("date=*") if p.is_dir()):
-            key = part.name.removeprefix("date=")
-            for path in sorted(part.iterdir()):
-                if path.name.startswith(".") or path.name.endswith(".tmp"):
-                    listing.strays.append(str(path.relative_to(self.root)))
-                elif path.suffix == ".parquet":
-                    rel = f"variable={encoded}/date={key}/{path.name}"
-                    own = path.name.startswith("part-") and path.is_file()
-                    listing.files.append(PartFile(self, rel, str(path), key, own=own))
+        if keys is None:
+            names = (e.name for e in _scandir(directory) if e.name.startswith("date="))
+            keys = [k for k in (n.removeprefix("date=") for n in names) if first <= k <= last]
+        for key in sorted(keys):
+            folder = directory / f"date={key}"
+            for entry in sorted(_scandir(folder), key=lambda e: e.name):
+                name = entry.name
+                if name.startswith(".") or name.endswith(".tmp"):
+                    listing.strays.append(f"{PARQUET_DIR}/variable={encoded}/date={key}/{name}")
+                elif name.endswith(".parquet"):
+                    rel = f"variable={encoded}/date={key}/{name}"
+                    own = name.startswith("part-")
+                    listing.files.append(PartFile(self, rel, str(folder / name), key, own=own))
         return listing
 
     def holds(self, encoded: str) -> bool:

@@ -42,7 +42,7 @@ import contextlib
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal, cast
@@ -441,14 +441,23 @@ class ParquetRoot(PartsRoot):
         return kind, files, owners
 
     # -- PartsRoot: listing --------------------------------------------------------------------
-    def listing(self, encoded: str) -> Listing:
+    def listing(
+        self,
+        encoded: str,
+        *,
+        keys: Iterable[str] | None = None,
+        first: str = "",
+        last: str = "\uffff",
+    ) -> Listing:
         """The live files with what their commits say; `own`: committed by this store."""
         kind, files, owners = self.live(encoded)
+        wanted = None if keys is None else set(keys)
         parts = [
             PartFile(
                 self, f.rel, f.path, f.key, f.size, f.rows, f.lo, f.hi, owners[f.rel] == self.owner
             )
             for f in files
+            if (f.key in wanted if wanted is not None else first <= f.key <= last)
         ]
         return Listing(cast("Kind | None", kind), parts)
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeAlias
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from hfdata.kinds import Kind
@@ -88,6 +89,7 @@ class PartsRoot(abc.ABC):
     remote: ClassVar[bool]
     whole_reads: ClassVar[bool]
     pre_buffer: ClassVar[bool]
+    fs: pafs.FileSystem  # Arrow's filesystem for `PartFile.path` (datasets, polars scans)
 
     # -- listing ------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -95,8 +97,17 @@ class PartsRoot(abc.ABC):
         """Encoded names of the variables with Parquet files (or commits), sorted."""
 
     @abc.abstractmethod
-    def listing(self, encoded: str) -> Listing:
-        """The variable's live files (none if it has no Parquet)."""
+    def listing(
+        self,
+        encoded: str,
+        *,
+        keys: Iterable[str] | None = None,
+        first: str = "",
+        last: str = "\uffff",
+    ) -> Listing:
+        """The variable's live files (none if it has no Parquet), in partitions `keys`
+        (looked up one by one: flat in the store's size) or else in partitions whose keys
+        lie in `[first, last]`."""
 
     @abc.abstractmethod
     def holds(self, encoded: str) -> bool:

@@ -213,3 +213,15 @@ def test_files_are_named_for_journals_and_messages(parts: PartsRoot, tmp_path: P
     assert parts.journal_name(written).endswith(written.rel)
     assert parts.describe(written).endswith(written.rel)
     assert written.name == written.rel.rsplit("/", 1)[-1]
+
+
+def test_a_listing_takes_only_the_partitions_asked(parts: PartsRoot, tmp_path: Path) -> None:
+    _publish(parts, "x", _table([T0 + h * HOUR for h in range(4)]), tmp_path / ".spool")
+    every = [f.key for f in parts.listing("x").files]
+    assert len(every) == 4
+    assert [f.key for f in parts.listing("x", keys=[every[2], every[0]]).files] == [
+        every[0],
+        every[2],
+    ]
+    assert [f.key for f in parts.listing("x", first=every[1], last=every[2]).files] == every[1:3]
+    assert parts.listing("x", keys=["1999-01-01T00"]).files == []
