@@ -1,6 +1,6 @@
 """Every `hfdata` subcommand through its real entry point, bad input and exit codes included.
 
-Subprocess runs (`python -m hfdata.cli`, the console script's code) check what a user
+Subprocess runs (`python -m hfdata.tools.cli`, the console script's code) check what a user
 sees; `--help` of each subcommand runs in-process through `main()` to keep this fast.
 """
 
@@ -23,7 +23,7 @@ import pytest
 from cliutil import hfdata_cli, stored
 
 import hfdata
-from hfdata.cli import build_parser, main
+from hfdata.tools.cli import build_parser, main
 
 SECOND = 1_000_000_000
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
@@ -440,7 +440,7 @@ def test_read_formats(filled: Path, tmp_path: Path, run: Any) -> None:
 
 def test_read_into_a_closed_pipe_is_quiet(filled: Path) -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "hfdata.cli", "read", str(filled), "a", "b"],
+        [sys.executable, "-m", "hfdata.tools.cli", "read", str(filled), "a", "b"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     ) as reader:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from s3server import make_bucket, moto_server, storage_options
 
 import hfdata
-from hfdata import dask as hfdata_dask
+from hfdata.read import dask as hfdata_dask
 
 # dask calls reset_index(inplace=True) in places, deprecated by pandas 3.1
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")

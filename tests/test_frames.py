@@ -1,4 +1,4 @@
-"""hfdata.frames: Arrow results to pandas / polars / Arrow with the same rows and values."""
+"""hfdata.read.frames: Arrow results to pandas / polars / Arrow with the same rows and values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from hfdata.frames import expand_metadata, to_output, to_pandas
+from hfdata.read.frames import expand_metadata, to_output, to_pandas
 
 NS = [1_764_192_600_000_000_000, 1_764_192_600_000_000_001, 1_764_192_601_000_000_000]
 

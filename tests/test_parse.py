@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hfdata import fastparse
-from hfdata.encode import encode_frame
-from hfdata.parse import parse_log_bytes, table_schema
+from hfdata.log import fastparse
+from hfdata.log.encode import encode_frame
+from hfdata.log.parse import parse_log_bytes, table_schema
 from tests.conftest import line
 
 KINDS = ("float", "int", "bool", "string", "json")

@@ -27,12 +27,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hfdata
-from hfdata.kinds import load_schema
 from hfdata.layout import log_dir, parquet_dir, partition_key_ns
 from hfdata.locks import PUBLISH_LOCK, flock
-from hfdata.parse import parse_log_bytes
-from hfdata.read import VariableInfo, clear_cache
-from hfdata.resample import AGGS, agg_columns
+from hfdata.log.parse import parse_log_bytes
+from hfdata.log.schema import load_schema
+from hfdata.read.query import VariableInfo, clear_cache
+from hfdata.read.resample import AGGS, agg_columns
 
 T0 = datetime(2026, 11, 26, 21, 30, tzinfo=UTC)
 T0_NS = int(pd.Timestamp(T0).value)
@@ -483,7 +483,7 @@ def test_reader_during_compaction_never_loses_or_doubles(tmp_path: Path, segment
 
 
 def test_reader_retries_when_a_listed_file_vanishes(store: hfdata.Store, monkeypatch: Any) -> None:
-    from hfdata import read as read_mod
+    from hfdata.read import query as read_mod
 
     store.append("r", T0, 1.0)
     store.rotate()
@@ -509,7 +509,7 @@ def test_reader_retries_when_a_listed_file_vanishes(store: hfdata.Store, monkeyp
     partition=st.sampled_from(["hour", "day", "month"]),
 )
 def test_partition_keys_of_a_window(lo: int, span: int, partition: Any) -> None:
-    from hfdata.read import _keys_between
+    from hfdata.read.query import _keys_between
 
     keys = _keys_between(lo, lo + span, partition)
     if keys is None:
@@ -598,7 +598,7 @@ def _three_days_with_late_data(store: hfdata.Store) -> None:
 def test_decoding_on_several_threads_equals_one_thread(
     store: hfdata.Store, monkeypatch: Any, window: tuple[Any, Any]
 ) -> None:
-    import hfdata.read as read_module
+    import hfdata.read.query as read_module
 
     _three_days_with_late_data(store)
     monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 10**12)
@@ -621,7 +621,7 @@ def test_decoding_on_several_threads_equals_one_thread(
 
 
 def test_a_forked_child_decodes_large_reads_too(store: hfdata.Store, monkeypatch: Any) -> None:
-    import hfdata.read as read_module
+    import hfdata.read.query as read_module
 
     _three_days_with_late_data(store)
     monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)

@@ -1,4 +1,4 @@
-"""hfdata.resample against pandas itself: bins, every aggregation, asof alignment."""
+"""hfdata.read.resample against pandas itself: bins, every aggregation, asof alignment."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hfdata.resample import (
+from hfdata.read.resample import (
     AGGS,
     OHLC,
     agg_columns,
@@ -186,7 +186,7 @@ def test_utc_index_equals_the_public_constructor(ns: list[int], name: str | None
     ),
 )
 def test_tick_bin_labels_equal_pandas_own(first: int, span: int, rule: str) -> None:
-    from hfdata.resample import _probe_labels
+    from hfdata.read.resample import _probe_labels
 
     offset = parse_rule(rule)
     last = first + span

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hfdata
-from hfdata import read as read_module
-from hfdata.cli import main
-from hfdata.resample import bin_labels, count_bins, parse_rule
+from hfdata.read import query as read_module
+from hfdata.read.resample import bin_labels, count_bins, parse_rule
+from hfdata.tools.cli import main
 
 T0 = pd.Timestamp("2024-03-09T22:00:00Z")
 TICKS = ["250ms", "1s", "7s", "30s", "1min", "7min", "1h"]

@@ -1,4 +1,4 @@
-"""The append side (`hfdata.writer`, through `Store`): lines, checks, rotation, durability."""
+"""The append side (`hfdata.log.writer`, through `Store`): lines, checks, rotation, durability."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from hfdata.errors import (
     SchemaMismatch,
     StoreClosed,
 )
-from hfdata.writer import LogWriter
+from hfdata.log.writer import LogWriter
 
 T0 = datetime(2026, 11, 26, 11, 35, 11, 123456, tzinfo=UTC)
 
@@ -221,8 +221,8 @@ class FakeClock:
 def test_rotation_by_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
     fake_time = types.SimpleNamespace(monotonic=clock.monotonic)
-    monkeypatch.setattr("hfdata.writer.time", fake_time)
-    monkeypatch.setattr("hfdata.log.time", fake_time)
+    monkeypatch.setattr("hfdata.log.writer.time", fake_time)
+    monkeypatch.setattr("hfdata.log.segment.time", fake_time)
     # flush_interval keeps the real flusher thread quiet; the test runs its rounds itself.
     options: dict[str, Any] = {"max_segment_age": timedelta(minutes=10), "flush_interval": 3600}
     with hfdata.open_store(tmp_path, **options) as store:
@@ -313,7 +313,7 @@ def count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(fd)
         real(fd)
 
-    monkeypatch.setattr("hfdata.log.os.fsync", spy)
+    monkeypatch.setattr("hfdata.log.segment.os.fsync", spy)
     return calls
 
 
@@ -358,7 +358,7 @@ def test_failed_fsync_closes_the_segment(tmp_path: Path, monkeypatch: pytest.Mon
 
     with hfdata.open_store(tmp_path, durability="fsync") as store:
         store.append("v", T0, 1.0)
-        monkeypatch.setattr("hfdata.log.os.fsync", broken)
+        monkeypatch.setattr("hfdata.log.segment.os.fsync", broken)
         with pytest.raises(DurabilityError, match="fsync"):
             store.append("v", T0, 2.0)
         monkeypatch.undo()
@@ -376,7 +376,7 @@ def test_failed_write_is_a_durability_error(
 
     with hfdata.open_store(tmp_path) as store:
         store.append("v", T0, 1.0)
-        monkeypatch.setattr("hfdata.log.os.write", full)
+        monkeypatch.setattr("hfdata.log.segment.os.write", full)
         with pytest.raises(DurabilityError, match="No space") as info:
             store.append("v", T0, 2.0)
         assert info.value.errno == 28
@@ -557,7 +557,7 @@ def test_background_flush_failure_is_reported(
     store = hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600)
     store.append("v", T0, 1.0)
     monkeypatch.setattr(
-        "hfdata.log.os.write", lambda fd, data: (_ for _ in ()).throw(OSError(5, "EIO"))
+        "hfdata.log.segment.os.write", lambda fd, data: (_ for _ in ()).throw(OSError(5, "EIO"))
     )
     store._writer._flush_loop_once()  # what the flusher thread does every flush_interval
     monkeypatch.undo()
@@ -579,7 +579,7 @@ def test_full_disk_in_append_many_keeps_its_errno(
                 raise OSError(28, "No space left on device")
             return real(fd, data)
 
-        monkeypatch.setattr("hfdata.log.os.write", full)
+        monkeypatch.setattr("hfdata.log.segment.os.write", full)
         with pytest.raises(DurabilityError) as info:
             store.append_many(
                 "v",
@@ -593,7 +593,7 @@ def test_schema_write_failure_is_typed_and_leaves_no_temp(
 ) -> None:
     with hfdata.open_store(tmp_path) as store:
         monkeypatch.setattr(
-            "hfdata.kinds.os.fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "full"))
+            "hfdata.log.schema.os.fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "full"))
         )
         with pytest.raises(DurabilityError):
             store.append("v", T0, 1.0)

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-import hfdata.compact
-import hfdata.read
+import hfdata.compact.compaction
+import hfdata.read.query
 
 
 def _implemented(func: Any) -> bool:
@@ -30,8 +30,8 @@ def _implemented(func: Any) -> bool:
         return True
 
 
-HAS_COMPACTION = _implemented(hfdata.compact.compact)
-HAS_READING = _implemented(hfdata.read.read)
+HAS_COMPACTION = _implemented(hfdata.compact.compaction.compact)
+HAS_READING = _implemented(hfdata.read.query.read)
 requires_compaction = pytest.mark.skipif(
     not HAS_COMPACTION, reason="compaction is not on this branch yet"
 )

@@ -4,7 +4,7 @@ A trial records what it *attempted* (every point it handed to the store, in orde
 and what was *acknowledged* (the call returned, as durable as the mode promises).
 Each point carries a unique float id as its value, so a check can tell a lost
 point from a doubled one and an unknown one. The log is read straight from the
-segment files with the reference parser (`hfdata.parse.parse_log_bytes`), so these
+segment files with the reference parser (`hfdata.log.parse.parse_log_bytes`), so these
 checks hold whatever the reader module does.
 """
 
@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hfdata.kinds import load_schema
 from hfdata.layout import decode_name, parse_segment_name
-from hfdata.parse import parse_log_bytes
+from hfdata.log.parse import parse_log_bytes
+from hfdata.log.schema import load_schema
 
 __all__ = [
     "BASE_NS",
@@ -329,10 +329,21 @@ def record_plan(
             model.ack(op.variable, list(op.ids))
 
 
-WRITE_MODULES = ("hfdata.log", "hfdata.writer", "hfdata.store", "hfdata.kinds")
+WRITE_MODULES = (
+    "hfdata.log.segment",
+    "hfdata.log.writer",
+    "hfdata.store",
+    "hfdata.log.schema",
+    "hfdata.durable",
+)
 
 
-MAINTENANCE_MODULES = ("hfdata.compact", "hfdata.journal", "hfdata.parquetio")
+MAINTENANCE_MODULES = (
+    "hfdata.compact.compaction",
+    "hfdata.compact.journal",
+    "hfdata.parquet.files",
+    "hfdata.parquet.local",
+)
 
 
 @contextlib.contextmanager
@@ -364,7 +375,7 @@ def abandon(store: Any) -> None:
             os.close(var.segment.fd)
             var.segment = None
     writer._open.clear()
-    for module in ("hfdata.writer", "hfdata.store"):
+    for module in ("hfdata.log.writer", "hfdata.store"):
         registry = getattr(importlib.import_module(module), "_open_writers", None)
         registry = registry or getattr(importlib.import_module(module), "_open_stores", None)
         if registry is not None:

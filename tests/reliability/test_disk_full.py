@@ -30,8 +30,8 @@ import pytest
 
 import hfdata
 from hfdata.errors import DurabilityError
-from hfdata.kinds import SCHEMA_FILE, load_schema
-from hfdata.layout import log_dir
+from hfdata.layout import SCHEMA_FILE, log_dir
+from hfdata.log.schema import load_schema
 
 from .conftest import Figures
 from .model import (

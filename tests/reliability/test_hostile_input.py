@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 
 import hfdata
 from hfdata.errors import HfdataError, InvalidVariableName
-from hfdata.kinds import load_schema
 from hfdata.layout import decode_name, encode_name, log_dir, parquet_dir
-from hfdata.parse import canonical_json, parse_log_bytes
+from hfdata.log.parse import canonical_json, parse_log_bytes
+from hfdata.log.schema import load_schema
 from hfdata.timeparse import TimeRules, to_ns
 
 from .conftest import Figures

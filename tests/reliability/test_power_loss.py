@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 import hfdata
-from hfdata.kinds import SCHEMA_FILE
+from hfdata.layout import SCHEMA_FILE
 
 from .conftest import Figures, requires_compaction
 from .model import (

@@ -75,7 +75,14 @@ class Die:
 
 
 DIED = 77
-MAINTENANCE_MODULES = ("hfdata.compact", "hfdata.journal", "hfdata.parquetio", "hfdata.log")
+MAINTENANCE_MODULES = (
+    "hfdata.compact.compaction",
+    "hfdata.compact.journal",
+    "hfdata.parquet.files",
+    "hfdata.parquet.local",
+    "hfdata.log.segment",
+    "hfdata.durable",
+)
 
 
 def run_compactor(cmd: dict[str, Any], ack_fd: int) -> None:
