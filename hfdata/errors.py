@@ -29,6 +29,9 @@ an optional extra that is not installed. Why each exists is in docs/decisions.md
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 __all__ = [
     "CompactionFailed",
     "CompactionInProgress",
@@ -105,6 +108,17 @@ class CompactionFailed(HfdataError, OSError):
     """`compact` or `optimize` hit an I/O error (disk full, a lost connection to the
     object store, ...); the batch was rolled back or forward, so no point is lost or
     doubled. `errno` and the cause (`__cause__`) are the original error's."""
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        # OSError's own shapes: with an errno, `str()` reads "[Errno n] message".
+        if errno is None:
+            super().__init__(message)
+        else:
+            super().__init__(errno, message)
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:  # pickles through the one shape
+        message = self.args[0] if self.errno is None else self.strerror
+        return functools.partial(type(self), errno=self.errno), (str(message),)
 
 
 class CorruptFile(HfdataError, OSError):

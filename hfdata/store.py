@@ -1,8 +1,9 @@
 """`Store` and `open_store`: the public facade that wires the stages together.
 
 The append side lives in `hfdata.log.writer`, compaction in `hfdata.compact.compaction`, reading
-in `hfdata.read`; a `Store` holds the settings and one `LogWriter` and forwards to
-them, holding no logic of its own.
+in `hfdata.read`; a `Store` holds the settings, one `LogWriter` and one `PartsRoot`
+(where its Parquet tree lives, `hfdata.parquet.root`) and forwards to them, holding no
+logic of its own.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from hfdata.compact import compaction as _compact
 from hfdata.errors import StoreClosed
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
 from hfdata.log.segment import DURABILITIES, Durability, LogPolicy
 from hfdata.log.writer import LogWriter
+from hfdata.parquet.objectstore import ParquetRoot, normalise_uri
+from hfdata.parquet.root import PartsRoot
+from hfdata.parquet.roots import open_root
 from hfdata.read import dask as _dask
 from hfdata.read import info as _info
 from hfdata.read import query as _query
@@ -35,7 +40,6 @@ if TYPE_CHECKING:
     import polars as pl
 
     from hfdata.compact.compaction import CompactionReport, PruneReport
-    from hfdata.parquet.objectstore import ParquetRoot
     from hfdata.read.info import VariableInfo
 
 __all__ = ["Store", "open_store"]
@@ -86,12 +90,12 @@ class Store:
         flush_interval: float,
         fsync_interval: float | None,
         max_open_segments: int,
-        remote: ParquetRoot | None = None,
+        parts: PartsRoot,
         max_metadata_bytes: int | None = 65_536,
     ) -> None:
         self.root = root
         self.settings = settings
-        self.remote = remote  # the Parquet root when it is not <root>/parquet
+        self.parts = parts  # where the Parquet tree lives
         self.policy = policy
         self._writer = LogWriter(
             root,
@@ -159,6 +163,12 @@ class Store:
             True once the store is closed.
         """
         return self._writer.closed
+
+    @property
+    def remote(self) -> ParquetRoot | None:
+        """The object-store Parquet root, or None for `<root>/parquet` (the readers in
+        `hfdata.read` take it this way until they take `parts`)."""
+        return self.parts if isinstance(self.parts, ParquetRoot) else None
 
     # -- appending -------------------------------------------------------------------------
     def append(
@@ -427,8 +437,6 @@ class Store:
         DurabilityError
             With `include_active`: an active segment could not be closed.
         """
-        from hfdata.compact import compaction as _compact
-
         self._check_open()
         self._check_known(variables)
         if include_active:
@@ -439,7 +447,7 @@ class Store:
             variables=variables,
             progress=progress,
             wait=wait,
-            remote=self.remote,
+            parts=self.parts,
         )
 
     def optimize(
@@ -494,8 +502,6 @@ class Store:
         CorruptFile
             A Parquet file of a partition cannot be read (the message names it).
         """
-        from hfdata.compact import compaction as _compact
-
         self._check_open()
         self._check_known(variables)
         return _compact.optimize(
@@ -504,7 +510,7 @@ class Store:
             variables=variables,
             dedupe=dedupe,
             progress=progress,
-            remote=self.remote,
+            parts=self.parts,
         )
 
     def prune_log(
@@ -544,8 +550,6 @@ class Store:
         CompactionFailed
             An I/O error while deleting; run it again once the cause is fixed.
         """
-        from hfdata.compact import compaction as _compact
-
         self._check_open()
         if not isinstance(older_than, timedelta) or older_than < timedelta(0):
             raise ValueError(
@@ -554,7 +558,7 @@ class Store:
             )
         self._check_known(variables)
         return _compact.prune_log(
-            self.root, older_than.total_seconds(), variables=variables, remote=self.remote
+            self.root, older_than.total_seconds(), variables=variables, parts=self.parts
         )
 
     def _check_known(self, variables: list[str] | None) -> None:
@@ -589,11 +593,9 @@ class Store:
         VariableNotFound
             The store has no such variable.
         """
-        from hfdata.compact import compaction as _compact
-
         validate_name(variable)
         self._writer.forget(variable)
-        _compact.drop(self.root, self.settings, variable, self.remote)
+        _compact.drop(self.root, self.settings, variable, self.parts)
 
     def read(
         self,
@@ -1069,8 +1071,6 @@ def open_store(
     if ambiguous is not _UNSET:
         requested["ambiguous"] = ambiguous
     if parquet_root is not _UNSET:
-        from hfdata.parquet.objectstore import normalise_uri
-
         requested["parquet_root"] = None if parquet_root is None else normalise_uri(parquet_root)
     if log_retention is not _UNSET:
         requested["log_retention_seconds"] = (
@@ -1079,16 +1079,10 @@ def open_store(
     path = Path(root)
     settings = load_or_create(path, requested)
     (path / "log").mkdir(exist_ok=True)
-    remote = None
-    if settings.parquet_root is not None:
-        from hfdata.parquet.objectstore import ParquetRoot
-
-        remote = ParquetRoot(settings.parquet_root, storage_options, owner=settings.store_id)
-    elif storage_options:
+    if settings.parquet_root is None and storage_options:
         raise ValueError("storage_options need a parquet_root (e.g. s3://bucket/prefix)")
-    from hfdata.compact.compaction import recover
-
-    recover(path, remote)  # protocol step 7: roll leftover compaction journals forward or back
+    parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)
+    _compact.recover(path, parts)  # protocol step 7: roll leftover journals forward or back
     age = _seconds(max_segment_age, "max_segment_age")
     assert age is not None
     policy = LogPolicy(
@@ -1106,7 +1100,7 @@ def open_store(
         flush_interval=flush,
         fsync_interval=_seconds(fsync_interval, "fsync_interval"),
         max_open_segments=max_open_segments,
-        remote=remote,
+        parts=parts,
         max_metadata_bytes=max_metadata_bytes,
     )
 

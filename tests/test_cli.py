@@ -372,12 +372,12 @@ def test_compact_on_a_full_disk_says_so_in_one_line(
 ) -> None:
     import errno
 
-    from hfdata.compact import compaction as compact_mod
+    from hfdata.parquet import local as local_mod
 
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", "parquet/part.tmp")
 
-    monkeypatch.setattr(compact_mod, "write_parquet", disk_full)
+    monkeypatch.setattr(local_mod, "write_parquet", disk_full)
     failed = run("compact", filled, "--variable", "a", "--no-progress")
     assert failed.returncode == 1
     [message] = failed.stderr.splitlines()

@@ -26,6 +26,7 @@ from hfdata.compact import compaction as compact_mod
 from hfdata.compact import journal as journal_mod
 from hfdata.errors import CompactionFailed, CompactionInProgress, CorruptFile, VariableNotFound
 from hfdata.locks import COMPACT_LOCK, flock
+from hfdata.parquet import local as local_mod
 from tests.conftest import line, write_segment
 
 T0 = pd.Timestamp("2026-11-26T22:00:00Z")
@@ -191,7 +192,7 @@ def test_optimize_that_cannot_write_fails_typed_and_keeps_the_files(
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(compact_mod, "write_parquet", disk_full)
+    monkeypatch.setattr(local_mod, "write_parquet", disk_full)
     with pytest.raises(CompactionFailed, match=r"optimizing 'x' \(date=2026-11-26\)") as failed:
         store.optimize()
     assert failed.value.errno == errno.ENOSPC
@@ -395,10 +396,10 @@ def _fail_on_call(n: int, real: object) -> object:
     ("module", "name", "nth"),
     [
         (journal_mod.Journal, "save", 1),  # step 4: the journal
-        (compact_mod, "write_parquet", 2),  # step 5: second output
-        (journal_mod, "_rename", 1),  # step 6: first output rename
-        (journal_mod, "_rename", 3),  # step 6: a segment move
-        (journal_mod, "fsync_dir", 2),  # step 6: directory fsync after the renames
+        (local_mod, "write_parquet", 2),  # step 5: second output
+        (local_mod, "_rename", 1),  # step 6: first output rename
+        (journal_mod, "_rename", 1),  # step 6: a segment move (the first)
+        (local_mod, "fsync_dir", 2),  # step 6: directory fsync after the renames
     ],
 )
 def test_failure_at_each_step_then_recovery(

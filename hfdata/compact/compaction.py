@@ -13,10 +13,11 @@ Order among equal timestamps: within a file, segments are taken in name order
 stable; across files of one partition, files sort by batch id (compaction time),
 which `optimize` keeps when it merges them.
 
-With the Parquet root elsewhere (`remote`, an `hfdata.parquet.objectstore.ParquetRoot`), step 5
-uploads each output under its final unique name and step 6 writes the batch's commit
-record instead of renaming (object stores cannot rename); `optimize` merges only the
-files this store committed, and `drop` deletes the variable's commits, then its objects.
+Where the Parquet tree lives is the store's `PartsRoot` (`hfdata.parquet.root`), which does
+steps 5 and 6 its own way: under `<root>/parquet` hidden files renamed into place; in an
+object store uploads under final unique names and a commit record (object stores cannot
+rename). `optimize` merges, per partition, the files the root says this store owns, and
+`drop` makes the variable's Parquet invisible under the publish lock before deleting it.
 """
 
 from __future__ import annotations
@@ -28,16 +29,16 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
 import pyarrow as pa
 
 from hfdata.compact.journal import JOURNAL_DIR, Journal, publish, recover_all, roll_back
 from hfdata.compact.quarantine import quarantine_dir, write_quarantine
-from hfdata.durable import fsync_dir, make_dirs
+from hfdata.durable import fsync_dir
 from hfdata.errors import CompactionFailed, CompactionInProgress, HfdataError, VariableNotFound
 from hfdata.kinds import Kind
 from hfdata.layout import (
@@ -51,12 +52,10 @@ from hfdata.layout import (
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock
 from hfdata.log.parse import BadLine, parse_log_bytes
 from hfdata.log.schema import load_schema
-from hfdata.parquet.files import sort_stable, split_partitions, write_parquet
+from hfdata.parquet.files import sort_stable, split_partitions
 from hfdata.parquet.merge import merge_sorted_files
+from hfdata.parquet.root import PartFile, PartsRoot, Pieces, Staged
 from hfdata.settings import StoreSettings
-
-if TYPE_CHECKING:
-    from hfdata.parquet.objectstore import ParquetRoot
 
 __all__ = [
     "BATCH_BYTES",
@@ -105,19 +104,19 @@ class _Tally:
 
 # -- locking and recovery ----------------------------------------------------------------
 @contextlib.contextmanager
-def _compact_lock(root: Path, wait: bool, remote: ParquetRoot | None = None) -> Iterator[None]:
+def _compact_lock(root: Path, wait: bool, parts: PartsRoot) -> Iterator[None]:
     with flock(root / COMPACT_LOCK, wait=wait) as held:
         if not held:
             raise CompactionInProgress(
                 f"another compaction of {root} is running; call again with wait=True to "
                 "wait for it, or try later"
             )
-        recover_all(root, remote)
+        recover_all(root, parts)
         _sweep_trash(root)
         yield
 
 
-def recover(root: Path, remote: ParquetRoot | None = None) -> None:
+def recover(root: Path, parts: PartsRoot) -> None:
     """Roll leftover journals forward or back, unless a compaction is running right now.
 
     Called by `open_store`; a running compactor recovers at its own start.
@@ -126,7 +125,7 @@ def recover(root: Path, remote: ParquetRoot | None = None) -> None:
         return
     with flock(root / COMPACT_LOCK, wait=False) as held:
         if held:
-            recover_all(root, remote)
+            recover_all(root, parts)
             _sweep_trash(root)
 
 
@@ -280,76 +279,56 @@ def _read_batch(
     return table, journal
 
 
-Output = tuple[Path | str, pa.Table | Iterable[pa.Table]]  # (hidden file or object, rows)
+Output = tuple[Staged, Pieces]  # (journal names, rows)
 
 
 def _write_outputs(
     root: Path,
     journal: Journal,
     outputs: list[Output],
-    remote: ParquetRoot | None,
+    parts: PartsRoot,
+    encoded: str,
     kind: Kind | None,
 ) -> int:
-    """Step 5: every output as a hidden file, fsynced (or uploaded; then the commit
-    record). Returns the rows written.
-
-    A stream of pieces (`optimize`'s merge) bound for an object store is written to a
-    hidden local file first and uploaded whole, so that the object never shows part of
-    its rows: a failure while merging would otherwise complete a partial upload (Arrow's
-    output streams complete on close; they cannot abort)."""
-    entries = []
-    rows = 0
-    for target, pieces in outputs:
-        if remote is None:
-            assert isinstance(target, Path)
-            rows += write_parquet(pieces, target).rows
-        elif isinstance(pieces, pa.Table):
-            entries.append(remote.write_part(pieces, str(target)))
-            rows += pieces.num_rows
-        else:
-            spool = root / JOURNAL_DIR / f".{journal.batch}.spool.parquet"
-            try:  # a crash leaves it to `recover_all`, which removes dot-files there
-                written = write_parquet(pieces, spool, fsync=False)
-                entries.append(remote.upload_file(spool, str(target), written))
-            finally:
-                spool.unlink(missing_ok=True)
-            rows += written.rows
-    if remote is not None:
-        encoded = journal.outputs[0][1].split("/")[0].removeprefix("variable=")
-        journal.commit = remote.commit_record(
-            journal.batch, encoded, kind, entries, list(journal.replaces)
-        )
-    return rows
+    """Step 5: every output written (hidden, or uploaded but not committed), then what
+    publishing will write kept in the journal. Returns the rows written."""
+    spool = root / JOURNAL_DIR / f".{journal.batch}.spool.parquet"
+    written: list[PartFile] = [
+        parts.write(staged, pieces, spool=spool) for staged, pieces in outputs
+    ]
+    journal.commit = parts.commit_record(
+        journal.batch, encoded, kind, written, list(journal.replaces)
+    )
+    return sum(f.rows or 0 for f in written)
 
 
-def _publish(root: Path, journal: Journal, remote: ParquetRoot | None) -> None:
+def _publish(root: Path, journal: Journal, parts: PartsRoot) -> None:
     """Step 6, under the exclusive publish lock."""
-    if remote is None:
-        make_dirs(root / "parquet")
     with flock(root / PUBLISH_LOCK):
-        publish(root, journal, remote)
+        publish(root, journal, parts)
 
 
 def _run_batch(
     root: Path,
     journal: Journal,
     outputs: list[Output],
-    remote: ParquetRoot | None = None,
+    parts: PartsRoot,
+    encoded: str,
     kind: Kind | None = None,
 ) -> int:
     """Steps 4-6 for one batch; on any failure the batch is rolled back or forward at
     once. Returns the rows written."""
-    journal.remote = remote is not None
+    journal.remote = parts.remote
     journal.save(root)
     try:
-        rows = _write_outputs(root, journal, outputs, remote, kind)
-        _publish(root, journal, remote)
+        rows = _write_outputs(root, journal, outputs, parts, encoded, kind)
+        _publish(root, journal, parts)
     except BaseException:
         with contextlib.suppress(Exception):
             if journal.state == "publishing":
-                _publish(root, journal, remote)
+                _publish(root, journal, parts)
             else:
-                roll_back(root, journal, remote)
+                roll_back(root, journal, parts)
         raise
     return rows
 
@@ -374,10 +353,7 @@ def _failing_as(what: str) -> Iterator[None]:
             "undone or finished (or is, by the next open or compaction). Fix the cause (disk "
             "space, permissions, the object store) and run it again"
         )
-        failed = (
-            CompactionFailed(message) if exc.errno is None else CompactionFailed(exc.errno, message)
-        )
-        raise failed from exc
+        raise CompactionFailed(message, errno=exc.errno) from exc
 
 
 def _compact_batch(
@@ -388,26 +364,18 @@ def _compact_batch(
     segments: list[Path],
     tally: _Tally,
     bar: Any,
-    remote: ParquetRoot | None = None,
+    parts: PartsRoot,
 ) -> None:
     table, journal = _read_batch(root, encoded, kind, segments, tally, bar)
     table = sort_stable(table)
     outputs: list[Output] = []
-    base = root / "parquet" / f"variable={encoded}"
     for key, part in split_partitions(table, settings.partition):
-        if remote is not None:
-            rel = remote.part_rel(encoded, key, journal.batch)
-            journal.outputs.append((rel, rel))
-            outputs.append((rel, part))
-        else:
-            directory = base / f"date={key}"
-            final = directory / f"part-{journal.batch}.parquet"
-            tmp = directory / f".part-{journal.batch}.parquet.tmp"
-            journal.outputs.append((_rel(root, tmp), _rel(root, final)))
-            outputs.append((tmp, part))
+        staged = parts.stage(encoded, key, journal.batch)
+        journal.outputs.append(staged)
+        outputs.append((staged, part))
         tally.partitions.add((encoded, key))
     del table
-    tally.rows += _run_batch(root, journal, outputs, remote, kind)
+    tally.rows += _run_batch(root, journal, outputs, parts, encoded, kind)
     tally.segments += len(segments)
     tally.files += len(outputs)
 
@@ -452,7 +420,7 @@ def prune_log(
     older_than: float,
     *,
     variables: list[str] | None = None,
-    remote: ParquetRoot | None = None,
+    parts: PartsRoot,
 ) -> PruneReport:
     """Remove compacted log segments last written `older_than` seconds ago or earlier, now.
 
@@ -462,7 +430,7 @@ def prune_log(
     """
     cutoff = time.time() - older_than
     files = size = 0
-    with _compact_lock(root, True, remote):
+    with _compact_lock(root, True, parts):
         for encoded in _variable_dirs(root, variables):
             with _failing_as(f"pruning the log of {decode_name(encoded)!r}"):
                 removed = _remove_compacted(root, encoded, cutoff)
@@ -497,7 +465,7 @@ def compact(
     variables: list[str] | None = None,
     progress: bool | None = None,
     wait: bool = True,
-    remote: ParquetRoot | None = None,
+    parts: PartsRoot,
 ) -> CompactionReport:
     """Turn every closed segment (of `variables`, default all) into Parquet.
 
@@ -505,7 +473,7 @@ def compact(
     """
     started = time.monotonic()
     tally = _Tally()
-    with _compact_lock(root, wait, remote):
+    with _compact_lock(root, wait, parts):
         encoded_names = [e for e in _variable_dirs(root, variables) if (root / "log" / e).is_dir()]
         plan: list[tuple[str, list[Path]]] = []
         for encoded in encoded_names:
@@ -519,39 +487,40 @@ def compact(
                 with _failing_as(f"compacting {decode_name(encoded)!r}"):
                     kind = load_schema(root / "log" / encoded)
                     for batch in _batches(segments):
-                        _compact_batch(root, settings, encoded, kind, batch, tally, bar, remote)
+                        _compact_batch(root, settings, encoded, kind, batch, tally, bar, parts)
                     _apply_retention(root, encoded, settings)
         finally:
             if bar is not None:
                 bar.close()
-        if remote is not None:  # keep the commit records of what was compacted few
-            for encoded, segments in plan:
-                if segments:
-                    _fold(remote, encoded)
+        for encoded, segments in plan:
+            if segments:
+                _housekeep(parts, encoded)
     return tally.report(started)
 
 
 # -- optimize -----------------------------------------------------------------------------
-def _partition_dirs(root: Path, variables: list[str] | None) -> list[tuple[str, Path]]:
-    base = root / "parquet"
-    if not base.is_dir():
-        return []
-    if variables is None:
-        var_dirs = sorted(p for p in base.iterdir() if p.name.startswith("variable="))
-    else:
-        var_dirs = [base / f"variable={e}" for e in sorted({encode_name(v) for v in variables})]
-    found: list[tuple[str, Path]] = []
-    for var_dir in var_dirs:
-        if var_dir.is_dir():
-            encoded = var_dir.name.removeprefix("variable=")
-            found.extend(
-                (encoded, p) for p in sorted(var_dir.iterdir()) if p.name.startswith("date=")
-            )
-    return found
-
-
-def _parts(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("part-*.parquet") if p.is_file())
+def _partitions(
+    parts: PartsRoot, variables: list[str] | None, dedupe: Literal["last", "first"] | None
+) -> list[tuple[str, Kind | None, str, list[PartFile]]]:
+    """`(variable, kind, partition key, files)` to merge: per partition, the files this
+    store owns (never another store's in a shared root), when there are several or
+    `dedupe` asks for a rewrite of one."""
+    encoded_names = (
+        sorted({encode_name(v) for v in variables}) if variables is not None else parts.variables()
+    )
+    todo: list[tuple[str, Kind | None, str, list[PartFile]]] = []
+    for encoded in encoded_names:
+        listing = parts.listing(encoded)
+        groups: dict[str, list[PartFile]] = {}
+        for f in listing.files:
+            if f.own:
+                groups.setdefault(f.key, []).append(f)
+        todo.extend(
+            (encoded, listing.kind, key, group)
+            for key, group in groups.items()
+            if len(group) > 1 or dedupe is not None
+        )
+    return todo
 
 
 def optimize(
@@ -561,7 +530,7 @@ def optimize(
     variables: list[str] | None = None,
     dedupe: Literal["last", "first"] | None = None,
     progress: bool | None = None,
-    remote: ParquetRoot | None = None,
+    parts: PartsRoot,
 ) -> CompactionReport:
     """Merge each partition's files into one sorted file (optionally deduplicated).
 
@@ -572,91 +541,38 @@ def optimize(
         raise ValueError(f"dedupe must be 'last', 'first' or None, got {dedupe!r}")
     started = time.monotonic()
     tally = _Tally()
-    if remote is not None:
-        with _compact_lock(root, True, remote):
-            _optimize_remote(root, remote, variables, dedupe, tally, progress)
-        return tally.report(started)
-    with _compact_lock(root, True):
-        todo = [
-            (encoded, directory, files)
-            for encoded, directory in _partition_dirs(root, variables)
-            if (files := _parts(directory)) and (len(files) > 1 or dedupe is not None)
-        ]
+    with _compact_lock(root, True, parts):
+        todo = _partitions(parts, variables, dedupe)
         bar = _progress_bar(progress, len(todo), "optimizing", "partition")
         try:
-            for encoded, directory, files in todo:
-                with _failing_as(f"optimizing {decode_name(encoded)!r} ({directory.name})"):
+            for encoded, kind, key, group in todo:
+                with _failing_as(f"optimizing {decode_name(encoded)!r} (date={key})"):
                     journal = Journal(new_batch_id())
-                    final = directory / f"part-{journal.batch}.parquet"
-                    tmp = directory / f".part-{journal.batch}.parquet.tmp"
-                    journal.outputs.append((_rel(root, tmp), _rel(root, final)))
-                    journal.replaces.extend(_rel(root, f) for f in files)
-                    merged = merge_sorted_files(files, dedupe)
-                    tally.rows += _run_batch(root, journal, [(tmp, merged)])
+                    staged = parts.stage(encoded, key, journal.batch)
+                    journal.outputs.append(staged)
+                    journal.replaces.extend(parts.journal_name(f) for f in group)
+                    merged = merge_sorted_files(group, dedupe)
+                    tally.rows += _run_batch(
+                        root, journal, [(staged, merged)], parts, encoded, kind
+                    )
                 tally.files += 1
-                tally.partitions.add((encoded, directory.name))
+                tally.partitions.add((encoded, f"date={key}"))
                 if bar is not None:
                     bar.update(1)
         finally:
             if bar is not None:
                 bar.close()
+        for encoded in sorted({item[0] for item in todo}):
+            _housekeep(parts, encoded)
     return tally.report(started)
 
 
-def _optimize_remote(
-    root: Path,
-    remote: ParquetRoot,
-    variables: list[str] | None,
-    dedupe: Literal["last", "first"] | None,
-    tally: _Tally,
-    progress: bool | None,
-) -> None:
-    """`optimize` on another Parquet root: merge, per partition, the files this store committed.
-
-    Files other stores committed into a shared root are left alone, so two machines
-    never replace the same file.
-    """
-    encoded_names = (
-        sorted({encode_name(v) for v in variables}) if variables is not None else remote.variables()
-    )
-    todo: list[tuple[str, Kind | None, str, list[Any]]] = []
-    for encoded in encoded_names:
-        kind, files, owners = remote.live(encoded)
-        groups: dict[str, list[Any]] = {}
-        for f in files:
-            if owners[f.rel] == remote.owner:
-                groups.setdefault(f.key, []).append(f)
-        todo.extend(
-            (encoded, cast("Kind | None", kind), key, group)
-            for key, group in groups.items()
-            if len(group) > 1 or dedupe is not None
-        )
-    bar = _progress_bar(progress, len(todo), "optimizing", "partition")
+def _housekeep(parts: PartsRoot, encoded: str) -> None:
+    """Tidy the root after a variable's batches (an object store folds its commit
+    records). The batches are published already, so a failure is a warning and the next
+    compaction tries again."""
     try:
-        for encoded, kind, key, group in todo:
-            with _failing_as(f"optimizing {decode_name(encoded)!r} (date={key})"):
-                journal = Journal(new_batch_id())
-                rel = remote.part_rel(encoded, key, journal.batch)
-                journal.outputs.append((rel, rel))
-                journal.replaces.extend(f.rel for f in group)
-                merged = merge_sorted_files(group, dedupe)
-                tally.rows += _run_batch(root, journal, [(rel, merged)], remote, kind)
-            tally.files += 1
-            tally.partitions.add((encoded, key))
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    for encoded in sorted({item[0] for item in todo}):
-        _fold(remote, encoded)
-
-
-def _fold(remote: ParquetRoot, encoded: str) -> None:
-    """Fold the store's commit records of a variable. Housekeeping: the batches are
-    published already, so a failure is a warning and the next compaction tries again."""
-    try:
-        remote.fold(encoded)
+        parts.housekeep(encoded)
     except OSError as exc:
         warnings.warn(
             f"could not fold the commit records of {decode_name(encoded)!r} ({exc}); "
@@ -667,29 +583,21 @@ def _fold(remote: ParquetRoot, encoded: str) -> None:
 
 
 # -- drop -----------------------------------------------------------------------------------
-def drop(
-    root: Path, settings: StoreSettings, variable: str, remote: ParquetRoot | None = None
-) -> None:
+def drop(root: Path, settings: StoreSettings, variable: str, parts: PartsRoot) -> None:
     """Remove a variable entirely: log (with its schema), Parquet and quarantine.
 
-    The directories are renamed to hidden trash names under the publish lock (so
-    readers see the variable whole or gone), then deleted.
+    Its Parquet is made invisible and its folders renamed to hidden trash names under the
+    publish lock (so readers see the variable whole or gone), then deleted.
     """
     encoded = encode_name(variable)
-    targets = [
-        root / "parquet" / f"variable={encoded}",
-        root / "log" / encoded,
-        quarantine_dir(root, encoded),
-    ]
-    with _compact_lock(root, True, remote):
+    targets = [root / "log" / encoded, quarantine_dir(root, encoded)]
+    with _compact_lock(root, True, parts):
         present = [t for t in targets if t.exists()]
-        in_remote = remote is not None and encoded in remote.variables()
-        if not present and not in_remote:
+        held = parts.holds(encoded)
+        if not present and not held:
             raise VariableNotFound(f"store {root} has no variable {variable!r}")
-        trash = []
         with flock(root / PUBLISH_LOCK):
-            if remote is not None and in_remote:
-                remote.drop(encoded)
+            trash = parts.drop(encoded) if held else []
             for target in present:
                 moved = target.with_name(trash_name(target.name))
                 os.rename(target, moved)

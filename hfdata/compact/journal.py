@@ -8,10 +8,11 @@ complete. A leftover journal is therefore rolled forward when it says publishing
 (finish the renames, moves and deletions, all idempotent) and back otherwise
 (delete the temporaries; segments were never touched).
 
-With a Parquet root on another filesystem (`hfdata.parquet.objectstore`), outputs are uploaded
-under their final unique names (`remote: true`, temp == final) and publishing writes
-the batch's commit record (carried in the journal) instead of renaming; rolling back
-deletes the uploaded objects.
+Where the outputs live is the store's `PartsRoot` (`hfdata.parquet.root`): under `<root>/parquet`
+outputs are hidden temporaries renamed into place; in an object store they are uploaded
+under their final unique names (`remote: true`, temp == final) and publishing writes the
+batch's commit record (carried in the journal) instead of renaming; rolling back deletes
+them. This module keeps the order of the steps; the root does each step its own way.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import orjson
 
 from hfdata.durable import atomic_write, fsync_dir, make_dirs
-
-if TYPE_CHECKING:
-    from hfdata.parquet.objectstore import ParquetRoot
+from hfdata.locks import PUBLISH_LOCK, flock
+from hfdata.parquet.local import LocalRoot
+from hfdata.parquet.root import PartsRoot
 
 __all__ = [
     "JOURNAL_DIR",
@@ -49,7 +50,7 @@ class Journal:
     segments: list[tuple[str, str]] = field(default_factory=list)  # (closed, compacted)
     replaces: list[str] = field(default_factory=list)  # files deleted on publish (optimize)
     state: str = "writing"
-    remote: bool = False  # outputs and `replaces` live in the store's ParquetRoot
+    remote: bool = False  # outputs are final names published by a commit record
     commit: dict[str, Any] | None = None  # the commit record to write when publishing
 
     def path(self, root: Path) -> Path:
@@ -81,81 +82,54 @@ def _rename(root: Path, source: str, target: str, dirs: set[Path]) -> None:
         dirs.update((src.parent, dst.parent))
 
 
-def _need_remote(journal: Journal, remote: ParquetRoot | None) -> ParquetRoot:
-    if remote is None:
+def _root(root: Path, journal: Journal, parts: PartsRoot | None) -> PartsRoot:
+    """The Parquet root the journal's outputs live in (default `<root>/parquet`)."""
+    parts = LocalRoot(root) if parts is None else parts
+    if journal.remote != parts.remote:
+        where = "in another location" if journal.remote else "under its root"
         raise ValueError(
-            f"journal {journal.batch} belongs to a store whose Parquet is in another "
-            "location; open the store with its parquet_root and storage_options to recover it"
+            f"journal {journal.batch} belongs to a store whose Parquet is {where}; open the "
+            "store with its parquet_root and storage_options to recover it"
         )
-    return remote
+    return parts
 
 
-def publish(root: Path, journal: Journal, remote: ParquetRoot | None = None) -> None:
+def publish(root: Path, journal: Journal, parts: PartsRoot | None = None) -> None:
     """Step 6 (the caller holds `.publish.lock` exclusively): make the batch visible.
 
     Idempotent, so a roll forward simply runs it again.
     """
+    parts = _root(root, journal, parts)
     if journal.state != "publishing":
-        if not journal.remote:
-            # "publishing" promises complete outputs to a roll forward: their data is
-            # fsynced (step 5), and their names must be durable too, or under POSIX rules a
-            # power loss right after the renames below loses both names, and the segments
-            # then move to compacted/ with their points in no Parquet file.
-            for directory in sorted({(root / tmp).parent for tmp, _ in journal.outputs}):
-                fsync_dir(directory)
+        parts.seal(journal.outputs)
         journal.state = "publishing"
         journal.save(root)
+    parts.reveal(journal.outputs, journal.commit)  # the batch is visible from here on
     dirs: set[Path] = set()
-    if journal.remote:
-        target = _need_remote(journal, remote)
-        if journal.commit is not None:
-            target.put_commit(journal.commit)  # the batch is visible from here on
-    else:
-        for tmp, final in journal.outputs:
-            _rename(root, tmp, final, dirs)
-        # The outputs' names must be durable before the segments leave log/<var>:
-        # otherwise a power loss could keep the move and lose the Parquet names.
-        for directory in sorted(dirs):
-            fsync_dir(directory)
-        dirs.clear()
     for closed, compacted in journal.segments:
         _rename(root, closed, compacted, dirs)
-    if journal.remote:
-        _need_remote(journal, remote).delete(journal.replaces)
-    for old in [] if journal.remote else journal.replaces:
-        path = root / old
-        if path.exists():
-            path.unlink()
-            dirs.add(path.parent)
+    parts.delete(journal.replaces)
     for directory in sorted(dirs):
         fsync_dir(directory)
     journal.path(root).unlink(missing_ok=True)
     fsync_dir(root / JOURNAL_DIR)
 
 
-def roll_back(root: Path, journal: Journal, remote: ParquetRoot | None = None) -> None:
-    """Undo a batch that never started publishing: delete its temporaries and journal."""
-    if journal.remote:
-        _need_remote(journal, remote).delete([final for _, final in journal.outputs])
-    for tmp, final in [] if journal.remote else journal.outputs:
-        # Batch names are unique, so a final name that exists came from this batch (its
-        # rename became durable before the journal said "publishing"): remove it too.
-        (root / tmp).unlink(missing_ok=True)
-        (root / final).unlink(missing_ok=True)
+def roll_back(root: Path, journal: Journal, parts: PartsRoot | None = None) -> None:
+    """Undo a batch that never started publishing: delete its outputs and journal."""
+    _root(root, journal, parts).discard(journal.outputs)
     journal.path(root).unlink(missing_ok=True)
     with contextlib.suppress(FileNotFoundError):
         fsync_dir(root / JOURNAL_DIR)
 
 
-def recover_all(root: Path, remote: ParquetRoot | None = None) -> int:
+def recover_all(root: Path, parts: PartsRoot | None = None) -> int:
     """Step 7: roll every leftover journal forward or back. The caller holds the compact lock.
 
     Publishing takes `.publish.lock` so readers see the batch all at once. Also removes
     stray temporaries of journals that were never completely written. Returns how many
     journals were found.
     """
-    from hfdata.locks import PUBLISH_LOCK, flock
-
     directory = root / JOURNAL_DIR
     if not directory.is_dir():
         return 0
@@ -170,7 +144,7 @@ def recover_all(root: Path, remote: ParquetRoot | None = None) -> int:
         journal = Journal.load(path)
         if journal.state == "publishing":
             with flock(root / PUBLISH_LOCK):
-                publish(root, journal, remote)
+                publish(root, journal, parts)
         else:
-            roll_back(root, journal, remote)
+            roll_back(root, journal, parts)
     return found

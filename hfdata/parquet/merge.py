@@ -2,8 +2,8 @@
 tables, in bounded memory.
 
 The files' row-group statistics cut the time axis into windows of about `WINDOW_ROWS`
-rows. Each window's rows are read from every file (row groups pruned as `read` prunes
-them, page checksums verified), concatenated in the files' order, stably sorted and,
+rows. Each window's rows are read from every file (`hfdata.parquet.reader`: row groups
+pruned, page checksums verified), concatenated in the files' order, stably sorted and,
 if asked, deduplicated. Windows are ranges of timestamps, so equal timestamps never
 straddle two: the stream holds the same rows in the same order as sorting the whole
 concatenation at once, which is what `optimize` did before it held one window at a
@@ -13,19 +13,15 @@ time instead of the whole partition.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
 from hfdata.parquet.files import dedupe_sorted, sort_stable
-from hfdata.read.files import read_parquet, row_groups
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from hfdata.parquet.objectstore import RemoteFile
+from hfdata.parquet.reader import read_parquet, row_groups
+from hfdata.parquet.root import PartFile
 
 __all__ = ["WINDOW_ROWS", "merge_sorted_files"]
 
@@ -33,7 +29,7 @@ WINDOW_ROWS: Final = 2_000_000
 
 
 def merge_sorted_files(
-    files: Sequence[Path | RemoteFile],
+    files: Sequence[PartFile],
     dedupe: Literal["last", "first"] | None = None,
     *,
     window_rows: int | None = None,

@@ -25,6 +25,10 @@ that finds a listed record gone lists again (the fold's record was written first
 a file named by two records counts once, so a fold interrupted between its PUT and its
 deletions changes nothing a reader sees.
 
+`ParquetRoot` implements `hfdata.parquet.root.PartsRoot` (outputs uploaded under their final
+names, `reveal` writes the commit record, `housekeep` folds); it also keeps `live` and
+`RemoteFile`, the listing the readers in `hfdata.read` use until they take a `PartsRoot`.
+
 Filesystems are `pyarrow.fs` objects: S3 through Arrow's C++ client (measured faster than
 s3fs here, see `benchmarks/bench_s3.py`), anything else fsspec knows through
 `pyarrow.fs.PyFileSystem(FSSpecHandler(...))`. `storage_options` are fsspec's (as in
@@ -38,10 +42,10 @@ import contextlib
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal, cast
 from urllib.parse import urlsplit
 
 import orjson
@@ -51,8 +55,10 @@ import pyarrow.parquet as pq
 
 from hfdata.durable import fsync_path
 from hfdata.errors import MissingDependency
+from hfdata.kinds import Kind
 from hfdata.layout import new_batch_id
-from hfdata.parquet.files import Written, write_parquet_stream
+from hfdata.parquet.files import Written, write_parquet, write_parquet_stream
+from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
 
 __all__ = [
     "COMMIT_DIR",
@@ -173,12 +179,16 @@ class _Commit:
     replaces: tuple[str, ...]
 
 
-class ParquetRoot:
+class ParquetRoot(PartsRoot):
     """The Parquet tree on a `pyarrow.fs` filesystem, published through commit records.
 
     Commit records are immutable, so they are cached in memory once read; each listing
     costs one LIST request per variable.
     """
+
+    remote: ClassVar[bool] = True
+    whole_reads: ClassVar[bool] = True
+    pre_buffer: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -263,7 +273,7 @@ class ParquetRoot:
             "size": int(size or 0),
         }
 
-    def commit_record(
+    def _record(
         self,
         batch: str,
         encoded: str,
@@ -307,7 +317,7 @@ class ParquetRoot:
             except FileNotFoundError:
                 continue
 
-    def drop(self, encoded: str) -> None:
+    def drop(self, encoded: str) -> list[Path]:
         """Remove a variable: commits first (readers stop seeing it), then its data."""
         for directory in (self._commit_dir(encoded), self.full(f"variable={encoded}")):
             try:
@@ -316,6 +326,7 @@ class ParquetRoot:
                 continue
         with self._lock:
             self._commits.pop(encoded, None)
+        return []
 
     # -- reading -----------------------------------------------------------------------------
     def _list(self, directory: str) -> list[pafs.FileInfo]:
@@ -384,7 +395,7 @@ class ParquetRoot:
         replaced = {rel for _, c in own for rel in c.replaces}
         live = {o["path"]: o for _, c in own for o in c.outputs if o["path"] not in replaced}
         kind = next((c.kind for _, c in own if c.kind is not None), None)
-        record = self.commit_record(new_batch_id(), encoded, kind, list(live.values()), [])
+        record = self._record(new_batch_id(), encoded, kind, list(live.values()), [])
         record["folds"] = [n for n, _ in own]
         self.put_commit(record)
         # Oldest first (names sort by batch time): a record that replaced a file goes only
@@ -428,6 +439,123 @@ class ParquetRoot:
                 owners[rel] = c.owner
         files.sort(key=lambda f: (f.key, f.name))
         return kind, files, owners
+
+    # -- PartsRoot: listing --------------------------------------------------------------------
+    def listing(
+        self,
+        encoded: str,
+        *,
+        keys: Iterable[str] | None = None,
+        first: str = "",
+        last: str = "\uffff",
+    ) -> Listing:
+        """The live files with what their commits say; `own`: committed by this store."""
+        kind, files, owners = self.live(encoded)
+        wanted = None if keys is None else set(keys)
+        parts = [
+            PartFile(
+                self, f.rel, f.path, f.key, f.size, f.rows, f.lo, f.hi, owners[f.rel] == self.owner
+            )
+            for f in files
+            if (f.key in wanted if wanted is not None else first <= f.key <= last)
+        ]
+        return Listing(cast("Kind | None", kind), parts)
+
+    def holds(self, encoded: str) -> bool:
+        return encoded in self.variables()
+
+    def describe(self, file: PartFile) -> str:
+        return file.path
+
+    # -- PartsRoot: reading one file -----------------------------------------------------------
+    def identity(self, file: PartFile) -> tuple[int, int, int]:
+        return 0, file.size or 0, 0  # objects are immutable: the name and size say it all
+
+    def read_footer(self, file: PartFile) -> pq.FileMetaData:
+        with self.fs.open_input_file(file.path) as src:
+            return pq.read_metadata(src)
+
+    def open(self, file: PartFile) -> pa.NativeFile:
+        return self.fs.open_input_file(file.path)
+
+    def fetch(self, file: PartFile) -> pa.Buffer:
+        """One GET (no HEAD when the commit gave the size; reading exactly that many bytes
+        at once is ~3x faster than `read()` in chunks)."""
+        with self.fs.open_input_stream(file.path) as src:
+            return src.read_buffer(file.size) if file.size is not None else src.read_buffer()
+
+    @contextlib.contextmanager
+    def reading(self, file: PartFile) -> Iterator[None]:
+        """A data object deleted meanwhile (an optimize replaced it) is a
+        `FileNotFoundError`: some stores report it as a generic I/O error."""
+        try:
+            yield
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            if self.fs.get_file_info(file.path).type == pafs.FileType.NotFound:
+                raise FileNotFoundError(file.path) from exc
+            raise
+
+    def parquet_file(self, file: PartFile) -> pq.ParquetFile:
+        with self.reading(file):
+            data = self.fetch(file)
+        return pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
+
+    # -- PartsRoot: the batch protocol ---------------------------------------------------------
+    def stage(self, encoded: str, key: str, batch: str) -> Staged:
+        rel = self.part_rel(encoded, key, batch)
+        return rel, rel  # uploaded under its final, unique name; the commit publishes it
+
+    def journal_name(self, file: PartFile) -> str:
+        return file.rel
+
+    def write(self, staged: Staged, pieces: Pieces, *, spool: Path) -> PartFile:
+        """Upload one output. A stream of pieces (`optimize`'s merge) is written to the
+        local `spool` first and uploaded whole, so the object never shows part of its rows:
+        a failure while merging would otherwise complete a partial upload (Arrow's output
+        streams complete on close; they cannot abort)."""
+        rel = staged[1]
+        if isinstance(pieces, pa.Table):
+            entry = self.write_part(pieces, rel)
+        else:
+            try:  # a crash leaves it to recovery, which removes dot-files in the journal dir
+                written = write_parquet(pieces, spool, fsync=False)
+                entry = self.upload_file(spool, rel, written)
+            finally:
+                spool.unlink(missing_ok=True)
+        key = rel.split("/")[1].removeprefix("date=")
+        return PartFile(
+            self, rel, self.full(rel), key, entry["size"], entry["rows"], entry["lo"], entry["hi"]
+        )
+
+    def commit_record(
+        self,
+        batch: str,
+        encoded: str,
+        kind: Kind | None,
+        written: list[PartFile],
+        replaces: list[str],
+    ) -> dict[str, Any] | None:
+        if not written and not replaces:
+            return None  # a batch of bad lines only: nothing to publish but its segments
+        entries = [
+            {"path": f.rel, "rows": f.rows, "lo": f.lo, "hi": f.hi, "size": f.size} for f in written
+        ]
+        return self._record(batch, encoded, kind, entries, replaces)
+
+    def seal(self, outputs: list[Staged]) -> None:
+        return None  # an upload is durable once it completes
+
+    def reveal(self, outputs: list[Staged], commit: dict[str, Any] | None) -> None:
+        if commit is not None:
+            self.put_commit(commit)  # the batch is visible from here on
+
+    def discard(self, outputs: list[Staged]) -> None:
+        self.delete([final for _, final in outputs])
+
+    def housekeep(self, encoded: str) -> None:
+        self.fold(encoded)
 
 
 def open_remote(fs: pafs.FileSystem, path: str) -> pa.NativeFile:

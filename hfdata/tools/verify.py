@@ -14,9 +14,10 @@ more than 50 years, points before 1970 or more than a day in the future, and
 timestamps holding different values. These are checked one partition at a time
 (its Parquet files plus its points in the log tail), never the whole variable at once.
 
-With a `parquet_root` elsewhere (an object store), its Parquet is the live set of
-the commit records, as hfdata's readers see it, each object fetched once; the
-`storage_options` are those the store is opened with.
+The Parquet files are those the store's `PartsRoot` lists, as hfdata's readers see
+them: with a `parquet_root` elsewhere (an object store), the live set of the commit
+records, each object fetched once; the `storage_options` are those the store is
+opened with.
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from hfdata.errors import CorruptFile
 from hfdata.kinds import Kind
@@ -39,11 +39,10 @@ from hfdata.layout import Partition, decode_name, log_dir, parse_segment_name, p
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock, is_locked
 from hfdata.log.parse import ARROW_TYPES, parse_log_bytes
 from hfdata.log.schema import load_schema
+from hfdata.parquet.root import PartFile, PartsRoot
+from hfdata.parquet.roots import open_root
 from hfdata.settings import SETTINGS_FILE, load_or_create
 from hfdata.timeparse import format_ns
-
-if TYPE_CHECKING:
-    from hfdata.parquet.objectstore import ParquetRoot, RemoteFile
 
 __all__ = ["Finding", "Level", "verify"]
 
@@ -156,8 +155,8 @@ class _Listing:
     active: list[Path] = field(default_factory=list)
     compacted: list[Path] = field(default_factory=list)
     stray: list[Path] = field(default_factory=list)
-    parquet: dict[str, list[Path | RemoteFile]] = field(default_factory=dict)
-    parquet_stray: list[Path] = field(default_factory=list)
+    parquet: dict[str, list[PartFile]] = field(default_factory=dict)
+    parquet_stray: list[str] = field(default_factory=list)
 
 
 def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Finding]:
@@ -168,19 +167,15 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
         settings = load_or_create(root, {})
     except (ValueError, CorruptFile) as exc:
         return [Finding("error", f"{root / SETTINGS_FILE}: {exc}")]
-    remote: ParquetRoot | None = None
-    if settings.parquet_root is not None:
-        from hfdata.parquet.objectstore import ParquetRoot
-
-        remote = ParquetRoot(settings.parquet_root, storage_options, owner=settings.store_id)
-    elif storage_options:
+    if settings.parquet_root is None and storage_options:
         raise ValueError("storage_options need a store with a parquet_root")
+    parts = open_root(root, settings.parquet_root, storage_options, owner=settings.store_id)
     findings: list[Finding] = []
     with flock(root / PUBLISH_LOCK, shared=True):
         journals = sorted(
             p for p in (root / "_journal").glob("*.json") if not p.name.startswith(".")
         )
-        listings = _list(root, remote)
+        listings = _list(root, parts)
     compacting = is_locked(root / COMPACT_LOCK)
     for journal in journals:
         if compacting:
@@ -210,7 +205,7 @@ def _direction(journal: Path) -> str:
     return "forward" if state == "publishing" else "back"
 
 
-def _list(root: Path, remote: ParquetRoot | None) -> dict[str, _Listing]:
+def _list(root: Path, parts: PartsRoot) -> dict[str, _Listing]:
     listings: dict[str, _Listing] = defaultdict(_Listing)
     log = root / "log"
     if log.is_dir():
@@ -227,23 +222,12 @@ def _list(root: Path, remote: ParquetRoot | None) -> dict[str, _Listing]:
                 listing.compacted = sorted(
                     p for p in compacted.iterdir() if parse_segment_name(p.name) is not None
                 )
-    if remote is not None:
-        for encoded in remote.variables():
-            listing = listings[decode_name(encoded)]
-            for file in remote.live(encoded)[1]:
-                listing.parquet.setdefault(file.key, []).append(file)
-        return listings
-    parquet = root / "parquet"
-    if parquet.is_dir():
-        for var_dir in sorted(parquet.glob("variable=*")):
-            listing = listings[decode_name(var_dir.name.removeprefix("variable="))]
-            for part in sorted(var_dir.glob("date=*")):
-                key = part.name.removeprefix("date=")
-                for path in sorted(part.iterdir()):
-                    if path.name.startswith(".") or path.name.endswith(".tmp"):
-                        listing.parquet_stray.append(path)
-                    elif path.suffix == ".parquet":
-                        listing.parquet.setdefault(key, []).append(path)
+    for encoded in parts.variables():
+        listing = listings[decode_name(encoded)]
+        found = parts.listing(encoded)
+        for file in found.files:
+            listing.parquet.setdefault(file.key, []).append(file)
+        listing.parquet_stray.extend(found.strays)
     return listings
 
 
@@ -284,7 +268,7 @@ def _check_variable(
             Finding(
                 "warning",
                 f"{name}: {len(listing.parquet_stray)} leftover temporary Parquet file(s), e.g. "
-                f"{listing.parquet_stray[0].relative_to(root)}; readers ignore them",
+                f"{listing.parquet_stray[0]}; readers ignore them",
             )
         )
     plausible = _Plausibility(time.time_ns())
@@ -386,7 +370,7 @@ def _check_parquet(
         parts: list[npt.NDArray[np.int64]] = []
         values: list[npt.NDArray[Any]] = []
         for path in paths:
-            where = path.relative_to(root) if isinstance(path, Path) else path.path
+            where = path.root.describe(path)
             try:
                 table, schema = _timestamps(path)
             except FileNotFoundError:
@@ -434,16 +418,10 @@ def _check_parquet(
     return stamps, rows, files
 
 
-def _timestamps(path: Path | RemoteFile) -> tuple[pa.Table, pa.Schema]:
+def _timestamps(file: PartFile) -> tuple[pa.Table, pa.Schema]:
     """The timestamp and value columns and the schema of a Parquet file (an object: one
     GET)."""
-    if isinstance(path, Path):
-        pf = pq.ParquetFile(path)
-    else:
-        from hfdata.parquet.objectstore import fetch, vanished_as_not_found
-
-        with vanished_as_not_found(path):
-            pf = pq.ParquetFile(pa.BufferReader(fetch(path)), page_checksum_verification=True)
+    pf = file.root.parquet_file(file)
     schema = pf.schema_arrow
     columns = [c for c in ("timestamp", "value") if c in schema.names]
     return pf.read(columns=columns, use_threads=False), schema
