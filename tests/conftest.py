@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from logutil import line, write_segment  # re-exported until the tests import logutil
 
 import hfdata
 
-__all__ = ["MakeStore", "line", "write_segment"]
+__all__ = ["MakeStore"]
 
 MakeStore = Callable[..., hfdata.Store]
 
