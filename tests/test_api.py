@@ -45,7 +45,7 @@ def test_every_module_declares_sorted_all(name: str) -> None:
 
 
 # Every public error and the built-in it resembles (the tree in hfdata/errors.py).
-ERRORS_AND_BUILTINS: list[tuple[type[Exception], type[Exception]]] = [
+ERRORS_AND_BUILTINS: list[tuple[type[errors.HfdataError], type[Exception]]] = [
     (errors.InvalidVariableName, ValueError),
     (errors.InvalidTimestamp, ValueError),
     (errors.InvalidValue, ValueError),
@@ -64,7 +64,7 @@ ERRORS_AND_BUILTINS: list[tuple[type[Exception], type[Exception]]] = [
 ]
 
 
-def _public_errors() -> set[type[Exception]]:
+def _public_errors() -> set[type[errors.HfdataError]]:
     """The error classes `hfdata.errors.__all__` exports, the base class aside."""
     found = {getattr(errors, name) for name in errors.__all__}
     return {e for e in found if isinstance(e, type) and issubclass(e, errors.HfdataError)} - {

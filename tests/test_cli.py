@@ -46,7 +46,7 @@ COMMANDS = (
 def one_line_error(result: Any) -> str:
     """The single stderr line of a failed command (never a traceback)."""
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines: list[str] = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("hfdata")
     return lines[0]

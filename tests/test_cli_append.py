@@ -43,7 +43,7 @@ def jsonl(i: int, **extra: Any) -> str:
 
 def one_line_error(result: Any) -> str:
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines: list[str] = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
 

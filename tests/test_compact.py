@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from logutil import line, write_segment
 
 import hfdata
 from hfdata.compact import compaction as compact_mod
@@ -27,7 +28,6 @@ from hfdata.compact import journal as journal_mod
 from hfdata.errors import CompactionFailed, CompactionInProgress, CorruptFile, VariableNotFound
 from hfdata.locks import COMPACT_LOCK, flock
 from hfdata.parquet import local as local_mod
-from tests.conftest import line, write_segment
 
 T0 = pd.Timestamp("2026-11-26T22:00:00Z")
 
@@ -55,10 +55,7 @@ def assert_clean(root: Path) -> None:
     assert journals(root) == []
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> hfdata.Store:
-    with hfdata.open_store(tmp_path / "s", max_segment_bytes=4000) as s:
-        yield s
+pytestmark = pytest.mark.store_options(max_segment_bytes=4000)  # for the `store` fixture
 
 
 # -- layout and schema ----------------------------------------------------------------------
@@ -279,7 +276,9 @@ def test_failure_while_closing_a_dead_writers_segment_is_typed_then_redone(
         write_segment(
             root, "v", lines + b'{"timestamp":"2026-11-26T1', name="dead-000001.jsonl.active"
         )
-        monkeypatch.setattr(compact_mod.os, "ftruncate", _fail_on_call(1, os.ftruncate))
+        monkeypatch.setattr(
+            "hfdata.compact.compaction.os.ftruncate", _fail_on_call(1, os.ftruncate)
+        )
         with pytest.raises(CompactionFailed, match="compacting 'v' failed: injected failure"):
             store.compact()
         monkeypatch.undo()
@@ -299,7 +298,7 @@ def test_second_compactor_raises_or_waits(store: hfdata.Store) -> None:
         assert held
         with pytest.raises(CompactionInProgress, match="wait=True"):
             store.compact(wait=False)
-    reports: list[hfdata.compact.compaction.CompactionReport] = []  # type: ignore[name-defined]
+    reports: list[hfdata.CompactionReport] = []
     threads = [threading.Thread(target=lambda: reports.append(store.compact())) for _ in range(2)]
     for t in threads:
         t.start()
@@ -346,7 +345,9 @@ def test_an_interrupted_drop_is_never_a_variable_and_is_swept(
     store.append_many("x", frame(T0, 10))
     store.append_many("y", frame(T0, 10))
     store.compact(include_active=True)
-    monkeypatch.setattr(compact_mod.shutil, "rmtree", lambda *a, **k: None)  # killed here
+    monkeypatch.setattr(
+        "hfdata.compact.compaction.shutil.rmtree", lambda *a, **k: None
+    )  # killed here
     store.drop("x")
     monkeypatch.undo()
     trash = [p for p in (store.root / "log").iterdir() if p.name not in ("y",)]

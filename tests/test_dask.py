@@ -47,10 +47,10 @@ def _fill(store: hfdata.Store) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[hfdata.Store]:
-    with hfdata.open_store(tmp_path / "s") as s:
-        _fill(s)
-        yield s
+def store(store: hfdata.Store) -> hfdata.Store:
+    """The shared `store` fixture (conftest.py), filled by `_fill`."""
+    _fill(store)
+    return store
 
 
 def test_same_rows_as_read_with_known_divisions(store: hfdata.Store) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -21,8 +23,9 @@ def table(**columns: pa.Array) -> pa.Table:
 def test_pandas_index_is_utc_timestamp_with_nanoseconds() -> None:
     df = to_pandas(table(value=pa.array([1.0, None, 3.0])))
     assert df.index.name == "timestamp"
-    assert str(df.index.tz) == "UTC"
-    assert df.index.asi8.tolist() == NS
+    index = cast(pd.DatetimeIndex, df.index)
+    assert str(index.tz) == "UTC"
+    assert index.asi8.tolist() == NS
     assert df["value"].isna().tolist() == [False, True, False]
 
 

@@ -425,6 +425,7 @@ def test_commit_records_fold(
         assert a.remote is not None
         counts.append(len(_records(a.remote, "x")))
     assert counts == [3, 4, 3, 4, 3]  # b's 2 + a's 1, 2, then folded to 1, 2, 1
+    assert a.remote is not None
     records = _records(a.remote, "x")
     own = [r for r in records if r["owner"] == a.settings.store_id]
     [folded] = own
@@ -474,7 +475,7 @@ def test_a_fold_cut_short_never_revives_a_replaced_file(
                 self.deleted += 1
                 real.delete_file(path)
 
-        remote.fs = DeletesOnce()  # type: ignore[assignment]
+        remote.fs = DeletesOnce()
         with pytest.raises(OSError, match="connection reset"):
             remote.fold("x", at=1)
         remote.fs = real
@@ -576,7 +577,7 @@ def test_optimize_merges_in_windows_and_uploads_only_whole_objects(
         expected = store.read("x")
         before = _bucket_parts(store)
         calls = itertools.count()
-        real = merge.read_parquet
+        real = merge.read_parquet  # type: ignore[attr-defined]  # the name merge looks up
 
         def flaky(*args: Any) -> Any:
             if next(calls) == 2:  # each window reads both files: the second window
@@ -586,7 +587,7 @@ def test_optimize_merges_in_windows_and_uploads_only_whole_objects(
         from hfdata.compact import compaction as compact_mod
 
         seen_at_roll_back: list[list[str]] = []
-        roll_back = compact_mod.roll_back
+        roll_back = compact_mod.roll_back  # type: ignore[attr-defined]  # the name it calls
 
         def watched(*args: Any) -> None:
             seen_at_roll_back.append(_bucket_parts(store))

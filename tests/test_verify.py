@@ -11,12 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cliutil import hfdata_cli
 
 import hfdata
 from hfdata.locks import COMPACT_LOCK, flock
 from hfdata.tools import verify as verify_mod
 from hfdata.tools.verify import Finding, verify
-from tests.cliutil import hfdata_cli
 
 SECOND = 1_000_000_000
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
@@ -204,7 +204,7 @@ def _local_store(tmp_path: Path) -> Path:
 
 # -- valid but implausible data: warnings, exit 0 (issue 14) -------------------------------------
 def heartpy(name: str) -> pd.DataFrame:
-    return pd.read_csv(importlib.resources.files("heartpy") / "data" / name)  # type: ignore[arg-type]
+    return pd.read_csv(str(importlib.resources.files("heartpy") / "data" / name))
 
 
 def test_verify_warns_on_points_over_centuries(tmp_path: Path) -> None:

@@ -515,7 +515,12 @@ def test_writer_killed_mid_stream_keeps_every_acknowledged_point(tmp_path: Path)
 
 def test_a_refused_first_point_creates_no_variable(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store:
-        for bad in [("x", "not a time", "text"), ("x", T0, "text", ["no"]), ("x", T0, b"?")]:
+        refused: list[tuple[Any, ...]] = [
+            ("x", "not a time", "text"),
+            ("x", T0, "text", ["no"]),
+            ("x", T0, b"?"),
+        ]
+        for bad in refused:
             with pytest.raises(hfdata.HfdataError):
                 store.append(*bad)
         assert not (tmp_path / "log" / "x" / "_schema.json").exists()
@@ -843,7 +848,7 @@ def test_numpy_scalars_in_metadata_on_both_paths(tmp_path: Path) -> None:
         store.append_many(
             "m",
             pd.DataFrame({"value": [1.0]}, index=pd.to_datetime(["2020-01-01"], utc=True)).assign(
-                metadata=[meta]
+                metadata=[meta]  # type: ignore[list-item]  # pandas-stubs: no dicts in assign
             ),
         )
         assert store.read("v", metadata=True)["metadata"].iloc[1] == plain

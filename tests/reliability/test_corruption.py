@@ -93,7 +93,7 @@ def corrupt(data: bytes, rng: random.Random) -> tuple[bytes, str]:
 
 def complete_lines(data: bytes) -> list[tuple[int, bytes]]:
     """(offset, line) for each newline-terminated line."""
-    out = []
+    out: list[tuple[int, bytes]] = []
     offset = 0
     while True:
         stop = data.find(b"\n", offset)
@@ -105,7 +105,7 @@ def complete_lines(data: bytes) -> list[tuple[int, bytes]]:
 
 def quarantine_records(root: Path) -> list[dict[str, Any]]:
     base = root / "_quarantine"
-    records = []
+    records: list[dict[str, Any]] = []
     if base.is_dir():
         for path in base.rglob("*.jsonl"):
             records.extend(orjson.loads(x) for x in path.read_bytes().splitlines())

@@ -44,7 +44,7 @@ RULES = TimeRules("UTC")
 STORE_OPTS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY
 
 
-def fuzz(examples: int) -> Any:
+def fuzz(examples: int) -> settings:
     return settings(
         max_examples=examples,
         deadline=None,
@@ -191,7 +191,8 @@ hostile_timestamps = st.one_of(
     ),
     st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1).flatmap(
         lambda n: st.sampled_from(["s", "ms", "us", "ns", "D", "h"]).map(
-            lambda unit: np.datetime64(n // 10**9 if unit in ("D", "h") else n, unit)
+            # numpy's stubs want the unit as a Literal; these are the same strings
+            lambda unit: np.datetime64(n // 10**9 if unit in ("D", "h") else n, unit)  # type: ignore[call-overload]
         )
     ),
     st.just(pd.NaT),

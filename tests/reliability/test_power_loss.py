@@ -146,7 +146,7 @@ class Disk:
         build(self.root_ino, target)
 
 
-CONFIGS = {
+CONFIGS: dict[str, dict[str, Any]] = {
     "fsync": {"durability": "fsync"},
     "group": {"durability": "flush", "fsync_interval": 3600.0},
     "group-buffered": {"durability": "buffered", "fsync_interval": 3600.0},
