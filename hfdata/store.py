@@ -107,9 +107,11 @@ class Store:
             max_metadata_bytes=max_metadata_bytes,
         )
         self.writer_id = self._writer.writer_id
+        # The hot path: calls go straight to the writer, without a forwarding frame.
+        self.append = self._writer.append  # type: ignore[method-assign]
         # A store nobody holds (a notebook cell run again) is closed by the garbage
         # collector, as an unclosed file is. The callback holds the writer, never the
-        # store, and nothing the writer owns (its flusher thread)
+        # store, and nothing the writer owns (its flusher thread, the bound `append`)
         # refers back to the store. At interpreter exit the writers' atexit hook closes
         # them instead, without a warning.
         self._finalizer = weakref.finalize(self, _collected, self._writer, repr(self))
@@ -247,6 +249,8 @@ class Store:
         >>> store.append("sensor_temp", "2026-11-26T09:00Z", 25.5, {"room": "a"})
         >>> store.append("counter", "2026-11-26T09:00Z", 1, kind="int")
         """
+        # Only `help(Store.append)` reaches this body: `__init__` binds each instance's
+        # `append` straight to its `LogWriter.append`, which does the same.
         self._writer.append(variable, timestamp, value, metadata, kind=kind)
 
     def append_many(
