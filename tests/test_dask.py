@@ -19,6 +19,7 @@ from s3server import make_bucket, moto_server, storage_options
 
 import hfdata
 from hfdata.read import dask as hfdata_dask
+from hfdata.read import files as read_files
 
 # dask calls reset_index(inplace=True) in places, deprecated by pandas 3.1
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
@@ -98,7 +99,7 @@ def test_only_the_end_partitions_footers_are_read(
     # four days of files: the client reads the footers of days 1 and 4 (for the exact
     # first and last points); days 2 and 3 are balanced on sizes, read by the workers
     seen: list[Path] = []
-    span = hfdata_dask.file_span
+    span = read_files.file_span
 
     def counting(path: Any) -> tuple[int, int, int]:
         seen.append(path)
@@ -154,7 +155,7 @@ def test_a_file_replaced_while_grouping_lists_again(
     store: hfdata.Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # an optimize between the listing and the footer reads: the listing is taken again
-    span = hfdata_dask.file_span
+    span = read_files.file_span
     calls: list[Path] = []
 
     def vanishing_once(path: Any) -> tuple[int, int, int]:
