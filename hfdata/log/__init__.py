@@ -11,3 +11,7 @@ for to `lineparse` (the per-line reference). `lineformat` is the vocabulary both
 sides share: field names, the bytes writers produce, the Arrow types, the value rule.
 Nothing here knows about Parquet.
 """
+
+from __future__ import annotations
+
+__all__: list[str] = []
