@@ -17,6 +17,7 @@ from hfdata.kinds import KINDS
 from hfdata.layout import SCHEMA_FILE, log_dir
 from hfdata.log.schema import load_schema, store_schema
 from hfdata.tools.cli import main
+from hfdata.tools.verify import verify
 
 CORRUPT = [
     pytest.param(b"", id="empty"),
@@ -110,3 +111,18 @@ def test_cli_reports_a_corrupt_schema_as_a_problem_exit_1(
     [message] = err.strip().splitlines()
     assert message.startswith("hfdata: error: ")
     assert str(path) in message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hfdata/tools/verify.py _check_variable catches (ValueError, KeyError) around "
+    "load_schema to report an unreadable _schema.json as a finding; a CorruptFile (an "
+    "OSError) now escapes and stops verify at that variable. Fix: catch CorruptFile there",
+)
+def test_verify_reports_a_corrupt_schema_as_a_finding(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path) as store:
+        store.append("v", "2026-11-26T00:00:00Z", 1.0)
+        store.append("w", "2026-11-26T00:00:00Z", 1.0)
+    (log_dir(tmp_path, "v") / SCHEMA_FILE).write_bytes(b"not json")
+    findings = verify(tmp_path)
+    assert any("_schema.json" in f.message for f in findings)

@@ -52,6 +52,7 @@ _BATCH_ROWS: Final = 200_000
 # UTC datetimes inside these bounds fit in int64 nanoseconds: no range check needed.
 _LO: Final = datetime(1678, 1, 1, tzinfo=UTC)
 _HI: Final = datetime(2262, 1, 1, tzinfo=UTC)
+_dumps: Final = orjson.dumps  # one global lookup on the append path instead of two
 _open_writers: weakref.WeakSet[LogWriter] = weakref.WeakSet()
 
 
@@ -65,6 +66,26 @@ def _close_all_at_exit() -> None:
 
 class LogWriter:
     """Appends points to the log under `root` (see the module docstring)."""
+
+    __slots__ = (
+        "__weakref__",
+        "_buffer_limit",
+        "_buffered",
+        "_closed",
+        "_dump_opts",
+        "_flusher",
+        "_fsync_interval",
+        "_lock",
+        "_max_bytes",
+        "_max_line",
+        "_max_metadata",
+        "_rules",
+        "_table",
+        "_vars",
+        "policy",
+        "root",
+        "writer_id",
+    )
 
     def __init__(
         self,
@@ -138,7 +159,10 @@ class LogWriter:
         `kind=`, another timestamp form, a non-float or non-finite value, metadata that
         needs a closer look, no open segment, `fsync` mode) by `_append_checked`.
         """
-        var = self._vars.get(variable)
+        try:
+            var = self._vars[variable]  # cheaper than `.get` when it is there, as it is here
+        except KeyError:
+            var = None
         if (
             var is None
             or not var.fast
@@ -153,13 +177,13 @@ class LogWriter:
             return
         # The field names of `lineformat`, spelled out: a constant-key dict is built in one step.
         if metadata is None:
-            line = orjson.dumps({"timestamp": timestamp, "value": value}, option=self._dump_opts)
+            line = _dumps({"timestamp": timestamp, "value": value}, option=self._dump_opts)
         elif type(metadata) is not dict:
             self._append_checked(variable, timestamp, value, metadata, kind)
             return
         else:
             try:
-                line = orjson.dumps(
+                line = _dumps(
                     {"timestamp": timestamp, "value": value, "metadata": metadata},
                     option=self._dump_opts,
                 )
@@ -193,7 +217,7 @@ class LogWriter:
             if written != size or segment.size >= self._max_bytes:
                 self._table.after_write(var, segment, line, written)
         finally:
-            lock.release()
+            lock.put(None)  # `lock.release()` without a Python frame
 
     def _append_checked(
         self,
