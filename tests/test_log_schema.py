@@ -113,12 +113,6 @@ def test_cli_reports_a_corrupt_schema_as_a_problem_exit_1(
     assert str(path) in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hfdata/tools/verify.py _check_variable catches (ValueError, KeyError) around "
-    "load_schema to report an unreadable _schema.json as a finding; a CorruptFile (an "
-    "OSError) now escapes and stops verify at that variable. Fix: catch CorruptFile there",
-)
 def test_verify_reports_a_corrupt_schema_as_a_finding(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store:
         store.append("v", "2026-11-26T00:00:00Z", 1.0)

@@ -241,7 +241,7 @@ def _check_variable(
     out: list[Finding] = []
     try:
         kind: Kind | None = load_schema(log_dir(root, name))
-    except (ValueError, KeyError) as exc:
+    except CorruptFile as exc:
         out.append(Finding("error", f"{name}: unreadable _schema.json ({exc})"))
         kind = None
     tail: list[pa.Table] = []
