@@ -4,7 +4,9 @@ Files are sorted by timestamp, so a window `[lo, last]` keeps only the row group
 footer statistics overlap it, and the rows are sliced without copying. Footers are
 cached by the file's path and identity (a local file's inode, size and mtime; an
 object's size: objects are never rewritten). Page checksums are verified on every read,
-so a flipped bit is an error, never a wrong value.
+so a flipped bit is an error, never a wrong value. The steps (`plan`, `read_groups`,
+`covers`, `read_whole`) are public for readers that spread one read over threads
+(`hfdata.read.files`).
 """
 
 from __future__ import annotations

@@ -138,6 +138,8 @@ def _read_one(
     workers: int,
     pool: ThreadPoolExecutor | None,
 ) -> pa.Table | None:
+    """One file's rows in `[lo, last]`: fetched whole and decoded by runs of row groups
+    on `pool` where its root reads whole files, else by `parquet.reader.read_parquet`."""
     if pool is None or not covers(file, lo, last):
         return read_parquet(file, lo, last, columns)
     root = file.root
