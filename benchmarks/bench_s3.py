@@ -115,10 +115,8 @@ def _day_cases(tmp: Path, endpoint: str, quick: bool) -> list[dict[str, Any]]:
     local = hfdata.open_store(tmp / "local")
     s3 = hfdata.open_store(tmp / "s3", parquet_root="s3://bench-day/store", storage_options=opts)
     s3fs_store = hfdata.open_store(tmp / "s3")
-    assert s3.remote is not None
-    s3fs_store.remote = ParquetRoot(
-        s3.remote.uri, opts, owner=s3.settings.store_id, backend="fsspec"
-    )
+    assert isinstance(s3.parts, ParquetRoot)
+    s3fs_store.parts = ParquetRoot(s3.parts.uri, opts, owner=s3.settings.store_id, backend="fsspec")
     out: list[dict[str, Any]] = []
     try:
         for store in (local, s3):
@@ -172,7 +170,7 @@ def _day_cases(tmp: Path, endpoint: str, quick: bool) -> list[dict[str, Any]]:
                 )
             )
         table = local.read("x", output="arrow")
-        assert s3.remote is not None and s3fs_store.remote is not None
+        assert isinstance(s3.parts, ParquetRoot) and isinstance(s3fs_store.parts, ParquetRoot)
         counter = iter(range(1_000_000))
 
         def upload(root: ParquetRoot | None) -> Any:
@@ -192,8 +190,8 @@ def _day_cases(tmp: Path, endpoint: str, quick: bool) -> list[dict[str, Any]]:
             "upload a day",
             [
                 Contender("local disk (fsync)", "baseline", upload(None), rows),
-                Contender("S3 via pyarrow.fs", "hfdata", upload(s3.remote), rows),
-                Contender("S3 via s3fs", "hfdata", upload(s3fs_store.remote), rows),
+                Contender("S3 via pyarrow.fs", "hfdata", upload(s3.parts), rows),
+                Contender("S3 via s3fs", "hfdata", upload(s3fs_store.parts), rows),
             ],
             repeats=3,
         )

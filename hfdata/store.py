@@ -23,7 +23,7 @@ from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
 from hfdata.log.segment import DURABILITIES, Durability, LogPolicy
 from hfdata.log.writer import LogWriter
-from hfdata.parquet.objectstore import ParquetRoot, normalise_uri
+from hfdata.parquet.objectstore import normalise_uri
 from hfdata.parquet.root import PartsRoot
 from hfdata.parquet.roots import open_root
 from hfdata.read import dask as _dask
@@ -165,12 +165,6 @@ class Store:
             True once the store is closed.
         """
         return self._writer.closed
-
-    @property
-    def remote(self) -> ParquetRoot | None:
-        """The object-store Parquet root, or None for `<root>/parquet` (the readers in
-        `hfdata.read` take it this way until they take `parts`)."""
-        return self.parts if isinstance(self.parts, ParquetRoot) else None
 
     # -- appending -------------------------------------------------------------------------
     def append(
@@ -569,11 +563,11 @@ class Store:
         """`VariableNotFound` for a name the store does not hold (a likely typo)."""
         if variables is None:
             return
-        known = set(_snapshot.variable_names(self.root, self.remote))
+        known = set(_snapshot.variable_names(self.root, self.parts))
         for name in variables:
             validate_name(name)
             if name not in known:
-                raise _snapshot.not_found(self.root, name, self.remote)
+                raise _snapshot.not_found(self.root, name, self.parts)
 
     def drop(self, variable: str) -> None:
         """Remove a variable entirely: its log (with its kind), Parquet and quarantine.
@@ -718,6 +712,7 @@ class Store:
         self._writer.flush_for_readers()
         return _query.read(
             self.root,
+            self.parts,
             self.settings,
             variables,
             start,
@@ -730,7 +725,6 @@ class Store:
             metadata=metadata,
             dedupe=dedupe,
             include_log=include_log,
-            remote=self.remote,
             max_rows=max_rows,
         )
 
@@ -774,7 +768,7 @@ class Store:
         """
         self._check_open()
         self._writer.flush_for_readers()
-        return _scan.scan(self.root, self.settings, variable, start, end, self.remote)
+        return _scan.scan(self.root, self.parts, self.settings, variable, start, end)
 
     def variables(self) -> list[str]:
         """The names of every variable in the store.
@@ -795,7 +789,7 @@ class Store:
         """
         self._check_open()
         self._writer.flush_for_readers()
-        return _snapshot.variable_names(self.root, self.remote)
+        return _snapshot.variable_names(self.root, self.parts)
 
     def info(self, variable: str) -> VariableInfo:
         """What one variable holds: its kind, time range, rows, partitions and bytes.
@@ -831,7 +825,7 @@ class Store:
         """
         self._check_open()
         self._writer.flush_for_readers()
-        return _info.info(self.root, self.settings, variable, self.remote)
+        return _info.info(self.root, self.parts, self.settings, variable)
 
     def to_dask(
         self,
@@ -896,11 +890,11 @@ class Store:
         self._writer.flush_for_readers()
         return _dask.to_dask(
             self.root,
+            self.parts,
             self.settings,
             variables,
             start,
             end,
-            self.remote,
             partition_rows=partition_rows,
         )
 

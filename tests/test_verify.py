@@ -15,6 +15,7 @@ from cliutil import hfdata_cli
 
 import hfdata
 from hfdata.locks import COMPACT_LOCK, flock
+from hfdata.parquet.objectstore import ParquetRoot
 from hfdata.tools import verify as verify_mod
 from hfdata.tools.verify import Finding, verify
 
@@ -180,8 +181,8 @@ def test_parquet_in_an_object_store(tmp_path: Path) -> None:
             for i in range(20):
                 store.append("a", f"2026-11-26T10:00:{i:02d}Z", float(i))
             store.compact(include_active=True)
-            remote = store.remote
-            assert remote is not None
+            remote = store.parts
+            assert isinstance(remote, ParquetRoot)
             [file] = remote.live("a")[1]
         findings = verify(root, options)
         assert levels(findings, "error") == []

@@ -10,7 +10,7 @@ the end partitions, estimated from file sizes between). Partitions are large bec
 pandas' fixed cost per partition (an index hash table for `.loc`) dominates small ones
 (benchmarks/PROFILES.md). The log tail, read on this machine (the log is local), is cut
 at the partition boundaries and carried in the graph. Workers read the Parquet
-themselves (local paths, or the object store through the pickled filesystem), pruned
+themselves, each file through its pickled `PartsRoot` (a local tree or an object store), pruned
 by row-group statistics as `read` does.
 
 Divisions are the first point, store partition starts between, and the last point. The
@@ -42,7 +42,9 @@ from hfdata.errors import MissingDependency
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
 from hfdata.log.parse import table_schema
-from hfdata.read.files import estimated_rows, file_size, file_span, read_parquet
+from hfdata.parquet.reader import file_span
+from hfdata.parquet.root import PartFile, PartsRoot
+from hfdata.read.files import estimated_rows, file_size, read_one
 from hfdata.read.frames import to_pandas
 from hfdata.read.query import window
 from hfdata.read.rows import merge_sorted, tail_rows
@@ -52,8 +54,6 @@ from hfdata.timeparse import NS_MAX, NS_MIN
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
-
-    from hfdata.parquet.objectstore import ParquetRoot, RemoteFile
 
 __all__ = ["PARTITION_ROWS", "to_dask"]
 
@@ -70,8 +70,17 @@ class _Part:
     last: int
     names: tuple[str, ...]
     kinds: tuple[Kind | None, ...]
-    files: tuple[tuple[int, Path | RemoteFile], ...]  # (variable index, file)
+    files: tuple[tuple[int, PartFile], ...]  # (variable index, file)
     tails: tuple[pa.Table | None, ...]  # per variable, already cut to [lo, last]
+
+    def __dask_tokenize__(self) -> object:
+        """Dask's name for the partition: its files by root and path (as it named local
+        paths and commit entries before), not by pickling each file's root, which made
+        building a graph of many partitions twice as slow."""
+        from dask.base import normalize_token
+
+        files = tuple((i, repr(f.root), f.path, f.size, f.rows, f.lo, f.hi) for i, f in self.files)
+        return normalize_token((self.lo, self.last, self.names, self.kinds, files, self.tails))
 
 
 def _schema(kind: Kind | None) -> pa.Schema:
@@ -97,19 +106,19 @@ def _groups(
     """One group per store partition holding points in `[lo, last]`: its files (every
     batch of that partition) and the log tail rows that fall in it.
 
-    Local files are grouped by the partition their path names. Only the footers of the
+    Files are grouped by the partition key their listing names. Only the footers of the
     first and last groups are read, for the exact end points the outer divisions need; a
     group between them lies wholly inside the window, and its rows (used only to balance
     partitions) are estimated from file sizes at the rows per byte of the footers read:
     reading every footer here would delay the first task (benchmarks/PROFILES.md), and
-    the workers read the footers anyway, to prune row groups. Remote files carry exact
-    spans in their commit records.
+    the workers read the footers anyway, to prune row groups. Files whose listing knows
+    their span and rows (an object store's commit records) are exact without a footer.
     """
     groups: _Groups = {}
     for i, files in enumerate(listing):
-        for order, (key, path) in enumerate(files.parquet):
-            group = groups.setdefault(_key_start(key), [NS_MAX, NS_MIN, [], 0])
-            group[2].append((i, order, path))
+        for order, file in enumerate(files.parquet):
+            group = groups.setdefault(_key_start(file.key), [NS_MAX, NS_MIN, [], 0])
+            group[2].append((i, order, file))
     exact: set[int] = set()
     for ordered in (sorted(groups), sorted(groups, reverse=True)):
         for start in ordered:  # the first (last) group with points in the window
@@ -135,8 +144,8 @@ def _groups(
             if not group[3]:
                 del groups[start]  # no points in the window (or only empty files)
             continue
-        for _, _, path in group[2]:
-            group[3] += estimated_rows(path, rows_per_byte)
+        for _, _, file in group[2]:
+            group[3] += estimated_rows(file, rows_per_byte)
         group[0], group[1] = start, start  # inside the window: only exact ends are used
     for tail in tails:
         if tail is None or not tail.num_rows:
@@ -152,11 +161,11 @@ def _groups(
     return groups
 
 
-def _points_within(path: Path | RemoteFile, lo: int, last: int) -> tuple[int, int]:
+def _points_within(file: PartFile, lo: int, last: int) -> tuple[int, int]:
     """The first and last timestamp of a file in `[lo, last]` (read from the row groups
     there), `(NS_MAX, NS_MIN)` if it has none: the outer divisions are points, so that
     Dask's resample starts and ends on `read`'s bins."""
-    table = read_parquet(path, lo, last, ("timestamp",))
+    table = read_one(file, lo, last, ("timestamp",))
     if table is None or not table.num_rows:
         return NS_MAX, NS_MIN
     ns = table.column(0).cast(pa.int64())  # sorted
@@ -190,9 +199,9 @@ def _load(part: _Part) -> Any:
     for i, kind in enumerate(part.kinds):
         schema = _schema(kind)
         pieces = []
-        for j, path in part.files:
+        for j, file in part.files:
             if j == i:
-                piece = read_parquet(path, part.lo, part.last, _COLUMNS)
+                piece = read_one(file, part.lo, part.last, _COLUMNS)
                 if piece is not None and piece.num_rows:
                     pieces.append(piece if piece.schema.equals(schema) else piece.cast(schema))
         tail = part.tails[i]
@@ -236,11 +245,11 @@ def _cut(table: pa.Table, lo: int, last: int) -> pa.Table | None:
 
 def to_dask(
     root: Path,
+    parts: PartsRoot,
     settings: StoreSettings,
     variables: str | Sequence[str],
     start: Any = None,
     end: Any = None,
-    remote: ParquetRoot | None = None,
     *,
     partition_rows: int = PARTITION_ROWS,
 ) -> dd.DataFrame:
@@ -260,7 +269,7 @@ def to_dask(
 
     def list_files() -> list[VariableFiles]:
         return [
-            list_variable(root, n, settings.partition, lo, last, include_log=True, remote=remote)
+            list_variable(root, parts, n, settings.partition, lo, last, include_log=True)
             for n in names
         ]
 
@@ -281,14 +290,14 @@ def to_dask(
     keys = _coalesce(sorted(groups), [groups[k][3] for k in sorted(groups)], partition_rows)
     bounds = [groups[keys[0][0]][0], *(k[0] for k in keys[1:])]
     end_ns = groups[keys[-1][-1]][1]
-    parts = []
+    tasks = []
     for g, members in enumerate(keys):
         p_lo = bounds[g]
         p_last = bounds[g + 1] - 1 if g + 1 < len(keys) else end_ns
         chosen = sorted((f for k in members for f in groups[k][2]), key=lambda f: (f[0], f[1]))
         cut = tuple(None if t is None else _cut(t, p_lo, p_last) for t in tails)
         # `read`'s order (variable, then name) keeps equal timestamps in arrival order
-        parts.append(
+        tasks.append(
             _Part(p_lo, p_last, tuple(names), kinds, tuple((i, f) for i, _, f in chosen), cut)
         )
     if end_ns == bounds[-1]:  # a one-instant last partition trips Dask's resample: the
@@ -296,7 +305,7 @@ def to_dask(
     divisions = [pd.Timestamp(b, tz="UTC") for b in [*bounds, end_ns]]
     result: dd.DataFrame = dd.from_map(  # type: ignore[no-untyped-call]
         _load,
-        parts,
+        tasks,
         meta=meta,
         divisions=divisions,
         label="hfdata",

@@ -11,21 +11,19 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from hfdata.kinds import Kind
 from hfdata.layout import encode_name, validate_name
-from hfdata.read.files import file_size, file_span
+from hfdata.parquet.reader import file_span
+from hfdata.parquet.root import PartsRoot
+from hfdata.read.files import file_size
 from hfdata.read.rows import timestamps
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot, scandir
 from hfdata.read.tail import segment_rows
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN
-
-if TYPE_CHECKING:
-    from hfdata.parquet.objectstore import ParquetRoot
 
 __all__ = ["VariableInfo", "info"]
 
@@ -62,15 +60,13 @@ class VariableInfo:
         return self.parquet_rows + self.log_rows
 
 
-def info(
-    root: Path, settings: StoreSettings, variable: str, remote: ParquetRoot | None = None
-) -> VariableInfo:
+def info(root: Path, parts: PartsRoot, settings: StoreSettings, variable: str) -> VariableInfo:
     """Kind, time range, row counts, partitions and bytes of one variable."""
     validate_name(variable)
 
     def list_files() -> tuple[VariableFiles, list[int]]:
         files = list_variable(
-            root, variable, settings.partition, NS_MIN, NS_MAX, include_log=True, remote=remote
+            root, parts, variable, settings.partition, NS_MIN, NS_MAX, include_log=True
         )
         return files, _compacted_sizes(root / "log" / encode_name(variable) / "compacted")
 
@@ -104,10 +100,10 @@ def _info(files: VariableFiles, compacted: list[int], *, locked: bool = False) -
     lows: list[int] = []
     highs: list[int] = []
     parquet_rows = log_rows = parquet_bytes = pending_bytes = 0
-    for _, path in files.parquet:
-        first, last, rows = file_span(path)
+    for file in files.parquet:
+        first, last, rows = file_span(file)
         parquet_rows += rows
-        parquet_bytes += file_size(path)
+        parquet_bytes += file_size(file)
         if rows:
             lows.append(first)
             highs.append(last)
@@ -127,7 +123,7 @@ def _info(files: VariableFiles, compacted: list[int], *, locked: bool = False) -
         last=pd.Timestamp(max(highs), tz="UTC") if highs else None,
         parquet_rows=parquet_rows,
         log_rows=log_rows,
-        partitions=tuple(sorted({k for k, _ in files.parquet})),
+        partitions=tuple(sorted({f.key for f in files.parquet})),
         parquet_files=len(files.parquet),
         log_segments=len(files.segments),
         compacted_segments=len(compacted),

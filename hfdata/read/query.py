@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,8 @@ import pyarrow as pa
 from hfdata.errors import ResultTooLarge
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
-from hfdata.read.files import clear_footers
+from hfdata.parquet.reader import clear_footers
+from hfdata.parquet.root import PartsRoot
 from hfdata.read.frames import OUTPUTS, Output, expand_metadata, to_output
 from hfdata.read.resample import (
     asof_align,
@@ -38,9 +39,6 @@ from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
 from hfdata.read.tail import clear_segments
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN, format_ns, to_ns
-
-if TYPE_CHECKING:
-    from hfdata.parquet.objectstore import ParquetRoot
 
 __all__ = [
     "HOWS",
@@ -81,6 +79,7 @@ class Loaded:
 
 def load(
     root: Path,
+    parts: PartsRoot,
     partition: Partition,
     names: Sequence[str],
     lo: int,
@@ -88,14 +87,13 @@ def load(
     *,
     include_log: bool = True,
     with_metadata: bool = False,
-    remote: ParquetRoot | None = None,
 ) -> Loaded:
     """Merged, stable-sorted rows of each variable in `[lo, last]`, from one consistent
     snapshot (a listed file that vanished makes the whole read start again)."""
 
     def list_files() -> list[VariableFiles]:
         return [
-            list_variable(root, n, partition, lo, last, include_log=include_log, remote=remote)
+            list_variable(root, parts, n, partition, lo, last, include_log=include_log)
             for n in names
         ]
 
@@ -193,6 +191,7 @@ def _check_options(
 
 def read(
     root: Path,
+    parts: PartsRoot,
     settings: StoreSettings,
     variables: str | Sequence[str],
     start: Any = None,
@@ -206,7 +205,6 @@ def read(
     metadata: bool | Literal["expand"] = False,
     dedupe: Dedupe | None = None,
     include_log: bool = True,
-    remote: ParquetRoot | None = None,
     max_rows: int | None = MAX_ROWS,
 ) -> Any:
     """The rows of `variables` in `[start, end)`, in the shape `Store.read` documents.
@@ -225,13 +223,13 @@ def read(
     lo, last = window(settings, start, end)
     loaded = load(
         root,
+        parts,
         settings.partition,
         names,
         lo,
         last,
         include_log=include_log,
         with_metadata=bool(metadata),
-        remote=remote,
     )
     tables = {n: _dedupe(t, dedupe) for n, t in loaded.tables.items()}
     kinds = loaded.kinds
@@ -250,10 +248,10 @@ def read(
         if wide:
             result = _wide(tables, kinds, names, offset, aggs, grids[spans[names[0]]])
         else:
-            parts = {
+            binned = {
                 n: _resampled(tables[n], kinds[n], offset, aggs, grids[spans[n]]) for n in names
             }
-            result = parts[names[0]] if single else _long(parts, names)
+            result = binned[names[0]] if single else _long(binned, names)
         json_cols = []
     else:
         if metadata == "expand":

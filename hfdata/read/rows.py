@@ -18,7 +18,8 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from hfdata.log.parse import table_schema
-from hfdata.read.files import chunk_ns, read_parquets
+from hfdata.parquet.reader import chunk_ns
+from hfdata.read.files import read_parquets
 from hfdata.read.snapshot import VariableFiles
 from hfdata.read.tail import segment_rows
 
@@ -56,7 +57,7 @@ def variable_rows(
     pieces: list[pa.Table] = []
     spans: list[tuple[int, int]] = []  # each piece's first and last timestamp, pieces sorted
     in_order = True
-    for piece in read_parquets([p for _, p in files.parquet], lo, last, columns):
+    for piece in read_parquets(files.parquet, lo, last, columns):
         if piece is not None and piece.num_rows:
             target = _select(schema, columns)
             pieces.append(piece if piece.schema.equals(target) else piece.cast(target))

@@ -16,6 +16,7 @@ import pyarrow as pa
 from hfdata.kinds import Kind
 from hfdata.layout import validate_name
 from hfdata.log.parse import table_schema
+from hfdata.parquet.root import PartsRoot
 from hfdata.read.files import scan_parquet
 from hfdata.read.query import window
 from hfdata.read.rows import tail_rows
@@ -25,8 +26,6 @@ from hfdata.settings import StoreSettings
 if TYPE_CHECKING:
     import polars as pl
 
-    from hfdata.parquet.objectstore import ParquetRoot
-
 __all__ = ["scan"]
 
 _TS: Final = "timestamp"
@@ -34,11 +33,11 @@ _TS: Final = "timestamp"
 
 def scan(
     root: Path,
+    parts: PartsRoot,
     settings: StoreSettings,
     variable: str,
     start: Any = None,
     end: Any = None,
-    remote: ParquetRoot | None = None,
 ) -> pl.LazyFrame:
     """A polars LazyFrame (`timestamp`, `value`, `metadata`) over Parquet and the log tail."""
     import polars as pl
@@ -47,9 +46,7 @@ def scan(
     lo, last = window(settings, start, end)
 
     def list_files() -> VariableFiles:
-        return list_variable(
-            root, variable, settings.partition, lo, last, include_log=True, remote=remote
-        )
+        return list_variable(root, parts, variable, settings.partition, lo, last, include_log=True)
 
     def read_files(files: VariableFiles, locked: bool) -> tuple[VariableFiles, pa.Table]:
         return files, tail_rows(files, lo, last, with_metadata=True, locked=locked)
@@ -60,7 +57,7 @@ def scan(
     if files.parquet:
         lo_lit = pl.lit(lo, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
         last_lit = pl.lit(last, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
-        lazy = scan_parquet([p for _, p in files.parquet], remote)
+        lazy = scan_parquet(files.parquet, parts)
         frames.append(
             lazy.select(list(schema.names))
             .filter((pl.col(_TS) >= lo_lit) & (pl.col(_TS) <= last_lit))

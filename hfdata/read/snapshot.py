@@ -7,12 +7,12 @@ listing, so a concurrent compaction never makes a point vanish or appear twice. 
 `ATTEMPTS` such races the read runs while holding the lock. `read_snapshot` is that
 loop, the only one: `read`, `scan`, `info` and `to_dask` all go through it.
 
-The listing holds the Parquet files that may have points in the window, pruned by
-partition key, and every log segment. With the Parquet root elsewhere (`remote`, an
-`hfdata.parquet.objectstore.ParquetRoot`), the Parquet files are the ones the commit
-records name (listed under the same lock, so a batch is seen with its segments
-compacted or not at all), pruned by partition key and by each file's first/last
-timestamp from its commit.
+The listing holds the Parquet files that may have points in the window, as the store's
+`hfdata.parquet.root.PartsRoot` lists them (by partition key: the window's keys looked up
+one by one when they are few, else a key range), pruned by each file's first/last
+timestamp where the listing knows it (an object store's commit records), and every log
+segment. A root elsewhere is listed under the same lock, so a batch is seen with its
+segments compacted or not at all.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TypeVar, cast
+from typing import Final, TypeVar
 
 import pandas as pd
 
@@ -39,10 +39,8 @@ from hfdata.layout import (
 )
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.log.schema import load_schema
+from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.timeparse import NS_MAX, NS_MIN
-
-if TYPE_CHECKING:
-    from hfdata.parquet.objectstore import ParquetRoot, RemoteFile
 
 __all__ = [
     "ATTEMPTS",
@@ -62,11 +60,12 @@ _Result = TypeVar("_Result")
 
 @dataclass(frozen=True, slots=True)
 class VariableFiles:
-    """One variable's files in a snapshot: Parquet parts (by name) and log segments (by name)."""
+    """One variable's files in a snapshot: Parquet parts (by partition key, then name) and
+    log segments (by name)."""
 
     name: str
     kind: Kind | None
-    parquet: tuple[tuple[str, Path | RemoteFile], ...]  # (partition key, file): key, then name
+    parquet: tuple[PartFile, ...]
     segments: tuple[Path, ...]  # closed or active, sorted by name
 
 
@@ -99,18 +98,13 @@ def read_snapshot(
 # -- names -----------------------------------------------------------------------------------
 
 
-def variable_names(root: Path, remote: ParquetRoot | None = None) -> list[str]:
-    """Every variable with a log directory or a Parquet directory (or commits), sorted."""
-    names: set[str] = set()
-    if remote is not None:
-        names.update(decode_name(e) for e in remote.variables())
+def variable_names(root: Path, parts: PartsRoot) -> list[str]:
+    """Every variable with a log directory or Parquet files (or commits), sorted."""
+    names = {decode_name(e) for e in parts.variables()}
     for entry in scandir(root / "log"):
         # dot-named variables (".hidden") are variables too; an interrupted drop's trash not
         if entry.is_dir() and not is_trash(entry.name):
             names.add(decode_name(entry.name))
-    for entry in scandir(root / "parquet"):
-        if entry.is_dir() and entry.name.startswith("variable="):
-            names.add(decode_name(entry.name.removeprefix("variable=")))
     return sorted(names)
 
 
@@ -123,9 +117,9 @@ def scandir(path: Path) -> list[os.DirEntry[str]]:
         return []
 
 
-def not_found(root: Path, name: str, remote: ParquetRoot | None = None) -> VariableNotFound:
+def not_found(root: Path, name: str, parts: PartsRoot) -> VariableNotFound:
     """`VariableNotFound` naming close matches."""
-    close = difflib.get_close_matches(name, variable_names(root, remote), n=3)
+    close = difflib.get_close_matches(name, variable_names(root, parts), n=3)
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
     return VariableNotFound(
         f"no variable {name!r} in store {root}{hint} (store.variables() lists them)"
@@ -137,63 +131,31 @@ def not_found(root: Path, name: str, remote: ParquetRoot | None = None) -> Varia
 
 def list_variable(
     root: Path,
+    parts: PartsRoot,
     name: str,
     partition: Partition,
     lo: int,
     last: int,
     *,
     include_log: bool,
-    remote: ParquetRoot | None = None,
 ) -> VariableFiles:
     """The files of `name` that may hold points in `[lo, last]` (call under the publish lock)."""
-    if remote is not None:
-        return _list_remote(root, remote, name, lo, last, partition, include_log)
     encoded = encode_name(name)
     log = root / "log" / encoded
-    pdir = root / "parquet" / f"variable={encoded}"
-    parts: list[tuple[str, Path | RemoteFile]] = []
     keys = _keys_between(lo, last, partition)
-    if keys is None:  # a wide window: list the partitions and compare their names
-        lo_key = partition_key_ns(lo, partition) if lo > NS_MIN else ""
-        hi_key = partition_key_ns(last, partition) if last < NS_MAX else "\uffff"
-        names = (e.name for e in scandir(pdir) if e.name.startswith("date="))
-        keys = [k for k in (n.removeprefix("date=") for n in names) if lo_key <= k <= hi_key]
-    for key in sorted(keys):  # a narrow one: look up only its partitions (flat in store size)
-        folder = pdir / f"date={key}"
-        for part in sorted(e.name for e in scandir(folder)):
-            if part.endswith(".parquet") and not part.startswith("."):
-                parts.append((key, folder / part))
-    segments: list[Path] = []
-    if include_log:
-        segments = [log / n for n in _segment_names(log)]
-    if not parts and not log.is_dir() and not pdir.is_dir():
-        raise not_found(root, name)
-    return VariableFiles(name, load_schema(log), tuple(parts), tuple(segments))
-
-
-def _list_remote(
-    root: Path,
-    remote: ParquetRoot,
-    name: str,
-    lo: int,
-    last: int,
-    partition: Partition,
-    include_log: bool,
-) -> VariableFiles:
-    """`list_variable` for a Parquet root elsewhere: the committed files, pruned by span."""
-    encoded = encode_name(name)
-    log = root / "log" / encoded
-    kind, files, _ = remote.live(encoded)
-    lo_key = partition_key_ns(lo, partition) if lo > NS_MIN else ""
-    hi_key = partition_key_ns(last, partition) if last < NS_MAX else "\uffff"
-    parts: list[tuple[str, Path | RemoteFile]] = [
-        (f.key, f) for f in files if lo_key <= f.key <= hi_key and f.hi >= lo and f.lo <= last
-    ]
+    if keys is not None:  # a narrow window: look up only its partitions (flat in store size)
+        listing = parts.listing(encoded, keys=keys)
+    else:  # a wide one: the partitions whose keys lie in the window
+        first = partition_key_ns(lo, partition) if lo > NS_MIN else ""
+        final = partition_key_ns(last, partition) if last < NS_MAX else "\uffff"
+        listing = parts.listing(encoded, first=first, last=final)
+    files = tuple(
+        f for f in listing.files if f.lo is None or f.hi is None or (f.hi >= lo and f.lo <= last)
+    )
     segments = [log / n for n in _segment_names(log)] if include_log else []
-    if not files and not log.is_dir():
-        raise not_found(root, name, remote)
-    stored = cast("Kind | None", kind)
-    return VariableFiles(name, load_schema(log) or stored, tuple(parts), tuple(segments))
+    if not listing.files and not log.is_dir() and not parts.holds(encoded):
+        raise not_found(root, name, parts)
+    return VariableFiles(name, load_schema(log) or listing.kind, files, tuple(segments))
 
 
 def _segment_names(directory: Path) -> list[str]:
