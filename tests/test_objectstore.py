@@ -636,4 +636,4 @@ def test_remote_root_pickles_without_its_cache(bucket: dict[str, Any], tmp_path:
         copy = pickle.loads(pickle.dumps(remote))
         assert copy.uri == remote.uri and copy.owner == remote.owner
         assert [f.rows for f in copy.live("x")[1]] == [10]
-        assert len(pq.read_table(pa.BufferReader(objectstore.fetch(copy.live("x")[1][0])))) == 10
+        assert len(pq.read_table(pa.BufferReader(copy.fetch(copy.live("x")[1][0])))) == 10

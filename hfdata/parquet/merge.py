@@ -6,8 +6,7 @@ rows. Each window's rows are read from every file (`hfdata.parquet.reader`: row 
 pruned, page checksums verified), concatenated in the files' order, stably sorted and,
 if asked, deduplicated. Windows are ranges of timestamps, so equal timestamps never
 straddle two: the stream holds the same rows in the same order as sorting the whole
-concatenation at once, which is what `optimize` did before it held one window at a
-time instead of the whole partition.
+concatenation at once, with one window in memory instead of the whole partition.
 """
 
 from __future__ import annotations

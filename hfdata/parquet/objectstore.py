@@ -26,11 +26,11 @@ a file named by two records counts once, so a fold interrupted between its PUT a
 deletions changes nothing a reader sees.
 
 `ParquetRoot` implements `hfdata.parquet.root.PartsRoot` (outputs uploaded under their final
-names, `reveal` writes the commit record, `housekeep` folds); it also keeps `live` and
-`RemoteFile`, the listing the readers in `hfdata.read` use until they take a `PartsRoot`.
+names, `reveal` writes the commit record, `housekeep` folds); `live` is its whole listing of
+a variable, with each file's owner.
 
-Filesystems are `pyarrow.fs` objects: S3 through Arrow's C++ client (measured faster than
-s3fs here, see `benchmarks/bench_s3.py`), anything else fsspec knows through
+Filesystems are `pyarrow.fs` objects: S3 through Arrow's C++ client (`benchmarks/bench_s3.py`
+compares it with s3fs), anything else fsspec knows through
 `pyarrow.fs.PyFileSystem(FSSpecHandler(...))`. `storage_options` are fsspec's (as in
 pandas: `endpoint_url`, `key`, `secret`, `client_kwargs`, …); they are never written to
 disk.
@@ -65,13 +65,8 @@ __all__ = [
     "FOLD_AT",
     "Backend",
     "ParquetRoot",
-    "RemoteFile",
-    "fetch",
     "filesystem",
     "normalise_uri",
-    "open_remote",
-    "read_footer",
-    "vanished_as_not_found",
 ]
 
 COMMIT_DIR: Final = "_hfdata/commits"
@@ -150,24 +145,6 @@ def filesystem(
     if backend == "pyarrow":
         raise ValueError(f"backend 'pyarrow' cannot take these storage_options: {sorted(options)}")
     return _fsspec(parts.scheme, options), base
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteFile:
-    """One committed data object: where it is, and what its commit says it holds."""
-
-    fs: pafs.FileSystem
-    path: str  # full path inside `fs`
-    rel: str  # relative to the parquet root, as commit records name it
-    key: str  # partition key (`date=` value)
-    rows: int
-    lo: int  # first timestamp, ns
-    hi: int  # last timestamp, ns
-    size: int
-
-    @property
-    def name(self) -> str:
-        return self.rel.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +385,7 @@ class ParquetRoot(PartsRoot):
                 continue
         return True
 
-    def live(self, encoded: str) -> tuple[str | None, list[RemoteFile], dict[str, str]]:
+    def live(self, encoded: str) -> tuple[str | None, list[PartFile], dict[str, str]]:
         """`(kind, live files sorted by partition and name, owner of each live file)`.
 
         Live = every file a commit names, minus every file a commit replaces.
@@ -416,7 +393,7 @@ class ParquetRoot(PartsRoot):
         commits = [c for _, c in self._load_commits(encoded)]
         replaced = {rel for c in commits for rel in c.replaces}
         kind = next((c.kind for c in commits if c.kind is not None), None)
-        files: list[RemoteFile] = []
+        files: list[PartFile] = []
         owners: dict[str, str] = {}
         for c in commits:
             for out in c.outputs:
@@ -425,15 +402,16 @@ class ParquetRoot(PartsRoot):
                     continue
                 key = rel.split("/")[1].removeprefix("date=")
                 files.append(
-                    RemoteFile(
-                        self.fs,
-                        self.full(rel),
+                    PartFile(
+                        self,
                         rel,
+                        self.full(rel),
                         key,
-                        int(out["rows"]),
-                        int(out["lo"]),
-                        int(out["hi"]),
-                        int(out["size"]),
+                        size=int(out["size"]),
+                        rows=int(out["rows"]),
+                        lo=int(out["lo"]),
+                        hi=int(out["hi"]),
+                        own=c.owner == self.owner,
                     )
                 )
                 owners[rel] = c.owner
@@ -450,14 +428,10 @@ class ParquetRoot(PartsRoot):
         last: str = "\uffff",
     ) -> Listing:
         """The live files with what their commits say; `own`: committed by this store."""
-        kind, files, owners = self.live(encoded)
+        kind, files, _ = self.live(encoded)
         wanted = None if keys is None else set(keys)
         parts = [
-            PartFile(
-                self, f.rel, f.path, f.key, f.size, f.rows, f.lo, f.hi, owners[f.rel] == self.owner
-            )
-            for f in files
-            if (f.key in wanted if wanted is not None else first <= f.key <= last)
+            f for f in files if (f.key in wanted if wanted is not None else first <= f.key <= last)
         ]
         return Listing(cast("Kind | None", kind), parts)
 
@@ -480,7 +454,7 @@ class ParquetRoot(PartsRoot):
 
     def fetch(self, file: PartFile) -> pa.Buffer:
         """One GET (no HEAD when the commit gave the size; reading exactly that many bytes
-        at once is ~3x faster than `read()` in chunks)."""
+        at once is much faster than `read()` in chunks: benchmarks/PROFILES.md)."""
         with self.fs.open_input_stream(file.path) as src:
             return src.read_buffer(file.size) if file.size is not None else src.read_buffer()
 
@@ -556,34 +530,3 @@ class ParquetRoot(PartsRoot):
 
     def housekeep(self, encoded: str) -> None:
         self.fold(encoded)
-
-
-def open_remote(fs: pafs.FileSystem, path: str) -> pa.NativeFile:
-    """Open a data object for random access (row groups)."""
-    return fs.open_input_file(path)
-
-
-@contextlib.contextmanager
-def vanished_as_not_found(file: RemoteFile) -> Iterator[None]:
-    """A data object deleted meanwhile (an optimize replaced it) is a `FileNotFoundError`,
-    which readers answer by listing again: some stores report it as a generic I/O error."""
-    try:
-        yield
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        if file.fs.get_file_info(file.path).type == pafs.FileType.NotFound:
-            raise FileNotFoundError(file.path) from exc
-        raise
-
-
-def fetch(file: RemoteFile) -> pa.Buffer:
-    """A whole data object in one GET (no HEAD: its size comes from the commit record;
-    reading exactly that many bytes at once is ~3x faster than `read()` in chunks)."""
-    with file.fs.open_input_stream(file.path) as src:
-        return src.read_buffer(file.size)
-
-
-def read_footer(file: RemoteFile) -> pq.FileMetaData:
-    with open_remote(file.fs, file.path) as src:
-        return pq.read_metadata(src)
