@@ -17,6 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check hfdata tests benchmarks
 	$(BIN)/ruff format --check hfdata tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

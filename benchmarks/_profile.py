@@ -49,7 +49,7 @@ def _reads(mode: str, n: int, root: Path) -> None:
 
 def _log(mode: str, n: int, root: Path) -> None:
     from benchmarks.bench_compact import make_segments, reset
-    from hfdata.read import clear_cache
+    from hfdata.read.query import clear_cache
 
     segments = make_segments(root, n, metadata=not mode.endswith("-plain"))
     mode = mode.removesuffix("-plain")

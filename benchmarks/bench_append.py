@@ -33,7 +33,7 @@ import orjson
 import hfdata
 from benchmarks import _data
 from benchmarks._harness import Contender, compare, fresh_dir, remove, scratch_dir, target
-from hfdata.log import Durability
+from hfdata.log.segment import Durability
 
 __all__ = ["OriginalStore", "run"]
 

@@ -36,8 +36,8 @@ import pyarrow as pa
 
 import hfdata
 from benchmarks._harness import Contender, compare, note, scratch_dir, target
-from hfdata.encode import encode_frame
-from hfdata.kinds import store_schema
+from hfdata.log.encode import encode_frame
+from hfdata.log.schema import store_schema
 
 __all__ = ["make_segments", "polars_baseline", "reset", "run"]
 

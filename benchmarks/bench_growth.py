@@ -36,7 +36,7 @@ from benchmarks import _data
 from benchmarks._harness import Contender, compare, fresh_dir, note, scratch_dir, target
 from benchmarks.bench_compact import polars_baseline
 from hfdata.layout import parquet_dir, partition_key_ns
-from hfdata.read import clear_cache
+from hfdata.read.query import clear_cache
 
 __all__ = ["run"]
 

@@ -2,7 +2,7 @@
 
 Contenders (the same seeded points, written as a producer would: `json.dumps` lines
 with ISO-8601 `Z` timestamps, or `timestamp,value` CSV rows): the CLI reading a pipe
-(`python -m hfdata.cli append DIR VAR -`, the parent writes the bytes into its stdin)
+(`python -m hfdata.tools.cli append DIR VAR -`, the parent writes the bytes into its stdin)
 and the same CLI reading the same file from disk (the in-run baseline). A run of the
 CLI on empty input measures its start-up (interpreter, imports, opening the store),
 so the sustained pipe rate is N / (pipe time - start-up time); the target asks for
@@ -53,7 +53,7 @@ def _cli(name: str, rows: int, work: Path, fmt: str, data: bytes | None, path: P
 
     def fn(root: Path) -> None:
         source = "-" if data is not None else str(path)
-        command = [sys.executable, "-m", "hfdata.cli", "append", str(root), VARIABLE, source]
+        command = [sys.executable, "-m", "hfdata.tools.cli", "append", str(root), VARIABLE, source]
         done = subprocess.run(
             [*command, "--format", fmt],
             input=data,

@@ -39,7 +39,7 @@ from benchmarks import _data
 from benchmarks._arctic import ArcticWorker
 from benchmarks._harness import Contender, compare, note, scratch_dir, target
 from benchmarks.bench_compact import make_segments
-from hfdata.read import clear_cache
+from hfdata.read.query import clear_cache
 
 __all__ = ["build_store", "duckdb_or_reason", "run"]
 

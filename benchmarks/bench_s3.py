@@ -43,9 +43,9 @@ import pandas as pd
 
 import hfdata
 from benchmarks._harness import Contender, compare, note, scratch_dir, target
-from hfdata import dask as hfdata_dask
-from hfdata import read as hfread
-from hfdata.objectstore import ParquetRoot
+from hfdata.parquet.objectstore import ParquetRoot
+from hfdata.read import dask as hfdata_dask
+from hfdata.read import query as hfread
 
 __all__ = ["run"]
 
@@ -115,10 +115,8 @@ def _day_cases(tmp: Path, endpoint: str, quick: bool) -> list[dict[str, Any]]:
     local = hfdata.open_store(tmp / "local")
     s3 = hfdata.open_store(tmp / "s3", parquet_root="s3://bench-day/store", storage_options=opts)
     s3fs_store = hfdata.open_store(tmp / "s3")
-    assert s3.remote is not None
-    s3fs_store.remote = ParquetRoot(
-        s3.remote.uri, opts, owner=s3.settings.store_id, backend="fsspec"
-    )
+    assert isinstance(s3.parts, ParquetRoot)
+    s3fs_store.parts = ParquetRoot(s3.parts.uri, opts, owner=s3.settings.store_id, backend="fsspec")
     out: list[dict[str, Any]] = []
     try:
         for store in (local, s3):
@@ -172,14 +170,14 @@ def _day_cases(tmp: Path, endpoint: str, quick: bool) -> list[dict[str, Any]]:
                 )
             )
         table = local.read("x", output="arrow")
-        assert s3.remote is not None and s3fs_store.remote is not None
+        assert isinstance(s3.parts, ParquetRoot) and isinstance(s3fs_store.parts, ParquetRoot)
         counter = iter(range(1_000_000))
 
         def upload(root: ParquetRoot | None) -> Any:
             def fn(_: Any) -> None:
                 rel = f"bench/upload-{next(counter)}.parquet"
                 if root is None:
-                    from hfdata.parquetio import write_parquet
+                    from hfdata.parquet.files import write_parquet
 
                     write_parquet(table, tmp / rel)
                 else:
@@ -192,8 +190,8 @@ def _day_cases(tmp: Path, endpoint: str, quick: bool) -> list[dict[str, Any]]:
             "upload a day",
             [
                 Contender("local disk (fsync)", "baseline", upload(None), rows),
-                Contender("S3 via pyarrow.fs", "hfdata", upload(s3.remote), rows),
-                Contender("S3 via s3fs", "hfdata", upload(s3fs_store.remote), rows),
+                Contender("S3 via pyarrow.fs", "hfdata", upload(s3.parts), rows),
+                Contender("S3 via s3fs", "hfdata", upload(s3fs_store.parts), rows),
             ],
             repeats=3,
         )

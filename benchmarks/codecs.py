@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hfdata.parquetio import ROW_GROUP_ROWS
+from hfdata.parquet.files import ROW_GROUP_ROWS
 
 __all__ = ["CODECS", "main", "measure"]
 

@@ -36,7 +36,7 @@ import json, sys, time
 from pathlib import Path
 import pyarrow as pa, pyarrow.parquet as pq
 import hfdata
-from hfdata.parquetio import sort_stable, write_parquet
+from hfdata.parquet.files import sort_stable, write_parquet
 
 root, side = Path(sys.argv[1]), sys.argv[2]
 store = hfdata.open_store(root)

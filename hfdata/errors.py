@@ -21,13 +21,16 @@ so callers can catch what they already know::
     └── MissingDependency(HfdataError, ImportError)
 
 ``CompactionFailed`` is an I/O failure during `compact`/`optimize` (rolled back or
-forward), ``CorruptFile`` a damaged Parquet file, ``InvalidInput`` input text hfdata would
+forward), ``CorruptFile`` a damaged stored file, ``InvalidInput`` input text hfdata would
 not read whole (a header naming no known column, keys it would drop), ``ResultTooLarge`` a
 resample grid above `read(max_rows=)` (refused before it is built), ``MissingDependency``
 an optional extra that is not installed. Why each exists is in docs/decisions.md.
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Any
 
 __all__ = [
     "CompactionFailed",
@@ -106,9 +109,21 @@ class CompactionFailed(HfdataError, OSError):
     object store, ...); the batch was rolled back or forward, so no point is lost or
     doubled. `errno` and the cause (`__cause__`) are the original error's."""
 
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        # OSError's own shapes: with an errno, `str()` reads "[Errno n] message".
+        if errno is None:
+            super().__init__(message)
+        else:
+            super().__init__(errno, message)
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:  # pickles through the one shape
+        message = self.args[0] if self.errno is None else self.strerror
+        return functools.partial(type(self), errno=self.errno), (str(message),)
+
 
 class CorruptFile(HfdataError, OSError):
-    """A stored Parquet file cannot be read; the message names it and what to do."""
+    """A stored file (a Parquet file, `hfdata.json`) cannot be read or used; the message
+    names it and what to do."""
 
 
 class ResultTooLarge(HfdataError, MemoryError):

@@ -8,39 +8,32 @@ the strings "NaN", "Infinity" and "-Infinity" so the log stays valid JSON.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import math
-import os
-from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
 import orjson
 
-from hfdata.errors import DurabilityError, InvalidMetadata, InvalidValue, SchemaMismatch
-from hfdata.layout import temp_sibling
-from hfdata.log import fsync_dir, make_dirs
+from hfdata.errors import InvalidMetadata, InvalidValue, SchemaMismatch
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "KINDS",
     "METADATA_OPTS",
     "NONFINITE_TEXT",
-    "SCHEMA_FILE",
     "Kind",
     "check_metadata",
     "infer_kind",
     "json_value",
-    "load_schema",
     "metadata_too_large",
-    "store_schema",
 ]
 
 Kind = Literal["float", "int", "bool", "string", "json"]
 KINDS: Final = ("float", "int", "bool", "string", "json")
-SCHEMA_FILE: Final = "_schema.json"
 NONFINITE_TEXT: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
 # Metadata may hold numpy scalars (np.float64, np.int32, np.bool_, ...): JSON numbers/booleans.
 METADATA_OPTS: Final = orjson.OPT_SERIALIZE_NUMPY
 
@@ -87,7 +80,7 @@ def json_value(kind: Kind, value: Any, variable: str) -> Any:
         if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
             raise _mismatch(kind, value, variable)
         number = int(value)
-        if not _INT64_MIN <= number <= _INT64_MAX:
+        if not INT64_MIN <= number <= INT64_MAX:
             raise InvalidValue(f"int value {number} does not fit in 64 bits")
         return number
     if kind == "bool":
@@ -150,50 +143,3 @@ def metadata_too_large(size: int, limit: int) -> InvalidMetadata:
         "store large data as values of their own variable, or raise the limit with "
         "open_store(max_metadata_bytes=...)"
     )
-
-
-def load_schema(var_log_dir: Path) -> Kind | None:
-    """The kind recorded for a variable, or None if it has none yet."""
-    try:
-        raw = (var_log_dir / SCHEMA_FILE).read_bytes()
-    except FileNotFoundError:
-        return None
-    kind = orjson.loads(raw)["kind"]
-    if kind not in KINDS:
-        raise ValueError(f"{var_log_dir / SCHEMA_FILE} names unknown kind {kind!r}")
-    return kind  # type: ignore[no-any-return]
-
-
-def store_schema(var_log_dir: Path, kind: Kind) -> Kind:
-    """Record the kind create-exclusively and durably; return whichever kind won.
-
-    The file is written to a unique temporary name, fsynced, then linked into place
-    (link fails if the name exists, so the first writer wins with its full content),
-    and the directory is fsynced, so a power loss never leaves an empty schema.
-    """
-    try:
-        make_dirs(var_log_dir)
-        target = var_log_dir / SCHEMA_FILE
-        tmp = temp_sibling(target)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-            try:
-                view = memoryview(orjson.dumps({"kind": kind, "format_version": 1}))
-                while view:  # os.write may write less than asked
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, target)
-            fsync_dir(var_log_dir)
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError as exc:
-        raise DurabilityError(
-            exc.errno or errno.EIO,
-            f"cannot record the kind of {var_log_dir.name!r} ({exc.strerror}); nothing was written",
-        ) from exc
-    winner = load_schema(var_log_dir)
-    assert winner is not None
-    return winner

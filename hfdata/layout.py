@@ -22,11 +22,14 @@ __all__ = [
     "MAX_ENCODED_NAME_BYTES",
     "MAX_NAME_CHARS",
     "PARTITIONS",
+    "SCHEMA_FILE",
     "Partition",
     "decode_name",
     "encode_name",
     "is_trash",
     "log_dir",
+    "new_batch_id",
+    "new_writer_id",
     "parquet_dir",
     "parse_segment_name",
     "partition_key",
@@ -36,6 +39,8 @@ __all__ = [
     "trash_name",
     "validate_name",
 ]
+
+SCHEMA_FILE: Final = "_schema.json"  # in each log/<var>/: the kind, fixed once
 
 Partition = Literal["hour", "day", "month"]
 PARTITIONS: Final = ("hour", "day", "month")
@@ -155,3 +160,15 @@ def trash_name(component: str) -> str:
 def is_trash(component: str) -> bool:
     """Whether a folder name is the trash of an interrupted drop (never a variable)."""
     return component.startswith(TRASH_PREFIX) or _LEGACY_TRASH.match(component) is not None
+
+
+def new_writer_id() -> str:
+    """A writer id that sorts by start time and is unique across processes and hosts."""
+    now = datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def new_batch_id() -> str:
+    """A batch id that sorts by creation time: `20261126T130427123456_<pid>_<hex>`."""
+    now = datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S%f}_{os.getpid()}_{secrets.token_hex(3)}"

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import orjson
 
-from hfdata.errors import SettingsConflict
+from hfdata.errors import CorruptFile, SettingsConflict
 from hfdata.layout import PARTITIONS, Partition, temp_sibling
 from hfdata.timeparse import (
     EPOCH_UNITS,
@@ -108,19 +108,7 @@ def load_or_create(root: Path, requested: dict[str, Any]) -> StoreSettings:
             pass
         finally:
             tmp.unlink(missing_ok=True)
-    try:
-        recorded = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON; is this an hfdata store?") from exc
-    if recorded.get("format") != "hfdata":
-        raise ValueError(f"{path} is not an hfdata settings file")
-    if recorded.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has format version {recorded['format_version']}; this hfdata reads up to "
-            f"{FORMAT_VERSION}. Upgrade hfdata"
-        )
-    fields = {k: recorded[k] for k in StoreSettings.__dataclass_fields__ if k in recorded}
-    settings = StoreSettings(**fields)
+    settings = _read(path)
     for key, value in requested.items():
         if getattr(settings, key) != value:
             raise SettingsConflict(
@@ -128,3 +116,43 @@ def load_or_create(root: Path, requested: dict[str, Any]) -> StoreSettings:
                 f"reopened with {key}={value!r}. Omit {key} to use the recorded value"
             )
     return settings
+
+
+def _read(path: Path) -> StoreSettings:
+    """The settings recorded in `path`; a file this hfdata cannot use is a `CorruptFile`.
+
+    That covers a file that is not JSON, JSON that is not an hfdata settings object, a
+    newer format version, and recorded values `StoreSettings` refuses. It is an `OSError`
+    kind, not a `ValueError`: nothing the caller passed is wrong, the store's file is.
+    """
+    try:
+        recorded = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise CorruptFile(
+            f"{path} is not valid JSON; is this an hfdata store? If it is, restore "
+            f"{SETTINGS_FILE} from a backup or another copy of the store"
+        ) from exc
+    if not isinstance(recorded, dict) or recorded.get("format") != "hfdata":
+        raise CorruptFile(
+            f"{path} is not an hfdata settings file; is this an hfdata store? If it is, "
+            f"restore {SETTINGS_FILE} from a backup or another copy of the store"
+        )
+    version = recorded.get("format_version", 0)
+    if not isinstance(version, int | float) or isinstance(version, bool):
+        raise CorruptFile(
+            f"{path} has format_version {version!r}, not a number; restore {SETTINGS_FILE} "
+            "from a backup or another copy of the store"
+        )
+    if version > FORMAT_VERSION:
+        raise CorruptFile(
+            f"{path} has format version {version}; this hfdata reads up to "
+            f"{FORMAT_VERSION}. Upgrade hfdata"
+        )
+    fields = {k: recorded[k] for k in StoreSettings.__dataclass_fields__ if k in recorded}
+    try:
+        return StoreSettings(**fields)
+    except (ValueError, TypeError) as exc:
+        raise CorruptFile(
+            f"{path} records a setting this hfdata refuses ({exc}); restore {SETTINGS_FILE} "
+            "from a backup or another copy of the store"
+        ) from exc

@@ -1,8 +1,9 @@
 """`Store` and `open_store`: the public facade that wires the stages together.
 
-The append side lives in `hfdata.writer`, compaction in `hfdata.compact`, reading
-in `hfdata.read`; a `Store` holds the settings and one `LogWriter` and forwards to
-them, holding no logic of its own.
+The append side lives in `hfdata.log.writer`, compaction in `hfdata.compact.compaction`, reading
+in `hfdata.read`; a `Store` holds the settings, one `LogWriter` and one `PartsRoot`
+(where its Parquet tree lives, `hfdata.parquet.root`) and forwards to them, holding no
+logic of its own.
 """
 
 from __future__ import annotations
@@ -16,22 +17,30 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from hfdata.compact import compaction as _compact
 from hfdata.errors import StoreClosed
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
-from hfdata.log import DURABILITIES, Durability, LogPolicy
-from hfdata.read import MAX_ROWS
+from hfdata.log.segment import DURABILITIES, Durability, LogPolicy
+from hfdata.log.writer import LogWriter
+from hfdata.parquet.objectstore import normalise_uri
+from hfdata.parquet.root import PartsRoot
+from hfdata.parquet.roots import open_root
+from hfdata.read import dask as _dask
+from hfdata.read import info as _info
+from hfdata.read import query as _query
+from hfdata.read import scan as _scan
+from hfdata.read import snapshot as _snapshot
+from hfdata.read.query import MAX_ROWS
 from hfdata.settings import StoreSettings, load_or_create
 from hfdata.timeparse import Ambiguous, EpochUnit, Nonexistent, check_dst_options
-from hfdata.writer import LogWriter
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
     import polars as pl
 
-    from hfdata.compact import CompactionReport, PruneReport
-    from hfdata.objectstore import ParquetRoot
-    from hfdata.read import VariableInfo
+    from hfdata.compact.compaction import CompactionReport, PruneReport
+    from hfdata.read.info import VariableInfo
 
 __all__ = ["Store", "open_store"]
 
@@ -39,7 +48,38 @@ _UNSET: Final[Any] = object()
 
 
 class Store:
-    """An hfdata store rooted at a local directory. Create it with `open_store`."""
+    """A handle on an hfdata store: append points, compact them, read them back.
+
+    Create one with `open_store`, not with this constructor. A store is a local
+    directory holding `hfdata.json` (the settings fixed at creation), the append log
+    (`log/`, JSON Lines segments) and the Parquet tree (`parquet/`, or the store's
+    `parquet_root`); docs/contracts.md describes every file. Appends go to this
+    handle's own log segments; `compact` turns closed segments into Parquet; every read
+    merges the Parquet files with the log tail, so a point appended through this handle
+    is readable as soon as `append` returns.
+
+    A `Store` may be shared by threads, and several processes may open one store and
+    append at the same time (each writes its own segments). Close it with `close` or a
+    `with` block; a store nobody holds any more is closed by the garbage collector,
+    with a `ResourceWarning`, as an unclosed file is.
+
+    Attributes
+    ----------
+    root : pathlib.Path
+        The store's directory.
+    settings : hfdata.settings.StoreSettings
+        The settings recorded in `hfdata.json` when the store was created.
+    policy : hfdata.log.segment.LogPolicy
+        This handle's durability mode and segment rotation limits.
+    writer_id : str
+        The id that names this handle's log segments (`<writer_id>-<seq>.jsonl`).
+
+    Examples
+    --------
+    >>> with hfdata.open_store("data/hf") as store:
+    ...     store.append("sensor_temp", "2026-11-26T09:00Z", 25.5)
+    ...     frame = store.read("sensor_temp")
+    """
 
     def __init__(
         self,
@@ -50,12 +90,12 @@ class Store:
         flush_interval: float,
         fsync_interval: float | None,
         max_open_segments: int,
-        remote: ParquetRoot | None = None,
+        parts: PartsRoot,
         max_metadata_bytes: int | None = 65_536,
     ) -> None:
         self.root = root
         self.settings = settings
-        self.remote = remote  # the Parquet root when it is not <root>/parquet
+        self.parts = parts  # where the Parquet tree lives
         self.policy = policy
         self._writer = LogWriter(
             root,
@@ -79,6 +119,13 @@ class Store:
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> Store:
+        """Enter a `with` block.
+
+        Returns
+        -------
+        Store
+            This store, closed by `__exit__` when the block ends.
+        """
         return self
 
     def __exit__(
@@ -87,6 +134,18 @@ class Store:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Close the store when the `with` block ends, whether or not it raised.
+
+        Parameters
+        ----------
+        exc_type, exc, tb
+            The exception that ended the block, if any; it is not suppressed.
+
+        Raises
+        ------
+        DurabilityError
+            As `close` does: a segment could not be written, fsynced or closed.
+        """
         self.close()
 
     def __repr__(self) -> str:
@@ -95,6 +154,16 @@ class Store:
 
     @property
     def closed(self) -> bool:
+        """Whether `close` has run.
+
+        A closed store refuses appends, reads and maintenance with `StoreClosed`; open
+        the store again with `open_store`.
+
+        Returns
+        -------
+        bool
+            True once the store is closed.
+        """
         return self._writer.closed
 
     # -- appending -------------------------------------------------------------------------
@@ -107,12 +176,75 @@ class Store:
         *,
         kind: Kind | None = None,
     ) -> None:
-        """Append one point. Returns once it is as durable as the store's mode promises.
+        """Append one point to a variable.
 
-        `kind="int"` (or any kind) may be given to fix a new variable's kind; for an
-        existing variable it must match. Bad input raises before anything is written.
-        (Each instance binds this name straight to its `LogWriter.append`.)
+        Returns once the point is as durable as the store's `durability` mode promises:
+        handed to the operating system (`"flush"`), fsynced (`"fsync"`), or in this
+        process's buffer, written by the flusher within `flush_interval` (`"buffered"`).
+        The point is checked completely before anything is written, so a refused point
+        leaves nothing behind. A variable's first point fixes its kind (recorded in
+        `log/<variable>/_schema.json`); every later value must be of that kind.
+
+        Parameters
+        ----------
+        variable : str
+            The variable's name: 1 to 200 characters, not `.` or `..`, no control
+            characters (docs/contracts.md, "Names"). A new name creates the variable.
+        timestamp : datetime, pandas.Timestamp, numpy.datetime64, str or number
+            When the point was taken, stored in UTC to the nanosecond. Aware times are
+            converted to UTC; naive ones are read in the store's `naive_timezone` (UTC
+            unless set at creation). Strings must be ISO-8601 (`YYYY-MM-DD`, optionally
+            `T` or a space and `HH:MM[:SS[.fraction]]`, optionally `Z` or an offset).
+            Numbers are times since 1970 only if the store has an `epoch_unit`.
+        value : float, int, bool, str, dict, list or None
+            The value. Numbers are stored as float64 unless the variable's kind is
+            `"int"`; dicts and lists are JSON (kind `"json"`); None is a missing value
+            of any kind and fixes no kind.
+        metadata : dict, optional
+            A JSON object stored with the point (numpy scalars are stored as JSON
+            numbers and booleans). Encoded, it may take at most the store's
+            `max_metadata_bytes` (64 KiB unless set at `open_store`). Default None.
+        kind : {"float", "int", "bool", "string", "json"}, optional
+            The kind to fix for a new variable, instead of the one inferred from the
+            value (`kind="int"` is the only way to store int64). For an existing
+            variable it must equal the recorded kind. Default None.
+
+        Raises
+        ------
+        InvalidVariableName
+            `variable` breaks the naming rules.
+        InvalidTimestamp
+            The timestamp cannot be read (not ISO-8601, a bare number without an
+            `epoch_unit`, NaT, outside 1677-2262), or, unless the store was created with
+            `nonexistent=` / `ambiguous=`, falls in a daylight-saving gap or fold of
+            `naive_timezone`.
+        InvalidValue
+            The value is of no storable type, an int outside 64 bits, text that is not
+            valid Unicode, or JSON holding NaN or infinity.
+        InvalidMetadata
+            The metadata is not a JSON object with string keys and finite numbers, or
+            encodes to more than `max_metadata_bytes`.
+        SchemaMismatch
+            The value, or `kind`, differs from the variable's kind.
+        ValueError
+            `kind` is not one of the kinds above.
+        CorruptFile
+            The variable's `_schema.json` cannot be read.
+        StoreClosed
+            The store is closed (a buffered append racing `close` may or may not have
+            been written).
+        DurabilityError
+            Writing or fsyncing the segment failed, here or, since the last report, in
+            the flusher thread; nothing was acknowledged (docs/contracts.md,
+            "Durability").
+
+        Examples
+        --------
+        >>> store.append("sensor_temp", "2026-11-26T09:00Z", 25.5, {"room": "a"})
+        >>> store.append("counter", "2026-11-26T09:00Z", 1, kind="int")
         """
+        # Only `help(Store.append)` reaches this body: `__init__` binds each instance's
+        # `append` straight to its `LogWriter.append`, which does the same.
         self._writer.append(variable, timestamp, value, metadata, kind=kind)
 
     def append_many(
@@ -124,27 +256,122 @@ class Store:
         epoch_unit: EpochUnit | None = None,
         timestamp_format: str | None = None,
     ) -> int:
-        """Append a batch (pandas DataFrame/Series, polars DataFrame, Arrow table).
+        """Append a batch of points to a variable.
 
-        The whole batch is checked before anything is written; returns the row count.
-        `epoch_unit` reads numeric timestamps as time since 1970 in that unit for this
-        call (overriding the store's); `timestamp_format` (strftime, e.g.
-        `"%d/%m/%Y %H:%M"`, `%z` honoured) parses string timestamps that are not ISO-8601.
+        The whole batch is checked before anything is written, and its kind fixed only
+        once it is accepted. It is then written in runs of 200,000 rows, each as durable
+        as the store's `durability` mode promises; points appended one by one before
+        this call are written first.
+
+        Parameters
+        ----------
+        variable : str
+            The variable's name (the rules of `append`). A new name creates it.
+        data : pandas.DataFrame, pandas.Series, polars.DataFrame or pyarrow.Table
+            The points. A pandas Series needs a `DatetimeIndex` and holds the values. A
+            pandas DataFrame takes its timestamps from a `timestamp` column or else its
+            `DatetimeIndex`; a polars DataFrame or an Arrow table (or record batch)
+            needs a `timestamp` column. The values are the `value` column, or the one
+            column besides `timestamp` and `metadata`; an optional `metadata` column
+            holds one dict (or None) per row. Timestamps and values follow `append`'s
+            rules.
+        kind : {"float", "int", "bool", "string", "json"}, optional
+            The kind to fix for a new variable instead of the one inferred from the
+            values; for an existing variable it must equal the recorded kind.
+        epoch_unit : {"s", "ms", "us", "ns"}, optional
+            Read numeric timestamps as time since 1970 in this unit, for this call
+            (overriding the store's `epoch_unit`). Default None: the store's.
+        timestamp_format : str, optional
+            A strftime format (e.g. `"%d/%m/%Y %H:%M"`; `%z` honoured, the whole string
+            must match) for string timestamps that are not ISO-8601. Default None.
+
+        Returns
+        -------
+        int
+            The number of points appended (0 for an empty batch).
+
+        Raises
+        ------
+        TypeError
+            `data` is not an accepted container, or its timestamp or value column
+            cannot be found.
+        InvalidVariableName, InvalidTimestamp, InvalidValue, InvalidMetadata
+            A name, timestamp, value or metadata row breaks `append`'s rules (the
+            message names the row); nothing was written.
+        SchemaMismatch
+            The values, or `kind`, differ from the variable's kind.
+        ValueError
+            `kind` or `epoch_unit` is not one of the values above.
+        CorruptFile
+            The variable's `_schema.json` cannot be read.
+        StoreClosed
+            The store is closed.
+        DurabilityError
+            A write or fsync failed. Runs written before it stay: read the batch's
+            time range back, or read with `dedupe="last"`, before retrying.
+
+        Examples
+        --------
+        >>> index = pd.date_range("2026-11-26T09:00Z", periods=3, freq="10ms")
+        >>> store.append_many("sensor_rh", pd.Series(40.0, index=index))
+        3
         """
         return self._writer.append_many(
             variable, data, kind=kind, epoch_unit=epoch_unit, timestamp_format=timestamp_format
         )
 
     def flush(self) -> None:
-        """Write out buffered points and fsync what the durability mode asks for."""
+        """Write out buffered points, and fsync them when the mode asks for it.
+
+        In `"buffered"` mode the points still in this process's buffer are written to
+        their segments. With `durability="fsync"` or an `fsync_interval`, every segment
+        written since its last fsync is fsynced, so the points appended so far survive
+        a power loss.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        DurabilityError
+            A write or fsync failed, now or earlier in the flusher thread.
+        """
         self._writer.flush()
 
     def rotate(self, variables: list[str] | None = None) -> None:
-        """Close this store's active segments now (they become ready for compaction)."""
+        """Close this handle's active log segments now, so that `compact` takes them.
+
+        Segments otherwise close when they reach `max_segment_bytes` or
+        `max_segment_age`, or when the store closes. Buffered points are written first.
+        The next append to a variable opens a new segment.
+
+        Parameters
+        ----------
+        variables : list of str, optional
+            The variables whose segments to close; names this handle has not appended
+            to are skipped. Default None: every variable.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        DurabilityError
+            Writing or closing a segment failed.
+        """
         self._writer.rotate(variables)
 
     def close(self) -> None:
-        """Flush and close every segment; the store refuses further appends. Idempotent."""
+        """Write out and close every segment; the store refuses further calls.
+
+        Buffered points are written and, with `durability="fsync"` or an
+        `fsync_interval`, fsynced; the flusher thread stops. Closing again does
+        nothing.
+
+        Raises
+        ------
+        DurabilityError
+            A segment could not be written, fsynced or closed, now or earlier in the
+            flusher thread (the first such error; every segment is closed anyway).
+        """
         self._finalizer.detach()
         self._writer.close()
 
@@ -157,9 +384,57 @@ class Store:
         progress: bool | None = None,
         wait: bool = True,
     ) -> CompactionReport:
-        """Turn closed log segments into Parquet (see `hfdata.compact`)."""
-        from hfdata import compact as _compact
+        """Turn closed log segments into Parquet.
 
+        Each variable's closed segments are parsed, sorted by timestamp (equal
+        timestamps keep arrival order) and written as one Parquet file per partition
+        and batch, then moved to `log/<variable>/compacted/`. Readers see a batch whole
+        or not at all; a crash or an I/O error rolls it back or forward, so no point is
+        lost or doubled (docs/contracts.md, "Compaction protocol"). Lines that are not
+        valid points, and the torn last line of a writer that died, go to
+        `_quarantine/`. Active segments of writers that died are closed and taken.
+        Compacted segments older than the store's `log_retention` are deleted. One
+        compaction runs at a time per store, across processes.
+
+        Parameters
+        ----------
+        variables : list of str, optional
+            The variables to compact. Default None: every variable with a log.
+        include_active : bool, default False
+            First close this handle's active segments of those variables (as `rotate`
+            does), so that every point appended through it is compacted. Other
+            writers' active segments stay in the log.
+        progress : bool, optional
+            Show a progress bar (tqdm). Default None: only when a terminal or a
+            notebook is watching.
+        wait : bool, default True
+            Wait for a compaction already running; False raises
+            `CompactionInProgress` instead.
+
+        Returns
+        -------
+        CompactionReport
+            `segments`, `rows`, `partitions` and `files` compacted, lines
+            `quarantined`, and the `seconds` taken.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            A name in `variables` breaks the naming rules.
+        VariableNotFound
+            A name in `variables` is not in the store.
+        CompactionInProgress
+            Another compaction is running and `wait` is False.
+        CompactionFailed
+            An I/O error (a full disk, a lost connection to the object store); the
+            batch was rolled back or forward. Fix the cause and compact again.
+        CorruptFile
+            A variable's `_schema.json` cannot be read.
+        DurabilityError
+            With `include_active`: an active segment could not be closed.
+        """
         self._check_open()
         self._check_known(variables)
         if include_active:
@@ -170,7 +445,7 @@ class Store:
             variables=variables,
             progress=progress,
             wait=wait,
-            remote=self.remote,
+            parts=self.parts,
         )
 
     def optimize(
@@ -180,9 +455,51 @@ class Store:
         dedupe: Literal["last", "first"] | None = None,
         progress: bool | None = None,
     ) -> CompactionReport:
-        """Merge each partition's Parquet files into one sorted file."""
-        from hfdata import compact as _compact
+        """Merge each partition's Parquet files into one sorted file.
 
+        Every compaction that reaches a partition adds a file to it (late data, say);
+        reads open each of them. `optimize` merges a partition's files, in the order
+        they were written, into one file sorted by timestamp (equal timestamps keep
+        their order), about 2 million rows at a time, so its memory does not grow with
+        the partition. Readers see the old files or the new one, never both; an I/O
+        error rolls the merge back or forward. With a `parquet_root` shared by several
+        stores, only the files this store compacted are merged. Waits for a running
+        compaction.
+
+        Parameters
+        ----------
+        variables : list of str, optional
+            The variables to optimize. Default None: every variable.
+        dedupe : {"last", "first"}, optional
+            Keep only the last (or first) point of each timestamp, in arrival order.
+            Default None: keep every point; a partition with one file is then left
+            alone.
+        progress : bool, optional
+            Show a progress bar (tqdm). Default None: only when a terminal or a
+            notebook is watching.
+
+        Returns
+        -------
+        CompactionReport
+            `rows` and `files` written and `partitions` merged (`segments` and
+            `quarantined` are 0), and the `seconds` taken.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        ValueError
+            `dedupe` is not "last", "first" or None.
+        InvalidVariableName
+            A name in `variables` breaks the naming rules.
+        VariableNotFound
+            A name in `variables` is not in the store.
+        CompactionFailed
+            An I/O error; the merge was rolled back or forward. Fix the cause and run
+            it again.
+        CorruptFile
+            A Parquet file of a partition cannot be read (the message names it).
+        """
         self._check_open()
         self._check_known(variables)
         return _compact.optimize(
@@ -191,22 +508,46 @@ class Store:
             variables=variables,
             dedupe=dedupe,
             progress=progress,
-            remote=self.remote,
+            parts=self.parts,
         )
 
     def prune_log(
         self, older_than: timedelta = timedelta(0), *, variables: list[str] | None = None
     ) -> PruneReport:
-        """Remove compacted log segments (of `variables`, default all) now, rather than when
-        the log retention runs out; returns the files and bytes removed.
+        """Delete compacted log segments now, rather than when the log retention runs out.
 
-        Compacted segments (`log/<variable>/compacted/`) hold points already in Parquet
-        and are kept for the store's `log_retention` (default 7 days) after their last
-        write, as a second copy; this removes those at least `older_than` old. Pending
-        segments are never touched. Waits for a running compaction (same lock).
+        Compacted segments (`log/<variable>/compacted/`) hold points already in Parquet,
+        kept as a second copy for the store's `log_retention` (default 7 days) after
+        their last write, then deleted by the next compaction. This deletes those last
+        written at least `older_than` ago. Segments not yet compacted are never
+        touched. Waits for a running compaction.
+
+        Parameters
+        ----------
+        older_than : datetime.timedelta, default timedelta(0)
+            Delete only segments last written at least this long ago; `timedelta(0)`
+            deletes every compacted segment.
+        variables : list of str, optional
+            The variables whose log to prune. Default None: every variable.
+
+        Returns
+        -------
+        PruneReport
+            The `files` deleted and their `bytes`.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        ValueError
+            `older_than` is not a non-negative `timedelta`.
+        InvalidVariableName
+            A name in `variables` breaks the naming rules.
+        VariableNotFound
+            A name in `variables` is not in the store.
+        CompactionFailed
+            An I/O error while deleting; run it again once the cause is fixed.
         """
-        from hfdata import compact as _compact
-
         self._check_open()
         if not isinstance(older_than, timedelta) or older_than < timedelta(0):
             raise ValueError(
@@ -215,28 +556,44 @@ class Store:
             )
         self._check_known(variables)
         return _compact.prune_log(
-            self.root, older_than.total_seconds(), variables=variables, remote=self.remote
+            self.root, older_than.total_seconds(), variables=variables, parts=self.parts
         )
 
     def _check_known(self, variables: list[str] | None) -> None:
         """`VariableNotFound` for a name the store does not hold (a likely typo)."""
-        from hfdata import read as _read
-
         if variables is None:
             return
-        known = set(_read.variables(self.root, self.remote))
+        known = set(_snapshot.variable_names(self.root, self.parts))
         for name in variables:
             validate_name(name)
             if name not in known:
-                raise _read.not_found(self.root, name, self.remote)
+                raise _snapshot.not_found(self.root, name, self.parts)
 
     def drop(self, variable: str) -> None:
-        """Remove a variable entirely: its log, its Parquet and its schema."""
-        from hfdata import compact as _compact
+        """Remove a variable entirely: its log (with its kind), Parquet and quarantine.
 
+        Readers see the variable whole or gone, never in part. Waits for a running
+        compaction. With a `parquet_root` shared by several stores, the variable's
+        Parquet files there are removed too, whichever store wrote them. The name may
+        be used again afterwards, with any kind.
+
+        Parameters
+        ----------
+        variable : str
+            The variable to remove.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            `variable` breaks the naming rules.
+        VariableNotFound
+            The store has no such variable.
+        """
         validate_name(variable)
         self._writer.forget(variable)
-        _compact.drop(self.root, self.settings, variable, self.remote)
+        _compact.drop(self.root, self.settings, variable, self.parts)
 
     def read(
         self,
@@ -254,23 +611,108 @@ class Store:
         include_log: bool = True,
         max_rows: int | None = MAX_ROWS,
     ) -> Any:
-        """Read points in `[start, end)`, Parquet merged with the log tail.
+        """Read the points of one or several variables in `[start, end)`.
 
-        One variable gives a frame indexed by UTC `timestamp` with column `value`;
-        several give `how="long"` (`variable`, `value`), `"wide"` (one column per
-        variable on the `resample` grid) or `"asof"` (latest value at each timestamp
-        of the union, no older than `tolerance`). `resample`/`agg` follow pandas
-        `resample(rule, closed="left", label="left")`; given both `start` and `end`,
-        the bins cover that window (empty ones included). A resample of more than
-        `max_rows` rows (None: no limit) raises `ResultTooLarge` before it is built.
-        See `hfdata.read.read`.
+        The Parquet files and the log tail are read from one consistent snapshot, so a
+        compaction running meanwhile never makes a point vanish or appear twice; points
+        appended through this store are included (buffered ones are written first).
+        Rows are sorted by timestamp; equal timestamps keep arrival order. Nothing is
+        deduplicated unless `dedupe` asks.
+
+        Parameters
+        ----------
+        variables : str or list of str
+            One variable, or several distinct ones.
+        start, end : timestamp, optional
+            The half-open window `[start, end)`, in any form `append` accepts (naive
+            times in the store's `naive_timezone`). Default None: unbounded.
+        resample : str, timedelta or pandas.DateOffset, optional
+            Aggregate into bins of this pandas frequency (`"100ms"`, `"1s"`, `"1min"`,
+            `"1h"`, `"1D"`, `"W"`, `"MS"`, ...), exactly as pandas
+            `resample(rule, closed="left", label="left")`, empty bins included (count
+            and sum 0, the others missing). The bins run from the first point's bin to
+            the last's (of all variables, with `how="wide"`); given both `start` and
+            `end`, they cover the window instead, from the bin holding `start` to the
+            bin holding `end` minus 1 ns. Default None: raw points.
+        agg : str or list of str, default "mean"
+            With `resample`: "mean", "sum", "min", "max", "count", "first", "last",
+            "median", "std" or "ohlc" (columns `open`, `high`, `low`, `close`), or a
+            list of distinct ones (one column each).
+        how : {"long", "wide", "asof"}, default "long"
+            The shape for several variables. `"long"`: columns `variable` and `value`
+            (or the aggregations), one row per point or bin. `"wide"`: one column per
+            variable (`<variable>.<agg>` for several aggregations) on a common grid;
+            needs `resample`. `"asof"`: raw points aligned, one row per timestamp of
+            any variable and one column per variable holding its latest value at or
+            before that time (as `pandas.merge_asof(direction="backward")`); no
+            `resample`.
+        tolerance : str or timedelta, optional
+            With `how="asof"`: leave a value missing when its latest point is older than
+            this (e.g. `"50ms"`). Default None: any age.
+        output : {"pandas", "polars", "arrow"}, default "pandas"
+            The type of the result.
+        metadata : bool or "expand", default False
+            With raw points in long form: True adds a `metadata` column (dicts in
+            pandas, JSON text in polars and Arrow); `"expand"` adds one column per
+            metadata key instead (in first-seen order; a key named like an existing
+            column becomes `metadata.<key>`; values that do not share one type stay
+            JSON text).
+        dedupe : {"last", "first"}, optional
+            Keep only the last (or first) point of each timestamp, in arrival order,
+            before anything else. Default None: keep every point.
+        include_log : bool, default True
+            Include the points still in the log. False reads the Parquet files only
+            (compacted points).
+        max_rows : int or None, default 20_000_000
+            Refuse a resample whose bins would be more rows than this (rows, not cells;
+            counted before any bin is built). None: no limit. Raw points are not
+            limited.
+
+        Returns
+        -------
+        pandas.DataFrame, polars.DataFrame or pyarrow.Table
+            In pandas, indexed by a tz-aware UTC `timestamp`; in polars and Arrow,
+            `timestamp` is the first column (`timestamp[ns, UTC]`). One variable gives a
+            `value` column (or one column per aggregation); several give the shape of
+            `how`. `json` values are Python objects in pandas and JSON text otherwise.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            A name breaks the naming rules.
+        VariableNotFound
+            A variable is not in the store (the message suggests close names).
+        InvalidTimestamp
+            `start` or `end` cannot be read as a timestamp.
+        ValueError
+            An option is invalid or options contradict each other (`how="wide"` without
+            `resample`, `tolerance` without `how="asof"`, `metadata` with `resample`,
+            an unknown rule or aggregation, an aggregation the values' kind does not
+            have, no names or repeated ones), `start` is not before `end`, or variables
+            of different kinds are read in long form.
+        TypeError
+            `max_rows` is not an int or None.
+        ResultTooLarge
+            A resample would make more than `max_rows` rows; the message names the
+            count and the ways out (a shorter window, a coarser rule, `how="long"`, a
+            larger `max_rows`).
+        CorruptFile
+            A Parquet file or a variable's `_schema.json` cannot be read (the message
+            names it and how to repair it).
+
+        Examples
+        --------
+        >>> store.read("sensor_temp", start="2026-11-26T09:00Z", end="2026-11-26T10:00Z")
+        >>> store.read("sensor_temp", resample="1min", agg="ohlc")
+        >>> store.read(["sensor_temp", "sensor_rh"], resample="1s", how="wide")
         """
-        from hfdata import read as _read
-
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.read(
+        return _query.read(
             self.root,
+            self.parts,
             self.settings,
             variables,
             start,
@@ -283,33 +725,107 @@ class Store:
             metadata=metadata,
             dedupe=dedupe,
             include_log=include_log,
-            remote=self.remote,
             max_rows=max_rows,
         )
 
     def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:
-        """A polars LazyFrame over Parquet and the log tail."""
-        from hfdata import read as _read
+        """A polars LazyFrame over one variable's points in `[start, end)`.
 
+        The Parquet files are scanned lazily (pruned by partition now, by the time
+        filter when collected); the log tail is read now, from the same consistent
+        snapshot, and carried in the frame. Rows are sorted by timestamp, equal ones in
+        arrival order. If `optimize` replaces the files before the frame is collected,
+        collecting fails: call `scan` again.
+
+        Parameters
+        ----------
+        variable : str
+            The variable.
+        start, end : timestamp, optional
+            The half-open window `[start, end)`, in any form `append` accepts. Default
+            None: unbounded.
+
+        Returns
+        -------
+        polars.LazyFrame
+            Columns `timestamp` (`Datetime("ns", "UTC")`), `value` (of the variable's
+            kind; `json` as text) and `metadata` (JSON text or null).
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            `variable` breaks the naming rules.
+        VariableNotFound
+            The store has no such variable.
+        InvalidTimestamp
+            `start` or `end` cannot be read as a timestamp.
+        ValueError
+            `start` is not before `end`.
+        CorruptFile
+            The variable's `_schema.json` cannot be read.
+        """
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.scan(self.root, self.settings, variable, start, end, self.remote)
+        return _scan.scan(self.root, self.parts, self.settings, variable, start, end)
 
     def variables(self) -> list[str]:
-        """Every variable in the store, sorted."""
-        from hfdata import read as _read
+        """The names of every variable in the store.
 
+        A variable is in the store once a point has been appended to it, until it is
+        dropped; with a `parquet_root` shared by several stores, the variables the
+        others compacted there count too.
+
+        Returns
+        -------
+        list of str
+            The names, sorted.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        """
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.variables(self.root, self.remote)
+        return _snapshot.variable_names(self.root, self.parts)
 
     def info(self, variable: str) -> VariableInfo:
-        """Kind, time range, row counts, partitions and size of one variable."""
-        from hfdata import read as _read
+        """What one variable holds: its kind, time range, rows, partitions and bytes.
 
+        Counted from one consistent snapshot (Parquet footers or commit records, and
+        the log tail parsed), so a compaction running meanwhile counts no point twice.
+
+        Parameters
+        ----------
+        variable : str
+            The variable.
+
+        Returns
+        -------
+        VariableInfo
+            `name`, `kind` (None before its first value), `first` and `last`
+            timestamps (None without points), `parquet_rows`, `log_rows` and `rows`,
+            `partitions`, `parquet_files`, `log_segments`, `compacted_segments`, and
+            sizes: `parquet_bytes`, `log_bytes` (every segment, pending or compacted),
+            `compacted_log_bytes` (the part already in Parquet, awaiting the log
+            retention) and `bytes_on_disk` (Parquet plus log).
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            `variable` breaks the naming rules.
+        VariableNotFound
+            The store has no such variable.
+        CorruptFile
+            A Parquet file or the variable's `_schema.json` cannot be read.
+        """
         self._check_open()
         self._writer.flush_for_readers()
-        return _read.info(self.root, self.settings, variable, self.remote)
+        return _info.info(self.root, self.parts, self.settings, variable)
 
     def to_dask(
         self,
@@ -319,15 +835,53 @@ class Store:
         *,
         partition_rows: int = 4_000_000,
     ) -> dd.DataFrame:
-        """A Dask DataFrame over `[start, end)`, indexed by a sorted UTC `timestamp` with
-        known divisions (so `.loc` time slices and `.resample` work). Each Dask partition
-        holds whole store partitions (their Parquet files and log tail rows): the fewest,
-        balanced, of about `partition_rows` rows at most (`partition_rows=1`: one per
-        store partition). One variable gives column `value`; several give the long form
-        of `read` (`variable`, `value`). See `hfdata.dask`.
-        """
-        from hfdata import dask as _dask
+        """A Dask DataFrame over the points of one or several variables in `[start, end)`.
 
+        The files are listed from one consistent snapshot, as `read` lists them; the
+        log tail is read now, on this machine, and carried in the graph; the workers
+        read the Parquet files themselves (local paths, or the object store). The
+        frame is indexed by a sorted UTC `timestamp` with known divisions, so `.loc`
+        time slices and `.resample` work; its rows are `read`'s, in the same order.
+        Each Dask partition holds whole store partitions (hour, day or month).
+
+        Parameters
+        ----------
+        variables : str or list of str
+            One variable, or several distinct ones.
+        start, end : timestamp, optional
+            The half-open window `[start, end)`, in any form `append` accepts. Default
+            None: unbounded.
+        partition_rows : int, default 4_000_000
+            The most rows a Dask partition should hold: consecutive store partitions
+            are grouped into the fewest partitions of about this many rows, balanced.
+            1 gives one Dask partition per store partition.
+
+        Returns
+        -------
+        dask.dataframe.DataFrame
+            One variable: column `value`; several: the long form of `read`
+            (`variable`, `value`).
+
+        Raises
+        ------
+        TypeError
+            `partition_rows` is not an int.
+        ValueError
+            `partition_rows` is below 1, no names or repeated ones are given, or
+            `start` is not before `end`.
+        StoreClosed
+            The store is closed.
+        MissingDependency
+            Dask is not installed (`pip install hfdata[dask]`).
+        InvalidVariableName
+            A name breaks the naming rules.
+        VariableNotFound
+            A variable is not in the store.
+        InvalidTimestamp
+            `start` or `end` cannot be read as a timestamp.
+        CorruptFile
+            A Parquet file or a variable's `_schema.json` cannot be read.
+        """
         if isinstance(partition_rows, bool) or not isinstance(partition_rows, int):
             raise TypeError(f"partition_rows must be an int, got {partition_rows!r}")
         if partition_rows < 1:
@@ -336,11 +890,11 @@ class Store:
         self._writer.flush_for_readers()
         return _dask.to_dask(
             self.root,
+            self.parts,
             self.settings,
             variables,
             start,
             end,
-            self.remote,
             partition_rows=partition_rows,
         )
 
@@ -390,24 +944,98 @@ def open_store(
     ambiguous: Ambiguous = _UNSET,
     max_metadata_bytes: int | None = 65_536,
 ) -> Store:
-    """Open (creating if missing) the store at `root`.
+    """Open the store at `root`, creating it if it does not exist.
 
-    `partition`, `naive_timezone`, `epoch_unit`, `nonexistent`, `ambiguous`,
-    `log_retention` and `parquet_root` are recorded in `hfdata.json` when the store is
-    created; reopening with a different value is a `SettingsConflict`. The other
-    options apply to this handle only.
+    `partition`, `naive_timezone`, `epoch_unit`, `log_retention`, `parquet_root`,
+    `nonexistent` and `ambiguous` change how stored data is read: they are recorded in
+    `hfdata.json` when the store is created and hold for every later opening (omit
+    them to use the recorded values). The other options apply to this handle only.
+    Opening also finishes a compaction that a crash interrupted, unless another one is
+    running (which will).
 
-    `nonexistent` and `ambiguous` say what a naive time in `naive_timezone`'s
-    daylight-saving gap or fold becomes, with pandas' `tz_localize` values
-    (`nonexistent`: "raise", "shift_forward", "shift_backward" or a timedelta;
-    `ambiguous`: "raise", "infer" (batches), True = daylight time, False = standard
-    time); the default "raise" refuses such a time with `InvalidTimestamp`.
-    `max_metadata_bytes` caps one point's encoded metadata (None: no cap).
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The store's directory, created (with its parents) if missing. The log always
+        lives here.
+    durability : {"flush", "fsync", "buffered"}, default "flush"
+        When `append` returns. `"flush"`: its line is handed to the operating system,
+        which survives the process being killed. `"fsync"`: the segment is fsynced
+        too, which survives a power loss. `"buffered"`: its line is in this process's
+        buffer, written by the flusher every `flush_interval` (and on `flush`,
+        `close`, a read, 1 MiB per variable), so a crash loses at most that interval.
+        docs/contracts.md, "Durability", gives the exact promises.
+    flush_interval : timedelta or float, default 1.0
+        Seconds between the flusher's rounds (buffered writes, group commits, rotation
+        by age); positive.
+    fsync_interval : timedelta or float, optional
+        Group commit for `"flush"` and `"buffered"`: the flusher fsyncs the segments
+        written since their last fsync once this much time has passed, so a power loss
+        loses at most about that long. Segments are then also fsynced when they close.
+        Default None: no fsync in those modes.
+    max_segment_bytes : int, default 64 MiB
+        A segment is closed (ready for compaction) once it holds this many bytes.
+    max_segment_age : timedelta or float, default 10 minutes
+        A segment is closed once it has been open this long (seconds if a float).
+    max_open_segments : int, default 256
+        The most segments this handle keeps open; beyond it the least recently used
+        one is closed.
+    partition : {"hour", "day", "month"}, optional
+        Recorded. The span of one Parquet partition (`date=<key>` directory), in UTC.
+        Default at creation: "day".
+    naive_timezone : str, optional
+        Recorded. The IANA time zone (e.g. "Europe/Berlin") naive timestamps are read
+        in. Default at creation: "UTC".
+    epoch_unit : {"s", "ms", "us", "ns"} or None, optional
+        Recorded. Read numeric timestamps as time since 1970 in this unit. Default at
+        creation: None (a bare number is an `InvalidTimestamp`).
+    log_retention : timedelta or None, optional
+        Recorded. How long compacted log segments are kept after their last write (a
+        second copy of points already in Parquet); None keeps them forever. Default at
+        creation: 7 days.
+    parquet_root : str, os.PathLike or None, optional
+        Recorded. Put the Parquet tree elsewhere: a local path or a URI such as
+        `s3://bucket/prefix`. Several stores (machines) may share one; each reads all
+        of it. Default at creation: None (`<root>/parquet`).
+    storage_options : dict, optional
+        Options for the `parquet_root`'s filesystem, as fsspec takes them
+        (`endpoint_url`, `key`, `secret`, `client_kwargs`, ...); never written to
+        disk. Only with a URI `parquet_root`.
+    nonexistent : {"raise", "shift_forward", "shift_backward"} or timedelta, optional
+        Recorded. What a naive time in a daylight-saving gap of `naive_timezone`
+        becomes, as pandas' `tz_localize` (a timedelta, non-zero, shifts it). Default
+        at creation: "raise" (an `InvalidTimestamp`).
+    ambiguous : {"raise", "infer"} or bool, optional
+        Recorded. What a naive time in a daylight-saving fold becomes: True daylight
+        time, False standard time, "infer" from the order of a batch (a lone point
+        cannot be inferred), as pandas' `tz_localize`. Default at creation: "raise".
+    max_metadata_bytes : int or None, default 65_536
+        The most bytes one point's metadata may encode to; None: no limit.
 
-    `parquet_root` puts the Parquet tree elsewhere: a local path or a URI such as
-    `s3://bucket/prefix` (the log stays under `root`); `storage_options` are fsspec's
-    (`endpoint_url`, `key`, `secret`, ...) and are never written to disk. Several
-    stores (machines) may share one `parquet_root`; each reads all of it.
+    Returns
+    -------
+    Store
+        An open handle on the store; close it with `close` or a `with` block.
+
+    Raises
+    ------
+    ValueError
+        An option is out of range or not one of its values (including "NaT" for
+        `nonexistent`/`ambiguous`, an unknown time zone), or `storage_options` are
+        given without a URI `parquet_root`.
+    SettingsConflict
+        A recorded option differs from the value the store was created with.
+    CorruptFile
+        `hfdata.json` cannot be read or used (not JSON, not an hfdata store, a newer
+        format version, values this hfdata refuses).
+    MissingDependency
+        The `parquet_root`'s protocol needs fsspec (`pip install hfdata[s3]`).
+
+    Examples
+    --------
+    >>> store = hfdata.open_store("data/hf", durability="fsync")
+    >>> store = hfdata.open_store("data/remote", parquet_root="s3://bucket/prefix",
+    ...                           storage_options={"endpoint_url": "http://localhost:9000"})
     """
     if durability not in DURABILITIES:
         raise ValueError(f"durability must be one of {DURABILITIES}, got {durability!r}")
@@ -441,8 +1069,6 @@ def open_store(
     if ambiguous is not _UNSET:
         requested["ambiguous"] = ambiguous
     if parquet_root is not _UNSET:
-        from hfdata.objectstore import normalise_uri
-
         requested["parquet_root"] = None if parquet_root is None else normalise_uri(parquet_root)
     if log_retention is not _UNSET:
         requested["log_retention_seconds"] = (
@@ -451,16 +1077,10 @@ def open_store(
     path = Path(root)
     settings = load_or_create(path, requested)
     (path / "log").mkdir(exist_ok=True)
-    remote = None
-    if settings.parquet_root is not None:
-        from hfdata.objectstore import ParquetRoot
-
-        remote = ParquetRoot(settings.parquet_root, storage_options, owner=settings.store_id)
-    elif storage_options:
+    if settings.parquet_root is None and storage_options:
         raise ValueError("storage_options need a parquet_root (e.g. s3://bucket/prefix)")
-    from hfdata.compact import recover
-
-    recover(path, remote)  # protocol step 7: roll leftover compaction journals forward or back
+    parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)
+    _compact.recover(path, parts)  # protocol step 7: roll leftover journals forward or back
     age = _seconds(max_segment_age, "max_segment_age")
     assert age is not None
     policy = LogPolicy(
@@ -478,7 +1098,7 @@ def open_store(
         flush_interval=flush,
         fsync_interval=_seconds(fsync_interval, "fsync_interval"),
         max_open_segments=max_open_segments,
-        remote=remote,
+        parts=parts,
         max_metadata_bytes=max_metadata_bytes,
     )
 

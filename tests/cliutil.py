@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hfdata.kinds import load_schema
 from hfdata.layout import log_dir
-from hfdata.parse import read_segment
+from hfdata.log.parse import read_segment
+from hfdata.log.schema import load_schema
 
 
 def stored(root: Path, variable: str) -> list[tuple[int, object, str | None]]:
@@ -33,9 +33,9 @@ def stored(root: Path, variable: str) -> list[tuple[int, object, str | None]]:
 def hfdata_cli(
     *args: object, stdin: str | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m hfdata.cli ARGS` (the console script's code) and capture its output."""
+    """Run `python -m hfdata.tools.cli ARGS` (the console script's code) and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "hfdata.cli", *map(str, args)],
+        [sys.executable, "-m", "hfdata.tools.cli", *map(str, args)],
         input=stdin,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""`Store.append_many` over every accepted container (normalised in `hfdata/batch.py`)."""
+"""`Store.append_many` over every accepted container (normalised in `hfdata/log/batch.py`)."""
 
 from __future__ import annotations
 

@@ -103,7 +103,10 @@ def test_compare_alternates_and_reports_failures_and_skips() -> None:
     calls: list[str] = []
 
     def make(name: str) -> Contender:
-        return Contender(name, "peer", lambda _: calls.append(name) and None, n=1)
+        def run(_: object) -> None:
+            calls.append(name)
+
+        return Contender(name, "peer", run, n=1)
 
     def broken(_: object) -> None:
         raise OSError("disk on fire")

@@ -1,6 +1,6 @@
 """Every `hfdata` subcommand through its real entry point, bad input and exit codes included.
 
-Subprocess runs (`python -m hfdata.cli`, the console script's code) check what a user
+Subprocess runs (`python -m hfdata.tools.cli`, the console script's code) check what a user
 sees; `--help` of each subcommand runs in-process through `main()` to keep this fast.
 """
 
@@ -23,7 +23,7 @@ import pytest
 from cliutil import hfdata_cli, stored
 
 import hfdata
-from hfdata.cli import build_parser, main
+from hfdata.tools.cli import build_parser, main
 
 SECOND = 1_000_000_000
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
@@ -46,7 +46,7 @@ COMMANDS = (
 def one_line_error(result: Any) -> str:
     """The single stderr line of a failed command (never a traceback)."""
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines: list[str] = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("hfdata")
     return lines[0]
@@ -261,6 +261,31 @@ def test_store_commands_refuse_a_missing_store(
     assert not (tmp_path / "nowhere").exists()  # never created by accident
 
 
+@pytest.mark.parametrize(
+    "args", [("ls",), ("info", "x"), ("compact",), ("read", "x"), ("append", "x")], ids=" ".join
+)
+def test_corrupt_settings_file_exits_1_naming_it(
+    tmp_path: Path, args: tuple[str, ...], run: Any
+) -> None:
+    """A damaged hfdata.json is a problem with the store (exit 1), not a usage error (2)."""
+    root = tmp_path / "store"
+    root.mkdir()
+    (root / "hfdata.json").write_text("garbage")
+    result = run(args[0], root, *args[1:], stdin='{"timestamp":"2026-11-26T10:00:00Z","value":1}')
+    assert result.returncode == 1
+    message = one_line_error(result)
+    assert f"{root / 'hfdata.json'} is not valid JSON" in message
+    assert "restore hfdata.json from a backup" in message
+    assert (root / "hfdata.json").read_text() == "garbage"
+
+
+def test_verify_reports_a_corrupt_settings_file(tmp_path: Path, run: Any) -> None:
+    (tmp_path / "hfdata.json").write_text("[]")
+    result = run("verify", tmp_path)
+    assert result.returncode == 1
+    assert "is not an hfdata settings file" in result.stdout
+
+
 def test_verify_reports_a_missing_store(tmp_path: Path, run: Any) -> None:
     result = run("verify", tmp_path)
     assert result.returncode == 1
@@ -347,12 +372,12 @@ def test_compact_on_a_full_disk_says_so_in_one_line(
 ) -> None:
     import errno
 
-    from hfdata import compact as compact_mod
+    from hfdata.parquet import local as local_mod
 
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", "parquet/part.tmp")
 
-    monkeypatch.setattr(compact_mod, "write_parquet", disk_full)
+    monkeypatch.setattr(local_mod, "write_parquet", disk_full)
     failed = run("compact", filled, "--variable", "a", "--no-progress")
     assert failed.returncode == 1
     [message] = failed.stderr.splitlines()
@@ -440,7 +465,7 @@ def test_read_formats(filled: Path, tmp_path: Path, run: Any) -> None:
 
 def test_read_into_a_closed_pipe_is_quiet(filled: Path) -> None:
     with subprocess.Popen(
-        [sys.executable, "-m", "hfdata.cli", "read", str(filled), "a", "b"],
+        [sys.executable, "-m", "hfdata.tools.cli", "read", str(filled), "a", "b"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     ) as reader:

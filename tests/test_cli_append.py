@@ -26,7 +26,7 @@ from cliutil import hfdata_cli, stored
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hfdata.linesource import LineSource
+from hfdata.tools.linesource import LineSource
 
 SECOND = 1_000_000_000
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
@@ -43,7 +43,7 @@ def jsonl(i: int, **extra: Any) -> str:
 
 def one_line_error(result: Any) -> str:
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines: list[str] = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
 
@@ -233,7 +233,7 @@ def test_a_pipe_batch_is_handed_out_before_the_input_ends() -> None:
 # -- streaming stdin through the CLI -------------------------------------------------------
 def start_append(root: Path, *flags: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "hfdata.cli", "append", str(root), "v", "-", *flags],
+        [sys.executable, "-m", "hfdata.tools.cli", "append", str(root), "v", "-", *flags],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -327,9 +327,9 @@ numbers = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integer
 @settings(max_examples=300, deadline=None)
 @given(rows=st.lists(st.tuples(stamp_texts, numbers), min_size=1, max_size=20))
 def test_batch_path_matches_the_per_line_checks(rows: list[tuple[str, float]]) -> None:
-    from hfdata.ingest import PointParser
-    from hfdata.ingestbatch import csv_batch, json_batch
     from hfdata.timeparse import TimeRules
+    from hfdata.tools.ingest import PointParser
+    from hfdata.tools.ingestbatch import csv_batch, json_batch
 
     def per_line(convert: Any) -> list[tuple[int, Any]]:
         return [convert(i)[:2] for i in range(len(rows))]
@@ -368,9 +368,9 @@ def test_batch_path_in_a_timestamp_format_matches_the_per_line_checks(
     """Given `--timestamp-format`, a batch is parsed as one column, to the same points
     as line by line; a batch holding one text the format refuses goes line by line."""
     from hfdata.errors import InvalidTimestamp
-    from hfdata.ingest import PointParser
-    from hfdata.ingestbatch import json_batch
     from hfdata.timeparse import TimeRules
+    from hfdata.tools.ingest import PointParser
+    from hfdata.tools.ingestbatch import json_batch
 
     rules = TimeRules(zone, timestamp_format=fmt, nonexistent="shift_forward", ambiguous=True)
     when = pd.to_datetime(stamps, unit="ns", utc=True)

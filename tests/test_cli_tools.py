@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import hfdata
-from hfdata.cli import main
+from hfdata.tools.cli import main
 
 
 class Run:

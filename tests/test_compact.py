@@ -20,13 +20,14 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from logutil import line, write_segment
 
 import hfdata
-from hfdata import compact as compact_mod
-from hfdata import journal as journal_mod
+from hfdata.compact import compaction as compact_mod
+from hfdata.compact import journal as journal_mod
 from hfdata.errors import CompactionFailed, CompactionInProgress, CorruptFile, VariableNotFound
 from hfdata.locks import COMPACT_LOCK, flock
-from tests.conftest import line, write_segment
+from hfdata.parquet import local as local_mod
 
 T0 = pd.Timestamp("2026-11-26T22:00:00Z")
 
@@ -54,10 +55,7 @@ def assert_clean(root: Path) -> None:
     assert journals(root) == []
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> hfdata.Store:
-    with hfdata.open_store(tmp_path / "s", max_segment_bytes=4000) as s:
-        yield s
+pytestmark = pytest.mark.store_options(max_segment_bytes=4000)  # for the `store` fixture
 
 
 # -- layout and schema ----------------------------------------------------------------------
@@ -191,7 +189,7 @@ def test_optimize_that_cannot_write_fails_typed_and_keeps_the_files(
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(compact_mod, "write_parquet", disk_full)
+    monkeypatch.setattr(local_mod, "write_parquet", disk_full)
     with pytest.raises(CompactionFailed, match=r"optimizing 'x' \(date=2026-11-26\)") as failed:
         store.optimize()
     assert failed.value.errno == errno.ENOSPC
@@ -278,7 +276,9 @@ def test_failure_while_closing_a_dead_writers_segment_is_typed_then_redone(
         write_segment(
             root, "v", lines + b'{"timestamp":"2026-11-26T1', name="dead-000001.jsonl.active"
         )
-        monkeypatch.setattr(compact_mod.os, "ftruncate", _fail_on_call(1, os.ftruncate))
+        monkeypatch.setattr(
+            "hfdata.compact.compaction.os.ftruncate", _fail_on_call(1, os.ftruncate)
+        )
         with pytest.raises(CompactionFailed, match="compacting 'v' failed: injected failure"):
             store.compact()
         monkeypatch.undo()
@@ -298,7 +298,7 @@ def test_second_compactor_raises_or_waits(store: hfdata.Store) -> None:
         assert held
         with pytest.raises(CompactionInProgress, match="wait=True"):
             store.compact(wait=False)
-    reports: list[hfdata.compact.CompactionReport] = []  # type: ignore[name-defined]
+    reports: list[hfdata.CompactionReport] = []
     threads = [threading.Thread(target=lambda: reports.append(store.compact())) for _ in range(2)]
     for t in threads:
         t.start()
@@ -345,7 +345,9 @@ def test_an_interrupted_drop_is_never_a_variable_and_is_swept(
     store.append_many("x", frame(T0, 10))
     store.append_many("y", frame(T0, 10))
     store.compact(include_active=True)
-    monkeypatch.setattr(compact_mod.shutil, "rmtree", lambda *a, **k: None)  # killed here
+    monkeypatch.setattr(
+        "hfdata.compact.compaction.shutil.rmtree", lambda *a, **k: None
+    )  # killed here
     store.drop("x")
     monkeypatch.undo()
     trash = [p for p in (store.root / "log").iterdir() if p.name not in ("y",)]
@@ -395,10 +397,10 @@ def _fail_on_call(n: int, real: object) -> object:
     ("module", "name", "nth"),
     [
         (journal_mod.Journal, "save", 1),  # step 4: the journal
-        (compact_mod, "write_parquet", 2),  # step 5: second output
-        (journal_mod, "_rename", 1),  # step 6: first output rename
-        (journal_mod, "_rename", 3),  # step 6: a segment move
-        (journal_mod, "fsync_dir", 2),  # step 6: directory fsync after the renames
+        (local_mod, "write_parquet", 2),  # step 5: second output
+        (local_mod, "_rename", 1),  # step 6: first output rename
+        (journal_mod, "_rename", 1),  # step 6: a segment move (the first)
+        (local_mod, "fsync_dir", 2),  # step 6: directory fsync after the renames
     ],
 )
 def test_failure_at_each_step_then_recovery(
@@ -437,8 +439,8 @@ def hook(fn):
         return fn(*args, **kwargs)
     return wrapper
 import hfdata
-import hfdata.compact
-hfdata.compact.BATCH_BYTES = 3000
+import hfdata.compact.compaction
+hfdata.compact.compaction.BATCH_BYTES = 3000
 for name in ("rename", "replace", "fsync", "unlink", "ftruncate"):
     setattr(os, name, hook(getattr(os, name)))
 hfdata.open_store(sys.argv[1]).compact()

@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from s3server import make_bucket, moto_server, storage_options
 
 import hfdata
-from hfdata import dask as hfdata_dask
+from hfdata.parquet import reader as parquet_reader
+from hfdata.parquet.root import PartFile
+from hfdata.read import dask as hfdata_dask
 
 # dask calls reset_index(inplace=True) in places, deprecated by pandas 3.1
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
@@ -47,10 +49,10 @@ def _fill(store: hfdata.Store) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[hfdata.Store]:
-    with hfdata.open_store(tmp_path / "s") as s:
-        _fill(s)
-        yield s
+def store(store: hfdata.Store) -> hfdata.Store:
+    """The shared `store` fixture (conftest.py), filled by `_fill`."""
+    _fill(store)
+    return store
 
 
 def test_same_rows_as_read_with_known_divisions(store: hfdata.Store) -> None:
@@ -97,16 +99,16 @@ def test_only_the_end_partitions_footers_are_read(
 ) -> None:
     # four days of files: the client reads the footers of days 1 and 4 (for the exact
     # first and last points); days 2 and 3 are balanced on sizes, read by the workers
-    seen: list[Path] = []
-    span = hfdata_dask._file_span
+    seen: list[PartFile] = []
+    span = parquet_reader.file_span
 
     def counting(path: Any) -> tuple[int, int, int]:
         seen.append(path)
         return span(path)
 
-    monkeypatch.setattr(hfdata_dask, "_file_span", counting)
+    monkeypatch.setattr(hfdata_dask, "file_span", counting)
     frame = store.to_dask("x", partition_rows=7_000)
-    assert {p.parent.name for p in seen} == {"date=2026-11-01", "date=2026-11-04"}
+    assert {Path(p.path).parent.name for p in seen} == {"date=2026-11-01", "date=2026-11-04"}
     assert len(seen) == 3  # day 1 has two files (a late batch), day 4 one
     assert frame.divisions == (  # the same split as from exact counts (test above)
         pd.Timestamp("2026-11-01T12:00", tz="UTC"),
@@ -154,8 +156,8 @@ def test_a_file_replaced_while_grouping_lists_again(
     store: hfdata.Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # an optimize between the listing and the footer reads: the listing is taken again
-    span = hfdata_dask._file_span
-    calls: list[Path] = []
+    span = parquet_reader.file_span
+    calls: list[PartFile] = []
 
     def vanishing_once(path: Any) -> tuple[int, int, int]:
         calls.append(path)
@@ -163,7 +165,7 @@ def test_a_file_replaced_while_grouping_lists_again(
             raise FileNotFoundError(path)
         return span(path)
 
-    monkeypatch.setattr(hfdata_dask, "_file_span", vanishing_once)
+    monkeypatch.setattr(hfdata_dask, "file_span", vanishing_once)
     frame = store.to_dask("x")
     assert len(calls) > 1
     pd.testing.assert_frame_equal(frame.compute(), store.read("x"))

@@ -10,10 +10,10 @@ import pytest
 from cliutil import hfdata_cli
 
 import hfdata
-from hfdata.demo import MARKER, STATUS, DemoConfig, append_feed, run_demo, simulate
-from hfdata.kinds import load_schema
 from hfdata.layout import log_dir
-from hfdata.parse import read_segment
+from hfdata.log.parse import read_segment
+from hfdata.log.schema import load_schema
+from hfdata.tools.demo import MARKER, STATUS, DemoConfig, append_feed, run_demo, simulate
 
 SECOND = 1_000_000_000
 TINY = DemoConfig(sensors=3, rate_hz=5.0, hours=0.1, threads=2, late_fraction=0.01)
@@ -22,7 +22,9 @@ TINY = DemoConfig(sensors=3, rate_hz=5.0, hours=0.1, threads=2, late_fraction=0.
 def log_points(root: Path, variable: str) -> pd.DataFrame:
     directory = log_dir(root, variable)
     kind = load_schema(directory)
-    tables = [read_segment(p, kind).table.to_pandas() for p in sorted(directory.glob("*.jsonl"))]
+    tables: list[pd.DataFrame] = [
+        read_segment(p, kind).table.to_pandas() for p in sorted(directory.glob("*.jsonl"))
+    ]
     return pd.concat(tables, ignore_index=True)
 
 

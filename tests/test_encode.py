@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hfdata.encode import encode_frame
+from hfdata.log.encode import encode_frame
 from hfdata.timeparse import TimeRules, to_ns
 
 RULES = TimeRules()

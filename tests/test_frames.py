@@ -1,6 +1,8 @@
-"""hfdata.frames: Arrow results to pandas / polars / Arrow with the same rows and values."""
+"""hfdata.read.frames: Arrow results to pandas / polars / Arrow with the same rows and values."""
 
 from __future__ import annotations
+
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -8,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from hfdata.frames import expand_metadata, to_output, to_pandas
+from hfdata.read.frames import expand_metadata, to_output, to_pandas
 
 NS = [1_764_192_600_000_000_000, 1_764_192_600_000_000_001, 1_764_192_601_000_000_000]
 
@@ -21,8 +23,9 @@ def table(**columns: pa.Array) -> pa.Table:
 def test_pandas_index_is_utc_timestamp_with_nanoseconds() -> None:
     df = to_pandas(table(value=pa.array([1.0, None, 3.0])))
     assert df.index.name == "timestamp"
-    assert str(df.index.tz) == "UTC"
-    assert df.index.asi8.tolist() == NS
+    index = cast(pd.DatetimeIndex, df.index)
+    assert str(index.tz) == "UTC"
+    assert index.asi8.tolist() == NS
     assert df["value"].isna().tolist() == [False, True, False]
 
 

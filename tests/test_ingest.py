@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 import hfdata
 from hfdata.errors import InvalidMetadata, InvalidTimestamp, SchemaMismatch
-from hfdata.ingest import (
+from hfdata.timeparse import TimeRules, to_ns
+from hfdata.tools.ingest import (
     FLUSH,
     CsvRecords,
     FieldNames,
@@ -24,8 +25,7 @@ from hfdata.ingest import (
     resolve_kind,
     sniff_format,
 )
-from hfdata.linesource import LineSource
-from hfdata.timeparse import TimeRules, to_ns
+from hfdata.tools.linesource import LineSource
 
 UTC_RULES = TimeRules("UTC")
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from hfdata.errors import InvalidMetadata, InvalidValue, SchemaMismatch
-from hfdata.kinds import check_metadata, infer_kind, json_value, load_schema, store_schema
+from hfdata.kinds import check_metadata, infer_kind, json_value
+from hfdata.log.schema import load_schema, store_schema
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,7 @@ def test_schema_survives_short_writes(tmp_path: Path, monkeypatch: pytest.Monkey
     def one_byte(fd: int, data: bytes) -> int:
         return real(fd, bytes(data[:1]))
 
-    monkeypatch.setattr("hfdata.kinds.os.write", one_byte)
+    monkeypatch.setattr("hfdata.log.schema.os.write", one_byte)
     assert store_schema(tmp_path, "string") == "string"
     monkeypatch.undo()
     assert load_schema(tmp_path) == "string"

@@ -13,8 +13,8 @@ import pytest
 from cliutil import stored
 
 import hfdata
-from hfdata.legacy import LegacyFile, find_legacy_files, import_file
 from hfdata.timeparse import TimeRules
+from hfdata.tools.legacy import LegacyFile, find_legacy_files, import_file
 
 SECOND = 1_000_000_000
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z

@@ -1,4 +1,4 @@
-"""`hfdata.log`: segments and durable directories."""
+"""`hfdata.log.segment`: segments and durable directories."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hfdata.durable import make_dirs
 from hfdata.locks import is_locked
-from hfdata.log import LogPolicy, Segment, make_dirs
+from hfdata.log.segment import LogPolicy, Segment
 
 
 def test_make_dirs_fsyncs_the_parent_of_every_new_directory(
@@ -21,7 +22,7 @@ def test_make_dirs_fsyncs_the_parent_of_every_new_directory(
         synced.append(os.readlink(f"/proc/self/fd/{fd}"))
         real(fd)
 
-    monkeypatch.setattr("hfdata.log.os.fsync", spy)
+    monkeypatch.setattr("hfdata.log.segment.os.fsync", spy)
     make_dirs(tmp_path / "a" / "b" / "c")
     assert (tmp_path / "a" / "b" / "c").is_dir()
     assert synced == [str(tmp_path), str(tmp_path / "a"), str(tmp_path / "a" / "b")]

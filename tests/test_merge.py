@@ -1,4 +1,4 @@
-"""`hfdata.merge`: windowed merging gives exactly what sorting the whole concatenation
+"""`hfdata.parquet.merge`: windowed merging gives exactly what sorting the whole concatenation
 gives (order among equal timestamps and deduplication included), for any window size."""
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hfdata.errors import CorruptFile
-from hfdata.merge import _windows, merge_sorted_files
-from hfdata.parquetio import dedupe_sorted, sort_stable
+from hfdata.parquet.files import dedupe_sorted, sort_stable
+from hfdata.parquet.local import file_at
+from hfdata.parquet.merge import _windows, merge_sorted_files
 
 SCHEMA = pa.schema(
     [
@@ -62,7 +63,8 @@ def test_windows_merge_like_one_sort(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = [_file(Path(tmp), stamps, group_rows) for stamps in files]
-        pieces = list(merge_sorted_files(paths, dedupe, window_rows=window_rows))  # type: ignore[arg-type]
+        parts = [file_at(p) for p in paths]
+        pieces = list(merge_sorted_files(parts, dedupe, window_rows=window_rows))  # type: ignore[arg-type]
         got = pa.concat_tables(pieces)
         assert got.equals(_reference(paths, dedupe))
         assert all(p.num_rows for p in pieces)
@@ -70,7 +72,7 @@ def test_windows_merge_like_one_sort(
 
 def test_a_partition_larger_than_a_window_comes_in_several_tables(tmp_path: Path) -> None:
     paths = [_file(tmp_path, list(range(0, 1000, 2)), 50), _file(tmp_path, list(range(500)), 50)]
-    pieces = list(merge_sorted_files(paths, window_rows=200))
+    pieces = list(merge_sorted_files([file_at(p) for p in paths], window_rows=200))
     assert len(pieces) >= 4 and max(p.num_rows for p in pieces) <= 300
     assert pa.concat_tables(pieces).equals(_reference(paths, None))
 
@@ -78,7 +80,7 @@ def test_a_partition_larger_than_a_window_comes_in_several_tables(tmp_path: Path
 def test_empty_files_still_give_the_schema(tmp_path: Path) -> None:
     path = tmp_path / "part-empty.parquet"
     pq.write_table(SCHEMA.empty_table(), path)
-    [only] = list(merge_sorted_files([path]))
+    [only] = list(merge_sorted_files([file_at(path)]))
     assert only.num_rows == 0 and only.schema.names == SCHEMA.names
 
 
@@ -89,7 +91,7 @@ def test_a_damaged_file_is_named(tmp_path: Path) -> None:
     data[40:80] = bytes(40)
     bad.write_bytes(bytes(data))
     with pytest.raises(CorruptFile, match=bad.name):
-        list(merge_sorted_files([good, bad]))
+        list(merge_sorted_files([file_at(good), file_at(bad)]))
 
 
 def test_windows_cover_every_timestamp_once() -> None:

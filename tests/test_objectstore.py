@@ -26,9 +26,10 @@ import pytest
 from s3server import make_bucket, moto_server, storage_options
 
 import hfdata
-from hfdata import objectstore
 from hfdata.errors import CompactionFailed, SettingsConflict
-from hfdata.objectstore import ParquetRoot, filesystem, normalise_uri
+from hfdata.parquet import objectstore
+from hfdata.parquet.objectstore import ParquetRoot, filesystem, normalise_uri
+from hfdata.parquet.root import PartsRoot
 
 _buckets = itertools.count()
 
@@ -92,9 +93,9 @@ def test_s3_options_translate_to_arrow_and_fsspec_takes_the_rest() -> None:
 def test_parquet_root_is_recorded_and_checked(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     with hfdata.open_store(tmp_path / "s", parquet_root=elsewhere) as store:
-        assert store.remote is not None and store.remote.uri == str(elsewhere)
+        assert isinstance(store.parts, ParquetRoot) and store.parts.uri == str(elsewhere)
     with hfdata.open_store(tmp_path / "s") as store:  # recorded: no need to repeat it
-        assert store.remote is not None and store.remote.uri == str(elsewhere)
+        assert isinstance(store.parts, ParquetRoot) and store.parts.uri == str(elsewhere)
     with pytest.raises(SettingsConflict, match="parquet_root"):
         hfdata.open_store(tmp_path / "s", parquet_root=tmp_path / "other")
     with pytest.raises(SettingsConflict, match="parquet_root"):
@@ -155,8 +156,8 @@ def test_bucket_layout_and_commit_records(bucket: dict[str, Any], tmp_path: Path
         store.append_many("temp/°C", _frame("2026-11-01T23:59:00", 120))
         report = store.compact(include_active=True)
         assert report.files == 2 and report.rows == 120
-        remote = store.remote
-        assert remote is not None
+        remote = store.parts
+        assert isinstance(remote, ParquetRoot)
         infos = remote.fs.get_file_info(pafs.FileSelector(remote.base, recursive=True))
         files = sorted(
             i.path.removeprefix(remote.base + "/") for i in infos if i.type == pafs.FileType.File
@@ -179,8 +180,8 @@ def test_uncommitted_objects_are_invisible(bucket: dict[str, Any], tmp_path: Pat
     with hfdata.open_store(tmp_path / "s", **bucket) as store:
         store.append_many("x", _frame("2026-11-01", 100))
         store.compact(include_active=True)
-        remote = store.remote
-        assert remote is not None
+        remote = store.parts
+        assert isinstance(remote, ParquetRoot)
         stray = remote.part_rel("x", "2026-11-01", "29991231T000000000000_1_abcdef")
         remote.write_part(store.read("x", output="arrow"), stray)  # uploaded, never committed
         assert len(store.read("x")) == 100
@@ -190,7 +191,7 @@ def test_uncommitted_objects_are_invisible(bucket: dict[str, Any], tmp_path: Pat
 def test_large_remote_objects_decode_on_threads(
     bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hfdata.read as read_module
+    import hfdata.read.files as read_module
 
     with (
         hfdata.open_store(tmp_path / "ref") as ref,
@@ -212,7 +213,7 @@ def test_large_remote_objects_decode_on_threads(
 
         monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)  # every object counts as large
         monkeypatch.setattr(read_module, "_threads", lambda: (2, Counting()))
-        hfdata.read.clear_cache()
+        hfdata.read.query.clear_cache()
         got = [st.read("big"), st.read(["x", "big"], resample="1h", how="wide")]
         assert runs == [2, 2]  # the large object, in two runs of row groups, each time
         for a, b in zip(got, want, strict=True):
@@ -225,22 +226,22 @@ def test_remote_reads_verify_page_checksums(
 ) -> None:
     """A flipped bit in a data object fails whole-object and row-group reads, as on disk,
     decoded on this thread or (a large object) on several."""
-    import hfdata.read as read_module
+    import hfdata.read.files as read_module
 
     if threaded:
         monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)
     with hfdata.open_store(tmp_path / "s", **bucket) as store:
         store.append_many("x", _frame("2026-11-01", 100_000, "100ms"))
         store.compact(include_active=True)
-        remote = store.remote
-        assert remote is not None
+        remote = store.parts
+        assert isinstance(remote, ParquetRoot)
         [rel] = [f.rel for f in remote.live("x")[1]]
         with remote.fs.open_input_stream(remote.full(rel)) as src:
             data = bytearray(src.read())
         data[len(data) // 2] ^= 0x10  # inside the value pages; same size as committed
         with remote.fs.open_output_stream(remote.full(rel)) as out:
             out.write(bytes(data))
-        hfdata.read.clear_cache()
+        hfdata.read.query.clear_cache()
         with pytest.raises(OSError, match=r"(?i)checksum"):
             store.read("x")
         with pytest.raises(OSError, match=r"(?i)checksum"):
@@ -311,8 +312,8 @@ def test_failed_upload_rolls_back(
         monkeypatch.setattr(ParquetRoot, "write_part", flaky)
         with pytest.raises(CompactionFailed, match="compacting 'x' failed: connection reset"):
             store.compact()
-        remote = store.remote
-        assert remote is not None
+        remote = store.parts
+        assert isinstance(remote, ParquetRoot)
         infos = remote.fs.get_file_info(
             pafs.FileSelector(remote.base, recursive=True, allow_not_found=True)
         )
@@ -329,7 +330,7 @@ def test_crash_after_commit_rolls_forward_at_next_open(
 ) -> None:
     """The commit is written, the process dies before the segments move: the journal
     (state publishing) is finished by the next open, so the points count once."""
-    from hfdata import journal as journal_mod
+    from hfdata.compact import journal as journal_mod
 
     with hfdata.open_store(tmp_path / "s", **bucket) as store:
         store.append_many("x", _frame("2026-11-01", 1000))
@@ -344,7 +345,7 @@ def test_crash_after_commit_rolls_forward_at_next_open(
     monkeypatch.undo()
     [left] = (tmp_path / "s" / "_journal").glob("*.json")
     assert b'"publishing"' in left.read_bytes()
-    assert store.remote is not None and store.remote.live("x")[1]  # the commit is there
+    assert isinstance(store.parts, ParquetRoot) and store.parts.live("x")[1]  # the commit is there
     options = {k: v for k, v in bucket.items() if k != "parquet_root"}
     with hfdata.open_store(tmp_path / "s", **options) as store:
         assert not list((tmp_path / "s" / "_journal").glob("*.json"))
@@ -354,7 +355,7 @@ def test_crash_after_commit_rolls_forward_at_next_open(
 
 
 def test_recovery_needs_the_parquet_root(tmp_path: Path) -> None:
-    from hfdata.journal import Journal, roll_back
+    from hfdata.compact.journal import Journal, roll_back
 
     journal = Journal("b1", outputs=[("variable=x/date=d/part-b1.parquet",) * 2], remote=True)
     with pytest.raises(ValueError, match="parquet_root"):
@@ -381,8 +382,8 @@ def test_two_machines_share_one_bucket(bucket: dict[str, Any], tmp_path: Path) -
     assert len(a.read("x")) == 3000 + 3000 + 2 * 10 + 10
     before = b.read("x", include_log=False)
     a.optimize()  # merges only a's own files
-    remote = a.remote
-    assert remote is not None
+    remote = a.parts
+    assert isinstance(remote, ParquetRoot)
     _, live, owners = remote.live("x")
     assert sorted(owners[f.rel] == a.settings.store_id for f in live) == [False, False, True]
     after = b.read("x", include_log=False)
@@ -396,8 +397,9 @@ def test_two_machines_share_one_bucket(bucket: dict[str, Any], tmp_path: Path) -
     b.close()
 
 
-def _records(remote: ParquetRoot, encoded: str) -> list[dict[str, Any]]:
+def _records(remote: PartsRoot, encoded: str) -> list[dict[str, Any]]:
     """The commit records of a variable as stored (not through the reader's cache)."""
+    assert isinstance(remote, ParquetRoot)
     directory = f"{remote.base}/_hfdata/commits/{encoded}"
     out = []
     for info in remote.fs.get_file_info(pafs.FileSelector(directory)):
@@ -422,10 +424,10 @@ def test_commit_records_fold(
     for day in range(1, 6):  # a: a record per compaction, folded at the third
         a.append_many("x", _frame(f"2026-11-0{day}T12:00", 40, offset=day * 100.0))
         a.compact(include_active=True)
-        assert a.remote is not None
-        counts.append(len(_records(a.remote, "x")))
+        assert isinstance(a.parts, ParquetRoot)
+        counts.append(len(_records(a.parts, "x")))
     assert counts == [3, 4, 3, 4, 3]  # b's 2 + a's 1, 2, then folded to 1, 2, 1
-    records = _records(a.remote, "x")
+    records = _records(a.parts, "x")
     own = [r for r in records if r["owner"] == a.settings.store_id]
     [folded] = own
     assert len(folded["folds"]) == 3 and len(folded["outputs"]) == 5
@@ -441,7 +443,7 @@ def test_commit_records_fold(
     got = fresh.read("x").sort_values(["timestamp", "value"])
     pd.testing.assert_frame_equal(got, want)
     assert len(got) == 5 * 40 + 2 * 50 + 20
-    others = [r for r in _records(a.remote, "x") if r["owner"] == b.settings.store_id]
+    others = [r for r in _records(a.parts, "x") if r["owner"] == b.settings.store_id]
     assert [len(r["outputs"]) for r in others] == [1, 1]  # b's records untouched
     for store in (a, b, fresh):
         store.close()
@@ -457,8 +459,8 @@ def test_a_fold_cut_short_never_revives_a_replaced_file(
             store.append_many("x", _frame("2026-11-01", 20, offset=offset))
             store.compact(include_active=True)
         store.optimize()  # a third record replaces the first two records' files
-        remote = store.remote
-        assert remote is not None
+        remote = store.parts
+        assert isinstance(remote, ParquetRoot)
         want = store.read("x")
         real = remote.fs
 
@@ -474,12 +476,12 @@ def test_a_fold_cut_short_never_revives_a_replaced_file(
                 self.deleted += 1
                 real.delete_file(path)
 
-        remote.fs = DeletesOnce()  # type: ignore[assignment]
+        remote.fs = DeletesOnce()
         with pytest.raises(OSError, match="connection reset"):
             remote.fold("x", at=1)
         remote.fs = real
         assert len(_records(remote, "x")) == 3  # the fold's, and two of the three folded
-        hfdata.read.clear_cache()
+        hfdata.read.query.clear_cache()
         pd.testing.assert_frame_equal(store.read("x"), want)
         assert store.info("x").parquet_files == 1
 
@@ -509,10 +511,10 @@ def test_a_fold_under_a_reader(bucket: dict[str, Any], tmp_path: Path) -> None:
         for day in range(1, 4):
             writer.append_many("x", _frame(f"2026-11-0{day}", 30, offset=day * 100.0))
             writer.compact(include_active=True)
-        assert writer.remote is not None
+        assert isinstance(writer.parts, ParquetRoot)
         want = writer.read("x")
-        old = _records(writer.remote, "x")
-        reader = ParquetRoot(writer.remote.uri, bucket["storage_options"], owner="reader")
+        old = _records(writer.parts, "x")
+        reader = ParquetRoot(writer.parts.uri, bucket["storage_options"], owner="reader")
         listing = reader._list
         calls = []
 
@@ -520,7 +522,7 @@ def test_a_fold_under_a_reader(bucket: dict[str, Any], tmp_path: Path) -> None:
             infos = listing(directory)
             calls.append(directory)
             if len(calls) == 1:
-                assert writer.remote is not None and writer.remote.fold("x", at=1)
+                assert isinstance(writer.parts, ParquetRoot) and writer.parts.fold("x", at=1)
             return infos
 
         reader._list = list_then_fold  # type: ignore[method-assign]
@@ -528,9 +530,9 @@ def test_a_fold_under_a_reader(bucket: dict[str, Any], tmp_path: Path) -> None:
         assert len(calls) == 2  # listed again after the folded records vanished
         assert sorted(f.rel for f in files) == sorted(o["path"] for r in old for o in r["outputs"])
         for record in old:  # the old records back beside the fold's
-            writer.remote.put_commit(record)
-        assert len(_records(writer.remote, "x")) == 4
-        hfdata.read.clear_cache()
+            writer.parts.put_commit(record)
+        assert len(_records(writer.parts, "x")) == 4
+        hfdata.read.query.clear_cache()
         pd.testing.assert_frame_equal(writer.read("x"), want)
         assert writer.info("x").parquet_rows == 90
 
@@ -555,8 +557,8 @@ def test_optimize_dedupe_and_drop(bucket: dict[str, Any], tmp_path: Path) -> Non
 
 
 def _bucket_parts(store: hfdata.Store) -> list[str]:
-    remote = store.remote
-    assert remote is not None
+    remote = store.parts
+    assert isinstance(remote, ParquetRoot)
     infos = remote.fs.get_file_info(pafs.FileSelector(remote.base, recursive=True))
     return sorted(i.path for i in infos if i.path.endswith(".parquet"))
 
@@ -568,7 +570,7 @@ def test_optimize_merges_in_windows_and_uploads_only_whole_objects(
     its second window leaves the bucket as it was (no partial object), then a clean run
     gives the same rows as before, in one object. (Day one: 7,200 rows and 500 late
     ones, one row group each, so the windows cut at the late file's first point.)"""
-    from hfdata import merge
+    from hfdata.parquet import merge
 
     monkeypatch.setattr(merge, "WINDOW_ROWS", 2_000)
     with hfdata.open_store(tmp_path / "s", **bucket) as store:
@@ -576,17 +578,17 @@ def test_optimize_merges_in_windows_and_uploads_only_whole_objects(
         expected = store.read("x")
         before = _bucket_parts(store)
         calls = itertools.count()
-        real = merge.read_parquet
+        real = merge.read_parquet  # type: ignore[attr-defined]  # the name merge looks up
 
         def flaky(*args: Any) -> Any:
             if next(calls) == 2:  # each window reads both files: the second window
                 raise OSError("connection reset")
             return real(*args)
 
-        from hfdata import compact as compact_mod
+        from hfdata.compact import compaction as compact_mod
 
         seen_at_roll_back: list[list[str]] = []
-        roll_back = compact_mod.roll_back
+        roll_back = compact_mod.roll_back  # type: ignore[attr-defined]  # the name it calls
 
         def watched(*args: Any) -> None:
             seen_at_roll_back.append(_bucket_parts(store))
@@ -629,9 +631,9 @@ def test_remote_root_pickles_without_its_cache(bucket: dict[str, Any], tmp_path:
     with hfdata.open_store(tmp_path / "s", **bucket) as store:
         store.append_many("x", _frame("2026-11-01", 10))
         store.compact(include_active=True)
-        remote = store.remote
-        assert remote is not None
+        remote = store.parts
+        assert isinstance(remote, ParquetRoot)
         copy = pickle.loads(pickle.dumps(remote))
         assert copy.uri == remote.uri and copy.owner == remote.owner
         assert [f.rows for f in copy.live("x")[1]] == [10]
-        assert len(pq.read_table(pa.BufferReader(objectstore.fetch(copy.live("x")[1][0])))) == 10
+        assert len(pq.read_table(pa.BufferReader(copy.fetch(copy.live("x")[1][0])))) == 10

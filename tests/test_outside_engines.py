@@ -54,7 +54,7 @@ def tree(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     uri = f"s3://{bucket}/data"
     with hfdata.open_store(tmp_path / "s", parquet_root=uri, storage_options=opts) as store:
         _fill(store)
-        fs = store.remote.fs if store.remote is not None else None
+        fs = store.parts.fs
     return {"uri": uri, "fs": fs, "options": opts, "endpoint": url}
 
 

@@ -1,4 +1,4 @@
-"""`hfdata.parquetio`: a file written from pieces is the file written from their
+"""`hfdata.parquet.files`: a file written from pieces is the file written from their
 concatenation (full row groups wherever the pieces are cut), and says what it holds."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hfdata.parquetio import ROW_GROUP_ROWS, write_parquet
+from hfdata.parquet.files import ROW_GROUP_ROWS, write_parquet
 
 T0 = 1_795_000_000_000_000_000
 

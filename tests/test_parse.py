@@ -11,17 +11,17 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from logutil import line
 
-from hfdata import fastparse
-from hfdata.encode import encode_frame
-from hfdata.parse import parse_log_bytes, table_schema
-from tests.conftest import line
+from hfdata.log import fastparse
+from hfdata.log.encode import encode_frame
+from hfdata.log.parse import parse_log_bytes, table_schema
 
 KINDS = ("float", "int", "bool", "string", "json")
 
 
 def _rows(table: pa.Table) -> list[tuple[object, ...]]:
-    out = []
+    out: list[tuple[object, ...]] = []
     for row in table.to_pylist():
         value = row["value"]
         if isinstance(value, float) and math.isnan(value):

@@ -12,10 +12,9 @@ import multiprocessing
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -25,14 +24,17 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import float_values, grid_offsets
+from strategies import point_lists as points_of
 
 import hfdata
-from hfdata.kinds import load_schema
 from hfdata.layout import log_dir, parquet_dir, partition_key_ns
 from hfdata.locks import PUBLISH_LOCK, flock
-from hfdata.parse import parse_log_bytes
-from hfdata.read import VariableInfo, clear_cache
-from hfdata.resample import AGGS, agg_columns
+from hfdata.log.parse import parse_log_bytes
+from hfdata.log.schema import load_schema
+from hfdata.read.info import VariableInfo
+from hfdata.read.query import clear_cache
+from hfdata.read.resample import AGGS, agg_columns
 
 T0 = datetime(2026, 11, 26, 21, 30, tzinfo=UTC)
 T0_NS = int(pd.Timestamp(T0).value)
@@ -96,24 +98,14 @@ def fake_optimize(root: Path, name: str) -> None:
                 f.unlink()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[hfdata.Store]:
-    with hfdata.open_store(tmp_path / "s") as s:
-        yield s
-
-
 # -- hypothesis: reads against a pandas reference -------------------------------------------
 
-values = st.one_of(
-    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
-    st.just(float("nan")),
-    st.integers(-3, 3).map(float),
-)
+values = float_values(ties=3)
 # Offsets in half seconds across ~5 hours around midnight: duplicates, gaps, two partitions.
-offsets = st.integers(0, 36_000).map(lambda k: k * 500_000_000)
-point_lists = st.lists(st.tuples(offsets, values), min_size=1, max_size=40)
-small_offsets = st.integers(0, 40).map(lambda k: k * 500_000_000)
-dense_lists = st.lists(st.tuples(small_offsets, values), min_size=1, max_size=40)
+offsets = grid_offsets(36_000)
+point_lists = points_of(offsets, values, min_size=1)
+small_offsets = grid_offsets(40)
+dense_lists = points_of(small_offsets, values, min_size=1)
 
 
 def build(root: Path, data: dict[str, list[tuple[int, float]]], split: float) -> None:
@@ -159,13 +151,14 @@ def as_pandas(result: Any) -> pd.DataFrame:
 
 
 bounds = st.one_of(st.none(), offsets)
-outputs = st.sampled_from(["pandas", "polars", "arrow"])
+Output = Literal["pandas", "polars", "arrow"]
+outputs: st.SearchStrategy[Output] = st.sampled_from(["pandas", "polars", "arrow"])
 
 
 @settings(max_examples=25, deadline=None)
 @given(pts=point_lists, split=st.floats(0, 1), lo=bounds, hi=bounds, output=outputs)
 def test_slice_matches_reference(
-    pts: list[tuple[int, float]], split: float, lo: int | None, hi: int | None, output: str
+    pts: list[tuple[int, float]], split: float, lo: int | None, hi: int | None, output: Output
 ) -> None:
     if lo is not None and hi is not None and lo >= hi:
         lo, hi = None, None
@@ -192,7 +185,7 @@ def test_slice_matches_reference(
     output=outputs,
 )
 def test_resample_matches_reference(
-    pts: list[tuple[int, float]], split: float, rule: str, aggs: list[str], output: str
+    pts: list[tuple[int, float]], split: float, rule: str, aggs: list[str], output: Output
 ) -> None:
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
@@ -222,7 +215,7 @@ def test_resample_matches_reference(
     output=outputs,
 )
 def test_wide_and_long_match_reference(
-    a: list[tuple[int, float]], b: list[tuple[int, float]], split: float, agg: str, output: str
+    a: list[tuple[int, float]], b: list[tuple[int, float]], split: float, agg: str, output: Output
 ) -> None:
     if not a and not b:
         return
@@ -236,9 +229,9 @@ def test_wide_and_long_match_reference(
     expected_long = pd.concat(
         [ra.to_frame().assign(variable="a"), rb.to_frame().assign(variable="b")]
     )
-    expected_long = expected_long.iloc[np.argsort(expected_long.index.asi8, kind="stable")][
-        ["variable", "value"]
-    ]
+    expected_long = expected_long.iloc[
+        np.argsort(cast(pd.DatetimeIndex, expected_long.index).asi8, kind="stable")
+    ][["variable", "value"]]
     pd.testing.assert_frame_equal(long, expected_long, check_freq=False, check_dtype=False)
     # Wide: each variable resampled alone, on the grid spanning both (empty bins filled as
     # pandas fills them: 0 for count and sum, NaN otherwise).
@@ -469,7 +462,7 @@ def test_reader_during_compaction_never_loses_or_doubles(tmp_path: Path, segment
             done.set()
 
     thread = threading.Thread(target=compactor)
-    counts = []
+    counts: list[int] = []
     with hfdata.open_store(tmp_path) as s:
         thread.start()
         while not done.is_set() or len(counts) < 3:
@@ -483,7 +476,7 @@ def test_reader_during_compaction_never_loses_or_doubles(tmp_path: Path, segment
 
 
 def test_reader_retries_when_a_listed_file_vanishes(store: hfdata.Store, monkeypatch: Any) -> None:
-    from hfdata import read as read_mod
+    from hfdata.read import query as read_mod
 
     store.append("r", T0, 1.0)
     store.rotate()
@@ -509,7 +502,7 @@ def test_reader_retries_when_a_listed_file_vanishes(store: hfdata.Store, monkeyp
     partition=st.sampled_from(["hour", "day", "month"]),
 )
 def test_partition_keys_of_a_window(lo: int, span: int, partition: Any) -> None:
-    from hfdata.read import _keys_between
+    from hfdata.read.snapshot import _keys_between
 
     keys = _keys_between(lo, lo + span, partition)
     if keys is None:
@@ -523,14 +516,11 @@ def test_partition_keys_of_a_window(lo: int, span: int, partition: Any) -> None:
 
 
 def test_reader_during_real_compaction_and_optimize(tmp_path: Path) -> None:
-    """The same guarantee with `Store.compact`/`optimize` (skipped until compaction lands)."""
+    """The same guarantee with `Store.compact`/`optimize`."""
     with hfdata.open_store(tmp_path) as s:
         s.append("c", T0, 0.0)
         s.rotate()
-        try:
-            s.compact()
-        except NotImplementedError:
-            pytest.skip("compaction is not on this branch yet")
+        s.compact()
     done = threading.Event()
     total = [1]  # points appended and acknowledged so far
 
@@ -598,7 +588,7 @@ def _three_days_with_late_data(store: hfdata.Store) -> None:
 def test_decoding_on_several_threads_equals_one_thread(
     store: hfdata.Store, monkeypatch: Any, window: tuple[Any, Any]
 ) -> None:
-    import hfdata.read as read_module
+    import hfdata.read.files as read_module
 
     _three_days_with_late_data(store)
     monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 10**12)
@@ -621,7 +611,7 @@ def test_decoding_on_several_threads_equals_one_thread(
 
 
 def test_a_forked_child_decodes_large_reads_too(store: hfdata.Store, monkeypatch: Any) -> None:
-    import hfdata.read as read_module
+    import hfdata.read.files as read_module
 
     _three_days_with_late_data(store)
     monkeypatch.setattr(read_module, "_PARALLEL_ROWS", 0)

@@ -1,8 +1,8 @@
-"""hfdata.resample against pandas itself: bins, every aggregation, asof alignment."""
+"""hfdata.read.resample against pandas itself: bins, every aggregation, asof alignment."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -10,8 +10,9 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import float_values, grid_offsets, point_lists
 
-from hfdata.resample import (
+from hfdata.read.resample import (
     AGGS,
     OHLC,
     agg_columns,
@@ -26,18 +27,9 @@ from hfdata.resample import (
 BASE = pd.Timestamp("2026-11-25T21:13:07.5", tz="UTC").value
 RULES = ["250ms", "1s", "7s", "1min", "15min", "1h", "1D"]
 
-values = st.one_of(
-    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
-    st.just(float("nan")),
-    st.integers(-5, 5).map(float),
-)
-points = st.lists(
-    st.tuples(st.integers(0, 2 * 86_400_000).map(lambda ms: ms * 1_000_000), values),
-    max_size=40,
-)
-clustered = st.lists(  # many duplicates and short gaps
-    st.tuples(st.integers(0, 30).map(lambda s: s * 500_000_000), values), max_size=40
-)
+values = float_values(ties=5)
+points = point_lists(grid_offsets(2 * 86_400_000, step_ns=1_000_000), values)
+clustered = point_lists(grid_offsets(30), values)  # many duplicates and short gaps
 
 
 def series_of(pts: list[tuple[int, float]]) -> pd.Series:
@@ -49,7 +41,7 @@ def series_of(pts: list[tuple[int, float]]) -> pd.Series:
 
 def ours(s: pd.Series, rule: str, aggs: tuple[str, ...]) -> pd.DataFrame:
     offset = parse_rule(rule)
-    ns = s.index.as_unit("ns").asi8
+    ns = cast(pd.DatetimeIndex, s.index).as_unit("ns").asi8
     grid = bin_labels(int(ns[0]), int(ns[-1]), offset) if len(ns) else np.empty(0, dtype=np.int64)
     cols = resample_column(ns, pa.array(s.to_numpy()), "float", grid, aggs, offset)
     return pd.DataFrame({k: v.to_numpy(zero_copy_only=False) for k, v in cols.items()}).set_axis(
@@ -59,7 +51,7 @@ def ours(s: pd.Series, rule: str, aggs: tuple[str, ...]) -> pd.DataFrame:
 
 def reference(s: pd.Series, rule: str, aggs: tuple[str, ...]) -> pd.DataFrame:
     sampler = s.resample(rule, closed="left", label="left")
-    frames = []
+    frames: list[pd.DataFrame] = []
     for a in aggs:
         res = getattr(sampler, a)()
         frames.append(res if a == "ohlc" else res.rename(a).to_frame())
@@ -95,7 +87,7 @@ def test_every_agg_with_empty_bins_and_nan(agg: str) -> None:
 
 def test_wider_grid_fills_empty_bins_like_pandas() -> None:
     s = series_of([(10_000_000_000, 1.0), (12_000_000_000, 3.0)])
-    ns = s.index.as_unit("ns").asi8
+    ns = cast(pd.DatetimeIndex, s.index).as_unit("ns").asi8
     offset = parse_rule("5s")
     grid = bin_labels(BASE, BASE + 30_000_000_000, offset)
     cols = resample_column(
@@ -150,7 +142,10 @@ def test_asof_matches_merge_asof(
     a: list[tuple[int, float]], b: list[tuple[int, float]], tol: int | None
 ) -> None:
     sa, sb = series_of(a), series_of(b)
-    cols = [(s.index.as_unit("ns").asi8, pa.array(s.to_numpy())) for s in (sa, sb)]
+    cols = [
+        (cast(pd.DatetimeIndex, s.index).as_unit("ns").asi8, pa.array(s.to_numpy()))
+        for s in (sa, sb)
+    ]
     grid, arrays = asof_align(cols, tol)
     target = pd.DataFrame({"timestamp": utc_index(grid, None)})
     for name, s in (("a", sa), ("b", sb)):
@@ -164,7 +159,9 @@ def test_asof_matches_merge_asof(
         )
         got = arrays[0 if name == "a" else 1].to_numpy(zero_copy_only=False)
         np.testing.assert_array_equal(np.asarray(got, dtype=float), merged[name].to_numpy())
-    assert list(grid) == sorted(set(sa.index.asi8) | set(sb.index.asi8))
+    assert list(grid) == sorted(
+        set(cast(pd.DatetimeIndex, sa.index).asi8) | set(cast(pd.DatetimeIndex, sb.index).asi8)
+    )
 
 
 @given(st.lists(st.integers(-(2**62), 2**62), max_size=20), st.sampled_from([None, "t"]))
@@ -186,7 +183,7 @@ def test_utc_index_equals_the_public_constructor(ns: list[int], name: str | None
     ),
 )
 def test_tick_bin_labels_equal_pandas_own(first: int, span: int, rule: str) -> None:
-    from hfdata.resample import _probe_labels
+    from hfdata.read.resample import _probe_labels
 
     offset = parse_rule(rule)
     last = first + span

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hfdata
-from hfdata import read as read_module
-from hfdata.cli import main
-from hfdata.resample import bin_labels, count_bins, parse_rule
+from hfdata.read import query as read_module
+from hfdata.read.resample import bin_labels, count_bins, parse_rule
+from hfdata.tools.cli import main
 
 T0 = pd.Timestamp("2024-03-09T22:00:00Z")
 TICKS = ["250ms", "1s", "7s", "30s", "1min", "7min", "1h"]
 CALENDAR = ["1D", "2D", "W", "MS", "2MS", "QS", "B"]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[hfdata.Store]:
-    with hfdata.open_store(tmp_path / "s") as s:
-        yield s
 
 
 def _frame(offsets_s: list[float], values: list[Any]) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 import hfdata
-from hfdata.errors import SettingsConflict
+from hfdata.errors import CorruptFile, SettingsConflict
 
 
 def test_created_with_defaults(tmp_path: Path) -> None:
@@ -60,17 +60,46 @@ def test_bad_options_are_value_errors(tmp_path: Path, kwargs: dict[str, object])
 
 def test_not_a_store(tmp_path: Path) -> None:
     (tmp_path / "hfdata.json").write_text("{}")
-    with pytest.raises(ValueError, match="not an hfdata"):
+    with pytest.raises(CorruptFile, match="not an hfdata"):
         hfdata.open_store(tmp_path)
     (tmp_path / "hfdata.json").write_text("garbage")
-    with pytest.raises(ValueError, match="not valid JSON"):
+    with pytest.raises(CorruptFile, match="not valid JSON"):
         hfdata.open_store(tmp_path)
 
 
 def test_newer_format_is_refused(tmp_path: Path) -> None:
     (tmp_path / "hfdata.json").write_bytes(orjson.dumps({"format": "hfdata", "format_version": 99}))
-    with pytest.raises(ValueError, match="Upgrade"):
+    with pytest.raises(CorruptFile, match="Upgrade"):
         hfdata.open_store(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"garbage",
+        b"{}",
+        b"[1, 2]",
+        b'"hfdata"',
+        b'{"format": "hfdata", "format_version": 99}',
+        b'{"format": "hfdata", "format_version": "1"}',
+        b'{"format": "hfdata", "format_version": 1, "partition": "fortnight"}',
+        b'{"format": "hfdata", "format_version": 1, "log_retention_seconds": "soon"}',
+    ],
+    ids=repr,
+)
+def test_unusable_settings_file_is_corrupt_file_naming_it(tmp_path: Path, body: bytes) -> None:
+    """A damaged `hfdata.json` is the store's fault, not the caller's: an `OSError` kind
+    (the CLI exits 1), never a bare `ValueError`, and the message says which file and what
+    to do."""
+    path = tmp_path / "hfdata.json"
+    path.write_bytes(body)
+    with pytest.raises(CorruptFile) as raised:
+        hfdata.open_store(tmp_path)
+    assert isinstance(raised.value, OSError) and not isinstance(raised.value, ValueError)
+    message = str(raised.value)
+    assert str(path) in message
+    assert "restore hfdata.json" in message or "Upgrade hfdata" in message
+    assert path.read_bytes() == body  # the file is left as it was
 
 
 def test_dst_rules_are_recorded_at_creation(tmp_path: Path) -> None:

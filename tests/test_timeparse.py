@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -176,7 +177,10 @@ def test_array_with_bad_row_names_the_row() -> None:
     with pytest.raises(InvalidTimestamp, match="row 1"):
         to_ns_array(["2025-01-01", "bogus"], UTC_RULES)
     with pytest.raises(InvalidTimestamp, match="row 2"):
-        to_ns_array(pd.Series(pd.to_datetime(["2025-01-01", "2025-01-02", None])), UTC_RULES)
+        to_ns_array(
+            pd.Series(pd.to_datetime(["2025-01-01", "2025-01-02", None])),  # type: ignore[arg-type]  # pandas-stubs: no None in a list
+            UTC_RULES,
+        )
     with pytest.raises(InvalidTimestamp, match="epoch_unit"):
         to_ns_array(pd.Series([1, 2, 3]), UTC_RULES)
     assert to_ns_array(pd.Series([1, 2]), TimeRules(epoch_unit="ms")).tolist() == [
@@ -398,7 +402,10 @@ _NONEXISTENT = st.sampled_from(
     st.integers(min_value=0, max_value=2 * 3600 * 10**9 - 1),
 )
 def test_scalars_and_columns_agree_under_every_rule(
-    nonexistent: timedelta | str, ambiguous: str | bool, around: str, offset: int
+    nonexistent: Literal["raise", "shift_forward", "shift_backward"] | timedelta,
+    ambiguous: Literal["raise"] | bool,
+    around: str,
+    offset: int,
 ) -> None:
     rules = TimeRules("Europe/Berlin", nonexistent=nonexistent, ambiguous=ambiguous)
     local = pd.Timestamp(around) + pd.Timedelta(offset, unit="ns")
@@ -416,7 +423,7 @@ def test_scalars_and_columns_agree_under_every_rule(
     except ValueError:
         reference = None
     text = local.isoformat()
-    results = []
+    results: list[int | None] = []
     for value in (
         text,
         local,

@@ -11,12 +11,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cliutil import hfdata_cli
 
 import hfdata
-from hfdata import verify as verify_mod
 from hfdata.locks import COMPACT_LOCK, flock
-from hfdata.verify import Finding, verify
-from tests.cliutil import hfdata_cli
+from hfdata.parquet.objectstore import ParquetRoot
+from hfdata.tools import verify as verify_mod
+from hfdata.tools.verify import Finding, verify
 
 SECOND = 1_000_000_000
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
@@ -180,8 +181,8 @@ def test_parquet_in_an_object_store(tmp_path: Path) -> None:
             for i in range(20):
                 store.append("a", f"2026-11-26T10:00:{i:02d}Z", float(i))
             store.compact(include_active=True)
-            remote = store.remote
-            assert remote is not None
+            remote = store.parts
+            assert isinstance(remote, ParquetRoot)
             [file] = remote.live("a")[1]
         findings = verify(root, options)
         assert levels(findings, "error") == []
@@ -204,7 +205,7 @@ def _local_store(tmp_path: Path) -> Path:
 
 # -- valid but implausible data: warnings, exit 0 (issue 14) -------------------------------------
 def heartpy(name: str) -> pd.DataFrame:
-    return pd.read_csv(importlib.resources.files("heartpy") / "data" / name)  # type: ignore[arg-type]
+    return pd.read_csv(str(importlib.resources.files("heartpy") / "data" / name))
 
 
 def test_verify_warns_on_points_over_centuries(tmp_path: Path) -> None:

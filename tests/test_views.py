@@ -13,7 +13,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from hfdata.views import (
+from hfdata.tools.views import (
     human_bytes,
     info_json,
     info_pairs,

@@ -1,4 +1,4 @@
-"""The append side (`hfdata.writer`, through `Store`): lines, checks, rotation, durability."""
+"""The append side (`hfdata.log.writer`, through `Store`): lines, checks, rotation, durability."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from hfdata.errors import (
     SchemaMismatch,
     StoreClosed,
 )
-from hfdata.writer import LogWriter
+from hfdata.log.writer import LogWriter
 
 T0 = datetime(2026, 11, 26, 11, 35, 11, 123456, tzinfo=UTC)
 
@@ -221,8 +221,9 @@ class FakeClock:
 def test_rotation_by_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
     fake_time = types.SimpleNamespace(monotonic=clock.monotonic)
-    monkeypatch.setattr("hfdata.writer.time", fake_time)
-    monkeypatch.setattr("hfdata.log.time", fake_time)
+    monkeypatch.setattr("hfdata.log.segments.time", fake_time)
+    monkeypatch.setattr("hfdata.log.flusher.time", fake_time)
+    monkeypatch.setattr("hfdata.log.segment.time", fake_time)
     # flush_interval keeps the real flusher thread quiet; the test runs its rounds itself.
     options: dict[str, Any] = {"max_segment_age": timedelta(minutes=10), "flush_interval": 3600}
     with hfdata.open_store(tmp_path, **options) as store:
@@ -232,7 +233,7 @@ def test_rotation_by_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         assert len(segment_files(tmp_path, "v")) == 1
         clock.now += 1
         store.append("v", T0, 3.0)
-        store._writer._flush_loop_once()  # the flusher thread's round: the segment is too old
+        store._writer._flusher.run_once()  # the flusher thread's round: the segment is too old
         [closed] = segment_files(tmp_path, "v")
         assert closed.name.endswith(".jsonl")
         store.append("v", T0, 4.0)
@@ -313,7 +314,7 @@ def count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(fd)
         real(fd)
 
-    monkeypatch.setattr("hfdata.log.os.fsync", spy)
+    monkeypatch.setattr("hfdata.log.segment.os.fsync", spy)
     return calls
 
 
@@ -358,7 +359,7 @@ def test_failed_fsync_closes_the_segment(tmp_path: Path, monkeypatch: pytest.Mon
 
     with hfdata.open_store(tmp_path, durability="fsync") as store:
         store.append("v", T0, 1.0)
-        monkeypatch.setattr("hfdata.log.os.fsync", broken)
+        monkeypatch.setattr("hfdata.log.segment.os.fsync", broken)
         with pytest.raises(DurabilityError, match="fsync"):
             store.append("v", T0, 2.0)
         monkeypatch.undo()
@@ -376,7 +377,7 @@ def test_failed_write_is_a_durability_error(
 
     with hfdata.open_store(tmp_path) as store:
         store.append("v", T0, 1.0)
-        monkeypatch.setattr("hfdata.log.os.write", full)
+        monkeypatch.setattr("hfdata.log.segment.os.write", full)
         with pytest.raises(DurabilityError, match="No space") as info:
             store.append("v", T0, 2.0)
         assert info.value.errno == 28
@@ -514,7 +515,12 @@ def test_writer_killed_mid_stream_keeps_every_acknowledged_point(tmp_path: Path)
 
 def test_a_refused_first_point_creates_no_variable(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store:
-        for bad in [("x", "not a time", "text"), ("x", T0, "text", ["no"]), ("x", T0, b"?")]:
+        refused: list[tuple[Any, ...]] = [
+            ("x", "not a time", "text"),
+            ("x", T0, "text", ["no"]),
+            ("x", T0, b"?"),
+        ]
+        for bad in refused:
             with pytest.raises(hfdata.HfdataError):
                 store.append(*bad)
         assert not (tmp_path / "log" / "x" / "_schema.json").exists()
@@ -557,9 +563,9 @@ def test_background_flush_failure_is_reported(
     store = hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600)
     store.append("v", T0, 1.0)
     monkeypatch.setattr(
-        "hfdata.log.os.write", lambda fd, data: (_ for _ in ()).throw(OSError(5, "EIO"))
+        "hfdata.log.segment.os.write", lambda fd, data: (_ for _ in ()).throw(OSError(5, "EIO"))
     )
-    store._writer._flush_loop_once()  # what the flusher thread does every flush_interval
+    store._writer._flusher.run_once()  # what the flusher thread does every flush_interval
     monkeypatch.undo()
     with pytest.raises(DurabilityError, match="EIO"):
         store.flush()
@@ -579,7 +585,7 @@ def test_full_disk_in_append_many_keeps_its_errno(
                 raise OSError(28, "No space left on device")
             return real(fd, data)
 
-        monkeypatch.setattr("hfdata.log.os.write", full)
+        monkeypatch.setattr("hfdata.log.segment.os.write", full)
         with pytest.raises(DurabilityError) as info:
             store.append_many(
                 "v",
@@ -593,7 +599,7 @@ def test_schema_write_failure_is_typed_and_leaves_no_temp(
 ) -> None:
     with hfdata.open_store(tmp_path) as store:
         monkeypatch.setattr(
-            "hfdata.kinds.os.fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "full"))
+            "hfdata.log.schema.os.fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "full"))
         )
         with pytest.raises(DurabilityError):
             store.append("v", T0, 1.0)
@@ -603,7 +609,7 @@ def test_schema_write_failure_is_typed_and_leaves_no_temp(
     assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0]
 
 
-# -- the specialised append (`LogWriter._fast_append`) against the general path ------------
+# -- `LogWriter.append`'s one-pass path against the general path (`_append_checked`) ------------
 _special = st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 1.5, True, None, "x"])
 _points = st.tuples(
     st.one_of(
@@ -651,7 +657,7 @@ def test_fast_append_writes_and_refuses_exactly_what_the_general_path_does(
                 assert writer.append is not LogWriter.append.__get__(writer)
                 append = store.append
             else:
-                append = LogWriter.append.__get__(writer)  # the general method
+                append = writer._append_checked  # the general path
             outcomes.append([_outcome(append, p) for p in points])
     assert outcomes[0] == outcomes[1]
     assert log_lines(roots[0], "v") == log_lines(roots[1], "v")
@@ -676,9 +682,9 @@ def test_buffered_points_without_a_segment_are_written_by_the_flusher(tmp_path: 
     writer = store._writer
     var = writer._vars["v"]
     with writer._lock:
-        writer._close_segment(var)  # what rotation by age does
+        writer._table.close_segment(var)  # what rotation by age does
     var.pending += b'{"timestamp":"2026-11-26T11:35:12Z","value":2.0}\n'  # the racing append
-    writer._flush_loop_once()
+    writer._flusher.run_once()
     assert var.segment is not None
     store.close()
     assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0, 2.0]
@@ -842,7 +848,7 @@ def test_numpy_scalars_in_metadata_on_both_paths(tmp_path: Path) -> None:
         store.append_many(
             "m",
             pd.DataFrame({"value": [1.0]}, index=pd.to_datetime(["2020-01-01"], utc=True)).assign(
-                metadata=[meta]
+                metadata=[meta]  # type: ignore[list-item]  # pandas-stubs: no dicts in assign
             ),
         )
         assert store.read("v", metadata=True)["metadata"].iloc[1] == plain

@@ -7,7 +7,6 @@ out as JSON at the end of the run, and `figures.py` turns them into RESULTS.md.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import subprocess
@@ -18,26 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-import hfdata.compact
-import hfdata.read
-
-
-def _implemented(func: Any) -> bool:
-    try:
-        return "NotImplementedError" not in inspect.getsource(func)
-    except (OSError, TypeError):
-        return True
-
-
-HAS_COMPACTION = _implemented(hfdata.compact.compact)
-HAS_READING = _implemented(hfdata.read.read)
-requires_compaction = pytest.mark.skipif(
-    not HAS_COMPACTION, reason="compaction is not on this branch yet"
-)
-requires_maintenance = pytest.mark.skipif(
-    not (HAS_COMPACTION and HAS_READING), reason="compaction or reading is not on this branch yet"
-)
 
 
 class Figures:

@@ -4,7 +4,7 @@ A trial records what it *attempted* (every point it handed to the store, in orde
 and what was *acknowledged* (the call returned, as durable as the mode promises).
 Each point carries a unique float id as its value, so a check can tell a lost
 point from a doubled one and an unknown one. The log is read straight from the
-segment files with the reference parser (`hfdata.parse.parse_log_bytes`), so these
+segment files with the reference parser (`hfdata.log.parse.parse_log_bytes`), so these
 checks hold whatever the reader module does.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import pkgutil
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -21,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hfdata.kinds import load_schema
 from hfdata.layout import decode_name, parse_segment_name
-from hfdata.parse import parse_log_bytes
+from hfdata.log.parse import parse_log_bytes
+from hfdata.log.schema import load_schema
 
 __all__ = [
     "BASE_NS",
@@ -39,6 +40,7 @@ __all__ = [
     "check_against_model",
     "leftovers",
     "make_plan",
+    "modules_under",
     "op_table",
     "os_replaced",
     "parquet_rows",
@@ -329,10 +331,24 @@ def record_plan(
             model.ack(op.variable, list(op.ids))
 
 
-WRITE_MODULES = ("hfdata.log", "hfdata.writer", "hfdata.store", "hfdata.kinds")
+def modules_under(*packages: str) -> tuple[str, ...]:
+    """Every module of these hfdata packages, so a module added to a stage is covered too."""
+    names: list[str] = []
+    for package in packages:
+        module = importlib.import_module(package)
+        names.append(package)
+        for info in pkgutil.walk_packages(module.__path__, prefix=f"{package}."):
+            names.append(info.name)
+    return tuple(names)
 
 
-MAINTENANCE_MODULES = ("hfdata.compact", "hfdata.journal", "hfdata.parquetio")
+# The modules whose `os` a fault or power-loss model replaces: every module that writes
+# on the append path (the log stage and the durable helpers) or in maintenance.
+WRITE_MODULES = ("hfdata.durable", "hfdata.store", "hfdata.kinds", *modules_under("hfdata.log"))
+MAINTENANCE_MODULES = (
+    "hfdata.durable",
+    *modules_under("hfdata.compact", "hfdata.parquet"),
+)
 
 
 @contextlib.contextmanager
@@ -357,14 +373,14 @@ def writer_of(store: Any) -> Any:
 def abandon(store: Any) -> None:
     """Drop a store as a killed process would: close its files, write nothing more."""
     writer = writer_of(store)
-    writer._stop.set()
+    writer._flusher.halt()
     writer._closed = True
-    for var in list(writer._open.values()):
+    for var in writer._table.open_variables():
         if var.segment is not None:
             os.close(var.segment.fd)
             var.segment = None
-    writer._open.clear()
-    for module in ("hfdata.writer", "hfdata.store"):
+    writer._table._open.clear()
+    for module in ("hfdata.log.writer", "hfdata.store"):
         registry = getattr(importlib.import_module(module), "_open_writers", None)
         registry = registry or getattr(importlib.import_module(module), "_open_stores", None)
         if registry is not None:

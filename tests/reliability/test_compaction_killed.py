@@ -30,7 +30,7 @@ import pytest
 import hfdata
 from hfdata.layout import parse_segment_name
 
-from .conftest import Figures, WriterServer, requires_compaction
+from .conftest import Figures, WriterServer
 from .model import (
     Model,
     apply_op,
@@ -43,8 +43,6 @@ from .model import (
     torture_count,
     writer_temporaries,
 )
-
-pytestmark = requires_compaction
 
 
 def parquet_files(root: Path) -> list[str]:
@@ -195,7 +193,8 @@ def test_compaction_killed_torture(server: WriterServer, tmp_path: Path, figures
 
 
 DOT_VARIABLES_SKIPPED = (
-    "hfdata/compact.py _variable_dirs skips log/ directories whose name starts with '.', "
+    "hfdata/compact/compaction.py _variable_dirs skips log/ directories whose name starts "
+    "with '.', "
     "but legal names encode to such directories ('.hidden', '../../etc/passwd' -> "
     "'..%2F..%2Fetc%2Fpasswd'), so their segments are never compacted. Fix: list every "
     "directory whose name decodes to a valid variable name (validate_name(decode_name(d)) "
@@ -214,7 +213,7 @@ def test_names_starting_with_a_dot_are_compacted(tmp_path: Path, name: str) -> N
 
 
 WRITER_TEMP_LEFT = (
-    "hfdata/log.py Segment.__init__ creates a hidden '.<writer>-<seq>.jsonl.active.tmp', "
+    "hfdata/log/segment.py Segment.__init__ creates a hidden '.<writer>-<seq>.jsonl.active.tmp', "
     "links it to its name, then unlinks it; a writer killed in between leaves the hidden "
     "file forever (nothing removes it: compaction's orphan recovery only looks at "
     "'*.jsonl.active'). Fix: in compact._recover_orphans also unlink '.*.jsonl.active.tmp' "

@@ -20,12 +20,10 @@ import pytest
 
 import hfdata
 
-from .conftest import Figures, WriterServer, requires_maintenance
+from .conftest import Figures, WriterServer
 from .model import FULL, point_ns
 
 VARIABLES = ["shared a", "shared/b", "ünï c"]
-
-pytestmark = requires_maintenance
 
 
 def run_round(server: WriterServer, root: Path, steps: int, rounds_seed: int) -> dict[str, int]:

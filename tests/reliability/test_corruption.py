@@ -30,7 +30,7 @@ import hfdata
 from hfdata.errors import HfdataError
 from hfdata.layout import encode_name
 
-from .conftest import Figures, requires_compaction, requires_maintenance
+from .conftest import Figures
 from .model import FULL, point_ns, torture_count
 
 VAR = "sensor/corrupt"
@@ -93,7 +93,7 @@ def corrupt(data: bytes, rng: random.Random) -> tuple[bytes, str]:
 
 def complete_lines(data: bytes) -> list[tuple[int, bytes]]:
     """(offset, line) for each newline-terminated line."""
-    out = []
+    out: list[tuple[int, bytes]] = []
     offset = 0
     while True:
         stop = data.find(b"\n", offset)
@@ -105,7 +105,7 @@ def complete_lines(data: bytes) -> list[tuple[int, bytes]]:
 
 def quarantine_records(root: Path) -> list[dict[str, Any]]:
     base = root / "_quarantine"
-    records = []
+    records: list[dict[str, Any]] = []
     if base.is_dir():
         for path in base.rglob("*.jsonl"):
             records.extend(orjson.loads(x) for x in path.read_bytes().splitlines())
@@ -188,12 +188,10 @@ def run_segment_cases(tmp_path: Path, cases: int, seed: int, figures: Figures) -
     figures.add("corruption_segments", **totals)
 
 
-@requires_compaction
 def test_corrupt_segments_quick(tmp_path: Path, figures: Figures) -> None:
     run_segment_cases(tmp_path, 20, seed=1, figures=figures)
 
 
-@requires_compaction
 @pytest.mark.slow
 def test_corrupt_segments_torture(tmp_path: Path, figures: Figures) -> None:
     run_segment_cases(tmp_path, torture_count(10_000), seed=2, figures=figures)
@@ -279,20 +277,18 @@ def run_parquet_cases(tmp_path: Path, cases: int, seed: int, figures: Figures) -
     return totals
 
 
-@requires_maintenance
 def test_corrupt_parquet_quick(tmp_path: Path, figures: Figures) -> None:
     totals = run_parquet_cases(tmp_path, 5, seed=1, figures=figures)
     assert totals["cases"] == 5
 
 
-@requires_maintenance
 @pytest.mark.slow
 def test_corrupt_parquet_torture(tmp_path: Path, figures: Figures) -> None:
     run_parquet_cases(tmp_path, 500 if FULL else 50, seed=2, figures=figures)
 
 
 UNTYPED_PARQUET_ERROR = (
-    "hfdata/read.py: a damaged Parquet file makes Store.read raise pyarrow's own error "
+    "hfdata/read/query.py: a damaged Parquet file makes Store.read raise pyarrow's own error "
     "(ArrowInvalid / OSError) instead of a typed HfdataError naming the file; wrap the "
     "footer read and the table read per file and raise e.g. CorruptFile(HfdataError, "
     "OSError) with the path and what to do (move it aside, re-run compaction from "
@@ -300,7 +296,6 @@ UNTYPED_PARQUET_ERROR = (
 )
 
 
-@requires_maintenance
 def test_a_truncated_parquet_file_is_a_typed_error_naming_it(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path) as store:
         store.append(VAR, "2026-11-26T00:00:00Z", 1.0)

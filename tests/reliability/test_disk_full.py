@@ -30,8 +30,8 @@ import pytest
 
 import hfdata
 from hfdata.errors import DurabilityError
-from hfdata.kinds import SCHEMA_FILE, load_schema
-from hfdata.layout import log_dir
+from hfdata.layout import SCHEMA_FILE, log_dir
+from hfdata.log.schema import load_schema
 
 from .conftest import Figures
 from .model import (
@@ -297,7 +297,7 @@ def test_background_flush_failure_reaches_the_next_flush(tmp_path: Path, mode: s
 
 
 SCHEMA_ERROR_UNTYPED = (
-    "hfdata/kinds.py store_schema: a failing write of _schema.json (ENOSPC, EIO) escapes as "
+    "hfdata/log/schema.py store_schema: a failing write of _schema.json (ENOSPC, EIO) escapes as "
     "a bare OSError, not DurabilityError, and its temporary ._schema.json.*.tmp is left "
     "behind because tmp.write_bytes runs outside the try/finally that unlinks it"
 )
@@ -391,7 +391,8 @@ def test_real_disk_full(small_fs: Path, figures: Figures) -> None:
 
 
 BATCH_ERRNO_LOST = (
-    "hfdata/log.py Segment.write_frame: polars re-raises the file's OSError(ENOSPC) as a bare "
+    "hfdata/log/segment.py Segment.write_frame: polars re-raises the file's OSError(ENOSPC) "
+    "as a bare "
     "OSError without errno/strerror (the errno only survives in its message), so write_error "
     "reports every failed append_many as EIO with reason 'None'; a caller cannot tell a full "
     "disk from a failing one. Fix: write through a small wrapper that remembers the first "
@@ -420,7 +421,7 @@ def test_a_full_disk_during_append_many_reports_enospc(tmp_path: Path) -> None:
 
 
 SCHEMA_SHORT_WRITE = (
-    "hfdata/kinds.py store_schema ignores the count os.write returns: a short write (what "
+    "hfdata/log/schema.py store_schema ignores the count os.write returns: a short write (what "
     "a filling disk does first) links a truncated _schema.json into place, and from then on "
     "load_schema raises orjson.JSONDecodeError on every open/append/compact of that "
     "variable. Fix: loop until every byte is written (as Segment._write_out does) or raise "

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 
 import hfdata
 from hfdata.errors import HfdataError, InvalidVariableName
-from hfdata.kinds import load_schema
 from hfdata.layout import decode_name, encode_name, log_dir, parquet_dir
-from hfdata.parse import canonical_json, parse_log_bytes
+from hfdata.log.parse import canonical_json, parse_log_bytes
+from hfdata.log.schema import load_schema
 from hfdata.timeparse import TimeRules, to_ns
 
 from .conftest import Figures
@@ -44,7 +44,7 @@ RULES = TimeRules("UTC")
 STORE_OPTS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_SERIALIZE_NUMPY
 
 
-def fuzz(examples: int) -> Any:
+def fuzz(examples: int) -> settings:
     return settings(
         max_examples=examples,
         deadline=None,
@@ -191,7 +191,8 @@ hostile_timestamps = st.one_of(
     ),
     st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1).flatmap(
         lambda n: st.sampled_from(["s", "ms", "us", "ns", "D", "h"]).map(
-            lambda unit: np.datetime64(n // 10**9 if unit in ("D", "h") else n, unit)
+            # numpy's stubs want the unit as a Literal; these are the same strings
+            lambda unit: np.datetime64(n // 10**9 if unit in ("D", "h") else n, unit)  # type: ignore[call-overload]
         )
     ),
     st.just(pd.NaT),
@@ -553,7 +554,7 @@ def test_nothing_outside_root_after_fuzzing(tmp_path: Path) -> None:
 
 
 DOT_VARIABLES_UNLISTED = (
-    "hfdata/read.py variable_names (Store.variables) skips log/ directories whose name "
+    "hfdata/read/query.py variable_names (Store.variables) skips log/ directories whose name "
     "starts with '.', so legal names that encode to one ('.hidden', '../../etc/passwd' -> "
     "'..%2F..%2Fetc%2Fpasswd', '...') are never listed (compact._variable_dirs skips them "
     "too: see test_compaction_killed). The skip exists for drop's '.dropped-*' trash "

@@ -32,9 +32,9 @@ from typing import Any
 import pytest
 
 import hfdata
-from hfdata.kinds import SCHEMA_FILE
+from hfdata.layout import SCHEMA_FILE
 
-from .conftest import Figures, requires_compaction
+from .conftest import Figures
 from .model import (
     MAINTENANCE_MODULES,
     Model,
@@ -49,14 +49,14 @@ from .model import (
 )
 
 SCHEMA_NOT_FSYNCED = (
-    "hfdata/kinds.py store_schema writes _schema.json's temporary file and links it into "
+    "hfdata/log/schema.py store_schema writes _schema.json's temporary file and links it into "
     "place without fsyncing the file (or the directory): after a power loss the name can "
     "survive with zero bytes, and load_schema then raises orjson.JSONDecodeError on every "
     "open/append of that variable"
 )
 
 POSIX_DIRENT_NOT_FSYNCED = (
-    "hfdata/log.py Segment.__init__ never fsyncs the directory after linking a new segment "
+    "hfdata/log/segment.py Segment.__init__ never fsyncs the directory after linking a new segment "
     "into it (nor log/ after creating log/<var>), so under POSIX rules (fsync(2): a file's "
     "fsync does not make its directory entry durable) every fsynced point of a fresh "
     "segment can vanish with its name"
@@ -146,7 +146,7 @@ class Disk:
         build(self.root_ino, target)
 
 
-CONFIGS = {
+CONFIGS: dict[str, dict[str, Any]] = {
     "fsync": {"durability": "fsync"},
     "group": {"durability": "flush", "fsync_interval": 3600.0},
     "group-buffered": {"durability": "buffered", "fsync_interval": 3600.0},
@@ -324,7 +324,7 @@ def run_compaction_trials(
 
 
 PARQUET_DIRS_NOT_FSYNCED = (
-    "hfdata/parquetio.py write_parquet creates parquet/, parquet/variable=<v>/ and "
+    "hfdata/parquet/files.py write_parquet creates parquet/, parquet/variable=<v>/ and "
     "date=<k>/ with mkdir(parents=True) and journal.publish fsyncs only the directories "
     "holding renamed files (date=<k>/, log/<v>/, compacted/), never the parents of newly "
     "created directories (parquet/ in the root, variable=<v>/ in parquet/, date=<k>/ in "
@@ -343,7 +343,6 @@ def posix_compaction(fs_model: str) -> Any:
     )
 
 
-@requires_compaction
 @pytest.mark.parametrize("seed", [957281565, 1044983918, 476335516, 92687535, 52484733])
 def test_power_loss_right_after_publishing_began(tmp_path: Path, seed: int) -> None:
     """The trials of the full POSIX run (seed 2, 200 trials) that lost points: power went
@@ -356,7 +355,6 @@ def test_power_loss_right_after_publishing_began(tmp_path: Path, seed: int) -> N
     assert counts["read_count_mismatches"] == 0, counts
 
 
-@requires_compaction
 def test_a_finished_compaction_survives_posix_power_loss(tmp_path: Path) -> None:
     live = tmp_path / "live"
     with hfdata.open_store(live, durability="fsync") as store:
@@ -369,7 +367,6 @@ def test_a_finished_compaction_survives_posix_power_loss(tmp_path: Path) -> None
         assert len(store.read("v")) == 1
 
 
-@requires_compaction
 @pytest.mark.parametrize("fs_model", [posix_compaction("journaled"), posix_compaction("posix")])
 def test_power_loss_during_compaction_quick(
     tmp_path: Path, fs_model: str, figures: Figures
@@ -377,7 +374,6 @@ def test_power_loss_during_compaction_quick(
     run_compaction_trials(tmp_path, 4, seed=1, fs_model=fs_model, figures=figures)
 
 
-@requires_compaction
 @pytest.mark.slow
 @pytest.mark.parametrize("fs_model", [posix_compaction("journaled"), posix_compaction("posix")])
 def test_power_loss_during_compaction_torture(

@@ -39,10 +39,8 @@ from hypothesis.stateful import (
 
 import hfdata
 
-from .conftest import Figures, requires_maintenance
+from .conftest import Figures
 from .model import FULL, abandon, leftovers, stored_rows
-
-pytestmark = requires_maintenance
 
 VARIABLES = ["a", "room b/temp", ".dot"]
 BASE = pd.Timestamp("2026-11-26T22:00:00Z").value

@@ -23,7 +23,7 @@ import pytest
 
 import hfdata
 
-from .conftest import HAS_COMPACTION, HAS_READING, Figures, WriterServer
+from .conftest import Figures, WriterServer
 from .model import (
     PLAN_VARIABLES,
     Model,
@@ -81,23 +81,20 @@ def read_and_compact(root: Path, model: Model) -> dict[str, int]:
     counts: dict[str, int] = {}
     lines = {var: Counter(rows) for var, rows in stored_rows(root).items() if rows}
     with hfdata.open_store(root) as store:
-        if HAS_READING:
-            seen = read_all(store)
-            extra = sum(sum((seen[v] - lines.get(v, Counter())).values()) for v in seen)
-            counts["rows_read_not_in_complete_lines"] = extra
-            counts["reads_checked"] = len(seen)
-            assert extra == 0
-            assert seen == lines
-        if HAS_COMPACTION:
-            store.compact()
-            after = stored_rows(root)
-            verdict = check_against_model(after, model)
-            assert verdict.ok, verdict.details[:5]
-            assert {v: Counter(r) for v, r in after.items() if r} == lines
-            counts["compactions_after_kills"] = 1
-            if HAS_READING:
-                assert read_all(store) == lines
-                counts["reads_after_compaction_checked"] = len(lines)
+        seen = read_all(store)
+        extra = sum(sum((seen[v] - lines.get(v, Counter())).values()) for v in seen)
+        counts["rows_read_not_in_complete_lines"] = extra
+        counts["reads_checked"] = len(seen)
+        assert extra == 0
+        assert seen == lines
+        store.compact()
+        after = stored_rows(root)
+        verdict = check_against_model(after, model)
+        assert verdict.ok, verdict.details[:5]
+        assert {v: Counter(r) for v, r in after.items() if r} == lines
+        counts["compactions_after_kills"] = 1
+        assert read_all(store) == lines
+        counts["reads_after_compaction_checked"] = len(lines)
     return counts
 
 

@@ -27,7 +27,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hfdata
-from reliability.model import Op, apply_op, make_plan, op_table
+from reliability.model import MAINTENANCE_MODULES as MODEL_MAINTENANCE_MODULES
+from reliability.model import Op, apply_op, make_plan, modules_under, op_table
 
 
 def run_child(cmd: dict[str, Any], ack_fd: int) -> None:
@@ -75,7 +76,7 @@ class Die:
 
 
 DIED = 77
-MAINTENANCE_MODULES = ("hfdata.compact", "hfdata.journal", "hfdata.parquetio", "hfdata.log")
+MAINTENANCE_MODULES = (*MODEL_MAINTENANCE_MODULES, *modules_under("hfdata.log"))
 
 
 def run_compactor(cmd: dict[str, Any], ack_fd: int) -> None:

@@ -1,0 +1,453 @@
+"""The append side of a store: points and batches checked, turned into lines, written durably.
+
+A `LogWriter` owns one writer id, a `SegmentTable` (per variable: kind, buffered
+lines, at most one open segment) and a `Flusher` thread. One lock serialises writes,
+so a writer may be shared by threads; other processes get their own writer id and
+so their own segments.
+
+`append` is the hot path of the whole package, written for it: the common point (a
+UTC `datetime`, a finite float, a float variable with an open segment) is turned into
+its line and written in one pass; anything else goes to `_append_checked`, which
+checks the point completely and fixes a new variable's kind. Both produce the same
+bytes and refuse the same points (a property test holds them to it).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import sys
+import threading
+import weakref
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from hfdata.errors import InvalidMetadata, StoreClosed
+from hfdata.kinds import (
+    METADATA_OPTS,
+    Kind,
+    check_metadata,
+    infer_kind,
+    json_value,
+    metadata_too_large,
+)
+from hfdata.layout import log_dir, new_writer_id
+from hfdata.log import batch as _batch
+from hfdata.log.encode import encode_frame
+from hfdata.log.flusher import Flusher
+from hfdata.log.lineformat import LINE_OPTS, LINE_OPTS_NAIVE_UTC
+from hfdata.log.mutex import Mutex
+from hfdata.log.segment import BUFFER_LIMIT, LogPolicy
+from hfdata.log.segments import SegmentTable, VariableLog
+from hfdata.timeparse import EpochUnit, TimeRules, format_ns, to_ns
+
+__all__ = ["LogWriter"]
+
+_BATCH_ROWS: Final = 200_000
+# UTC datetimes inside these bounds fit in int64 nanoseconds: no range check needed.
+_LO: Final = datetime(1678, 1, 1, tzinfo=UTC)
+_HI: Final = datetime(2262, 1, 1, tzinfo=UTC)
+_dumps: Final = orjson.dumps  # one global lookup on the append path instead of two
+_open_writers: weakref.WeakSet[LogWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    """Buffered points reach their files when a script ends without `close()`."""
+    for writer in list(_open_writers):
+        with contextlib.suppress(Exception):  # best effort at interpreter exit
+            writer.close()
+
+
+class LogWriter:
+    """Appends points to the log under `root` (see the module docstring)."""
+
+    __slots__ = (
+        "__weakref__",
+        "_buffer_limit",
+        "_buffered",
+        "_closed",
+        "_dump_opts",
+        "_flusher",
+        "_fsync_interval",
+        "_lock",
+        "_max_bytes",
+        "_max_line",
+        "_max_metadata",
+        "_rules",
+        "_table",
+        "_vars",
+        "policy",
+        "root",
+        "writer_id",
+    )
+
+    def __init__(
+        self,
+        root: Path,
+        rules: TimeRules,
+        policy: LogPolicy,
+        *,
+        flush_interval: float,
+        fsync_interval: float | None,
+        max_open_segments: int,
+        max_metadata_bytes: int | None = 65_536,
+    ) -> None:
+        self.root = root
+        self.policy = policy
+        self.writer_id = new_writer_id()
+        self._rules = rules
+        self._dump_opts = LINE_OPTS_NAIVE_UTC if rules.naive_is_utc else LINE_OPTS
+        self._max_metadata = max_metadata_bytes
+        # a line no longer than this cannot hold metadata over the cap: one compare per point
+        self._max_line = sys.maxsize if max_metadata_bytes is None else max_metadata_bytes
+        self._max_bytes = policy.max_segment_bytes
+        self._buffered = policy.durability == "buffered"
+        # A buffered append writes out its variable's buffer once it holds this many
+        # bytes; `close` sets it to -1, so every later buffered append finds the store closed.
+        self._buffer_limit = BUFFER_LIMIT
+        self._fsync_interval = fsync_interval
+        self._closed = False
+        self._lock = Mutex()
+        # The shortest path of `append` (see there) needs the GIL, and is pointless in
+        # `fsync` mode, where every point waits for the disk anyway.
+        fast_path = policy.durability != "fsync" and getattr(sys, "_is_gil_enabled", lambda: True)()
+        self._table = SegmentTable(
+            self.writer_id,
+            policy,
+            max_open_segments,
+            fast_path=fast_path,
+            before_open=self._check_can_open,
+        )
+        self._vars = self._table.variables  # read by `append` on every call
+        self._flusher = Flusher(
+            self._table,
+            self._lock,
+            name=f"hfdata-flusher-{self.writer_id}",
+            flush_interval=flush_interval,
+            fsync_interval=fsync_interval,
+            max_segment_age=policy.max_segment_age,
+        )
+        self._flusher.start()
+        _open_writers.add(self)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- appending -------------------------------------------------------------------------
+    def append(
+        self,
+        variable: str,
+        timestamp: Any,
+        value: Any,
+        metadata: dict[str, Any] | None = None,
+        *,
+        kind: Kind | None = None,
+    ) -> None:
+        """Append one point. Returns once it is as durable as the store's mode promises.
+
+        `kind="int"` (or any kind) may be given to fix a new variable's kind; for an
+        existing variable it must match. Bad input raises before anything is written.
+
+        The common point is written here in one pass; every other one (a new variable,
+        `kind=`, another timestamp form, a non-float or non-finite value, metadata that
+        needs a closer look, no open segment, `fsync` mode) by `_append_checked`.
+        """
+        try:
+            var = self._vars[variable]  # cheaper than `.get` when it is there, as it is here
+        except KeyError:
+            var = None
+        if (
+            var is None
+            or not var.fast
+            or kind is not None
+            or type(timestamp) is not datetime
+            or timestamp.tzinfo is not UTC
+            or not _LO <= timestamp < _HI
+            or type(value) is not float
+            or value - value  # NaN or infinity
+        ):
+            self._append_checked(variable, timestamp, value, metadata, kind)
+            return
+        # The field names of `lineformat`, spelled out: a constant-key dict is built in one step.
+        if metadata is None:
+            line = _dumps({"timestamp": timestamp, "value": value}, option=self._dump_opts)
+        elif type(metadata) is not dict:
+            self._append_checked(variable, timestamp, value, metadata, kind)
+            return
+        else:
+            try:
+                line = _dumps(
+                    {"timestamp": timestamp, "value": value, "metadata": metadata},
+                    option=self._dump_opts,
+                )
+            except TypeError:
+                self._append_checked(variable, timestamp, value, metadata, kind)
+                return
+            if b"null" in line or len(line) > self._max_line:  # NaN in it, or maybe too large
+                self._append_checked(variable, timestamp, value, metadata, kind)
+                return
+        if self._buffered:
+            # No lock: under the GIL `+=` on a bytearray is atomic, and `drain` only ever
+            # deletes the bytes it took, so concurrent appends are never lost.
+            pending = var.pending
+            pending += line
+            if len(pending) >= self._buffer_limit:  # full, or the store is being closed
+                self._after_buffered_append(var)
+            return
+        lock = self._lock
+        lock.acquire()  # not `with`: a Python-level __enter__/__exit__ on every point
+        try:
+            segment = var.segment
+            if segment is None:
+                self._table.write_line(var, line)
+                return
+            size = len(line)
+            segment.size += size
+            try:
+                written = os.write(segment.fd, line)
+            except OSError as exc:
+                raise self._table.write_failed(var, segment, exc) from exc
+            if written != size or segment.size >= self._max_bytes:
+                self._table.after_write(var, segment, line, written)
+        finally:
+            lock.put(None)  # `lock.release()` without a Python frame
+
+    def _append_checked(
+        self,
+        variable: str,
+        timestamp: Any,
+        value: Any,
+        metadata: dict[str, Any] | None = None,
+        kind: Kind | None = None,
+    ) -> None:
+        """`append` for any point: checked completely, the variable's kind fixed if new."""
+        var = self._vars.get(variable)
+        if var is None or var.kind is None or kind is not None:
+            var = self._first_point(variable, timestamp, value, metadata, kind)
+        # Fast paths: UTC datetimes go straight to orjson, finite floats as they are.
+        if not (type(timestamp) is datetime and timestamp.tzinfo is UTC and _LO <= timestamp < _HI):
+            timestamp = self._timestamp(timestamp)
+        if type(value) is not float or value - value or var.kind != "float":
+            value = None if value is None else json_value(var.kind or "float", value, variable)
+        if metadata is None:
+            line = orjson.dumps({"timestamp": timestamp, "value": value}, option=self._dump_opts)
+        else:
+            if type(metadata) is not dict:
+                check_metadata(metadata)
+            try:
+                line = orjson.dumps(
+                    {"timestamp": timestamp, "value": value, "metadata": metadata},
+                    option=self._dump_opts,
+                )
+            except TypeError as exc:
+                check_metadata(metadata)  # raises the precise error, if it finds one
+                raise InvalidMetadata(f"metadata cannot be written as JSON: {exc}") from exc
+            if b"null" in line:
+                check_metadata(metadata)  # NaN/inf would have been written as null
+            if len(line) > self._max_line:
+                self._check_metadata_size(metadata)
+        with self._lock:
+            if self._buffered:
+                self._table.buffer(var, line)
+            else:
+                self._table.write_line(var, line)
+
+    def _first_point(
+        self, variable: str, timestamp: Any, value: Any, metadata: Any, kind: Kind | None
+    ) -> VariableLog:
+        """Check a point completely before its variable's kind is fixed (`_schema.json`):
+        a refused first point must not create the variable."""
+        var = self._var(variable)
+        var.check_kind(kind)
+        target = var.kind or kind or infer_kind(value)
+        self._timestamp(timestamp)
+        if value is not None and target is not None:
+            json_value(target, value, variable)
+        if metadata is not None:
+            check_metadata(metadata)
+            self._check_metadata_size(metadata)
+        if target is not None and var.kind is None:
+            self._fix_kind(var, target)  # SchemaMismatch if another writer fixed another kind
+        return var
+
+    def _timestamp(self, timestamp: Any) -> Any:
+        """Any accepted timestamp form to what orjson should write."""
+        if type(timestamp) is datetime and 1677 < timestamp.year < 2262:
+            tz = timestamp.tzinfo
+            if tz is None and self._rules.naive_is_utc:
+                return timestamp  # orjson writes naive times as UTC (OPT_NAIVE_UTC)
+            if tz is not None and timestamp.utcoffset() is not None:
+                return timestamp.astimezone(UTC)
+        return format_ns(to_ns(timestamp, self._rules))
+
+    def _check_metadata_size(self, metadata: dict[str, Any]) -> None:
+        """`InvalidMetadata` if the metadata alone encodes to more than the cap."""
+        if self._max_metadata is not None:
+            size = len(orjson.dumps(metadata, option=METADATA_OPTS))
+            if size > self._max_metadata:
+                raise metadata_too_large(size, self._max_metadata)
+
+    def _after_buffered_append(self, var: VariableLog) -> None:
+        """The lock-free buffered append found a full buffer, or a store being closed."""
+        with self._lock:
+            if self._closed:
+                raise StoreClosed(
+                    f"the store at {str(self.root)!r} was closed while this point was being "
+                    "appended; it may not have been written"
+                )
+            if len(var.pending) >= BUFFER_LIMIT:
+                self._table.drain(var)
+
+    def append_many(
+        self,
+        variable: str,
+        data: Any,
+        *,
+        kind: Kind | None = None,
+        epoch_unit: EpochUnit | None = None,
+        timestamp_format: str | None = None,
+    ) -> int:
+        """Append a batch (pandas DataFrame/Series, polars DataFrame, Arrow table).
+
+        The whole batch is checked before anything is written; returns the row count.
+        `epoch_unit` and `timestamp_format` apply to this call (see `Store.append_many`).
+        """
+        var = self._var(variable)
+        var.check_kind(kind)
+        rules = self._rules.with_call(epoch_unit=epoch_unit, timestamp_format=timestamp_format)
+        checked = _batch.normalise(data, rules, var.kind or kind, variable, self._max_metadata)
+        if len(checked) == 0:
+            return 0
+        if checked.kind is not None and var.kind is None:
+            # Only now, the whole batch accepted; SchemaMismatch if another writer won.
+            self._fix_kind(var, checked.kind)
+        for start in range(0, len(checked), _BATCH_ROWS):
+            stop = start + _BATCH_ROWS
+            meta = checked.metadata
+            frame = encode_frame(
+                checked.ns[start:stop],
+                checked.values.slice(start, _BATCH_ROWS),
+                None if meta is None else meta.slice(start, _BATCH_ROWS),
+                var.kind or "float",
+            )
+            with self._lock:
+                self._table.drain(var, rotate=False)  # single points appended before go first
+                segment = var.segment or self._table.open_segment(var)
+                self._table.write_then_rotate(var, segment, partial(segment.write_frame, frame))
+        return len(checked)
+
+    def _var(self, variable: str) -> VariableLog:
+        """The variable's state, created (its kind read from `_schema.json`) on first use."""
+        var = self._vars.get(variable)
+        if var is None:
+            directory = log_dir(self.root, variable)  # validates the name
+            with self._lock:  # one VariableLog per name, even when threads race to create it
+                var = self._vars.get(variable)
+                if var is None:
+                    var = VariableLog(variable, directory)
+                    self._vars[variable] = var
+        return var
+
+    def _fix_kind(self, var: VariableLog, kind: Kind) -> None:
+        """Record the kind in `_schema.json` (first writer wins); SchemaMismatch if it lost."""
+        if var.kind is None:
+            with self._lock:
+                self._check_open()  # a closed store creates no variable
+                var.fix_kind(kind)
+        var.check_kind(kind)
+
+    # -- flushing, rotating, closing ---------------------------------------------------------
+    def flush(self) -> None:
+        """Write out buffered points and fsync what the durability mode asks for."""
+        with self._lock:
+            self._check_open()
+            self._raise_background_error()
+            self._table.flush_all(
+                sync=self.policy.durability == "fsync" or self._fsync_interval is not None
+            )
+
+    def flush_for_readers(self) -> None:
+        """Read-your-writes: buffered points reach the file before a read looks."""
+        if self._buffered:
+            with self._lock:
+                self._table.flush_all(sync=False)
+
+    def rotate(self, variables: list[str] | None = None) -> None:
+        """Close this store's active segments now (they become ready for compaction)."""
+        with self._lock:
+            self._check_open()
+            for name in list(self._vars) if variables is None else variables:
+                var = self._vars.get(name)
+                if var is not None:
+                    self._table.close_with_pending(var)
+
+    def forget(self, variable: str) -> None:
+        """Close a variable's segment and drop its state (before the variable is dropped)."""
+        with self._lock:
+            self._check_open()
+            self._table.forget(variable)
+
+    def close(self) -> None:
+        """Flush and close every segment; the store refuses further appends. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._refuse_buffered()
+            self._flusher.halt()
+        if self._flusher is not threading.current_thread():
+            self._flusher.join()
+        errors: list[BaseException] = []
+        background = self._flusher.take_error()
+        if background is not None:
+            errors.append(background)
+        with self._lock:
+            for var in list(self._vars.values()):
+                try:
+                    self._table.close_with_pending(var, closing=True)
+                except OSError as exc:  # DurabilityError included
+                    errors.append(exc)
+        _open_writers.discard(self)
+        if errors:
+            raise errors[0]
+
+    def close_collected(self) -> None:
+        """`close` from a garbage-collector callback (`Store`'s finaliser). A cyclic
+        collection may run it in a thread inside one of this writer's locked sections,
+        where `close` would wait for itself: when the lock is not free within a second,
+        a helper thread closes the writer once it is."""
+        if not self._lock.acquire_within(1.0):
+            threading.Thread(target=self.close, name="hfdata-close", daemon=True).start()
+            return
+        self._lock.release()  # free, and not held by this thread: close can wait for it
+        self.close()
+
+    # -- internals ----------------------------------------------------------------------
+    def _refuse_buffered(self) -> None:
+        """From now on every buffered append sees its buffer "full" and so finds the store
+        closed (the lock-free path checks nothing else)."""
+        self._buffer_limit = -1
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosed(
+                f"the store at {str(self.root)!r} is closed; open it again with hfdata.open_store"
+            )
+
+    def _raise_background_error(self) -> None:
+        """Report (once) a write or fsync that failed in the flusher thread."""
+        error = self._flusher.take_error()
+        if error is not None:
+            raise error
+
+    def _check_can_open(self) -> None:
+        """Before a segment opens: the store is open and no background failure is unreported."""
+        self._check_open()
+        self._raise_background_error()

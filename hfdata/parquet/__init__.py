@@ -1,0 +1,13 @@
+"""The Parquet stage: where the hive-partitioned Parquet tree lives, and its files.
+
+`root` is the one contract for a tree's location (`PartsRoot`, `PartFile`): listing,
+reading one file, and the compaction protocol's steps. `local` keeps the tree under
+`<root>/parquet` (journaled renames); `objectstore` keeps it in a bucket or another path
+(commit records instead of renames); `roots` picks one from a store's settings.
+`files` writes one sorted, deduplicated Parquet file; `reader` reads one file of any
+root (footer cache, row-group pruning); `merge` rewrites a partition's files as one,
+window by window. Compaction writes through this stage; reads list and open files
+through it.
+"""
+
+__all__: list[str] = []  # a stage: import from its modules

@@ -1,0 +1,75 @@
+"""`optimize`'s merge: the sorted Parquet files of one partition as one sorted stream of
+tables, in bounded memory.
+
+The files' row-group statistics cut the time axis into windows of about `WINDOW_ROWS`
+rows. Each window's rows are read from every file (`hfdata.parquet.reader`: row groups
+pruned, page checksums verified), concatenated in the files' order, stably sorted and,
+if asked, deduplicated. Windows are ranges of timestamps, so equal timestamps never
+straddle two: the stream holds the same rows in the same order as sorting the whole
+concatenation at once, with one window in memory instead of the whole partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from hfdata.parquet.files import dedupe_sorted, sort_stable
+from hfdata.parquet.reader import read_parquet, row_groups
+from hfdata.parquet.root import PartFile
+
+__all__ = ["WINDOW_ROWS", "merge_sorted_files"]
+
+WINDOW_ROWS: Final = 2_000_000
+
+
+def merge_sorted_files(
+    files: Sequence[PartFile],
+    dedupe: Literal["last", "first"] | None = None,
+    *,
+    window_rows: int | None = None,
+) -> Iterator[pa.Table]:
+    """The rows of `files` (each sorted by timestamp), stably merged in the files'
+    order, one window at a time; `dedupe` keeps the last or first row per timestamp.
+    Yields at least one table (empty if the files are), so a writer has the schema.
+    `window_rows` defaults to `WINDOW_ROWS`, looked up at each call."""
+    footers = [row_groups(f) for f in files]
+    if not footers:
+        raise ValueError("merge_sorted_files needs at least one file")
+    schema = footers[0][0]
+    groups = np.concatenate([g for _, g in footers])
+    yielded = False
+    for lo, last in _windows(groups, WINDOW_ROWS if window_rows is None else window_rows):
+        pieces = [
+            piece
+            for f in files
+            if (piece := read_parquet(f, lo, last, schema.names)) is not None and piece.num_rows
+        ]
+        if pieces:
+            table = sort_stable(pa.concat_tables(pieces))
+            yield table if dedupe is None else dedupe_sorted(table, dedupe)
+            yielded = True
+    if not yielded:
+        yield schema.empty_table()
+
+
+def _windows(groups: npt.NDArray[np.int64], limit: int) -> list[tuple[int, int]]:
+    """`[lo, last]` timestamp ranges covering every row group, cut at row-group starts
+    after about `limit` rows (row groups taken in order of their first timestamp)."""
+    if len(groups) == 0:
+        return []
+    groups = groups[np.argsort(groups[:, 0], kind="stable")]
+    start, end = int(groups[:, 0].min()), int(groups[:, 1].max())
+    cuts: list[int] = []
+    rows = 0
+    for first, _, count in groups.tolist():
+        if rows >= limit and first > (cuts[-1] if cuts else start):
+            cuts.append(first)
+            rows = 0
+        rows += count
+    edges = [start, *cuts]
+    return [(a, b - 1) for a, b in zip(edges, [*cuts, end + 1], strict=True)]

@@ -1,0 +1,13 @@
+"""The read stage: a consistent snapshot of Parquet files and log tail, as frames.
+
+`snapshot` lists a variable's files (log segments, and Parquet files as the store's
+`PartsRoot` lists them) under the publish lock and runs every read in the one retry
+loop; one Parquet file is read by `hfdata.parquet.reader` through its root, and
+`files` decodes many on threads; `tail` parses and caches log segments; `rows`
+merges both into one variable's sorted rows. On top: `query` (`Store.read`: options,
+window, dedupe, long/wide/asof), `scan` (polars), `info`, and `dask`, which lays the
+same snapshot out as a Dask graph; `resample` bins on pandas' rules; `frames` builds
+pandas, polars or Arrow output.
+"""
+
+__all__: list[str] = []  # a stage: import from its modules

@@ -1,0 +1,394 @@
+"""`Store.read`: the points of one or several variables in a window, in the form asked.
+
+The options are checked first, then the window (`[start, end)` as inclusive
+nanoseconds) and every variable's rows are read from one consistent snapshot
+(`snapshot.read_snapshot`, `rows.variable_rows`). What follows works on those sorted
+Arrow tables only: dedupe, then raw points in long form, `asof` alignment, or
+resampling on pandas' bins (`resample`) in long or wide form, sized before any grid is
+built (`max_rows`); `frames.to_output` makes the frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+from hfdata.errors import ResultTooLarge
+from hfdata.kinds import Kind
+from hfdata.layout import Partition, validate_name
+from hfdata.parquet.reader import clear_footers
+from hfdata.parquet.root import PartsRoot
+from hfdata.read.frames import OUTPUTS, Output, expand_metadata, to_output
+from hfdata.read.resample import (
+    asof_align,
+    bin_labels,
+    count_bins,
+    parse_aggs,
+    parse_rule,
+    resample_column,
+)
+from hfdata.read.rows import time_span, timestamps, variable_rows
+from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
+from hfdata.read.tail import clear_segments
+from hfdata.settings import StoreSettings
+from hfdata.timeparse import NS_MAX, NS_MIN, format_ns, to_ns
+
+__all__ = [
+    "HOWS",
+    "MAX_ROWS",
+    "Dedupe",
+    "How",
+    "Loaded",
+    "clear_cache",
+    "load",
+    "read",
+    "window",
+]
+
+How = Literal["long", "wide", "asof"]
+Dedupe = Literal["last", "first"]
+HOWS: Final = ("long", "wide", "asof")
+MAX_ROWS: Final = 20_000_000
+_TS: Final = "timestamp"
+_NUMERIC: Final = ("float", "int")
+
+
+def clear_cache() -> None:
+    """Forget cached footers and parsed log segments (benchmarks use it for cold reads)."""
+    clear_footers()
+    clear_segments()
+
+
+# -- the rows of a snapshot ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """The merged, sorted, sliced rows of each requested variable, and its kind."""
+
+    tables: dict[str, pa.Table]
+    kinds: dict[str, Kind | None]
+
+
+def load(
+    root: Path,
+    parts: PartsRoot,
+    partition: Partition,
+    names: Sequence[str],
+    lo: int,
+    last: int,
+    *,
+    include_log: bool = True,
+    with_metadata: bool = False,
+) -> Loaded:
+    """Merged, stable-sorted rows of each variable in `[lo, last]`, from one consistent
+    snapshot (a listed file that vanished makes the whole read start again)."""
+
+    def list_files() -> list[VariableFiles]:
+        return [
+            list_variable(root, parts, n, partition, lo, last, include_log=include_log)
+            for n in names
+        ]
+
+    def read_files(listed: list[VariableFiles], locked: bool) -> Loaded:
+        return _read_all(listed, lo, last, with_metadata, locked=locked)
+
+    return read_snapshot(root, list_files, read_files)
+
+
+def _read_all(
+    listing: list[VariableFiles], lo: int, last: int, with_metadata: bool, *, locked: bool = False
+) -> Loaded:
+    tables = {
+        f.name: variable_rows(f, lo, last, with_metadata=with_metadata, locked=locked)
+        for f in listing
+    }
+    return Loaded(tables, {f.name: f.kind for f in listing})
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+def window(settings: StoreSettings, start: Any, end: Any) -> tuple[int, int]:
+    """`[start, end)` as inclusive nanoseconds `(lo, last)`; ValueError if empty."""
+    rules = settings.time_rules()
+    lo = NS_MIN if start is None else to_ns(start, rules)
+    hi = None if end is None else to_ns(end, rules)
+    if hi is not None and lo >= hi:
+        raise ValueError(
+            f"start ({format_ns(lo)}) must be before end ({format_ns(hi)}); "
+            "reads take the half-open interval [start, end)"
+        )
+    return lo, NS_MAX if hi is None else hi - 1
+
+
+def _tolerance_ns(tolerance: Any) -> int | None:
+    if tolerance is None:
+        return None
+    try:
+        delta = pd.Timedelta(tolerance)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"tolerance {tolerance!r} is not a duration; use e.g. '5s' or a timedelta"
+        ) from exc
+    if pd.isna(delta) or delta.value < 0:
+        raise ValueError(f"tolerance must be a non-negative duration, got {tolerance!r}")
+    return int(delta.value)
+
+
+def _dedupe(table: pa.Table, how: Dedupe | None) -> pa.Table:
+    """Keep one row per timestamp: the last (or first) in arrival order."""
+    if how is None or table.num_rows < 2:
+        return table
+    ns = timestamps(table)
+    keep = np.ones(len(ns), dtype=bool)
+    if how == "last":
+        keep[:-1] = ns[1:] != ns[:-1]
+    else:
+        keep[1:] = ns[1:] != ns[:-1]
+    return table if keep.all() else table.filter(pa.array(keep))
+
+
+def _check_options(
+    names: list[str],
+    how: str,
+    resample: Any,
+    tolerance: Any,
+    output: str,
+    metadata: Any,
+    dedupe: Any,
+) -> None:
+    if not names:
+        raise ValueError("read needs at least one variable name")
+    if len(set(names)) != len(names):
+        raise ValueError(f"variables must be distinct, got {names!r}")
+    for name in names:
+        validate_name(name)
+    if how not in HOWS:
+        raise ValueError(f"how must be one of {', '.join(HOWS)}, got {how!r}")
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+    if metadata not in (False, True, "expand"):
+        raise ValueError(f"metadata must be False, True or 'expand', got {metadata!r}")
+    if dedupe not in (None, "last", "first"):
+        raise ValueError(f"dedupe must be None, 'last' or 'first', got {dedupe!r}")
+    if how == "wide" and resample is None:
+        raise ValueError("how='wide' needs resample=...; use how='asof' to align raw points")
+    if how == "asof" and resample is not None:
+        raise ValueError("how='asof' aligns raw points; use how='wide' with resample")
+    if tolerance is not None and how != "asof":
+        raise ValueError("tolerance applies to how='asof' only")
+    if metadata and (resample is not None or how != "long"):
+        raise ValueError("metadata can be read with raw points in long form only (no resample)")
+
+
+def read(
+    root: Path,
+    parts: PartsRoot,
+    settings: StoreSettings,
+    variables: str | Sequence[str],
+    start: Any = None,
+    end: Any = None,
+    *,
+    resample: Any = None,
+    agg: str | Sequence[str] = "mean",
+    how: How = "long",
+    tolerance: Any = None,
+    output: Output = "pandas",
+    metadata: bool | Literal["expand"] = False,
+    dedupe: Dedupe | None = None,
+    include_log: bool = True,
+    max_rows: int | None = MAX_ROWS,
+) -> Any:
+    """The rows of `variables` in `[start, end)`, in the shape `Store.read` documents.
+
+    Options are checked before any file is read; the rows come from one snapshot
+    (`load`); a resample grid is counted against `max_rows` (`_check_rows`) before it
+    is built, on the bins `_grid_spans` chooses.
+    """
+    single = isinstance(variables, str)
+    names = [variables] if isinstance(variables, str) else list(variables)
+    _check_options(names, how, resample, tolerance, output, metadata, dedupe)
+    _check_max_rows(max_rows)
+    aggs = parse_aggs(agg)
+    offset = None if resample is None else parse_rule(resample)
+    tol = _tolerance_ns(tolerance)
+    lo, last = window(settings, start, end)
+    loaded = load(
+        root,
+        parts,
+        settings.partition,
+        names,
+        lo,
+        last,
+        include_log=include_log,
+        with_metadata=bool(metadata),
+    )
+    tables = {n: _dedupe(t, dedupe) for n, t in loaded.tables.items()}
+    kinds = loaded.kinds
+    if how == "asof" and not single:
+        grid, cols = asof_align(
+            [(timestamps(tables[n]), tables[n].column("value")) for n in names], tol
+        )
+        result = _with_ts(grid, dict(zip(names, cols, strict=True)))
+        json_cols = [n for n in names if kinds[n] == "json"]
+    elif offset is not None:
+        wide = how == "wide" and not single
+        bounds = (lo, last) if start is not None and end is not None else None
+        spans = _grid_spans(tables, names, bounds, wide=wide)
+        _check_rows(spans, offset, resample, max_rows, wide=wide)
+        grids = {span: _grid(span, offset) for span in set(spans.values())}
+        if wide:
+            result = _wide(tables, kinds, names, offset, aggs, grids[spans[names[0]]])
+        else:
+            binned = {
+                n: _resampled(tables[n], kinds[n], offset, aggs, grids[spans[n]]) for n in names
+            }
+            result = binned[names[0]] if single else _long(binned, names)
+        json_cols = []
+    else:
+        if metadata == "expand":
+            tables = {n: expand_metadata(t, ["value", "variable"]) for n, t in tables.items()}
+        result = tables[names[0]] if single else _long(_common_values(tables, kinds), names)
+        json_cols = ["metadata"] if metadata is True else []
+        if kinds[names[0]] == "json" and len({kinds[n] for n in names}) == 1:
+            json_cols.append("value")
+    return to_output(result, output, json_cols)
+
+
+def _with_ts(ns: npt.NDArray[np.int64], columns: dict[str, Any]) -> pa.Table:
+    ts = pa.array(ns, pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
+    return pa.table({_TS: ts, **columns})
+
+
+Span = tuple[int, int] | None  # first and last nanosecond a grid covers; None: no bins
+
+
+def _grid_spans(
+    tables: dict[str, pa.Table], names: list[str], bounds: Span, *, wide: bool
+) -> dict[str, Span]:
+    """What each variable's bins cover: the window when both `start` and `end` were
+    given, else its first to last point (in wide form, those of all variables)."""
+    if bounds is not None:
+        return dict.fromkeys(names, bounds)
+    spans: dict[str, Span] = {}
+    for n in names:
+        spans[n] = time_span(tables[n]) if tables[n].num_rows else None
+    if wide:
+        known = [s for s in spans.values() if s is not None]
+        union = (min(a for a, _ in known), max(b for _, b in known)) if known else None
+        return dict.fromkeys(names, union)
+    return spans
+
+
+def _grid(span: Span, offset: pd.DateOffset) -> npt.NDArray[np.int64]:
+    return np.empty(0, np.int64) if span is None else bin_labels(span[0], span[1], offset)
+
+
+def _check_max_rows(max_rows: Any) -> None:
+    if max_rows is None:
+        return
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int):
+        raise TypeError(f"max_rows must be an int or None, got {max_rows!r}")
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be at least 1 (or None for no limit), got {max_rows}")
+
+
+def _check_rows(
+    spans: dict[str, Span], offset: pd.DateOffset, rule: Any, max_rows: int | None, *, wide: bool
+) -> None:
+    """`ResultTooLarge` when the bins would be more than `max_rows` rows, counted
+    (not built): one grid in wide form, the sum of each variable's in long form.
+    Rows, not cells: several aggregations or variables side by side widen a row."""
+    if max_rows is None:
+        return
+    limit = max_rows + 1  # counted exactly up to here; beyond, an upper bound
+    if wide:
+        first = next(iter(spans.values()))
+        rows = 0 if first is None else count_bins(first[0], first[1], offset, limit)
+    else:
+        rows = sum(count_bins(s[0], s[1], offset, limit) for s in spans.values() if s is not None)
+    if rows <= max_rows:
+        return
+    spans_known = [s for s in spans.values() if s is not None]
+    lo = min(a for a, _ in spans_known)
+    hi = max(b for _, b in spans_known)
+    ways = "read a shorter window with start=/end=, use a coarser rule than resample=" + repr(rule)
+    if wide:
+        ways += ", use how='long' (each variable on its own bins)"
+    raise ResultTooLarge(
+        f"resample={rule!r} from {format_ns(lo)} to {format_ns(hi)} would make {rows:,} rows, "
+        f"more than max_rows={max_rows:,}; {ways}, or pass a larger max_rows= "
+        "(None: no limit)",
+        rows=rows,
+        limit=max_rows,
+    )
+
+
+def _resampled(
+    table: pa.Table,
+    kind: Kind | None,
+    offset: pd.DateOffset,
+    aggs: Sequence[str],
+    grid: npt.NDArray[np.int64],
+) -> pa.Table:
+    ns = timestamps(table)
+    return _with_ts(grid, resample_column(ns, table.column("value"), kind, grid, aggs, offset))
+
+
+def _wide(
+    tables: dict[str, pa.Table],
+    kinds: dict[str, Kind | None],
+    names: list[str],
+    offset: pd.DateOffset,
+    aggs: Sequence[str],
+    grid: npt.NDArray[np.int64],
+) -> pa.Table:
+    """One column per variable (or `<variable>.<agg>` for several aggs) on a common grid."""
+    columns: dict[str, Any] = {}
+    for n in names:
+        cols = resample_column(
+            timestamps(tables[n]), tables[n].column("value"), kinds[n], grid, aggs, offset
+        )
+        for c, arr in cols.items():
+            columns[n if c == "value" else f"{n}.{c}"] = arr
+    return _with_ts(grid, columns)
+
+
+def _common_values(
+    tables: dict[str, pa.Table], kinds: dict[str, Kind | None]
+) -> dict[str, pa.Table]:
+    """Make the value columns of several variables concatenable (int+float -> float64)."""
+    distinct = {k or "float" for k in kinds.values()}
+    if len(distinct) <= 1:
+        return tables
+    if distinct <= set(_NUMERIC):
+        out = {}
+        for n, t in tables.items():
+            i = t.column_names.index("value")
+            out[n] = t.set_column(i, "value", t.column("value").cast(pa.float64()))
+        return out
+    raise ValueError(
+        f"variables of different kinds ({', '.join(sorted(distinct))}) cannot share one value "
+        "column; read them separately, or use how='asof'"
+    )
+
+
+def _long(parts: dict[str, pa.Table], names: list[str]) -> pa.Table:
+    """Stack variables with a `variable` column, stable-sorted by timestamp."""
+    pieces = []
+    for n in names:
+        t = parts[n]
+        pieces.append(t.add_column(1, "variable", pa.array([n] * t.num_rows, pa.string())))
+    table = pa.concat_tables(pieces, promote_options="permissive")
+    ns = timestamps(table)
+    if len(ns) > 1:
+        table = table.take(pa.array(np.argsort(ns, kind="stable")))
+    return table

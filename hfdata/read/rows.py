@@ -1,0 +1,102 @@
+"""One variable's rows in a window: its Parquet files and its log tail, merged in order.
+
+Order ("stable"): rows are sorted by timestamp; equal timestamps keep arrival order,
+which is Parquet (files by name, rows as written) before the log tail (segments by
+name: writer start, then sequence; lines as written). The pieces are concatenated as
+they come; a stable sort runs only when a piece is out of order itself (late lines in
+the log) or the pieces' spans overlap.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from hfdata.log.parse import table_schema
+from hfdata.parquet.reader import chunk_ns
+from hfdata.read.files import read_parquets
+from hfdata.read.snapshot import VariableFiles
+from hfdata.read.tail import segment_rows
+
+__all__ = ["merge_sorted", "tail_rows", "time_span", "timestamps", "variable_rows"]
+
+_TS: Final = "timestamp"
+
+
+def timestamps(table: pa.Table) -> npt.NDArray[np.int64]:
+    """The `timestamp` column as int64 nanoseconds."""
+    column = table.column(_TS)
+    if column.num_chunks == 1:
+        return np.asarray(column.chunk(0).view(pa.int64()).to_numpy(zero_copy_only=False))
+    return np.asarray(column.combine_chunks().view(pa.int64()).to_numpy(zero_copy_only=False))
+
+
+def time_span(table: pa.Table) -> tuple[int, int]:
+    """First and last timestamp of a non-empty table sorted by timestamp."""
+    chunks = [c for c in table.column(_TS).chunks if len(c)]
+    return int(chunk_ns(chunks[0])[0]), int(chunk_ns(chunks[-1])[-1])
+
+
+def _select(schema: pa.Schema, columns: Sequence[str]) -> pa.Schema:
+    return pa.schema([schema.field(c) for c in columns])
+
+
+def variable_rows(
+    files: VariableFiles, lo: int, last: int, *, with_metadata: bool, locked: bool = False
+) -> pa.Table:
+    """The rows of a listing in `[lo, last]` (`timestamp`, `value` and, if asked,
+    `metadata`), Parquet then log tail, stably sorted. `locked`: read under the publish
+    lock (see `tail.segment_rows`)."""
+    schema = table_schema(files.kind)
+    columns = [_TS, "value", "metadata"] if with_metadata else [_TS, "value"]
+    pieces: list[pa.Table] = []
+    spans: list[tuple[int, int]] = []  # each piece's first and last timestamp, pieces sorted
+    in_order = True
+    for piece in read_parquets(files.parquet, lo, last, columns):
+        if piece is not None and piece.num_rows:
+            target = _select(schema, columns)
+            pieces.append(piece if piece.schema.equals(target) else piece.cast(target))
+            spans.append(time_span(piece))
+    for path in files.segments:
+        piece = segment_rows(path, files.kind, locked=locked)
+        if piece.num_rows:
+            ns = timestamps(piece)
+            mask = (ns >= lo) & (ns <= last)
+            if not mask.all():
+                piece, ns = piece.filter(pa.array(mask)), ns[mask]
+            if len(ns):
+                pieces.append(piece.select(columns))
+                spans.append((int(ns[0]), int(ns[-1])))
+                in_order = in_order and bool(np.all(ns[1:] >= ns[:-1]))
+    if not pieces:
+        return _select(schema, columns).empty_table()
+    return _merge(pieces, spans, in_order)
+
+
+def tail_rows(
+    files: VariableFiles, lo: int, last: int, *, with_metadata: bool, locked: bool = False
+) -> pa.Table:
+    """The log tail of a listing in `[lo, last]`, stably sorted (its Parquet left out)."""
+    tail = VariableFiles(files.name, files.kind, (), files.segments)
+    return variable_rows(tail, lo, last, with_metadata=with_metadata, locked=locked)
+
+
+def merge_sorted(pieces: Sequence[pa.Table]) -> pa.Table:
+    """Non-empty tables, each sorted by timestamp, merged in order as `read` merges them
+    (concatenated; stably sorted only if their spans overlap)."""
+    return _merge(list(pieces), [time_span(p) for p in pieces], True)
+
+
+def _merge(pieces: list[pa.Table], spans: list[tuple[int, int]], in_order: bool) -> pa.Table:
+    """Concatenate pieces (in arrival order); a stable sort by timestamp only when a
+    piece is not in order itself (`in_order` False) or the pieces' spans overlap."""
+    table = pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
+    in_order = in_order and all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    if not in_order:  # overlapping files or out-of-order arrivals: stable sort
+        table = table.take(pa.array(np.argsort(timestamps(table), kind="stable")))
+    return table
