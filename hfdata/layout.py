@@ -19,26 +19,50 @@ from urllib.parse import quote, unquote
 from hfdata.errors import InvalidVariableName
 
 __all__ = [
+    "COMPACTED_DIR",
+    "JOURNAL_DIR",
+    "LOG_DIR",
     "MAX_ENCODED_NAME_BYTES",
     "MAX_NAME_CHARS",
+    "PARQUET_DIR",
     "PARTITIONS",
+    "QUARANTINE_DIR",
     "SCHEMA_FILE",
     "Partition",
+    "compacted_dir",
     "decode_name",
     "encode_name",
+    "encoded_log_dir",
     "is_trash",
+    "journal_dir",
     "log_dir",
+    "log_root",
     "new_batch_id",
     "new_writer_id",
     "parquet_dir",
     "parse_segment_name",
+    "part_file_name",
+    "part_rel",
+    "partition_folder",
     "partition_key",
     "partition_key_ns",
+    "partition_of_folder",
+    "partition_of_rel",
+    "quarantine_root",
     "segment_name",
     "temp_sibling",
     "trash_name",
     "validate_name",
+    "variable_folder",
+    "variable_of_folder",
 ]
+
+# The store root's folders (docs/contracts.md, "On-disk layout").
+LOG_DIR: Final = "log"
+PARQUET_DIR: Final = "parquet"
+JOURNAL_DIR: Final = "_journal"
+QUARANTINE_DIR: Final = "_quarantine"
+COMPACTED_DIR: Final = "compacted"  # in each log/<var>/: segments already in Parquet
 
 SCHEMA_FILE: Final = "_schema.json"  # in each log/<var>/: the kind, fixed once
 
@@ -122,15 +146,77 @@ def partition_key_ns(ns: int, granularity: Partition) -> str:
     return partition_key(datetime.fromtimestamp(ns // 1_000_000_000, UTC), granularity)
 
 
+def log_root(root: Path) -> Path:
+    """`<root>/log`: one folder per variable."""
+    return root / LOG_DIR
+
+
 def log_dir(root: Path, name: str) -> Path:
     """`<root>/log/<encoded name>`."""
-    return root / "log" / encode_name(name)
+    return encoded_log_dir(root, encode_name(name))
+
+
+def encoded_log_dir(root: Path, encoded: str) -> Path:
+    """`<root>/log/<encoded>`, for a name already encoded (a folder listed on disk)."""
+    return root / LOG_DIR / encoded
+
+
+def compacted_dir(var_log_dir: Path) -> Path:
+    """`log/<var>/compacted`: the segments already in Parquet, kept for log retention."""
+    return var_log_dir / COMPACTED_DIR
+
+
+def journal_dir(root: Path) -> Path:
+    """`<root>/_journal`: compaction and optimize batches in flight."""
+    return root / JOURNAL_DIR
+
+
+def quarantine_root(root: Path) -> Path:
+    """`<root>/_quarantine`: one folder per variable of lines that could not be parsed."""
+    return root / QUARANTINE_DIR
+
+
+def variable_folder(encoded: str) -> str:
+    """`variable=<encoded>`: a variable's folder in the Parquet tree (hive style)."""
+    return f"variable={encoded}"
+
+
+def variable_of_folder(name: str) -> str | None:
+    """The encoded name of a `variable=<encoded>` folder name, or None for any other name."""
+    return name.removeprefix("variable=") if name.startswith("variable=") else None
+
+
+def partition_folder(key: str) -> str:
+    """`date=<key>`: a partition's folder in a variable's Parquet folder."""
+    return f"date={key}"
+
+
+def partition_of_folder(name: str) -> str | None:
+    """The key of a `date=<key>` folder name, or None for any other name."""
+    return name.removeprefix("date=") if name.startswith("date=") else None
+
+
+def partition_of_rel(rel: str) -> str:
+    """The partition key of a file named `variable=<var>/date=<key>/<file>`."""
+    key = partition_of_folder(rel.split("/")[1])
+    assert key is not None, rel
+    return key
+
+
+def part_file_name(batch: str, *, temporary: bool = False) -> str:
+    """`part-<batch>.parquet`, or its hidden temporary `.part-<batch>.parquet.tmp`."""
+    return f".part-{batch}.parquet.tmp" if temporary else f"part-{batch}.parquet"
+
+
+def part_rel(encoded: str, key: str, filename: str) -> str:
+    """`variable=<encoded>/date=<key>/<filename>`: a Parquet file relative to its root."""
+    return f"{variable_folder(encoded)}/{partition_folder(key)}/{filename}"
 
 
 def parquet_dir(root: Path, name: str, key: str | None = None) -> Path:
     """`<root>/parquet/variable=<encoded name>[/date=<key>]`."""
-    base = root / "parquet" / f"variable={encode_name(name)}"
-    return base if key is None else base / f"date={key}"
+    base = root / PARQUET_DIR / variable_folder(encode_name(name))
+    return base if key is None else base / partition_folder(key)
 
 
 def segment_name(writer: str, seq: int, *, active: bool) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from hfdata.compact import compaction as _compact
 from hfdata.errors import StoreClosed
 from hfdata.kinds import Kind
-from hfdata.layout import Partition, validate_name
+from hfdata.layout import Partition, log_root, validate_name
 from hfdata.log.segment import DURABILITIES, Durability, LogPolicy
 from hfdata.log.writer import LogWriter
 from hfdata.parquet.objectstore import normalise_uri
@@ -1076,7 +1076,7 @@ def open_store(
         )
     path = Path(root)
     settings = load_or_create(path, requested)
-    (path / "log").mkdir(exist_ok=True)
+    log_root(path).mkdir(exist_ok=True)
     if settings.parquet_root is None and storage_options:
         raise ValueError("storage_options need a parquet_root (e.g. s3://bucket/prefix)")
     parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)

@@ -12,15 +12,26 @@ from hypothesis import strategies as st
 from hfdata.errors import InvalidVariableName
 from hfdata.layout import (
     MAX_NAME_CHARS,
+    PARQUET_DIR,
+    compacted_dir,
     decode_name,
     encode_name,
+    encoded_log_dir,
+    journal_dir,
     log_dir,
+    log_root,
     parquet_dir,
     parse_segment_name,
+    part_file_name,
+    part_rel,
     partition_key,
     partition_key_ns,
+    partition_of_folder,
+    partition_of_rel,
+    quarantine_root,
     segment_name,
     validate_name,
+    variable_of_folder,
 )
 
 
@@ -99,3 +110,36 @@ def test_segment_names_sort_and_parse() -> None:
     assert parse_segment_name(b) == ("w1", 10, True)
     for other in ("_schema.json", ".w1-000001.jsonl.active.tmp", "compacted", "x.jsonl.tmp"):
         assert parse_segment_name(other) is None
+
+
+@given(
+    name=st.text(min_size=1, max_size=30).filter(lambda n: n.strip() and n not in (".", "..")),
+    key=st.sampled_from(["2026-11-26", "2026-11-26T13", "2026-11"]),
+    batch=st.from_regex(r"[0-9A-Za-z_]{1,20}", fullmatch=True),
+)
+def test_parquet_names_round_trip(name: str, key: str, batch: str) -> None:
+    """Every Parquet path is built and read back by layout alone (docs/contracts.md)."""
+    try:
+        encoded = encode_name(name)
+    except InvalidVariableName:
+        return
+    rel = part_rel(encoded, key, part_file_name(batch))
+    folder, partition, filename = rel.split("/")
+    assert variable_of_folder(folder) == encoded
+    assert partition_of_folder(partition) == key
+    assert partition_of_rel(rel) == key
+    assert filename == f"part-{batch}.parquet"
+    assert part_file_name(batch, temporary=True) == f".{filename}.tmp"
+    assert variable_of_folder(partition) is None and partition_of_folder(folder) is None
+    assert parquet_dir(Path("/s"), name, key) == Path("/s", PARQUET_DIR, folder, partition)
+
+
+def test_store_folders_are_named_in_layout() -> None:
+    root = Path("/s")
+    assert [log_root(root), journal_dir(root), quarantine_root(root)] == [
+        root / "log",
+        root / "_journal",
+        root / "_quarantine",
+    ]
+    assert encoded_log_dir(root, "a%2Fb") == root / "log" / "a%2Fb"
+    assert compacted_dir(root / "log" / "x") == root / "log" / "x" / "compacted"

@@ -36,17 +36,24 @@ from typing import Any, Final, Literal
 
 import pyarrow as pa
 
-from hfdata.compact.journal import JOURNAL_DIR, Journal, publish, recover_all, roll_back
+from hfdata.compact.journal import Journal, publish, recover_all, roll_back
 from hfdata.compact.quarantine import quarantine_dir, write_quarantine
 from hfdata.durable import fsync_dir
 from hfdata.errors import CompactionFailed, CompactionInProgress, HfdataError, VariableNotFound
 from hfdata.kinds import Kind
 from hfdata.layout import (
+    PARQUET_DIR,
+    compacted_dir,
     decode_name,
     encode_name,
+    encoded_log_dir,
     is_trash,
+    journal_dir,
+    log_root,
     new_batch_id,
     parse_segment_name,
+    partition_folder,
+    quarantine_root,
     trash_name,
 )
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock
@@ -121,7 +128,7 @@ def recover(root: Path, parts: PartsRoot) -> None:
 
     Called by `open_store`; a running compactor recovers at its own start.
     """
-    if not (root / "_journal").is_dir() and not (root / "_quarantine").is_dir():
+    if not journal_dir(root).is_dir() and not quarantine_root(root).is_dir():
         return
     with flock(root / COMPACT_LOCK, wait=False) as held:
         if held:
@@ -131,7 +138,7 @@ def recover(root: Path, parts: PartsRoot) -> None:
 
 def _trash(root: Path) -> list[Path]:
     found: list[Path] = []
-    for parent in (root / "parquet", root / "log", root / "_quarantine"):
+    for parent in (root / PARQUET_DIR, log_root(root), quarantine_root(root)):
         if parent.is_dir():
             found.extend(p for p in parent.iterdir() if is_trash(p.name))
     return found
@@ -141,7 +148,7 @@ def _sweep_trash(root: Path) -> None:
     """Finish interrupted drops; remove quarantine temporaries (only the lock holder writes)."""
     for path in _trash(root):
         shutil.rmtree(path, ignore_errors=True)
-    quarantine = root / "_quarantine"
+    quarantine = quarantine_root(root)
     if quarantine.is_dir():
         for stray in quarantine.glob("*/.*.tmp"):
             stray.unlink(missing_ok=True)
@@ -152,7 +159,7 @@ def _variable_dirs(root: Path, variables: list[str] | None) -> list[str]:
     """Encoded names of the variables to compact (all with a log directory by default)."""
     if variables is not None:
         return sorted({encode_name(v) for v in variables})
-    log = root / "log"
+    log = log_root(root)
     if not log.is_dir():
         return []
     # Every directory under log/ is a variable, dot-named ones too (".hidden" is legal).
@@ -161,7 +168,7 @@ def _variable_dirs(root: Path, variables: list[str] | None) -> list[str]:
 
 def _recover_orphans(root: Path, encoded: str) -> int:
     """Step 2: close `.active` segments whose writer is dead; returns lines quarantined."""
-    directory = root / "log" / encoded
+    directory = encoded_log_dir(root, encoded)
     _remove_dead_temporaries(directory)
     cut = 0
     for path in sorted(directory.glob("*.jsonl.active")):
@@ -227,7 +234,7 @@ def _close_orphan(root: Path, encoded: str, path: Path, fd: int) -> int:
 
 
 def _closed_segments(root: Path, encoded: str) -> list[Path]:
-    directory = root / "log" / encoded
+    directory = encoded_log_dir(root, encoded)
     found = []
     for path in directory.iterdir():
         parsed = parse_segment_name(path.name)
@@ -271,7 +278,7 @@ def _read_batch(
             target = quarantine_dir(root, encoded) / f"{seg.name.removesuffix('.jsonl')}.bad.jsonl"
             tally.quarantined += write_quarantine(target, bad, root)
         tables.append(parsed.table)
-        journal.segments.append((_rel(root, seg), _rel(root, seg.parent / "compacted" / seg.name)))
+        journal.segments.append((_rel(root, seg), _rel(root, compacted_dir(seg.parent) / seg.name)))
         if bar is not None:
             bar.update(len(data))
         del data
@@ -292,7 +299,7 @@ def _write_outputs(
 ) -> int:
     """Step 5: every output written (hidden, or uploaded but not committed), then what
     publishing will write kept in the journal. Returns the rows written."""
-    spool = root / JOURNAL_DIR / f".{journal.batch}.spool.parquet"
+    spool = journal_dir(root) / f".{journal.batch}.spool.parquet"
     written: list[PartFile] = [
         parts.write(staged, pieces, spool=spool) for staged, pieces in outputs
     ]
@@ -393,7 +400,7 @@ def _remove_compacted(root: Path, encoded: str, cutoff: float) -> PruneReport:
     seconds). Their points are in Parquet already; the caller holds the compaction lock,
     so no batch is moving segments into `compacted/` meanwhile, and readers never open
     them (`verify` skips one that vanishes)."""
-    directory = root / "log" / encoded / "compacted"
+    directory = compacted_dir(encoded_log_dir(root, encoded))
     if not directory.is_dir():
         return PruneReport()
     files = size = 0
@@ -474,7 +481,9 @@ def compact(
     started = time.monotonic()
     tally = _Tally()
     with _compact_lock(root, wait, parts):
-        encoded_names = [e for e in _variable_dirs(root, variables) if (root / "log" / e).is_dir()]
+        encoded_names = [
+            e for e in _variable_dirs(root, variables) if encoded_log_dir(root, e).is_dir()
+        ]
         plan: list[tuple[str, list[Path]]] = []
         for encoded in encoded_names:
             with _failing_as(f"compacting {decode_name(encoded)!r}"):
@@ -485,7 +494,7 @@ def compact(
         try:
             for encoded, segments in plan:
                 with _failing_as(f"compacting {decode_name(encoded)!r}"):
-                    kind = load_schema(root / "log" / encoded)
+                    kind = load_schema(encoded_log_dir(root, encoded))
                     for batch in _batches(segments):
                         _compact_batch(root, settings, encoded, kind, batch, tally, bar, parts)
                     _apply_retention(root, encoded, settings)
@@ -556,7 +565,7 @@ def optimize(
                         root, journal, [(staged, merged)], parts, encoded, kind
                     )
                 tally.files += 1
-                tally.partitions.add((encoded, f"date={key}"))
+                tally.partitions.add((encoded, partition_folder(key)))
                 if bar is not None:
                     bar.update(1)
         finally:
@@ -590,7 +599,7 @@ def drop(root: Path, settings: StoreSettings, variable: str, parts: PartsRoot) -
     publish lock (so readers see the variable whole or gone), then deleted.
     """
     encoded = encode_name(variable)
-    targets = [root / "log" / encoded, quarantine_dir(root, encoded)]
+    targets = [encoded_log_dir(root, encoded), quarantine_dir(root, encoded)]
     with _compact_lock(root, True, parts):
         present = [t for t in targets if t.exists()]
         held = parts.holds(encoded)

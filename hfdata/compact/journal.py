@@ -21,24 +21,22 @@ import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
 from hfdata.durable import atomic_write, fsync_dir, make_dirs
+from hfdata.layout import journal_dir
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.parquet.local import LocalRoot
 from hfdata.parquet.root import PartsRoot
 
 __all__ = [
-    "JOURNAL_DIR",
     "Journal",
     "publish",
     "recover_all",
     "roll_back",
 ]
-
-JOURNAL_DIR: Final = "_journal"
 
 
 @dataclass(slots=True)
@@ -54,10 +52,10 @@ class Journal:
     commit: dict[str, Any] | None = None  # the commit record to write when publishing
 
     def path(self, root: Path) -> Path:
-        return root / JOURNAL_DIR / f"{self.batch}.json"
+        return journal_dir(root) / f"{self.batch}.json"
 
     def save(self, root: Path) -> None:
-        make_dirs(root / JOURNAL_DIR)
+        make_dirs(journal_dir(root))
         atomic_write(self.path(root), orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2))
 
     @classmethod
@@ -112,7 +110,7 @@ def publish(root: Path, journal: Journal, parts: PartsRoot | None = None) -> Non
     for directory in sorted(dirs):
         fsync_dir(directory)
     journal.path(root).unlink(missing_ok=True)
-    fsync_dir(root / JOURNAL_DIR)
+    fsync_dir(journal_dir(root))
 
 
 def roll_back(root: Path, journal: Journal, parts: PartsRoot | None = None) -> None:
@@ -120,7 +118,7 @@ def roll_back(root: Path, journal: Journal, parts: PartsRoot | None = None) -> N
     _root(root, journal, parts).discard(journal.outputs)
     journal.path(root).unlink(missing_ok=True)
     with contextlib.suppress(FileNotFoundError):
-        fsync_dir(root / JOURNAL_DIR)
+        fsync_dir(journal_dir(root))
 
 
 def recover_all(root: Path, parts: PartsRoot | None = None) -> int:
@@ -130,7 +128,7 @@ def recover_all(root: Path, parts: PartsRoot | None = None) -> int:
     stray temporaries of journals that were never completely written. Returns how many
     journals were found.
     """
-    directory = root / JOURNAL_DIR
+    directory = journal_dir(root)
     if not directory.is_dir():
         return 0
     found = 0

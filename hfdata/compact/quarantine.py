@@ -10,21 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final
 
 import orjson
 
 from hfdata.durable import atomic_write, make_dirs
+from hfdata.layout import quarantine_root
 from hfdata.log.parse import BadLine
 
-__all__ = ["QUARANTINE_DIR", "quarantine_dir", "write_quarantine"]
-
-QUARANTINE_DIR: Final = "_quarantine"
+__all__ = ["quarantine_dir", "write_quarantine"]
 
 
 def quarantine_dir(root: Path, encoded_var: str) -> Path:
     """`<root>/_quarantine/<encoded variable>`."""
-    return root / QUARANTINE_DIR / encoded_var
+    return quarantine_root(root) / encoded_var
 
 
 def write_quarantine(path: Path, bad: Iterable[BadLine], root: Path) -> int:

@@ -13,7 +13,7 @@ import errno
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -22,13 +22,21 @@ import pyarrow.parquet as pq
 from hfdata.durable import fsync_dir, make_dirs
 from hfdata.errors import CorruptFile
 from hfdata.kinds import Kind
-from hfdata.layout import trash_name
+from hfdata.layout import (
+    PARQUET_DIR,
+    part_file_name,
+    part_rel,
+    partition_folder,
+    partition_of_folder,
+    partition_of_rel,
+    trash_name,
+    variable_folder,
+    variable_of_folder,
+)
 from hfdata.parquet.files import write_parquet
 from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
 
-__all__ = ["PARQUET_DIR", "LocalRoot", "file_at"]
-
-PARQUET_DIR: Final = "parquet"
+__all__ = ["LocalRoot", "file_at"]
 
 
 def _scandir(path: Path) -> list[os.DirEntry[str]]:
@@ -67,11 +75,8 @@ class LocalRoot(PartsRoot):
     def variables(self) -> list[str]:
         if not self.base.is_dir():
             return []
-        return sorted(
-            p.name.removeprefix("variable=")
-            for p in self.base.iterdir()
-            if p.name.startswith("variable=") and p.is_dir()
-        )
+        found = ((variable_of_folder(p.name), p) for p in self.base.iterdir())
+        return sorted(encoded for encoded, p in found if encoded is not None and p.is_dir())
 
     def listing(
         self,
@@ -83,24 +88,24 @@ class LocalRoot(PartsRoot):
     ) -> Listing:
         """Every `*.parquet` file not dot-named; `own` for the `part-*` files hfdata wrote."""
         listing = Listing()
-        directory = self.base / f"variable={encoded}"
+        directory = self.base / variable_folder(encoded)
         if keys is None:
-            names = (e.name for e in _scandir(directory) if e.name.startswith("date="))
-            keys = [k for k in (n.removeprefix("date=") for n in names) if first <= k <= last]
+            found = (partition_of_folder(e.name) for e in _scandir(directory))
+            keys = [k for k in found if k is not None and first <= k <= last]
         for key in sorted(keys):
-            folder = directory / f"date={key}"
+            folder = directory / partition_folder(key)
             for entry in sorted(_scandir(folder), key=lambda e: e.name):
                 name = entry.name
                 if name.startswith(".") or name.endswith(".tmp"):
-                    listing.strays.append(f"{PARQUET_DIR}/variable={encoded}/date={key}/{name}")
+                    listing.strays.append(f"{PARQUET_DIR}/{part_rel(encoded, key, name)}")
                 elif name.endswith(".parquet"):
-                    rel = f"variable={encoded}/date={key}/{name}"
+                    rel = part_rel(encoded, key, name)
                     own = name.startswith("part-")
                     listing.files.append(PartFile(self, rel, str(folder / name), key, own=own))
         return listing
 
     def holds(self, encoded: str) -> bool:
-        return (self.base / f"variable={encoded}").exists()
+        return (self.base / variable_folder(encoded)).exists()
 
     def describe(self, file: PartFile) -> str:
         return self.journal_name(file)
@@ -139,8 +144,9 @@ class LocalRoot(PartsRoot):
 
     # -- the batch protocol -------------------------------------------------------------------
     def stage(self, encoded: str, key: str, batch: str) -> Staged:
-        folder = f"{PARQUET_DIR}/variable={encoded}/date={key}"
-        return f"{folder}/.part-{batch}.parquet.tmp", f"{folder}/part-{batch}.parquet"
+        temp = part_rel(encoded, key, part_file_name(batch, temporary=True))
+        final = part_rel(encoded, key, part_file_name(batch))
+        return f"{PARQUET_DIR}/{temp}", f"{PARQUET_DIR}/{final}"
 
     def journal_name(self, file: PartFile) -> str:
         return f"{PARQUET_DIR}/{file.rel}"
@@ -149,7 +155,7 @@ class LocalRoot(PartsRoot):
         temp, final = staged
         written = write_parquet(pieces, self.root / temp)
         rel = final.removeprefix(f"{PARQUET_DIR}/")
-        key = rel.split("/")[1].removeprefix("date=")
+        key = partition_of_rel(rel)
         return PartFile(
             self, rel, str(self.root / final), key, None, written.rows, written.lo, written.hi
         )
@@ -202,7 +208,7 @@ class LocalRoot(PartsRoot):
     # -- maintenance ----------------------------------------------------------------------------
     def drop(self, encoded: str) -> list[Path]:
         """Rename the variable's folder to a trash name (readers stop seeing it at once)."""
-        target = self.base / f"variable={encoded}"
+        target = self.base / variable_folder(encoded)
         if not target.exists():
             return []
         moved = target.with_name(trash_name(target.name))

@@ -56,7 +56,7 @@ import pyarrow.parquet as pq
 from hfdata.durable import fsync_path
 from hfdata.errors import MissingDependency
 from hfdata.kinds import Kind
-from hfdata.layout import new_batch_id
+from hfdata.layout import new_batch_id, part_file_name, part_rel, partition_of_rel, variable_folder
 from hfdata.parquet.files import Written, write_parquet, write_parquet_stream
 from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
 
@@ -205,7 +205,7 @@ class ParquetRoot(PartsRoot):
 
     @staticmethod
     def part_rel(encoded: str, key: str, batch: str) -> str:
-        return f"variable={encoded}/date={key}/part-{batch}.parquet"
+        return part_rel(encoded, key, part_file_name(batch))
 
     def _commit_dir(self, encoded: str) -> str:
         return self.full(f"{COMMIT_DIR}/{encoded}")
@@ -296,7 +296,7 @@ class ParquetRoot(PartsRoot):
 
     def drop(self, encoded: str) -> list[Path]:
         """Remove a variable: commits first (readers stop seeing it), then its data."""
-        for directory in (self._commit_dir(encoded), self.full(f"variable={encoded}")):
+        for directory in (self._commit_dir(encoded), self.full(variable_folder(encoded))):
             try:
                 self.fs.delete_dir(directory)
             except FileNotFoundError:
@@ -400,7 +400,7 @@ class ParquetRoot(PartsRoot):
                 rel = out["path"]
                 if rel in replaced or rel in owners:  # a fold's record repeats its files
                     continue
-                key = rel.split("/")[1].removeprefix("date=")
+                key = partition_of_rel(rel)
                 files.append(
                     PartFile(
                         self,
@@ -498,7 +498,7 @@ class ParquetRoot(PartsRoot):
                 entry = self.upload_file(spool, rel, written)
             finally:
                 spool.unlink(missing_ok=True)
-        key = rel.split("/")[1].removeprefix("date=")
+        key = partition_of_rel(rel)
         return PartFile(
             self, rel, self.full(rel), key, entry["size"], entry["rows"], entry["lo"], entry["hi"]
         )

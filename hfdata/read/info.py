@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from hfdata.kinds import Kind
-from hfdata.layout import encode_name, validate_name
+from hfdata.layout import compacted_dir, log_dir, validate_name
 from hfdata.parquet.reader import file_span
 from hfdata.parquet.root import PartsRoot
 from hfdata.read.files import file_size
@@ -68,7 +68,7 @@ def info(root: Path, parts: PartsRoot, settings: StoreSettings, variable: str) -
         files = list_variable(
             root, parts, variable, settings.partition, NS_MIN, NS_MAX, include_log=True
         )
-        return files, _compacted_sizes(root / "log" / encode_name(variable) / "compacted")
+        return files, _compacted_sizes(compacted_dir(log_dir(root, variable)))
 
     def read_files(listed: tuple[VariableFiles, list[int]], locked: bool) -> VariableInfo:
         return _info(*listed, locked=locked)

@@ -32,7 +32,9 @@ from hfdata.layout import (
     Partition,
     decode_name,
     encode_name,
+    encoded_log_dir,
     is_trash,
+    log_root,
     parse_segment_name,
     partition_key_ns,
     segment_name,
@@ -101,7 +103,7 @@ def read_snapshot(
 def variable_names(root: Path, parts: PartsRoot) -> list[str]:
     """Every variable with a log directory or Parquet files (or commits), sorted."""
     names = {decode_name(e) for e in parts.variables()}
-    for entry in scandir(root / "log"):
+    for entry in scandir(log_root(root)):
         # dot-named variables (".hidden") are variables too; an interrupted drop's trash not
         if entry.is_dir() and not is_trash(entry.name):
             names.add(decode_name(entry.name))
@@ -141,7 +143,7 @@ def list_variable(
 ) -> VariableFiles:
     """The files of `name` that may hold points in `[lo, last]` (call under the publish lock)."""
     encoded = encode_name(name)
-    log = root / "log" / encoded
+    log = encoded_log_dir(root, encoded)
     keys = _keys_between(lo, last, partition)
     if keys is not None:  # a narrow window: look up only its partitions (flat in store size)
         listing = parts.listing(encoded, keys=keys)

@@ -16,7 +16,7 @@ from typing import Final
 
 from hfdata.errors import InvalidVariableName
 from hfdata.kinds import Kind
-from hfdata.layout import validate_name
+from hfdata.layout import JOURNAL_DIR, LOG_DIR, PARQUET_DIR, QUARANTINE_DIR, validate_name
 from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store
 from hfdata.timeparse import TimeRules
@@ -34,7 +34,7 @@ __all__ = ["LegacyFile", "find_legacy_files", "import_file"]
 SUFFIX: Final = ".jsonl"
 # Folders of an hfdata store: skipped when the source folder is itself a store (the
 # compatibility class opens its store in the original base_dir, next to the old files).
-_STORE_DIRS: Final = frozenset({"log", "parquet", "_journal", "_quarantine"})
+_STORE_DIRS: Final = frozenset({LOG_DIR, PARQUET_DIR, JOURNAL_DIR, QUARANTINE_DIR})
 
 
 @dataclass(frozen=True, slots=True)

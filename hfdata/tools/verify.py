@@ -35,7 +35,17 @@ import pyarrow as pa
 
 from hfdata.errors import CorruptFile
 from hfdata.kinds import Kind
-from hfdata.layout import Partition, decode_name, log_dir, parse_segment_name, partition_key_ns
+from hfdata.layout import (
+    Partition,
+    compacted_dir,
+    decode_name,
+    journal_dir,
+    log_dir,
+    log_root,
+    parse_segment_name,
+    partition_key_ns,
+    quarantine_root,
+)
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock, is_locked
 from hfdata.log.parse import ARROW_TYPES, parse_log_bytes
 from hfdata.log.schema import load_schema
@@ -172,9 +182,7 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
     parts = open_root(root, settings.parquet_root, storage_options, owner=settings.store_id)
     findings: list[Finding] = []
     with flock(root / PUBLISH_LOCK, shared=True):
-        journals = sorted(
-            p for p in (root / "_journal").glob("*.json") if not p.name.startswith(".")
-        )
+        journals = sorted(p for p in journal_dir(root).glob("*.json") if not p.name.startswith("."))
         listings = _list(root, parts)
     compacting = is_locked(root / COMPACT_LOCK)
     for journal in journals:
@@ -207,7 +215,7 @@ def _direction(journal: Path) -> str:
 
 def _list(root: Path, parts: PartsRoot) -> dict[str, _Listing]:
     listings: dict[str, _Listing] = defaultdict(_Listing)
-    log = root / "log"
+    log = log_root(root)
     if log.is_dir():
         for var_dir in sorted(p for p in log.iterdir() if p.is_dir()):
             listing = listings[decode_name(var_dir.name)]
@@ -217,7 +225,7 @@ def _list(root: Path, parts: PartsRoot) -> dict[str, _Listing]:
                     (listing.active if parsed[2] else listing.closed).append(path)
                 elif path.name.startswith(".") and path.name.endswith(".tmp"):
                     listing.stray.append(path)
-            compacted = var_dir / "compacted"
+            compacted = compacted_dir(var_dir)
             if compacted.is_dir():
                 listing.compacted = sorted(
                     p for p in compacted.iterdir() if parse_segment_name(p.name) is not None
@@ -472,7 +480,7 @@ def _check_quarantine(root: Path) -> list[Finding]:
     Compaction writes `_quarantine/<var>/<segment>.bad.jsonl` (and `.torn.jsonl`),
     one `{file, offset, reason, line}` record per line.
     """
-    base = root / "_quarantine"
+    base = quarantine_root(root)
     if not base.is_dir():
         return []
     out: list[Finding] = []
