@@ -2,7 +2,8 @@
 
 Under POSIX rules data reaches the disk only once its file is fsynced, and a new
 name (a create, a rename, a link) only once its directory is fsynced. Every stage
-that writes (the log, compaction, the journal, settings) goes through these.
+that writes (the log, compaction, the journal, settings) goes through these; `scandir`
+is the one tolerant directory listing the stages share.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write", "fsync_dir", "fsync_path", "make_dirs"]
+__all__ = ["atomic_write", "fsync_dir", "fsync_path", "make_dirs", "rename_within", "scandir"]
 
 
 def make_dirs(path: Path) -> None:
@@ -62,3 +63,23 @@ def atomic_write(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def rename_within(root: Path, source: str, target: str, dirs: set[Path]) -> None:
+    """Rename `root/source` to `root/target` if the source is still there (idempotent, so a
+    journal can be replayed), creating the target's parents durably. The two directories
+    join `dirs`: the caller fsyncs them once after a run of renames."""
+    src, dst = root / source, root / target
+    if src.exists():
+        make_dirs(dst.parent)
+        os.rename(src, dst)
+        dirs.update((src.parent, dst.parent))
+
+
+def scandir(path: Path) -> list[os.DirEntry[str]]:
+    """The entries of a directory; none if it does not exist (or is not a directory)."""
+    try:
+        with os.scandir(path) as it:
+            return list(it)
+    except (FileNotFoundError, NotADirectoryError):
+        return []

@@ -398,8 +398,8 @@ def _fail_on_call(n: int, real: object) -> object:
     [
         (journal_mod.Journal, "save", 1),  # step 4: the journal
         (local_mod, "write_parquet", 2),  # step 5: second output
-        (local_mod, "_rename", 1),  # step 6: first output rename
-        (journal_mod, "_rename", 1),  # step 6: a segment move (the first)
+        (local_mod, "rename_within", 1),  # step 6: first output rename
+        (journal_mod, "rename_within", 1),  # step 6: a segment move (the first)
         (local_mod, "fsync_dir", 2),  # step 6: directory fsync after the renames
     ],
 )

@@ -339,7 +339,7 @@ def test_crash_after_commit_rolls_forward_at_next_open(
         def die(*args: Any) -> None:
             raise KeyboardInterrupt  # stands in for a kill between the commit and the moves
 
-        monkeypatch.setattr(journal_mod, "_rename", die)  # moving a segment "kills" us
+        monkeypatch.setattr(journal_mod, "rename_within", die)  # moving a segment "kills" us
         with pytest.raises(KeyboardInterrupt):
             store.compact()
     monkeypatch.undo()

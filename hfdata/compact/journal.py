@@ -18,14 +18,13 @@ them. This module keeps the order of the steps; the root does each step its own 
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from hfdata.durable import atomic_write, fsync_dir, make_dirs
+from hfdata.durable import atomic_write, fsync_dir, make_dirs, rename_within
 from hfdata.layout import journal_dir
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.parquet.local import LocalRoot
@@ -72,14 +71,6 @@ class Journal:
         )
 
 
-def _rename(root: Path, source: str, target: str, dirs: set[Path]) -> None:
-    src, dst = root / source, root / target
-    if src.exists():
-        make_dirs(dst.parent)
-        os.rename(src, dst)
-        dirs.update((src.parent, dst.parent))
-
-
 def _root(root: Path, journal: Journal, parts: PartsRoot | None) -> PartsRoot:
     """The Parquet root the journal's outputs live in (default `<root>/parquet`)."""
     parts = LocalRoot(root) if parts is None else parts
@@ -105,7 +96,7 @@ def publish(root: Path, journal: Journal, parts: PartsRoot | None = None) -> Non
     parts.reveal(journal.outputs, journal.commit)  # the batch is visible from here on
     dirs: set[Path] = set()
     for closed, compacted in journal.segments:
-        _rename(root, closed, compacted, dirs)
+        rename_within(root, closed, compacted, dirs)
     parts.delete(journal.replaces)
     for directory in sorted(dirs):
         fsync_dir(directory)

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from hfdata.durable import fsync_dir, make_dirs
+from hfdata.durable import fsync_dir, make_dirs, rename_within, scandir
 from hfdata.errors import CorruptFile
 from hfdata.kinds import Kind
 from hfdata.layout import (
@@ -37,23 +37,6 @@ from hfdata.parquet.files import write_parquet
 from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
 
 __all__ = ["LocalRoot", "file_at"]
-
-
-def _scandir(path: Path) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(path) as it:
-            return list(it)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def _rename(root: Path, source: str, target: str, dirs: set[Path]) -> None:
-    """Rename `root/source` to `root/target` if the source is still there (idempotent)."""
-    src, dst = root / source, root / target
-    if src.exists():
-        make_dirs(dst.parent)
-        os.rename(src, dst)
-        dirs.update((src.parent, dst.parent))
 
 
 class LocalRoot(PartsRoot):
@@ -90,11 +73,11 @@ class LocalRoot(PartsRoot):
         listing = Listing()
         directory = self.base / variable_folder(encoded)
         if keys is None:
-            found = (partition_of_folder(e.name) for e in _scandir(directory))
+            found = (partition_of_folder(e.name) for e in scandir(directory))
             keys = [k for k in found if k is not None and first <= k <= last]
         for key in sorted(keys):
             folder = directory / partition_folder(key)
-            for entry in sorted(_scandir(folder), key=lambda e: e.name):
+            for entry in sorted(scandir(folder), key=lambda e: e.name):
                 name = entry.name
                 if name.startswith(".") or name.endswith(".tmp"):
                     listing.strays.append(f"{PARQUET_DIR}/{part_rel(encoded, key, name)}")
@@ -182,7 +165,7 @@ class LocalRoot(PartsRoot):
         make_dirs(self.base)
         dirs: set[Path] = set()
         for temp, final in outputs:
-            _rename(self.root, temp, final, dirs)
+            rename_within(self.root, temp, final, dirs)
         # The outputs' names must be durable before the segments leave log/<var>:
         # otherwise a power loss could keep the move and lose the Parquet names.
         for directory in sorted(dirs):

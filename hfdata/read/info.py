@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from hfdata.durable import scandir
 from hfdata.kinds import Kind
 from hfdata.layout import compacted_dir, log_dir, validate_name
 from hfdata.parquet.reader import file_span
 from hfdata.parquet.root import PartsRoot
 from hfdata.read.files import file_size
 from hfdata.read.rows import timestamps
-from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot, scandir
+from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
 from hfdata.read.tail import segment_rows
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN

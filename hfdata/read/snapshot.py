@@ -26,6 +26,7 @@ from typing import Final, TypeVar
 
 import pandas as pd
 
+from hfdata.durable import scandir
 from hfdata.errors import VariableNotFound
 from hfdata.kinds import Kind
 from hfdata.layout import (
@@ -50,7 +51,6 @@ __all__ = [
     "list_variable",
     "not_found",
     "read_snapshot",
-    "scandir",
     "variable_names",
 ]
 
@@ -108,15 +108,6 @@ def variable_names(root: Path, parts: PartsRoot) -> list[str]:
         if entry.is_dir() and not is_trash(entry.name):
             names.add(decode_name(entry.name))
     return sorted(names)
-
-
-def scandir(path: Path) -> list[os.DirEntry[str]]:
-    """The entries of a directory; none if it does not exist (or is not a directory)."""
-    try:
-        with os.scandir(path) as it:
-            return list(it)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
 
 
 def not_found(root: Path, name: str, parts: PartsRoot) -> VariableNotFound:
