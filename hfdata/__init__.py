@@ -19,7 +19,8 @@ Module map (append -> log -> compact -> Parquet -> read; docs/architecture.md):
     settings, kinds, timeparse, locks, durable, layout, errors: the shared vocabulary
 """
 
-from hfdata.compact.compaction import CompactionReport, PruneReport
+from hfdata.compact.batch import CompactionReport
+from hfdata.compact.retention import PruneReport
 from hfdata.compat import HighFrequencyDataStore
 from hfdata.errors import (
     CompactionFailed,

@@ -1,6 +1,6 @@
 """`Store` and `open_store`: the public facade that wires the stages together.
 
-The append side lives in `hfdata.log.writer`, compaction in `hfdata.compact.compaction`, reading
+The append side lives in `hfdata.log.writer`, compaction and its maintenance in `hfdata.compact`, reading
 in `hfdata.read`; a `Store` holds the settings, one `LogWriter` and one `PartsRoot`
 (where its Parquet tree lives, `hfdata.parquet.root`) and forwards to them, holding no
 logic of its own.
@@ -17,7 +17,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from hfdata.compact import compaction as _compact
+from hfdata.compact import compaction as _compaction
+from hfdata.compact import drop as _drop
+from hfdata.compact import optimize as _optimize
+from hfdata.compact import recovery as _recovery
+from hfdata.compact import retention as _log_retention
 from hfdata.errors import StoreClosed
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, log_root, validate_name
@@ -39,7 +43,8 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
     import polars as pl
 
-    from hfdata.compact.compaction import CompactionReport, PruneReport
+    from hfdata.compact.batch import CompactionReport
+    from hfdata.compact.retention import PruneReport
     from hfdata.read.info import VariableInfo
 
 __all__ = ["Store", "open_store"]
@@ -439,7 +444,7 @@ class Store:
         self._check_known(variables)
         if include_active:
             self.rotate(variables)
-        return _compact.compact(
+        return _compaction.compact(
             self.root,
             self.settings,
             variables=variables,
@@ -502,7 +507,7 @@ class Store:
         """
         self._check_open()
         self._check_known(variables)
-        return _compact.optimize(
+        return _optimize.optimize(
             self.root,
             self.settings,
             variables=variables,
@@ -555,7 +560,7 @@ class Store:
                 "e.g. timedelta(days=1), or timedelta(0) for every compacted segment"
             )
         self._check_known(variables)
-        return _compact.prune_log(
+        return _log_retention.prune_log(
             self.root, older_than.total_seconds(), variables=variables, parts=self.parts
         )
 
@@ -593,7 +598,7 @@ class Store:
         """
         validate_name(variable)
         self._writer.forget(variable)
-        _compact.drop(self.root, self.settings, variable, self.parts)
+        _drop.drop(self.root, self.settings, variable, self.parts)
 
     def read(
         self,
@@ -1080,7 +1085,7 @@ def open_store(
     if settings.parquet_root is None and storage_options:
         raise ValueError("storage_options need a parquet_root (e.g. s3://bucket/prefix)")
     parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)
-    _compact.recover(path, parts)  # protocol step 7: roll leftover journals forward or back
+    _recovery.recover(path, parts)  # protocol step 7: roll leftover journals forward or back
     age = _seconds(max_segment_age, "max_segment_age")
     assert age is not None
     policy = LogPolicy(

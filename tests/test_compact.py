@@ -23,8 +23,10 @@ import pytest
 from logutil import line, write_segment
 
 import hfdata
-from hfdata.compact import compaction as compact_mod
 from hfdata.compact import journal as journal_mod
+from hfdata.compact import recovery as recovery_mod
+from hfdata.compact import retention as retention_mod
+from hfdata.compact.retention import PruneReport
 from hfdata.errors import CompactionFailed, CompactionInProgress, CorruptFile, VariableNotFound
 from hfdata.locks import COMPACT_LOCK, flock
 from hfdata.parquet import local as local_mod
@@ -276,9 +278,7 @@ def test_failure_while_closing_a_dead_writers_segment_is_typed_then_redone(
         write_segment(
             root, "v", lines + b'{"timestamp":"2026-11-26T1', name="dead-000001.jsonl.active"
         )
-        monkeypatch.setattr(
-            "hfdata.compact.compaction.os.ftruncate", _fail_on_call(1, os.ftruncate)
-        )
+        monkeypatch.setattr("hfdata.compact.recovery.os.ftruncate", _fail_on_call(1, os.ftruncate))
         with pytest.raises(CompactionFailed, match="compacting 'v' failed: injected failure"):
             store.compact()
         monkeypatch.undo()
@@ -345,9 +345,7 @@ def test_an_interrupted_drop_is_never_a_variable_and_is_swept(
     store.append_many("x", frame(T0, 10))
     store.append_many("y", frame(T0, 10))
     store.compact(include_active=True)
-    monkeypatch.setattr(
-        "hfdata.compact.compaction.shutil.rmtree", lambda *a, **k: None
-    )  # killed here
+    monkeypatch.setattr("hfdata.compact.drop.shutil.rmtree", lambda *a, **k: None)  # killed here
     store.drop("x")
     monkeypatch.undo()
     trash = [p for p in (store.root / "log").iterdir() if p.name not in ("y",)]
@@ -543,7 +541,7 @@ def test_prune_log_removes_compacted_segments_now(store: hfdata.Store) -> None:
         assert store.info(name).compacted_log_bytes == 0
     assert sorted(p.name for p in (store.root / "log/x").glob("*.jsonl*")) == pending
     assert len(store.read("x")) == 510 and len(store.read("y")) == 500
-    assert store.prune_log() == compact_mod.PruneReport(0, 0)
+    assert store.prune_log() == PruneReport(0, 0)
 
 
 def test_prune_log_older_than_and_variables(store: hfdata.Store) -> None:
@@ -557,7 +555,7 @@ def test_prune_log_older_than_and_variables(store: hfdata.Store) -> None:
     os.utime(old, (two_days_ago, two_days_ago))
     size = old.stat().st_size
     report = store.prune_log(timedelta(days=1), variables=["x"])
-    assert report == compact_mod.PruneReport(files=1, bytes=size)
+    assert report == PruneReport(files=1, bytes=size)
     assert list((store.root / "log/x/compacted").iterdir()) == [new]
     assert len(list((store.root / "log/y/compacted").iterdir())) == 1  # not named: kept
     with pytest.raises(VariableNotFound):
@@ -575,12 +573,12 @@ def test_prune_log_takes_the_compaction_lock(
     store.append_many("x", frame(T0, 10))
     store.compact(include_active=True)
     seen: list[tuple[Path, bool]] = []
-    real = compact_mod._compact_lock
+    real = recovery_mod.compact_lock
 
     def spy(root: Path, wait: bool, remote: object = None) -> object:
         seen.append((root, wait))
         return real(root, wait, remote)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(compact_mod, "_compact_lock", spy)
+    monkeypatch.setattr(retention_mod, "compact_lock", spy)
     assert store.prune_log().files == 1
     assert seen == [(store.root, True)]

@@ -585,17 +585,17 @@ def test_optimize_merges_in_windows_and_uploads_only_whole_objects(
                 raise OSError("connection reset")
             return real(*args)
 
-        from hfdata.compact import compaction as compact_mod
+        from hfdata.compact import batch as batch_mod
 
         seen_at_roll_back: list[list[str]] = []
-        roll_back = compact_mod.roll_back  # type: ignore[attr-defined]  # the name it calls
+        roll_back = batch_mod.roll_back  # type: ignore[attr-defined]  # the name it calls
 
         def watched(*args: Any) -> None:
             seen_at_roll_back.append(_bucket_parts(store))
             roll_back(*args)
 
         monkeypatch.setattr(merge, "read_parquet", flaky)
-        monkeypatch.setattr(compact_mod, "roll_back", watched)
+        monkeypatch.setattr(batch_mod, "roll_back", watched)
         with pytest.raises(CompactionFailed, match=r"optimizing 'x' .*connection reset"):
             store.optimize()
         assert seen_at_roll_back == [before]  # nothing was ever uploaded, not even briefly

@@ -1,9 +1,12 @@
 """The compaction stage: closed log segments become Parquet, through a journaled protocol.
 
-`compaction` runs a batch (and optimize, drop, retention); `journal` records a
-batch's intent before any output exists and rolls it forward or back after a crash;
-`quarantine` keeps lines that cannot be parsed. The protocol is written down in
-docs/contracts.md ("Compaction protocol").
+`compaction` turns closed segments into Parquet batch by batch; `optimize` merges a
+partition's files into one; `drop` removes a variable; all three run their batches
+through `batch` (journal, write, publish, roll back or forward: steps 4-6 of
+docs/contracts.md, "Compaction protocol"). `journal` is a batch's intent record;
+`recovery` puts right what a crash left (journals replayed, dead writers' segments
+closed) before any job runs; `retention` deletes compacted segments once old;
+`quarantine` keeps lines that cannot be parsed; `progress` is the progress bar.
 """
 
 __all__: list[str] = []  # a stage: import from its modules

@@ -193,7 +193,7 @@ def test_compaction_killed_torture(server: WriterServer, tmp_path: Path, figures
 
 
 DOT_VARIABLES_SKIPPED = (
-    "hfdata/compact/compaction.py _variable_dirs skips log/ directories whose name starts "
+    "hfdata/compact/batch.py log_variables skips log/ directories whose name starts "
     "with '.', "
     "but legal names encode to such directories ('.hidden', '../../etc/passwd' -> "
     "'..%2F..%2Fetc%2Fpasswd'), so their segments are never compacted. Fix: list every "
