@@ -1,9 +1,9 @@
 """`Store` and `open_store`: the public facade that wires the stages together.
 
-The append side lives in `hfdata.log.writer`, compaction and its maintenance in `hfdata.compact`, reading
-in `hfdata.read`; a `Store` holds the settings, one `LogWriter` and one `PartsRoot`
-(where its Parquet tree lives, `hfdata.parquet.root`) and forwards to them, holding no
-logic of its own.
+The append side lives in `hfdata.log.writer`, compaction and its maintenance in
+`hfdata.compact`, reading in `hfdata.read`; a `Store` holds the settings, one `LogWriter`
+and one `PartsRoot` (where its Parquet tree lives, `hfdata.parquet.root`) and forwards to
+them, holding no logic of its own.
 """
 
 from __future__ import annotations
