@@ -34,11 +34,7 @@ def make_dirs(path: Path) -> None:
 
 def fsync_dir(path: Path) -> None:
     """Make a rename or create in `path` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(path)
 
 
 def fsync_path(path: str | Path) -> None:
