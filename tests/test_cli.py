@@ -98,6 +98,22 @@ def test_top_level_help_and_version_through_the_console_script() -> None:
     assert version.stdout.strip() == f"hfdata {hfdata.__version__}"
 
 
+def test_python_dash_m_hfdata_runs_the_cli(tmp_path: Path) -> None:
+    """`python -m hfdata` is the console script's command (its exit code passed on)."""
+    version = subprocess.run(
+        [sys.executable, "-m", "hfdata", "--version"], capture_output=True, text=True, check=False
+    )
+    assert version.returncode == 0
+    assert version.stdout.strip() == f"hfdata {hfdata.__version__}"
+    missing = subprocess.run(
+        [sys.executable, "-m", "hfdata", "info", str(tmp_path / "s"), "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode != 0 and missing.stderr.startswith("hfdata: error: ")
+
+
 def test_usage_errors_exit_2_with_one_line(tmp_path: Path, run: Any) -> None:
     assert "invalid choice" in one_line_error(result := hfdata_cli("frobnicate"))
     assert result.returncode == 2
