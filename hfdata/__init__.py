@@ -21,6 +21,7 @@ Module map (append -> log -> compact -> Parquet -> read; docs/architecture.md):
 
 from hfdata.compact.batch import CompactionReport
 from hfdata.compact.retention import PruneReport
+from hfdata.compact.upgrade import UpgradeReport
 from hfdata.compat import HighFrequencyDataStore
 from hfdata.errors import (
     CompactionFailed,
@@ -38,6 +39,7 @@ from hfdata.errors import (
     SchemaMismatch,
     SettingsConflict,
     StoreClosed,
+    UpgradeRequired,
     VariableNotFound,
 )
 from hfdata.read.info import VariableInfo
@@ -63,6 +65,8 @@ __all__ = [
     "SettingsConflict",
     "Store",
     "StoreClosed",
+    "UpgradeReport",
+    "UpgradeRequired",
     "VariableInfo",
     "VariableNotFound",
     "open_store",

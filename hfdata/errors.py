@@ -14,17 +14,20 @@ so callers can catch what they already know::
     ├── VariableNotFound(HfdataError, KeyError)
     ├── StoreClosed(HfdataError, RuntimeError)
     ├── CompactionInProgress(HfdataError, RuntimeError)
+    ├── UpgradeRequired(HfdataError, RuntimeError)
     ├── DurabilityError(HfdataError, OSError)
     ├── CompactionFailed(HfdataError, OSError)
     ├── CorruptFile(HfdataError, OSError)
     ├── ResultTooLarge(HfdataError, MemoryError)
     └── MissingDependency(HfdataError, ImportError)
 
-``CompactionFailed`` is an I/O failure during `compact`/`optimize` (rolled back or
-forward), ``CorruptFile`` a damaged stored file, ``InvalidInput`` input text hfdata would
-not read whole (a header naming no known column, keys it would drop), ``ResultTooLarge`` a
-resample grid above `read(max_rows=)` (refused before it is built), ``MissingDependency``
-an optional extra that is not installed. Why each exists is in docs/decisions.md.
+``UpgradeRequired`` a store of an older format version, opened without `upgrade=True`
+(`hfdata upgrade DIR` upgrades it). ``CompactionFailed`` is an I/O failure during
+`compact`/`optimize` (rolled back or forward), ``CorruptFile`` a damaged stored file,
+``InvalidInput`` input text hfdata would not read whole (a header naming no known column,
+keys it would drop), ``ResultTooLarge`` a resample grid above `read(max_rows=)` (refused
+before it is built), ``MissingDependency`` an optional extra that is not installed. Why each
+exists is in docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ __all__ = [
     "SchemaMismatch",
     "SettingsConflict",
     "StoreClosed",
+    "UpgradeRequired",
     "VariableNotFound",
 ]
 
@@ -98,6 +102,12 @@ class StoreClosed(HfdataError, RuntimeError):
 
 class CompactionInProgress(HfdataError, RuntimeError):
     """Another compaction holds the lock and the caller asked not to wait."""
+
+
+class UpgradeRequired(HfdataError, RuntimeError):
+    """The store has an older format version than this hfdata writes; it is upgraded
+    once, by `hfdata upgrade DIR` or `open_store(..., upgrade=True)`, and refused until
+    then (an upgrade cut short is finished the same way)."""
 
 
 class DurabilityError(HfdataError, OSError):

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 Kind = Literal["float", "int", "bool", "string", "json"]
-KINDS: Final = ("float", "int", "bool", "string", "json")
+KINDS: Final[tuple[Kind, ...]] = ("float", "int", "bool", "string", "json")
 NONFINITE_TEXT: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1

@@ -35,6 +35,8 @@ __all__ = [
     "encoded_log_dir",
     "is_trash",
     "journal_dir",
+    "kind_folder",
+    "kind_of_folder",
     "log_dir",
     "log_root",
     "new_batch_id",
@@ -55,6 +57,7 @@ __all__ = [
     "validate_name",
     "variable_folder",
     "variable_of_folder",
+    "variable_rel",
 ]
 
 # The store root's folders (docs/contracts.md, "On-disk layout").
@@ -176,9 +179,24 @@ def quarantine_root(root: Path) -> Path:
     return root / QUARANTINE_DIR
 
 
+def kind_folder(kind: str) -> str:
+    """`kind=<kind>`: the folder of every variable of one kind in the Parquet tree."""
+    return f"kind={kind}"
+
+
+def kind_of_folder(name: str) -> str | None:
+    """The kind of a `kind=<kind>` folder name, or None for any other name."""
+    return name.removeprefix("kind=") if name.startswith("kind=") else None
+
+
 def variable_folder(encoded: str) -> str:
-    """`variable=<encoded>`: a variable's folder in the Parquet tree (hive style)."""
+    """`variable=<encoded>`: a variable's folder in its kind's folder (hive style)."""
     return f"variable={encoded}"
+
+
+def variable_rel(kind: str, encoded: str) -> str:
+    """`kind=<kind>/variable=<encoded>`: a variable's folder relative to the Parquet root."""
+    return f"{kind_folder(kind)}/{variable_folder(encoded)}"
 
 
 def variable_of_folder(name: str) -> str | None:
@@ -197,8 +215,9 @@ def partition_of_folder(name: str) -> str | None:
 
 
 def partition_of_rel(rel: str) -> str:
-    """The partition key of a file named `variable=<var>/date=<key>/<file>`."""
-    key = partition_of_folder(rel.split("/")[1])
+    """The partition key of a file named `[kind=<kind>/]variable=<var>/date=<key>/<file>`
+    (the folder above the file: names are percent-encoded, so no other one is `date=`)."""
+    key = partition_of_folder(rel.split("/")[-2])
     assert key is not None, rel
     return key
 
@@ -208,14 +227,15 @@ def part_file_name(batch: str, *, temporary: bool = False) -> str:
     return f".part-{batch}.parquet.tmp" if temporary else f"part-{batch}.parquet"
 
 
-def part_rel(encoded: str, key: str, filename: str) -> str:
-    """`variable=<encoded>/date=<key>/<filename>`: a Parquet file relative to its root."""
-    return f"{variable_folder(encoded)}/{partition_folder(key)}/{filename}"
+def part_rel(kind: str, encoded: str, key: str, filename: str) -> str:
+    """`kind=<kind>/variable=<encoded>/date=<key>/<filename>`: a Parquet file relative
+    to its root."""
+    return f"{variable_rel(kind, encoded)}/{partition_folder(key)}/{filename}"
 
 
-def parquet_dir(root: Path, name: str, key: str | None = None) -> Path:
-    """`<root>/parquet/variable=<encoded name>[/date=<key>]`."""
-    base = root / PARQUET_DIR / variable_folder(encode_name(name))
+def parquet_dir(root: Path, kind: str, name: str, key: str | None = None) -> Path:
+    """`<root>/parquet/kind=<kind>/variable=<encoded name>[/date=<key>]`."""
+    base = root / PARQUET_DIR / variable_rel(kind, encode_name(name))
     return base if key is None else base / partition_folder(key)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import orjson
 
+from hfdata.durable import atomic_write
 from hfdata.errors import CorruptFile, SettingsConflict
 from hfdata.layout import PARTITIONS, Partition, temp_sibling
 from hfdata.timeparse import (
@@ -30,10 +31,19 @@ from hfdata.timeparse import (
     resolve_timezone,
 )
 
-__all__ = ["FORMAT_VERSION", "SETTINGS_FILE", "StoreSettings", "load_or_create"]
+__all__ = [
+    "FORMAT_VERSION",
+    "SETTINGS_FILE",
+    "StoreSettings",
+    "load_or_create",
+    "record_format_version",
+    "recorded_format_version",
+]
 
 SETTINGS_FILE: Final = "hfdata.json"
-FORMAT_VERSION: Final = 1
+# 2: Parquet under kind=<kind>/ (issue 16); 1: variable=<var>/ at the top, upgraded by
+# `hfdata.compact.upgrade`. docs/contracts.md, "Format versions", records each change.
+FORMAT_VERSION: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +128,24 @@ def load_or_create(root: Path, requested: dict[str, Any]) -> StoreSettings:
     return settings
 
 
-def _read(path: Path) -> StoreSettings:
-    """The settings recorded in `path`; a file this hfdata cannot use is a `CorruptFile`.
+def recorded_format_version(root: Path) -> int:
+    """The format version `hfdata.json` records (a file written before versions: 1).
+    Call after `load_or_create`, which checks the file."""
+    version = _load(root / SETTINGS_FILE).get("format_version", 1)
+    return max(int(version), 1)
 
-    That covers a file that is not JSON, JSON that is not an hfdata settings object, a
-    newer format version, and recorded values `StoreSettings` refuses. It is an `OSError`
-    kind, not a `ValueError`: nothing the caller passed is wrong, the store's file is.
-    """
+
+def record_format_version(root: Path, version: int) -> None:
+    """Record a new format version in `hfdata.json`, durably and atomically (an upgrade's
+    last step: before it, the store reads as the old format)."""
+    path = root / SETTINGS_FILE
+    recorded = _load(path)
+    recorded["format_version"] = version
+    atomic_write(path, orjson.dumps(recorded, option=orjson.OPT_INDENT_2))
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """The JSON object `path` holds; anything else is a `CorruptFile`."""
     try:
         recorded = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
@@ -137,6 +158,18 @@ def _read(path: Path) -> StoreSettings:
             f"{path} is not an hfdata settings file; is this an hfdata store? If it is, "
             f"restore {SETTINGS_FILE} from a backup or another copy of the store"
         )
+    return recorded
+
+
+def _read(path: Path) -> StoreSettings:
+    """The settings recorded in `path`; a file this hfdata cannot use is a `CorruptFile`.
+
+    That covers a file that is not JSON, JSON that is not an hfdata settings object, a
+    newer format version, and recorded values `StoreSettings` refuses. It is an `OSError`
+    kind, not a `ValueError`: nothing the caller passed is wrong, the store's file is.
+    An older format version reads (the caller upgrades or refuses it).
+    """
+    recorded = _load(path)
     version = recorded.get("format_version", 0)
     if not isinstance(version, int | float) or isinstance(version, bool):
         raise CorruptFile(

@@ -22,7 +22,8 @@ from hfdata.compact import drop as _drop
 from hfdata.compact import optimize as _optimize
 from hfdata.compact import recovery as _recovery
 from hfdata.compact import retention as _log_retention
-from hfdata.errors import StoreClosed
+from hfdata.compact import upgrade as _upgrade
+from hfdata.errors import StoreClosed, UpgradeRequired
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, log_root, validate_name
 from hfdata.log.segment import DURABILITIES, Durability, LogPolicy
@@ -36,7 +37,13 @@ from hfdata.read import query as _query
 from hfdata.read import scan as _scan
 from hfdata.read import snapshot as _snapshot
 from hfdata.read.query import MAX_ROWS
-from hfdata.settings import StoreSettings, load_or_create
+from hfdata.settings import (
+    FORMAT_VERSION,
+    SETTINGS_FILE,
+    StoreSettings,
+    load_or_create,
+    recorded_format_version,
+)
 from hfdata.timeparse import Ambiguous, EpochUnit, Nonexistent, check_dst_options
 
 if TYPE_CHECKING:
@@ -47,7 +54,7 @@ if TYPE_CHECKING:
     from hfdata.compact.retention import PruneReport
     from hfdata.read.info import VariableInfo
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "open_store", "upgrade_store"]
 
 _UNSET: Final[Any] = object()
 
@@ -948,6 +955,7 @@ def open_store(
     nonexistent: Nonexistent = _UNSET,
     ambiguous: Ambiguous = _UNSET,
     max_metadata_bytes: int | None = 65_536,
+    upgrade: bool = False,
 ) -> Store:
     """Open the store at `root`, creating it if it does not exist.
 
@@ -1016,6 +1024,10 @@ def open_store(
         cannot be inferred), as pandas' `tz_localize`. Default at creation: "raise".
     max_metadata_bytes : int or None, default 65_536
         The most bytes one point's metadata may encode to; None: no limit.
+    upgrade : bool, default False
+        Upgrade a store of an older format version before opening it (as `hfdata
+        upgrade DIR` does; docs/contracts.md, "Format versions"). Stop every other
+        process using the store first. Without it such a store is refused.
 
     Returns
     -------
@@ -1033,6 +1045,8 @@ def open_store(
     CorruptFile
         `hfdata.json` cannot be read or used (not JSON, not an hfdata store, a newer
         format version, values this hfdata refuses).
+    UpgradeRequired
+        The store has an older format version and `upgrade` is False.
     MissingDependency
         The `parquet_root`'s protocol needs fsspec (`pip install hfdata[s3]`).
 
@@ -1085,6 +1099,17 @@ def open_store(
     if settings.parquet_root is None and storage_options:
         raise ValueError("storage_options need a parquet_root (e.g. s3://bucket/prefix)")
     parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)
+    version = recorded_format_version(path)
+    if version < FORMAT_VERSION:
+        if not upgrade:
+            raise UpgradeRequired(
+                f"store {path} has format version {version}; this hfdata reads version "
+                f"{FORMAT_VERSION} (Parquet files in kind=<kind>/ folders). Upgrade it once, "
+                f"with every other process using it stopped: `hfdata upgrade {path}` or "
+                f"hfdata.open_store({str(path)!r}, upgrade=True). An upgrade cut short is "
+                "finished the same way"
+            )
+        _upgrade.upgrade(path, parts, progress=False)
     _recovery.recover(path, parts)  # protocol step 7: roll leftover journals forward or back
     age = _seconds(max_segment_age, "max_segment_age")
     assert age is not None
@@ -1106,6 +1131,23 @@ def open_store(
         parts=parts,
         max_metadata_bytes=max_metadata_bytes,
     )
+
+
+def upgrade_store(
+    root: str | PathLike[str],
+    *,
+    storage_options: dict[str, Any] | None = None,
+    progress: bool | None = None,
+) -> _upgrade.UpgradeReport:
+    """Upgrade the store at `root` to this hfdata's format version, as `hfdata upgrade
+    DIR` does (`open_store(..., upgrade=True)` runs the same steps); a store already
+    there is left alone. docs/contracts.md, "Format versions", says what changes."""
+    path = Path(root)
+    if not (path / SETTINGS_FILE).exists():
+        raise FileNotFoundError(f"no hfdata store at {path} (no {SETTINGS_FILE})")
+    settings = load_or_create(path, {})
+    parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)
+    return _upgrade.upgrade(path, parts, progress=progress)
 
 
 def _retention(value: timedelta) -> float:

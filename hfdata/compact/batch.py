@@ -15,11 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from hfdata.compact.journal import Journal, publish, roll_back
 from hfdata.errors import CompactionFailed, HfdataError
 from hfdata.kinds import Kind
 from hfdata.layout import decode_name, encode_name, journal_dir, log_root
 from hfdata.locks import PUBLISH_LOCK, flock
+from hfdata.parquet.files import conform
 from hfdata.parquet.root import PartFile, PartsRoot, Pieces, Staged
 
 __all__ = [
@@ -43,6 +46,7 @@ class CompactionReport:
     files: int = 0
     quarantined: int = 0
     seconds: float = 0.0
+    waiting: int = 0  # variables left in the log: no kind yet (every value so far None)
 
 
 @dataclass(slots=True)
@@ -52,6 +56,7 @@ class Tally:
     partitions: set[tuple[str, str]] = field(default_factory=set)
     files: int = 0
     quarantined: int = 0
+    waiting: int = 0
 
     def report(self, started: float) -> CompactionReport:
         return CompactionReport(
@@ -61,6 +66,7 @@ class Tally:
             files=self.files,
             quarantined=self.quarantined,
             seconds=time.monotonic() - started,
+            waiting=self.waiting,
         )
 
 
@@ -84,18 +90,25 @@ def _write_outputs(
     outputs: list[Output],
     parts: PartsRoot,
     encoded: str,
-    kind: Kind | None,
+    kind: Kind,
 ) -> int:
-    """Step 5: every output written (hidden, or uploaded but not committed), then what
-    publishing will write kept in the journal. Returns the rows written."""
+    """Step 5: every output written (hidden, or uploaded but not committed) with its
+    kind's schema, then what publishing will write kept in the journal. Returns the rows
+    written."""
     spool = journal_dir(root) / f".{journal.batch}.spool.parquet"
     written: list[PartFile] = [
-        parts.write(staged, pieces, spool=spool) for staged, pieces in outputs
+        parts.write(staged, _conformed(pieces, kind), spool=spool) for staged, pieces in outputs
     ]
     journal.commit = parts.commit_record(
         journal.batch, encoded, kind, written, list(journal.replaces)
     )
     return sum(f.rows or 0 for f in written)
+
+
+def _conformed(pieces: Pieces, kind: Kind) -> Pieces:
+    if isinstance(pieces, pa.Table):
+        return conform(pieces, kind)
+    return (conform(piece, kind) for piece in pieces)
 
 
 def _publish(root: Path, journal: Journal, parts: PartsRoot) -> None:
@@ -110,7 +123,7 @@ def run_batch(
     outputs: list[Output],
     parts: PartsRoot,
     encoded: str,
-    kind: Kind | None = None,
+    kind: Kind,
 ) -> int:
     """Steps 4-6 for one batch; on any failure the batch is rolled back or forward at
     once. Returns the rows written."""

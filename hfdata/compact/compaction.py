@@ -120,7 +120,7 @@ def _compact_batch(
     root: Path,
     settings: StoreSettings,
     encoded: str,
-    kind: Kind | None,
+    kind: Kind,
     segments: list[Path],
     tally: Tally,
     bar: Any,
@@ -130,7 +130,7 @@ def _compact_batch(
     table = sort_stable(table)
     outputs: list[Output] = []
     for key, part in split_partitions(table, settings.partition):
-        staged = parts.stage(encoded, key, journal.batch)
+        staged = parts.stage(encoded, kind, key, journal.batch)
         journal.outputs.append(staged)
         outputs.append((staged, part))
         tally.partitions.add((encoded, key))
@@ -170,6 +170,9 @@ def compact(
             for encoded, segments in plan:
                 with failing_as(f"compacting {decode_name(encoded)!r}"):
                     kind = load_schema(encoded_log_dir(root, encoded))
+                    if kind is None:  # only missing values so far: no kind's folder yet
+                        tally.waiting += 1
+                        continue
                     for batch in _batches(segments):
                         _compact_batch(root, settings, encoded, kind, batch, tally, bar, parts)
                     apply_retention(root, encoded, settings)

@@ -17,7 +17,14 @@ from hfdata.compact.journal import Journal
 from hfdata.compact.progress import progress_bar
 from hfdata.compact.recovery import compact_lock
 from hfdata.kinds import Kind
-from hfdata.layout import decode_name, encode_name, new_batch_id, partition_folder
+from hfdata.layout import (
+    decode_name,
+    encode_name,
+    encoded_log_dir,
+    new_batch_id,
+    partition_folder,
+)
+from hfdata.log.schema import load_schema
 from hfdata.parquet.merge import merge_sorted_files
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.settings import StoreSettings
@@ -26,23 +33,29 @@ __all__ = ["optimize"]
 
 
 def _partitions(
-    parts: PartsRoot, variables: list[str] | None, dedupe: Literal["last", "first"] | None
-) -> list[tuple[str, Kind | None, str, list[PartFile]]]:
+    root: Path,
+    parts: PartsRoot,
+    variables: list[str] | None,
+    dedupe: Literal["last", "first"] | None,
+) -> list[tuple[str, Kind, str, list[PartFile]]]:
     """`(variable, kind, partition key, files)` to merge: per partition, the files this
     store owns (never another store's in a shared root), when there are several or
     `dedupe` asks for a rewrite of one."""
     encoded_names = (
         sorted({encode_name(v) for v in variables}) if variables is not None else parts.variables()
     )
-    todo: list[tuple[str, Kind | None, str, list[PartFile]]] = []
+    todo: list[tuple[str, Kind, str, list[PartFile]]] = []
     for encoded in encoded_names:
         listing = parts.listing(encoded)
+        kind = listing.kind or load_schema(encoded_log_dir(root, encoded))
+        if kind is None:  # no Parquet (a log-only variable): nothing to merge
+            continue
         groups: dict[str, list[PartFile]] = {}
         for f in listing.files:
             if f.own:
                 groups.setdefault(f.key, []).append(f)
         todo.extend(
-            (encoded, listing.kind, key, group)
+            (encoded, kind, key, group)
             for key, group in groups.items()
             if len(group) > 1 or dedupe is not None
         )
@@ -68,13 +81,13 @@ def optimize(
     started = time.monotonic()
     tally = Tally()
     with compact_lock(root, True, parts):
-        todo = _partitions(parts, variables, dedupe)
+        todo = _partitions(root, parts, variables, dedupe)
         bar = progress_bar(progress, len(todo), "optimizing", "partition")
         try:
             for encoded, kind, key, group in todo:
                 with failing_as(f"optimizing {decode_name(encoded)!r} (date={key})"):
                     journal = Journal(new_batch_id())
-                    staged = parts.stage(encoded, key, journal.batch)
+                    staged = parts.stage(encoded, kind, key, journal.batch)
                     journal.outputs.append(staged)
                     journal.replaces.extend(parts.journal_name(f) for f in group)
                     merged = merge_sorted_files(group, dedupe)

@@ -19,11 +19,13 @@ from hfdata.compact.journal import recover_all
 from hfdata.compact.quarantine import quarantine_dir, write_quarantine
 from hfdata.durable import fsync_dir
 from hfdata.errors import CompactionInProgress
+from hfdata.kinds import KINDS
 from hfdata.layout import (
     PARQUET_DIR,
     encoded_log_dir,
     is_trash,
     journal_dir,
+    kind_folder,
     log_root,
     quarantine_root,
 )
@@ -62,7 +64,9 @@ def recover(root: Path, parts: PartsRoot) -> None:
 
 def _trash(root: Path) -> list[Path]:
     found: list[Path] = []
-    for parent in (root / PARQUET_DIR, log_root(root), quarantine_root(root)):
+    parquet = root / PARQUET_DIR
+    kinds = [parquet / kind_folder(kind) for kind in KINDS]
+    for parent in (parquet, *kinds, log_root(root), quarantine_root(root)):
         if parent.is_dir():
             found.extend(p for p in parent.iterdir() if is_trash(p.name))
     return found

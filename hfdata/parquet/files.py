@@ -1,10 +1,12 @@
-"""Parquet files of the store: how they are split, sorted and written.
+"""Parquet files of the store: their schema, and how they are split, sorted and written.
 
-`timestamp` as `timestamp[ns, UTC]` (delta-encoded), `value` in the kind's type
-(byte-stream-split floats, delta ints), `metadata` as dictionary-encoded JSON text;
-sorted by timestamp, zstd, statistics on. Row groups hold `ROW_GROUP_ROWS` rows, the
-size the reader's measurements favour for slices (it prunes by the timestamp
-statistics; see docs/decisions.md). Hive columns live only in the path.
+Every file of a kind has that kind's schema, `KIND_SCHEMAS[kind]`, exactly: `timestamp` as
+`timestamp[ns, UTC]` (delta-encoded), `value` in the kind's type (byte-stream-split floats,
+delta ints), `metadata` as dictionary-encoded JSON text, in that order, so an outside engine
+reads a whole `kind=<kind>/` folder as one table (docs/contracts.md, "On-disk layout");
+sorted by timestamp, zstd, statistics on. Row groups hold `ROW_GROUP_ROWS` rows, the size
+the reader's measurements favour for slices (it prunes by the timestamp statistics; see
+docs/decisions.md). Hive columns live only in the path.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hfdata.durable import make_dirs
+from hfdata.kinds import KINDS, Kind
 from hfdata.layout import Partition
 
 __all__ = [
+    "KIND_SCHEMAS",
     "ROW_GROUP_ROWS",
     "Written",
+    "conform",
     "dedupe_sorted",
     "sort_stable",
     "split_partitions",
@@ -35,6 +40,39 @@ __all__ = [
 
 ROW_GROUP_ROWS: Final = 16 * 1024
 _UNITS: Final[dict[str, Any]] = {"hour": "h", "day": "D", "month": "M"}
+_VALUE_TYPES: Final[dict[str, pa.DataType]] = {
+    "float": pa.float64(),
+    "int": pa.int64(),
+    "bool": pa.bool_(),
+    "string": pa.string(),
+    "json": pa.string(),  # JSON text
+}
+KIND_SCHEMAS: Final[dict[str, pa.Schema]] = {
+    kind: pa.schema(
+        [
+            pa.field("timestamp", pa.timestamp("ns", tz="UTC"), nullable=False),
+            pa.field("value", _VALUE_TYPES[kind]),
+            pa.field("metadata", pa.string()),
+        ]
+    )
+    for kind in KINDS
+}
+
+
+def conform(table: pa.Table, kind: Kind) -> pa.Table:
+    """`table` with exactly its kind's schema: the columns in order, each cast losslessly
+    (large strings to strings, an all-null column to the kind's type). A value that does
+    not fit is an `ArrowInvalid`, never a silent change."""
+    schema = KIND_SCHEMAS[kind]
+    if table.schema.equals(schema):
+        return table
+    columns = []
+    for f in schema:
+        column = table.column(f.name) if f.name in table.column_names else None
+        if column is None:
+            column = pa.nulls(table.num_rows, f.type)
+        columns.append(column.cast(f.type, safe=True))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def sort_stable(table: pa.Table) -> pa.Table:

@@ -3,7 +3,9 @@
 Outputs are written as hidden `.part-<batch>.parquet.tmp` files beside their final names
 and fsynced; publishing renames them into place (then fsyncs their directories), so a
 reader listing the folders sees a batch wholly or not at all. Journal names are relative
-to the store root (`parquet/variable=<var>/date=<key>/...`), as docs/contracts.md records.
+to the store root (`parquet/kind=<kind>/variable=<var>/date=<key>/...`), as
+docs/contracts.md records. A variable's folder sits in its kind's folder; it is found by
+looking in each kind's folder (five lookups, flat in the store's size).
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import pyarrow.parquet as pq
 
 from hfdata.durable import fsync_dir, make_dirs, rename_within, scandir
 from hfdata.errors import CorruptFile
-from hfdata.kinds import Kind
+from hfdata.kinds import KINDS, Kind
 from hfdata.layout import (
     PARQUET_DIR,
+    kind_folder,
     part_file_name,
     part_rel,
     partition_folder,
@@ -32,6 +35,7 @@ from hfdata.layout import (
     trash_name,
     variable_folder,
     variable_of_folder,
+    variable_rel,
 )
 from hfdata.parquet.files import write_parquet
 from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
@@ -55,11 +59,27 @@ class LocalRoot(PartsRoot):
         return f"<hfdata.LocalRoot {str(self.base)!r}>"
 
     # -- listing ------------------------------------------------------------------------------
+    def folders(self) -> list[tuple[Kind, str]]:
+        """`(kind, encoded name)` of every variable folder, sorted (a variable in two
+        kinds' folders is listed twice: `verify` reports it)."""
+        found: list[tuple[Kind, str]] = []
+        for kind in KINDS:
+            for entry in scandir(self.base / kind_folder(kind)):
+                encoded = variable_of_folder(entry.name)
+                if encoded is not None and entry.is_dir():
+                    found.append((kind, encoded))
+        return sorted(found, key=lambda item: (item[1], item[0]))
+
     def variables(self) -> list[str]:
-        if not self.base.is_dir():
-            return []
-        found = ((variable_of_folder(p.name), p) for p in self.base.iterdir())
-        return sorted(encoded for encoded, p in found if encoded is not None and p.is_dir())
+        return sorted({encoded for _, encoded in self.folders()})
+
+    def _find(self, encoded: str) -> tuple[Kind, Path] | None:
+        """The kind and folder of a variable's Parquet, if it has any."""
+        for kind in KINDS:
+            folder = self.base / variable_rel(kind, encoded)
+            if folder.is_dir():
+                return kind, folder
+        return None
 
     def listing(
         self,
@@ -70,25 +90,28 @@ class LocalRoot(PartsRoot):
         last: str = "\uffff",
     ) -> Listing:
         """Every `*.parquet` file not dot-named; `own` for the `part-*` files hfdata wrote."""
-        listing = Listing()
-        directory = self.base / variable_folder(encoded)
+        found = self._find(encoded)
+        if found is None:
+            return Listing()
+        kind, directory = found
+        listing = Listing(kind)
         if keys is None:
-            found = (partition_of_folder(e.name) for e in scandir(directory))
-            keys = [k for k in found if k is not None and first <= k <= last]
+            dated = (partition_of_folder(e.name) for e in scandir(directory))
+            keys = [k for k in dated if k is not None and first <= k <= last]
         for key in sorted(keys):
             folder = directory / partition_folder(key)
             for entry in sorted(scandir(folder), key=lambda e: e.name):
                 name = entry.name
                 if name.startswith(".") or name.endswith(".tmp"):
-                    listing.strays.append(f"{PARQUET_DIR}/{part_rel(encoded, key, name)}")
+                    listing.strays.append(f"{PARQUET_DIR}/{part_rel(kind, encoded, key, name)}")
                 elif name.endswith(".parquet"):
-                    rel = part_rel(encoded, key, name)
+                    rel = part_rel(kind, encoded, key, name)
                     own = name.startswith("part-")
                     listing.files.append(PartFile(self, rel, str(folder / name), key, own=own))
         return listing
 
     def holds(self, encoded: str) -> bool:
-        return (self.base / variable_folder(encoded)).exists()
+        return self._find(encoded) is not None
 
     def describe(self, file: PartFile) -> str:
         return self.journal_name(file)
@@ -126,9 +149,9 @@ class LocalRoot(PartsRoot):
         return pq.ParquetFile(file.path)
 
     # -- the batch protocol -------------------------------------------------------------------
-    def stage(self, encoded: str, key: str, batch: str) -> Staged:
-        temp = part_rel(encoded, key, part_file_name(batch, temporary=True))
-        final = part_rel(encoded, key, part_file_name(batch))
+    def stage(self, encoded: str, kind: Kind, key: str, batch: str) -> Staged:
+        temp = part_rel(kind, encoded, key, part_file_name(batch, temporary=True))
+        final = part_rel(kind, encoded, key, part_file_name(batch))
         return f"{PARQUET_DIR}/{temp}", f"{PARQUET_DIR}/{final}"
 
     def journal_name(self, file: PartFile) -> str:
@@ -191,13 +214,69 @@ class LocalRoot(PartsRoot):
     # -- maintenance ----------------------------------------------------------------------------
     def drop(self, encoded: str) -> list[Path]:
         """Rename the variable's folder to a trash name (readers stop seeing it at once)."""
-        target = self.base / variable_folder(encoded)
-        if not target.exists():
+        found = self._find(encoded)
+        if found is None:
             return []
+        target = found[1]
         moved = target.with_name(trash_name(target.name))
         os.rename(target, moved)
         fsync_dir(target.parent)
         return [moved]
+
+    # -- upgrading format 1's tree ------------------------------------------------------------
+    def legacy(self) -> dict[str, list[PartFile]]:
+        found: dict[str, list[PartFile]] = {}
+        for entry in scandir(self.base):
+            encoded = variable_of_folder(entry.name)
+            if encoded is None or not entry.is_dir():
+                continue
+            files = found.setdefault(encoded, [])
+            for dated in sorted(scandir(Path(entry.path)), key=lambda e: e.name):
+                key = partition_of_folder(dated.name)
+                if key is None or not dated.is_dir():
+                    continue
+                for item in sorted(scandir(Path(dated.path)), key=lambda e: e.name):
+                    name = item.name
+                    if name.endswith(".parquet") and not name.startswith("."):
+                        rel = f"{entry.name}/{dated.name}/{name}"
+                        own = name.startswith("part-")
+                        files.append(PartFile(self, rel, item.path, key, own=own))
+        return found
+
+    def relocate(self, encoded: str, kind: Kind) -> None:
+        """One rename of the variable's folder (every file moves at once); a folder
+        already half-merged by an earlier call is merged file by file."""
+        source = self.base / variable_folder(encoded)
+        if not source.is_dir():
+            return
+        parent = self.base / kind_folder(kind)
+        make_dirs(parent)
+        target = parent / variable_folder(encoded)
+        if not target.exists():
+            os.rename(source, target)
+        else:
+            _merge_into(source, target)
+        fsync_dir(parent)
+        fsync_dir(self.base)
+
+
+def _merge_into(source: Path, target: Path) -> None:
+    """Move every file of `source` (a variable's folder) into `target`, then remove it.
+    A name in both is a `CorruptFile`: two different files must not be guessed at."""
+    for dated in sorted(source.iterdir()):
+        into = target / dated.name
+        make_dirs(into)
+        for item in sorted(dated.iterdir()):
+            if (into / item.name).exists():
+                raise CorruptFile(
+                    errno.EEXIST,
+                    f"{item} and {into / item.name} both exist; keep the right one, move "
+                    "the other out of the store, and run the upgrade again",
+                )
+            os.rename(item, into / item.name)
+        fsync_dir(into)
+        dated.rmdir()
+    source.rmdir()
 
 
 def file_at(path: Path) -> PartFile:

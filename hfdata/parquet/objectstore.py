@@ -3,9 +3,9 @@
 `open_store(root, parquet_root=..., storage_options=...)` keeps the log on local disk and
 puts the Parquet tree (docs/contracts.md, "On-disk layout") in `parquet_root`, not `<root>/parquet`:
 
-    <parquet_root>/variable=<var>/date=<key>/part-<batch>.parquet   data: written once, never
-                                                                     rewritten, unique names
-    <parquet_root>/_hfdata/commits/<var>/<batch>.json               one commit per batch
+    <parquet_root>/kind=<kind>/variable=<var>/date=<key>/part-<batch>.parquet
+                                            data: written once, never rewritten, unique names
+    <parquet_root>/_hfdata/commits/<var>/<batch>.json      one commit per batch
 
 Object stores cannot rename, so a batch is published by a *commit record*, written last:
 data objects go up under their final (unique) names, then the commit record naming them
@@ -55,8 +55,15 @@ import pyarrow.parquet as pq
 
 from hfdata.durable import fsync_path
 from hfdata.errors import MissingDependency
-from hfdata.kinds import Kind
-from hfdata.layout import new_batch_id, part_file_name, part_rel, partition_of_rel, variable_folder
+from hfdata.kinds import KINDS, Kind
+from hfdata.layout import (
+    new_batch_id,
+    part_file_name,
+    part_rel,
+    partition_of_rel,
+    variable_folder,
+    variable_rel,
+)
 from hfdata.parquet.files import Written, write_parquet, write_parquet_stream
 from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
 
@@ -204,8 +211,8 @@ class ParquetRoot(PartsRoot):
         return f"{self.base}/{rel}"
 
     @staticmethod
-    def part_rel(encoded: str, key: str, batch: str) -> str:
-        return part_rel(encoded, key, part_file_name(batch))
+    def part_rel(encoded: str, kind: Kind, key: str, batch: str) -> str:
+        return part_rel(kind, encoded, key, part_file_name(batch))
 
     def _commit_dir(self, encoded: str) -> str:
         return self.full(f"{COMMIT_DIR}/{encoded}")
@@ -295,8 +302,10 @@ class ParquetRoot(PartsRoot):
                 continue
 
     def drop(self, encoded: str) -> list[Path]:
-        """Remove a variable: commits first (readers stop seeing it), then its data."""
-        for directory in (self._commit_dir(encoded), self.full(variable_folder(encoded))):
+        """Remove a variable: commits first (readers stop seeing it), then its data (in
+        its kind's folder, or where format 1 put it)."""
+        data = [variable_rel(kind, encoded) for kind in KINDS] + [variable_folder(encoded)]
+        for directory in (self._commit_dir(encoded), *map(self.full, data)):
             try:
                 self.fs.delete_dir(directory)
             except FileNotFoundError:
@@ -477,8 +486,8 @@ class ParquetRoot(PartsRoot):
         return pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
 
     # -- PartsRoot: the batch protocol ---------------------------------------------------------
-    def stage(self, encoded: str, key: str, batch: str) -> Staged:
-        rel = self.part_rel(encoded, key, batch)
+    def stage(self, encoded: str, kind: Kind, key: str, batch: str) -> Staged:
+        rel = self.part_rel(encoded, kind, key, batch)
         return rel, rel  # uploaded under its final, unique name; the commit publishes it
 
     def journal_name(self, file: PartFile) -> str:
@@ -530,3 +539,89 @@ class ParquetRoot(PartsRoot):
 
     def housekeep(self, encoded: str) -> None:
         self.fold(encoded)
+
+    # -- PartsRoot: upgrading format 1's tree --------------------------------------------------
+    def _own_legacy(self, encoded: str) -> list[dict[str, Any]]:
+        """The commit entries of this store's live files where format 1 put them."""
+        own = [c for _, c in self._load_commits(encoded) if c.owner == self.owner]
+        replaced = {rel for c in own for rel in c.replaces}
+        entries: dict[str, dict[str, Any]] = {}
+        for c in own:
+            for out in c.outputs:
+                rel = out["path"]
+                if rel not in replaced and _is_legacy(rel):
+                    entries.setdefault(rel, out)
+        return list(entries.values())
+
+    def legacy(self) -> dict[str, list[PartFile]]:
+        found: dict[str, list[PartFile]] = {}
+        for encoded in self.variables():
+            entries = self._own_legacy(encoded)
+            if entries:
+                found[encoded] = [
+                    PartFile(
+                        self,
+                        out["path"],
+                        self.full(out["path"]),
+                        partition_of_rel(out["path"]),
+                        size=int(out["size"]),
+                        rows=int(out["rows"]),
+                        lo=int(out["lo"]),
+                        hi=int(out["hi"]),
+                    )
+                    for out in entries
+                ]
+        return found
+
+    def relocate(self, encoded: str, kind: Kind) -> None:
+        """Copy this store's format-1 files of the variable to its kind's folder, publish
+        the copies with one commit record that replaces the originals (readers switch at
+        once), then delete the originals. Called again, it copies what no commit names
+        yet and deletes what a commit replaced. Another store's files stay where they
+        are (it upgrades its own; readers find them through its commits)."""
+        entries = self._own_legacy(encoded)
+        if entries:
+            moved = []
+            for out in entries:
+                rel = out["path"]
+                target = part_rel(kind, encoded, partition_of_rel(rel), rel.rsplit("/", 1)[1])
+                self._copy(rel, target)
+                moved.append({**out, "path": target})
+            record = self._record(
+                new_batch_id(), encoded, kind, moved, [out["path"] for out in entries]
+            )
+            self.put_commit(record)
+        own = [c for _, c in self._load_commits(encoded) if c.owner == self.owner]
+        self.delete(sorted({rel for c in own for rel in c.replaces if _is_legacy(rel)}))
+        if self.local:  # a filesystem keeps the emptied folders; an object store has none
+            folder = self.full(variable_folder(encoded))
+            found = self._list_all(folder)
+            if found and not any(info.type == pafs.FileType.File for info in found):
+                self.fs.delete_dir(folder)
+
+    def _list_all(self, directory: str) -> list[pafs.FileInfo]:
+        try:
+            selector = pafs.FileSelector(directory, allow_not_found=True, recursive=True)
+            return list(self.fs.get_file_info(selector))
+        except FileNotFoundError:
+            return []
+
+    def _copy(self, source: str, target: str) -> None:
+        """Copy one object (server-side where the store can); on a local filesystem
+        through a hidden temporary, fsynced, renamed into place."""
+        src, path = self.full(source), self.full(target)
+        parent = path.rsplit("/", 1)[0]
+        if self.local:
+            self.fs.create_dir(parent, recursive=True)
+            tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{secrets.token_hex(4)}.tmp"
+            self.fs.copy_file(src, tmp)
+            fsync_path(tmp)
+            self.fs.move(tmp, path)
+            fsync_path(parent)
+        else:
+            self.fs.copy_file(src, path)
+
+
+def _is_legacy(rel: str) -> bool:
+    """Whether a file's name is where format 1 put it (`variable=...` at the top)."""
+    return rel.startswith("variable=")

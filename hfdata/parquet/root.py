@@ -1,11 +1,13 @@
 """`PartsRoot`: the one contract for where a store's Parquet tree lives.
 
-The tree (docs/contracts.md, "On-disk layout") is `variable=<var>/date=<key>/part-<batch>.parquet`
-under a root. Two implementations keep it: `hfdata.parquet.local.LocalRoot` (`<root>/parquet`,
-a batch published by journaled renames) and `hfdata.parquet.objectstore.ParquetRoot` (a bucket
-or another path, a batch published by a commit record). Compaction, optimize, drop, verify
-and the readers talk to this contract only, so none of them asks where the tree is; every
-implementation runs the same contract tests (`tests/parquet/roots.py`).
+The tree (docs/contracts.md, "On-disk layout") is
+`kind=<kind>/variable=<var>/date=<key>/part-<batch>.parquet` under a root, every file of a
+kind with that kind's schema (`hfdata.parquet.files.KIND_SCHEMAS`). Two implementations keep
+it: `hfdata.parquet.local.LocalRoot` (`<root>/parquet`, a batch published by journaled
+renames) and `hfdata.parquet.objectstore.ParquetRoot` (a bucket or another path, a batch
+published by a commit record). Compaction, optimize, drop, verify and the readers talk to
+this contract only, so none of them asks where the tree is; every implementation runs the
+same contract tests (`tests/parquet/roots.py`).
 
 A root names its files with `PartFile` handles, which carry their root (as fsspec's open
 files carry their filesystem: a handle can be read anywhere, a Dask worker too) and what
@@ -44,10 +46,12 @@ class PartFile:
     """One live Parquet file: its root, its name and what is known of it without opening it.
 
     `root` reads it (`hfdata.parquet.reader`); `rel` is relative to the root
-    (`variable=<var>/date=<key>/<file>`); `path` is where the root opens it. `size`,
-    `rows` and the first and last timestamp `lo`/`hi` (ns) are known when a commit record
-    names the file (or the root just wrote it), else None. `own` says the store may
-    replace it (`optimize`): its own part files, never another store's.
+    (`kind=<kind>/variable=<var>/date=<key>/<file>`; another store's file in a shared
+    object-store root may still sit where format 1 put it,
+    `variable=<var>/date=<key>/<file>`); `path` is where the root opens it. `size`, `rows`
+    and the first and last timestamp `lo`/`hi` (ns) are known when a commit record names the
+    file (or the root just wrote it), else None. `own` says the store may replace it
+    (`optimize`): its own part files, never another store's.
     """
 
     root: PartsRoot = field(repr=False, compare=False)
@@ -67,8 +71,8 @@ class PartFile:
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """One variable's Parquet files in a root: the kind its records give (None where the
-    root records none), the live files sorted by partition key then name, and leftover
+    """One variable's Parquet files in a root: the kind its folder or records give (None
+    where it has none), the live files sorted by partition key then name, and leftover
     temporaries (descriptions, for `verify`; readers never see them)."""
 
     kind: Kind | None = None
@@ -147,8 +151,9 @@ class PartsRoot(abc.ABC):
 
     # -- the batch protocol (docs/contracts.md, "Compaction protocol") -------------------------
     @abc.abstractmethod
-    def stage(self, encoded: str, key: str, batch: str) -> Staged:
-        """The journal's (temporary, final) names of batch `batch`'s output for a partition."""
+    def stage(self, encoded: str, kind: Kind, key: str, batch: str) -> Staged:
+        """The journal's (temporary, final) names of batch `batch`'s output for a partition
+        of a variable of `kind`."""
 
     @abc.abstractmethod
     def journal_name(self, file: PartFile) -> str:
@@ -191,6 +196,17 @@ class PartsRoot(abc.ABC):
     def drop(self, encoded: str) -> list[Path]:
         """Make the variable's Parquet invisible to readers (call under `.publish.lock`);
         returns local folders renamed to trash, for the caller to delete after the lock."""
+
+    # -- upgrading format 1's tree (hfdata.compact.upgrade) ----------------------------------
+    @abc.abstractmethod
+    def legacy(self) -> dict[str, list[PartFile]]:
+        """This store's files where format 1 put them (`variable=<var>/date=<key>/<file>`
+        at the top of the root), by encoded variable name."""
+
+    @abc.abstractmethod
+    def relocate(self, encoded: str, kind: Kind) -> None:
+        """Move the variable's format-1 files into its kind's folder, unchanged and all
+        at once for readers. Idempotent: calling again finishes a move cut short."""
 
     def housekeep(self, encoded: str) -> None:  # noqa: B027 - nothing to do by default
         """Tidy after a variable's batches are published (an object store folds its

@@ -16,7 +16,7 @@ import pandas as pd
 
 from hfdata.durable import scandir
 from hfdata.kinds import Kind
-from hfdata.layout import compacted_dir, log_dir, validate_name
+from hfdata.layout import compacted_dir, encode_name, log_dir, validate_name, variable_rel
 from hfdata.parquet.reader import file_span
 from hfdata.parquet.root import PartsRoot
 from hfdata.read.files import file_size
@@ -37,7 +37,9 @@ class VariableInfo:
     or compacted), of which `compacted_log_bytes` are compacted segments (already in
     Parquet, kept for the store's log retention; `Store.prune_log` removes them sooner),
     and `bytes_on_disk`, the sum of Parquet and log. `first`/`last` are None when the
-    variable holds no points.
+    variable holds no points. `parquet_folder` is its folder in the Parquet tree,
+    `kind=<kind>/variable=<name>` (percent-encoded, as outside engines see it), or None
+    while it has no kind (only missing values so far: they wait in the log).
     """
 
     name: str
@@ -54,6 +56,7 @@ class VariableInfo:
     log_bytes: int
     compacted_log_bytes: int
     bytes_on_disk: int
+    parquet_folder: str | None = None
 
     @property
     def rows(self) -> int:
@@ -132,4 +135,13 @@ def _info(files: VariableFiles, compacted: list[int], *, locked: bool = False) -
         log_bytes=log_bytes,
         compacted_log_bytes=sum(compacted),
         bytes_on_disk=parquet_bytes + log_bytes,
+        parquet_folder=_folder(files),
     )
+
+
+def _folder(files: VariableFiles) -> str | None:
+    """Where its Parquet is (a shared root may hold another store's files where format 1
+    put them: the kind's folder is still where this store writes), or will go."""
+    if files.kind is None:
+        return None
+    return variable_rel(files.kind, encode_name(files.name))

@@ -33,7 +33,7 @@ from hfdata.kinds import KINDS, Kind
 from hfdata.layout import PARTITIONS, validate_name
 from hfdata.log.segment import DURABILITIES
 from hfdata.settings import SETTINGS_FILE
-from hfdata.store import Store, open_store
+from hfdata.store import Store, open_store, upgrade_store
 from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules
 from hfdata.tools.views import text_table
 
@@ -281,6 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=20_000_000,
         help="refuse a --resample of more rows than N (default 20000000)",
     )
+    _storage_option(p)
+
+    p = command(
+        "upgrade",
+        "bring a store of an older format version to this hfdata's (stop its other users first)",
+        _cmd_upgrade,
+    )
+    p.add_argument("dir", metavar="DIR", type=Path)
+    _progress_option(p)
     _storage_option(p)
 
     p = command("verify", "check the log and Parquet against each other", _cmd_verify)
@@ -675,6 +684,12 @@ def _cmd_compact(args: argparse.Namespace) -> int:
         except CompactionInProgress:
             _die(f"another compaction of {args.dir} is running; omit --no-wait to wait", PROBLEMS)
     _print_report("compacted", report)
+    if report.waiting:
+        _note(
+            f"{_plural(report.waiting, 'variable')} with only missing values so far "
+            f"{'stays' if report.waiting == 1 else 'stay'} in the log until a first value "
+            "fixes its kind (reads include them)"
+        )
     if getattr(report, "quarantined", 0):
         _note(
             f"{_plural(report.quarantined, 'bad line')} "
@@ -808,6 +823,22 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 PROBLEMS,
             )
     write_frame(frame, args.format, args.output)
+    return OK
+
+
+def _cmd_upgrade(args: argparse.Namespace) -> int:
+    if not (args.dir / SETTINGS_FILE).is_file():
+        _die(f"{args.dir} is not an hfdata store (no {SETTINGS_FILE})")
+    report = upgrade_store(args.dir, progress=args.progress, **_remote(args))
+    if report.from_version == report.to_version:
+        print(f"{args.dir} has format version {report.to_version} already: nothing to do")
+        return OK
+    print(
+        f"upgraded {args.dir} from format version {report.from_version} to "
+        f"{report.to_version}: {_plural(report.variables, 'variable')}, "
+        f"{_plural(report.files, 'Parquet file')} moved into kind=<kind>/ folders, "
+        f"{report.rewritten:,} rewritten to their kind's schema, in {report.seconds:.2f} s"
+    )
     return OK
 
 

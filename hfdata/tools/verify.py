@@ -33,25 +33,37 @@ import numpy.typing as npt
 import orjson
 import pyarrow as pa
 
+from hfdata.durable import scandir
 from hfdata.errors import CorruptFile
-from hfdata.kinds import Kind
+from hfdata.kinds import KINDS, Kind
 from hfdata.layout import (
+    PARQUET_DIR,
     Partition,
     compacted_dir,
     decode_name,
     journal_dir,
+    kind_folder,
+    kind_of_folder,
     log_dir,
     log_root,
     parse_segment_name,
     partition_key_ns,
     quarantine_root,
+    variable_folder,
 )
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock, is_locked
-from hfdata.log.parse import ARROW_TYPES, parse_log_bytes
+from hfdata.log.parse import parse_log_bytes
 from hfdata.log.schema import load_schema
+from hfdata.parquet.files import KIND_SCHEMAS
+from hfdata.parquet.local import LocalRoot
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.roots import open_root
-from hfdata.settings import SETTINGS_FILE, load_or_create
+from hfdata.settings import (
+    FORMAT_VERSION,
+    SETTINGS_FILE,
+    load_or_create,
+    recorded_format_version,
+)
 from hfdata.timeparse import format_ns
 
 __all__ = ["Finding", "Level", "verify"]
@@ -179,8 +191,17 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
         return [Finding("error", f"{root / SETTINGS_FILE}: {exc}")]
     if settings.parquet_root is None and storage_options:
         raise ValueError("storage_options need a store with a parquet_root")
+    version = recorded_format_version(root)
+    if version < FORMAT_VERSION:
+        return [
+            Finding(
+                "error",
+                f"{root} has format version {version}; this hfdata reads {FORMAT_VERSION}: "
+                f"run 'hfdata upgrade {root}' (with its other users stopped), then verify",
+            )
+        ]
     parts = open_root(root, settings.parquet_root, storage_options, owner=settings.store_id)
-    findings: list[Finding] = []
+    findings: list[Finding] = _check_tree(parts)
     with flock(root / PUBLISH_LOCK, shared=True):
         journals = sorted(p for p in journal_dir(root).glob("*.json") if not p.name.startswith("."))
         listings = _list(root, parts)
@@ -202,6 +223,38 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
     if not listings:
         findings.append(Finding("ok", "the store holds no variables yet"))
     return findings
+
+
+def _check_tree(parts: PartsRoot) -> list[Finding]:
+    """A local tree holds only kind folders, each variable in one of them (readers look
+    in the first they find: files in a second would be invisible)."""
+    if not isinstance(parts, LocalRoot):
+        return []
+    found = []
+    for entry in scandir(parts.base):
+        if entry.name.startswith((".", "_")) or kind_of_folder(entry.name) in KINDS:
+            continue
+        found.append(
+            Finding(
+                "error",
+                f"{PARQUET_DIR}/{entry.name}: not a kind=<kind> folder; hfdata and outside "
+                "engines reading kind folders do not see it; move its files out of the store",
+            )
+        )
+    kinds: dict[str, list[str]] = defaultdict(list)
+    for kind, encoded in parts.folders():
+        kinds[encoded].append(kind)
+    for encoded, held in sorted(kinds.items()):
+        if len(held) > 1:
+            found.append(
+                Finding(
+                    "error",
+                    f"{decode_name(encoded)}: Parquet folders in {len(held)} kinds' folders "
+                    f"({', '.join(held)}); readers see only the {held[0]} one. Move the files "
+                    "of the wrong kind out of the store",
+                )
+            )
+    return found
 
 
 def _direction(journal: Path) -> str:
@@ -392,10 +445,8 @@ def _check_parquet(
                     Finding("error", f"{where}: timestamp is {schema.field('timestamp').type}")
                 )
                 continue
-            if kind is not None and "value" in schema.names:
-                got = schema.field("value").type
-                if got != ARROW_TYPES[kind] and not (kind == "string" and got == pa.large_string()):
-                    out.append(Finding("error", f"{where}: value is {got}, the kind is {kind}"))
+            if kind is not None:
+                out.extend(_check_kind(where, path, schema, kind))
             ns = table.column("timestamp").cast(pa.int64()).to_numpy()
             rows += len(ns)
             if len(ns) and bool(np.any(np.diff(ns) < 0)):
@@ -424,6 +475,32 @@ def _check_parquet(
         if parts:
             plausible.add(np.concatenate(parts), values)
     return stamps, rows, files
+
+
+def _check_kind(where: str, file: PartFile, schema: pa.Schema, kind: Kind) -> list[Finding]:
+    """A file sits in its kind's folder with exactly its kind's schema (docs/contracts.md,
+    "On-disk layout"): what lets outside engines read a kind's folder as one table."""
+    folder = kind_folder(kind)
+    if file.rel.startswith(variable_folder("")):
+        return [
+            Finding(
+                "warning",
+                f"{where}: another store's file where format 1 put it, not in {folder}/; hfdata "
+                "reads it, outside engines reading kind folders do not; that store's "
+                "'hfdata upgrade' moves it (and gives it its kind's schema)",
+            )
+        ]
+    found = []
+    if not file.rel.startswith(f"{folder}/"):
+        found.append(Finding("error", f"{where}: not in {folder}/, the folder of its kind"))
+    want = KIND_SCHEMAS[kind]
+    if not schema.equals(want):
+        got = ", ".join(f"{f.name}: {f.type}" for f in schema)
+        need = ", ".join(f"{f.name}: {f.type}" for f in want)
+        found.append(
+            Finding("error", f"{where}: schema is ({got}); a {kind} variable's files have ({need})")
+        )
+    return found
 
 
 def _timestamps(file: PartFile) -> tuple[pa.Table, pa.Schema]:

@@ -53,6 +53,7 @@ _LS_COLUMNS: Final = (
     ("parquet", "parquet_bytes", ("parquet_bytes",)),
     ("log", "log_bytes", ("log_bytes",)),
     ("compacted log", "compacted_log_bytes", ("compacted_log_bytes",)),
+    ("parquet folder", "parquet_folder", ("parquet_folder",)),
 )
 
 

@@ -1,0 +1,152 @@
+"""`upgrade`: a store of format 1 brought to format 2, crash-safe, nothing lost or doubled.
+
+Format 2 (issue 16) puts each variable's Parquet folder in its kind's folder,
+`kind=<kind>/variable=<var>/...`, every file of a kind with that kind's schema, so an
+outside engine reads "all float variables" as one table (docs/contracts.md, "Format
+versions"). The upgrade, under the compaction lock, after rolling leftover journals
+forward or back:
+
+1. writes its plan, `_journal/upgrade.plan` (every format-1 variable and its kind), durably;
+   a later run finds it and follows the same plan;
+2. per variable, fixes its kind in `_schema.json` if it had none (format 1 stored a variable
+   of only missing values as float), then has the store's `PartsRoot` relocate its files
+   under the publish lock: one rename of its folder on a local root; on an object store,
+   copies published by one commit record that replaces the originals, which are deleted
+   after. Readers see the variable in the old place or the new, never both or neither;
+3. rewrites, through the ordinary batch protocol (`hfdata.compact.batch`), any of this
+   store's files whose schema is not exactly its kind's (format 1 let a variable's
+   first files be all-null float64 before its kind was known);
+4. records format version 2 in `hfdata.json` (atomically) and removes the plan.
+
+Killed anywhere, the store still reads as format 1 (refused until upgraded), and the
+next run finishes every step: each is idempotent, and the batches of step 3 are rolled
+forward or back as any compaction's are.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import orjson
+
+from hfdata.compact.batch import failing_as, run_batch
+from hfdata.compact.journal import Journal
+from hfdata.compact.progress import progress_bar
+from hfdata.compact.recovery import compact_lock
+from hfdata.durable import atomic_write, fsync_dir, make_dirs
+from hfdata.errors import CorruptFile
+from hfdata.kinds import KINDS, Kind
+from hfdata.layout import decode_name, encoded_log_dir, journal_dir, new_batch_id
+from hfdata.locks import PUBLISH_LOCK, flock
+from hfdata.log.schema import load_schema, store_schema
+from hfdata.parquet.files import KIND_SCHEMAS
+from hfdata.parquet.merge import merge_sorted_files
+from hfdata.parquet.root import PartFile, PartsRoot
+from hfdata.settings import FORMAT_VERSION, record_format_version, recorded_format_version
+
+__all__ = ["PLAN_FILE", "UpgradeReport", "upgrade"]
+
+PLAN_FILE: Final = "upgrade.plan"  # in _journal/; not a batch journal (those are *.json)
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeReport:
+    """What `upgrade` did: the format versions before and after, the variables and files
+    moved into their kind's folders, and the files rewritten to their kind's schema."""
+
+    from_version: int
+    to_version: int
+    variables: int = 0
+    files: int = 0
+    rewritten: int = 0
+    seconds: float = 0.0
+
+
+def upgrade(root: Path, parts: PartsRoot, *, progress: bool | None = None) -> UpgradeReport:
+    """Bring the store at `root` to `FORMAT_VERSION` (nothing to do if it is there)."""
+    started = time.monotonic()
+    with compact_lock(root, True, parts):  # leftover journals are recovered first
+        before = recorded_format_version(root)
+        if before >= FORMAT_VERSION:
+            return UpgradeReport(before, before, seconds=time.monotonic() - started)
+        plan, files = _load_or_write_plan(root, parts)
+        bar = progress_bar(progress, len(plan), "upgrading", "variable")
+        rewritten = 0
+        try:
+            for encoded, kind in plan:
+                with failing_as(f"upgrading {decode_name(encoded)!r}"):
+                    log = encoded_log_dir(root, encoded)
+                    if log.is_dir() and load_schema(log) is None:
+                        store_schema(log, kind)
+                    with flock(root / PUBLISH_LOCK):
+                        parts.relocate(encoded, kind)
+                    rewritten += _conform(root, parts, encoded, kind)
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        record_format_version(root, FORMAT_VERSION)
+        (journal_dir(root) / PLAN_FILE).unlink(missing_ok=True)
+        fsync_dir(journal_dir(root))
+    return UpgradeReport(
+        before, FORMAT_VERSION, len(plan), files, rewritten, time.monotonic() - started
+    )
+
+
+def _load_or_write_plan(root: Path, parts: PartsRoot) -> tuple[list[tuple[str, Kind]], int]:
+    """The plan an earlier run wrote, or a new one written durably before any move."""
+    path = journal_dir(root) / PLAN_FILE
+    if path.exists():
+        raw = orjson.loads(path.read_bytes())
+        return [(str(e), k) for e, k in raw["variables"]], int(raw["files"])
+    legacy = parts.legacy()
+    plan = [(encoded, _kind_of(root, parts, encoded, files)) for encoded, files in legacy.items()]
+    files = sum(len(f) for f in legacy.values())
+    make_dirs(journal_dir(root))
+    body = {"format": "hfdata-upgrade", "to": FORMAT_VERSION, "variables": plan, "files": files}
+    atomic_write(path, orjson.dumps(body))
+    return plan, files
+
+
+_KIND_OF_TYPE: Final = {"double": "float", "int64": "int", "bool": "bool", "string": "string"}
+
+
+def _kind_of(root: Path, parts: PartsRoot, encoded: str, files: list[PartFile]) -> Kind:
+    """The variable's kind: its `_schema.json`'s; without one, its files' value type
+    (all-null float64 files, a variable of only missing values, are float)."""
+    kind = load_schema(encoded_log_dir(root, encoded))
+    if kind is not None:
+        return kind
+    for file in files:
+        value = parts.read_footer(file).schema.to_arrow_schema().field("value").type
+        found = _KIND_OF_TYPE.get(str(value).replace("large_", ""))
+        if found in KINDS:
+            return found
+        raise CorruptFile(
+            f"{parts.describe(file)} holds values of type {value}, which is no hfdata kind, "
+            f"and variable {decode_name(encoded)!r} has no _schema.json to say its kind; write "
+            '{"kind": "<kind>", "format_version": 1} to its log folder\'s _schema.json and '
+            "run the upgrade again"
+        )
+    return "float"
+
+
+def _conform(root: Path, parts: PartsRoot, encoded: str, kind: Kind) -> int:
+    """Rewrite this store's files of the variable whose schema is not exactly its kind's,
+    one batch each (the rewrite replaces the file). Returns how many were rewritten."""
+    schema = KIND_SCHEMAS[kind]
+    count = 0
+    for file in parts.listing(encoded).files:
+        if not file.own or parts.read_footer(file).schema.to_arrow_schema().equals(schema):
+            continue
+        journal = Journal(new_batch_id())
+        staged = parts.stage(encoded, kind, file.key, journal.batch)
+        journal.outputs.append(staged)
+        journal.replaces.append(parts.journal_name(file))
+        run_batch(root, journal, [(staged, merge_sorted_files([file], None))], parts, encoded, kind)
+        count += 1
+    return count

@@ -1,0 +1,154 @@
+"""Format 1 -> 2 (issue 16): stores written by the hfdata before the kind level, upgraded.
+
+`data/format1.tar.gz` holds stores written by that hfdata (`data/make_format1.py` says how)
+and what it read from them. After `hfdata upgrade` or `open_store(..., upgrade=True)`,
+every read equals the old one exactly, every file sits in its kind's folder with its
+kind's schema, `verify` is clean, and a second upgrade changes nothing. Without
+`upgrade=True` the store is refused with an error naming both ways. Kill trials are in
+tests/reliability/test_upgrade_killed.py.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from cliutil import hfdata_cli
+
+import hfdata
+from hfdata.parquet.files import KIND_SCHEMAS
+from hfdata.settings import FORMAT_VERSION, recorded_format_version
+from hfdata.store import upgrade_store
+from hfdata.tools.verify import verify
+
+DATA = Path(__file__).parent / "data" / "format1.tar.gz"
+
+
+@pytest.fixture
+def format1(tmp_path: Path) -> Path:
+    with tarfile.open(DATA) as tar:
+        tar.extractall(tmp_path, filter="data")
+    base = tmp_path / "format1"
+    for name in ("shared_a", "shared_b"):  # they record where their shared root was made
+        settings = base / name / "hfdata.json"
+        recorded = json.loads(settings.read_text())
+        recorded["parquet_root"] = str(base / "shared_root")
+        settings.write_text(json.dumps(recorded))
+    return base
+
+
+def _reads(store: hfdata.Store) -> dict[str, pa.Table]:
+    out = {}
+    for name in store.variables():
+        table = store.read(name, metadata=True, output="arrow")
+        ns = table.column("timestamp").cast(pa.int64())
+        out[name] = table.set_column(table.schema.get_field_index("timestamp"), "timestamp", ns)
+    return out
+
+
+def _expected(folder: Path) -> dict[str, pa.Table]:
+    return {unquote(p.stem): pq.read_table(p) for p in sorted(folder.glob("*.parquet"))}
+
+
+def _assert_equal(got: dict[str, pa.Table], want: dict[str, pa.Table]) -> None:
+    assert sorted(got) == sorted(want)
+    for name, table in want.items():
+        # values and metadata exactly; the kind-late variable was float64 nulls in format 1
+        assert got[name].column_names == table.column_names, name
+        for column in table.column_names:
+            # repr: NaN equals NaN, 1 differs from 1.0 and True
+            left = [repr(v) for v in got[name].column(column).to_pylist()]
+            assert left == [repr(v) for v in table.column(column).to_pylist()], (name, column)
+
+
+def _kind_files(parquet: Path) -> list[Path]:
+    return sorted(parquet.rglob("*.parquet"))
+
+
+def _check_layout(parquet: Path) -> None:
+    """Only kind folders at the top; every file with exactly its kind's schema."""
+    top = {p.name for p in parquet.iterdir() if not p.name.startswith(("_", "."))}
+    assert top <= {f"kind={k}" for k in KIND_SCHEMAS}, top
+    for path in _kind_files(parquet):
+        kind = path.relative_to(parquet).parts[0].removeprefix("kind=")
+        assert pq.read_schema(path).equals(KIND_SCHEMAS[kind]), path
+
+
+def test_refused_without_upgrade(format1: Path) -> None:
+    with pytest.raises(hfdata.UpgradeRequired) as err:
+        hfdata.open_store(format1 / "local")
+    message = str(err.value)
+    assert f"hfdata upgrade {format1 / 'local'}" in message
+    assert "upgrade=True" in message
+    assert recorded_format_version(format1 / "local") == 1  # refusing changed nothing
+    assert (format1 / "local" / "parquet" / "variable=count").is_dir()
+
+
+def test_local_store_upgrades_and_reads_equal(format1: Path) -> None:
+    root = format1 / "local"
+    with hfdata.open_store(root, upgrade=True) as store:
+        _assert_equal(_reads(store), _expected(format1 / "expected" / "local"))
+        assert store.info("plant/line 1").parquet_folder == "kind=float/variable=plant%2Fline%201"
+        assert store.info("late kind").kind == "string"
+        assert store.info("nones").kind == "float"  # format 1 stored its Nones as float64
+    assert recorded_format_version(root) == FORMAT_VERSION
+    _check_layout(root / "parquet")
+    assert sorted(p.name for p in (root / "parquet" / "kind=string").iterdir()) == [
+        "variable=late%20kind",
+        "variable=status",
+    ]
+    assert not (root / "_journal" / "upgrade.plan").exists()
+    assert [f for f in verify(root) if f.level != "ok"] == []
+
+
+def test_upgrade_twice_changes_nothing(format1: Path) -> None:
+    root = format1 / "local"
+    report = upgrade_store(root)
+    assert (report.from_version, report.to_version) == (1, FORMAT_VERSION)
+    assert report.variables == 8
+    assert report.rewritten >= 1  # "late kind": its all-None float64 file, now a string's
+    before = {p: p.stat().st_mtime_ns for p in _kind_files(root / "parquet")}
+    again = upgrade_store(root)
+    assert (again.from_version, again.variables, again.files) == (FORMAT_VERSION, 0, 0)
+    assert {p: p.stat().st_mtime_ns for p in _kind_files(root / "parquet")} == before
+
+
+def test_shared_root_upgrades_each_store_its_own_files(format1: Path) -> None:
+    shared = str(format1 / "shared_root")
+    with hfdata.open_store(format1 / "shared_a", upgrade=True) as a:
+        # b's files are still where format 1 put them; a reads them through b's commits
+        _assert_equal(_reads(a), _expected(format1 / "expected" / "shared"))
+        legacy = list(Path(shared).glob("variable=*/*/*.parquet"))
+        assert legacy, "b's files must not be moved by a's upgrade"
+        findings = verify(format1 / "shared_a")
+        assert [f for f in findings if f.level == "error"] == []
+        assert any("another store's file" in f.message for f in findings)
+    with hfdata.open_store(format1 / "shared_b", upgrade=True) as b:
+        _assert_equal(_reads(b), _expected(format1 / "expected" / "shared"))
+    assert list(Path(shared).glob("variable=*/*/*.parquet")) == []
+    _check_layout(Path(shared))
+    findings = verify(format1 / "shared_b")
+    assert [f for f in findings if f.level == "error"] == []
+    # what is left is the data's own: the two stores wrote some equal timestamps
+    assert all("hold different values" in f.message for f in findings if f.level == "warning")
+
+
+def test_cli_upgrade(format1: Path) -> None:
+    root = format1 / "local"
+    refused = hfdata_cli("ls", root)
+    assert refused.returncode != 0 and "hfdata upgrade" in refused.stderr
+    findings = hfdata_cli("verify", root)
+    assert findings.returncode == 1 and "format version 1" in findings.stdout + findings.stderr
+    done = hfdata_cli("upgrade", root)
+    assert done.returncode == 0, done.stderr
+    assert "from format version 1 to 2: 8 variables" in done.stdout
+    listing = hfdata_cli("ls", "-l", "--json", root)
+    rows = {r["variable"]: r for r in json.loads(listing.stdout)}
+    assert rows["0042"]["parquet_folder"] == "kind=float/variable=0042"
+    assert rows["cfg"]["parquet_folder"] == "kind=json/variable=cfg"
+    assert hfdata_cli("upgrade", root).stdout.strip().endswith("nothing to do")
