@@ -67,7 +67,7 @@ def _link(segments: list[Path], root: Path) -> None:
 def _unlink_day(root: Path, index: int, segments: list[Path]) -> None:
     """Undo a timed compaction of day ``index``: its partition and any segment left."""
     key = partition_key_ns(_START_NS + index * _DAY_NS, "day")
-    shutil.rmtree(parquet_dir(root, VARIABLE, key), ignore_errors=True)
+    shutil.rmtree(parquet_dir(root, "float", VARIABLE, key), ignore_errors=True)
     directory = root / "log" / VARIABLE
     for seg in segments:
         (directory / seg.name).unlink(missing_ok=True)
@@ -77,7 +77,7 @@ def _unlink_day(root: Path, index: int, segments: list[Path]) -> None:
 def _slice_contenders(
     store: hfdata.Store, root: Path, lo: pd.Timestamp, hi: pd.Timestamp, rows: int, days: int
 ) -> list[Contender]:
-    files = str(root / "parquet" / f"variable={VARIABLE}" / "**" / "*.parquet")
+    files = str(root / "parquet" / "kind=float" / f"variable={VARIABLE}" / "**" / "*.parquet")
     in_window = (pl.col("timestamp") >= lo) & (pl.col("timestamp") < hi)
 
     def body(fn: Callable[[], Any]) -> Callable[[Any], None]:

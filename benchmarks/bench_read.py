@@ -118,7 +118,7 @@ def _slice(
 ) -> list[dict[str, Any]]:
     rows = int((hi - lo) / pd.Timedelta(milliseconds=50))
     case = f"1 hour ({rows:,} rows) of {total:,} points"
-    files = str(root / "parquet" / f"variable={VARIABLE}" / "**" / "*.parquet")
+    files = str(root / "parquet" / "kind=float" / f"variable={VARIABLE}" / "**" / "*.parquet")
     in_window = (pl.col("timestamp") >= lo) & (pl.col("timestamp") < hi)
     duck_sql = (
         f"SELECT timestamp, value FROM read_parquet('{files}') "
@@ -203,7 +203,7 @@ def _ohlc(
     expected = store.read(VARIABLE, resample="1min", agg="ohlc")
     bins = len(expected)
     case = f"1-minute OHLC of {total:,} points ({bins:,} bins)"
-    folder = root / "parquet" / f"variable={VARIABLE}"
+    folder = root / "parquet" / "kind=float" / f"variable={VARIABLE}"
     files = str(folder / "**" / "*.parquet")
     duck_sql = (
         "SELECT time_bucket(INTERVAL '1 minute', timestamp) AS t, "

@@ -56,6 +56,7 @@ ERRORS_AND_BUILTINS: list[tuple[type[errors.HfdataError], type[Exception]]] = [
     (errors.VariableNotFound, KeyError),
     (errors.StoreClosed, RuntimeError),
     (errors.CompactionInProgress, RuntimeError),
+    (errors.UpgradeRequired, RuntimeError),
     (errors.DurabilityError, OSError),
     (errors.CompactionFailed, OSError),
     (errors.CorruptFile, OSError),

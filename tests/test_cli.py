@@ -38,6 +38,7 @@ COMMANDS = (
     "prune",
     "drop",
     "read",
+    "upgrade",
     "verify",
     "demo",
 )
@@ -353,11 +354,11 @@ def test_compact_and_optimize(filled: Path) -> None:
     result = hfdata_cli("compact", filled, "--no-progress")
     assert result.returncode == 0, result.stderr
     assert "compacted:" in result.stdout and "rows 241" in result.stdout
-    assert list((filled / "parquet").glob("variable=a/date=*/*.parquet"))
+    assert list((filled / "parquet").glob("kind=float/variable=a/date=*/*.parquet"))
     busy = hfdata_cli("optimize", filled, "--variable", "a", "--no-progress")
     assert busy.returncode == 0, busy.stderr
     assert "optimized:" in busy.stdout
-    files = list((filled / "parquet").glob("variable=a/date=*/*.parquet"))
+    files = list((filled / "parquet").glob("kind=float/variable=a/date=*/*.parquet"))
     assert sum(pq.read_metadata(f).num_rows for f in files) == 121
     clean = hfdata_cli("verify", filled)
     assert clean.returncode == 0, clean.stdout
@@ -376,7 +377,7 @@ def test_compact_quarantines_and_verify_reports_it(filled: Path, run: Any) -> No
     assert "b: 1 quarantined lines in 1 file(s) under _quarantine/b" in checked.stdout
     assert "'oops' in a float variable" in checked.stdout
     assert "verify: 0 problems, 1 warnings" in checked.stdout
-    lost = next((filled / "parquet").glob("variable=b/date=*/*.parquet"))
+    lost = next((filled / "parquet").glob("kind=float/variable=b/date=*/*.parquet"))
     lost.unlink()  # data the compacted segments say must be there
     broken = run("verify", filled, "--quiet")
     assert broken.returncode == 1
@@ -401,7 +402,7 @@ def test_compact_on_a_full_disk_says_so_in_one_line(
     assert "No space left on device (parquet/part.tmp). No point was lost" in message
     monkeypatch.undo()
     assert run("compact", filled, "--variable", "a", "--no-progress").returncode == 0
-    assert sum(1 for _ in (filled / "parquet").glob("variable=a/date=*/*.parquet"))
+    assert sum(1 for _ in (filled / "parquet").glob("kind=float/variable=a/date=*/*.parquet"))
 
 
 def test_compact_no_wait_while_another_runs(filled: Path, run: Any) -> None:

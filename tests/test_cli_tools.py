@@ -79,8 +79,10 @@ def test_ls_json_has_the_table_fields_as_numbers_and_times(compacted: Path, run:
         "parquet_bytes",
         "log_bytes",
         "compacted_log_bytes",
+        "parquet_folder",
     ]
     assert (a["kind"], a["rows"], a["parquet_rows"], a["log_rows"]) == ("float", 301, 300, 1)
+    assert a["parquet_folder"] == "kind=float/variable=a"  # issue 16: where engines find it
     assert (a["first"], a["last"]) == ("2026-11-26T10:00:00Z", "2026-11-27T10:00:00Z")
     assert pd.Timestamp(a["first"]) == info.first
     assert a["log_bytes"] == info.log_bytes and a["compacted_log_bytes"] > 0
@@ -102,11 +104,12 @@ def test_ls_csv_matches_the_json(compacted: Path, run: Any) -> None:
 def test_ls_and_info_show_the_log_apart_from_parquet(compacted: Path, run: Any) -> None:
     table = run("ls", compacted, "-l")
     header = table.stdout.splitlines()[0].split("  ")
-    assert [h.strip() for h in header if h.strip()][-4:] == [
+    assert [h.strip() for h in header if h.strip()][-5:] == [
         "size",
         "parquet",
         "log",
         "compacted log",
+        "parquet folder",
     ]
     assert "'hfdata prune" in table.stderr and "compacted" in table.stderr
     info = run("info", compacted, "a")
@@ -167,7 +170,7 @@ def test_drop_without_a_terminal_needs_yes(compacted: Path, run: Any) -> None:
     with hfdata.open_store(compacted) as store:
         assert store.variables() == ["b"]
     assert not (compacted / "log" / "a").exists()
-    assert not (compacted / "parquet" / "variable=a").exists()
+    assert not (compacted / "parquet" / "kind=float" / "variable=a").exists()
 
 
 def test_drop_asks_on_a_terminal(compacted: Path, run: Any) -> None:

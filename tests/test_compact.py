@@ -73,10 +73,14 @@ def test_layout_schema_and_values_read_back_by_pyarrow_and_polars(store: hfdata.
     assert report.files == 3 and report.segments > 2
     files = sorted((root / "parquet").rglob("*.parquet"))
     # one dataset per kind: a float and an int variable do not share a value type
-    table = ds.dataset(root / "parquet/variable=temp%2Froom%20a", partitioning="hive").to_table()
+    table = ds.dataset(
+        root / "parquet/kind=float/variable=temp%2Froom%20a", partitioning="hive"
+    ).to_table()
     assert table.num_rows == 3005
-    whole = ds.dataset(root / "parquet", partitioning="hive", schema=pq.read_schema(files[0]))
-    assert whole.count_rows() == 3015
+    # one kind's folder is one dataset: its files share one schema
+    floats = ds.dataset(root / "parquet/kind=float", partitioning="hive")
+    assert floats.count_rows() == 3005
+    assert ds.dataset(root / "parquet/kind=int", partitioning="hive").count_rows() == 10
     for path in files:
         schema = pq.read_schema(path)
         assert schema.names == ["timestamp", "value", "metadata"]  # hive columns only in path
@@ -90,10 +94,10 @@ def test_layout_schema_and_values_read_back_by_pyarrow_and_polars(store: hfdata.
     temp = table.sort_by("timestamp")
     assert temp.column("value").to_pylist()[:3000] == list(np.arange(3000.0))
     assert temp.column("metadata").to_pylist()[-1] == '{"a":4,"z":1}'
-    count_file = next(root.glob("parquet/variable=count/*/*.parquet"))
+    count_file = next(root.glob("parquet/kind=int/variable=count/*/*.parquet"))
     assert pq.read_schema(count_file).field("value").type == pa.int64()
-    for name, rows in (("temp%2Froom%20a", 3005), ("count", 10)):
-        pattern = root / "parquet" / f"variable={name}" / "**" / "*.parquet"
+    for name, kind, rows in (("temp%2Froom%20a", "float", 3005), ("count", "int", 10)):
+        pattern = root / "parquet" / f"kind={kind}" / f"variable={name}" / "**" / "*.parquet"
         lazy = pl.scan_parquet(pattern, hive_partitioning=True)
         counts = dict(lazy.group_by("variable").len().collect().iter_rows())
         assert counts == {"temp/room a" if "temp" in name else "count": rows}
@@ -103,7 +107,7 @@ def test_hour_partitions(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path / "h", partition="hour") as s:
         s.append_many("x", frame(T0, 1000))  # 7000 s: two hours
         s.compact(include_active=True)
-    keys = sorted(p.name for p in (tmp_path / "h/parquet/variable=x").iterdir())
+    keys = sorted(p.name for p in (tmp_path / "h/parquet/kind=float/variable=x").iterdir())
     assert keys == ["date=2026-11-26T22", "date=2026-11-26T23"]
 
 
@@ -141,7 +145,7 @@ def test_late_data_is_a_new_file_and_optimize_merges(store: hfdata.Store) -> Non
     store.compact(include_active=True)
     store.append_many("x", frame(T0 - pd.Timedelta(minutes=30), 50, 100, freq="1s"))
     store.compact(include_active=True)
-    part = store.root / "parquet/variable=x/date=2026-11-26"
+    part = store.root / "parquet/kind=float/variable=x/date=2026-11-26"
     assert len(list(part.glob("*.parquet"))) == 2
     report = store.optimize()
     files = list(part.glob("*.parquet"))
@@ -178,7 +182,7 @@ def _two_files(store: hfdata.Store) -> Path:
     store.compact(include_active=True)
     store.append_many("x", frame(T0 - pd.Timedelta(minutes=30), 50, 100, freq="1s"))
     store.compact(include_active=True)
-    return store.root / "parquet/variable=x/date=2026-11-26"
+    return store.root / "parquet/kind=float/variable=x/date=2026-11-26"
 
 
 def test_optimize_that_cannot_write_fails_typed_and_keeps_the_files(
@@ -330,7 +334,7 @@ def test_drop(store: hfdata.Store) -> None:
     store.append_many("y", frame(T0, 10))
     store.compact(include_active=True)
     store.drop("x")
-    assert not (store.root / "parquet/variable=x").exists()
+    assert not (store.root / "parquet/kind=float/variable=x").exists()
     assert not (store.root / "log/x").exists()
     assert set(dataset(store.root).column("variable").to_pylist()) == {"y"}
     with pytest.raises(VariableNotFound):

@@ -18,6 +18,8 @@ from hfdata.layout import (
     encode_name,
     encoded_log_dir,
     journal_dir,
+    kind_folder,
+    kind_of_folder,
     log_dir,
     log_root,
     parquet_dir,
@@ -32,6 +34,7 @@ from hfdata.layout import (
     segment_name,
     validate_name,
     variable_of_folder,
+    variable_rel,
 )
 
 
@@ -82,7 +85,7 @@ def test_every_accepted_name_stays_inside_the_root_and_round_trips(name: str) ->
     assert "/" not in encoded
     assert encoded not in (".", "..")
     assert decode_name(encoded) == name
-    for path in (log_dir(root, name), parquet_dir(root, name, "2026-11-26")):
+    for path in (log_dir(root, name), parquet_dir(root, "float", name, "2026-11-26")):
         resolved = Path(*path.parts)  # no component may climb out
         assert ".." not in resolved.relative_to(root).parts
         assert resolved.is_relative_to(root)
@@ -123,15 +126,19 @@ def test_parquet_names_round_trip(name: str, key: str, batch: str) -> None:
         encoded = encode_name(name)
     except InvalidVariableName:
         return
-    rel = part_rel(encoded, key, part_file_name(batch))
-    folder, partition, filename = rel.split("/")
+    rel = part_rel("float", encoded, key, part_file_name(batch))
+    kind, folder, partition, filename = rel.split("/")
+    assert kind_of_folder(kind) == "float" and kind_folder("float") == kind
+    assert variable_rel("float", encoded) == f"{kind}/{folder}"
     assert variable_of_folder(folder) == encoded
     assert partition_of_folder(partition) == key
     assert partition_of_rel(rel) == key
     assert filename == f"part-{batch}.parquet"
     assert part_file_name(batch, temporary=True) == f".{filename}.tmp"
     assert variable_of_folder(partition) is None and partition_of_folder(folder) is None
-    assert parquet_dir(Path("/s"), name, key) == Path("/s", PARQUET_DIR, folder, partition)
+    assert parquet_dir(Path("/s"), "float", name, key) == Path(
+        "/s", PARQUET_DIR, kind, folder, partition
+    )
 
 
 def test_store_folders_are_named_in_layout() -> None:

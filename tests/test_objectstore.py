@@ -165,8 +165,8 @@ def test_bucket_layout_and_commit_records(bucket: dict[str, Any], tmp_path: Path
         data = [f for f in files if f.endswith(".parquet")]
         commits = [f for f in files if f.endswith(".json")]
         assert [d.rsplit("/", 1)[0] for d in data] == [
-            "variable=temp%2F%C2%B0C/date=2026-11-01",
-            "variable=temp%2F%C2%B0C/date=2026-11-02",
+            "kind=float/variable=temp%2F%C2%B0C/date=2026-11-01",
+            "kind=float/variable=temp%2F%C2%B0C/date=2026-11-02",
         ]
         assert len(commits) == 1 and commits[0].startswith("_hfdata/commits/temp%2F%C2%B0C/")
         kind, live, owners = remote.live("temp%2F%C2%B0C")
@@ -182,7 +182,7 @@ def test_uncommitted_objects_are_invisible(bucket: dict[str, Any], tmp_path: Pat
         store.compact(include_active=True)
         remote = store.parts
         assert isinstance(remote, ParquetRoot)
-        stray = remote.part_rel("x", "2026-11-01", "29991231T000000000000_1_abcdef")
+        stray = remote.part_rel("x", "float", "2026-11-01", "29991231T000000000000_1_abcdef")
         remote.write_part(store.read("x", output="arrow"), stray)  # uploaded, never committed
         assert len(store.read("x")) == 100
         assert store.info("x").parquet_files == 1
@@ -357,7 +357,9 @@ def test_crash_after_commit_rolls_forward_at_next_open(
 def test_recovery_needs_the_parquet_root(tmp_path: Path) -> None:
     from hfdata.compact.journal import Journal, roll_back
 
-    journal = Journal("b1", outputs=[("variable=x/date=d/part-b1.parquet",) * 2], remote=True)
+    journal = Journal(
+        "b1", outputs=[("kind=float/variable=x/date=d/part-b1.parquet",) * 2], remote=True
+    )
     with pytest.raises(ValueError, match="parquet_root"):
         roll_back(tmp_path, journal)
 

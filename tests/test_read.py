@@ -75,7 +75,7 @@ def fake_compact(root: Path, name: str, partition: str = "day", limit: int | Non
         for key in dict.fromkeys(keys.tolist()):
             rows = np.flatnonzero(keys == key)
             part = table.take(pa.array(rows))
-            write_parquet(part, parquet_dir(root, name, key) / f"part-{batch}.parquet")
+            write_parquet(part, parquet_dir(root, "float", name, key) / f"part-{batch}.parquet")
         (directory / "compacted").mkdir(exist_ok=True)
         for p in segments:
             os.rename(p, directory / "compacted" / p.name)
@@ -84,7 +84,7 @@ def fake_compact(root: Path, name: str, partition: str = "day", limit: int | Non
 
 def fake_optimize(root: Path, name: str) -> None:
     """Merge each partition's files into one (what `optimize` does), under the lock."""
-    base = parquet_dir(root, name)
+    base = parquet_dir(root, "float", name)
     with flock(root / PUBLISH_LOCK):
         for part_dir in sorted(base.iterdir()):
             files = sorted(part_dir.glob("part-*.parquet"))
@@ -562,7 +562,7 @@ def test_dot_named_variables_are_listed_compacted_and_read(tmp_path: Path) -> No
         store.compact(include_active=True)
         assert store.read(".hidden")["value"].tolist() == [1.0]
         assert store.read("..x")["value"].tolist() == [2.0]
-    assert (tmp_path / "parquet" / "variable=.hidden").is_dir()
+    assert (tmp_path / "parquet" / "kind=float" / "variable=.hidden").is_dir()
 
 
 # -- decoding large reads on several threads -------------------------------------------------

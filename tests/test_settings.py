@@ -16,7 +16,7 @@ def test_created_with_defaults(tmp_path: Path) -> None:
     hfdata.open_store(tmp_path / "s").close()
     body = orjson.loads((tmp_path / "s" / "hfdata.json").read_bytes())
     assert body["format"] == "hfdata"
-    assert body["format_version"] == 1
+    assert body["format_version"] == 2  # issue 16: Parquet in kind=<kind>/ folders
     assert body["partition"] == "day"
     assert body["naive_timezone"] == "UTC"
     assert body["epoch_unit"] is None

@@ -37,7 +37,7 @@ def line(ns: int, value: float) -> bytes:
 def parquet(
     root: Path, variable: str, key: str, name: str, ns: list[int], values: pa.Array
 ) -> Path:
-    directory = root / "parquet" / f"variable={variable}" / f"date={key}"
+    directory = root / "parquet" / "kind=float" / f"variable={variable}" / f"date={key}"
     directory.mkdir(parents=True, exist_ok=True)
     table = pa.table(
         {
@@ -97,7 +97,7 @@ def test_broken_parquet_files(compacted: Path) -> None:
     parquet(compacted, "a", DAY, "part-2.parquet", [T0 + 9 * SECOND, T0], pa.array([1.0, 2.0]))
     parquet(compacted, "a", "2026-11-27", "part-3.parquet", [T0], pa.array([1.0]))
     parquet(compacted, "a", DAY, "part-4.parquet", [T0], pa.array(["x"]))
-    garbage = compacted / "parquet" / "variable=a" / f"date={DAY}" / "part-5.parquet"
+    garbage = compacted / "parquet" / "kind=float" / "variable=a" / f"date={DAY}" / "part-5.parquet"
     garbage.write_bytes(b"not parquet")
     (garbage.parent / ".part-6.parquet.tmp").write_bytes(b"")
     findings = verify(compacted)

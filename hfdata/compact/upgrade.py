@@ -42,7 +42,7 @@ from hfdata.kinds import KINDS, Kind
 from hfdata.layout import decode_name, encoded_log_dir, journal_dir, new_batch_id
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.log.schema import load_schema, store_schema
-from hfdata.parquet.files import KIND_SCHEMAS
+from hfdata.parquet.files import has_kind_schema
 from hfdata.parquet.merge import merge_sorted_files
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.settings import FORMAT_VERSION, record_format_version, recorded_format_version
@@ -138,10 +138,10 @@ def _kind_of(root: Path, parts: PartsRoot, encoded: str, files: list[PartFile]) 
 def _conform(root: Path, parts: PartsRoot, encoded: str, kind: Kind) -> int:
     """Rewrite this store's files of the variable whose schema is not exactly its kind's,
     one batch each (the rewrite replaces the file). Returns how many were rewritten."""
-    schema = KIND_SCHEMAS[kind]
     count = 0
     for file in parts.listing(encoded).files:
-        if not file.own or parts.read_footer(file).schema.to_arrow_schema().equals(schema):
+        schema = parts.read_footer(file).schema.to_arrow_schema()
+        if not file.own or has_kind_schema(schema, kind):
             continue
         journal = Journal(new_batch_id())
         staged = parts.stage(encoded, kind, file.key, journal.batch)

@@ -32,6 +32,7 @@ __all__ = [
     "Written",
     "conform",
     "dedupe_sorted",
+    "has_kind_schema",
     "sort_stable",
     "split_partitions",
     "write_parquet",
@@ -57,6 +58,13 @@ KIND_SCHEMAS: Final[dict[str, pa.Schema]] = {
     )
     for kind in KINDS
 }
+
+
+def has_kind_schema(schema: pa.Schema, kind: Kind) -> bool:
+    """Whether a file's schema has its kind's columns, in order, of its kind's types
+    (what engines reading a kind's folder need; nullability is not compared)."""
+    want = KIND_SCHEMAS[kind]
+    return [(f.name, f.type) for f in schema] == [(f.name, f.type) for f in want]
 
 
 def conform(table: pa.Table, kind: Kind) -> pa.Table:

@@ -82,7 +82,7 @@ def _write_batch(
     batch = new_batch_id()
     outputs, written = [], []
     for key, rows in split_partitions(sort_stable(table), "hour"):
-        staged = parts.stage(encoded, key, batch)
+        staged = parts.stage(encoded, "float", key, batch)
         outputs.append(staged)
         written.append(parts.write(staged, rows, spool=spool))
     return outputs, parts.commit_record(batch, encoded, "float", written, list(replaces)), written
@@ -173,7 +173,7 @@ def test_a_merge_replaces_the_files_it_read(parts: PartsRoot, tmp_path: Path) ->
     merged = _table([T0, T0 + 1, T0 + 2])
     pieces = iter([merged.slice(0, 2), merged.slice(2)])  # a stream, as optimize writes
     batch = new_batch_id()
-    staged = parts.stage("x", old[0].key, batch)
+    staged = parts.stage("x", "float", old[0].key, batch)
     written = [parts.write(staged, pieces, spool=tmp_path / ".spool")]
     replaces = [parts.journal_name(f) for f in old]
     commit = parts.commit_record(batch, "x", "float", written, replaces)
@@ -208,8 +208,9 @@ def test_drop_hides_the_variable(parts: PartsRoot, tmp_path: Path) -> None:
 
 def test_files_are_named_for_journals_and_messages(parts: PartsRoot, tmp_path: Path) -> None:
     [written] = _publish(parts, "x", _table([T0]), tmp_path / ".spool")
-    _, final = parts.stage("x", written.key, "b1")
-    assert final.endswith("variable=x/date=2026-11-26T10/part-b1.parquet")
+    _, final = parts.stage("x", "float", written.key, "b1")
+    assert final.endswith("kind=float/variable=x/date=2026-11-26T10/part-b1.parquet")
+    assert parts.listing("x").kind == "float"
     assert parts.journal_name(written).endswith(written.rel)
     assert parts.describe(written).endswith(written.rel)
     assert written.name == written.rel.rsplit("/", 1)[-1]

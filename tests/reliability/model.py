@@ -265,9 +265,7 @@ def parquet_rows(root: Path) -> dict[str, list[tuple[int, Any]]]:
     base = root / "parquet"
     if not base.is_dir():
         return out
-    for var_dir in sorted(base.iterdir()):
-        if not var_dir.name.startswith("variable="):
-            continue
+    for var_dir in sorted(base.glob("kind=*/variable=*")):
         name = decode_name(var_dir.name.removeprefix("variable="))
         rows = out.setdefault(name, [])
         for path in sorted(var_dir.glob("date=*/*.parquet")):

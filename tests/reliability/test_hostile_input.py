@@ -149,7 +149,7 @@ def run_names(tmp_path: Path, examples: int, figures: Figures) -> None:
             encoded = encode_name(name)
             assert decode_name(encoded) == name
             assert "/" not in encoded and encoded not in (".", "..", "")
-            for path in (log_dir(root, name), parquet_dir(root, name, "2026-11-26")):
+            for path in (log_dir(root, name), parquet_dir(root, "float", name, "2026-11-26")):
                 resolved = path.resolve()
                 if not resolved.is_relative_to(root):
                     counts["escapes"] += 1
