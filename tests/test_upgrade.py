@@ -152,3 +152,36 @@ def test_cli_upgrade(format1: Path) -> None:
     assert rows["0042"]["parquet_folder"] == "kind=float/variable=0042"
     assert rows["cfg"]["parquet_folder"] == "kind=json/variable=cfg"
     assert hfdata_cli("upgrade", root).stdout.strip().endswith("nothing to do")
+
+
+def test_s3_root_upgrades_through_commit_records(format1: Path) -> None:
+    """On a real S3 server (moto): copies, one commit record, the originals deleted."""
+    import pyarrow.fs as pafs
+    from s3server import make_bucket, moto_server, storage_options
+
+    from hfdata.parquet.objectstore import filesystem
+
+    with moto_server() as url:
+        make_bucket(url, "old")
+        options = storage_options(url)
+        uri = "s3://old/tree"
+        fs, base = filesystem(uri, options)
+        pafs.copy_files(
+            str(format1 / "shared_root"),
+            base,
+            source_filesystem=pafs.LocalFileSystem(),
+            destination_filesystem=fs,
+        )
+        for name in ("shared_a", "shared_b"):
+            settings = format1 / name / "hfdata.json"
+            recorded = json.loads(settings.read_text())
+            recorded["parquet_root"] = uri
+            settings.write_text(json.dumps(recorded))
+        expected = _expected(format1 / "expected" / "shared")
+        for name in ("shared_a", "shared_b"):
+            with hfdata.open_store(format1 / name, upgrade=True, storage_options=options) as s:
+                _assert_equal(_reads(s), expected)
+        infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
+        data = [i.path for i in infos if i.path.endswith(".parquet")]
+        assert data and all(p.removeprefix(base + "/").startswith("kind=") for p in data)
+        assert [f for f in verify(format1 / "shared_a", options) if f.level == "error"] == []
