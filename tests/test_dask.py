@@ -325,7 +325,7 @@ def test_local_cluster_resample_over_s3_matches_read(tmp_path: Path, processes: 
                     n_workers=2,
                     threads_per_worker=1,
                     processes=processes,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: never a clash with a cluster on 8787
                 ) as cluster,
                 Client(cluster),
                 dask.config.set(scheduler=None),
