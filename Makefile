@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest torture bench bench-quick bench-env clean
+.PHONY: test demo lint typecheck pytest interop torture bench bench-quick bench-env clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,17 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow and not interop"
+
+# Engines that start a JVM (Spark, the `interop` extra): docs/engines.md's Spark recipes.
+INTEROP_STAMP := $(VENV)/.interop-installed
+
+$(INTEROP_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,interop]'
+	touch $(INTEROP_STAMP)
+
+interop: $(INTEROP_STAMP)
+	$(BIN)/pytest -q -m interop
 
 test: lint typecheck pytest
 
