@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from engineutil import KINDS_OF, Expected, build_store, check_dates, check_rows, recipes, rows_of
+from engineutil import KINDS_OF, Expected, check_dates, check_rows, recipes, rows_of, tree_store
 from s3server import make_bucket, moto_server, storage_options
 
 from hfdata.kinds import KINDS, Kind
@@ -33,7 +32,7 @@ _buckets = itertools.count()
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Expected]:
     root = tmp_path_factory.mktemp("engines") / "s"
-    return str(root / "parquet"), build_store(root)
+    return str(root / "parquet"), tree_store(root)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +42,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Expected
         make_bucket(url, bucket)
         options = storage_options(url)
         uri = f"s3://{bucket}/data"
-        expected = build_store(tmp_path_factory.mktemp("engines-s3") / "s", uri, options)
+        expected = tree_store(tmp_path_factory.mktemp("engines-s3") / "s", uri, options)
         yield uri, expected, options
 
 
@@ -100,9 +99,7 @@ def test_one_variable(engine: str, name: str, local: tuple[str, Expected]) -> No
 
 @pytest.mark.parametrize("kind", ["float", "int", "string"])
 @pytest.mark.parametrize("engine", ["pyarrow", "polars", "duckdb"])
-def test_one_kind_on_s3(
-    engine: str, kind: Kind, s3: tuple[str, Expected, dict[str, Any]]
-) -> None:
+def test_one_kind_on_s3(engine: str, kind: Kind, s3: tuple[str, Expected, dict[str, Any]]) -> None:
     uri, expected, options = s3
     import fsspec
 

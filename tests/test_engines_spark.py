@@ -9,12 +9,11 @@ truncated to the microsecond.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from engineutil import KINDS_OF, Expected, build_store, check_dates, check_rows, recipes, rows_of
+from engineutil import KINDS_OF, Expected, check_dates, check_rows, recipes, rows_of, tree_store
 
 from hfdata.kinds import KINDS, Kind
 
@@ -39,7 +38,7 @@ def spark() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Expected]:
     root = tmp_path_factory.mktemp("engines-spark") / "s"
-    return str(root / "parquet"), build_store(root)
+    return str(root / "parquet"), tree_store(root)
 
 
 def run(spark: Any, recipe: str, **names: Any) -> pa.Table:
