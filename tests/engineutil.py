@@ -59,10 +59,14 @@ def _to_kind_layout(
         enc = quote(name, safe="")
         if parquet_root is None:
             tree = root / "parquet"
+            if not (tree / f"variable={enc}").exists():  # hfdata wrote format 2 itself
+                continue
             (tree / f"kind={kind}").mkdir(exist_ok=True)
             (tree / f"variable={enc}").rename(tree / f"kind={kind}" / f"variable={enc}")
         else:
             base = parquet_root.removeprefix("s3://")
+            if not fs.exists(f"{base}/variable={enc}"):
+                continue
             for old in fs.find(f"{base}/variable={enc}"):  # get + put: no CopyObject
                 fs.pipe(old.replace(f"{base}/", f"{base}/kind={kind}/", 1), fs.cat(old))
                 fs.rm(old)
