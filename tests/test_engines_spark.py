@@ -49,7 +49,7 @@ def run(spark: Any, recipe: str, **names: Any) -> pa.Table:
     wrong = frame.filter("unix_micros(time) != timestamp div 1000 OR time IS NULL").count()
     assert wrong == 0
     rows = frame.select("variable", "date", "timestamp", "value", "metadata").collect()
-    columns = list(zip(*rows, strict=True)) if rows else [[]] * 5
+    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 5
     return pa.table(
         {
             "variable": pa.array(columns[0], pa.string()),
