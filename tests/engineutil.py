@@ -39,40 +39,9 @@ DOC: Final = Path(__file__).resolve().parent.parent / "docs" / "engines.md"
 def tree_store(
     root: Path, parquet_root: str | None = None, storage_options: dict[str, Any] | None = None
 ) -> Expected:
-    """`build_store`, its tree in the kind layout."""
-    expected = build_store(root, parquet_root, storage_options)
-    _to_kind_layout(root, parquet_root, storage_options)
-    return expected
-
-
-# --- TEMPORARY: remove once hfdata.layout has kind_folder (the kind level lands on main). ---
-def _to_kind_layout(
-    root: Path, parquet_root: str | None, storage_options: dict[str, Any] | None
-) -> None:
-    """Move each `parquet/variable=X` folder to `parquet/kind=<its kind>/variable=X`."""
-    from urllib.parse import quote
-
-    import fsspec
-
-    fs = fsspec.filesystem("s3", **(storage_options or {}))
-    for name, kind in KINDS_OF.items():
-        enc = quote(name, safe="")
-        if parquet_root is None:
-            tree = root / "parquet"
-            if not (tree / f"variable={enc}").exists():  # hfdata wrote format 2 itself
-                continue
-            (tree / f"kind={kind}").mkdir(exist_ok=True)
-            (tree / f"variable={enc}").rename(tree / f"kind={kind}" / f"variable={enc}")
-        else:
-            base = parquet_root.removeprefix("s3://")
-            if not fs.exists(f"{base}/variable={enc}"):
-                continue
-            for old in fs.find(f"{base}/variable={enc}"):  # get + put: no CopyObject
-                fs.pipe(old.replace(f"{base}/", f"{base}/kind={kind}/", 1), fs.cat(old))
-                fs.rm(old)
-
-
-# --- end TEMPORARY ---
+    """The engine store (`benchmarks/_enginestore.py`), compacted, with what each variable
+    holds."""
+    return build_store(root, parquet_root, storage_options)
 
 
 def recipes() -> dict[str, str]:
