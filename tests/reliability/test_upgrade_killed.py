@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import hfdata
+from hfdata.compact.upgrade import PLAN_FILE
 from hfdata.kinds import Kind
 from hfdata.layout import decode_name, new_batch_id, partition_key_ns
 from hfdata.parquet.files import KIND_SCHEMAS
@@ -56,7 +57,7 @@ from hfdata.tools.cli import main as cli_main
 from hfdata.tools.verify import verify
 
 from .conftest import Figures, WriterServer
-from .model import torture_count
+from .model import FULL, torture_count
 
 DATA = Path(__file__).parents[1] / "data" / "format1.tar.gz"
 SOURCES = ("local", "shared", "synthetic")
@@ -194,7 +195,9 @@ def synthetic_case(base: Path, rng: random.Random) -> Case:
             ns = T0 + span + rng.randrange(HOUR)
             store.append(name, pa.scalar(ns, pa.timestamp("ns", tz="UTC")).as_py(), None)
             used[name].add(ns)
-        store.compact(variables=["late"], include_active=True)  # `late` has Parquet to hold the nulls
+        store.compact(
+            variables=["late"], include_active=True
+        )  # `late` has Parquet to hold the nulls
         expected = reads(store)
     parquet = root / "parquet"
     for kind_dir in sorted(parquet.glob("kind=*")):
@@ -296,9 +299,9 @@ def leftovers(case: Case) -> list[str]:
     found = []
     for path in case.base.rglob("*"):
         rel = str(path.relative_to(case.base))
-        if path.name.startswith(".") and path.name not in LOCKS:
-            found.append(rel)
-        elif path.name.endswith(".tmp") or (path.parent.name == "_journal" and path.is_file()):
+        hidden = path.name.startswith(".") and path.name not in LOCKS
+        journal = path.parent.name == "_journal" and path.is_file()
+        if hidden or journal or path.name.endswith(".tmp"):
             found.append(rel)
     return sorted(found)
 
@@ -310,6 +313,16 @@ def snapshot(case: Case) -> dict[str, tuple[int, int]]:
         for p in case.base.rglob("*")
         if p.is_file() and p.name not in LOCKS
     }
+
+
+def state_after_kill(case: Case) -> dict[str, int]:
+    """Where the child stopped: before its plan, with its plan written, or with the
+    version recorded (so the signal trials show which steps their kills reached)."""
+    if recorded_format_version(case.victim) >= FORMAT_VERSION:
+        return {"stopped_with_version_recorded": 1}
+    if (case.victim / "_journal" / PLAN_FILE).exists():
+        return {"stopped_with_plan_written": 1}
+    return {"stopped_before_plan": 1}
 
 
 def copy_case(case: Case, target: Path) -> Case:
@@ -330,15 +343,37 @@ def finish(root: Path, via: str) -> None:
 
 
 # -- one trial -------------------------------------------------------------------------------
-def one_trial(
-    base: Path, server: WriterServer, rng: random.Random, cache: Path, source: str, mode: str
-) -> dict[str, int]:
-    if source == "synthetic":
-        case = synthetic_case(base, rng)
-    else:
-        case = tarball_case(base, source, rng, cache)
+def make_case(base: Path, rng: random.Random, cache: Path, source: str) -> Case:
+    case = (
+        synthetic_case(base, rng)
+        if source == "synthetic"
+        else tarball_case(base, source, rng, cache)
+    )
     for root in case.before:
         upgrade_store(root)
+    return case
+
+
+def dry_run(server: WriterServer, case: Case, via: str) -> int:
+    """How many mutating calls the child's upgrade makes, counted on a copy."""
+    dry_case = copy_case(case, case.base.with_name(case.base.name + "-dry"))
+    dry = server.run(root=str(dry_case.victim), action="upgrade", via=via, kill=False)
+    shutil.rmtree(dry_case.base)
+    assert dry["error"] == "", dry["error"]
+    calls: int = dry["calls"]
+    return calls
+
+
+def one_trial(
+    case: Case,
+    server: WriterServer,
+    rng: random.Random,
+    source: str,
+    mode: str,
+    at: int | None = None,
+) -> dict[str, int]:
+    """Upgrade `case.victim` in a child ended as `mode` says (at call `at`, drawn if None),
+    finish the upgrade, check everything; returns the trial's counters."""
     rows_before = partition_rows(case)
     via = rng.choice(VIAS)
     counts: dict[str, int] = {"trials": 1, f"source_{source}": 1, f"mode_{mode}": 1}
@@ -348,11 +383,10 @@ def one_trial(
             root=str(case.victim), action="upgrade", via=via, spin=rng.randint(0, 3_000_000)
         )
     else:
-        dry_case = copy_case(case, base.with_name(base.name + "-dry"))
-        dry = server.run(root=str(dry_case.victim), action="upgrade", via=via, kill=False)
-        shutil.rmtree(dry_case.base)
-        assert dry["error"] == "", dry["error"]
-        at = rng.randrange(dry["calls"] + 1)  # == calls: the run completes
+        if at is None:
+            calls = dry_run(server, case, via)
+            at = rng.randrange(calls + 1)  # == calls: the run completes
+            counts["steps_available"] = calls
         reply = server.run(
             root=str(case.victim),
             action="upgrade",
@@ -361,7 +395,6 @@ def one_trial(
             die_at=at,
             fail=mode == "error",
         )
-        counts["steps_available"] = dry["calls"]
         counts["died_at_step"] = int(reply["died_at_step"])
     if mode == "error" and reply["error"]:
         counts["injected_errors_raised"] = 1
@@ -370,6 +403,7 @@ def one_trial(
         assert reply["error"] == "", reply["error"]
     counts["interrupted"] = int(not reply["closed"])
 
+    counts.update(state_after_kill(case))
     version = recorded_format_version(case.victim)
     if version < FORMAT_VERSION:
         with pytest.raises(hfdata.UpgradeRequired):
@@ -424,9 +458,28 @@ def run_trials(
     cache = tmp_path / "cache"
     cache.mkdir()
     for trial, (source, mode) in enumerate(plan):
-        totals.update(one_trial(tmp_path / f"t{trial}", server, rng, cache, source, mode))
-        shutil.rmtree(tmp_path / f"t{trial}")
+        case = make_case(tmp_path / f"t{trial}", rng, cache, source)
+        totals.update(one_trial(case, server, rng, source, mode))
+        shutil.rmtree(case.base)
     figures.add("upgrade_killed", **totals)
+
+
+def every_step(
+    server: WriterServer, tmp_path: Path, source: str, seed: int, stride: int, figures: Figures
+) -> None:
+    """Kill one store's upgrade at each of its steps in turn (every `stride`-th, and always
+    the last few: the version record and the plan's removal)."""
+    cache = tmp_path / "cache"
+    cache.mkdir(exist_ok=True)
+    template = make_case(tmp_path / f"{source}-template", random.Random(seed), cache, source)
+    calls = dry_run(server, template, "api")
+    steps = sorted(set(range(0, calls + 1, stride)) | set(range(max(calls - 6, 0), calls + 1)))
+    totals: Counter[str] = Counter({"stores": 1, "steps_available": calls})
+    for at in steps:
+        case = copy_case(template, tmp_path / f"{source}-{at}")
+        totals.update(one_trial(case, server, random.Random(seed + at), source, "step", at))
+        shutil.rmtree(case.base)
+    figures.add(f"upgrade_killed_every_step_{source}", **totals)
 
 
 def test_upgrade_killed_quick(server: WriterServer, tmp_path: Path, figures: Figures) -> None:
@@ -435,9 +488,25 @@ def test_upgrade_killed_quick(server: WriterServer, tmp_path: Path, figures: Fig
     run_trials(server, tmp_path, plan, seed=1, figures=figures)
 
 
+def test_killed_at_the_last_steps_leaves_no_plan(
+    server: WriterServer, tmp_path: Path, figures: Figures
+) -> None:
+    """The last steps (the version record, the plan's removal, their fsyncs): a plan left
+    beside a recorded version was never removed (fixed: the plan goes first)."""
+    every_step(server, tmp_path, "local", seed=5, stride=1_000_000, figures=figures)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", SOURCES)
+def test_upgrade_killed_at_every_step(
+    server: WriterServer, tmp_path: Path, figures: Figures, source: str
+) -> None:
+    """Every step of one store's upgrade in turn (every 10th unless HFDATA_TORTURE=full)."""
+    every_step(server, tmp_path, source, seed=6, stride=1 if FULL else 10, figures=figures)
+
+
 @pytest.mark.slow
 def test_upgrade_killed_torture(server: WriterServer, tmp_path: Path, figures: Figures) -> None:
     rng = random.Random(3)
     plan = [(rng.choice(SOURCES), rng.choice(MODES)) for _ in range(torture_count(300))]
     run_trials(server, tmp_path, plan, seed=4, figures=figures)
-
