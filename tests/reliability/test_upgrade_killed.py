@@ -48,7 +48,7 @@ import pytest
 import hfdata
 from hfdata.compact.upgrade import PLAN_FILE
 from hfdata.kinds import Kind
-from hfdata.layout import decode_name, new_batch_id, partition_key_ns
+from hfdata.layout import Partition, decode_name, new_batch_id, partition_key_ns
 from hfdata.parquet.files import KIND_SCHEMAS
 from hfdata.parquet.objectstore import ParquetRoot
 from hfdata.settings import FORMAT_VERSION, recorded_format_version
@@ -63,6 +63,7 @@ DATA = Path(__file__).parents[1] / "data" / "format1.tar.gz"
 SOURCES = ("local", "shared", "synthetic")
 MODES = ("signal", "step", "step", "error")
 VIAS = ("api", "open", "cli")
+PARTITIONS: tuple[Partition, ...] = ("hour", "day", "month")
 T0 = 1_780_000_000_000_000_000  # 2026-05-28
 HOUR = 3_600_000_000_000
 LOCKS = {".compact.lock", ".publish.lock"}
@@ -172,7 +173,7 @@ def synthetic_case(base: Path, rng: random.Random) -> Case:
     """A current store of random data, its reads, then the same files in format 1's
     layout, plus a kind-less all-null float64 file in the string variable `late`."""
     root = base / "store"
-    partition = rng.choice(["hour", "day", "month"])
+    partition: Partition = rng.choice(PARTITIONS)
     span = {"hour": 6 * HOUR, "day": 60 * HOUR, "month": 24 * 40 * HOUR}[partition]
     used: dict[str, set[int]] = {name: set() for name in SYNTHETIC}
     with hfdata.open_store(root, partition=partition) as store:

@@ -99,7 +99,7 @@ class Die:
 
         tick = self.tick
 
-        class Counting(pafs.LocalFileSystem):
+        class Counting(pafs.LocalFileSystem):  # type: ignore[misc]
             pass
 
         for name in FS_CALLS:
@@ -120,7 +120,7 @@ class Die:
             fs, base = real_filesystem(*args, **kwargs)
             return (Counting() if type(fs) is pafs.LocalFileSystem else fs), base
 
-        objectstore.filesystem = filesystem  # type: ignore[assignment]
+        objectstore.filesystem = filesystem
 
 
 PATH_CALLS = ("unlink", "rename", "replace", "rmdir", "mkdir", "touch", "write_bytes", "write_text")
