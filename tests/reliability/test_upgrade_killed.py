@@ -26,6 +26,13 @@ upgrade is finished (any of the three ways), and: every variable reads exactly a
 many rows as before (nothing lost or doubled), every file sits in its kind's folder with
 its kind's schema and (object store) is named by a live commit, no plan, journal or
 temporary is left, `verify` finds no error, and a second upgrade changes nothing.
+
+OBJECT_STORE_TEMPORARIES: an object-store root that is a local path writes each commit
+record and each upload (the rewrite batches') through a hidden `.…tmp` renamed into place;
+a run killed between the two leaves that temporary, and nothing removes it (it is never
+read: hidden, and named by no commit). Counted as `object_store_temporaries_left`, not
+failed on: it is the compaction protocol's behaviour on such roots, not the upgrade's (a
+real object store has no temporaries).
 """
 
 from __future__ import annotations
