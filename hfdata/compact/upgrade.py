@@ -16,7 +16,7 @@ forward or back:
 3. rewrites, through the ordinary batch protocol (`hfdata.compact.batch`), any of this
    store's files whose schema is not exactly its kind's (format 1 let a variable's
    first files be all-null float64 before its kind was known);
-4. records format version 2 in `hfdata.json` (atomically) and removes the plan.
+4. removes the plan, then records format version 2 in `hfdata.json` (atomically).
 
 Killed anywhere, the store still reads as format 1 (refused until upgraded), and the
 next run finishes every step: each is idempotent, and the batches of step 3 are rolled
@@ -39,13 +39,24 @@ from hfdata.compact.recovery import compact_lock
 from hfdata.durable import atomic_write, fsync_dir, make_dirs
 from hfdata.errors import CorruptFile
 from hfdata.kinds import KINDS, Kind
-from hfdata.layout import decode_name, encoded_log_dir, journal_dir, new_batch_id
+from hfdata.layout import (
+    SCHEMA_FILE,
+    decode_name,
+    encoded_log_dir,
+    journal_dir,
+    new_batch_id,
+)
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.log.schema import load_schema, store_schema
 from hfdata.parquet.files import has_kind_schema
 from hfdata.parquet.merge import merge_sorted_files
 from hfdata.parquet.root import PartFile, PartsRoot
-from hfdata.settings import FORMAT_VERSION, record_format_version, recorded_format_version
+from hfdata.settings import (
+    FORMAT_VERSION,
+    SETTINGS_FILE,
+    record_format_version,
+    recorded_format_version,
+)
 
 __all__ = ["PLAN_FILE", "UpgradeReport", "upgrade"]
 
@@ -73,6 +84,7 @@ def upgrade(root: Path, parts: PartsRoot, *, progress: bool | None = None) -> Up
         if before >= FORMAT_VERSION:
             return UpgradeReport(before, before, seconds=time.monotonic() - started)
         plan, files = _load_or_write_plan(root, parts)
+        _sweep_temporaries(root, plan)
         bar = progress_bar(progress, len(plan), "upgrading", "variable")
         rewritten = 0
         try:
@@ -89,9 +101,12 @@ def upgrade(root: Path, parts: PartsRoot, *, progress: bool | None = None) -> Up
         finally:
             if bar is not None:
                 bar.close()
-        record_format_version(root, FORMAT_VERSION)
+        # The plan goes first: once the version is recorded no run looks at it again, so a
+        # kill between the two steps the other way round would leave it forever. Killed
+        # here, the next run finds no format-1 files, writes an empty plan, and records.
         (journal_dir(root) / PLAN_FILE).unlink(missing_ok=True)
         fsync_dir(journal_dir(root))
+        record_format_version(root, FORMAT_VERSION)
     return UpgradeReport(
         before, FORMAT_VERSION, len(plan), files, rewritten, time.monotonic() - started
     )
@@ -110,6 +125,18 @@ def _load_or_write_plan(root: Path, parts: PartsRoot) -> tuple[list[tuple[str, K
     body = {"format": "hfdata-upgrade", "to": FORMAT_VERSION, "variables": plan, "files": files}
     atomic_write(path, orjson.dumps(body))
     return plan, files
+
+
+def _sweep_temporaries(root: Path, plan: list[tuple[str, Kind]]) -> None:
+    """Remove what an earlier run killed mid-write left: the hidden temporaries of the
+    version record (`hfdata.json`) and of the `_schema.json`s step 2 writes. Nothing else
+    writes them now: the upgrade holds the compaction lock, and no writer opens a store
+    of the old format."""
+    strays = list(root.glob(f".{SETTINGS_FILE}.*.tmp"))
+    for encoded, _ in plan:
+        strays += encoded_log_dir(root, encoded).glob(f".{SCHEMA_FILE}.*.tmp")
+    for stray in strays:
+        stray.unlink(missing_ok=True)
 
 
 _KIND_OF_TYPE: Final = {"double": "float", "int64": "int", "bool": "bool", "string": "string"}

@@ -608,12 +608,14 @@ class ParquetRoot(PartsRoot):
 
     def _copy(self, source: str, target: str) -> None:
         """Copy one object (server-side where the store can); on a local filesystem
-        through a hidden temporary, fsynced, renamed into place."""
+        through a hidden temporary, fsynced, renamed into place. The temporary's name is
+        fixed (the file's batch is this store's, the upgrade holds the compaction lock), so
+        the copy a killed upgrade left half done is overwritten by the next run's."""
         src, path = self.full(source), self.full(target)
         parent = path.rsplit("/", 1)[0]
         if self.local:
             self.fs.create_dir(parent, recursive=True)
-            tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{secrets.token_hex(4)}.tmp"
+            tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.upgrade.tmp"
             self.fs.copy_file(src, tmp)
             fsync_path(tmp)
             self.fs.move(tmp, path)

@@ -49,6 +49,15 @@ DESCRIPTIONS = {
     "hostile_batches": "7. Hostile append_many batches",
     "hostile_log_lines": "7. Hostile raw log bytes fed to the parser",
     "state_machine": "8. Model-based state machine",
+    "upgrade_killed": "9. Format 1 -> 2 upgrade killed (SIGKILL after a random spin, or ended at "
+    "its Nth mutating os/pathlib/object-store call) and failed (EIO) at that call; tarball "
+    "local and shared stores and synthetic ones",
+    "upgrade_killed_every_step_local": "9. Upgrade killed at every step in turn: the tarball's "
+    "local store",
+    "upgrade_killed_every_step_shared": "9. Upgrade killed at every step in turn: one of the "
+    "tarball's two stores sharing an object-store root",
+    "upgrade_killed_every_step_synthetic": "9. Upgrade killed at every step in turn: a "
+    "synthetic store (random data, a late-kind all-null float64 file)",
 }
 
 

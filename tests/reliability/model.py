@@ -265,7 +265,10 @@ def parquet_rows(root: Path) -> dict[str, list[tuple[int, Any]]]:
     base = root / "parquet"
     if not base.is_dir():
         return out
-    for var_dir in sorted(base.glob("kind=*/variable=*")):
+    # Format 2 (issue 16): kind=<kind>/variable=<var>/...; format 1's variable=<var>/ too.
+    for var_dir in sorted([*base.glob("kind=*/variable=*"), *base.glob("variable=*")]):
+        if not var_dir.is_dir():
+            continue
         name = decode_name(var_dir.name.removeprefix("variable="))
         rows = out.setdefault(name, [])
         for path in sorted(var_dir.glob("date=*/*.parquet")):

@@ -12,10 +12,12 @@ The server itself never touches the store, so its state never leaks into a child
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import json
 import os
+import pathlib
 import signal
 import sys
 import threading
@@ -62,17 +64,76 @@ class Die:
         for name in self.CALLS:
             setattr(self.os, name, self._wrap(getattr(os, name)))
 
+    def tick(self) -> None:
+        """Count one mutating call: the chosen one dies (or raises EIO) before it runs."""
+        if self.calls == self.at:
+            if self.fail:
+                self.calls += 1
+                raise OSError(errno.EIO, "injected I/O error")
+            os._exit(DIED)
+        self.calls += 1
+
     def _wrap(self, real: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
-            if self.calls == self.at:
-                if self.fail:
-                    self.calls += 1
-                    raise OSError(errno.EIO, "injected I/O error")
-                os._exit(DIED)
-            self.calls += 1
+            self.tick()
             return real(*args, **kwargs)
 
         return call
+
+    def watch_paths(self) -> None:
+        """Count `pathlib.Path`'s mutating methods too (they call `os` through pathlib's own
+        reference, which the module proxies miss): the upgrade removes its plan with
+        `Path.unlink`, makes folders with `Path.mkdir`. Only in a child that does nothing
+        else, so patching the class is harmless."""
+        for name in PATH_CALLS:
+            setattr(pathlib.Path, name, self._wrap(getattr(pathlib.Path, name)))
+
+    def watch_object_store(self) -> None:
+        """Count the mutating calls of an object-store root's filesystem (pyarrow's, C++):
+        a `parquet_root` that is a local path gets a `LocalFileSystem` subclass whose
+        create_dir, delete_*, move, copy_file and open_*_stream count first (it is still a
+        `LocalFileSystem`, so the root behaves exactly as it does unwatched)."""
+        import pyarrow.fs as pafs
+
+        from hfdata.parquet import objectstore
+
+        tick = self.tick
+
+        class Counting(pafs.LocalFileSystem):  # type: ignore[misc]
+            pass
+
+        for name in FS_CALLS:
+
+            def make(name: str) -> Any:
+                real = getattr(pafs.LocalFileSystem, name)
+
+                def call(fs: Any, *args: Any, **kwargs: Any) -> Any:
+                    tick()
+                    return real(fs, *args, **kwargs)
+
+                return call
+
+            setattr(Counting, name, make(name))
+        real_filesystem = objectstore.filesystem
+
+        def filesystem(*args: Any, **kwargs: Any) -> tuple[Any, str]:
+            fs, base = real_filesystem(*args, **kwargs)
+            return (Counting() if type(fs) is pafs.LocalFileSystem else fs), base
+
+        objectstore.filesystem = filesystem
+
+
+PATH_CALLS = ("unlink", "rename", "replace", "rmdir", "mkdir", "touch", "write_bytes", "write_text")
+FS_CALLS = (
+    "create_dir",
+    "delete_dir",
+    "delete_dir_contents",
+    "delete_file",
+    "move",
+    "copy_file",
+    "open_output_stream",
+    "open_append_stream",
+)
 
 
 DIED = 77
@@ -86,6 +147,9 @@ def run_compactor(cmd: dict[str, Any], ack_fd: int) -> None:
         module = importlib.import_module(name)
         if hasattr(module, "os"):
             module.os = die.os  # type: ignore[attr-defined]
+    if cmd["action"] == "upgrade":
+        run_upgrade(cmd, die, ack_fd)
+        return
     os.write(ack_fd, b"start\n")
     store = hfdata.open_store(str(cmd["root"]))
     if cmd["action"] == "optimize":
@@ -95,6 +159,38 @@ def run_compactor(cmd: dict[str, Any], ack_fd: int) -> None:
     store.close()
     os.write(ack_fd, b"calls %d\n" % die.calls)
     os.write(ack_fd, b"closed\n")
+
+
+def run_upgrade(cmd: dict[str, Any], die: Die, ack_fd: int) -> None:
+    """Upgrade a format-1 store (`via`: `upgrade_store`, `open_store(upgrade=True)` or the
+    CLI's `main`), counting `os`, `pathlib` and an object-store root's filesystem calls."""
+    for name in UPGRADE_MODULES:
+        module = importlib.import_module(name)
+        if getattr(module, "os", None) is os:
+            module.os = die.os  # type: ignore[attr-defined]
+    die.watch_paths()
+    die.watch_object_store()
+    os.write(ack_fd, b"start\n")
+    root = str(cmd["root"])
+    via = cmd.get("via", "api")
+    if via == "open":
+        hfdata.open_store(root, upgrade=True).close()
+    elif via == "cli":
+        from hfdata.tools.cli import main as cli_main
+
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is the server's reply pipe
+            code = cli_main(["upgrade", root])
+        if code != 0:
+            raise RuntimeError(f"hfdata upgrade exited with {code}")
+    else:
+        from hfdata.store import upgrade_store
+
+        upgrade_store(root)
+    os.write(ack_fd, b"calls %d\n" % die.calls)
+    os.write(ack_fd, b"closed\n")
+
+
+UPGRADE_MODULES = ("hfdata.settings", "hfdata.store")
 
 
 def role_writer(cmd: dict[str, Any]) -> None:
