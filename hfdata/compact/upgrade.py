@@ -83,8 +83,9 @@ def upgrade(root: Path, parts: PartsRoot, *, progress: bool | None = None) -> Up
         before = recorded_format_version(root)
         if before >= FORMAT_VERSION:
             return UpgradeReport(before, before, seconds=time.monotonic() - started)
-        plan, files = _load_or_write_plan(root, parts)
-        _sweep_temporaries(root, plan)
+        with failing_as(f"upgrading {root}"):
+            plan, files = _load_or_write_plan(root, parts)
+            _sweep_temporaries(root, plan)
         bar = progress_bar(progress, len(plan), "upgrading", "variable")
         rewritten = 0
         try:
@@ -104,9 +105,10 @@ def upgrade(root: Path, parts: PartsRoot, *, progress: bool | None = None) -> Up
         # The plan goes first: once the version is recorded no run looks at it again, so a
         # kill between the two steps the other way round would leave it forever. Killed
         # here, the next run finds no format-1 files, writes an empty plan, and records.
-        (journal_dir(root) / PLAN_FILE).unlink(missing_ok=True)
-        fsync_dir(journal_dir(root))
-        record_format_version(root, FORMAT_VERSION)
+        with failing_as(f"upgrading {root}"):
+            (journal_dir(root) / PLAN_FILE).unlink(missing_ok=True)
+            fsync_dir(journal_dir(root))
+            record_format_version(root, FORMAT_VERSION)
     return UpgradeReport(
         before, FORMAT_VERSION, len(plan), files, rewritten, time.monotonic() - started
     )

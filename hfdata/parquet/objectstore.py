@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -242,7 +241,7 @@ class ParquetRoot(PartsRoot):
         parent = path.rsplit("/", 1)[0]
         if self.local:
             self.fs.create_dir(parent, recursive=True)
-            tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{secrets.token_hex(4)}.tmp"
+            tmp = _temporary(path)
             written = write(self.fs.open_output_stream(tmp))
             fsync_path(tmp)
             self.fs.move(tmp, path)
@@ -283,7 +282,7 @@ class ParquetRoot(PartsRoot):
         data = orjson.dumps(record)
         if self.local:
             self.fs.create_dir(directory, recursive=True)
-            tmp = f"{directory}/.{record['batch']}.{secrets.token_hex(4)}.tmp"
+            tmp = _temporary(path)
             with self.fs.open_output_stream(tmp) as out:
                 out.write(data)
             fsync_path(tmp)
@@ -536,6 +535,10 @@ class ParquetRoot(PartsRoot):
 
     def discard(self, outputs: list[Staged]) -> None:
         self.delete([final for _, final in outputs])
+        if self.local:  # an upload cut short between its temporary and its rename
+            for _, final in outputs:
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.delete_file(_temporary(self.full(final)))
 
     def housekeep(self, encoded: str) -> None:
         self.fold(encoded)
@@ -579,6 +582,11 @@ class ParquetRoot(PartsRoot):
         once), then delete the originals. Called again, it copies what no commit names
         yet and deletes what a commit replaced. Another store's files stay where they
         are (it upgrades its own; readers find them through its commits)."""
+        mark = f"_upgrade_{self.owner}"  # names this store's relocation commits
+        if self.local:  # a commit written to its temporary by a killed run, never renamed
+            for info in self._list(self._commit_dir(encoded)):
+                if info.base_name.startswith(".") and info.base_name.endswith(f"{mark}.json.tmp"):
+                    self.fs.delete_file(info.path)
         entries = self._own_legacy(encoded)
         if entries:
             moved = []
@@ -588,7 +596,7 @@ class ParquetRoot(PartsRoot):
                 self._copy(rel, target)
                 moved.append({**out, "path": target})
             record = self._record(
-                new_batch_id(), encoded, kind, moved, [out["path"] for out in entries]
+                f"{new_batch_id()}{mark}", encoded, kind, moved, [out["path"] for out in entries]
             )
             self.put_commit(record)
         own = [c for _, c in self._load_commits(encoded) if c.owner == self.owner]
@@ -622,6 +630,15 @@ class ParquetRoot(PartsRoot):
             fsync_path(parent)
         else:
             self.fs.copy_file(src, path)
+
+
+def _temporary(path: str) -> str:
+    """The hidden temporary a local filesystem writes `path` through before renaming it.
+    One fixed name per object: objects and batch ids are unique to this store, and a
+    retry (a batch rolled forward) overwrites what a killed attempt left, a roll back
+    deletes it (`discard`)."""
+    parent, name = path.rsplit("/", 1)
+    return f"{parent}/.{name}.tmp"
 
 
 def _is_legacy(rel: str) -> bool:
