@@ -51,7 +51,7 @@ import hfdata
 from benchmarks._harness import Contender, cache_dir, compare, note, scratch_dir, target
 from hfdata.settings import FORMAT_VERSION
 
-__all__ = ["Recipe", "run"]
+__all__ = ["FULL", "QUICK", "Recipe", "cached", "run"]
 
 W = "8"  # object storage and Dask
 VARIABLE = "x"
@@ -167,16 +167,43 @@ def _marker(recipe: Recipe, points: int) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "points": points, **recipe.key()}
 
 
+def cached(recipe: Recipe, home: Path) -> tuple[Path, float | None]:
+    """The recipe's store under `home`, built unless a finished one is there; its path and
+    the seconds building it took now (None if reused).
+
+    Reused while `home/store.json` names this format version, recipe and point count and
+    the store holds that many points. A store being built lives in `home/building/`
+    until its marker is written, so an interrupted build is never taken for a finished
+    one.
+    """
+    marker_path, path, building = home / "store.json", home / "store", home / "building"
+    expected = _marker(recipe, recipe.points())
+    try:
+        saved = json.loads(marker_path.read_text())
+    except (OSError, ValueError):
+        saved = None
+    if isinstance(saved, dict) and {k: saved.get(k) for k in expected} == expected:
+        with hfdata.open_store(path) as store:
+            if store.info(VARIABLE).rows == expected["points"]:
+                return path, None
+    marker_path.unlink(missing_ok=True)
+    for old in (path, building):
+        shutil.rmtree(old, ignore_errors=True)
+    started = time.perf_counter()
+    built = _build(building, recipe)
+    seconds = time.perf_counter() - started
+    if built != expected["points"]:
+        raise RuntimeError(f"built {built:,} points, the recipe says {expected['points']:,}")
+    building.rename(path)
+    marker_path.write_text(json.dumps({**expected, "build_seconds": round(seconds, 1)}) + "\n")
+    return path, seconds
+
+
 @contextlib.contextmanager
 def _store(recipe: Recipe, quick: bool) -> Iterator[tuple[hfdata.Store, float | None]]:
-    """The recipe's store, open, and the seconds building it took now (None if reused).
-
-    Full size: cached under the scratch root (`_work/dask-past-memory/`) and reused while
-    `store.json` there names this format version, recipe and count and the store holds
-    that many points. A store being built lives in `building/` until its marker is
-    written, so an interrupted build is never taken for a finished one. Quick: built in
-    a scratch directory, removed after.
-    """
+    """The recipe's store, open, and the seconds building it took now (None if reused):
+    full size, cached under the scratch root (`_work/dask-past-memory/`, see `cached`);
+    quick, built in a scratch directory that is removed after."""
     if quick:
         with scratch_dir("hfbench-dask-quick") as tmp:
             started = time.perf_counter()
@@ -185,33 +212,9 @@ def _store(recipe: Recipe, quick: bool) -> Iterator[tuple[hfdata.Store, float | 
             with hfdata.open_store(tmp / "store") as store:
                 yield store, seconds
         return
-    home = cache_dir("dask-past-memory")
-    marker_path, path = home / "store.json", home / "store"
-    expected = _marker(recipe, recipe.points())
-    seconds: float | None = None
-    try:
-        saved = json.loads(marker_path.read_text())
-    except (OSError, ValueError):
-        saved = None
-    if saved is not None and {k: saved.get(k) for k in expected} == expected:
-        with hfdata.open_store(path) as store:
-            if store.info(VARIABLE).rows == expected["points"]:
-                yield store, None
-                return
-    for old in (marker_path, path, home / "building"):
-        if old.is_dir():
-            shutil.rmtree(old)
-        else:
-            old.unlink(missing_ok=True)
-    started = time.perf_counter()
-    built = _build(home / "building", recipe)
-    seconds = time.perf_counter() - started
-    if built != expected["points"]:
-        raise RuntimeError(f"built {built:,} points, the recipe says {expected['points']:,}")
-    (home / "building").rename(path)
-    marker_path.write_text(json.dumps({**expected, "build_seconds": round(seconds, 1)}) + "\n")
+    path, built = cached(recipe, cache_dir("dask-past-memory"))
     with hfdata.open_store(path) as store:
-        yield store, seconds
+        yield store, built
 
 
 def _reference(store: hfdata.Store, recipe: Recipe) -> pd.DataFrame:
@@ -228,7 +231,8 @@ def _reference(store: hfdata.Store, recipe: Recipe) -> pd.DataFrame:
                 agg=["mean", "count"],
             )
         )
-    return pd.concat(days)
+    joined: pd.DataFrame = pd.concat(days)
+    return joined
 
 
 def _peak_rss() -> int:
@@ -288,11 +292,12 @@ def _case(store: hfdata.Store, recipe: Recipe, quick: bool, build: float | None)
         expected.append(_reference(store, recipe))
 
     def with_dask(_: Any) -> None:
-        import dask
+        from dask.base import compute
 
         frame = store.to_dask(VARIABLE)
         sampled = frame["value"].resample("1min")
-        mean, count = dask.compute(sampled.mean(), sampled.count())
+        # one pass over the files for both aggregations
+        mean, count = compute(sampled.mean(), sampled.count())
         got.append(pd.DataFrame({"mean": mean, "count": count}))
 
     # Store.read first, with no cluster running (its scheduler would share this process)
