@@ -268,15 +268,64 @@ def _mib(n: float) -> str:
     return f"{n / (1 << 20):,.0f} MiB"
 
 
-def _logs(client: Any, path: Path) -> str:
-    """The workers' and nannies' logs, written to `path` (for a failed run)."""
-    lines: list[str] = []
+def _log_lines(client: Any) -> list[tuple[str, str, str]]:
+    """The workers' and nannies' log entries: (address, level, text)."""
+    lines: list[tuple[str, str, str]] = []
     for nanny in (False, True):
         with contextlib.suppress(Exception):  # a dead cluster has no logs to give
             for address, entries in client.get_worker_logs(nanny=nanny).items():
-                lines += [f"{address} {level}: {text}" for level, text in entries]
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+                lines += [(address, level, text) for level, text in entries]
+    return lines
+
+
+def _after(
+    client: Any, before: dict[str, tuple[int, str, int]], failures: list[str]
+) -> tuple[dict[str, int], int, list[str]]:
+    """After the computation: each worker's peak RSS, the bytes spilled to disk and what
+    to say about the workers; a failure added for a worker replaced, restarted or lost,
+    or a limit that is not `LIMIT`. On any failure the logs go to
+    `_work/dask-past-memory/worker-logs.txt`."""
+    try:
+        after = _workers(client)
+        peaks: dict[str, int] = client.run(_peak_rss)
+        events = _membership_events(client)
+        metrics = client.scheduler_info()["workers"]
+    except Exception as exc:  # the cluster itself broke: say so, keep the logs
+        after, peaks, events, metrics = {}, {}, [f"{type(exc).__name__}: {exc}"], {}
+    spilled = sum(
+        int(m.get("metrics", {}).get("spilled_bytes", {}).get("disk", 0)) for m in metrics.values()
+    )
+    if {v[2] for v in before.values()} != {LIMIT_BYTES}:
+        failures.append(f"worker memory limits are not {LIMIT}: {before}")
+    if after != before:
+        failures.append(
+            f"workers changed: pids {sorted(v[0] for v in before.values())} -> "
+            f"{sorted(v[0] for v in after.values())}"
+        )
+    actions = [e.split()[0] for e in events]
+    if actions != ["add-worker", "add-worker"]:
+        failures.append(
+            f"the scheduler added {actions.count('add-worker')} workers and removed "
+            f"{actions.count('remove-worker')} (2 and 0 expected)"
+            + "".join(
+                f"; {e}" for e in events if e.split()[0] not in {"add-worker", "remove-worker"}
+            )
+        )
+    if len(peaks) != 2:
+        failures.append(f"peak memory read from {len(peaks)} workers, not 2")
+    logs = _log_lines(client)
+    warned = [t for _, level, t in logs if level in {"WARNING", "ERROR", "CRITICAL"}]
+    details = [
+        f"{len(warned)} warnings in the worker and nanny logs"
+        + (f" (first: {' '.join(warned[0].split())[:200]})" if warned else ""),
+        f"workers (pid, id) before and after: {sorted(v[:2] for v in before.values())}"
+        + ("" if after == before else f" and {sorted(v[:2] for v in after.values())}"),
+    ]
+    if failures:
+        log = cache_dir("dask-past-memory") / "worker-logs.txt"
+        log.write_text("".join(f"{a} {level}: {t}\n" for a, level, t in logs))
+        details.append(f"worker and nanny logs: {log}")
+    return peaks, spilled, details
 
 
 def _case(store: hfdata.Store, recipe: Recipe, quick: bool, build: float | None) -> list[Any]:
@@ -305,7 +354,6 @@ def _case(store: hfdata.Store, recipe: Recipe, quick: bool, build: float | None)
     dasking = Contender(f"to_dask on 2 workers x {LIMIT}", "hfdata", with_dask, points)
     out = compare(W, case, [reading], repeats=1, warmup=0)
     failures: list[str] = []
-    details: list[str] = []
     with (
         LocalCluster(
             n_workers=2,
@@ -318,45 +366,24 @@ def _case(store: hfdata.Store, recipe: Recipe, quick: bool, build: float | None)
     ):
         before = _workers(client)
         out += compare(W, case, [dasking], repeats=1, warmup=0)
-        try:
-            after = _workers(client)
-            peaks = client.run(_peak_rss)
-            events = _membership_events(client)
-            metrics = client.scheduler_info()["workers"]
-        except Exception as exc:  # the cluster itself broke: say so, keep the logs
-            after, peaks, events, metrics = {}, {}, [f"{type(exc).__name__}: {exc}"], {}
-        spilled = sum(
-            int(m.get("metrics", {}).get("spilled_bytes", {}).get("disk", 0))
-            for m in metrics.values()
-        )
-        if {v[2] for v in before.values()} != {LIMIT_BYTES}:
-            failures.append(f"worker memory limits are not {LIMIT}: {before}")
-        if after != before:
-            failures.append(f"workers changed: {before} -> {after}")
-        if [e.split()[0] for e in events] != ["add-worker", "add-worker"]:
-            failures.append(f"worker membership events: {events}")
         if dasking.error is not None:
-            failures.append(f"compute failed: {dasking.error}")
-        if failures:
-            log = _logs(client, cache_dir("dask-past-memory") / "worker-logs.txt")
-            details.append(f"worker and nanny logs: {log}")
+            failures.append(f"compute failed: {dasking.error[:300]}")
+        peaks, spilled, worker_details = _after(client, before, failures)
     peak = max(peaks.values(), default=0)
-    if len(peaks) != 2:
-        failures.append(f"peak memory read from {len(peaks)} workers, not 2")
     if expected and got:
         try:
             pd.testing.assert_frame_equal(
                 got[0], expected[0], check_exact=True, check_freq=False, check_names=False
             )
         except AssertionError as exc:
-            failures.append(f"not equal to Store.read day by day: {exc}")
+            failures.append(f"not equal to Store.read day by day: {str(exc)[:300]}")
     elif not failures:
         failures.append("nothing to compare: Store.read day by day failed")
     if not quick and data_bytes <= 2 * LIMIT_BYTES:
         failures.append(f"the data ({data_bytes:,} bytes) fits in the workers' memory")
     partitions = store.to_dask(VARIABLE).npartitions
     bins = len(expected[0]) if expected else 0
-    details += [
+    details = [
         f"{points:,} points x {POINT_BYTES} bytes = {data_bytes / (1 << 30):.2f} GiB "
         f"against 2 workers x {LIMIT}",
         f"{store.info(VARIABLE).parquet_bytes / (1 << 20):,.0f} MiB of Parquet in "
@@ -364,7 +391,7 @@ def _case(store: hfdata.Store, recipe: Recipe, quick: bool, build: float | None)
         f"{partitions} Dask partitions, {bins:,} 1-minute bins",
         "peak worker RSS " + ", ".join(_mib(p) for p in sorted(peaks.values())),
         f"spilled to disk {_mib(spilled)}",
-        f"workers kept (pid, id): {sorted(v[:2] for v in before.values())}",
+        *worker_details,
         "store built in "
         + (f"{build:.0f} s" if build is not None else "an earlier run (cached; reused)"),
     ]
