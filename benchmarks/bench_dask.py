@@ -1,6 +1,6 @@
 """Dask past memory: `to_dask` over a store larger than its workers' memory (issue 16).
 
-    python -m benchmarks.bench_dask            full size (the store is built once, ~5 min)
+    python -m benchmarks.bench_dask            full size (the store is built once: 157 s here)
     python -m benchmarks.bench_dask --quick    a small store
 
 What Dask is for is data that does not fit. One variable of float points at 20 Hz over
