@@ -33,6 +33,9 @@ free of harness classes and the results can be saved as JSON):
   timed in the same ``compare``, see ``_report.ratio``). For a measured quantity that
   is not a rate (memory), pass ``value=`` and ``maximum=`` instead: met when
   ``value <= maximum``; ``unit`` names what both are in (default ``"x"``, a ratio).
+  ``failures`` lists checks that failed besides the threshold (results not equal, a
+  worker lost): any makes the target NOT MET whatever it measured. ``withdrawn``
+  says which issue withdrew a target and why: it is shown, measured, never judged.
 * ``note(...)`` — a workload that was skipped or only partly run, with the reason.
 
 Timing: ``compare(workload, case, contenders, repeats=, warmup=)`` runs every
@@ -66,6 +69,7 @@ __all__ = [
     "WORKLOADS",
     "Contender",
     "Role",
+    "cache_dir",
     "compare",
     "fresh_dir",
     "measurement",
@@ -141,8 +145,11 @@ def target(
     maximum: float | None = None,
     unit: str = "x",
     source: str = "",
+    failures: Sequence[str] = (),
+    withdrawn: str | None = None,
 ) -> dict[str, Any]:
-    """A target: a ratio ``subject / reference >= minimum`` or a value ``<= maximum``."""
+    """A target: a ratio ``subject / reference >= minimum`` or a value ``<= maximum``
+    (and no failed check); or a withdrawn one, shown but not judged."""
     return {
         "kind": "target",
         "workload": workload,
@@ -156,6 +163,8 @@ def target(
         "maximum": maximum,
         "unit": unit,
         "source": source,
+        "failures": list(failures),
+        "withdrawn": withdrawn,
     }
 
 
@@ -265,6 +274,15 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def cache_dir(name: str) -> Path:
+    """A directory under the scratch root that is kept between runs (a large input built
+    once); the workload checks that what it finds there is still what it needs."""
+    root = _SCRATCH_ROOT[0] if _SCRATCH_ROOT else Path(__file__).resolve().parent / "_work"
+    path = root / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def fresh_dir(parent: Path, prefix: str) -> Path:

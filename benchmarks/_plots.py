@@ -45,7 +45,11 @@ def write_plots(records: list[Record], directory: Path) -> dict[str, str]:
 
 def _targets(plt: Any, records: list[Record]) -> Any:
     targets = [
-        t for t in evaluate(records) if t["measured"] is not None and (t["minimum"] or t["maximum"])
+        t
+        for t in evaluate(records)
+        if t["measured"] is not None
+        and (t["minimum"] or t["maximum"])
+        and t["status"] != "withdrawn"
     ]
     if not targets:
         return None

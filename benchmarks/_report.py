@@ -53,7 +53,8 @@ def ratio(subject: Record, reference: Record) -> float:
 
 
 def evaluate(records: list[Record]) -> list[Record]:
-    """Each target with ``measured`` (a ratio or value) and ``status`` met/not met/not measured."""
+    """Each target with ``measured`` (a ratio or value) and ``status``: met, NOT MET (the
+    threshold missed or a check failed), not measured, or withdrawn (still measured)."""
     by_name = {
         (r["workload"], r["case"], r["contender"]): r for r in records if r["kind"] == "measurement"
     }
@@ -73,9 +74,17 @@ def evaluate(records: list[Record]) -> list[Record]:
             if subject and reference and _ok(subject) and _ok(reference):
                 measured = ratio(subject, reference)
             met = measured is not None and (t["minimum"] is None or measured >= t["minimum"])
-        status = "not measured" if measured is None else "met" if met else "NOT MET"
+        failures = list(t.get("failures") or ())  # records saved before had none
+        if t.get("withdrawn"):
+            status = "withdrawn"
+        elif failures:
+            status = "NOT MET"
+        else:
+            status = "not measured" if measured is None else "met" if met else "NOT MET"
         aim = t["aim"] is not None and measured is not None and measured >= t["aim"]
-        out.append({**t, "measured": measured, "status": status, "aim_met": aim})
+        out.append(
+            {**t, "measured": measured, "status": status, "aim_met": aim, "failures": failures}
+        )
     return out
 
 
@@ -105,6 +114,8 @@ def _unit(t: Record) -> str:
 
 
 def _threshold(t: Record) -> str:
+    if t.get("withdrawn"):
+        return f"- ({t['withdrawn']})"
     if t["maximum"] is not None:
         return f"≤ {t['maximum']:g}{_unit(t)}"
     text = f"≥ {t['minimum']:g}{_unit(t)}" if t["minimum"] is not None else "-"
@@ -114,10 +125,13 @@ def _threshold(t: Record) -> str:
 
 
 def _measured(t: Record) -> str:
+    # one line, no table separators: a failure's text can be an assertion's report
+    failed = "".join(f"; failed: {' '.join(f.split())}" for f in t["failures"])
+    failed = failed.replace("|", "/")
     if t["measured"] is None:
-        return "-"
+        return "-" + failed
     aim = " (aim met)" if t["aim_met"] else ""
-    return f"{t['measured']:.2f}{_unit(t)}{aim}"
+    return f"{t['measured']:.2f}{_unit(t)}{aim}{failed}"
 
 
 def console(records: list[Record]) -> str:

@@ -2,7 +2,8 @@
 
 Each suite is a module ``benchmarks.bench_<name>`` with ``run(quick) -> list[dict]``
 (see ``_harness``). ``s3`` (workload 8, issue 8: Parquet on an S3 server, Dask) is
-written separately and needs the ``s3``/``dask`` extras: while the module is missing,
+written separately and needs the ``s3``/``dask`` extras, as does ``dask`` (workload 8
+too, issue 16: Dask over a store larger than its workers' memory): while a module is missing,
 or cannot be imported (an extra not installed), its workload is reported as skipped
 with a note. A suite that raises is reported as failed with the error, and the
 others still run.
@@ -36,6 +37,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("scaling", ("7",), optional=False),  # append rows/s by writer processes
     Suite("growth", ("7",), optional=False),  # slice and compaction as the store grows
     Suite("s3", ("8",), optional=True),
+    Suite("dask", ("8",), optional=True),  # to_dask past the workers' memory (issue 16)
     Suite("pipe", ("9",), optional=False),  # `hfdata append -` from a pipe (issue 14)
 )
 

@@ -18,9 +18,11 @@ Cases (workload "8", object storage and Dask):
   `distributed.LocalCluster` (2 worker processes, 1 thread each) against
   `store.read("x", resample="1min")`, 30 days at 2 points/s (5,184,000 rows in 30 day
   files; quick: 1 point/10 s), timed in three alternating blocks of five runs (read
-  alone, then Dask on a new cluster; quick: one block of three). Target (issue 8):
-  within 1.5x, i.e. rate >= 0.667x. Also shown: `to_dask(..., partition_rows=1)` (one
-  Dask partition per day).
+  alone, then Dask on a new cluster; quick: one block of three). Informational: its
+  target (issue 8: within 1.5x, i.e. rate >= 0.667x) was withdrawn by issue 16, since on
+  2 cores it measures Dask's fixed scheduling cost, not hfdata; what Dask is for, data
+  past the workers' memory, is benchmarks/bench_dask.py. Also shown:
+  `to_dask(..., partition_rows=1)` (one Dask partition per day).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ from hfdata.read import query as hfread
 __all__ = ["run"]
 
 W = "8"  # object storage and Dask (issue 8)
+WITHDRAWN = (
+    "withdrawn by issue 16: on 2 cores it measures Dask's fixed scheduling cost; "
+    "the Dask target is now the past-memory case"
+)
 KEY, SECRET = "bench-key", "bench-secret"
 
 
@@ -301,6 +307,7 @@ def _dask_case(tmp: Path, quick: bool) -> list[dict[str, Any]]:
             reference="Store.read resample",
             minimum=1 / 1.5,
             source="issue 8",
+            withdrawn=WITHDRAWN,
         )
     )
     out.append(
@@ -345,11 +352,11 @@ def main() -> None:
         else:
             print(json.dumps({k: v for k, v in r.items() if v is not None}))
     by = {(r["case"], r["contender"]): r for r in records if r["kind"] == "measurement"}
-    for t in (r for r in records if r["kind"] == "target"):
+    for t in (r for r in records if r["kind"] == "target" and r["reference"]):
         a, b = by.get((t["case"], t["subject"])), by.get((t["case"], t["reference"]))
         if a and b:
             ratio = a["rate"] / b["rate"]
-            verdict = "met" if ratio >= t["minimum"] else "NOT met"
+            verdict = t["withdrawn"] or ("met" if ratio >= t["minimum"] else "NOT met")
             print(f"target {t['case']}: ratio {ratio:.2f} (minimum {t['minimum']:.2f}) {verdict}")
 
 

@@ -7,6 +7,7 @@ speed (timings on a shared machine are no test).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks._harness import Contender, compare
-from benchmarks._report import evaluate
+from benchmarks._harness import Contender, compare, measurement, target
+from benchmarks._report import evaluate, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,6 +92,13 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
     assert all(t["status"] in {"met", "NOT MET"} for t in targets if t["source"] in sources)
     judged = {t["workload"] for t in targets if t["status"] in {"met", "NOT MET"}}
     assert {"1", "2", "3", "6", "7"} <= judged
+    if importlib.util.find_spec("distributed") is not None:
+        # Dask: the past-memory case (quick: a small store) computed, equal to Store.read
+        # day by day, no worker lost; the 1.5x target of issue 8 shown as withdrawn
+        by_source = {t["source"]: t for t in targets if t["workload"] == "8"}
+        assert by_source["issue 16"]["status"] == "met", by_source["issue 16"]
+        dask_8 = [t for t in targets if t["source"] == "issue 8" and "to_dask" in t["text"]]
+        assert [t["status"] for t in dask_8] == ["withdrawn"]
     page = (out / "RESULTS.md").read_text()
     assert "## Targets" in page and "## Workload 1: Single-point append" in page
     for png in ("targets.png", "ratios.png", "scaling.png"):
@@ -168,3 +176,68 @@ def test_optimize_memory_compares_with_the_whole_merge(capsys: pytest.CaptureFix
         "merge whole (before)",
         "Store.optimize()",
     ]
+
+
+def test_withdrawn_targets_are_shown_and_failed_checks_fail() -> None:
+    """A withdrawn target keeps its ratio but is not judged; a value target with a failed
+    check is NOT MET even under its maximum; both say so on the page."""
+    records = [
+        measurement("8", "c", "dask", "hfdata", n=10, times=[2.0]),
+        measurement("8", "c", "read", "baseline", n=10, times=[1.0]),
+        target(
+            "8",
+            "c",
+            "dask within 1.5x",
+            subject="dask",
+            reference="read",
+            minimum=1 / 1.5,
+            withdrawn="withdrawn by issue 16",
+        ),
+        target("8", "c", "peak", subject="dask", value=500.0, maximum=1024.0, unit="MiB"),
+        target(
+            "8",
+            "c",
+            "peak, not equal",
+            subject="dask",
+            value=500.0,
+            maximum=1024.0,
+            unit="MiB",
+            failures=["not equal: | column 'mean'\nvalues differ"],
+        ),
+    ]
+    withdrawn, met, failed = evaluate(records)
+    assert (withdrawn["status"], withdrawn["measured"]) == ("withdrawn", 0.5)
+    assert met["status"] == "met" and failed["status"] == "NOT MET"
+    machine = {"versions": {}, "cpu": "c", "cores": 2, "memory_gib": 1, "os": "o"}
+    machine |= {"filesystem": "f", "commit": "x", "python": "3.11"}
+    run = {"command": "c", "date": "d", "quick": True, "seconds": 1.0}
+    page = markdown(records, machine, run, {})
+    rows = [line for line in page.splitlines() if line.startswith("| 8 |")]
+    assert rows[0].endswith("| - (withdrawn by issue 16) | **withdrawn** |")
+    assert "failed: not equal: / column 'mean' values differ" in rows[2]
+    assert rows[2].endswith("**NOT MET** |") and rows[2].count("|") == rows[1].count("|")
+
+
+def test_dask_store_is_cached_by_format_version_and_count(tmp_path: Path) -> None:
+    """The past-memory store is built once and reused; a marker naming another format
+    version, or a build that never wrote its marker, makes the next run build anew."""
+    import dataclasses
+    import json
+
+    import hfdata
+    from benchmarks.bench_dask import QUICK, cached
+
+    recipe = dataclasses.replace(QUICK, hz=1, gaps=((0, 0, 3_600_000_000_000),))
+    path, seconds = cached(recipe, tmp_path)
+    assert seconds is not None
+    marker = json.loads((tmp_path / "store.json").read_text())
+    assert marker["points"] == recipe.points() == 2 * 86_400 - 3_600
+    assert marker["format_version"] == hfdata.settings.FORMAT_VERSION
+    with hfdata.open_store(path) as store:
+        assert store.info("x").rows == recipe.points()
+    assert cached(recipe, tmp_path) == (path, None)
+    (tmp_path / "store.json").write_text(json.dumps({**marker, "format_version": 0}))
+    assert cached(recipe, tmp_path)[1] is not None
+    (tmp_path / "store.json").unlink()  # as if the build was killed before its marker
+    assert cached(recipe, tmp_path)[1] is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store", "store.json"]
