@@ -333,6 +333,9 @@ def _call(
     empty bin is missing without a call."""
     assert a.func is not None
     array = np.asarray(values.to_numpy(zero_copy_only=False))
+    name = getattr(a.func, "__name__", None)
+    what = f"{name!r} (column {a.column!r})" if isinstance(name, str) else repr(a.column)
+    agg = name if isinstance(name, str) else a.column
     results: list[Any] = [None] * len(starts)
     for i in np.flatnonzero(ends > starts):
         chunk = array[starts[i] : ends[i]]
@@ -341,19 +344,19 @@ def _call(
         except Exception as exc:
             label = format_ns(int(bins.labels[i]))
             raise AggregationFailed(
-                f"agg {a.column!r} raised {type(exc).__name__}: {exc} on the bin labelled "
+                f"agg {what} raised {type(exc).__name__}: {exc} on the bin labelled "
                 f"{label} ({len(chunk)} values); the function gets each bin's values as a "
                 "numpy array, NaN included",
-                agg=a.column,
+                agg=agg,
                 label=label,
             ) from exc
         if np.ndim(result) != 0:
             label = format_ns(int(bins.labels[i]))
             raise AggregationFailed(
-                f"agg {a.column!r} returned {type(result).__name__} of shape "
+                f"agg {what} returned {type(result).__name__} of shape "
                 f"{np.shape(result)} on the bin labelled {label}; it must return one value "
                 "per bin",
-                agg=a.column,
+                agg=agg,
                 label=label,
             )
         results[i] = result.item() if isinstance(result, np.generic) else result
