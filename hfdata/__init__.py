@@ -24,6 +24,7 @@ from hfdata.compact.retention import PruneReport
 from hfdata.compact.upgrade import UpgradeReport
 from hfdata.compat import HighFrequencyDataStore
 from hfdata.errors import (
+    AggregationFailed,
     CompactionFailed,
     CompactionInProgress,
     CorruptFile,
@@ -31,6 +32,7 @@ from hfdata.errors import (
     HfdataError,
     InvalidInput,
     InvalidMetadata,
+    InvalidOption,
     InvalidTimestamp,
     InvalidValue,
     InvalidVariableName,
@@ -46,6 +48,7 @@ from hfdata.read.info import VariableInfo
 from hfdata.store import Store, open_store
 
 __all__ = [
+    "AggregationFailed",
     "CompactionFailed",
     "CompactionInProgress",
     "CompactionReport",
@@ -55,6 +58,7 @@ __all__ = [
     "HighFrequencyDataStore",
     "InvalidInput",
     "InvalidMetadata",
+    "InvalidOption",
     "InvalidTimestamp",
     "InvalidValue",
     "InvalidVariableName",

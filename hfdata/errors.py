@@ -9,10 +9,12 @@ so callers can catch what they already know::
     ├── InvalidValue(HfdataError, ValueError)
     ├── InvalidMetadata(HfdataError, ValueError)
     ├── InvalidInput(HfdataError, ValueError)
+    ├── InvalidOption(HfdataError, ValueError)
     ├── SettingsConflict(HfdataError, ValueError)
     ├── SchemaMismatch(HfdataError, TypeError)
     ├── VariableNotFound(HfdataError, KeyError)
     ├── StoreClosed(HfdataError, RuntimeError)
+    ├── AggregationFailed(HfdataError, RuntimeError)
     ├── CompactionInProgress(HfdataError, RuntimeError)
     ├── UpgradeRequired(HfdataError, RuntimeError)
     ├── DurabilityError(HfdataError, OSError)
@@ -25,7 +27,10 @@ so callers can catch what they already know::
 (`hfdata upgrade DIR` upgrades it). ``CompactionFailed`` is an I/O failure during
 `compact`/`optimize` (rolled back or forward), ``CorruptFile`` a damaged stored file,
 ``InvalidInput`` input text hfdata would not read whole (a header naming no known column,
-keys it would drop), ``ResultTooLarge`` a resample grid above `read(max_rows=)` (refused
+keys it would drop), ``InvalidOption`` a read option that is unknown or contradicts
+another (`option` names the argument), ``AggregationFailed`` an aggregation function given
+to `read(agg=...)` that raised (the message names the aggregation and the bin),
+``ResultTooLarge`` a resample grid above `read(max_rows=)` (refused
 before it is built), ``MissingDependency`` an optional extra that is not installed. Why each
 exists is in docs/decisions.md.
 """
@@ -36,6 +41,7 @@ import functools
 from typing import Any
 
 __all__ = [
+    "AggregationFailed",
     "CompactionFailed",
     "CompactionInProgress",
     "CorruptFile",
@@ -43,6 +49,7 @@ __all__ = [
     "HfdataError",
     "InvalidInput",
     "InvalidMetadata",
+    "InvalidOption",
     "InvalidTimestamp",
     "InvalidValue",
     "InvalidVariableName",
@@ -81,6 +88,19 @@ class InvalidInput(HfdataError, ValueError):
     neither `timestamp` nor the columns given with `--timestamp-column`."""
 
 
+class InvalidOption(HfdataError, ValueError):
+    """A `read` option is unknown, out of range, or contradicts another (`fill` without
+    `resample`, a negative `limit`, an unknown aggregation). `option` is the argument's
+    name (`"fill"`, `"limit"`, `"agg"`, ...), so the command line can name its flag."""
+
+    def __init__(self, message: str, *, option: str = "") -> None:
+        super().__init__(message)
+        self.option = option
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:  # pickles with its option
+        return functools.partial(type(self), option=self.option), (str(self.args[0]),)
+
+
 class SettingsConflict(HfdataError, ValueError):
     """An `open_store` argument contradicts what the store was created with."""
 
@@ -98,6 +118,20 @@ class VariableNotFound(HfdataError, KeyError):
 
 class StoreClosed(HfdataError, RuntimeError):
     """The store was closed; open a new one with `hfdata.open_store`."""
+
+
+class AggregationFailed(HfdataError, RuntimeError):
+    """A function given as `read(agg=...)` raised (or returned more than one value) on
+    a bin; the message names the aggregation and the bin's label, `__cause__` is the
+    function's own error. `agg` is the aggregation's column name, `label` the bin's."""
+
+    def __init__(self, message: str, *, agg: str = "", label: str = "") -> None:
+        super().__init__(message)
+        self.agg = agg
+        self.label = label
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return functools.partial(type(self), agg=self.agg, label=self.label), (str(self.args[0]),)
 
 
 class CompactionInProgress(HfdataError, RuntimeError):

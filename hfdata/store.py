@@ -614,7 +614,13 @@ class Store:
         end: Any = None,
         *,
         resample: Any = None,
-        agg: str | list[str] = "mean",
+        agg: Any = "mean",
+        closed: Literal["left", "right"] | None = None,
+        label: Literal["left", "right"] | None = None,
+        origin: Any = "start_day",
+        offset: Any = None,
+        fill: Any = None,
+        limit: int | None = None,
         how: Literal["long", "wide", "asof"] = "long",
         tolerance: Any = None,
         output: Literal["pandas", "polars", "arrow"] = "pandas",
@@ -640,16 +646,45 @@ class Store:
             times in the store's `naive_timezone`). Default None: unbounded.
         resample : str, timedelta or pandas.DateOffset, optional
             Aggregate into bins of this pandas frequency (`"100ms"`, `"1s"`, `"1min"`,
-            `"1h"`, `"1D"`, `"W"`, `"MS"`, ...), exactly as pandas
-            `resample(rule, closed="left", label="left")`, empty bins included (count
-            and sum 0, the others missing). The bins run from the first point's bin to
-            the last's (of all variables, with `how="wide"`); given both `start` and
-            `end`, they cover the window instead, from the bin holding `start` to the
-            bin holding `end` minus 1 ns. Default None: raw points.
-        agg : str or list of str, default "mean"
+            `"1h"`, `"1D"`, `"W"`, `"MS"`, `"ME"`, ...), exactly as pandas
+            `Series.resample(rule, closed=, label=, origin=, offset=)` places them,
+            empty bins included (count, sum and nunique 0, the others missing). The
+            bins are those pandas makes for the first and last point (of all
+            variables, with `how="wide"`); given both `start` and `end`, those it makes
+            for a series spanning the window (`start` to `end` minus 1 ns), so empty
+            bins at either end are included. Default None: raw points.
+        agg : str, tuple, callable, list or dict, default "mean"
             With `resample`: "mean", "sum", "min", "max", "count", "first", "last",
-            "median", "std" or "ohlc" (columns `open`, `high`, `low`, `close`), or a
-            list of distinct ones (one column each).
+            "median", "std", "var", "sem", "nunique", "ohlc" (columns `open`, `high`,
+            `low`, `close`), each equal to pandas' resample method of that name;
+            "rms" (`sqrt(mean(x**2))`), "ptp" (`max - min`); a quantile as
+            `("quantile", 0.9)` or `"q90"` (`"q"` and a percentage 0-100, decimals
+            allowed: `"q99.9"`, `"q2.5"`; pandas' `quantile`, linear interpolation);
+            or a callable called with each non-empty bin's values as a numpy array (NaN
+            included; an empty bin is missing without a call). One of these gives the
+            column `value`; a list gives one column each (the name, `q90`, or a
+            callable's `__name__`); a dict gives its keys as the columns
+            (`{"p90": lambda a: np.quantile(a, .9)}`). "twa" is reserved for the
+            time-weighted mean.
+        closed, label : {"left", "right"}, optional
+            Which side of a bin is closed, and which edge labels it; None (default):
+            pandas' default for the rule ("right" for "ME", "QE", "YE", "W" and
+            `origin="end"`, "left" otherwise).
+        origin : {"start_day", "epoch", "start", "end", "end_day"} or timestamp
+            What fixed-length bins are aligned to, as pandas' `origin` (a timestamp in
+            any form `start` accepts). With `start` and `end`, "start" and "end" are
+            the window's. Calendar rules ("D", "W", "MS", ...) take only "start_day".
+        offset : str or timedelta, optional
+            Shift fixed-length bins by this duration from `origin` (pandas' `offset`;
+            not with `origin="end"`/`"end_day"`, where pandas misplaces the bins).
+        fill : {"ffill", "bfill", "nearest", "linear", "time"} or number, optional
+            Fill missing bins after aggregation, per column (per variable with
+            `how="wide"` or long form): pandas' `ffill`, `bfill`,
+            `interpolate(method=...)` with its defaults (leading gaps stay missing,
+            trailing ones take the last value) or `fillna(number)`. Default None.
+        limit : int, optional
+            With `fill`: fill at most this many consecutive missing bins (at least 1),
+            as pandas' `limit`. Default None: all.
         how : {"long", "wide", "asof"}, default "long"
             The shape for several variables. `"long"`: columns `variable` and `value`
             (or the aggregations), one row per point or bin. `"wide"`: one column per
@@ -698,12 +733,21 @@ class Store:
             A variable is not in the store (the message suggests close names).
         InvalidTimestamp
             `start` or `end` cannot be read as a timestamp.
-        ValueError
+        InvalidOption
             An option is invalid or options contradict each other (`how="wide"` without
             `resample`, `tolerance` without `how="asof"`, `metadata` with `resample`,
-            an unknown rule or aggregation, an aggregation the values' kind does not
-            have, no names or repeated ones), `start` is not before `end`, or variables
-            of different kinds are read in long form.
+            `fill`, `closed`, `label`, `origin` or `offset` without `resample`, `limit`
+            without `fill` or below 1, an unknown rule, fill or aggregation, an
+            aggregation the values' kind does not have, no names or repeated ones), or
+            variables of different kinds are read in long form; `option` names the
+            argument. A `ValueError`.
+        ValueError
+            `start` is not before `end`.
+        AggregationFailed
+            A callable `agg` raised on a bin (the message names the aggregation and
+            the bin; the cause is the function's error).
+        MissingDependency
+            `fill="nearest"` without scipy.
         TypeError
             `max_rows` is not an int or None.
         ResultTooLarge
@@ -719,6 +763,9 @@ class Store:
         >>> store.read("sensor_temp", start="2026-11-26T09:00Z", end="2026-11-26T10:00Z")
         >>> store.read("sensor_temp", resample="1min", agg="ohlc")
         >>> store.read(["sensor_temp", "sensor_rh"], resample="1s", how="wide")
+        >>> store.read("sensor_temp", resample="1min", agg=["mean", "q90", np.ptp])
+        >>> store.read("sensor_temp", resample="15min", closed="right", label="right",
+        ...            origin="epoch", offset="5min", fill="ffill", limit=2)
         """
         self._check_open()
         self._writer.flush_for_readers()
@@ -731,6 +778,12 @@ class Store:
             end,
             resample=resample,
             agg=agg,
+            closed=closed,
+            label=label,
+            origin=origin,
+            offset=offset,
+            fill=fill,
+            limit=limit,
             how=how,
             tolerance=tolerance,
             output=output,

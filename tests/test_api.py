@@ -51,6 +51,8 @@ ERRORS_AND_BUILTINS: list[tuple[type[errors.HfdataError], type[Exception]]] = [
     (errors.InvalidValue, ValueError),
     (errors.InvalidMetadata, ValueError),
     (errors.InvalidInput, ValueError),
+    (errors.InvalidOption, ValueError),
+    (errors.AggregationFailed, RuntimeError),
     (errors.SettingsConflict, ValueError),
     (errors.SchemaMismatch, TypeError),
     (errors.VariableNotFound, KeyError),

@@ -32,9 +32,11 @@ from hfdata.layout import log_dir, parquet_dir, partition_key_ns
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.log.parse import parse_log_bytes
 from hfdata.log.schema import load_schema
+from hfdata.read.aggregate import agg_columns, parse_aggs
 from hfdata.read.info import VariableInfo
 from hfdata.read.query import clear_cache
-from hfdata.read.resample import AGGS, agg_columns
+
+AGGS = ("mean", "sum", "min", "max", "count", "first", "last", "median", "std", "ohlc")
 
 T0 = datetime(2026, 11, 26, 21, 30, tzinfo=UTC)
 T0_NS = int(pd.Timestamp(T0).value)
@@ -202,7 +204,7 @@ def test_resample_matches_reference(
     expected = pd.concat(
         [f if isinstance(f, pd.DataFrame) else f.to_frame() for f in frames], axis=1
     )
-    expected.columns = agg_columns(aggs)
+    expected.columns = agg_columns(parse_aggs(aggs))
     pd.testing.assert_frame_equal(got, expected, check_freq=False, rtol=1e-9, atol=1e-6)
 
 

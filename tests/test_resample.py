@@ -12,17 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import float_values, grid_offsets, point_lists
 
-from hfdata.read.resample import (
-    AGGS,
-    OHLC,
-    agg_columns,
-    asof_align,
-    bin_labels,
-    parse_aggs,
-    parse_rule,
-    resample_column,
-    utc_index,
-)
+from hfdata.errors import InvalidOption
+from hfdata.read.aggregate import OHLC, PANDAS_AGGS, agg_columns, parse_aggs
+from hfdata.read.bins import Bins, make_bins, parse_bin_rule, parse_rule, utc_index
+from hfdata.read.resample import asof_align, resample_column
+
+AGGS = PANDAS_AGGS
 
 BASE = pd.Timestamp("2026-11-25T21:13:07.5", tz="UTC").value
 RULES = ["250ms", "1s", "7s", "1min", "15min", "1h", "1D"]
@@ -39,13 +34,16 @@ def series_of(pts: list[tuple[int, float]]) -> pd.Series:
     return pd.Series(v[order], index=utc_index(ns[order]))
 
 
+def bins_of(first: int, last: int, rule: str) -> Bins:
+    return make_bins(first, last, parse_bin_rule(rule))
+
+
 def ours(s: pd.Series, rule: str, aggs: tuple[str, ...]) -> pd.DataFrame:
-    offset = parse_rule(rule)
     ns = cast(pd.DatetimeIndex, s.index).as_unit("ns").asi8
-    grid = bin_labels(int(ns[0]), int(ns[-1]), offset) if len(ns) else np.empty(0, dtype=np.int64)
-    cols = resample_column(ns, pa.array(s.to_numpy()), "float", grid, aggs, offset)
+    bins = bins_of(int(ns[0]), int(ns[-1]), rule) if len(ns) else bins_of(0, -1, rule)
+    cols = resample_column(ns, pa.array(s.to_numpy()), "float", bins, parse_aggs(list(aggs)))
     return pd.DataFrame({k: v.to_numpy(zero_copy_only=False) for k, v in cols.items()}).set_axis(
-        utc_index(grid)
+        utc_index(bins.labels)
     )
 
 
@@ -56,7 +54,7 @@ def reference(s: pd.Series, rule: str, aggs: tuple[str, ...]) -> pd.DataFrame:
         res = getattr(sampler, a)()
         frames.append(res if a == "ohlc" else res.rename(a).to_frame())
     out = pd.concat(frames, axis=1)
-    out.columns = agg_columns(aggs)
+    out.columns = agg_columns(parse_aggs(list(aggs)))
     out.index = out.index.rename("timestamp")
     return out
 
@@ -88,10 +86,9 @@ def test_every_agg_with_empty_bins_and_nan(agg: str) -> None:
 def test_wider_grid_fills_empty_bins_like_pandas() -> None:
     s = series_of([(10_000_000_000, 1.0), (12_000_000_000, 3.0)])
     ns = cast(pd.DatetimeIndex, s.index).as_unit("ns").asi8
-    offset = parse_rule("5s")
-    grid = bin_labels(BASE, BASE + 30_000_000_000, offset)
+    grid = bins_of(BASE, BASE + 30_000_000_000, "5s")
     cols = resample_column(
-        ns, pa.array(s.to_numpy()), "float", grid, ("sum", "count", "max"), offset
+        ns, pa.array(s.to_numpy()), "float", grid, parse_aggs(["sum", "count", "max"])
     )
     assert cols["count"].to_pylist()[:3] == [0, 0, 2]
     assert cols["sum"].to_pylist()[0] == 0.0
@@ -100,9 +97,10 @@ def test_wider_grid_fills_empty_bins_like_pandas() -> None:
 
 def test_int_values_use_pandas_dtypes() -> None:
     ns = np.array([BASE, BASE + 1, BASE + 3_000_000_000], dtype=np.int64)
-    offset = parse_rule("1s")
-    grid = bin_labels(int(ns[0]), int(ns[-1]), offset)
-    cols = resample_column(ns, pa.array([1, 2, 5]), "int", grid, ("sum", "mean", "count"), offset)
+    grid = bins_of(int(ns[0]), int(ns[-1]), "1s")
+    cols = resample_column(
+        ns, pa.array([1, 2, 5]), "int", grid, parse_aggs(["sum", "mean", "count"])
+    )
     assert cols["sum"].to_pylist() == [3, 0, 0, 5]
     assert cols["sum"].type == pa.int64()
     assert cols["count"].to_pylist() == [2, 0, 0, 1]
@@ -110,30 +108,47 @@ def test_int_values_use_pandas_dtypes() -> None:
 
 def test_non_numeric_agg_is_a_value_error() -> None:
     ns = np.array([BASE], dtype=np.int64)
-    offset = parse_rule("1s")
-    grid = bin_labels(BASE, BASE, offset)
-    with pytest.raises(ValueError, match="not defined"):
-        resample_column(ns, pa.array(["x"]), "string", grid, ("mean",), offset)
-    cols = resample_column(ns, pa.array(["x"]), "string", grid, ("first", "count"), offset)
+    grid = bins_of(BASE, BASE, "1s")
+    with pytest.raises(InvalidOption, match="not defined"):
+        resample_column(ns, pa.array(["x"]), "string", grid, parse_aggs("mean"))
+    cols = resample_column(ns, pa.array(["x"]), "string", grid, parse_aggs(["first", "count"]))
     assert cols["first"].to_pylist() == ["x"]
 
 
 @pytest.mark.parametrize("bad", ["fortnight", "0s", "-1min", 12])
 def test_bad_rule_says_what_is_allowed(bad: Any) -> None:
-    with pytest.raises(ValueError, match="1min"):
+    with pytest.raises(InvalidOption, match="1min"):
         parse_rule(bad)
 
 
-@pytest.mark.parametrize("bad", ["avg", [], ["mean", "mean"], ["mean", "mode"]])
+@pytest.mark.parametrize("bad", ["avg", [], ["mean", "mode"], "q101", "q-1", ("quantile", 2)])
 def test_bad_agg_says_what_is_allowed(bad: Any) -> None:
-    with pytest.raises(ValueError, match="ohlc"):
+    with pytest.raises(InvalidOption, match="quantile") as err:
         parse_aggs(bad)
+    assert err.value.option == "agg"
+
+
+def test_repeated_columns_are_refused() -> None:
+    with pytest.raises(InvalidOption, match="repeated columns"):
+        parse_aggs(["mean", "mean"])
+    with pytest.raises(InvalidOption, match="repeated columns"):
+        parse_aggs(["mean", np.mean])  # np.mean's __name__ is "mean"
 
 
 def test_agg_columns() -> None:
-    assert agg_columns(("mean",)) == ["value"]
-    assert agg_columns(("ohlc",)) == list(OHLC)
-    assert agg_columns(("min", "ohlc")) == ["min", *OHLC]
+    assert agg_columns(parse_aggs("mean")) == ["value"]
+    assert agg_columns(parse_aggs(["mean"])) == ["value"]
+    assert agg_columns(parse_aggs("ohlc")) == list(OHLC)
+    assert agg_columns(parse_aggs(["min", "ohlc"])) == ["min", *OHLC]
+    assert agg_columns(parse_aggs(["q90", ("quantile", 0.999), "q2.5"])) == [
+        "q90",
+        "q99.9",
+        "q2.5",
+    ]
+    assert [a.q for a in parse_aggs(["q90", "q99.9", "q0", "q100"])] == [0.9, 0.999, 0.0, 1.0]
+    assert agg_columns(parse_aggs(np.mean)) == ["value"]
+    assert agg_columns(parse_aggs([np.mean, "max"])) == ["mean", "max"]
+    assert agg_columns(parse_aggs({"p90": np.median, "hi": "max"})) == ["p90", "hi"]
 
 
 @settings(max_examples=40, deadline=None)
@@ -183,11 +198,11 @@ def test_utc_index_equals_the_public_constructor(ns: list[int], name: str | None
     ),
 )
 def test_tick_bin_labels_equal_pandas_own(first: int, span: int, rule: str) -> None:
-    from hfdata.read.resample import _probe_labels
-
     offset = parse_rule(rule)
     last = first + span
     if (last - first) // offset.nanos > 100_000:
         return  # pandas would build a huge probe; the arithmetic is the same
-    got = bin_labels(first, last, offset)
-    np.testing.assert_array_equal(got, _probe_labels(first, last, offset))
+    got = bins_of(first, last, rule).labels
+    probe = pd.Series([0, 0], index=utc_index(np.array([first, last], dtype=np.int64)))
+    want = pd.DatetimeIndex(probe.resample(rule).count().index).as_unit("ns").asi8
+    np.testing.assert_array_equal(got, want)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import hfdata
 from hfdata.read import query as read_module
-from hfdata.read.resample import bin_labels, count_bins, parse_rule
+from hfdata.read.bins import count_bins, make_bins, parse_bin_rule, parse_rule
 from hfdata.tools.cli import main
 
 T0 = pd.Timestamp("2024-03-09T22:00:00Z")
@@ -47,7 +47,7 @@ def test_wide_over_a_year_is_refused_before_any_grid_is_built(
 ) -> None:
     store.append("a", "2020-01-01T00:00:00Z", 1.0)
     store.append("b", "2021-01-01T00:00:00Z", 2.0)
-    monkeypatch.setattr(read_module, "bin_labels", _no_grid)
+    monkeypatch.setattr(read_module, "make_bins", _no_grid)
     with pytest.raises(hfdata.ResultTooLarge) as err:  # default max_rows: 20,000,000
         store.read(["a", "b"], resample="1s", how="wide")
     message = str(err.value)
@@ -67,7 +67,7 @@ def test_a_point_dated_2239_is_refused_not_a_52_gib_allocation(
 ) -> None:
     store.append("x", "2020-01-01T00:00:00Z", 1.0)
     store.append("x", "2239-06-01T00:00:00Z", 2.0)
-    monkeypatch.setattr(read_module, "bin_labels", _no_grid)
+    monkeypatch.setattr(read_module, "make_bins", _no_grid)
     with pytest.raises(hfdata.ResultTooLarge, match=r"6,9\d\d,\d{3},\d{3} rows") as err:
         store.read("x", resample="1s")
     assert "how='long'" not in str(err.value)  # already long: not offered
@@ -105,17 +105,19 @@ rules = st.sampled_from(TICKS + CALENDAR)
     first=st.integers(-(10**18), 10**18),
     span=st.one_of(st.integers(0, 10**13), st.integers(0, 10**17)),
     rule=rules,
+    closed=st.sampled_from([None, "left", "right"]),
+    label=st.sampled_from([None, "left", "right"]),
 )
 def test_count_bins_is_exact_at_the_limit_and_an_upper_bound_above(
-    first: int, span: int, rule: str
+    first: int, span: int, rule: str, closed: Any, label: Any
 ) -> None:
-    offset = parse_rule(rule)
+    bin_rule = parse_bin_rule(rule, closed=closed, label=label)
     span = min(span, 200_000 * 86_400_000_000_000 // max(1, 86_400_000_000_000 // _step(rule)))
-    exact = len(bin_labels(first, first + span, offset))
-    assert count_bins(first, first + span, offset, exact) == exact
-    assert count_bins(first, first + span, offset, 10**12) == exact
+    exact = len(make_bins(first, first + span, bin_rule))
+    assert count_bins(first, first + span, bin_rule, exact) == exact
+    assert count_bins(first, first + span, bin_rule, 10**12) == exact
     if exact > 1:
-        assert count_bins(first, first + span, offset, exact - 1) >= exact
+        assert count_bins(first, first + span, bin_rule, exact - 1) >= exact
 
 
 def _step(rule: str) -> int:
@@ -127,15 +129,17 @@ def _step(rule: str) -> int:
 def test_fixed_bins_over_2_to_the_53_ns_keep_the_last_bin() -> None:
     """`np.arange` sized this grid in float64 and lost the bin holding `last`."""
     last = 2**21 * 5_000_000_000
-    labels = bin_labels(0, last, parse_rule("5s"))
-    assert len(labels) == 2**21 + 1 == count_bins(0, last, parse_rule("5s"), 10**9)
+    labels = make_bins(0, last, parse_bin_rule("5s")).labels
+    assert len(labels) == 2**21 + 1 == count_bins(0, last, parse_bin_rule("5s"), 10**9)
     assert labels[-1] == last
 
 
-def _pandas_bins(rule: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+def _pandas_bins(
+    rule: str, start: pd.Timestamp, end: pd.Timestamp, **placement: Any
+) -> pd.DatetimeIndex:
     """The window's bins, as pandas makes them for a series spanning `[start, end)`."""
     probe = pd.Series([0, 0], index=pd.DatetimeIndex([start, end - pd.Timedelta(1, "ns")]))
-    return pd.DatetimeIndex(probe.resample(rule, closed="left", label="left").count().index)
+    return pd.DatetimeIndex(probe.resample(rule, **placement).count().index)
 
 
 def _reference(
@@ -286,8 +290,9 @@ def test_window_of_calendar_rules(store: hfdata.Store, rule: str) -> None:
     """A multiple of a calendar rule steps from the window's first bin, not the data's."""
     store.append_many("c", _frame([86_400 * d for d in (40, 41, 100)], [1.0, 2.0, 4.0]))
     start, end = pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-09-01", tz="UTC")
-    got = store.read("c", start, end, resample=rule, agg="sum")["value"]
-    bins = _pandas_bins(rule, start, end)
+    left: dict[str, Any] = {"closed": "left", "label": "left"}  # 'W' is right-closed by default
+    got = store.read("c", start, end, resample=rule, agg="sum", **left)["value"]
+    bins = _pandas_bins(rule, start, end, **left)
     assert got.index.tolist() == bins.tolist()
     assert got.sum() == 7.0 and (got >= 0).all()
     edges = [*bins.as_unit("ns").asi8, 2**62]

@@ -6,7 +6,9 @@ loop; one Parquet file is read by `hfdata.parquet.reader` through its root, and
 `files` decodes many on threads; `tail` parses and caches log segments; `rows`
 merges both into one variable's sorted rows. On top: `query` (`Store.read`: options,
 window, dedupe, long/wide/asof), `scan` (polars), `info`, and `dask`, which lays the
-same snapshot out as a Dask graph; `resample` bins on pandas' rules; `frames` builds
+same snapshot out as a Dask graph; `bins` places a resample's bins as pandas does,
+`aggregate` aggregates one variable on them, `fill` fills missing bins, `resample` joins
+the three for one variable (and aligns raw points for `how="asof"`); `frames` builds
 pandas, polars or Arrow output.
 """
 

@@ -18,7 +18,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
-from hfdata.read.resample import utc_index
+from hfdata.read.bins import utc_index
 
 __all__ = ["OUTPUTS", "Output", "expand_metadata", "to_output"]
 

@@ -4,8 +4,9 @@ The options are checked first, then the window (`[start, end)` as inclusive
 nanoseconds) and every variable's rows are read from one consistent snapshot
 (`snapshot.read_snapshot`, `rows.variable_rows`). What follows works on those sorted
 Arrow tables only: dedupe, then raw points in long form, `asof` alignment, or
-resampling on pandas' bins (`resample`) in long or wide form, sized before any grid is
-built (`max_rows`); `frames.to_output` makes the frame.
+resampling on pandas' bins (`bins`: closed, label, origin, offset) with the
+aggregations of `aggregate`, in long or wide form, sized before any grid is built
+(`max_rows`), then the fills of `fill`; `frames.to_output` makes the frame.
 """
 
 from __future__ import annotations
@@ -20,20 +21,16 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from hfdata.errors import ResultTooLarge
+from hfdata.errors import InvalidOption, ResultTooLarge
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
 from hfdata.parquet.reader import clear_footers
 from hfdata.parquet.root import PartsRoot
+from hfdata.read.aggregate import Agg, agg_columns, parse_aggs
+from hfdata.read.bins import BinRule, Bins, Side, count_bins, make_bins, parse_bin_rule
+from hfdata.read.fill import Fill, fill_table, parse_fill
 from hfdata.read.frames import OUTPUTS, Output, expand_metadata, to_output
-from hfdata.read.resample import (
-    asof_align,
-    bin_labels,
-    count_bins,
-    parse_aggs,
-    parse_rule,
-    resample_column,
-)
+from hfdata.read.resample import asof_align, resample_column
 from hfdata.read.rows import time_span, timestamps, variable_rows
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
 from hfdata.read.tail import clear_segments
@@ -135,11 +132,14 @@ def _tolerance_ns(tolerance: Any) -> int | None:
     try:
         delta = pd.Timedelta(tolerance)
     except (ValueError, TypeError) as exc:
-        raise ValueError(
-            f"tolerance {tolerance!r} is not a duration; use e.g. '5s' or a timedelta"
+        raise InvalidOption(
+            f"tolerance {tolerance!r} is not a duration; use e.g. '5s' or a timedelta",
+            option="tolerance",
         ) from exc
     if pd.isna(delta) or delta.value < 0:
-        raise ValueError(f"tolerance must be a non-negative duration, got {tolerance!r}")
+        raise InvalidOption(
+            f"tolerance must be a non-negative duration, got {tolerance!r}", option="tolerance"
+        )
     return int(delta.value)
 
 
@@ -164,29 +164,50 @@ def _check_options(
     output: str,
     metadata: Any,
     dedupe: Any,
+    placement: dict[str, Any],
 ) -> None:
     if not names:
-        raise ValueError("read needs at least one variable name")
+        raise InvalidOption("read needs at least one variable name", option="variables")
     if len(set(names)) != len(names):
-        raise ValueError(f"variables must be distinct, got {names!r}")
+        raise InvalidOption(f"variables must be distinct, got {names!r}", option="variables")
     for name in names:
         validate_name(name)
     if how not in HOWS:
-        raise ValueError(f"how must be one of {', '.join(HOWS)}, got {how!r}")
+        raise InvalidOption(f"how must be one of {', '.join(HOWS)}, got {how!r}", option="how")
     if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+        raise InvalidOption(
+            f"output must be one of {', '.join(OUTPUTS)}, got {output!r}", option="output"
+        )
     if metadata not in (False, True, "expand"):
-        raise ValueError(f"metadata must be False, True or 'expand', got {metadata!r}")
+        raise InvalidOption(
+            f"metadata must be False, True or 'expand', got {metadata!r}", option="metadata"
+        )
     if dedupe not in (None, "last", "first"):
-        raise ValueError(f"dedupe must be None, 'last' or 'first', got {dedupe!r}")
+        raise InvalidOption(
+            f"dedupe must be None, 'last' or 'first', got {dedupe!r}", option="dedupe"
+        )
     if how == "wide" and resample is None:
-        raise ValueError("how='wide' needs resample=...; use how='asof' to align raw points")
+        raise InvalidOption(
+            "how='wide' needs resample=...; use how='asof' to align raw points", option="how"
+        )
     if how == "asof" and resample is not None:
-        raise ValueError("how='asof' aligns raw points; use how='wide' with resample")
+        raise InvalidOption(
+            "how='asof' aligns raw points; use how='wide' with resample", option="how"
+        )
     if tolerance is not None and how != "asof":
-        raise ValueError("tolerance applies to how='asof' only")
+        raise InvalidOption("tolerance applies to how='asof' only", option="tolerance")
     if metadata and (resample is not None or how != "long"):
-        raise ValueError("metadata can be read with raw points in long form only (no resample)")
+        raise InvalidOption(
+            "metadata can be read with raw points in long form only (no resample)",
+            option="metadata",
+        )
+    if resample is None:
+        for option, value in placement.items():
+            if value is not None and not (option == "origin" and value == "start_day"):
+                raise InvalidOption(
+                    f"{option}={value!r} places the bins of a resample; pass resample= too",
+                    option=option,
+                )
 
 
 def read(
@@ -198,7 +219,13 @@ def read(
     end: Any = None,
     *,
     resample: Any = None,
-    agg: str | Sequence[str] = "mean",
+    agg: Any = "mean",
+    closed: Side | None = None,
+    label: Side | None = None,
+    origin: Any = "start_day",
+    offset: Any = None,
+    fill: Any = None,
+    limit: int | None = None,
     how: How = "long",
     tolerance: Any = None,
     output: Output = "pandas",
@@ -211,14 +238,26 @@ def read(
 
     Options are checked before any file is read; the rows come from one snapshot
     (`load`); a resample grid is counted against `max_rows` (`_check_rows`) before it
-    is built, on the bins `_grid_spans` chooses.
+    is built, on the bins `_grid_spans` chooses; fills come last, per variable.
     """
     single = isinstance(variables, str)
     names = [variables] if isinstance(variables, str) else list(variables)
-    _check_options(names, how, resample, tolerance, output, metadata, dedupe)
+    placement = {"closed": closed, "label": label, "origin": origin, "offset": offset}
+    _check_options(names, how, resample, tolerance, output, metadata, dedupe, placement)
     _check_max_rows(max_rows)
     aggs = parse_aggs(agg)
-    offset = None if resample is None else parse_rule(resample)
+    filler = parse_fill(fill, limit, resample=resample)
+    rules = settings.time_rules()
+    rule = None
+    if resample is not None:
+        rule = parse_bin_rule(
+            resample,
+            closed=closed,
+            label=label,
+            origin=origin,
+            offset=offset,
+            to_ns=lambda t: to_ns(t, rules),
+        )
     tol = _tolerance_ns(tolerance)
     lo, last = window(settings, start, end)
     loaded = load(
@@ -239,17 +278,18 @@ def read(
         )
         result = _with_ts(grid, dict(zip(names, cols, strict=True)))
         json_cols = [n for n in names if kinds[n] == "json"]
-    elif offset is not None:
+    elif rule is not None:
         wide = how == "wide" and not single
         bounds = (lo, last) if start is not None and end is not None else None
         spans = _grid_spans(tables, names, bounds, wide=wide)
-        _check_rows(spans, offset, resample, max_rows, wide=wide)
-        grids = {span: _grid(span, offset) for span in set(spans.values())}
+        _check_rows(spans, rule, resample, max_rows, wide=wide)
+        grids = {span: _grid(span, rule) for span in set(spans.values())}
         if wide:
-            result = _wide(tables, kinds, names, offset, aggs, grids[spans[names[0]]])
+            result = _filled(_wide(tables, kinds, names, aggs, grids[spans[names[0]]]), filler)
         else:
             binned = {
-                n: _resampled(tables[n], kinds[n], offset, aggs, grids[spans[n]]) for n in names
+                n: _filled(_resampled(tables[n], kinds[n], aggs, grids[spans[n]]), filler)
+                for n in names
             }
             result = binned[names[0]] if single else _long(binned, names)
         json_cols = []
@@ -288,8 +328,17 @@ def _grid_spans(
     return spans
 
 
-def _grid(span: Span, offset: pd.DateOffset) -> npt.NDArray[np.int64]:
-    return np.empty(0, np.int64) if span is None else bin_labels(span[0], span[1], offset)
+def _grid(span: Span, rule: BinRule) -> Bins:
+    if span is None:
+        return make_bins(0, -1, rule)  # no bins
+    return make_bins(span[0], span[1], rule)
+
+
+def _filled(table: pa.Table, filler: Fill | None) -> pa.Table:
+    """`table`'s aggregated columns filled (every column but the timestamp)."""
+    if filler is None:
+        return table
+    return fill_table(table, filler, [c for c in table.column_names if c != _TS])
 
 
 def _check_max_rows(max_rows: Any) -> None:
@@ -302,7 +351,7 @@ def _check_max_rows(max_rows: Any) -> None:
 
 
 def _check_rows(
-    spans: dict[str, Span], offset: pd.DateOffset, rule: Any, max_rows: int | None, *, wide: bool
+    spans: dict[str, Span], rule: BinRule, resample: Any, max_rows: int | None, *, wide: bool
 ) -> None:
     """`ResultTooLarge` when the bins would be more than `max_rows` rows, counted
     (not built): one grid in wide form, the sum of each variable's in long form.
@@ -312,19 +361,21 @@ def _check_rows(
     limit = max_rows + 1  # counted exactly up to here; beyond, an upper bound
     if wide:
         first = next(iter(spans.values()))
-        rows = 0 if first is None else count_bins(first[0], first[1], offset, limit)
+        rows = 0 if first is None else count_bins(first[0], first[1], rule, limit)
     else:
-        rows = sum(count_bins(s[0], s[1], offset, limit) for s in spans.values() if s is not None)
+        rows = sum(count_bins(s[0], s[1], rule, limit) for s in spans.values() if s is not None)
     if rows <= max_rows:
         return
     spans_known = [s for s in spans.values() if s is not None]
     lo = min(a for a, _ in spans_known)
     hi = max(b for _, b in spans_known)
-    ways = "read a shorter window with start=/end=, use a coarser rule than resample=" + repr(rule)
+    ways = "read a shorter window with start=/end=, use a coarser rule than resample=" + repr(
+        resample
+    )
     if wide:
         ways += ", use how='long' (each variable on its own bins)"
     raise ResultTooLarge(
-        f"resample={rule!r} from {format_ns(lo)} to {format_ns(hi)} would make {rows:,} rows, "
+        f"resample={resample!r} from {format_ns(lo)} to {format_ns(hi)} would make {rows:,} rows, "
         f"more than max_rows={max_rows:,}; {ways}, or pass a larger max_rows= "
         "(None: no limit)",
         rows=rows,
@@ -332,34 +383,28 @@ def _check_rows(
     )
 
 
-def _resampled(
-    table: pa.Table,
-    kind: Kind | None,
-    offset: pd.DateOffset,
-    aggs: Sequence[str],
-    grid: npt.NDArray[np.int64],
-) -> pa.Table:
+def _resampled(table: pa.Table, kind: Kind | None, aggs: Sequence[Agg], grid: Bins) -> pa.Table:
     ns = timestamps(table)
-    return _with_ts(grid, resample_column(ns, table.column("value"), kind, grid, aggs, offset))
+    return _with_ts(grid.labels, resample_column(ns, table.column("value"), kind, grid, aggs))
 
 
 def _wide(
     tables: dict[str, pa.Table],
     kinds: dict[str, Kind | None],
     names: list[str],
-    offset: pd.DateOffset,
-    aggs: Sequence[str],
-    grid: npt.NDArray[np.int64],
+    aggs: Sequence[Agg],
+    grid: Bins,
 ) -> pa.Table:
     """One column per variable (or `<variable>.<agg>` for several aggs) on a common grid."""
     columns: dict[str, Any] = {}
+    single = agg_columns(aggs) == ["value"]
     for n in names:
         cols = resample_column(
-            timestamps(tables[n]), tables[n].column("value"), kinds[n], grid, aggs, offset
+            timestamps(tables[n]), tables[n].column("value"), kinds[n], grid, aggs
         )
         for c, arr in cols.items():
-            columns[n if c == "value" else f"{n}.{c}"] = arr
-    return _with_ts(grid, columns)
+            columns[n if single else f"{n}.{c}"] = arr
+    return _with_ts(grid.labels, columns)
 
 
 def _common_values(
@@ -375,7 +420,7 @@ def _common_values(
             i = t.column_names.index("value")
             out[n] = t.set_column(i, "value", t.column("value").cast(pa.float64()))
         return out
-    raise ValueError(
+    raise InvalidOption(
         f"variables of different kinds ({', '.join(sorted(distinct))}) cannot share one value "
         "column; read them separately, or use how='asof'"
     )

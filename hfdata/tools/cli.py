@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import gzip
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ import orjson
 from hfdata.errors import (
     CompactionInProgress,
     HfdataError,
+    InvalidOption,
     ResultTooLarge,
     StoreClosed,
     VariableNotFound,
@@ -32,6 +34,9 @@ from hfdata.errors import (
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import PARTITIONS, validate_name
 from hfdata.log.segment import DURABILITIES
+from hfdata.read.aggregate import AGGS, parse_aggs
+from hfdata.read.bins import ORIGINS, SIDES
+from hfdata.read.fill import FILLS
 from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store, upgrade_store
 from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules
@@ -47,7 +52,7 @@ OK: Final = 0
 PROBLEMS: Final = 1
 USAGE: Final = 2
 _SHOW_REJECTED: Final = 20
-_AGGS: Final = ("mean", "sum", "min", "max", "count", "first", "last", "median", "std", "ohlc")
+_READ_OPTIONS: Final = re.compile(r"\b(resample|agg|closed|label|origin|offset|fill|limit)= ?")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -266,8 +271,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="AGG",
         type=_aggs,
         default="mean",
-        help=f"with --resample: {', '.join(_AGGS)}, or several with commas (default mean)",
+        help=f"with --resample: {', '.join(AGGS)}, a quantile as q90 or q99.9, or several "
+        "with commas (default mean)",
     )
+    p.add_argument(
+        "--closed", choices=SIDES, help="closed side of a bin (default: pandas' for the rule)"
+    )
+    p.add_argument("--label", choices=SIDES, help="edge that labels a bin (default: pandas')")
+    p.add_argument(
+        "--origin",
+        metavar="ORIGIN",
+        default="start_day",
+        help=f"what fixed-length bins align to: {', '.join(ORIGINS)} or a time (default start_day)",
+    )
+    p.add_argument("--offset", metavar="DURATION", help="shift fixed-length bins, e.g. 5min")
+    p.add_argument(
+        "--fill",
+        metavar="FILL",
+        type=_fill,
+        help=f"fill empty bins after aggregation: {', '.join(FILLS)} or a number",
+    )
+    p.add_argument("--limit", metavar="N", type=int, help="with --fill: at most N consecutive bins")
     p.add_argument("--how", choices=("long", "wide"), default="long", help="several variables")
     p.add_argument("--format", choices=("csv", "json", "parquet"), default="csv")
     p.add_argument("-o", "--output", metavar="FILE", type=Path, help="write here, not stdout")
@@ -447,12 +471,34 @@ def _plural(count: int, noun: str) -> str:
 
 def _aggs(text: str) -> str | list[str]:
     names = [a.strip().lower() for a in text.split(",") if a.strip()]
-    unknown = [a for a in names if a not in _AGGS]
-    if not names or unknown:
+    try:
+        parse_aggs(names)
+    except InvalidOption:
+        unknown = [a for a in names if not _is_agg(a)]
         raise argparse.ArgumentTypeError(
-            f"unknown aggregation {', '.join(unknown) or text!r}; use {', '.join(_AGGS)}"
-        )
+            f"unknown aggregation {', '.join(unknown) or text!r}; use {', '.join(AGGS)}, "
+            "q90 (a quantile in percent), or distinct ones with commas"
+        ) from None
     return names[0] if len(names) == 1 else names
+
+
+def _is_agg(name: str) -> bool:
+    try:
+        parse_aggs(name)
+    except InvalidOption:
+        return False
+    return True
+
+
+def _fill(text: str) -> str | float:
+    if text in FILLS:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown fill {text!r}; use {', '.join(FILLS)} or a number"
+        ) from None
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -807,6 +853,12 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 args.end,
                 resample=args.resample,
                 agg=args.agg,
+                closed=args.closed,
+                label=args.label,
+                origin=args.origin,
+                offset=args.offset,
+                fill=args.fill,
+                limit=args.limit,
                 how=args.how,
                 output="polars",
                 metadata=args.metadata,
@@ -814,6 +866,8 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 include_log=not args.no_log,
                 max_rows=args.max_rows,
             )
+        except InvalidOption as exc:  # named in flags, not keyword arguments
+            _die(_READ_OPTIONS.sub(lambda m: f"--{m[1]} ", str(exc).splitlines()[0]))
         except ResultTooLarge as exc:
             _die(
                 f"--resample {args.resample} would make {exc.rows:,} rows, more than "
