@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -28,7 +29,7 @@ def reference(
         if not math.isnan(v):
             held.append((t, end, v))  # type: ignore[arg-type]
     out = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         total = 0.0
         time = 0
         for lo, hi, v in held:
