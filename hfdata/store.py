@@ -621,6 +621,7 @@ class Store:
         offset: Any = None,
         fill: Any = None,
         limit: int | None = None,
+        max_hold: Any = None,
         how: Literal["long", "wide", "asof"] = "long",
         tolerance: Any = None,
         output: Literal["pandas", "polars", "arrow"] = "pandas",
@@ -664,8 +665,13 @@ class Store:
             included; an empty bin is missing without a call). One of these gives the
             column `value`; a list gives one column each (the name, `q90`, or a
             callable's `__name__`); a dict gives its keys as the columns
-            (`{"p90": lambda a: np.quantile(a, .9)}`). "twa" is reserved for the
-            time-weighted mean.
+            (`{"p90": lambda a: np.quantile(a, .9)}`). "twa" is the time-weighted mean
+            of numbers: each point's value holds until the next point (a step, as
+            TimescaleDB's `time_weight('LOCF')`), and a bin's value is the integral
+            of that step over the bin's covered time divided by that time (missing
+            where nothing is covered); the value in force at `start` is the last
+            point before it, in any earlier partition or the log. docs/decisions.md,
+            "Issue 17: the time-weighted average", defines it exactly.
         closed, label : {"left", "right"}, optional
             Which side of a bin is closed, and which edge labels it; None (default):
             pandas' default for the rule ("right" for "ME", "QE", "YE", "W" and
@@ -685,6 +691,10 @@ class Store:
         limit : int, optional
             With `fill`: fill at most this many consecutive missing bins (at least 1),
             as pandas' `limit`. Default None: all.
+        max_hold : str or timedelta, optional
+            With `agg="twa"`: a value holds at most this long (e.g. `"5s"`); across a
+            longer gap nothing is known until the next point. Default None: until the
+            next point.
         how : {"long", "wide", "asof"}, default "long"
             The shape for several variables. `"long"`: columns `variable` and `value`
             (or the aggregations), one row per point or bin. `"wide"`: one column per
@@ -784,6 +794,7 @@ class Store:
             offset=offset,
             fill=fill,
             limit=limit,
+            max_hold=max_hold,
             how=how,
             tolerance=tolerance,
             output=output,

@@ -333,7 +333,8 @@ def test_a_callable_that_raises_names_the_agg_and_the_bin(store: hfdata.Store) -
         ({"resample": "1D", "offset": "2h"}, "offset"),
         ({"resample": "1s", "agg": "mode"}, "agg"),
         ({"resample": "1s", "agg": ("quantile", 1.5)}, "agg"),
-        ({"resample": "1s", "agg": "twa"}, "agg"),
+        ({"resample": "1s", "agg": "twa", "max_hold": "-1s"}, "max_hold"),
+        ({"resample": "1s", "agg": "mean", "max_hold": "1s"}, "max_hold"),
         ({"resample": "fortnightly"}, "resample"),
     ],
 )

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
-from hypothesis import given, settings
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import hfdata
 from hfdata.read.twa import twa
 
 
@@ -97,3 +101,74 @@ def test_carry_and_max_hold() -> None:
     assert math.isnan(twa(np.array([], np.int64), np.array([]), edges)[0])
     nan_then = twa(np.array([100, 150], np.int64), np.array([math.nan, 1.0]), edges)
     assert nan_then.tolist() == [1.0]
+
+
+# -- through the store: the carry from before `start`, part compacted and part in the log ----
+
+T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00:00Z
+SECOND = 1_000_000_000
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    offsets=st.lists(st.integers(0, 7_200), min_size=1, max_size=40),
+    data=st.data(),
+    window=st.tuples(st.integers(-600, 7_000), st.integers(1, 4_000)),
+    rule=st.sampled_from(["7s", "1min", "10min"]),
+    max_hold=st.none() | st.integers(1, 900),
+    compact_first=st.integers(0, 40),
+)
+def test_read_twa_equals_the_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    offsets: list[int],
+    data: st.DataObject,
+    window: tuple[int, int],
+    rule: str,
+    max_hold: int | None,
+    compact_first: int,
+) -> None:
+    """Out-of-order arrivals, duplicates, NaN; hour partitions, so the value in force at
+    `start` may come from an earlier partition or the log."""
+    vals = [data.draw(values) for _ in offsets]
+    points = [(T0 + o * SECOND, v) for o, v in zip(offsets, vals, strict=True)]
+    root = tmp_path_factory.mktemp("twa")
+    with hfdata.open_store(root, partition="hour") as store:
+        for i, (ns, v) in enumerate(points):
+            store.append("x", pd.Timestamp(ns, tz="UTC"), v)
+            if i + 1 == compact_first:
+                store.compact(include_active=True)
+        start = T0 + window[0] * SECOND
+        end = start + window[1] * SECOND
+        got = store.read(
+            "x",
+            pd.Timestamp(start, tz="UTC"),
+            pd.Timestamp(end, tz="UTC"),
+            resample=rule,
+            agg="twa",
+            max_hold=None if max_hold is None else pd.Timedelta(seconds=max_hold),
+        )
+    ordered = sorted(points, key=lambda p: p[0])  # stable: arrival order among equal times
+    before = [p for p in ordered if p[0] < start]
+    inside = [p for p in ordered if start <= p[0] < end]
+    labels = pd.Series([0, 0], index=pd.to_datetime([start, end - 1], utc=True)).resample(rule)
+    left = pd.DatetimeIndex(labels.sum().index).as_unit("ns").asi8
+    step = int(pd.Timedelta(rule).value)
+    edges = [max(min(int(e), end), start) for e in [*left, left[-1] + step]]
+    hold = None if max_hold is None else max_hold * SECOND
+    want = reference(inside, edges, before[-1] if before else None, hold)
+    assert got.index.as_unit("ns").asi8.tolist() == left.tolist()
+    for g, w in zip(got["value"].tolist(), want, strict=True):
+        assert (math.isnan(g) and math.isnan(w)) or math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_twa_of_strings_and_bad_max_hold_are_typed_errors(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path / "s") as store:
+        store.append("s", pd.Timestamp(T0, tz="UTC"), "on")
+        with pytest.raises(hfdata.InvalidOption, match="twa") as err:
+            store.read("s", resample="1s", agg="twa")
+        assert err.value.option == "agg"
+        store.append("x", pd.Timestamp(T0, tz="UTC"), 1.0)
+        for bad in ("-1s", 0, "soon"):
+            with pytest.raises(hfdata.InvalidOption) as err:
+                store.read("x", resample="1s", agg="twa", max_hold=bad)
+            assert err.value.option == "max_hold"

@@ -3,6 +3,9 @@ aggregation of one sorted variable on `Bins`.
 
 Every name is pandas' own resample method of that name, on the same bins (`rms` is
 `sqrt(mean(x**2))` and `ptp` is `max - min`, both computed as pandas computes them);
+`twa` is the time-weighted mean of the step function the points define
+(`hfdata.read.twa`: each value holds until the next point, at most `max_hold`, the value
+in force at the first bin's start passed in as `carry`);
 quantiles are `("quantile", q)` or `"q<percent>"` (`"q90"`, `"q99.9"`); any callable is
 called with each non-empty bin's values as a numpy array. `min`, `max`, `ptp`,
 `count`, `first`, `last` and `ohlc` of float values are computed with numpy on the
@@ -27,15 +30,17 @@ import pyarrow as pa
 from hfdata.errors import AggregationFailed, InvalidOption
 from hfdata.kinds import Kind
 from hfdata.read.bins import Bins
+from hfdata.read.twa import twa
 from hfdata.timeparse import format_ns
 
 __all__ = [
     "AGGS",
+    "NO_HOLDING",
     "OHLC",
     "PANDAS_AGGS",
-    "RESERVED",
     "Agg",
     "AggFunc",
+    "Holding",
     "agg_columns",
     "aggregate",
     "parse_aggs",
@@ -57,8 +62,7 @@ PANDAS_AGGS: Final = (
     "nunique",
     "ohlc",
 )
-AGGS: Final = (*PANDAS_AGGS, "rms", "ptp")
-RESERVED: Final = ("twa",)  # the time-weighted mean: named here, built elsewhere
+AGGS: Final = (*PANDAS_AGGS, "rms", "ptp", "twa")
 OHLC: Final = ("open", "high", "low", "close")
 _FAST: Final = frozenset({"min", "max", "ptp", "count", "first", "last", "ohlc"})
 _ZERO_WHEN_EMPTY: Final = frozenset({"count", "sum", "nunique"})
@@ -69,6 +73,21 @@ _HELP: Final = (
 )
 
 AggFunc = Callable[[npt.NDArray[Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """What `twa` needs beyond a variable's points in the read: the last point before
+    the read's window (`carry`: its ns and value, None if there is none or the read has
+    no start), the longest a value holds (`max_hold`, ns; None: until the next point),
+    and the window `[lo, hi)` the step function is restricted to (None: the bins)."""
+
+    carry: tuple[int, Any] | None = None
+    max_hold: int | None = None
+    window: tuple[int, int] | None = None
+
+
+NO_HOLDING: Final = Holding()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +159,7 @@ def _is_quantile(spec: Any) -> bool:
 def _one(spec: Any) -> Agg:
     """One aggregation named by `spec`, its column its own name."""
     if isinstance(spec, str):
-        if spec in AGGS or spec in RESERVED:
+        if spec in AGGS:
             return Agg(spec, spec)
         match = _QUANTILE_NAME.fullmatch(spec)
         if match:
@@ -187,10 +206,12 @@ def aggregate(
     kind: Kind | None,
     bins: Bins,
     aggs: Sequence[Agg],
+    holding: Holding = NO_HOLDING,
 ) -> dict[str, Any]:
     """Each aggregation of one sorted variable on `bins`: a numpy array (or pandas
     values) per result column, one row per bin, empty bins as pandas fills them
-    (0 for count, sum and nunique; missing otherwise)."""
+    (0 for count, sum and nunique; missing otherwise). `holding` is what `twa` needs
+    beyond the points."""
     if isinstance(values, pa.ChunkedArray):  # one copy, in Arrow's pool (reused)
         values = values.combine_chunks()
     starts, ends = bins.bounds(ns)
@@ -200,12 +221,8 @@ def aggregate(
     out: dict[str, Any] = {}
     for a in aggs:
         if a.method == "twa":
-            raise InvalidOption(
-                "agg='twa' (the time-weighted mean) is reserved and not available in this "
-                "build yet; use agg='mean'",
-                option="agg",
-            )
-        if a.method in _FAST and is_float:
+            out[a.column] = _twa(ns, values, kind, bins, holding)
+        elif a.method in _FAST and is_float:
             if floats is None:
                 floats = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
             out.update(_fast(floats, starts, ends, a))
@@ -214,6 +231,28 @@ def aggregate(
         else:
             out.update(grouped.agg(a, kind))
     return out
+
+
+def _twa(
+    ns: npt.NDArray[np.int64],
+    values: pa.Array,
+    kind: Kind | None,
+    bins: Bins,
+    holding: Holding,
+) -> npt.NDArray[np.float64]:
+    if (kind or "float") not in ("float", "int"):
+        raise InvalidOption(
+            f"agg='twa' (the time-weighted mean) needs numbers; this variable holds {kind} "
+            "values: use agg='last', 'first' or 'nunique'",
+            option="agg",
+        )
+    floats = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+    carry = holding.carry
+    held = None if carry is None or carry[1] is None else (carry[0], float(carry[1]))
+    edges = bins.edges
+    if holding.window is not None:  # a windowed read: the step function inside it only
+        edges = np.clip(edges, holding.window[0], holding.window[1])
+    return twa(ns, floats, edges, carry=held, max_hold=holding.max_hold)
 
 
 def _fast(

@@ -26,7 +26,7 @@ from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
 from hfdata.parquet.reader import clear_footers
 from hfdata.parquet.root import PartsRoot
-from hfdata.read.aggregate import Agg, agg_columns, parse_aggs
+from hfdata.read.aggregate import NO_HOLDING, Agg, Holding, agg_columns, parse_aggs
 from hfdata.read.bins import BinRule, Bins, Side, count_bins, make_bins, parse_bin_rule
 from hfdata.read.fill import Fill, fill_table, parse_fill
 from hfdata.read.frames import OUTPUTS, Output, expand_metadata, to_output
@@ -53,6 +53,8 @@ How = Literal["long", "wide", "asof"]
 Dedupe = Literal["last", "first"]
 HOWS: Final = ("long", "wide", "asof")
 MAX_ROWS: Final = 20_000_000
+# the first look back for twa's value in force: about one partition (a month as 31 days)
+_PARTITION_NS: Final = {"hour": 3_600 * 10**9, "day": 86_400 * 10**9, "month": 31 * 86_400 * 10**9}
 _TS: Final = "timestamp"
 _NUMERIC: Final = ("float", "int")
 
@@ -226,6 +228,7 @@ def read(
     offset: Any = None,
     fill: Any = None,
     limit: int | None = None,
+    max_hold: Any = None,
     how: How = "long",
     tolerance: Any = None,
     output: Output = "pandas",
@@ -259,6 +262,7 @@ def read(
             to_ns=lambda t: to_ns(t, rules),
         )
     tol = _tolerance_ns(tolerance)
+    hold = _max_hold_ns(max_hold, aggs)
     lo, last = window(settings, start, end)
     loaded = load(
         root,
@@ -284,11 +288,17 @@ def read(
         spans = _grid_spans(tables, names, bounds, wide=wide)
         _check_rows(spans, rule, resample, max_rows, wide=wide)
         grids = {span: _grid(span, rule) for span in set(spans.values())}
+        holdings = _holdings(
+            root, parts, settings, names, aggs, hold, start, lo, last, include_log, dedupe
+        )
         if wide:
-            result = _filled(_wide(tables, kinds, names, aggs, grids[spans[names[0]]]), filler)
+            common = grids[spans[names[0]]]
+            result = _filled(_wide(tables, kinds, names, aggs, common, holdings), filler)
         else:
             binned = {
-                n: _filled(_resampled(tables[n], kinds[n], aggs, grids[spans[n]]), filler)
+                n: _filled(
+                    _resampled(tables[n], kinds[n], aggs, grids[spans[n]], holdings[n]), filler
+                )
                 for n in names
             }
             result = binned[names[0]] if single else _long(binned, names)
@@ -383,9 +393,91 @@ def _check_rows(
     )
 
 
-def _resampled(table: pa.Table, kind: Kind | None, aggs: Sequence[Agg], grid: Bins) -> pa.Table:
+def _resampled(
+    table: pa.Table, kind: Kind | None, aggs: Sequence[Agg], grid: Bins, holding: Holding
+) -> pa.Table:
     ns = timestamps(table)
-    return _with_ts(grid.labels, resample_column(ns, table.column("value"), kind, grid, aggs))
+    column = resample_column(ns, table.column("value"), kind, grid, aggs, holding)
+    return _with_ts(grid.labels, column)
+
+
+def _max_hold_ns(max_hold: Any, aggs: Sequence[Agg]) -> int | None:
+    """`max_hold` in ns (a timedelta or a pandas rule such as '5s'), only with `twa`."""
+    if max_hold is None:
+        return None
+    if not any(a.method == "twa" for a in aggs):
+        raise InvalidOption(
+            "max_hold= applies to agg='twa' only (how long a value holds); drop it or add "
+            "'twa' to agg",
+            option="max_hold",
+        )
+    try:
+        ns = int(pd.Timedelta(max_hold).value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidOption(
+            f"max_hold={max_hold!r} is not a duration; give a timedelta or a rule such as '5s'",
+            option="max_hold",
+        ) from exc
+    if ns <= 0:
+        raise InvalidOption(f"max_hold={max_hold!r} must be positive", option="max_hold")
+    return ns
+
+
+def _holdings(
+    root: Path,
+    parts: PartsRoot,
+    settings: StoreSettings,
+    names: list[str],
+    aggs: Sequence[Agg],
+    max_hold: int | None,
+    start: Any,
+    lo: int,
+    last: int,
+    include_log: bool,
+    dedupe: Dedupe | None,
+) -> dict[str, Holding]:
+    """`twa`'s context per variable: with a `start`, the step function is read inside
+    `[start, end)` and the value in force at `start` is the last point before it (looked
+    up in earlier partitions and the log, `_last_before`)."""
+    if not any(a.method == "twa" for a in aggs):
+        return dict.fromkeys(names, NO_HOLDING)
+    if start is None:
+        return dict.fromkeys(names, Holding(max_hold=max_hold))
+    span = (lo, last + 1)
+    return {
+        n: Holding(_last_before(root, parts, settings, n, lo, include_log, dedupe), max_hold, span)
+        for n in names
+    }
+
+
+def _last_before(
+    root: Path,
+    parts: PartsRoot,
+    settings: StoreSettings,
+    name: str,
+    t: int,
+    include_log: bool,
+    dedupe: Dedupe | None,
+) -> tuple[int, Any] | None:
+    """The last point before `t` (of equal timestamps, the one `dedupe` keeps, else the
+    last), found in windows that double backwards from one partition, so a point just
+    before `t` costs one partition's read and memory stays that of a partition or two."""
+    width = _PARTITION_NS[settings.partition]
+    hi = t - 1
+    while hi >= NS_MIN:
+        lo = max(NS_MIN, hi - width + 1)
+        table = load(root, parts, settings.partition, [name], lo, hi, include_log=include_log)
+        rows = table.tables[name]
+        if rows.num_rows:
+            ns = timestamps(rows)
+            at = len(ns) - 1
+            if dedupe == "first":
+                at = int(np.searchsorted(ns, ns[-1], side="left"))
+            return int(ns[at]), rows.column("value")[at].as_py()
+        if lo == NS_MIN:
+            return None
+        hi, width = lo - 1, width * 2
+    return None
 
 
 def _wide(
@@ -394,13 +486,14 @@ def _wide(
     names: list[str],
     aggs: Sequence[Agg],
     grid: Bins,
+    holdings: dict[str, Holding],
 ) -> pa.Table:
     """One column per variable (or `<variable>.<agg>` for several aggs) on a common grid."""
     columns: dict[str, Any] = {}
     single = agg_columns(aggs) == ["value"]
     for n in names:
         cols = resample_column(
-            timestamps(tables[n]), tables[n].column("value"), kinds[n], grid, aggs
+            timestamps(tables[n]), tables[n].column("value"), kinds[n], grid, aggs, holdings[n]
         )
         for c, arr in cols.items():
             columns[n if single else f"{n}.{c}"] = arr

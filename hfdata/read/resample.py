@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from hfdata.kinds import Kind
-from hfdata.read.aggregate import Agg, agg_columns, aggregate
+from hfdata.read.aggregate import NO_HOLDING, Agg, Holding, agg_columns, aggregate
 from hfdata.read.bins import Bins, utc_index
 
 # utc_index: its home was this module; kept importable from here
@@ -30,10 +30,11 @@ def resample_column(
     kind: Kind | None,
     bins: Bins,
     aggs: Sequence[Agg],
+    holding: Holding = NO_HOLDING,
 ) -> dict[str, pa.Array]:
     """Aggregations of one sorted variable on `bins`, one Arrow column per result
     column (`agg_columns(aggs)`), missing values as nulls."""
-    data: dict[str, Any] = aggregate(ns, values, kind, bins, aggs)
+    data: dict[str, Any] = aggregate(ns, values, kind, bins, aggs, holding)
     return {c: pa.array(data[c], from_pandas=True) for c in agg_columns(aggs)}
 
 
