@@ -172,3 +172,22 @@ def test_twa_of_strings_and_bad_max_hold_are_typed_errors(tmp_path: Path) -> Non
             with pytest.raises(hfdata.InvalidOption) as err:
                 store.read("x", resample="1s", agg="twa", max_hold=bad)
             assert err.value.option == "max_hold"
+
+
+def test_cli_twa_and_max_hold(tmp_path: Path) -> None:
+    from cliutil import hfdata_cli
+
+    with hfdata.open_store(tmp_path / "s") as store:
+        # 0 on [0 s, 15 s), 10 on [15 s, ...); with --max-hold 2s each holds 2 s only
+        store.append("x", pd.Timestamp(T0, tz="UTC"), 0.0)
+        store.append("x", pd.Timestamp(T0 + 15 * SECOND, tz="UTC"), 10.0)
+    end = pd.Timestamp(T0 + 20 * SECOND, tz="UTC").isoformat()
+    args = ("read", tmp_path / "s", "x", "--resample", "20s", "--agg", "twa", "--end", end)
+    start = pd.Timestamp(T0, tz="UTC").isoformat()
+    held = hfdata_cli(*args, "--start", start)
+    assert held.returncode == 0, held.stderr
+    assert held.stdout.splitlines()[1].endswith(",2.5")  # (15*0 + 5*10) / 20
+    capped = hfdata_cli(*args, "--start", start, "--max-hold", "2s")
+    assert capped.stdout.splitlines()[1].endswith(",5.0")  # (2*0 + 2*10) / 4
+    bad = hfdata_cli(*args, "--max-hold", "-5s")
+    assert bad.returncode == 2 and "--max-hold" in bad.stderr

@@ -52,7 +52,9 @@ OK: Final = 0
 PROBLEMS: Final = 1
 USAGE: Final = 2
 _SHOW_REJECTED: Final = 20
-_READ_OPTIONS: Final = re.compile(r"\b(resample|agg|closed|label|origin|offset|fill|limit)= ?")
+_READ_OPTIONS: Final = re.compile(
+    r"\b(resample|agg|closed|label|origin|offset|fill|limit|max_hold)= ?"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -292,6 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"fill empty bins after aggregation: {', '.join(FILLS)} or a number",
     )
     p.add_argument("--limit", metavar="N", type=int, help="with --fill: at most N consecutive bins")
+    p.add_argument(
+        "--max-hold",
+        metavar="DURATION",
+        help="with --agg twa: a value holds at most this long, e.g. 5s (default: until the next)",
+    )
     p.add_argument("--how", choices=("long", "wide"), default="long", help="several variables")
     p.add_argument("--format", choices=("csv", "json", "parquet"), default="csv")
     p.add_argument("-o", "--output", metavar="FILE", type=Path, help="write here, not stdout")
@@ -859,6 +866,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 offset=args.offset,
                 fill=args.fill,
                 limit=args.limit,
+                max_hold=args.max_hold,
                 how=args.how,
                 output="polars",
                 metadata=args.metadata,
@@ -867,7 +875,8 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 max_rows=args.max_rows,
             )
         except InvalidOption as exc:  # named in flags, not keyword arguments
-            _die(_READ_OPTIONS.sub(lambda m: f"--{m[1]} ", str(exc).splitlines()[0]))
+            message = str(exc).splitlines()[0]
+            _die(_READ_OPTIONS.sub(lambda m: f"--{m[1].replace('_', '-')} ", message))
         except ResultTooLarge as exc:
             _die(
                 f"--resample {args.resample} would make {exc.rows:,} rows, more than "
