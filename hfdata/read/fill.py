@@ -123,7 +123,7 @@ def _fill_series(series: pd.Series, fill: Fill, name: str) -> pd.Series:
     except ImportError as exc:  # 'nearest' is scipy's
         raise MissingDependency(
             f"fill={fill.method!r} needs scipy (pandas interpolates through it): "
-            "pip install scipy, or use fill='linear'"
+            "pip install 'hfdata[fill]' (or scipy), or use fill='linear'"
         ) from exc
 
 
