@@ -9,6 +9,7 @@ so callers can catch what they already know::
     ├── InvalidValue(HfdataError, ValueError)
     ├── InvalidMetadata(HfdataError, ValueError)
     ├── InvalidInput(HfdataError, ValueError)
+    ├── InvalidArgument(HfdataError, ValueError)
     ├── SettingsConflict(HfdataError, ValueError)
     ├── SchemaMismatch(HfdataError, TypeError)
     ├── VariableNotFound(HfdataError, KeyError)
@@ -25,7 +26,9 @@ so callers can catch what they already know::
 (`hfdata upgrade DIR` upgrades it). ``CompactionFailed`` is an I/O failure during
 `compact`/`optimize` (rolled back or forward), ``CorruptFile`` a damaged stored file,
 ``InvalidInput`` input text hfdata would not read whole (a header naming no known column,
-keys it would drop), ``ResultTooLarge`` a resample grid above `read(max_rows=)` (refused
+keys it would drop), ``InvalidArgument`` an argument a call does not accept (an unknown
+`direction`, a negative `tolerance`, an empty `at`, an aggregation that raised; the message
+names the argument), ``ResultTooLarge`` a resample grid above `read(max_rows=)` (refused
 before it is built), ``MissingDependency`` an optional extra that is not installed. Why each
 exists is in docs/decisions.md.
 """
@@ -41,6 +44,7 @@ __all__ = [
     "CorruptFile",
     "DurabilityError",
     "HfdataError",
+    "InvalidArgument",
     "InvalidInput",
     "InvalidMetadata",
     "InvalidTimestamp",
@@ -79,6 +83,12 @@ class InvalidMetadata(HfdataError, ValueError):
 class InvalidInput(HfdataError, ValueError):
     """Input text cannot be read as points as described, e.g. a CSV header that names
     neither `timestamp` nor the columns given with `--timestamp-column`."""
+
+
+class InvalidArgument(HfdataError, ValueError):
+    """An argument is outside what the call accepts (an unknown `direction`, a negative
+    `tolerance` or `before`, an empty `at`, an aggregation that raised on a window); the
+    message names the argument and what it accepts."""
 
 
 class SettingsConflict(HfdataError, ValueError):
