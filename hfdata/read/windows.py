@@ -5,10 +5,16 @@ a pair of row indices `[start, end)` into the variable's sorted values, and each
 aggregation is computed for every window together where it can be:
 
 - `count`: a cumulative count of the non-missing values, differenced at the edges;
-- `sum`, `mean`, `var`, `std`, `sem`, `rms`: cumulative sums of the values (shifted by
-  their mean) and of their squares in extended precision (`numpy.longdouble`, a 64-bit
-  mantissa on x86-64), differenced at the edges; infinities are counted apart, so one
-  cannot poison the sums of every later window; `int` sums are exact int64 sums;
+- `sum`, `mean`, `rms`: each window's own sum (`reduceat`, below), and `var`, `std`,
+  `sem` two passes over each window's rows laid end to end (its mean, then the squared
+  deviations), as pandas computes them, while the windows' total length is at most
+  `EXACT_FACTOR` times the rows and windows. Longer, heavily overlapping windows use
+  cumulative sums of the values (shifted by their mean) and of their squares in
+  extended precision (`numpy.longdouble`, a 64-bit mantissa on x86-64) differenced at
+  the edges, O(rows + windows), which are close to pandas' but not equal where a
+  window's spread is tiny against the data's (a variance of 0 may come out 1e-6);
+  infinities are counted apart there, so one cannot poison every later window.
+  `int` sums are exact int64 sums;
 - `min`, `max`, `ptp`: `ufunc.reduceat` over the edges `[s0, e0, s1, e1, ...]` (each
   window reduced once, the gaps between windows once in all);
 - `first`, `last`: the first/last non-missing row, by binary search over the rows that
@@ -62,6 +68,8 @@ NAMED: Final = (
 )
 ANY_KIND: Final = frozenset({"count", "first", "last", "nunique", "call"})  # not only numbers
 _QUANTILE = re.compile(r"q(100|\d{1,2}(?:\.\d+)?)")
+EXACT_FACTOR: Final = 16  # see `_Windows.exact`
+_CHUNK: Final = 1 << 20  # rows laid end to end at a time for two-pass variances
 _HELP: Final = (
     f"use one of {', '.join(NAMED)}, a quantile ('q90', 'q99.9' or ('quantile', 0.9)), a "
     "callable, or a list or {name: agg} dict of them"
@@ -250,6 +258,60 @@ class _Windows:
             return np.empty(0, dtype=data.dtype)
         return ufunc.reduceat(padded, edges)[0::2]
 
+    @cached_property
+    def exact(self) -> bool:
+        """Whether the windows are few and short enough to be summed one by one (their
+        total length at most `EXACT_FACTOR` times the rows and windows): sums of each
+        window's own values, and two-pass variances, as pandas computes them. Else
+        (long, heavily overlapping windows) prefix sums, in O(rows + windows)."""
+        total = int((self.ends - self.starts).sum())
+        return total <= EXACT_FACTOR * (len(self.values) + len(self.starts))
+
+    @cached_property
+    def zeroed(self) -> npt.NDArray[np.float64]:
+        """The values with NaN (and missing) as 0, so sums skip them."""
+        return np.where(self.valid, self.floats, 0.0)
+
+    def _window_sums(self, data: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        sums = self._reduceat(np.add, data, 0.0)
+        sums[self.empty] = 0.0
+        return sums
+
+    def _flat(self) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+        """The windows' rows laid end to end, in chunks of about `_CHUNK` rows: per
+        chunk the window numbers and, for each of their rows, the row index."""
+        lengths = self.ends - self.starts
+        chunks = []
+        bounds = np.cumsum(lengths)
+        first = 0
+        while first < len(lengths):
+            base = int(bounds[first - 1]) if first else 0
+            stop = max(int(np.searchsorted(bounds, base + _CHUNK, side="right")), first + 1)
+            which = np.arange(first, stop, dtype=np.int64)
+            sizes = lengths[first:stop]
+            offsets = np.repeat(self.starts[first:stop] - (np.cumsum(sizes) - sizes), sizes)
+            chunks.append((which, np.arange(int(sizes.sum()), dtype=np.int64) + offsets))
+            first = stop
+        return chunks
+
+    def _two_pass(self) -> npt.NDArray[np.float64]:
+        """Each window's sum of squared deviations from its own mean (NaN skipped)."""
+        n = self.n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = self._window_sums(self.zeroed) / n
+        out = np.zeros(len(self.starts))
+        for which, rows in self._flat():
+            if not len(rows):
+                continue
+            sizes = self.ends[which] - self.starts[which]
+            with np.errstate(invalid="ignore"):
+                dev = self.floats[rows] - np.repeat(means[which], sizes)
+            dev = np.where(self.valid[rows], dev, 0.0)
+            nonempty = sizes > 0
+            edges = (np.cumsum(sizes) - sizes)[nonempty]
+            out[which[nonempty]] = np.add.reduceat(dev * dev, edges)
+        return out
+
     # -- the aggregations ------------------------------------------------------------------
     def count(self) -> pa.Array:
         return pa.array(self.n)
@@ -258,12 +320,17 @@ class _Windows:
         if self.kind == "int":  # exact: int64 sums of the values present
             ints = self.values.fill_null(0).to_numpy(zero_copy_only=False)
             return pa.array(self._edges(self._cumulative(ints, np.int64)))
+        if self.exact:
+            return pa.array(self._window_sums(self.zeroed))
         s1, _, shift = self.moments
         n_finite = self.n - sum(self.infinities)
         total = np.asarray(s1 + n_finite * np.longdouble(shift), dtype=np.float64)
         return pa.array(self._with_infinities(total))
 
     def mean(self) -> pa.Array:
+        if self.exact:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return pa.array(self._window_sums(self.zeroed) / self.n, from_pandas=True)
         s1, _, shift = self.moments
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.asarray(s1 / self.n + np.longdouble(shift), dtype=np.float64)
@@ -271,8 +338,13 @@ class _Windows:
         return pa.array(self._with_infinities(mean), from_pandas=True)
 
     def _var(self) -> npt.NDArray[np.float64]:
-        s1, s2, _ = self.moments
         n = self.n
+        if self.exact:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                var = self._two_pass() / (n - 1)
+            var[n < 2] = np.nan
+            return var
+        s1, s2, _ = self.moments
         with np.errstate(invalid="ignore", divide="ignore"):
             var = np.asarray((s2 - s1 * s1 / n) / (n - 1), dtype=np.float64)
         var = np.maximum(var, 0.0)
@@ -290,6 +362,10 @@ class _Windows:
             return pa.array(np.sqrt(self._var()) / np.sqrt(self.n), from_pandas=True)
 
     def rms(self) -> pa.Array:
+        if self.exact:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                squares = self._window_sums(self.zeroed * self.zeroed)
+                return pa.array(np.sqrt(squares / self.n), from_pandas=True)
         s1, s2, shift = self.moments
         c = np.longdouble(shift)
         n = self.n
