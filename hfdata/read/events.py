@@ -19,7 +19,10 @@ those sorted rows:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -109,6 +112,35 @@ def _plus(ns: npt.NDArray[np.int64], delta: int) -> npt.NDArray[np.int64]:
     return np.minimum(ns, NS_MAX - delta) + delta
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """In a forked child the pool's threads do not exist: start a new pool on demand."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _each(fn: Callable[[str], pa.Array], names: list[str]) -> list[pa.Array]:
+    """`fn` of each variable, on a few threads when there are several (numpy's binary
+    searches and Arrow's takes release the GIL)."""
+    global _pool
+    workers = min(os.cpu_count() or 1, 4, len(names))
+    if workers < 2:
+        return [fn(n) for n in names]
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                min(os.cpu_count() or 1, 4), thread_name_prefix="hfdata-asof"
+            )
+        pool = _pool
+    return list(pool.map(fn, names))
+
+
 def _frame(
     times: npt.NDArray[np.int64], columns: dict[str, pa.Array], output: Output, json: list[str]
 ) -> Any:
@@ -151,18 +183,23 @@ def asof(
         last = q if direction == "backward" else _plus(q, tol)
         reach = Reach(spans_around(lo, last))
     loaded = load_reach(root, parts, settings.partition, names, reach)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+
+    def one(name: str) -> pa.Array:
+        table, _ = loaded[name]
+        rows, found = match(timestamps(table), q, direction, tol)
+        rows, found = rows[inverse], found[inverse]  # back in the caller's order
+        values = table.column("value").combine_chunks()
+        return values.take(pa.array(np.where(found, rows, 0), mask=~found))
+
     columns: dict[str, pa.Array] = {}
     json: list[str] = []
-    for name in names:
-        table, kind = loaded[name]
-        rows, found = match(timestamps(table), q, direction, tol)
-        placed, ok = np.empty_like(rows), np.empty_like(found)
-        placed[order], ok[order] = rows, found
-        column = "value" if isinstance(variables, str) else name
-        values = table.column("value").combine_chunks()
-        columns[column] = values.take(pa.array(np.where(ok, placed, 0), mask=~ok))
-        if kind == "json":
-            json.append(column)
+    for name, column in zip(names, _each(one, names), strict=True):
+        label = "value" if isinstance(variables, str) else name
+        columns[label] = column
+        if loaded[name][1] == "json":
+            json.append(label)
     return _frame(times, columns, output, json)
 
 
@@ -174,20 +211,23 @@ def match(
     n = len(ns)
     if n == 0:
         return np.zeros(len(q), np.int64), np.zeros(len(q), bool)
-    back = np.searchsorted(ns, q, side="right") - 1
-    ahead = np.searchsorted(ns, q, side="left")
-    # distances as uint64: exact even between 1677 and 2262 (more than int64 holds)
-    uq = q.view(np.uint64)
-    behind_by = uq - ns[np.maximum(back, 0)].view(np.uint64)
-    ahead_by = ns[np.minimum(ahead, n - 1)].view(np.uint64) - uq
-    has_back, has_ahead = back >= 0, ahead < n
+    uq = q.view(np.uint64)  # distances as uint64: exact even between 1677 and 2262
+    if direction != "forward":
+        back = np.searchsorted(ns, q, side="right") - 1
+        has_back = back >= 0
+        back_at = np.maximum(back, 0)
+        behind_by = uq - ns[back_at].view(np.uint64)
+    if direction != "backward":
+        ahead = np.searchsorted(ns, q, side="left")
+        has_ahead = ahead < n
+        ahead_by = ns[np.minimum(ahead, n - 1)].view(np.uint64) - uq
     if direction == "backward":
-        rows, ok, distance = back, has_back, behind_by
+        rows, ok, distance = back_at, has_back, behind_by
     elif direction == "forward":
         rows, ok, distance = ahead, has_ahead, ahead_by
     else:  # the closer one; a tie goes backward, as in pandas
         use_ahead = has_ahead & (~has_back | (ahead_by < behind_by))
-        rows = np.where(use_ahead, ahead, back)
+        rows = np.where(use_ahead, ahead, back_at)
         ok = has_back | has_ahead
         distance = np.where(use_ahead, ahead_by, behind_by)
     if tol is not None:
