@@ -37,6 +37,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("growth", ("7",), optional=False),  # slice and compaction as the store grows
     Suite("s3", ("8",), optional=True),
     Suite("pipe", ("9",), optional=False),  # `hfdata append -` from a pipe (issue 14)
+    Suite("events", ("10",), optional=False),  # asof and around at many event times (issue 17)
 )
 
 

@@ -59,7 +59,9 @@ def _files(root: Path, name: str) -> str:
 
 
 def _asof(root: Path, at: pd.DatetimeIndex, repeats: int, con: Any, why: str) -> list[Any]:
-    events = pl.DataFrame({"timestamp": pl.Series(at.tz_convert(None).to_numpy()).dt.replace_time_zone("UTC")})
+    events = pl.DataFrame(
+        {"timestamp": pl.Series(at.tz_convert(None).to_numpy()).dt.replace_time_zone("UTC")}
+    )
     rows = len(at)
     case = f"asof of {rows:,} unsorted times over {len(_VARIABLES)} variables"
 
@@ -136,7 +138,9 @@ def _around(root: Path, events: pd.DatetimeIndex, repeats: int, con: Any, why: s
         if got.height != rows:
             raise RuntimeError(f"got {got.height} rows")
 
-    frame = pl.DataFrame({"t": pl.Series(events.tz_convert(None).to_numpy()).dt.replace_time_zone("UTC")})
+    frame = pl.DataFrame(
+        {"t": pl.Series(events.tz_convert(None).to_numpy()).dt.replace_time_zone("UTC")}
+    )
 
     def duck(_: Any) -> None:
         con.register("ev", frame.with_row_index("row").to_arrow())
