@@ -7,7 +7,8 @@ loop; one Parquet file is read by `hfdata.parquet.reader` through its root, and
 merges both into one variable's sorted rows. On top: `query` (`Store.read`: options,
 window, dedupe, long/wide/asof), `scan` (polars), `info`, and `dask`, which lays the
 same snapshot out as a Dask graph; `resample` bins on pandas' rules; `frames` builds
-pandas, polars or Arrow output.
+pandas, polars or Arrow output. `events` (`Store.asof`, `Store.around`) reads the spans
+around many event times through `lookback` and aggregates windows with `windows`.
 """
 
 __all__: list[str] = []  # a stage: import from its modules
