@@ -22,7 +22,7 @@ import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -32,10 +32,11 @@ import pandas as pd
 import pyarrow as pa
 
 from hfdata.errors import InvalidArgument
+from hfdata.kinds import Kind
 from hfdata.layout import validate_name
 from hfdata.parquet.root import PartsRoot
 from hfdata.read.frames import OUTPUTS, Output, to_output
-from hfdata.read.lookback import Reach, load_reach, spans_around
+from hfdata.read.lookback import Reach, load_reach, rows_and_kind, spans_around
 from hfdata.read.rows import timestamps
 from hfdata.read.windows import aggregate_windows, parse_window_aggs
 from hfdata.settings import StoreSettings
@@ -97,9 +98,25 @@ def _check_output(output: Any) -> None:
 
 
 def _sorted(ns: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The times sorted (stably) and, for each sorted one, its place in the caller's
-    order (`result[order] = sorted_result` puts results back)."""
-    order = np.argsort(ns, kind="stable")
+    """The times sorted (stably) and the permutation that sorts them (`sorted =
+    ns[order]`), as `np.argsort(ns, kind="stable")` but about 3x faster on a million
+    times: each time's offset from the first, rounded down to what leaves room for the
+    row number in the low bits, is sorted with the row number as one int64 (numpy's
+    vectorised sort), and a stable sort of that nearly sorted order (timsort: runs)
+    finishes it where the rounding merged times."""
+    n = len(ns)
+    first = int(ns.min())
+    span = int(ns.max()) - first
+    bits = max(1, (n - 1).bit_length())
+    if n < 2 or span.bit_length() > 62:  # nothing to sort, or spans near the whole range
+        order = np.argsort(ns, kind="stable")
+        return ns[order], order
+    shift = max(0, span.bit_length() - (63 - bits))
+    keys = (((ns - first) >> shift) << bits) | np.arange(n, dtype=np.int64)
+    keys.sort()
+    order = keys & ((1 << bits) - 1)
+    if shift:
+        order = order[np.argsort(ns[order], kind="stable")]
     return ns[order], order
 
 
@@ -125,20 +142,16 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _each(fn: Callable[[str], pa.Array], names: list[str]) -> list[pa.Array]:
-    """`fn` of each variable, on a few threads when there are several (numpy's binary
-    searches and Arrow's takes release the GIL)."""
+def _submit(fn: Callable[[pa.Table], pa.Array], table: pa.Table) -> Future[pa.Array]:
+    """`fn(table)` on a small pool (numpy's binary searches and Arrow's takes release the
+    GIL), so one variable is matched while the next is decoded."""
     global _pool
-    workers = min(os.cpu_count() or 1, 4, len(names))
-    if workers < 2:
-        return [fn(n) for n in names]
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(
-                min(os.cpu_count() or 1, 4), thread_name_prefix="hfdata-asof"
-            )
+            workers = min(os.cpu_count() or 1, 4)
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="hfdata-asof")
         pool = _pool
-    return list(pool.map(fn, names))
+    return pool.submit(fn, table)
 
 
 def _frame(
@@ -182,23 +195,27 @@ def asof(
         lo = q if direction == "forward" else _minus(q, tol)
         last = q if direction == "backward" else _plus(q, tol)
         reach = Reach(spans_around(lo, last))
-    loaded = load_reach(root, parts, settings.partition, names, reach)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
+    back_in_order = pa.array(inverse)
 
-    def one(name: str) -> pa.Array:
-        table, _ = loaded[name]
+    def one(table: pa.Table) -> pa.Array:
         rows, found = match(timestamps(table), q, direction, tol)
-        rows, found = rows[inverse], found[inverse]  # back in the caller's order
         values = table.column("value").combine_chunks()
-        return values.take(pa.array(np.where(found, rows, 0), mask=~found))
+        matched = values.take(pa.array(np.where(found, rows, 0), mask=~found))  # in order
+        return matched.take(back_in_order)  # in the caller's order
 
+    def start(name: str, table: pa.Table, kind: Kind | None) -> tuple[Future[pa.Array], bool]:
+        return _submit(one, table), kind == "json"
+
+    started = load_reach(root, parts, settings.partition, names, reach, start)
     columns: dict[str, pa.Array] = {}
     json: list[str] = []
-    for name, column in zip(names, _each(one, names), strict=True):
+    for name in names:
+        future, is_json = started[name]
         label = "value" if isinstance(variables, str) else name
-        columns[label] = column
-        if loaded[name][1] == "json":
+        columns[label] = future.result()
+        if is_json:
             json.append(label)
     return _frame(times, columns, output, json)
 
@@ -260,7 +277,8 @@ def around(
     times = event_times(events, settings, "events")
     q, order = _sorted(times)
     lo, end = _minus(q, back), _plus(q, ahead)
-    loaded = load_reach(root, parts, settings.partition, names, Reach(spans_around(lo, end - 1)))
+    reach = Reach(spans_around(lo, end - 1))
+    loaded = load_reach(root, parts, settings.partition, names, reach, rows_and_kind)
     back_to_input = np.empty_like(order)
     back_to_input[order] = np.arange(len(order))
     indices = pa.array(back_to_input)

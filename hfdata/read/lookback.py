@@ -15,10 +15,10 @@ timestamps in arrival order (Parquet before the log tail).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,13 +34,14 @@ from hfdata.read.rows import merge_sorted, tail_rows, timestamps
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
 from hfdata.timeparse import NS_MAX, NS_MIN
 
-__all__ = ["MAX_SPANS", "MIN_GAP", "Reach", "load_reach", "spans_around"]
+__all__ = ["MAX_SPANS", "MIN_GAP", "Reach", "load_reach", "rows_and_kind", "spans_around"]
 
 MAX_SPANS: Final = 256  # spans are merged until about this many are left
 MIN_GAP: Final = 60_000_000_000  # windows closer than a minute are read as one span
 _COLUMNS: Final = ("timestamp", "value")
 
 Span = tuple[int, int]  # first and last nanosecond, inclusive
+_Used = TypeVar("_Used")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +86,15 @@ def load_reach(
     partition: Partition,
     names: Sequence[str],
     reach: Reach,
+    consume: Callable[[str, pa.Table, Kind | None], _Used],
     *,
     include_log: bool = True,
-) -> dict[str, tuple[pa.Table, Kind | None]]:
-    """Each variable's sorted rows (`timestamp`, `value`) in `reach`, and its kind, from
-    one consistent snapshot (a listed file that vanished makes it start again)."""
+) -> dict[str, _Used]:
+    """Each variable's sorted rows (`timestamp`, `value`) in `reach`, from one consistent
+    snapshot (a listed file that vanished makes it start again), as
+    `consume(name, rows, kind)` makes them (`rows_and_kind` keeps both). `consume`
+    runs as soon as a variable is read, so it may start work (on other threads) while
+    the next is decoded; after a restart its earlier results are dropped."""
     lo = NS_MIN if reach.before else reach.spans[0][0]
     last = NS_MAX if reach.after else reach.spans[-1][1]
 
@@ -100,13 +105,20 @@ def load_reach(
             out.append(_Listed(files, [f.key for f in files.parquet]))
         return out
 
-    def read(listed: list[_Listed], locked: bool) -> dict[str, tuple[pa.Table, Kind | None]]:
+    def read(listed: list[_Listed], locked: bool) -> dict[str, _Used]:
         return {
-            item.files.name: (_rows(item, reach, partition, locked), item.files.kind)
+            item.files.name: consume(
+                item.files.name, _rows(item, reach, partition, locked), item.files.kind
+            )
             for item in listed
         }
 
     return read_snapshot(root, listing, read)
+
+
+def rows_and_kind(name: str, rows: pa.Table, kind: Kind | None) -> tuple[pa.Table, Kind | None]:
+    """A `load_reach` consumer that keeps a variable's rows and kind."""
+    return rows, kind
 
 
 def _rows(listed: _Listed, reach: Reach, partition: Partition, locked: bool) -> pa.Table:
