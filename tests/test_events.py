@@ -324,3 +324,30 @@ def test_spans_merge_nearby_windows_and_stay_few() -> None:
     )
     many = np.arange(0, 10**6, dtype=np.int64) * 10**12  # a million windows over 31 years
     assert len(lookback.spans_around(many, many + 1)) <= lookback.MAX_SPANS + 1
+
+
+def test_around_of_int_values_is_exact_and_keeps_ints_where_every_window_has_a_point(
+    store: hfdata.Store,
+) -> None:
+    big = 2**60 + 1  # beyond float64's exact integers
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    for k, v in enumerate([big, big + 1, None, big + 3]):
+        store.append("n", t0 + pd.Timedelta(seconds=k), v, kind="int")
+    events = [t0 + pd.Timedelta(seconds=1), t0 + pd.Timedelta(seconds=3)]
+    got = store.around(
+        "n",
+        events,
+        before="1s",
+        after="1s",
+        agg=["sum", "min", "max", "first", "last", "count"],
+        output="arrow",
+    )
+    assert got.column("min").type == pa.int64()
+    assert got.column("min").to_pylist() == [big, big + 3]
+    assert got.column("max").to_pylist() == [big + 1, big + 3]
+    assert got.column("first").to_pylist() == [big, big + 3]
+    assert got.column("last").to_pylist() == [big + 1, big + 3]
+    assert got.column("count").to_pylist() == [2, 1]
+    assert got.column("sum").to_pylist() == [2 * big + 1, big + 3]
+    empty = store.around("n", [t0 + pd.Timedelta(seconds=2)], before="0s", after="1s", agg="min")
+    assert np.isnan(empty["value"].iloc[0])  # a window with no point: missing

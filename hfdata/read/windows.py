@@ -408,17 +408,25 @@ class _Windows:
         return np.flatnonzero(self.valid)
 
     def first(self) -> pa.Array:
-        present = self._present
-        k = np.searchsorted(present, self.starts, side="left")
-        rows = present[np.minimum(k, max(len(present) - 1, 0))] if len(present) else k
-        ok = (k < len(present)) & (rows < self.ends) if len(present) else k < 0
-        return self._picked(rows, ok)
+        return self._edge(first=True)
 
     def last(self) -> pa.Array:
+        return self._edge(first=False)
+
+    def _edge(self, *, first: bool) -> pa.Array:
+        """The first (last) row of each window that counts, by binary search over the
+        rows that count; missing where a window has none."""
         present = self._present
-        k = np.searchsorted(present, self.ends, side="left") - 1
-        rows = present[np.maximum(k, 0)] if len(present) else k
-        ok = (k >= 0) & (rows >= self.starts) if len(present) else k > 0
+        if not len(present):
+            return self.values.take(pa.nulls(len(self.starts), pa.int64()))
+        if first:
+            k = np.searchsorted(present, self.starts, side="left")
+            rows = present[np.minimum(k, len(present) - 1)]
+            ok = (k < len(present)) & (rows < self.ends)
+        else:
+            k = np.searchsorted(present, self.ends, side="left") - 1
+            rows = present[np.maximum(k, 0)]
+            ok = (k >= 0) & (rows >= self.starts)
         return self._picked(rows, ok)
 
     # -- one call per window ---------------------------------------------------------------
