@@ -228,28 +228,35 @@ def match(
     n = len(ns)
     if n == 0:
         return np.zeros(len(q), np.int64), np.zeros(len(q), bool)
-    uq = q.view(np.uint64)  # distances as uint64: exact even between 1677 and 2262
+    # distances as uint64 (exact even between 1677 and 2262), only where they decide
+    uq = q.view(np.uint64)
+    need = tol is not None or direction == "nearest"
+    behind_by = ahead_by = np.zeros(0, np.uint64)
+    back = ahead = np.zeros(0, np.int64)
     if direction != "forward":
         back = np.searchsorted(ns, q, side="right") - 1
-        has_back = back >= 0
-        back_at = np.maximum(back, 0)
-        behind_by = uq - ns[back_at].view(np.uint64)
+        np.maximum(back, 0, out=back)  # row 0 where there is none (`found` says so)
+        if need:
+            behind_by = uq - ns[back].view(np.uint64)
     if direction != "backward":
         ahead = np.searchsorted(ns, q, side="left")
-        has_ahead = ahead < n
-        ahead_by = ns[np.minimum(ahead, n - 1)].view(np.uint64) - uq
+        if need:
+            ahead_by = ns[np.minimum(ahead, n - 1)].view(np.uint64) - uq
     if direction == "backward":
-        rows, ok, distance = back_at, has_back, behind_by
+        rows, distance = back, behind_by
+        found = q >= ns[0]
     elif direction == "forward":
-        rows, ok, distance = ahead, has_ahead, ahead_by
+        rows, distance = ahead, ahead_by
+        found = q <= ns[-1]
     else:  # the closer one; a tie goes backward, as in pandas
+        has_back, has_ahead = q >= ns[0], q <= ns[-1]
         use_ahead = has_ahead & (~has_back | (ahead_by < behind_by))
-        rows = np.where(use_ahead, ahead, back_at)
-        ok = has_back | has_ahead
+        rows = np.where(use_ahead, ahead, back)
         distance = np.where(use_ahead, ahead_by, behind_by)
+        found = np.ones(len(q), bool)
     if tol is not None:
-        ok = ok & (distance <= np.uint64(tol))
-    return np.asarray(rows, dtype=np.int64), np.asarray(ok, dtype=bool)
+        found &= distance <= np.uint64(tol)
+    return np.asarray(rows, dtype=np.int64), found
 
 
 # -- around ----------------------------------------------------------------------------------
