@@ -9,7 +9,7 @@ so callers can catch what they already know::
     ├── InvalidValue(HfdataError, ValueError)
     ├── InvalidMetadata(HfdataError, ValueError)
     ├── InvalidInput(HfdataError, ValueError)
-    ├── InvalidOption(HfdataError, ValueError)
+    ├── InvalidArgument(HfdataError, ValueError)
     ├── SettingsConflict(HfdataError, ValueError)
     ├── SchemaMismatch(HfdataError, TypeError)
     ├── VariableNotFound(HfdataError, KeyError)
@@ -27,10 +27,12 @@ so callers can catch what they already know::
 (`hfdata upgrade DIR` upgrades it). ``CompactionFailed`` is an I/O failure during
 `compact`/`optimize` (rolled back or forward), ``CorruptFile`` a damaged stored file,
 ``InvalidInput`` input text hfdata would not read whole (a header naming no known column,
-keys it would drop), ``InvalidOption`` a read option that is unknown or contradicts
-another (`option` names the argument), ``AggregationFailed`` an aggregation function given
-to `read(agg=...)` that raised (the message names the aggregation and the bin),
-``ResultTooLarge`` a resample grid above `read(max_rows=)` (refused
+keys it would drop), ``InvalidArgument`` an argument a call does not accept: unknown, out
+of range, or contradicting another (`fill` without `resample`, an unknown `direction`, a
+negative `tolerance`, an empty `at`; `argument` names it, so the command line can name its
+flag), ``AggregationFailed`` an aggregation function given as `agg=` that raised (the
+message names the aggregation and the bin or window), ``ResultTooLarge`` a resample grid
+above `read(max_rows=)` (refused
 before it is built), ``MissingDependency`` an optional extra that is not installed. Why each
 exists is in docs/decisions.md.
 """
@@ -47,9 +49,9 @@ __all__ = [
     "CorruptFile",
     "DurabilityError",
     "HfdataError",
+    "InvalidArgument",
     "InvalidInput",
     "InvalidMetadata",
-    "InvalidOption",
     "InvalidTimestamp",
     "InvalidValue",
     "InvalidVariableName",
@@ -88,17 +90,19 @@ class InvalidInput(HfdataError, ValueError):
     neither `timestamp` nor the columns given with `--timestamp-column`."""
 
 
-class InvalidOption(HfdataError, ValueError):
-    """A `read` option is unknown, out of range, or contradicts another (`fill` without
-    `resample`, a negative `limit`, an unknown aggregation). `option` is the argument's
-    name (`"fill"`, `"limit"`, `"agg"`, ...), so the command line can name its flag."""
+class InvalidArgument(HfdataError, ValueError):
+    """An argument is outside what the call accepts: unknown, out of range, or
+    contradicting another (`fill` without `resample`, a negative `limit`, an unknown
+    aggregation or `direction`, a negative `tolerance` or `before`, an empty `at`).
+    `argument` is its name (`"fill"`, `"agg"`, `"at"`, ...), so the command line can
+    name its flag."""
 
-    def __init__(self, message: str, *, option: str = "") -> None:
+    def __init__(self, message: str, *, argument: str = "") -> None:
         super().__init__(message)
-        self.option = option
+        self.argument = argument
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:  # pickles with its option
-        return functools.partial(type(self), option=self.option), (str(self.args[0]),)
+    def __reduce__(self) -> tuple[Any, tuple[str]]:  # pickles with its argument
+        return functools.partial(type(self), argument=self.argument), (str(self.args[0]),)
 
 
 class SettingsConflict(HfdataError, ValueError):

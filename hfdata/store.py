@@ -32,6 +32,7 @@ from hfdata.parquet.objectstore import normalise_uri
 from hfdata.parquet.root import PartsRoot
 from hfdata.parquet.roots import open_root
 from hfdata.read import dask as _dask
+from hfdata.read import events as _events
 from hfdata.read import info as _info
 from hfdata.read import query as _query
 from hfdata.read import scan as _scan
@@ -743,7 +744,7 @@ class Store:
             A variable is not in the store (the message suggests close names).
         InvalidTimestamp
             `start` or `end` cannot be read as a timestamp.
-        InvalidOption
+        InvalidArgument
             An option is invalid or options contradict each other (`how="wide"` without
             `resample`, `tolerance` without `how="asof"`, `metadata` with `resample`,
             `fill`, `closed`, `label`, `origin` or `offset` without `resample`, `limit`
@@ -802,6 +803,171 @@ class Store:
             dedupe=dedupe,
             include_log=include_log,
             max_rows=max_rows,
+        )
+
+    def asof(
+        self,
+        variables: str | list[str],
+        at: Any,
+        *,
+        tolerance: Any = None,
+        direction: Literal["backward", "forward", "nearest"] = "backward",
+        output: Literal["pandas", "polars", "arrow"] = "pandas",
+    ) -> Any:
+        """The value of each variable in force at each of many times (an as-of join).
+
+        For each time of `at`, each variable's point that `pandas.merge_asof` would
+        match: `"backward"`, the last point at or before the time (of several points
+        with that timestamp, the last in arrival order); `"forward"`, the first at or
+        after it (the first of equal timestamps); `"nearest"`, the closer of the two (a
+        tie goes backward). Only the time spans `at` needs are read, from one consistent
+        snapshot of the Parquet files and the log tail; without a `tolerance`, the last
+        point before (first after) them is found in earlier (later) partitions by their
+        row-group statistics, decoding only the row groups that can hold it.
+
+        Parameters
+        ----------
+        variables : str or list of str
+            One variable, or several distinct ones.
+        at : sequence of timestamps
+            The times: a pandas DatetimeIndex or Series, a numpy datetime64 array, a
+            polars Series, an Arrow array, or a list of anything `append` accepts (naive
+            times in the store's `naive_timezone`). Any order; repeats allowed.
+        tolerance : str or timedelta, optional
+            Leave a value missing when the matched point is farther from the time than
+            this (e.g. `"5s"`; exactly this far still matches). Default None: any
+            distance.
+        direction : {"backward", "forward", "nearest"}, default "backward"
+            Which point matches, as in `pandas.merge_asof`.
+        output : {"pandas", "polars", "arrow"}, default "pandas"
+            The type of the result.
+
+        Returns
+        -------
+        pandas.DataFrame, polars.DataFrame or pyarrow.Table
+            One row per time of `at`, in its order, indexed (pandas) or led (polars,
+            Arrow) by `timestamp` (UTC). One variable gives a `value` column; several,
+            one column named after each variable. Values keep their kind (`json` as
+            Python objects in pandas); a missing match is NaN / None (an `int` column
+            with a missing match is float64 in pandas, as in `read`).
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            A name breaks the naming rules.
+        VariableNotFound
+            A variable is not in the store.
+        InvalidTimestamp
+            A time of `at` cannot be read as a timestamp.
+        InvalidArgument
+            `at` is empty or a single time, `direction` is unknown, `tolerance` is not a
+            duration or is negative, `output` is unknown, names repeat.
+        CorruptFile
+            A Parquet file or a variable's `_schema.json` cannot be read.
+
+        Examples
+        --------
+        >>> store.asof(["sensor_temp", "sensor_rh"], trades.index, tolerance="5s")
+        """
+        self._check_open()
+        self._writer.flush_for_readers()
+        return _events.asof(
+            self.root,
+            self.parts,
+            self.settings,
+            variables,
+            at,
+            tolerance=tolerance,
+            direction=direction,
+            output=output,
+        )
+
+    def around(
+        self,
+        variables: str | list[str],
+        events: Any,
+        *,
+        before: Any,
+        after: Any,
+        agg: Any = "mean",
+        output: Literal["pandas", "polars", "arrow"] = "pandas",
+    ) -> Any:
+        """Aggregates of each variable over a window around each of many event times.
+
+        For each event time `t`, the points of `[t - before, t + after)` are
+        aggregated as the pandas Series method of the aggregation's name would on
+        their values (missing values skipped). Only the spans the events need are read
+        (nearby events share one), from one consistent snapshot of the Parquet files
+        and the log tail.
+
+        Parameters
+        ----------
+        variables : str or list of str
+            One variable, or several distinct ones.
+        events : sequence of timestamps
+            The event times, in any form `asof`'s `at` takes. Any order; repeats
+            allowed.
+        before, after : str or timedelta
+            How far the window reaches before and after each event (non-negative;
+            `"5s"`, `timedelta(minutes=1)`).
+        agg : str, tuple, callable, list or dict, default "mean"
+            "mean", "sum", "min", "max", "count", "first", "last", "median", "std",
+            "var", "rms" (`sqrt(mean(x**2))`), "ptp" (max - min), "sem", "nunique", a
+            quantile (`"q90"`, `"q99.9"`, `("quantile", 0.9)`), or a callable given each
+            non-empty window's values as a numpy array (an empty window gives a missing
+            value); a list of those, or a dict naming each column. Numeric aggregations
+            need `float` or `int` variables; count, first, last, nunique and callables
+            work on every kind. An empty window gives count, sum and nunique 0, the
+            others missing.
+        output : {"pandas", "polars", "arrow"}, default "pandas"
+            The type of the result.
+
+        Returns
+        -------
+        pandas.DataFrame, polars.DataFrame or pyarrow.Table
+            One row per event, in the order given, indexed (pandas) or led (polars,
+            Arrow) by `timestamp` (UTC). Columns are named as `read` names a resample:
+            one variable gives `value` (one aggregation) or the aggregations' names;
+            several give each variable's name, or `<variable>.<agg>` for several
+            aggregations.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            A name breaks the naming rules.
+        VariableNotFound
+            A variable is not in the store.
+        InvalidTimestamp
+            An event time cannot be read as a timestamp.
+        InvalidArgument
+            `events` is empty or a single time, `before` or `after` is not a duration or
+            is negative, `agg` is unknown (or numeric on a variable of another kind) or
+            a callable raised (the message names the variable and the event), `output`
+            is unknown, names repeat.
+        CorruptFile
+            A Parquet file or a variable's `_schema.json` cannot be read.
+
+        Examples
+        --------
+        >>> store.around("sensor_temp", alarms.index, before="5s", after="5s",
+        ...              agg=["mean", "std", "q90"])
+        """
+        self._check_open()
+        self._writer.flush_for_readers()
+        return _events.around(
+            self.root,
+            self.parts,
+            self.settings,
+            variables,
+            events,
+            before=before,
+            after=after,
+            agg=agg,
+            output=output,
         )
 
     def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:

@@ -51,7 +51,7 @@ ERRORS_AND_BUILTINS: list[tuple[type[errors.HfdataError], type[Exception]]] = [
     (errors.InvalidValue, ValueError),
     (errors.InvalidMetadata, ValueError),
     (errors.InvalidInput, ValueError),
-    (errors.InvalidOption, ValueError),
+    (errors.InvalidArgument, ValueError),
     (errors.AggregationFailed, RuntimeError),
     (errors.SettingsConflict, ValueError),
     (errors.SchemaMismatch, TypeError),

@@ -38,6 +38,7 @@ COMMANDS = (
     "prune",
     "drop",
     "read",
+    "asof",
     "upgrade",
     "verify",
     "demo",

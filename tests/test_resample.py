@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import float_values, grid_offsets, point_lists
 
-from hfdata.errors import InvalidOption
+from hfdata.errors import InvalidArgument
 from hfdata.read.aggregate import OHLC, PANDAS_AGGS, agg_columns, parse_aggs
 from hfdata.read.bins import Bins, make_bins, parse_bin_rule, parse_rule, utc_index
 from hfdata.read.resample import asof_align, resample_column
@@ -109,7 +109,7 @@ def test_int_values_use_pandas_dtypes() -> None:
 def test_non_numeric_agg_is_a_value_error() -> None:
     ns = np.array([BASE], dtype=np.int64)
     grid = bins_of(BASE, BASE, "1s")
-    with pytest.raises(InvalidOption, match="not defined"):
+    with pytest.raises(InvalidArgument, match="not defined"):
         resample_column(ns, pa.array(["x"]), "string", grid, parse_aggs("mean"))
     cols = resample_column(ns, pa.array(["x"]), "string", grid, parse_aggs(["first", "count"]))
     assert cols["first"].to_pylist() == ["x"]
@@ -117,21 +117,21 @@ def test_non_numeric_agg_is_a_value_error() -> None:
 
 @pytest.mark.parametrize("bad", ["fortnight", "0s", "-1min", 12])
 def test_bad_rule_says_what_is_allowed(bad: Any) -> None:
-    with pytest.raises(InvalidOption, match="1min"):
+    with pytest.raises(InvalidArgument, match="1min"):
         parse_rule(bad)
 
 
 @pytest.mark.parametrize("bad", ["avg", [], ["mean", "mode"], "q101", "q-1", ("quantile", 2)])
 def test_bad_agg_says_what_is_allowed(bad: Any) -> None:
-    with pytest.raises(InvalidOption, match="quantile") as err:
+    with pytest.raises(InvalidArgument, match="quantile") as err:
         parse_aggs(bad)
-    assert err.value.option == "agg"
+    assert err.value.argument == "agg"
 
 
 def test_repeated_columns_are_refused() -> None:
-    with pytest.raises(InvalidOption, match="repeated columns"):
+    with pytest.raises(InvalidArgument, match="repeated columns"):
         parse_aggs(["mean", "mean"])
-    with pytest.raises(InvalidOption, match="repeated columns"):
+    with pytest.raises(InvalidArgument, match="repeated columns"):
         parse_aggs(["mean", np.mean])  # np.mean's __name__ is "mean"
 
 

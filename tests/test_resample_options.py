@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from strategies import float_values, grid_offsets, point_lists
 
 import hfdata
-from hfdata.errors import AggregationFailed, InvalidOption
+from hfdata.errors import AggregationFailed, InvalidArgument
 from hfdata.read.aggregate import PANDAS_AGGS
 from hfdata.read.bins import make_bins, parse_bin_rule, utc_index
 from hfdata.tools.cli import main
@@ -342,9 +342,9 @@ def test_bad_arguments_are_typed_and_named(
     store: hfdata.Store, kwargs: dict[str, Any], option: str
 ) -> None:
     store.append("x", BASE, 1.0)
-    with pytest.raises(InvalidOption) as err:
+    with pytest.raises(InvalidArgument) as err:
         store.read("x", **kwargs)
-    assert err.value.option == option
+    assert err.value.argument == option
     assert option in str(err.value)
     assert isinstance(err.value, ValueError)
 
@@ -354,9 +354,9 @@ def test_interpolating_strings_is_refused(store: hfdata.Store) -> None:
     store.append("s", BASE + pd.Timedelta(seconds=3), "b")
     got = store.read("s", resample="1s", agg="last", fill="ffill")
     assert got["value"].tolist() == ["a", "a", "a", "b"]
-    with pytest.raises(InvalidOption, match="interpolates numbers") as err:
+    with pytest.raises(InvalidArgument, match="interpolates numbers") as err:
         store.read("s", resample="1s", agg="last", fill="linear")
-    assert err.value.option == "fill"
+    assert err.value.argument == "fill"
 
 
 # -- the bins alone, against pandas' grouping ------------------------------------------------

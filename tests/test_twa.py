@@ -164,14 +164,14 @@ def test_read_twa_equals_the_reference(
 def test_twa_of_strings_and_bad_max_hold_are_typed_errors(tmp_path: Path) -> None:
     with hfdata.open_store(tmp_path / "s") as store:
         store.append("s", pd.Timestamp(T0, tz="UTC"), "on")
-        with pytest.raises(hfdata.InvalidOption, match="twa") as err:
+        with pytest.raises(hfdata.InvalidArgument, match="twa") as err:
             store.read("s", resample="1s", agg="twa")
-        assert err.value.option == "agg"
+        assert err.value.argument == "agg"
         store.append("x", pd.Timestamp(T0, tz="UTC"), 1.0)
         for bad in ("-1s", 0, "soon"):
-            with pytest.raises(hfdata.InvalidOption) as err:
+            with pytest.raises(hfdata.InvalidArgument) as err:
                 store.read("x", resample="1s", agg="twa", max_hold=bad)
-            assert err.value.option == "max_hold"
+            assert err.value.argument == "max_hold"
 
 
 def test_cli_twa_and_max_hold(tmp_path: Path) -> None:

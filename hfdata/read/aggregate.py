@@ -27,7 +27,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from hfdata.errors import AggregationFailed, InvalidOption
+from hfdata.errors import AggregationFailed, InvalidArgument
 from hfdata.kinds import Kind
 from hfdata.read.bins import Bins
 from hfdata.read.twa import twa
@@ -103,7 +103,7 @@ class Agg:
 
 
 def parse_aggs(agg: Any) -> tuple[Agg, ...]:
-    """`agg=` as `Agg`s with their column names, or an InvalidOption naming `agg`.
+    """`agg=` as `Agg`s with their column names, or an InvalidArgument naming `agg`.
 
     One aggregation (a name, a quantile tuple, a callable, or a list of one) gives the
     column `value` (`ohlc`: its four); a list gives each its name (a quantile `q90`,
@@ -111,20 +111,20 @@ def parse_aggs(agg: Any) -> tuple[Agg, ...]:
     """
     if isinstance(agg, Mapping):
         if not agg:
-            raise InvalidOption(f"agg={agg!r} names no aggregation; {_HELP}", option="agg")
+            raise InvalidArgument(f"agg={agg!r} names no aggregation; {_HELP}", argument="agg")
         out = []
         for column, spec in agg.items():
             if not isinstance(column, str) or not column:
-                raise InvalidOption(
+                raise InvalidArgument(
                     f"agg dict keys are column names (non-empty strings), got {column!r}",
-                    option="agg",
+                    argument="agg",
                 )
             one = _one(spec)
             if one.method == "ohlc":
-                raise InvalidOption(
+                raise InvalidArgument(
                     "agg='ohlc' makes four columns and cannot be named in a dict; pass it "
                     "as a name in a list",
-                    option="agg",
+                    argument="agg",
                 )
             out.append(Agg(one.method, column, one.q, one.func))
         return tuple(out)
@@ -133,17 +133,17 @@ def parse_aggs(agg: Any) -> tuple[Agg, ...]:
         return (Agg(one.method, "value", one.q, one.func),)
     items = list(agg) if isinstance(agg, Sequence) else None
     if not items:
-        raise InvalidOption(f"agg={agg!r} is not understood; {_HELP}", option="agg")
+        raise InvalidArgument(f"agg={agg!r} is not understood; {_HELP}", argument="agg")
     parsed = tuple(_one(a) for a in items)
     if len(parsed) == 1 and parsed[0].method != "ohlc":
         one = parsed[0]
         parsed = (Agg(one.method, "value", one.q, one.func),)
     columns = agg_columns(parsed)
     if len(set(columns)) != len(columns):
-        raise InvalidOption(
+        raise InvalidArgument(
             f"agg={agg!r} gives repeated columns {columns}; pass distinct aggregations, or "
             "a dict naming each column ({'p90': ..., 'p10': ...})",
-            option="agg",
+            argument="agg",
         )
     return parsed
 
@@ -164,19 +164,19 @@ def _one(spec: Any) -> Agg:
         match = _QUANTILE_NAME.fullmatch(spec)
         if match:
             return Agg("quantile", spec, float(Decimal(match.group(1)) / 100))
-        raise InvalidOption(f"agg {spec!r} is not an aggregation; {_HELP}", option="agg")
+        raise InvalidArgument(f"agg {spec!r} is not an aggregation; {_HELP}", argument="agg")
     if _is_quantile(spec):
         q = spec[1]
         if isinstance(q, bool) or not isinstance(q, int | float) or not 0 <= q <= 1:
-            raise InvalidOption(
+            raise InvalidArgument(
                 f"agg={spec!r}: a quantile is a number from 0 to 1, e.g. ('quantile', 0.9)",
-                option="agg",
+                argument="agg",
             )
         return Agg("quantile", _quantile_column(float(q)), float(q))
     if callable(spec):
         name = getattr(spec, "__name__", None)
         return Agg("callable", name if isinstance(name, str) else "value", func=spec)
-    raise InvalidOption(f"agg {spec!r} is not understood; {_HELP}", option="agg")
+    raise InvalidArgument(f"agg {spec!r} is not understood; {_HELP}", argument="agg")
 
 
 def _quantile_column(q: float) -> str:
@@ -241,10 +241,10 @@ def _twa(
     holding: Holding,
 ) -> npt.NDArray[np.float64]:
     if (kind or "float") not in ("float", "int"):
-        raise InvalidOption(
+        raise InvalidArgument(
             f"agg='twa' (the time-weighted mean) needs numbers; this variable holds {kind} "
             "values: use agg='last', 'first' or 'nunique'",
-            option="agg",
+            argument="agg",
         )
     floats = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
     carry = holding.carry
@@ -346,9 +346,9 @@ class _Grouped:
             else:
                 res = getattr(gb, a.method)()
         except (TypeError, NotImplementedError) as exc:
-            raise InvalidOption(
+            raise InvalidArgument(
                 f"agg {a.column!r} ({a.method}) is not defined for {kind or 'float'} values: {exc}",
-                option="agg",
+                argument="agg",
             ) from exc
         res = res.reindex(target)
         if a.method == "ohlc":

@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from hfdata.errors import InvalidOption
+from hfdata.errors import InvalidArgument
 
 __all__ = [
     "ORIGINS",
@@ -118,16 +118,16 @@ def utc_index(ns: npt.NDArray[np.int64], name: str | None = "timestamp") -> pd.D
 
 
 def parse_rule(rule: Any) -> pd.DateOffset:
-    """The pandas offset for `rule`, or an InvalidOption saying what is allowed."""
+    """The pandas offset for `rule`, or an InvalidArgument saying what is allowed."""
     try:
         offset = to_offset(rule)
     except (ValueError, TypeError) as exc:
-        raise InvalidOption(
-            f"resample={rule!r} is not understood; {_RULE_HELP}", option="resample"
+        raise InvalidArgument(
+            f"resample={rule!r} is not understood; {_RULE_HELP}", argument="resample"
         ) from exc
     if offset is None or offset.n <= 0:
-        raise InvalidOption(
-            f"resample={rule!r} must be a positive frequency; {_RULE_HELP}", option="resample"
+        raise InvalidArgument(
+            f"resample={rule!r} must be a positive frequency; {_RULE_HELP}", argument="resample"
         )
     return offset  # type: ignore[no-any-return]
 
@@ -149,31 +149,31 @@ def parse_bin_rule(
     freq = parse_rule(rule)
     for name, side in (("closed", closed), ("label", label)):
         if side is not None and side not in SIDES:
-            raise InvalidOption(
+            raise InvalidArgument(
                 f"{name}={side!r} is not a side; use 'left', 'right' or None (pandas' "
                 "default for the rule)",
-                option=name,
+                argument=name,
             )
     origin_value = _origin(origin, to_ns)
     shift = _shift(offset)
     fixed = BinRule(freq).fixed
     if not fixed and (origin_value != "start_day" or shift):
         what = "origin=" + repr(origin) if origin_value != "start_day" else f"offset={offset!r}"
-        raise InvalidOption(
+        raise InvalidArgument(
             f"{what} moves fixed-length rules only (pandas ignores it for calendar rules "
             f"such as resample={rule!r}); use a fixed rule such as '24h' or '7D' as hours "
             "('168h'), or leave it out",
-            option="origin" if origin_value != "start_day" else "offset",
+            argument="origin" if origin_value != "start_day" else "offset",
         )
     # pandas' own defaults: 'right' for end-of-period rules and origin 'end'
     ends = isinstance(origin_value, str) and origin_value in ("end", "end_day")
     if ends and shift:
-        raise InvalidOption(
+        raise InvalidArgument(
             f"offset={offset!r} with origin={origin!r} is refused: pandas places these bins "
             "so that the first point falls outside them (or raises 'Values falls before "
             "first bin'); use origin='start', 'epoch' or a timestamp with offset=, or "
             "origin='end' without it",
-            option="offset",
+            argument="offset",
         )
     grouper: Any = pd.Grouper(
         freq=freq, closed=closed, label=label, origin="end" if ends else "start_day"
@@ -186,7 +186,7 @@ def _origin(origin: Any, to_ns: Callable[[Any], int] | None) -> str | int:
         return origin
     help_ = f"use one of {', '.join(map(repr, ORIGINS))} or a timestamp"
     if origin is None or isinstance(origin, bool | int | float):
-        raise InvalidOption(f"origin={origin!r} is not understood; {help_}", option="origin")
+        raise InvalidArgument(f"origin={origin!r} is not understood; {help_}", argument="origin")
     try:
         if to_ns is not None:
             return int(to_ns(origin))
@@ -195,8 +195,8 @@ def _origin(origin: Any, to_ns: Callable[[Any], int] | None) -> str | int:
             raise ValueError("a timestamp without a zone")
         return int(stamp.as_unit("ns").value)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidOption(
-            f"origin={origin!r} is not understood ({exc}); {help_}", option="origin"
+        raise InvalidArgument(
+            f"origin={origin!r} is not understood ({exc}); {help_}", argument="origin"
         ) from exc
 
 
@@ -208,12 +208,12 @@ def _shift(offset: Any) -> int:
             raise TypeError("a bool")
         delta = pd.Timedelta(offset)
     except (ValueError, TypeError) as exc:
-        raise InvalidOption(
+        raise InvalidArgument(
             f"offset={offset!r} is not a duration; use e.g. '15min', '-2h' or a timedelta",
-            option="offset",
+            argument="offset",
         ) from exc
     if pd.isna(delta):
-        raise InvalidOption(f"offset={offset!r} is not a duration", option="offset")
+        raise InvalidArgument(f"offset={offset!r} is not a duration", argument="offset")
     return int(delta.as_unit("ns").value)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from hfdata.errors import InvalidOption, MissingDependency
+from hfdata.errors import InvalidArgument, MissingDependency
 from hfdata.read.bins import utc_index
 
 __all__ = ["FILLS", "Fill", "fill_table", "parse_fill"]
@@ -40,40 +40,40 @@ class Fill:
 
 
 def parse_fill(fill: Any, limit: Any, *, resample: Any) -> Fill | None:
-    """`fill=` and `limit=` checked (an InvalidOption naming the argument), or None."""
+    """`fill=` and `limit=` checked (an InvalidArgument naming the argument), or None."""
     if limit is not None:
         if fill is None:
-            raise InvalidOption(
+            raise InvalidArgument(
                 f"limit={limit!r} bounds a fill; pass fill= too (e.g. fill='ffill')",
-                option="limit",
+                argument="limit",
             )
         if isinstance(limit, bool) or not isinstance(limit, int | np.integer):
-            raise InvalidOption(
-                f"limit must be a whole number of bins, got {limit!r}", option="limit"
+            raise InvalidArgument(
+                f"limit must be a whole number of bins, got {limit!r}", argument="limit"
             )
         if limit < 1:
-            raise InvalidOption(
-                f"limit must be at least 1 bin (None: no limit), got {limit!r}", option="limit"
+            raise InvalidArgument(
+                f"limit must be at least 1 bin (None: no limit), got {limit!r}", argument="limit"
             )
     if fill is None:
         return None
     if resample is None:
-        raise InvalidOption(
+        raise InvalidArgument(
             f"fill={fill!r} fills empty bins of a resample; pass resample= too",
-            option="fill",
+            argument="fill",
         )
     bound = None if limit is None else int(limit)
     if isinstance(fill, str):
         if fill not in FILLS:
-            raise InvalidOption(
+            raise InvalidArgument(
                 f"fill={fill!r} is not a fill; use one of {', '.join(FILLS)}, a number, or None",
-                option="fill",
+                argument="fill",
             )
         return Fill(fill, limit=bound)
     if isinstance(fill, bool) or not isinstance(fill, int | float | np.number):
-        raise InvalidOption(
+        raise InvalidArgument(
             f"fill={fill!r} is not a fill; use one of {', '.join(FILLS)}, a number, or None",
-            option="fill",
+            argument="fill",
         )
     return Fill(None, float(fill), bound)
 
@@ -95,10 +95,10 @@ def fill_table(table: pa.Table, fill: Fill, columns: list[str]) -> pa.Table:
         try:
             array = pa.array(filled.to_numpy(), type=column.type, from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
-            raise InvalidOption(
+            raise InvalidArgument(
                 f"fill={_spell(fill)} does not fit column {name!r} of {column.type} values: "
                 f"{exc}; use fill='ffill' or 'bfill'",
-                option="fill",
+                argument="fill",
             ) from exc
         table = table.set_column(i, name, array)
     return table
@@ -112,10 +112,10 @@ def _fill_series(series: pd.Series, fill: Fill, name: str) -> pd.Series:
     if fill.method == "bfill":
         return series.bfill(limit=fill.limit)
     if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-        raise InvalidOption(
+        raise InvalidArgument(
             f"fill={fill.method!r} interpolates numbers; column {name!r} holds "
             f"{series.dtype} values: use fill='ffill' or 'bfill'",
-            option="fill",
+            argument="fill",
         )
     try:
         method: Any = fill.method  # one of _INTERPOLATE

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from hfdata.errors import InvalidOption, ResultTooLarge
+from hfdata.errors import InvalidArgument, ResultTooLarge
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
 from hfdata.parquet.reader import clear_footers
@@ -134,13 +134,13 @@ def _tolerance_ns(tolerance: Any) -> int | None:
     try:
         delta = pd.Timedelta(tolerance)
     except (ValueError, TypeError) as exc:
-        raise InvalidOption(
+        raise InvalidArgument(
             f"tolerance {tolerance!r} is not a duration; use e.g. '5s' or a timedelta",
-            option="tolerance",
+            argument="tolerance",
         ) from exc
     if pd.isna(delta) or delta.value < 0:
-        raise InvalidOption(
-            f"tolerance must be a non-negative duration, got {tolerance!r}", option="tolerance"
+        raise InvalidArgument(
+            f"tolerance must be a non-negative duration, got {tolerance!r}", argument="tolerance"
         )
     return int(delta.value)
 
@@ -169,46 +169,46 @@ def _check_options(
     placement: dict[str, Any],
 ) -> None:
     if not names:
-        raise InvalidOption("read needs at least one variable name", option="variables")
+        raise InvalidArgument("read needs at least one variable name", argument="variables")
     if len(set(names)) != len(names):
-        raise InvalidOption(f"variables must be distinct, got {names!r}", option="variables")
+        raise InvalidArgument(f"variables must be distinct, got {names!r}", argument="variables")
     for name in names:
         validate_name(name)
     if how not in HOWS:
-        raise InvalidOption(f"how must be one of {', '.join(HOWS)}, got {how!r}", option="how")
+        raise InvalidArgument(f"how must be one of {', '.join(HOWS)}, got {how!r}", argument="how")
     if output not in OUTPUTS:
-        raise InvalidOption(
-            f"output must be one of {', '.join(OUTPUTS)}, got {output!r}", option="output"
+        raise InvalidArgument(
+            f"output must be one of {', '.join(OUTPUTS)}, got {output!r}", argument="output"
         )
     if metadata not in (False, True, "expand"):
-        raise InvalidOption(
-            f"metadata must be False, True or 'expand', got {metadata!r}", option="metadata"
+        raise InvalidArgument(
+            f"metadata must be False, True or 'expand', got {metadata!r}", argument="metadata"
         )
     if dedupe not in (None, "last", "first"):
-        raise InvalidOption(
-            f"dedupe must be None, 'last' or 'first', got {dedupe!r}", option="dedupe"
+        raise InvalidArgument(
+            f"dedupe must be None, 'last' or 'first', got {dedupe!r}", argument="dedupe"
         )
     if how == "wide" and resample is None:
-        raise InvalidOption(
-            "how='wide' needs resample=...; use how='asof' to align raw points", option="how"
+        raise InvalidArgument(
+            "how='wide' needs resample=...; use how='asof' to align raw points", argument="how"
         )
     if how == "asof" and resample is not None:
-        raise InvalidOption(
-            "how='asof' aligns raw points; use how='wide' with resample", option="how"
+        raise InvalidArgument(
+            "how='asof' aligns raw points; use how='wide' with resample", argument="how"
         )
     if tolerance is not None and how != "asof":
-        raise InvalidOption("tolerance applies to how='asof' only", option="tolerance")
+        raise InvalidArgument("tolerance applies to how='asof' only", argument="tolerance")
     if metadata and (resample is not None or how != "long"):
-        raise InvalidOption(
+        raise InvalidArgument(
             "metadata can be read with raw points in long form only (no resample)",
-            option="metadata",
+            argument="metadata",
         )
     if resample is None:
         for option, value in placement.items():
             if value is not None and not (option == "origin" and value == "start_day"):
-                raise InvalidOption(
+                raise InvalidArgument(
                     f"{option}={value!r} places the bins of a resample; pass resample= too",
-                    option=option,
+                    argument=option,
                 )
 
 
@@ -406,20 +406,20 @@ def _max_hold_ns(max_hold: Any, aggs: Sequence[Agg]) -> int | None:
     if max_hold is None:
         return None
     if not any(a.method == "twa" for a in aggs):
-        raise InvalidOption(
+        raise InvalidArgument(
             "max_hold= applies to agg='twa' only (how long a value holds); drop it or add "
             "'twa' to agg",
-            option="max_hold",
+            argument="max_hold",
         )
     try:
         ns = int(pd.Timedelta(max_hold).value)
     except (ValueError, TypeError) as exc:
-        raise InvalidOption(
+        raise InvalidArgument(
             f"max_hold={max_hold!r} is not a duration; give a timedelta or a rule such as '5s'",
-            option="max_hold",
+            argument="max_hold",
         ) from exc
     if ns <= 0:
-        raise InvalidOption(f"max_hold={max_hold!r} must be positive", option="max_hold")
+        raise InvalidArgument(f"max_hold={max_hold!r} must be positive", argument="max_hold")
     return ns
 
 
@@ -513,7 +513,7 @@ def _common_values(
             i = t.column_names.index("value")
             out[n] = t.set_column(i, "value", t.column("value").cast(pa.float64()))
         return out
-    raise InvalidOption(
+    raise InvalidArgument(
         f"variables of different kinds ({', '.join(sorted(distinct))}) cannot share one value "
         "column; read them separately, or use how='asof'"
     )

@@ -26,7 +26,8 @@ import orjson
 from hfdata.errors import (
     CompactionInProgress,
     HfdataError,
-    InvalidOption,
+    InvalidArgument,
+    InvalidTimestamp,
     ResultTooLarge,
     StoreClosed,
     VariableNotFound,
@@ -39,7 +40,7 @@ from hfdata.read.bins import ORIGINS, SIDES
 from hfdata.read.fill import FILLS
 from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store, upgrade_store
-from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules
+from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules, to_ns
 from hfdata.tools.views import text_table
 
 if TYPE_CHECKING:
@@ -315,6 +316,34 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_option(p)
 
     p = command(
+        "asof",
+        "the value of each variable in force at each time of a file (an as-of join)",
+        _cmd_asof,
+    )
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("variables", metavar="VARIABLE", nargs="+")
+    p.add_argument(
+        "--at",
+        metavar="FILE",
+        required=True,
+        help="the times: a CSV file whose first column holds one time per line (ISO-8601; "
+        "a header line is optional), '-' for stdin",
+    )
+    p.add_argument(
+        "--tolerance", metavar="DURATION", help="farther points do not match (e.g. 5s, 100ms)"
+    )
+    p.add_argument(
+        "--direction",
+        choices=("backward", "forward", "nearest"),
+        default="backward",
+        help="the last point at or before each time (default), the first at or after, "
+        "or the nearer",
+    )
+    p.add_argument("--format", choices=("csv", "json", "parquet"), default="csv")
+    p.add_argument("-o", "--output", metavar="FILE", type=Path, help="write here, not stdout")
+    _storage_option(p)
+
+    p = command(
         "upgrade",
         "bring a store of an older format version to this hfdata's (stop its other users first)",
         _cmd_upgrade,
@@ -480,7 +509,7 @@ def _aggs(text: str) -> str | list[str]:
     names = [a.strip().lower() for a in text.split(",") if a.strip()]
     try:
         parse_aggs(names)
-    except InvalidOption:
+    except InvalidArgument:
         unknown = [a for a in names if not _is_agg(a)]
         raise argparse.ArgumentTypeError(
             f"unknown aggregation {', '.join(unknown) or text!r}; use {', '.join(AGGS)}, "
@@ -492,7 +521,7 @@ def _aggs(text: str) -> str | list[str]:
 def _is_agg(name: str) -> bool:
     try:
         parse_aggs(name)
-    except InvalidOption:
+    except InvalidArgument:
         return False
     return True
 
@@ -874,7 +903,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 include_log=not args.no_log,
                 max_rows=args.max_rows,
             )
-        except InvalidOption as exc:  # named in flags, not keyword arguments
+        except InvalidArgument as exc:  # named in flags, not keyword arguments
             message = str(exc).splitlines()[0]
             _die(_READ_OPTIONS.sub(lambda m: f"--{m[1].replace('_', '-')} ", message))
         except ResultTooLarge as exc:
@@ -885,6 +914,50 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 + ", or raise --max-rows",
                 PROBLEMS,
             )
+    write_frame(frame, args.format, args.output)
+    return OK
+
+
+def _at_times(name: str, rules: TimeRules) -> list[str]:
+    """The first column of `--at FILE`, one time per line; a first line that is not a
+    time is a header. Blank lines are skipped."""
+    with _input(name) as raw:
+        text = raw.read().decode("utf-8-sig")
+    cells = [line.split(",", 1)[0].strip().strip('"') for line in text.splitlines()]
+    numbered = [(n, c) for n, c in enumerate(cells, start=1) if c]
+    if numbered:
+        try:
+            to_ns(numbered[0][1], rules)
+        except InvalidTimestamp:
+            numbered = numbered[1:]  # a header
+    for n, cell in numbered:
+        try:
+            to_ns(cell, rules)
+        except InvalidTimestamp as exc:
+            _die(f"--at {name}, line {n}: {exc}")
+    if not numbered:
+        _die(f"--at {name} holds no times (one per line, in its first column)")
+    return [c for _, c in numbered]
+
+
+def _cmd_asof(args: argparse.Namespace) -> int:
+    from hfdata.tools.views import write_frame
+
+    if args.format == "parquet" and args.output is None:
+        _die("--format parquet needs -o FILE (Parquet is binary)")
+    variables = args.variables[0] if len(args.variables) == 1 else list(args.variables)
+    with _existing(args.dir, **_remote(args)) as store:
+        at = _at_times(args.at, store.settings.time_rules())
+        try:
+            frame = store.asof(
+                variables,
+                at,
+                tolerance=args.tolerance,
+                direction=args.direction,
+                output="polars",
+            )
+        except InvalidArgument as exc:
+            _die(str(exc).replace("tolerance", "--tolerance", 1))
     write_frame(frame, args.format, args.output)
     return OK
 
