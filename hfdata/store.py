@@ -892,6 +892,7 @@ class Store:
         before: Any,
         after: Any,
         agg: Any = "mean",
+        max_hold: Any = None,
         output: Literal["pandas", "polars", "arrow"] = "pandas",
     ) -> Any:
         """Aggregates of each variable over a window around each of many event times.
@@ -917,10 +918,15 @@ class Store:
             "var", "rms" (`sqrt(mean(x**2))`), "ptp" (max - min), "sem", "nunique", a
             quantile (`"q90"`, `"q99.9"`, `("quantile", 0.9)`), or a callable given each
             non-empty window's values as a numpy array (an empty window gives a missing
-            value); a list of those, or a dict naming each column. Numeric aggregations
-            need `float` or `int` variables; count, first, last, nunique and callables
-            work on every kind. An empty window gives count, sum and nunique 0, the
-            others missing.
+            value), or "twa", the time-weighted mean of the window (as `read` defines
+            it: the value in force at the window's start is the last point before it,
+            read from wherever it is); a list of those, or a dict naming each column.
+            Numeric aggregations need `float` or `int` variables; count, first, last,
+            nunique and callables work on every kind. An empty window gives count, sum
+            and nunique 0, the others missing.
+        max_hold : str or timedelta, optional
+            With "twa": a value holds at most this long. Default None: until the next
+            point.
         output : {"pandas", "polars", "arrow"}, default "pandas"
             The type of the result.
 
@@ -967,6 +973,7 @@ class Store:
             before=before,
             after=after,
             agg=agg,
+            max_hold=max_hold,
             output=output,
         )
 

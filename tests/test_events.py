@@ -288,7 +288,7 @@ def test_bad_arguments_are_typed_errors_naming_the_argument(store: hfdata.Store)
         (lambda: store.around("x", at, before="5s", after="-1s"), "after must be a non-neg"),
         (lambda: store.around("x", [], before="5s", after="1s"), "events holds no times"),
         (lambda: store.around("x", at, before="1s", after="1s", agg="mode"), "agg 'mode' is not"),
-        (lambda: store.around("x", at, before="1s", after="1s", agg="twa"), "agg 'twa' is not"),
+        (lambda: store.around("x", at, before="1s", after="1s", max_hold="1s"), "max_hold"),
         (
             lambda: store.around("x", at, before="1s", after="1s", agg=("quantile", 2)),
             r"agg \('quantile', q\) needs 0 <= q <= 1",
@@ -351,3 +351,44 @@ def test_around_of_int_values_is_exact_and_keeps_ints_where_every_window_has_a_p
     assert got.column("sum").to_pylist() == [2 * big + 1, big + 3]
     empty = store.around("n", [t0 + pd.Timedelta(seconds=2)], before="0s", after="1s", agg="min")
     assert np.isnan(empty["value"].iloc[0])  # a window with no point: missing
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    first=compacted,
+    then=in_log,
+    events=at_offsets,
+    before=st.sampled_from(["0s", "5min", "30min", "2h"]),
+    after=st.sampled_from(["1min", "7min", "45min"]),
+    max_hold=st.sampled_from([None, "3min", "40min"]),
+)
+def test_around_twa_matches_the_slow_reference(
+    first: list[tuple[int, float]],
+    then: list[tuple[int, float]],
+    events: list[int],
+    before: str,
+    after: str,
+    max_hold: str | None,
+) -> None:
+    """Each window's time-weighted mean, the value in force at its start from wherever it
+    lies (an earlier partition, the log, another span), as `test_twa.reference` walks it."""
+    from test_twa import reference
+
+    times = _times(events)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = _filled(Path(tmp) / "s", first, then)
+        try:
+            got = store.around("x", times, before=before, after=after, agg="twa", max_hold=max_hold)
+        finally:
+            store.close()
+    points = _reference_points(first, then)
+    ns = pd.DatetimeIndex(points["timestamp"]).as_unit("ns").asi8.tolist()
+    rows = list(zip(ns, points["value"].astype(float).tolist(), strict=True))
+    hold = None if max_hold is None else int(pd.Timedelta(max_hold).value)
+    want = []
+    for t in times.as_unit("ns").asi8.tolist():
+        lo, hi = t - int(pd.Timedelta(before).value), t + int(pd.Timedelta(after).value)
+        earlier = [r for r in rows if r[0] < lo]
+        inside = [r for r in rows if lo <= r[0] < hi]
+        want.extend(reference(inside, [lo, hi], earlier[-1] if earlier else None, hold))
+    np.testing.assert_allclose(got["value"].to_numpy(np.float64), want, rtol=1e-9, atol=1e-9)

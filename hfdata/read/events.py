@@ -36,9 +36,10 @@ from hfdata.kinds import Kind
 from hfdata.layout import validate_name
 from hfdata.parquet.root import PartsRoot
 from hfdata.read.frames import OUTPUTS, Output, to_output
-from hfdata.read.lookback import Reach, load_reach, rows_and_kind, spans_around
+from hfdata.read.lookback import Reach, last_before, load_reach, rows_and_kind, spans_around
 from hfdata.read.rows import timestamps
-from hfdata.read.windows import aggregate_windows, parse_window_aggs
+from hfdata.read.twa import twa
+from hfdata.read.windows import WindowAgg, aggregate_windows, parse_window_aggs
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN, to_ns_array
 
@@ -272,6 +273,7 @@ def around(
     before: Any,
     after: Any,
     agg: Any = "mean",
+    max_hold: Any = None,
     output: Output = "pandas",
 ) -> Any:
     """Each variable aggregated over `[t - before, t + after)` for each event time `t`,
@@ -281,6 +283,7 @@ def around(
     back = duration_ns(before, "before")
     ahead = duration_ns(after, "after")
     aggs = parse_window_aggs(agg)
+    hold = _max_hold(max_hold, aggs)
     times = event_times(events, settings, "events")
     q, order = _sorted(times)
     lo, end = _minus(q, back), _plus(q, ahead)
@@ -297,13 +300,88 @@ def around(
         starts = np.searchsorted(ns, lo, side="left")
         ends = np.maximum(np.searchsorted(ns, end, side="left"), starts)
         values = table.column("value").combine_chunks()
-        results = aggregate_windows(values, kind, starts, ends, aggs, variable=name, events=q)
+        plain = tuple(a for a in aggs if a.op != "twa")
+        results = aggregate_windows(values, kind, starts, ends, plain, variable=name, events=q)
+        if len(plain) < len(aggs):
+            weighted = _twa_windows(
+                root, parts, settings, name, kind, ns, values, (lo, end), (starts, ends), reach
+            )
+            results |= {a.name: weighted(hold) for a in aggs if a.op == "twa"}
+        results = {a.name: results[a.name] for a in aggs}
         for agg_name, result in results.items():
             column = _column(variables, name, agg_name, len(aggs))
             columns[column] = result.take(indices)
             if kind == "json" and _keeps_json(aggs, agg_name):
                 json.append(column)
     return _frame(times, columns, output, json)
+
+
+def _max_hold(max_hold: Any, aggs: tuple[WindowAgg, ...]) -> int | None:
+    if max_hold is None:
+        return None
+    if not any(a.op == "twa" for a in aggs):
+        raise InvalidArgument(
+            "max_hold applies to agg='twa' only (how long a value holds); drop it or add "
+            "'twa' to agg",
+            argument="max_hold",
+        )
+    ns = duration_ns(max_hold, "max_hold")
+    if ns <= 0:
+        raise InvalidArgument(f"max_hold must be positive, got {max_hold!r}", argument="max_hold")
+    return ns
+
+
+def _twa_windows(
+    root: Path,
+    parts: PartsRoot,
+    settings: StoreSettings,
+    name: str,
+    kind: Kind | None,
+    ns: npt.NDArray[np.int64],
+    values: pa.Array,
+    edges: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    rows: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    reach: Reach,
+) -> Callable[[int | None], pa.Array]:
+    """`twa` over each window (`hfdata.read.twa`), one call per window. The value in
+    force at a window's start is the row before its first, when that row lies in the
+    same span read (the span holds every point between); for a span's first window it
+    is the last point before the span, looked up in earlier partitions and the log."""
+    if (kind or "float") not in ("float", "int"):
+        raise InvalidArgument(
+            f"agg 'twa' needs numbers, and {name!r} holds {kind} values", argument="agg"
+        )
+    floats = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+    lo, end = edges
+    starts, ends = rows
+    span_lo = np.array([a for a, _ in reach.spans], np.int64)
+    own_span = span_lo[np.searchsorted(span_lo, lo, side="right") - 1]
+    carries: list[tuple[int, float] | None] = []
+    before_span: dict[int, tuple[int, float] | None] = {}
+    for i in range(len(lo)):
+        k = int(starts[i]) - 1
+        if k >= 0 and ns[k] >= own_span[i]:
+            carries.append((int(ns[k]), float(floats[k])))
+            continue
+        first = int(own_span[i])
+        if first not in before_span:
+            before_span[first] = last_before(root, parts, settings.partition, name, first)
+        carries.append(before_span[first])
+
+    def weighted(max_hold: int | None) -> pa.Array:
+        out = np.empty(len(lo), np.float64)
+        for i in range(len(lo)):
+            s, e = int(starts[i]), int(ends[i])
+            out[i] = twa(
+                ns[s:e],
+                floats[s:e],
+                np.array([lo[i], end[i]], np.int64),
+                carry=carries[i],
+                max_hold=max_hold,
+            )[0]
+        return pa.array(out, from_pandas=True)
+
+    return weighted
 
 
 def _column(variables: str | Sequence[str], name: str, agg: str, count: int) -> str:

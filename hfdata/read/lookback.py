@@ -15,6 +15,7 @@ timestamps in arrival order (Parquet before the log tail).
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,15 @@ from hfdata.read.rows import merge_sorted, tail_rows, timestamps
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
 from hfdata.timeparse import NS_MAX, NS_MIN
 
-__all__ = ["MAX_SPANS", "MIN_GAP", "Reach", "load_reach", "rows_and_kind", "spans_around"]
+__all__ = [
+    "MAX_SPANS",
+    "MIN_GAP",
+    "Reach",
+    "last_before",
+    "load_reach",
+    "rows_and_kind",
+    "spans_around",
+]
 
 MAX_SPANS: Final = 256  # spans are merged until about this many are left
 MIN_GAP: Final = 60_000_000_000  # windows closer than a minute are read as one span
@@ -114,6 +123,33 @@ def load_reach(
         }
 
     return read_snapshot(root, listing, read)
+
+
+def last_before(
+    root: Path,
+    parts: PartsRoot,
+    partition: Partition,
+    name: str,
+    t: int,
+    *,
+    first: bool = False,
+    include_log: bool = True,
+) -> tuple[int, float] | None:
+    """The last point before `t` as `(ns, value as a float)` (of several at that time the
+    last, or with `first` the first), or None: what `twa` needs in force at `t`. Reads
+    only the row groups that can hold it (`_before`)."""
+    reach = Reach(((t, t),), before=True)
+    loaded = load_reach(
+        root, parts, partition, [name], reach, rows_and_kind, include_log=include_log
+    )
+    rows = loaded[name][0]
+    ns = timestamps(rows)
+    k = int(np.searchsorted(ns, t, side="left"))
+    if k == 0:
+        return None
+    at = int(np.searchsorted(ns, ns[k - 1], side="left")) if first else k - 1
+    value = rows.column("value")[at].as_py()
+    return int(ns[at]), math.nan if value is None else float(value)
 
 
 def rows_and_kind(name: str, rows: pa.Table, kind: Kind | None) -> tuple[pa.Table, Kind | None]:

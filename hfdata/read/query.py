@@ -30,6 +30,7 @@ from hfdata.read.aggregate import NO_HOLDING, Agg, Holding, agg_columns, parse_a
 from hfdata.read.bins import BinRule, Bins, Side, count_bins, make_bins, parse_bin_rule
 from hfdata.read.fill import Fill, fill_table, parse_fill
 from hfdata.read.frames import OUTPUTS, Output, expand_metadata, to_output
+from hfdata.read.lookback import last_before
 from hfdata.read.resample import asof_align, resample_column
 from hfdata.read.rows import time_span, timestamps, variable_rows
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
@@ -53,8 +54,6 @@ How = Literal["long", "wide", "asof"]
 Dedupe = Literal["last", "first"]
 HOWS: Final = ("long", "wide", "asof")
 MAX_ROWS: Final = 20_000_000
-# the first look back for twa's value in force: about one partition (a month as 31 days)
-_PARTITION_NS: Final = {"hour": 3_600 * 10**9, "day": 86_400 * 10**9, "month": 31 * 86_400 * 10**9}
 _TS: Final = "timestamp"
 _NUMERIC: Final = ("float", "int")
 
@@ -438,46 +437,28 @@ def _holdings(
 ) -> dict[str, Holding]:
     """`twa`'s context per variable: with a `start`, the step function is read inside
     `[start, end)` and the value in force at `start` is the last point before it (looked
-    up in earlier partitions and the log, `_last_before`)."""
+    up in earlier partitions and the log, reading only the row groups that can hold it)."""
     if not any(a.method == "twa" for a in aggs):
         return dict.fromkeys(names, NO_HOLDING)
     if start is None:
         return dict.fromkeys(names, Holding(max_hold=max_hold))
     span = (lo, last + 1)
     return {
-        n: Holding(_last_before(root, parts, settings, n, lo, include_log, dedupe), max_hold, span)
+        n: Holding(
+            last_before(
+                root,
+                parts,
+                settings.partition,
+                n,
+                lo,
+                first=dedupe == "first",
+                include_log=include_log,
+            ),
+            max_hold,
+            span,
+        )
         for n in names
     }
-
-
-def _last_before(
-    root: Path,
-    parts: PartsRoot,
-    settings: StoreSettings,
-    name: str,
-    t: int,
-    include_log: bool,
-    dedupe: Dedupe | None,
-) -> tuple[int, Any] | None:
-    """The last point before `t` (of equal timestamps, the one `dedupe` keeps, else the
-    last), found in windows that double backwards from one partition, so a point just
-    before `t` costs one partition's read and memory stays that of a partition or two."""
-    width = _PARTITION_NS[settings.partition]
-    hi = t - 1
-    while hi >= NS_MIN:
-        lo = max(NS_MIN, hi - width + 1)
-        table = load(root, parts, settings.partition, [name], lo, hi, include_log=include_log)
-        rows = table.tables[name]
-        if rows.num_rows:
-            ns = timestamps(rows)
-            at = len(ns) - 1
-            if dedupe == "first":
-                at = int(np.searchsorted(ns, ns[-1], side="left"))
-            return int(ns[at]), rows.column("value")[at].as_py()
-        if lo == NS_MIN:
-            return None
-        hi, width = lo - 1, width * 2
-    return None
 
 
 def _wide(

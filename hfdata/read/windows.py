@@ -27,7 +27,9 @@ Each equals the pandas Series method of its name on the window's values: missing
 is not missing (as pandas' resample `first`/`last`). An empty window gives `count` 0,
 `sum` 0, `nunique` 0 and a missing value for the others. A callable gets the values of
 each non-empty window as a numpy array (missing numbers as NaN); an empty window gives a
-missing value without calling it. The table is `parse_window_aggs`; `twa` is reserved.
+missing value without calling it. The table is `parse_window_aggs`; `twa` is parsed here
+and computed by `hfdata.read.events` (it needs the points' times and the value in force
+at each window's start).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ _QUANTILE = re.compile(r"q(100|\d{1,2}(?:\.\d+)?)")
 EXACT_FACTOR: Final = 16  # see `_Windows.exact`
 _CHUNK: Final = 1 << 20  # rows laid end to end at a time for two-pass variances
 _HELP: Final = (
-    f"use one of {', '.join(NAMED)}, a quantile ('q90', 'q99.9' or ('quantile', 0.9)), a "
+    f"use one of {', '.join(NAMED)}, twa, a quantile ('q90', 'q99.9' or ('quantile', 0.9)), a "
     "callable, or a list or {name: agg} dict of them"
 )
 
@@ -121,8 +123,8 @@ def _one(spec: Any, name: str | None) -> WindowAgg:
         match = _QUANTILE.fullmatch(spec)
         if match:
             return WindowAgg(name or spec, "quantile", float(match.group(1)) / 100)
-        if spec == "twa":
-            raise InvalidArgument("agg 'twa' is not available in around yet; " + _HELP)
+        if spec == "twa":  # computed by the caller, which knows the points' times
+            return WindowAgg(name or spec, "twa")
         raise InvalidArgument(f"agg {spec!r} is not known; {_HELP}")
     if _is_quantile_pair(spec):
         q = spec[1]
