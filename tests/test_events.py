@@ -392,3 +392,17 @@ def test_around_twa_matches_the_slow_reference(
         inside = [r for r in rows if lo <= r[0] < hi]
         want.extend(reference(inside, [lo, hi], earlier[-1] if earlier else None, hold))
     np.testing.assert_allclose(got["value"].to_numpy(np.float64), want, rtol=1e-9, atol=1e-9)
+
+
+def test_around_ohlc_is_first_max_min_last(store: hfdata.Store) -> None:
+    idx = pd.date_range("2026-01-01", periods=50, freq="1s", tz="UTC")
+    values = np.sin(np.arange(50.0))
+    store.append_many("o", pd.DataFrame({"timestamp": idx, "value": values}))
+    events = [idx[30], idx[10]]
+    got = store.around("o", events, before="5s", after="5s", agg="ohlc")
+    parts = store.around("o", events, before="5s", after="5s", agg=["first", "max", "min", "last"])
+    assert list(got.columns) == ["open", "high", "low", "close"]
+    np.testing.assert_array_equal(got.to_numpy(), parts.to_numpy())
+    assert got["open"].iloc[0] == values[25] and got["close"].iloc[1] == values[14]
+    with pytest.raises(hfdata.InvalidArgument, match="ohlc"):
+        store.around("o", events, before="5s", after="5s", agg={"bars": "ohlc"})

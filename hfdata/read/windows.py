@@ -68,13 +68,14 @@ NAMED: Final = (
     "sem",
     "nunique",
 )
+OHLC: Final = ("open", "high", "low", "close")
 ANY_KIND: Final = frozenset({"count", "first", "last", "nunique", "call"})  # not only numbers
 _QUANTILE = re.compile(r"q(100|\d{1,2}(?:\.\d+)?)")
 EXACT_FACTOR: Final = 16  # see `_Windows.exact`
 _CHUNK: Final = 1 << 20  # rows laid end to end at a time for two-pass variances
 _HELP: Final = (
-    f"use one of {', '.join(NAMED)}, twa, a quantile ('q90', 'q99.9' or ('quantile', 0.9)), a "
-    "callable, or a list or {name: agg} dict of them"
+    f"use one of {', '.join(NAMED)}, ohlc, twa, a quantile ('q90', 'q99.9' or "
+    "('quantile', 0.9)), a callable, or a list or {name: agg} dict of them"
 )
 
 Values = npt.NDArray[Any]
@@ -99,17 +100,29 @@ def parse_window_aggs(agg: Any) -> tuple[WindowAgg, ...]:
     """
     items: list[WindowAgg]
     if isinstance(agg, Mapping):
+        if "ohlc" in agg.values():
+            raise InvalidArgument("agg: 'ohlc' makes four columns and cannot be named in a dict")
         items = [_one(spec, name) for name, spec in agg.items()]
         if any(not isinstance(n, str) or not n for n in agg):
             raise InvalidArgument(f"agg: the keys of a dict are column names (text), got {agg!r}")
     elif isinstance(agg, list) or (isinstance(agg, tuple) and not _is_quantile_pair(agg)):
-        items = [_one(spec, None) for spec in agg]
+        items = [item for spec in agg for item in _ohlc_or_one(spec)]
     else:
-        items = [_one(agg, None)]
+        items = _ohlc_or_one(agg)
     names = [a.name for a in items]
     if not items or len(set(names)) != len(names):
         raise InvalidArgument(f"agg must name one or more distinct aggregations, got {agg!r}")
     return tuple(items)
+
+
+def _ohlc_or_one(spec: Any) -> list[WindowAgg]:
+    """`ohlc` as `read` has it: columns open, high, low, close (the first, the largest,
+    the smallest and the last value); anything else one aggregation."""
+    if isinstance(spec, str) and spec == "ohlc":
+        return [
+            WindowAgg(c, op) for c, op in zip(OHLC, ("first", "max", "min", "last"), strict=True)
+        ]
+    return [_one(spec, None)]
 
 
 def _is_quantile_pair(spec: Any) -> bool:
