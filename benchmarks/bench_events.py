@@ -11,6 +11,8 @@ compacted, plus 50,000 more points each still in the log (`--quick`: 200,000 and
 * `around` of 10,000 events with +-5 s windows, mean and std: hfdata `Store.around`
   against DuckDB joining the events to `read_parquet` on the time range and grouping
   by event (target: at least 3x).
+* `read(resample="1min", agg="twa")` of one variable against the same read with
+  `agg="mean"` (target: within 2x, i.e. a rate of at least 0.5x).
 """
 
 from __future__ import annotations
@@ -173,6 +175,38 @@ def _around(root: Path, events: pd.DatetimeIndex, repeats: int, con: Any, why: s
     return out
 
 
+def _twa(root: Path, repeats: int) -> list[Any]:
+    name = _VARIABLES[0]
+    case = f"1-minute resample of one variable ({name}): twa against mean"
+
+    def read(agg: str) -> Any:
+        def timed(_: Any) -> None:
+            with hfdata.open_store(root) as store:
+                got = store.read(name, resample="1min", agg=agg, output="polars")
+            if got.height == 0:
+                raise RuntimeError("no bins")
+
+        return timed
+
+    contenders = [
+        Contender("hfdata read agg=twa", "hfdata", read("twa"), 1),
+        Contender("hfdata read agg=mean", "baseline", read("mean"), 1),
+    ]
+    out = compare("10", case, contenders, repeats=repeats)
+    out.append(
+        target(
+            "10",
+            case,
+            "read(resample='1min', agg='twa') within 2x of agg='mean'",
+            subject="hfdata read agg=twa",
+            reference="hfdata read agg=mean",
+            minimum=0.5,
+            source=_SOURCE,
+        )
+    )
+    return out
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     """Workload 10 with the issue 17 targets."""
     points = 200_000 if quick else 2_000_000
@@ -197,6 +231,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         )
         out += _asof(root, at, repeats, con, why)
         out += _around(root, events, repeats, con, why)
+        out += _twa(root, repeats)
     if con is not None:
         con.close()
     return out

@@ -11,10 +11,13 @@ NaN. The value in force at a bin's start comes from the last point before it, wh
 lie in an earlier bin, partition or the log (the caller passes it as `carry`). Whether a
 bin is closed on the left or the right changes nothing: a single instant has no length.
 
-Computation: every point, every bin edge and every end of a `max_hold` is a breakpoint;
-between two breakpoints the step function is constant, so each elementary interval adds
-`value * length` (length in exact int64 ns) to its bin's integral and `length` to its
-bin's covered time (`numpy.bincount`). No running sum spans bins, so nothing cancels.
+Computation, in one pass over the points without sorting or masking: each point's
+holding interval is clipped to the bins and split into the part in its first bin and
+the part in its last (the same bin for most), each adding `value * length` (length in
+exact int64 ns) to its bin's integral and `length` to its covered time
+(`numpy.bincount`); a bin lying wholly inside one long interval takes that value times
+its width (found per bin by binary search: intervals do not overlap, so at most one
+covers a bin). No running sum spans bins, so nothing cancels.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ def twa(
     bins = len(edges) - 1
     if bins <= 0:
         return np.empty(0, np.float64)
+    edges = np.asarray(edges, np.int64)
     t = np.asarray(ns, np.int64)
     v = np.asarray(values, np.float64)
     if carry is not None:
@@ -50,23 +54,67 @@ def twa(
     if not len(t):
         return np.full(bins, np.nan)
     last = np.append(t[1:] != t[:-1], True)  # of equal timestamps, the last row holds
-    t, v = t[last], v[last]
-    holds_to = np.append(t[1:], np.iinfo(np.int64).max)
+    if not last.all():
+        t, v = t[last], v[last]
+    until = np.empty_like(t)  # each value holds until the next point; the last to the end
+    until[:-1] = t[1:]
+    until[-1] = max(int(t[-1]), int(edges[-1]))
     if max_hold is not None:
-        holds_to = np.minimum(holds_to, t + max_hold)
-    points = np.concatenate((t, holds_to[holds_to < np.iinfo(np.int64).max], edges))
-    cuts = np.unique(points[(points >= edges[0]) & (points <= edges[-1])])
-    if len(cuts) < 2:
-        return np.full(bins, np.nan)
-    left, length = cuts[:-1], np.diff(cuts)
-    at = np.searchsorted(t, left, side="right") - 1  # the point in force on [left, next)
-    valid = at >= 0
-    src = np.where(valid, at, 0)
-    covered = valid & (left < holds_to[src]) & ~np.isnan(v[src])
-    which = np.searchsorted(edges, left, side="right") - 1
-    weight = np.where(covered, length, 0).astype(np.float64)
-    integral = np.bincount(which, weights=np.where(covered, v[src], 0.0) * weight, minlength=bins)
-    time = np.bincount(which, weights=weight, minlength=bins)
+        until = np.minimum(until, t + max_hold)
+    lo = np.maximum(t, edges[0])
+    hi = np.minimum(until, edges[-1])
+    length = hi - lo
+    use = (length > 0) & ~np.isnan(v)  # no masks on the many: unused intervals weigh 0
+    if use.all():
+        value, weight = v, length.astype(np.float64)
+    else:
+        value = np.where(use, v, 0.0)
+        weight = np.where(use, length, 0).astype(np.float64)
+    first = _bin_of(lo, edges, bins)  # the bin holding lo
+    final = _bin_of(hi - 1, edges, bins)  # the bin holding hi - 1 ns
+    cross = np.flatnonzero(use & (final > first))  # the few intervals crossing an edge
+    weight[cross] = 0.0  # counted below, piece by piece
+    integral = _per_bin(first, value * weight, bins)
+    time = _per_bin(first, weight, bins)
+    if len(cross):
+        a, b, cv, clo = first[cross], final[cross], value[cross], lo[cross]
+        head = (edges[a + 1] - clo).astype(np.float64)
+        tail = (hi[cross] - edges[b]).astype(np.float64)
+        integral += _per_bin(a, cv * head, bins) + _per_bin(b, cv * tail, bins)
+        time += _per_bin(a, head, bins) + _per_bin(b, tail, bins)
+        # bins covered whole: by the crossing interval starting last at or before the
+        # bin's start, if it reaches past the bin (intervals do not overlap)
+        k = np.arange(bins)
+        j = np.maximum(np.searchsorted(clo, edges[:-1], side="right") - 1, 0)
+        whole = (a[j] < k) & (b[j] > k)
+        if whole.any():
+            width = (edges[1:] - edges[:-1]).astype(np.float64)
+            integral[whole] += cv[j[whole]] * width[whole]
+            time[whole] += width[whole]
     out = np.full(bins, np.nan)
     np.divide(integral, time, out=out, where=time > 0)
-    return out[:bins]
+    return out
+
+
+def _per_bin(
+    which: npt.NDArray[np.intp], weights: npt.NDArray[np.float64], bins: int
+) -> npt.NDArray[np.float64]:
+    """The sum of `weights` per bin (floats even when there is nothing to sum)."""
+    return np.bincount(which, weights=weights, minlength=bins).astype(np.float64, copy=False)
+
+
+def _bin_of(
+    sorted_ns: npt.NDArray[np.int64], edges: npt.NDArray[np.int64], bins: int
+) -> npt.NDArray[np.int64]:
+    """Per sorted time, its bin (clipped to the bins): by division when the bins are of
+    one width (fixed rules), else by searching the few edges in the many times and
+    spreading the answer with a running count (much faster than a search per time)."""
+    width = edges[1] - edges[0]
+    if bool(np.all(edges[1:] - edges[:-1] == width)):
+        found = (sorted_ns - edges[0]) // width
+    else:
+        at = np.searchsorted(sorted_ns, edges, side="left")  # edge k counts from here on
+        marks = np.bincount(at, minlength=len(sorted_ns) + 1)
+        found = np.cumsum(marks[: len(sorted_ns)]) - 1
+    clipped: npt.NDArray[np.int64] = np.clip(found, 0, bins - 1, out=found)
+    return clipped
