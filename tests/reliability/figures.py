@@ -98,8 +98,16 @@ def main() -> int:
             text=True,
         )
         seconds = time.monotonic() - start
+        # The whole output goes to a file: a failure's traceback can be far from the end
+        # (a family's children print), and the terminal gets the end and the failures.
+        full = Path(tempfile.gettempdir()) / f"hfdata-torture-{int(time.time())}.log"
+        full.write_text(done.stdout + done.stderr)
+        failures = done.stdout.find("= FAILURES =")
+        if failures >= 0:
+            sys.stdout.write(done.stdout[failures : failures + 20_000] + "\n...\n")
         sys.stdout.write(done.stdout[-5000:])
         sys.stderr.write(done.stderr[-5000:])
+        sys.stdout.write(f"\nfull pytest output: {full}\n")
         tail = [x for x in done.stdout.strip().splitlines() if x.strip()]
         summary = tail[-1].strip("= ") if tail else "(no output)"
         figures = json.loads(target.read_text()) if target.exists() else {}
