@@ -38,8 +38,8 @@ from hfdata.parquet.root import PartsRoot
 from hfdata.read.frames import OUTPUTS, Output, to_output
 from hfdata.read.lookback import Reach, last_before, load_reach, rows_and_kind, spans_around
 from hfdata.read.rows import timestamps
-from hfdata.read.twa import twa
-from hfdata.read.windows import WindowAgg, aggregate_windows, parse_window_aggs
+from hfdata.read.twa import max_hold_ns, twa
+from hfdata.read.windows import aggregate_windows, parse_window_aggs
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN, to_ns_array
 
@@ -283,7 +283,7 @@ def around(
     back = duration_ns(before, "before")
     ahead = duration_ns(after, "after")
     aggs = parse_window_aggs(agg)
-    hold = _max_hold(max_hold, aggs)
+    hold = max_hold_ns(max_hold, any(a.op == "twa" for a in aggs))
     times = event_times(events, settings, "events")
     q, order = _sorted(times)
     lo, end = _minus(q, back), _plus(q, ahead)
@@ -314,21 +314,6 @@ def around(
             if kind == "json" and _keeps_json(aggs, agg_name):
                 json.append(column)
     return _frame(times, columns, output, json)
-
-
-def _max_hold(max_hold: Any, aggs: tuple[WindowAgg, ...]) -> int | None:
-    if max_hold is None:
-        return None
-    if not any(a.op == "twa" for a in aggs):
-        raise InvalidArgument(
-            "max_hold applies to agg='twa' only (how long a value holds); drop it or add "
-            "'twa' to agg",
-            argument="max_hold",
-        )
-    ns = duration_ns(max_hold, "max_hold")
-    if ns <= 0:
-        raise InvalidArgument(f"max_hold must be positive, got {max_hold!r}", argument="max_hold")
-    return ns
 
 
 def _twa_windows(

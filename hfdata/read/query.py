@@ -35,6 +35,7 @@ from hfdata.read.resample import asof_align, resample_column
 from hfdata.read.rows import time_span, timestamps, variable_rows
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
 from hfdata.read.tail import clear_segments
+from hfdata.read.twa import max_hold_ns
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN, format_ns, to_ns
 
@@ -261,7 +262,7 @@ def read(
             to_ns=lambda t: to_ns(t, rules),
         )
     tol = _tolerance_ns(tolerance)
-    hold = _max_hold_ns(max_hold, aggs)
+    hold = max_hold_ns(max_hold, any(a.method == "twa" for a in aggs))
     lo, last = window(settings, start, end)
     loaded = load(
         root,
@@ -398,28 +399,6 @@ def _resampled(
     ns = timestamps(table)
     column = resample_column(ns, table.column("value"), kind, grid, aggs, holding)
     return _with_ts(grid.labels, column)
-
-
-def _max_hold_ns(max_hold: Any, aggs: Sequence[Agg]) -> int | None:
-    """`max_hold` in ns (a timedelta or a pandas rule such as '5s'), only with `twa`."""
-    if max_hold is None:
-        return None
-    if not any(a.method == "twa" for a in aggs):
-        raise InvalidArgument(
-            "max_hold= applies to agg='twa' only (how long a value holds); drop it or add "
-            "'twa' to agg",
-            argument="max_hold",
-        )
-    try:
-        ns = int(pd.Timedelta(max_hold).value)
-    except (ValueError, TypeError) as exc:
-        raise InvalidArgument(
-            f"max_hold={max_hold!r} is not a duration; give a timedelta or a rule such as '5s'",
-            argument="max_hold",
-        ) from exc
-    if ns <= 0:
-        raise InvalidArgument(f"max_hold={max_hold!r} must be positive", argument="max_hold")
-    return ns
 
 
 def _holdings(

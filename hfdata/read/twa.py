@@ -22,10 +22,38 @@ covers a bin). No running sum spans bins, so nothing cancels.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
-__all__ = ["twa"]
+from hfdata.errors import InvalidArgument
+
+__all__ = ["max_hold_ns", "twa"]
+
+
+def max_hold_ns(max_hold: Any, with_twa: bool) -> int | None:
+    """`max_hold` (a timedelta or a pandas rule such as '5s') in positive ns, or None;
+    an `InvalidArgument` naming it when it is not one, or is given without `twa`."""
+    if max_hold is None:
+        return None
+    if not with_twa:
+        raise InvalidArgument(
+            "max_hold applies to agg='twa' only (how long a value holds); drop it or add "
+            "'twa' to agg",
+            argument="max_hold",
+        )
+    try:
+        ns = int(pd.Timedelta(max_hold).value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(
+            f"max_hold={max_hold!r} is not a duration; give a timedelta or a rule such as '5s'",
+            argument="max_hold",
+        ) from exc
+    if ns <= 0:
+        raise InvalidArgument(f"max_hold={max_hold!r} must be positive", argument="max_hold")
+    return ns
 
 
 def twa(

@@ -48,27 +48,13 @@ import pyarrow.compute as pc
 
 from hfdata.errors import InvalidArgument
 from hfdata.kinds import INT64_MAX, INT64_MIN, Kind
+from hfdata.read.aggregate import AGGS, OHLC
 from hfdata.timeparse import format_ns
 
 __all__ = ["ANY_KIND", "NAMED", "WindowAgg", "aggregate_windows", "parse_window_aggs"]
 
-NAMED: Final = (
-    "mean",
-    "sum",
-    "min",
-    "max",
-    "count",
-    "first",
-    "last",
-    "median",
-    "std",
-    "var",
-    "rms",
-    "ptp",
-    "sem",
-    "nunique",
-)
-OHLC: Final = ("open", "high", "low", "close")
+# read's names; ohlc expands to four of them here, twa is computed by `events`
+NAMED: Final = tuple(a for a in AGGS if a not in ("ohlc", "twa"))
 ANY_KIND: Final = frozenset({"count", "first", "last", "nunique", "call"})  # not only numbers
 _QUANTILE = re.compile(r"q(100|\d{1,2}(?:\.\d+)?)")
 EXACT_FACTOR: Final = 16  # see `_Windows.exact`
