@@ -89,8 +89,9 @@ def twa(
     until[-1] = max(int(t[-1]), int(edges[-1]))
     if max_hold is not None:
         until = np.minimum(until, t + max_hold)
-    lo = np.maximum(t, edges[0])
-    hi = np.minimum(until, edges[-1])
+    # clip to the bins only where needed (a read's bins cover its points)
+    lo = t if t[0] >= edges[0] else np.maximum(t, edges[0])
+    hi = until if until.max() <= edges[-1] else np.minimum(until, edges[-1])
     length = hi - lo
     use = (length > 0) & ~np.isnan(v)  # no masks on the many: unused intervals weigh 0
     if use.all():
@@ -99,11 +100,12 @@ def twa(
         value = np.where(use, v, 0.0)
         weight = np.where(use, length, 0).astype(np.float64)
     first = _bin_of(lo, edges, bins)  # the bin holding lo
-    final = _bin_of(hi - 1, edges, bins)  # the bin holding hi - 1 ns
-    cross = np.flatnonzero(use & (final > first))  # the few intervals crossing an edge
+    cross = np.flatnonzero(use & (hi > edges[first + 1]))  # the few crossing an edge
+    final = np.zeros(len(lo), np.int64)
+    final[cross] = _bin_of(hi[cross] - 1, edges, bins)  # the bin holding hi - 1 ns
     weight[cross] = 0.0  # counted below, piece by piece
-    integral = _per_bin(first, value * weight, bins)
-    time = _per_bin(first, weight, bins)
+    integral = _sorted_sums(first, value * weight, bins)
+    time = _sorted_sums(first, weight, bins)
     if len(cross):
         a, b, cv, clo = first[cross], final[cross], value[cross], lo[cross]
         head = (edges[a + 1] - clo).astype(np.float64)
@@ -121,6 +123,19 @@ def twa(
             time[whole] += width[whole]
     out = np.full(bins, np.nan)
     np.divide(integral, time, out=out, where=time > 0)
+    return out
+
+
+def _sorted_sums(
+    which: npt.NDArray[np.int64], weights: npt.NDArray[np.float64], bins: int
+) -> npt.NDArray[np.float64]:
+    """`_per_bin` for non-decreasing `which`: one `add.reduceat` over each bin's run."""
+    starts = np.searchsorted(which, np.arange(bins), side="left")
+    ends = np.append(starts[1:], len(which))
+    out = np.zeros(bins, np.float64)
+    nonempty = ends > starts
+    if nonempty.any():
+        out[nonempty] = np.add.reduceat(weights, starts[nonempty])
     return out
 
 
