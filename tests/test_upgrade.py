@@ -11,14 +11,12 @@ tests/reliability/test_upgrade_killed.py.
 from __future__ import annotations
 
 import json
-import tarfile
 from pathlib import Path
-from urllib.parse import unquote
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from cliutil import hfdata_cli
+from format1 import assert_reads_equal, expected_reads, extract, point_shared_roots, reads
 
 import hfdata
 from hfdata.parquet.files import KIND_SCHEMAS
@@ -26,44 +24,12 @@ from hfdata.settings import FORMAT_VERSION, recorded_format_version
 from hfdata.store import upgrade_store
 from hfdata.tools.verify import verify
 
-DATA = Path(__file__).parent / "data" / "format1.tar.gz"
-
 
 @pytest.fixture
 def format1(tmp_path: Path) -> Path:
-    with tarfile.open(DATA) as tar:
-        tar.extractall(tmp_path, filter="data")
-    base = tmp_path / "format1"
-    for name in ("shared_a", "shared_b"):  # they record where their shared root was made
-        settings = base / name / "hfdata.json"
-        recorded = json.loads(settings.read_text())
-        recorded["parquet_root"] = str(base / "shared_root")
-        settings.write_text(json.dumps(recorded))
+    base = extract(tmp_path)
+    point_shared_roots(base)
     return base
-
-
-def _reads(store: hfdata.Store) -> dict[str, pa.Table]:
-    out = {}
-    for name in store.variables():
-        table = store.read(name, metadata=True, output="arrow")
-        ns = table.column("timestamp").cast(pa.int64())
-        out[name] = table.set_column(table.schema.get_field_index("timestamp"), "timestamp", ns)
-    return out
-
-
-def _expected(folder: Path) -> dict[str, pa.Table]:
-    return {unquote(p.stem): pq.read_table(p) for p in sorted(folder.glob("*.parquet"))}
-
-
-def _assert_equal(got: dict[str, pa.Table], want: dict[str, pa.Table]) -> None:
-    assert sorted(got) == sorted(want)
-    for name, table in want.items():
-        # values and metadata exactly; the kind-late variable was float64 nulls in format 1
-        assert got[name].column_names == table.column_names, name
-        for column in table.column_names:
-            # repr: NaN equals NaN, 1 differs from 1.0 and True
-            left = [repr(v) for v in got[name].column(column).to_pylist()]
-            assert left == [repr(v) for v in table.column(column).to_pylist()], (name, column)
 
 
 def _kind_files(parquet: Path) -> list[Path]:
@@ -92,7 +58,7 @@ def test_refused_without_upgrade(format1: Path) -> None:
 def test_local_store_upgrades_and_reads_equal(format1: Path) -> None:
     root = format1 / "local"
     with hfdata.open_store(root, upgrade=True) as store:
-        _assert_equal(_reads(store), _expected(format1 / "expected" / "local"))
+        assert_reads_equal(reads(store), expected_reads(format1 / "expected" / "local"))
         assert store.info("plant/line 1").parquet_folder == "kind=float/variable=plant%2Fline%201"
         assert store.info("late kind").kind == "string"
         assert store.info("nones").kind == "float"  # format 1 stored its Nones as float64
@@ -122,14 +88,14 @@ def test_shared_root_upgrades_each_store_its_own_files(format1: Path) -> None:
     shared = str(format1 / "shared_root")
     with hfdata.open_store(format1 / "shared_a", upgrade=True) as a:
         # b's files are still where format 1 put them; a reads them through b's commits
-        _assert_equal(_reads(a), _expected(format1 / "expected" / "shared"))
+        assert_reads_equal(reads(a), expected_reads(format1 / "expected" / "shared"))
         legacy = list(Path(shared).glob("variable=*/*/*.parquet"))
         assert legacy, "b's files must not be moved by a's upgrade"
         findings = verify(format1 / "shared_a")
         assert [f for f in findings if f.level == "error"] == []
         assert any("another store's file" in f.message for f in findings)
     with hfdata.open_store(format1 / "shared_b", upgrade=True) as b:
-        _assert_equal(_reads(b), _expected(format1 / "expected" / "shared"))
+        assert_reads_equal(reads(b), expected_reads(format1 / "expected" / "shared"))
     assert list(Path(shared).glob("variable=*/*/*.parquet")) == []
     _check_layout(Path(shared))
     findings = verify(format1 / "shared_b")
@@ -177,10 +143,10 @@ def test_s3_root_upgrades_through_commit_records(format1: Path) -> None:
             recorded = json.loads(settings.read_text())
             recorded["parquet_root"] = uri
             settings.write_text(json.dumps(recorded))
-        expected = _expected(format1 / "expected" / "shared")
+        expected = expected_reads(format1 / "expected" / "shared")
         for name in ("shared_a", "shared_b"):
             with hfdata.open_store(format1 / name, upgrade=True, storage_options=options) as s:
-                _assert_equal(_reads(s), expected)
+                assert_reads_equal(reads(s), expected)
         infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
         data = [i.path for i in infos if i.path.endswith(".parquet")]
         assert data and all(p.removeprefix(base + "/").startswith("kind=") for p in data)

@@ -36,10 +36,8 @@ none behind: `object_store_temporaries_left` must be 0, as every other leftover.
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
-import tarfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from format1 import assert_reads_equal, expected_reads, extract, point_shared_roots, reads
 
 import hfdata
 from hfdata.compact.upgrade import PLAN_FILE
@@ -65,7 +64,6 @@ from hfdata.tools.verify import verify
 from .conftest import Figures, WriterServer
 from .model import FULL, torture_count
 
-DATA = Path(__file__).parents[1] / "data" / "format1.tar.gz"
 SOURCES = ("local", "shared", "synthetic")
 MODES = ("signal", "step", "step", "error")
 VIAS = ("api", "open", "cli")
@@ -100,37 +98,7 @@ class Case:
 def extracted(cache: Path) -> Path:
     """The tarball, extracted once per session (trials copy it)."""
     base = cache / "format1"
-    if not base.is_dir():
-        with tarfile.open(DATA) as tar:
-            tar.extractall(cache, filter="data")
-    return base
-
-
-def fix_shared_roots(base: Path) -> None:
-    """Point `shared_a`/`shared_b` at the `shared_root` beside them (they record where
-    they were made; a copy must not write into the original)."""
-    for name in ("shared_a", "shared_b"):
-        settings = base / name / "hfdata.json"
-        if settings.exists():
-            recorded = json.loads(settings.read_text())
-            recorded["parquet_root"] = str(base / "shared_root")
-            settings.write_text(json.dumps(recorded))
-
-
-def expected_reads(folder: Path) -> dict[str, pa.Table]:
-    from urllib.parse import unquote
-
-    return {unquote(p.stem): pq.read_table(p) for p in sorted(folder.glob("*.parquet"))}
-
-
-def reads(store: hfdata.Store) -> dict[str, pa.Table]:
-    """Every variable's `read(metadata=True)`, timestamps as int64 ns."""
-    out = {}
-    for name in store.variables():
-        table = store.read(name, metadata=True, output="arrow")
-        ns = table.column("timestamp").cast(pa.int64())
-        out[name] = table.set_column(table.schema.get_field_index("timestamp"), "timestamp", ns)
-    return out
+    return base if base.is_dir() else extract(cache)
 
 
 def tarball_case(base: Path, source: str, rng: random.Random, cache: Path) -> Case:
@@ -140,7 +108,7 @@ def tarball_case(base: Path, source: str, rng: random.Random, cache: Path) -> Ca
             shutil.rmtree(base / name)
         return Case(base, base / "local", expected_reads(base / "expected" / "local"), False)
     shutil.rmtree(base / "local")
-    fix_shared_roots(base)
+    point_shared_roots(base)
     pair = [base / "shared_a", base / "shared_b"]
     rng.shuffle(pair)
     victim, other = pair
@@ -270,20 +238,6 @@ def partition_rows(case: Case) -> Counter[tuple[str, str]]:
     return counts
 
 
-def assert_reads_equal(got: dict[str, pa.Table], want: dict[str, pa.Table]) -> int:
-    assert sorted(got) == sorted(want)
-    rows = 0
-    for name, table in want.items():
-        assert got[name].column_names == table.column_names, name
-        for column in table.column_names:
-            # repr: NaN equals NaN, 1 differs from 1.0 and True, None stays None
-            left = [repr(v) for v in got[name].column(column).to_pylist()]
-            right = [repr(v) for v in table.column(column).to_pylist()]
-            assert left == right, (name, column)
-        rows += table.num_rows
-    return rows
-
-
 def assert_layout(case: Case) -> int:
     """Only kind folders (and commit records) at the top; every file in its kind's folder
     with that kind's schema; on an object store, every file named by a live commit."""
@@ -334,7 +288,7 @@ def state_after_kill(case: Case) -> dict[str, int]:
 
 def copy_case(case: Case, target: Path) -> Case:
     shutil.copytree(case.base, target)
-    fix_shared_roots(target)
+    point_shared_roots(target)
     moved = [target / p.relative_to(case.base) for p in case.stores]
     n = len(case.before)
     return Case(target, moved[n], case.expected, case.remote, moved[:n], moved[n + 1 :])
