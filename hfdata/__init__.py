@@ -44,6 +44,7 @@ from hfdata.errors import (
     UpgradeRequired,
     VariableNotFound,
 )
+from hfdata.features.sink import FeaturesWritten
 from hfdata.read.info import VariableInfo
 from hfdata.store import Store, open_store
 
@@ -54,6 +55,7 @@ __all__ = [
     "CompactionReport",
     "CorruptFile",
     "DurabilityError",
+    "FeaturesWritten",
     "HfdataError",
     "HighFrequencyDataStore",
     "InvalidArgument",

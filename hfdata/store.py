@@ -24,6 +24,7 @@ from hfdata.compact import recovery as _recovery
 from hfdata.compact import retention as _log_retention
 from hfdata.compact import upgrade as _upgrade
 from hfdata.errors import StoreClosed, UpgradeRequired
+from hfdata.features import run as _features
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, log_root, validate_name
 from hfdata.log.segment import DURABILITIES, Durability, LogPolicy
@@ -975,6 +976,153 @@ class Store:
             agg=agg,
             max_hold=max_hold,
             output=output,
+        )
+
+    def features(
+        self,
+        variables: str | list[str],
+        start: Any = None,
+        end: Any = None,
+        *,
+        window: Any,
+        stride: Any = None,
+        funcs: Any = ("mean", "std", "min", "max"),
+        how: Literal["long", "wide"] = "long",
+        output: Literal["pandas", "polars", "arrow"] = "pandas",
+        workers: int | None = None,
+        min_points: int = 1,
+        to: str | PathLike[str] | None = None,
+        closed: Literal["left", "right"] | None = None,
+        label: Literal["left", "right"] | None = None,
+        origin: Any = "start_day",
+        offset: Any = None,
+        max_hold: Any = None,
+        progress: bool | None = None,
+    ) -> Any:
+        """Features of each variable over many windows: batch feature extraction.
+
+        Windows of length `window` start every `stride`, placed as `read`'s resample
+        bins of rule `stride` (`closed`, `label`, `origin`, `offset`), so with the
+        default stride (the window) they are exactly `read(resample=window)`'s bins;
+        a shorter stride gives overlapping windows. They run from the window holding
+        a variable's first point in `[start, end)` to the one holding its last; empty
+        windows between are rows of NaN. The store is read one partition at a time
+        (plus the `window` that windows near its end reach into the next), in
+        `workers` processes, so memory is bounded by a partition, not the store;
+        every built-in feature is computed for all of a partition's windows at once.
+
+        Parameters
+        ----------
+        variables : str or list of str
+            One variable, or several distinct ones, of numeric kinds (float, int,
+            bool).
+        start, end : timestamp, optional
+            Only the points of `[start, end)`, in any form `append` accepts.
+        window : str or timedelta
+            The windows' length: a fixed duration ("10s", "500ms", "1min", "1h", "1D",
+            a timedelta).
+        stride : str or timedelta, optional
+            The distance between window starts. Default: `window`. At most the
+            store's partition period (an hour, a day, 28 days).
+        funcs : str, tuple, callable, list or dict, default ("mean", "std", "min", "max")
+            Each feature: a name of `read`'s aggregations ("mean", "sum", "min", "max",
+            "count", "first", "last", "median", "std", "var", "sem", "nunique", "rms",
+            "ptp", "twa"), a quantile ("q90", ("quantile", 0.9)), "skew" and "kurt"
+            (pandas' `Series.skew`/`kurt`), "slope" (least-squares slope of value
+            against time, per second), "abs_energy" (sum of squares),
+            "zero_crossings" (sign changes of the values minus their mean, zeros
+            skipped), "dominant_frequency" (Hz: the peak of the magnitude spectrum of
+            the de-meaned values, DC excluded, at the window's median spacing), or a
+            callable given the window's values (float64, NaN missing), or
+            `(values, seconds since the window's start)` when it takes two
+            arguments. A list of these, or a dict naming each column (a lambda needs
+            a name: `{"p90": lambda v: np.quantile(v, 0.9)}`). Missing values are
+            skipped by the built-ins.
+        how : {"long", "wide"}, default "long"
+            "long": a row per variable and window, columns `variable` and one per
+            feature. "wide": a row per window (one grid over all the variables),
+            columns `<variable>__<feature>`.
+        output : {"pandas", "polars", "arrow"}, default "pandas"
+            The type of the result (pandas: indexed by `window`; polars and Arrow
+            lead with a `window` column).
+        workers : int, optional
+            Processes to compute in. Default None: one per core; 1: in this process.
+            Every count gives the same result.
+        min_points : int, default 1
+            A window with fewer points than this gives NaN for every feature.
+        to : str or path, optional
+            Write the result as Parquet as it is computed, and return a
+            `FeaturesWritten` summary instead of a frame: a directory gets hive
+            Parquet (long: `variable=<name>/part-<period>.parquet`; wide:
+            `part-<period>.parquet`), a path ending in ".parquet" one file. Nothing
+            is overwritten. Without `to`, a result over 20,000,000 rows is refused.
+        closed, label : {"left", "right"}, optional
+            Which end of a window is closed, and which end labels it. Default: "left".
+        origin : str or timestamp, default "start_day"
+            Where the grid of window starts is anchored, as pandas' `origin`
+            ("epoch", "start", "start_day", "end", "end_day" or a timestamp).
+        offset : str or timedelta, optional
+            Shifts the grid, as pandas' `offset`.
+        max_hold : str or timedelta, optional
+            With "twa": a value holds at most this long.
+        progress : bool, optional
+            Show a progress bar. Default None: when a terminal or a notebook watches.
+
+        Returns
+        -------
+        pandas.DataFrame, polars.DataFrame, pyarrow.Table or FeaturesWritten
+            Every feature is float64. With `to`, what was written: `path`, `files`,
+            `rows`, `variables`, `features`.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            A name breaks the naming rules.
+        VariableNotFound
+            A variable is not in the store.
+        InvalidTimestamp
+            `start`, `end` or `origin` cannot be read as a timestamp.
+        InvalidArgument
+            An argument is out of range; `.argument` names it: an unknown feature
+            (`funcs`), a window of zero (`window`), a stride longer than a partition
+            (`stride`), a variable that does not hold numbers, a `to` that holds
+            files, ...
+        AggregationFailed
+            A callable raised; the message names it, the variable and the window.
+        ResultTooLarge
+            The in-memory result would exceed 20,000,000 rows (use `to`).
+
+        Examples
+        --------
+        >>> store.features(["ax", "ay"], window="10s", funcs=["mean", "std", "rms",
+        ...                "zero_crossings", "dominant_frequency"])
+        >>> store.features("ppg", window="30s", stride="5s", to="features/")
+        """
+        self._check_open()
+        self._writer.flush_for_readers()
+        return _features.features(
+            self.root,
+            self.parts,
+            self.settings,
+            variables,
+            start,
+            end,
+            window=window,
+            stride=stride,
+            funcs=funcs,
+            how=how,
+            output=output,
+            workers=workers,
+            min_points=min_points,
+            to=to,
+            closed=closed,
+            label=label,
+            origin=origin,
+            offset=offset,
+            max_hold=max_hold,
+            progress=progress,
         )
 
     def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:

@@ -42,10 +42,9 @@ def window_features(
             x = v - v.mean()
             x = x[x != 0]
             out[i] = float(np.count_nonzero(np.diff(np.sign(x))))
-        elif name == "dominant_frequency":
-            if len(v) >= 2:
-                d = float(np.median(np.diff(t))) / 1e9
-                if d > 0:
-                    spectrum = np.abs(np.fft.rfft(v - v.mean()))
-                    out[i] = np.fft.rfftfreq(len(v), d)[1 + int(np.argmax(spectrum[1:]))]
+        elif name == "dominant_frequency" and len(v) >= 2:
+            d = float(np.median(np.diff(t))) / 1e9
+            if d > 0:
+                spectrum = np.abs(np.fft.rfft(v - v.mean()))
+                out[i] = np.fft.rfftfreq(len(v), d)[1 + int(np.argmax(spectrum[1:]))]
     return out

@@ -107,7 +107,9 @@ def _one(spec: Any, name: str | None) -> Feature:
     try:
         [agg] = parse_window_aggs(spec if name is None else {name: spec})
     except InvalidArgument as exc:
-        raise InvalidArgument(f"funcs: {spec!r} is not a feature; {_HELP}", argument="funcs") from exc
+        raise InvalidArgument(
+            f"funcs: {spec!r} is not a feature; {_HELP}", argument="funcs"
+        ) from exc
     return Feature(agg.name, agg=agg)
 
 
@@ -145,8 +147,10 @@ def parse_duration(value: Any, argument: str) -> int:
             ns = int(pd.Timedelta(value).value)
         else:
             offset = to_offset(value)
-            nanos = getattr(offset, "nanos", None)  # fixed-length rules only
-            if nanos is None and isinstance(offset, pd.offsets.Day):
+            nanos = None  # fixed-length rules only (a 'D' is 24 h in UTC)
+            if isinstance(offset, pd.offsets.Tick):
+                nanos = offset.nanos
+            elif isinstance(offset, pd.offsets.Day):
                 nanos = offset.n * 86_400_000_000_000
             if nanos is None:
                 raise InvalidArgument(

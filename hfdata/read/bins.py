@@ -34,6 +34,7 @@ __all__ = [
     "Bins",
     "Side",
     "count_bins",
+    "fixed_anchor",
     "make_bins",
     "parse_bin_rule",
     "parse_rule",
@@ -233,6 +234,13 @@ def make_bins(first: int, last: int, rule: BinRule) -> Bins:
         labels = edges[:-1] if rule.label == "left" else edges[1:]
         return Bins(labels, edges, rule.closed)
     return _calendar_bins(first, last, rule)
+
+
+def fixed_anchor(first: int, last: int, rule: BinRule) -> int:
+    """The first edge pandas places for a fixed rule over `[first, last]`: every other
+    edge is this plus a whole number of steps (`Store.features` lays its windows'
+    starts on that grid)."""
+    return _fixed_range(first, last, rule)[0]
 
 
 def _fixed_range(first: int, last: int, rule: BinRule) -> tuple[int, int]:
