@@ -227,9 +227,15 @@ class WindowKernels:
         for which, rows in self._groups(1):
             values = self.v[rows]
             x = values - values.mean(axis=1)[:, None]
-            window, column = np.nonzero(x)  # row-major: each window's nonzeros in order
-            positive = x[window, column] > 0
-            change = (positive[1:] != positive[:-1]) & (window[1:] == window[:-1])
+            positive = x > 0
+            if (positive | (x < 0)).all():  # no exact zero: compare neighbours in place
+                out[which] = np.count_nonzero(positive[:, 1:] != positive[:, :-1], axis=1)
+                continue
+            flat = x.ravel()
+            kept = np.flatnonzero(flat)  # row-major: each window's nonzeros in order
+            window = kept // x.shape[1]
+            sign = flat[kept] > 0
+            change = (sign[1:] != sign[:-1]) & (window[1:] == window[:-1])
             out[which] = np.bincount(window[1:][change], minlength=len(which))
         return out
 
