@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import cached_property
+from itertools import pairwise
 from typing import Any, Final
 
 import numpy as np
@@ -131,7 +132,8 @@ class WindowKernels:
         """Windows whose values are all equal (a zero variance: skew and kurt NaN)."""
         low = self._reduce(np.minimum, self.v, np.nan)
         high = self._reduce(np.maximum, self.v, np.nan)
-        return (self.n > 0) & (low == high)
+        constant: npt.NDArray[np.bool_] = (self.n > 0) & (low == high)
+        return constant
 
     def _laid(self) -> Iterator[tuple[Ints, Ints, Ints, Floats, Any]]:
         """The non-empty windows' rows laid end to end, in chunks of about `CHUNK`:
@@ -178,7 +180,7 @@ class WindowKernels:
         which_all = which_all[order]
         sizes = self.n[which_all]
         cuts = [0, *(np.flatnonzero(np.diff(sizes)) + 1).tolist(), len(sizes)]
-        for lo, hi in zip(cuts[:-1], cuts[1:], strict=False):
+        for lo, hi in pairwise(cuts):
             if lo == hi:
                 continue
             count = int(sizes[lo])
