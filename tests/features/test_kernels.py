@@ -256,6 +256,18 @@ def test_duplicate_times_only() -> None:
     assert computed.compute("zero_crossings")[0] == 3
 
 
+def test_infinities_and_overflows_warn_nothing() -> None:
+    """Warnings are errors under pytest (and in callers' test suites): an infinity or a
+    square past 1.8e308 gives inf or NaN quietly."""
+    values = np.array([1.0, np.inf, 2.0, -np.inf, 3.0, 1e308, 1e308, 5.0, 6.0, 7.0])
+    ns = np.arange(10, dtype=np.int64) * STEP
+    computed = WindowKernels(values, ns, _i([0, 0, 4, 5]), _i([3, 10, 7, 7]))
+    for name in KERNELS:
+        assert computed.compute(name).shape == (4,)
+    assert (computed.compute("abs_energy") == np.inf).all()
+    assert np.isnan(computed.compute("skew")).all()
+
+
 def test_a_name_that_is_not_a_kernel_is_refused() -> None:
     computed = WindowKernels(np.zeros(3), np.arange(3), _i([0]), _i([3]))
     for bad in ("mean", "moments", "__init__", "_skew", ""):
