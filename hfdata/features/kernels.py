@@ -63,7 +63,7 @@ def window_features(
     """Feature `name` (one of `KERNELS`) of `values` over each window `[starts[i],
     ends[i])` (row indices into `values` and `ns`, its sorted UTC nanosecond times);
     one float64 per window. To compute several features over the same windows, use one
-    `WindowKernels`: it shares the counts, the means and the gathered rows."""
+    `WindowKernels`: it shares the counts, the means and the central moments."""
     return WindowKernels(values, ns, starts, ends).compute(name)
 
 
