@@ -1,50 +1,257 @@
-"""STUB (replaced by the kernels branch): per-window reference computations."""
+"""The features `read` does not know, for many windows of one variable at once.
+
+A window is a pair of row indices `[start, end)` into one variable's values sorted by
+time (NaN = missing); windows may be empty, overlap (a stride shorter than the window)
+or leave gaps between them. Every feature is computed on a window's non-NaN values only,
+for all windows together, without a Python loop per window:
+
+- `abs_energy`: the sum of squares, by `np.add.reduceat` over the edges
+  `[a0, b0, a1, b1, ...]` (each window summed once, the gaps once in all); 0 when empty;
+- `skew`, `kurt`: pandas' `Series.skew()` / `Series.kurt()` (the adjusted Fisher-Pearson
+  G1 and G2; NaN below 3 / 4 values, and NaN where every value is equal, as pandas >= 3.1
+  gives for a zero variance), from each window's mean, then the powers of its deviations
+  with the windows' rows laid end to end, in chunks of about `CHUNK` rows;
+- `slope`: the least-squares slope of value against time in seconds (`np.polyfit(t, v,
+  1)[0]`), the same way, with each window's times taken relative to its first point's
+  (integer nanoseconds, exact) so float64 keeps its precision over decades of epoch ns;
+  NaN below 2 values or when all their times are equal;
+- `zero_crossings`: sign changes between consecutive values of `values - mean(values)`
+  once its exact zeros are dropped (a float; 0 for one value);
+- `dominant_frequency` (Hz): `np.fft.rfftfreq(n, d)[1 + argmax(|rfft(x)|[1:])]` with `x`
+  the de-meaned values and `d` the median spacing of their times in seconds (DC excluded,
+  the first peak on ties); NaN below 2 values or when `d` is 0.
+
+The last two group the windows by their number of values and gather each group into a
+2-D array (at most `CHUNK` values at a time, so memory stays bounded however much the
+windows overlap): one mean, one FFT, one median along axis 1. The mean along a row is
+numpy's pairwise sum, the same bits as `np.mean` of that window alone, so whether a value
+sits exactly on its window's mean (a zero dropped) is decided as the plain reference does.
+
+Infinities and overflows give inf or NaN as numpy's arithmetic does, without a warning
+(pytest turns warnings into errors); the results then need not match the references.
+"""
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from itertools import pairwise
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
-__all__ = ["KERNELS", "window_features"]
+from hfdata.errors import InvalidArgument
+
+__all__ = ["CHUNK", "KERNELS", "WindowKernels", "window_features"]
 
 KERNELS: Final = ("skew", "kurt", "slope", "abs_energy", "zero_crossings", "dominant_frequency")
+CHUNK: Final = 1 << 21  # values gathered at a time (about 16 MiB of float64)
+_NS_PER_S: Final = 1e9
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 
 
 def window_features(
     name: str,
-    values: npt.NDArray[np.float64],
-    ns: npt.NDArray[np.int64],
-    starts: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-) -> npt.NDArray[np.float64]:
-    out = np.full(len(starts), np.nan)
-    for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        v = values[s:e]
-        t = ns[s:e]
-        ok = ~np.isnan(v)
-        v, t = v[ok], t[ok]
-        if name == "abs_energy":
-            out[i] = float(np.sum(v * v))
-        elif not len(v):
-            continue
-        elif name == "skew":
-            out[i] = pd.Series(v).skew()
-        elif name == "kurt":
-            out[i] = pd.Series(v).kurt()
-        elif name == "slope":
-            sec = (t - t[0]) / 1e9
-            if len(v) >= 2 and np.ptp(sec) > 0:
-                out[i] = np.polyfit(sec, v, 1)[0]
-        elif name == "zero_crossings":
-            x = v - v.mean()
-            x = x[x != 0]
-            out[i] = float(np.count_nonzero(np.diff(np.sign(x))))
-        elif name == "dominant_frequency" and len(v) >= 2:
-            d = float(np.median(np.diff(t))) / 1e9
-            if d > 0:
-                spectrum = np.abs(np.fft.rfft(v - v.mean()))
-                out[i] = np.fft.rfftfreq(len(v), d)[1 + int(np.argmax(spectrum[1:]))]
-    return out
+    values: Floats,
+    ns: Ints,
+    starts: Ints,
+    ends: Ints,
+) -> Floats:
+    """Feature `name` (one of `KERNELS`) of `values` over each window `[starts[i],
+    ends[i])` (row indices into `values` and `ns`, its sorted UTC nanosecond times);
+    one float64 per window. To compute several features over the same windows, use one
+    `WindowKernels`: it shares the counts, the means and the central moments."""
+    return WindowKernels(values, ns, starts, ends).compute(name)
+
+
+class WindowKernels:
+    """One variable's values, their times and windows over them; what several features
+    share (each window's count and mean, its extremes) is computed once, when needed.
+
+    Internally only the non-NaN values are kept, and each window `[starts[i], ends[i])`
+    becomes `[a[i], b[i])` over them."""
+
+    def __init__(self, values: Floats, ns: Ints, starts: Ints, ends: Ints) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        ns = np.asarray(ns, dtype=np.int64)
+        starts = np.asarray(starts, dtype=np.int64)
+        ends = np.asarray(ends, dtype=np.int64)
+        if values.ndim != 1 or values.shape != ns.shape or starts.shape != ends.shape:
+            raise InvalidArgument(
+                f"kernels need 1-D values and times of one length and as many window "
+                f"starts as ends; got {values.shape}, {ns.shape}, {starts.shape}, "
+                f"{ends.shape}",
+                argument="values",
+            )
+        valid = ~np.isnan(values)
+        if valid.all():
+            self.v, self.t, self.a, self.b = values, ns, starts, ends
+        else:
+            counted = np.zeros(len(values) + 1, dtype=np.int64)
+            np.cumsum(valid, out=counted[1:])
+            self.v, self.t = values[valid], ns[valid]
+            self.a, self.b = counted[starts], counted[ends]
+        self.n: Ints = self.b - self.a
+
+    def compute(self, name: str) -> Floats:
+        """Feature `name` of every window, or `InvalidArgument` naming the kernels."""
+        kernel: Callable[[], Floats] | None = getattr(self, f"_{name}", None)
+        if name not in KERNELS or kernel is None:
+            raise InvalidArgument(
+                f"feature {name!r} is not a kernel; use one of {', '.join(KERNELS)}",
+                argument="funcs",
+            )
+        with np.errstate(all="ignore"):  # infinities and overflows give inf/NaN, quietly
+            return kernel()
+
+    # -- what several features share ------------------------------------------------------
+    def _reduce(self, ufunc: np.ufunc, data: Floats, empty: float) -> Floats:
+        """`ufunc` over each window's values (`empty` where a window has none):
+        reduceat on `[a0, b0, a1, b1, ...]` keeps the even results (a window each,
+        overlapping or not) and drops the odd ones (the gaps)."""
+        out = np.full(len(self.a), empty)
+        nonempty = self.n > 0
+        if not nonempty.any():
+            return out
+        edges = np.empty(2 * len(self.a), dtype=np.int64)
+        edges[0::2] = self.a
+        edges[1::2] = self.b
+        padded = np.append(data, data[:1])  # `b` (and an empty `a`) may be len(data)
+        out[nonempty] = ufunc.reduceat(padded, edges)[0::2][nonempty]
+        return out
+
+    @cached_property
+    def mean(self) -> Floats:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self._reduce(np.add, self.v, np.nan) / self.n
+
+    @cached_property
+    def constant(self) -> npt.NDArray[np.bool_]:
+        """Windows whose values are all equal (a zero variance: skew and kurt NaN)."""
+        low = self._reduce(np.minimum, self.v, np.nan)
+        high = self._reduce(np.maximum, self.v, np.nan)
+        constant: npt.NDArray[np.bool_] = (self.n > 0) & (low == high)
+        return constant
+
+    def _laid(self) -> Iterator[tuple[Ints, Ints, Ints, Floats, Any]]:
+        """The non-empty windows' rows laid end to end, in chunks of about `CHUNK`:
+        per chunk the window numbers, their sizes, where each starts in the chunk, each
+        row's deviation from its window's mean, and the rows (a slice where the
+        windows tile the values, as disjoint windows do, else an index array)."""
+        which_all = np.flatnonzero(self.n > 0)
+        sizes_all = self.n[which_all]
+        bounds = np.cumsum(sizes_all)
+        first = 0
+        while first < len(which_all):
+            base = int(bounds[first - 1]) if first else 0
+            stop = max(int(np.searchsorted(bounds, base + CHUNK, side="right")), first + 1)
+            which, sizes = which_all[first:stop], sizes_all[first:stop]
+            a = self.a[which]
+            offsets = np.cumsum(sizes) - sizes
+            rows: Any
+            if np.array_equal(a[1:], self.b[which[:-1]]):
+                rows = slice(int(a[0]), int(self.b[which[-1]]))
+            else:
+                rows = np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(a - offsets, sizes)
+            deviations = self.v[rows] - np.repeat(self.mean[which], sizes)
+            yield which, sizes, offsets, deviations, rows
+            first = stop
+
+    @cached_property
+    def moments(self) -> tuple[Floats, Floats, Floats]:
+        """Per window the sums of the 2nd, 3rd and 4th powers of the deviations from
+        its mean (two passes, as exact as the data allow)."""
+        m2, m3, m4 = (np.zeros(len(self.a)) for _ in range(3))
+        for which, _, offsets, x, _ in self._laid():
+            x2 = x * x
+            m2[which] = np.add.reduceat(x2, offsets)
+            m3[which] = np.add.reduceat(x2 * x, offsets)
+            m4[which] = np.add.reduceat(x2 * x2, offsets)
+        return m2, m3, m4
+
+    def _groups(self, least: int) -> Iterator[tuple[Ints, Ints]]:
+        """The windows of at least `least` values grouped by their count, in chunks of
+        at most about `CHUNK` values: per chunk the window numbers and a (windows,
+        count) array of their rows."""
+        which_all = np.flatnonzero(self.n >= least)
+        order = np.argsort(self.n[which_all], kind="stable")
+        which_all = which_all[order]
+        sizes = self.n[which_all]
+        cuts = [0, *(np.flatnonzero(np.diff(sizes)) + 1).tolist(), len(sizes)]
+        for lo, hi in pairwise(cuts):
+            if lo == hi:
+                continue
+            count = int(sizes[lo])
+            step = max(1, CHUNK // count)
+            for first in range(lo, hi, step):
+                which = which_all[first : min(first + step, hi)]
+                yield which, self.a[which][:, None] + np.arange(count, dtype=np.int64)
+
+    # -- the kernels ----------------------------------------------------------------------
+    def _abs_energy(self) -> Floats:
+        return self._reduce(np.add, self.v * self.v, 0.0)
+
+    def _skew(self) -> Floats:
+        m2, m3, _ = self.moments
+        n = self.n.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = m3 / (m2 * np.sqrt(m2)) * (n * np.sqrt(n - 1.0) / (n - 2.0))
+        out[(self.n < 3) | self.constant] = np.nan
+        return out
+
+    def _kurt(self) -> Floats:
+        m2, _, m4 = self.moments
+        n = self.n.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            inner = n * (n + 1.0) * (m4 / (m2 * m2)) - 3.0 * (n - 1.0)
+            out = (n - 1.0) / ((n - 2.0) * (n - 3.0)) * inner
+        out[(self.n < 4) | self.constant] = np.nan
+        return out
+
+    def _slope(self) -> Floats:
+        sxy = np.zeros(len(self.a))
+        sxx = np.zeros(len(self.a))
+        for which, sizes, offsets, dv, rows in self._laid():
+            since = self.t[rows] - np.repeat(self.t[self.a[which]], sizes)  # exact int64
+            seconds = since / _NS_PER_S
+            centred = seconds - np.repeat(np.add.reduceat(seconds, offsets) / sizes, sizes)
+            sxy[which] = np.add.reduceat(centred * dv, offsets)
+            sxx[which] = np.add.reduceat(centred * centred, offsets)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = sxy / sxx
+        out[(self.n < 2) | (sxx == 0)] = np.nan
+        return out
+
+    def _zero_crossings(self) -> Floats:
+        out = np.full(len(self.a), np.nan)
+        for which, rows in self._groups(1):
+            values = self.v[rows]
+            x = values - values.mean(axis=1)[:, None]
+            positive = x > 0
+            if (positive | (x < 0)).all():  # no exact zero: compare neighbours in place
+                out[which] = np.count_nonzero(positive[:, 1:] != positive[:, :-1], axis=1)
+                continue
+            flat = x.ravel()
+            kept = np.flatnonzero(flat)  # row-major: each window's nonzeros in order
+            window = kept // x.shape[1]
+            sign = flat[kept] > 0
+            change = (sign[1:] != sign[:-1]) & (window[1:] == window[:-1])
+            out[which] = np.bincount(window[1:][change], minlength=len(which))
+        return out
+
+    def _dominant_frequency(self) -> Floats:
+        out = np.full(len(self.a), np.nan)
+        for which, rows in self._groups(2):
+            values = self.v[rows]
+            count = rows.shape[1]
+            spectrum = np.abs(np.fft.rfft(values - values.mean(axis=1)[:, None], axis=1))
+            peak = 1 + np.argmax(spectrum[:, 1:], axis=1)
+            spacing = np.median(np.diff(self.t[rows], axis=1), axis=1) / _NS_PER_S
+            with np.errstate(invalid="ignore", divide="ignore"):
+                freq = peak * (1.0 / (count * spacing))  # as np.fft.rfftfreq(count, d)
+            freq[spacing == 0] = np.nan
+            out[which] = freq
+        return out
