@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from hfdata.errors import AggregationFailed, InvalidArgument
 from hfdata.features.grid import Placement
-from hfdata.features.kernels import window_features
+from hfdata.features.kernels import WindowKernels
 from hfdata.features.spec import Feature
 from hfdata.read.bins import Side
 from hfdata.read.twa import twa
@@ -76,14 +76,19 @@ def compute(
         if plain
         else {}
     )
+    kernels = (
+        WindowKernels(floats, ns, first, final)
+        if any(f.kernel is not None for f in job.features)
+        else None
+    )
     columns: dict[str, Any] = {WINDOW: pa.array(labels.view("M8[ns]"), _UTC_NS)}
     for feature in job.features:
         if feature.agg is not None and feature.agg.op == "twa":
             result = _twa(job, ns, floats, starts)
         elif feature.agg is not None:
             result = _floats(aggregated[feature.name])
-        elif feature.kernel is not None:
-            result = window_features(feature.kernel, floats, ns, first, final)
+        elif feature.kernel is not None and kernels is not None:
+            result = kernels.compute(feature.kernel)
         else:
             result = _call(feature, variable, ns, floats, starts, first, final, labels)
         result = np.array(result, dtype=np.float64, copy=True)

@@ -250,14 +250,24 @@ class _Windows:
 
     def _reduceat(self, ufunc: np.ufunc, data: npt.NDArray[Any], pad: Any) -> npt.NDArray[Any]:
         """`ufunc` over each window: reduceat on `[s0, e0, s1, e1, ...]` keeps the even
-        results (a window each, overlapping or not) and drops the odd ones (the gaps)."""
-        padded = np.append(data, np.array([pad], dtype=data.dtype))
-        edges = np.empty(2 * len(self.starts), dtype=np.int64)
-        edges[0::2] = self.starts
-        edges[1::2] = self.ends
-        if not len(edges):
-            return np.empty(0, dtype=data.dtype)
-        return ufunc.reduceat(padded, edges)[0::2]
+        results (a window each, overlapping or not) and drops the odd ones (the gaps).
+        Every index must be a row, so the few windows ending at the last row are
+        reduced one by one (`pad` for an empty one) rather than copying the data to
+        pad it."""
+        out = np.empty(len(self.starts), dtype=data.dtype)
+        if not len(out):
+            return out
+        rows = len(data)
+        inside = self.ends < rows
+        edges = np.empty(2 * int(inside.sum()), dtype=np.int64)
+        edges[0::2] = self.starts[inside]
+        edges[1::2] = self.ends[inside]
+        if len(edges):
+            out[inside] = ufunc.reduceat(data, edges)[0::2]
+        for i in np.flatnonzero(~inside).tolist():
+            s = int(self.starts[i])
+            out[i] = ufunc.reduce(data[s:]) if s < rows else pad
+        return out
 
     @cached_property
     def exact(self) -> bool:

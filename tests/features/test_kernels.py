@@ -55,7 +55,7 @@ def reference(name: str, v: Floats, t: Ints) -> float:
     assert name == "dominant_frequency"
     if len(v) < 2:
         return math.nan
-    d = float(np.median(np.diff(_seconds(t))))
+    d = float(np.median(np.diff(t))) / 1e9  # the spacing in exact ns, then seconds
     if d == 0:
         return math.nan
     spectrum = np.abs(np.fft.rfft(x))

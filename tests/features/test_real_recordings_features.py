@@ -44,9 +44,12 @@ def test_seismic_traces(tmp_path: Path) -> None:
             scale = float(np.abs(s).max())
             assert_close(got[got["variable"] == name].drop(columns="variable"), want, scale)
             # the traces ring at a few Hz: every full window has a dominant frequency
-            assert got.loc[got["variable"] == name, "dominant_frequency"].iloc[1:-2].between(
-                0.05, 50
-            ).all()
+            assert (
+                got.loc[got["variable"] == name, "dominant_frequency"]
+                .iloc[1:-2]
+                .between(0.05, 50)
+                .all()
+            )
 
 
 def test_ppg_with_clashing_duplicates(tmp_path: Path) -> None:
