@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_store_features import assert_close, reference
+from featureref import assert_close, reference
 
 import hfdata
 
@@ -56,7 +56,7 @@ def test_ppg_with_clashing_duplicates(tmp_path: Path) -> None:
     data = pd.read_csv(str(importlib.resources.files("heartpy") / "data" / "data3.csv"))
     index = pd.DatetimeIndex(pd.to_datetime(data["datetime"], format="ISO8601"), tz="UTC")
     s = pd.Series(data["hr"].to_numpy(dtype=float), index=index.as_unit("ns"))
-    s = s.iloc[np.argsort(s.index.asi8, kind="stable")][:60_000]
+    s = s.iloc[np.argsort(pd.DatetimeIndex(s.index).asi8, kind="stable")][:60_000]
     assert s.index.duplicated().sum() > 1_000
     _store(tmp_path, {"ppg": s})
     with hfdata.open_store(tmp_path) as store:
