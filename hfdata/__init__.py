@@ -15,6 +15,7 @@ Module map (append -> log -> compact -> Parquet -> read; docs/architecture.md):
     compact/     segments -> Parquet through a journaled protocol (compaction, journal)
     parquet/     where the Parquet tree lives (PartsRoot: local, object store), its files
     read/        a consistent snapshot of Parquet and log tail, as frames (query, dask)
+    features/    Store.features: windows of many variables, a partition per worker
     tools/       the `hfdata` command and what only it needs (cli, ingest, verify)
     settings, kinds, timeparse, locks, durable, layout, errors: the shared vocabulary
 """
