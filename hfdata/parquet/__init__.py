@@ -6,8 +6,10 @@ reading one file, and the compaction protocol's steps. `local` keeps the tree un
 (commit records instead of renames); `roots` picks one from a store's settings.
 `files` writes one sorted, deduplicated Parquet file; `reader` reads one file of any
 root (footer cache, row-group pruning); `merge` rewrites a partition's files as one,
-window by window. Compaction writes through this stage; reads list and open files
-through it.
+window by window. `stats` and `rollups` derive a file's statistics and its rollups
+(issue 19); `sidecars` names the files that keep them beside the tree (`_stats/`,
+`_rollups/`) and loads them for readers. Compaction writes through this stage; reads
+list and open files through it.
 """
 
 __all__: list[str] = []  # a stage: import from its modules

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from hfdata.durable import fsync_dir, make_dirs, rename_within, scandir
+from hfdata.durable import atomic_write, fsync_dir, make_dirs, rename_within, scandir
 from hfdata.errors import CorruptFile
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import (
@@ -222,6 +222,44 @@ class LocalRoot(PartsRoot):
         os.rename(target, moved)
         fsync_dir(target.parent)
         return [moved]
+
+    # -- derived files ------------------------------------------------------------------------
+    def put_sidecar(self, rel: str, data: bytes) -> None:
+        path = self.base / rel
+        make_dirs(path.parent)
+        atomic_write(path, data)  # a uniquely named temporary: writers never share one
+
+    def get_sidecar(self, rel: str) -> bytes | None:
+        try:
+            return (self.base / rel).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def sidecars(self, prefix: str) -> list[str]:
+        top = self.base / prefix
+        found: list[str] = []
+        for directory, folders, names in os.walk(top):
+            folders[:] = [f for f in folders if not f.startswith(".")]
+            rel = Path(directory).relative_to(self.base).as_posix()
+            found.extend(f"{rel}/{name}" for name in names if not name.startswith("."))
+        return sorted(found)
+
+    def delete_sidecars(self, rels: Iterable[str]) -> None:
+        """Unlink each, then remove the folders that became empty (up to `_stats/` or
+        `_rollups/`): only this store writes here, under its compaction lock."""
+        emptied: set[Path] = set()
+        for rel in rels:
+            path = self.base / rel
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                path.unlink()
+                emptied.add(path.parent)
+        for directory in sorted(emptied, key=lambda p: -len(p.parts)):
+            while directory != self.base and directory.parent != self.base:
+                try:
+                    directory.rmdir()
+                except OSError:  # not empty (or gone already)
+                    break
+                directory = directory.parent
 
     # -- upgrading format 1's tree ------------------------------------------------------------
     def legacy(self) -> dict[str, list[PartFile]]:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -542,6 +543,48 @@ class ParquetRoot(PartsRoot):
 
     def housekeep(self, encoded: str) -> None:
         self.fold(encoded)
+
+    # -- PartsRoot: derived files ----------------------------------------------------------
+    def put_sidecar(self, rel: str, data: bytes) -> None:
+        """One PUT; on a local filesystem a uniquely named hidden temporary, fsynced and
+        renamed (several stores may share the root and derive the same file's)."""
+        path = self.full(rel)
+        if self.local:
+            parent = path.rsplit("/", 1)[0]
+            self.fs.create_dir(parent, recursive=True)
+            tmp = f"{_temporary(path)}.{secrets.token_hex(4)}"
+            try:
+                with self.fs.open_output_stream(tmp) as out:
+                    out.write(data)
+                fsync_path(tmp)
+                self.fs.move(tmp, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.delete_file(tmp)
+                raise
+            fsync_path(parent)
+        else:
+            with self.fs.open_output_stream(path) as out:
+                out.write(data)
+
+    def get_sidecar(self, rel: str) -> bytes | None:
+        try:
+            with self.fs.open_input_stream(self.full(rel)) as src:
+                return bytes(src.read())
+        except FileNotFoundError:
+            return None
+
+    def sidecars(self, prefix: str) -> list[str]:
+        top = self.full(prefix.rstrip("/"))
+        cut = len(self.base) + 1
+        return sorted(
+            info.path[cut:]
+            for info in self._list_all(top)
+            if info.type == pafs.FileType.File and not info.base_name.startswith(".")
+        )
+
+    def delete_sidecars(self, rels: Iterable[str]) -> None:
+        self.delete(list(rels))
 
     # -- PartsRoot: upgrading format 1's tree --------------------------------------------------
     def _own_legacy(self, encoded: str) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ it: `hfdata.parquet.local.LocalRoot` (`<root>/parquet`, a batch published by jou
 renames) and `hfdata.parquet.objectstore.ParquetRoot` (a bucket or another path, a batch
 published by a commit record). Compaction, optimize, drop, verify and the readers talk to
 this contract only, so none of them asks where the tree is; every implementation runs the
-same contract tests (`tests/parquet/roots.py`).
+same contract tests (`tests/parquet/test_roots.py`).
 
 A root names its files with `PartFile` handles, which carry their root (as fsspec's open
 files carry their filesystem: a handle can be read anywhere, a Dask worker too) and what
@@ -17,7 +17,10 @@ compaction protocol's order: `stage` names each output for the journal, `write` 
 it (hidden, or uploaded but not committed), `commit_record` says what publishing writes,
 `seal` makes the outputs durable before the journal says "publishing", `reveal` makes
 them visible, `delete` removes the files they replace; `discard` undoes a batch that
-never started publishing.
+never started publishing. Derived files (`_stats/`, `_rollups/`: `hfdata.parquet.sidecars`)
+go through four more primitives, `put_sidecar`, `get_sidecar`, `sidecars`,
+`delete_sidecars`, outside the batch protocol: they are written after their data file
+publishes and count only while it is live.
 """
 
 from __future__ import annotations
@@ -207,6 +210,26 @@ class PartsRoot(abc.ABC):
     def relocate(self, encoded: str, kind: Kind) -> None:
         """Move the variable's format-1 files into its kind's folder, unchanged and all
         at once for readers. Idempotent: calling again finishes a move cut short."""
+
+    # -- derived files (hfdata.parquet.sidecars) -----------------------------------------------
+    @abc.abstractmethod
+    def put_sidecar(self, rel: str, data: bytes) -> None:
+        """Write one derived file at `rel` (under `_stats/` or `_rollups/`) atomically:
+        readers see the old bytes or none, then all of `data` (a local file through a
+        hidden temporary, fsynced and renamed; an object in one PUT). Overwrites."""
+
+    @abc.abstractmethod
+    def get_sidecar(self, rel: str) -> bytes | None:
+        """The bytes of the derived file at `rel`, or None if there is none."""
+
+    @abc.abstractmethod
+    def sidecars(self, prefix: str) -> list[str]:
+        """The rels of every derived file in the folder `prefix` and below, sorted
+        (hidden temporaries left out)."""
+
+    @abc.abstractmethod
+    def delete_sidecars(self, rels: Iterable[str]) -> None:
+        """Delete derived files; missing ones are fine (idempotent)."""
 
     def housekeep(self, encoded: str) -> None:  # noqa: B027 - nothing to do by default
         """Tidy after a variable's batches are published (an object store folds its

@@ -25,7 +25,17 @@ from hfdata.parquet.files import sort_stable, split_partitions
 from hfdata.parquet.local import LocalRoot
 from hfdata.parquet.objectstore import ParquetRoot
 from hfdata.parquet.reader import read_parquet, row_groups
+from hfdata.parquet.rollups import build
 from hfdata.parquet.root import PartFile, PartsRoot
+from hfdata.parquet.sidecars import (
+    clear_sidecar_cache,
+    encode_rollup,
+    load_rollups,
+    load_stats,
+    rollup_rel,
+    stats_rel,
+)
+from hfdata.parquet.stats import file_stats
 
 HOUR = 3_600_000_000_000
 T0 = 1_795_687_200_000_000_000  # 2026-11-26T10:00Z
@@ -226,3 +236,83 @@ def test_a_listing_takes_only_the_partitions_asked(parts: PartsRoot, tmp_path: P
     ]
     assert [f.key for f in parts.listing("x", first=every[1], last=every[2]).files] == every[1:3]
     assert parts.listing("x", keys=["1999-01-01T00"]).files == []
+
+
+# -- derived files (hfdata.parquet.sidecars) ------------------------------------------------
+
+
+def test_sidecars_round_trip(parts: PartsRoot) -> None:
+    a = "_stats/kind=float/variable=x/date=2026-11-26T10/part-b1.json"
+    b = "_stats/kind=float/variable=x/date=2026-11-26T11/part-b2.json"
+    other = "_rollups/res=1h/kind=float/variable=x/date=2026-11-26T10/part-b1.parquet"
+    assert parts.get_sidecar(a) is None
+    assert parts.sidecars("_stats/kind=float/variable=x") == []
+    parts.put_sidecar(b, b"two")
+    parts.put_sidecar(a, b"one")
+    parts.put_sidecar(other, b"three")
+    assert parts.get_sidecar(a) == b"one" and parts.get_sidecar(b) == b"two"
+    parts.put_sidecar(a, b"one again")  # overwrites (an upgrade re-run)
+    assert parts.get_sidecar(a) == b"one again"
+    assert parts.sidecars("_stats/kind=float/variable=x") == [a, b]
+    assert parts.sidecars("_stats/kind=float/variable=x/") == [a, b]
+    assert parts.sidecars("_stats") == [a, b]
+    assert parts.sidecars("_rollups/res=1h") == [other]
+    assert parts.sidecars("_stats/kind=float/variable=y") == []
+    parts.delete_sidecars([a, "_stats/kind=float/variable=x/date=1999-01-01T00/part-z.json"])
+    parts.delete_sidecars([a])  # idempotent
+    assert parts.get_sidecar(a) is None
+    assert parts.sidecars("_stats") == [b]
+    parts.delete_sidecars([b, other])
+    assert parts.sidecars("_stats") == [] and parts.sidecars("_rollups") == []
+
+
+def test_sidecars_are_not_data(parts: PartsRoot, tmp_path: Path) -> None:
+    parts.put_sidecar("_stats/kind=float/variable=x/date=2026-11-26T10/part-b1.json", b"{}")
+    assert parts.variables() == [] and not parts.holds("x")
+    [written] = _publish(parts, "x", _table([T0]), tmp_path / ".spool")
+    listing = parts.listing("x")
+    assert [f.rel for f in listing.files] == [written.rel] and listing.strays == []
+
+
+def test_published_files_load_their_sidecars(parts: PartsRoot, tmp_path: Path) -> None:
+    stamps = [T0 + i * 60_000_000_000 for i in range(150)]  # 2.5 hours: three files
+    written = _publish(parts, "x", _table(stamps), tmp_path / ".spool")
+    files = parts.listing("x").files
+    assert len(files) == 3
+    assert load_stats(parts, files) == {f.rel: None for f in files}  # none yet
+    expected = {}
+    for f in files:
+        rows = _read_all([f])
+        ns = rows.column("timestamp").cast(pa.int64()).to_numpy()
+        stats = file_stats(ns, rows.column("value").combine_chunks(), "float")
+        rollup = build(ns, rows.column("value").combine_chunks(), "float", HOUR)
+        parts.put_sidecar(stats_rel(f), stats.to_json())
+        parts.put_sidecar(rollup_rel(f, "1h"), encode_rollup(rollup))
+        expected[f.rel] = (stats, rollup)
+    for listed in (files, written):  # a listing's handles, or the writer's own
+        got = load_stats(parts, listed)
+        assert got == {rel: s for rel, (s, _) in expected.items()}
+        tables = load_rollups(parts, listed, "1h")
+        for rel, (_, rollup) in expected.items():
+            table = tables[rel]
+            assert table is not None and table.equals(rollup)
+    assert load_rollups(parts, files, "1min") == {f.rel: None for f in files}
+    # cached by the data file's identity: files never change, so neither do their sidecars
+    parts.delete_sidecars([stats_rel(f) for f in files])
+    assert load_stats(parts, files) == {rel: s for rel, (s, _) in expected.items()}
+    clear_sidecar_cache()
+    assert load_stats(parts, files) == {f.rel: None for f in files}
+
+
+def test_a_damaged_sidecar_loads_as_none(parts: PartsRoot, tmp_path: Path) -> None:
+    clear_sidecar_cache()
+    [f] = _publish(parts, "x", _table([T0, T0 + 1]), tmp_path / ".spool")
+    parts.put_sidecar(stats_rel(f), b"not json")
+    parts.put_sidecar(rollup_rel(f, "1h"), b"not parquet")
+    assert load_stats(parts, [f]) == {f.rel: None}
+    assert load_rollups(parts, [f], "1h") == {f.rel: None}
+    ns = np.array([T0, T0 + 1], np.int64)
+    wrong = file_stats(ns + 1, pa.array([0.0, 1.0]), "float")  # another file's stats
+    parts.put_sidecar(stats_rel(f), wrong.to_json())
+    assert f.lo is not None  # the writer's handle knows the span, so it catches it
+    assert load_stats(parts, [f]) == {f.rel: None}
