@@ -50,8 +50,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
             values[100] = np.nan
             series = pd.Series(values, index=index)
             series = series.drop(series.index[2_000:2_300])  # a gap of a minute
-            series = pd.concat([series, series.iloc[[50]]])  # a duplicate timestamp
-            store.append_many(name, series.iloc[:3_000])
+            first = pd.concat([series.iloc[:3_000], series.iloc[[50]]])  # a duplicate time
+            store.append_many(name, first)
         store.compact(include_active=True, progress=False)
         for name in VARIABLES:
             values = np.cos(np.arange(2_700) / 7.0) + 0.01 * np.arange(2_700)
@@ -246,7 +246,7 @@ def test_every_flag_reaches_its_keyword(
 
     monkeypatch.setattr(hfdata.Store, "features", spy)
     result = run(
-        "features", root, "a", "--window", "10s", "--stride", "5s", "--funcs", "mean,rms",
+        "features", root, "a", "--window", "10s", "--stride", "5s", "--funcs", "twa,rms",
         "--start", "2026-11-26T09:51Z", "--end", "2026-11-26T09:59Z", "--how", "wide",
         "--min-points", "3", "--workers", "1", "--closed", "right", "--label", "right",
         "--origin", "epoch", "--offset", "1s", "--max-hold", "1s", "--no-progress",
@@ -257,7 +257,7 @@ def test_every_flag_reaches_its_keyword(
     assert kwargs == {
         "window": "10s",
         "stride": "5s",
-        "funcs": ["mean", "rms"],
+        "funcs": ["twa", "rms"],
         "how": "wide",
         "min_points": 3,
         "workers": 1,
@@ -294,10 +294,10 @@ def test_output_reads_back_as_the_api_frame(
     expected = api(
         root, window="10s", stride="5s", funcs=["mean", "std", "ptp"], how=how, workers=1
     )
-    back = pd.read_parquet(out)
-    if "window" in back.columns:
-        back = back.set_index("window")
-    assert_same(flat(back)[list(flat(expected).columns)], flat(expected))
+    back = flat(pd.read_parquet(out))  # `window` and (long) `variable` are columns
+    keys = ["variable", "window"] if how == "long" else ["window"]  # VARIABLES are sorted
+    back = back.sort_values(keys, kind="stable")  # test_one_long_file_keeps_the_frame_order
+    assert_same(back[list(flat(expected).columns)], flat(expected))
     files = [out] if out.is_file() else sorted(out.rglob("*.parquet"))
     if how == "long" and out.is_dir():
         assert {p.parent.name for p in files} == {"variable=a", "variable=plant%2Fb"}
@@ -306,6 +306,18 @@ def test_output_reads_back_as_the_api_frame(
     rows, noun = len(expected), "files" if len(files) != 1 else "file"
     assert summary.startswith(f"features: wrote {rows:,} rows (2 variables x 3 features) to ")
     assert f"({len(files):,} {noun})" in summary
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="api18 says a .parquet read back is the in-memory frame, but long rows are "
+    "written a partition at a time (all variables of 09:00, then of 10:00)",
+)
+def test_one_long_file_keeps_the_frame_order(root: Path, run: Any, tmp_path: Path) -> None:
+    out = tmp_path / "features.parquet"
+    result = run("features", root, *VARIABLES, "--window", "1min", "--workers", "1", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert_same(flat(pd.read_parquet(out)), flat(api(root, window="1min", workers=1)))
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -317,6 +329,8 @@ def test_a_bad_funcs_name_names_the_flag(root: Path, run: Any) -> None:
     assert "--funcs" in line and "std given twice" in line
     line = one_line_error(run("features", root, "a", "--window", "10s", "--funcs", ", ,"))
     assert "--funcs" in line and "names no feature" in line
+    line = one_line_error(run("features", root, "a", "--window", "10s", "--funcs", "mean,ohlc"))
+    assert "--funcs" in line and "'ohlc' is four features" in line  # the library's advice
 
 
 @pytest.mark.parametrize("window", ["0", "0s", "-10s"])
@@ -327,7 +341,10 @@ def test_a_window_of_zero_names_the_flag(root: Path, run: Any, window: str) -> N
 
 def test_a_stride_longer_than_a_partition_names_the_flag(root: Path, run: Any) -> None:
     line = one_line_error(run("features", root, "a", "--window", "10s", "--stride", "2h"))
-    assert "--stride" in line and "stride=" not in line
+    assert "--stride '2h' is longer than the store's partition (hour)" in line
+    assert "stride=" not in line and "'hfdata read --resample'" in line
+    line = one_line_error(run("features", root, "a", "--window", "2h"))  # the stride too
+    assert "--window '2h' (the default --stride) is longer than the store's partition" in line
 
 
 def test_an_unknown_variable_points_to_ls(root: Path, run: Any) -> None:
@@ -357,7 +374,7 @@ def test_the_console_script_code_runs_it(root: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "window,variable,count"
-    assert lines[1] == "2026-11-26T09:50:00Z,a,301"  # 300 points and the duplicate
+    assert lines[1] == "2026-11-26T09:50:00Z,a,300.0"  # 300 points, a NaN, a duplicate
     bad = hfdata_cli("features", root, "a", "--window", "1min", "--funcs", "wobble")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1 and "--funcs" in bad.stderr
@@ -376,6 +393,10 @@ def test_the_console_script_code_runs_it(root: Path) -> None:
         ("to='f/' holds files; use a new path", "to", "-o 'f/' holds files; use a new path"),
         ("stride='2h' exceeds a partition", "stride", "--stride '2h' exceeds a partition"),
         ("max_hold=-1 is negative\nmore", "max_hold", "--max-hold -1 is negative"),
+        ("max_hold needs agg 'twa'", "max_hold", "--max-hold needs --funcs 'twa'"),
+        ("stride='1d' is long", "window", "--window '1d' (the default --stride) is long"),
+        ("use read(resample=...)", "stride", "--stride: use 'hfdata read --resample'"),
+        ("'x': use read() or around()", "variables", "VARIABLE: 'x': use 'hfdata read'"),
     ],
 )  # fmt: skip
 def test_cli_message_speaks_flags(message: str, argument: str, expected: str) -> None:

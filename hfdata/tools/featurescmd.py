@@ -17,16 +17,20 @@ from pathlib import Path
 from typing import Any, Final
 
 from hfdata.errors import InvalidArgument, ResultTooLarge
+from hfdata.features.kernels import KERNELS
+from hfdata.features.spec import parse_features
 from hfdata.read.bins import ORIGINS, SIDES
+from hfdata.read.windows import NAMED
 from hfdata.store import Store
 
-__all__ = ["DESCRIPTION", "FLAGS", "add_arguments", "cli_message", "run"]
+__all__ = ["DESCRIPTION", "FEATURE_NAMES", "FLAGS", "add_arguments", "cli_message", "run"]
 
 DESCRIPTION: Final = (
     "features (mean, std, rms, zero crossings, ...) of each window of one or more variables"
 )
-# The Python argument each flag sets, for error messages (`agg` and `resample` are the
-# names the read stage uses for what `features` calls funcs and stride).
+FEATURE_NAMES: Final = (*NAMED, "twa", *KERNELS)
+# The Python argument each flag sets, for error messages (`agg` is the read stage's name
+# for what `features` calls funcs).
 FLAGS: Final[Mapping[str, str]] = {
     "variables": "VARIABLE",
     "start": "--start",
@@ -44,11 +48,17 @@ FLAGS: Final[Mapping[str, str]] = {
     "origin": "--origin",
     "offset": "--offset",
     "max_hold": "--max-hold",
-    "resample": "--stride",
 }
 _DEFAULT_FUNCS: Final = "mean,std,min,max"
+_NAMES: Final = "|".join(FLAGS)
+# `name`, name= and a message's first word are argument names; so is any bare word that
+# is not English (agg, funcs, min_points, max_hold).
 _SPELLED: Final = re.compile(
-    r"`(" + "|".join(FLAGS) + r")`|\b(" + "|".join(FLAGS) + r")= ?|^(" + "|".join(FLAGS) + r")\b"
+    rf"`({_NAMES})`|\b({_NAMES})= ?|^({_NAMES})\b|\b(agg|funcs|min_points|max_hold)\b"
+)
+_CALLS: Final = (  # Python calls a message suggests, as commands
+    (re.compile(r"\bread\(resample=\.\.\.\)"), "'hfdata read --resample'"),
+    (re.compile(r"\bread\(\)( or around\(\))?"), "'hfdata read'"),
 )
 _TEXT_SUFFIXES: Final = frozenset({".csv", ".json", ".jsonl", ".ndjson", ".txt"})
 
@@ -73,8 +83,7 @@ def add_arguments(p: argparse.ArgumentParser, *, positive_int: Callable[[str], i
         "--funcs",
         metavar="FUNCS",
         type=_funcs,
-        help="features, with commas: any --agg of 'hfdata read' (mean, std, rms, ptp, twa, "
-        "q90, ...), skew, kurt, slope, abs_energy, zero_crossings, dominant_frequency "
+        help=f"features, with commas: {', '.join(FEATURE_NAMES)}, or a quantile as q90 "
         f"(default {_DEFAULT_FUNCS})",
     )
     p.add_argument("--start", metavar="TIME", help="first time included (ISO-8601)")
@@ -132,11 +141,25 @@ def add_arguments(p: argparse.ArgumentParser, *, positive_int: Callable[[str], i
 
 
 def _funcs(text: str) -> list[str]:
-    """`--funcs mean,std,q90`: the names, checked by `Store.features` (which knows them)."""
+    """`--funcs mean,std,q90`: the names, each checked as `Store.features` checks it."""
     names = [name.strip().lower() for name in text.split(",")]
     names = [name for name in names if name]
     if not names:
         raise argparse.ArgumentTypeError(f"{text!r} names no feature; e.g. mean,std,rms")
+    unknown = []
+    for name in names:
+        try:
+            parse_features(name)
+        except InvalidArgument as exc:
+            if "is not a feature" not in str(exc):  # advice for this name (ohlc)
+                message = cli_message(exc).removeprefix("--funcs: ")
+                raise argparse.ArgumentTypeError(message) from None
+            unknown.append(name)
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown feature {', '.join(map(repr, unknown))}; use {', '.join(FEATURE_NAMES)} "
+            "or q90 (a quantile in percent), with commas"
+        )
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise argparse.ArgumentTypeError(f"{', '.join(repeated)} given twice; name each once")
@@ -149,10 +172,14 @@ def cli_message(exc: InvalidArgument) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
 
     def flag(match: re.Match[str]) -> str:
-        name = match[1] or match[2] or match[3]
+        name = match[1] or match[2] or match[3] or match[4]
         return FLAGS[name] + (" " if match[2] else "")
 
     text = _SPELLED.sub(flag, text)
+    for call, command in _CALLS:
+        text = call.sub(command, text)
+    if exc.argument == "window":  # a refused stride that is the window (no --stride)
+        text = re.sub(r"^--stride ('[^']*')", r"--window \1 (the default --stride)", text)
     wanted = FLAGS.get(exc.argument, "")
     if wanted and wanted not in text:
         text = f"{wanted}: {text}"
