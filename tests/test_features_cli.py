@@ -352,6 +352,15 @@ def test_an_unknown_variable_points_to_ls(root: Path, run: Any) -> None:
     assert "'nope'" in line and f"'hfdata ls {root}'" in line
 
 
+def test_too_many_windows_for_memory_points_to_o(root: Path, run: Any) -> None:
+    result = run("features", root, "a", "--window", "1us", "--workers", "1")
+    assert result.returncode == 1 and result.stdout == ""  # refused before computing
+    line = result.stderr.strip()
+    assert line.count("\n") == 0 and "Traceback" not in line
+    assert "1,199,800,001 rows, more than 20,000,000 in memory" in line  # 09:50 to 10:09:59.8
+    assert "-o features/" in line and "--stride" in line and "to=" not in line
+
+
 def test_usage_errors(root: Path, run: Any, tmp_path: Path) -> None:
     assert "--window" in one_line_error(run("features", root, "a"))  # required
     line = one_line_error(run("features", tmp_path / "nowhere", "a", "--window", "10s"))

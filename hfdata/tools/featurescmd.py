@@ -231,7 +231,8 @@ def run(store: Store, args: argparse.Namespace, *, say: Callable[[str], None] = 
     except ResultTooLarge as exc:
         raise ResultTooLarge(
             f"the features would be {exc.rows:,} rows, more than {exc.limit:,} in memory; "
-            "write them with -o features/ (no limit), or narrow --start/--end",
+            "write them with -o features/ (no limit), narrow --start/--end, or use a longer "
+            "--stride",
             rows=exc.rows,
             limit=exc.limit,
         ) from exc
@@ -239,18 +240,13 @@ def run(store: Store, args: argparse.Namespace, *, say: Callable[[str], None] = 
         write_frame(frame, "json" if args.json else "csv", None)
         return 0
     seconds = time.perf_counter() - began
-    variables_, features_ = _count(written.variables), _count(written.features)
     say(
-        f"features: wrote {_plural(written.rows, 'row')} ({_plural(variables_, 'variable')} "
-        f"x {_plural(features_, 'feature')}) to {written.path} "
+        f"features: wrote {_plural(written.rows, 'row')} "
+        f"({_plural(len(written.variables), 'variable')} "
+        f"x {_plural(len(written.features), 'feature')}) to {written.path} "
         f"({_plural(written.files, 'file')}) in {seconds:.2f} s"
     )
     return 0
-
-
-def _count(value: Any) -> int:
-    """A count given as a number or as the collection it counts."""
-    return value if isinstance(value, int) else len(value)
 
 
 def _plural(count: int, noun: str) -> str:
