@@ -308,16 +308,12 @@ def test_output_reads_back_as_the_api_frame(
     assert f"({len(files):,} {noun})" in summary
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api18 says a .parquet read back is the in-memory frame, but long rows are "
-    "written a partition at a time (all variables of 09:00, then of 10:00)",
-)
 def test_one_long_file_keeps_the_frame_order(root: Path, run: Any, tmp_path: Path) -> None:
     out = tmp_path / "features.parquet"
     result = run("features", root, *VARIABLES, "--window", "1min", "--workers", "1", "-o", out)
     assert result.returncode == 0, result.stderr
-    assert_same(flat(pd.read_parquet(out)), flat(api(root, window="1min", workers=1)))
+    back = pd.read_parquet(out).set_index("window")
+    assert_same(flat(back), flat(api(root, window="1min", workers=1)))
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -344,7 +340,7 @@ def test_a_stride_longer_than_a_partition_names_the_flag(root: Path, run: Any) -
     assert "--stride '2h' is longer than the store's partition (hour)" in line
     assert "stride=" not in line and "'hfdata read --resample'" in line
     line = one_line_error(run("features", root, "a", "--window", "2h"))  # the stride too
-    assert "--window '2h' (the default --stride) is longer than the store's partition" in line
+    assert "--window '2h' (the stride) is longer than the store's partition" in line
 
 
 def test_an_unknown_variable_points_to_ls(root: Path, run: Any) -> None:
@@ -403,7 +399,6 @@ def test_the_console_script_code_runs_it(root: Path) -> None:
         ("stride='2h' exceeds a partition", "stride", "--stride '2h' exceeds a partition"),
         ("max_hold=-1 is negative\nmore", "max_hold", "--max-hold -1 is negative"),
         ("max_hold needs agg 'twa'", "max_hold", "--max-hold needs --funcs 'twa'"),
-        ("stride='1d' is long", "window", "--window '1d' (the default --stride) is long"),
         ("use read(resample=...)", "stride", "--stride: use 'hfdata read --resample'"),
         ("'x': use read() or around()", "variables", "VARIABLE: 'x': use 'hfdata read'"),
     ],

@@ -178,8 +178,6 @@ def cli_message(exc: InvalidArgument) -> str:
     text = _SPELLED.sub(flag, text)
     for call, command in _CALLS:
         text = call.sub(command, text)
-    if exc.argument == "window":  # a refused stride that is the window (no --stride)
-        text = re.sub(r"^--stride ('[^']*')", r"--window \1 (the default --stride)", text)
     wanted = FLAGS.get(exc.argument, "")
     if wanted and wanted not in text:
         text = f"{wanted}: {text}"
