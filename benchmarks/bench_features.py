@@ -156,7 +156,7 @@ def dominant_frequency(window: pd.Series) -> float:
     x = window.dropna()
     if len(x) < 2:
         return math.nan
-    d = float(np.median(np.diff(x.index.asi8))) / 1e9
+    d = float(np.median(np.diff(x.index.to_numpy())) / np.timedelta64(1, "s"))
     if not d > 0:
         return math.nan
     v = x.to_numpy()
@@ -187,7 +187,7 @@ def pandas_route(store: hfdata.Store, variables: Sequence[str], window: str) -> 
 
 def _tsflex_or_reason() -> tuple[Any, str]:
     try:
-        import tsflex
+        import tsflex  # type: ignore[import-untyped]
     except ImportError:
         return None, "tsflex not installed (`pip install -e '.[bench]'` or `make bench-env`)"
     return tsflex, ""
@@ -195,7 +195,11 @@ def _tsflex_or_reason() -> tuple[Any, str]:
 
 def _tsflex_collection(variables: Sequence[str], interval_s: float) -> Any:
     """tsflex's FeatureCollection of FEATURES: one function per feature, numpy arrays in."""
-    from tsflex.features import FeatureCollection, FuncWrapper, MultipleFeatureDescriptors
+    from tsflex.features import (  # type: ignore[import-untyped]
+        FeatureCollection,
+        FuncWrapper,
+        MultipleFeatureDescriptors,
+    )
 
     def rms(x: np.ndarray[Any, Any]) -> float:
         return float(np.sqrt(np.mean(x * x)))
@@ -254,7 +258,8 @@ def _differences(
         mine = ours[ours["variable"] == v]
         other = theirs[v]
         if len(mine) != len(other) or not np.array_equal(
-            mine.index.asi8, pd.DatetimeIndex(other.index).as_unit("ns").asi8
+            pd.DatetimeIndex(mine.index).as_unit("ns").asi8,
+            pd.DatetimeIndex(other.index).as_unit("ns").asi8,
         ):
             problems.append(
                 f"{who}: {v}: windows differ ({len(mine)} hfdata rows, {len(other)} {who})"
@@ -526,7 +531,10 @@ def probe(start_kib: int, argv: list[str]) -> None:
         )
     got = frame.loc[(frame.index >= lo) & (frame.index < lo + pd.Timedelta(DAY_NS))]
     problems = []
-    if not np.array_equal(got.index.asi8, day.index.as_unit("ns").asi8):
+    if not np.array_equal(
+        pd.DatetimeIndex(got.index).as_unit("ns").asi8,
+        pd.DatetimeIndex(day.index).as_unit("ns").asi8,
+    ):
         problems.append(f"day 1: {len(got)} windows, read(resample=) has {len(day)}")
     else:
         for f in ("mean", "std", "min", "max"):
