@@ -91,6 +91,7 @@ WORKLOADS: dict[str, str] = {
     "6": "Log-tail read",
     "7": "Scaling",
     "8": "Object storage and Dask",
+    "11": "Feature extraction",
 }
 
 _SCRATCH_ROOT: list[Path] = []

@@ -40,6 +40,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("dask", ("8",), optional=True),  # to_dask past the workers' memory (issue 16)
     Suite("pipe", ("9",), optional=False),  # `hfdata append -` from a pipe (issue 14)
     Suite("events", ("10",), optional=False),  # asof and around at many event times (issue 17)
+    Suite("features", ("11",), optional=False),  # Store.features vs pandas, tsflex (issue 18)
 )
 
 

@@ -99,8 +99,29 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
         assert by_source["issue 16"]["status"] == "met", by_source["issue 16"]
         dask_8 = [t for t in targets if t["source"] == "issue 8" and "to_dask" in t["text"]]
         assert [t["status"] for t in dask_8] == ["withdrawn"]
+    # Workload 11 (issue 18): Store.features with both worker settings, the pandas route
+    # and the memory probe measured; tsflex (the bench extra, not dev) measured or skipped
+    # with a reason. Its targets are judged with no failed check: the features equal the
+    # pandas route's (and tsflex's, when it ran), workers=1 equals the default, and the
+    # memory probe's windows are all there and equal to read(resample=).
+    features = {c for w, c in measured if w == "11"}
+    for prefix in (
+        "hfdata features (workers default",
+        "hfdata features (workers=1)",
+        "pandas read+resample.agg+apply",
+        "hfdata features (workers=1), fresh process",
+        "hfdata features (workers default = ",
+    ):
+        assert any(c.startswith(prefix) for c in features), (prefix, features)
+    peers = [r for r in records if r.get("contender", "").startswith("tsflex")]
+    assert len(peers) == 2 and all(r["status"] == "ok" or r["note"] for r in peers), peers
+    judged_18 = [t for t in targets if t["source"] == "issue 18"]
+    assert len(judged_18) == 3 + (peers[0]["status"] == "ok"), judged_18
+    for t in judged_18:
+        assert t["status"] in {"met", "NOT MET"} and not t["failures"], t
     page = (out / "RESULTS.md").read_text()
     assert "## Targets" in page and "## Workload 1: Single-point append" in page
+    assert "## Workload 11: Feature extraction" in page
     for png in ("targets.png", "ratios.png", "scaling.png"):
         assert (out / "plots" / png).read_bytes()[:4] == b"\x89PNG"
         assert f"plots/{png}" in page

@@ -39,6 +39,7 @@ COMMANDS = (
     "drop",
     "read",
     "asof",
+    "features",
     "upgrade",
     "verify",
     "demo",

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import float_values, grid_offsets, point_lists
+from test_twa import reference
 
 import hfdata
 from hfdata.parquet import reader
@@ -372,8 +373,6 @@ def test_around_twa_matches_the_slow_reference(
 ) -> None:
     """Each window's time-weighted mean, the value in force at its start from wherever it
     lies (an earlier partition, the log, another span), as `test_twa.reference` walks it."""
-    from test_twa import reference
-
     times = _times(events)
     with tempfile.TemporaryDirectory() as tmp:
         store = _filled(Path(tmp) / "s", first, then)

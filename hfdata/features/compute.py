@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from hfdata.errors import AggregationFailed, InvalidArgument
 from hfdata.features.grid import Placement
-from hfdata.features.kernels import WindowKernels
+from hfdata.features.kernels import ROW_WISE, WindowKernels
 from hfdata.features.spec import Feature
 from hfdata.read.bins import Side
 from hfdata.read.twa import twa
@@ -68,7 +68,13 @@ def compute(
     final = np.maximum(final, first).astype(np.int64)
     labels = placement.labels(starts)
     short = (final - first) < job.min_points
-    plain = tuple(f.agg for f in job.features if f.agg is not None and f.agg.op != "twa")
+    kernels = WindowKernels(floats, ns, first, final)
+    row_wise = kernels.finite  # read's aggregations row-wise, when no value is infinite
+    plain = tuple(
+        f.agg
+        for f in job.features
+        if f.agg is not None and f.agg.op != "twa" and not (row_wise and f.agg.op in ROW_WISE)
+    )
     aggregated = (
         aggregate_windows(
             pa.array(floats), "float", first, final, plain, variable=variable, events=labels
@@ -76,18 +82,15 @@ def compute(
         if plain
         else {}
     )
-    kernels = (
-        WindowKernels(floats, ns, first, final)
-        if any(f.kernel is not None for f in job.features)
-        else None
-    )
     columns: dict[str, Any] = {WINDOW: pa.array(labels.view("M8[ns]"), _UTC_NS)}
     for feature in job.features:
         if feature.agg is not None and feature.agg.op == "twa":
             result = _twa(job, ns, floats, starts)
+        elif feature.agg is not None and feature.name not in aggregated:
+            result = kernels.aggregate(feature.agg.op)
         elif feature.agg is not None:
             result = _floats(aggregated[feature.name])
-        elif feature.kernel is not None and kernels is not None:
+        elif feature.kernel is not None:
             result = kernels.compute(feature.kernel)
         else:
             result = _call(feature, variable, ns, floats, starts, first, final, labels)

@@ -72,11 +72,11 @@ def parse_placement(
     window_ns = parse_duration(window, "window")
     stride_ns = window_ns if stride is None else parse_duration(stride, "stride")
     if stride_ns > _PERIOD[partition]:
+        what = f"stride={stride!r}" if stride is not None else f"window={window!r} (the stride)"
         raise InvalidArgument(
-            f"stride={stride if stride is not None else window!r} is longer than the store's "
-            f"partition ({partition}): windows are computed one partition at a time; use a "
-            f"stride of at most one {partition} (windows may still be longer), or "
-            "read(resample=...) for coarser bins",
+            f"{what} is longer than the store's partition ({partition}): windows are "
+            f"computed one partition at a time; use a stride of at most one {partition} "
+            "(windows may still be longer), or read(resample=...) for coarser bins",
             argument="stride" if stride is not None else "window",
         )
     rule = parse_bin_rule(

@@ -43,9 +43,14 @@ import numpy.typing as npt
 
 from hfdata.errors import InvalidArgument
 
-__all__ = ["CHUNK", "KERNELS", "WindowKernels", "window_features"]
+__all__ = ["CHUNK", "KERNELS", "ROW_WISE", "WindowKernels", "window_features"]
 
 KERNELS: Final = ("skew", "kurt", "slope", "abs_energy", "zero_crossings", "dominant_frequency")
+ROW_WISE: Final = frozenset(
+    {"count", "sum", "mean", "min", "max", "ptp", "rms", "var", "std", "sem"}
+)
+_NO_TIMES: Final = np.empty((0, 0), np.int64)
+_MIN_VIEW: Final = 4  # consecutive tiling windows read as a view, not gathered
 CHUNK: Final = 1 << 21  # values gathered at a time (about 16 MiB of float64)
 _NS_PER_S: Final = 1e9
 
@@ -172,10 +177,11 @@ class WindowKernels:
             m4[which] = np.add.reduceat(x2 * x2, offsets)
         return m2, m3, m4
 
-    def _groups(self, least: int) -> Iterator[tuple[Ints, Ints]]:
+    def _groups(self, least: int, *, times: bool = True) -> Iterator[tuple[Ints, Floats, Ints]]:
         """The windows of at least `least` values grouped by their count, in chunks of
-        at most about `CHUNK` values: per chunk the window numbers and a (windows,
-        count) array of their rows."""
+        at most about `CHUNK` values: per chunk the window numbers and (windows, count)
+        arrays of their values and times. Consecutive windows that tile the values (a
+        regular stream's) are a reshaped view; the others are gathered."""
         which_all = np.flatnonzero(self.n >= least)
         order = np.argsort(self.n[which_all], kind="stable")
         which_all = which_all[order]
@@ -188,7 +194,88 @@ class WindowKernels:
             step = max(1, CHUNK // count)
             for first in range(lo, hi, step):
                 which = which_all[first : min(first + step, hi)]
-                yield which, self.a[which][:, None] + np.arange(count, dtype=np.int64)
+                yield from self._blocks(which, count, times)
+
+    def _blocks(self, which: Ints, count: int, times: bool) -> Iterator[tuple[Ints, Floats, Ints]]:
+        """Windows of `count` values each: runs of them that tile the values as views,
+        the rest gathered into one array."""
+        a = self.a[which]
+        breaks = np.flatnonzero(np.diff(a) != count) + 1
+        bounds = [0, *breaks.tolist(), len(which)]
+        scattered: list[Ints] = []
+        for lo, hi in pairwise(bounds):
+            if hi - lo >= _MIN_VIEW:
+                start, stop = int(a[lo]), int(a[lo]) + (hi - lo) * count
+                yield (
+                    which[lo:hi],
+                    self.v[start:stop].reshape(hi - lo, count),
+                    self.t[start:stop].reshape(hi - lo, count) if times else _NO_TIMES,
+                )
+            else:
+                scattered.append(np.arange(lo, hi))
+        if scattered:
+            picked = np.concatenate(scattered)
+            rows = a[picked][:, None] + np.arange(count, dtype=np.int64)
+            yield which[picked], self.v[rows], self.t[rows] if times else _NO_TIMES
+
+    # -- read's aggregations, row-wise ----------------------------------------------------
+    @cached_property
+    def finite(self) -> bool:
+        """Whether every value is finite (the row-wise path's condition: infinities
+        follow pandas' rules in `hfdata.read.windows`)."""
+        return bool(np.isfinite(self.v).all())
+
+    @cached_property
+    def moments2(self) -> dict[str, Floats]:
+        """Per window, row-wise on each group of equal counts (a view where the windows
+        tile the values): count, sum, mean, the sum of squared deviations from the mean
+        (two passes), the sum of squares, min and max. Empty windows: count and sums 0,
+        the others NaN."""
+        size = len(self.a)
+        out = {
+            "sum": np.zeros(size),
+            "m2": np.full(size, np.nan),
+            "squares": np.zeros(size),
+            "min": np.full(size, np.nan),
+            "max": np.full(size, np.nan),
+        }
+        for which, values, _ in self._groups(1, times=False):
+            total = values.sum(axis=1)
+            dev = values - (total / values.shape[1])[:, None]
+            out["sum"][which] = total
+            out["m2"][which] = np.einsum("ij,ij->i", dev, dev)
+            out["squares"][which] = np.einsum("ij,ij->i", values, values)
+            out["min"][which] = values.min(axis=1)
+            out["max"][which] = values.max(axis=1)
+        return out
+
+    def aggregate(self, name: str) -> Floats:
+        """One of `ROW_WISE` (read's aggregation of that name: pandas' on the window's
+        values, missing ones skipped), from `moments2`."""
+        m = self.moments2
+        n = self.n.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if name == "count":
+                return n
+            if name == "sum":
+                return m["sum"]
+            if name == "mean":
+                return m["sum"] / n
+            if name in ("min", "max"):
+                return m[name]
+            if name == "ptp":
+                return m["max"] - m["min"]
+            if name == "rms":
+                return np.sqrt(m["squares"] / n)
+            var = m["m2"] / (n - 1.0)
+            var[self.n < 2] = np.nan
+            if name == "var":
+                return var
+            if name == "std":
+                return np.sqrt(var)
+            if name == "sem":
+                return np.sqrt(var) / np.sqrt(n)
+        raise InvalidArgument(f"{name!r} is not computed row-wise", argument="funcs")
 
     # -- the kernels ----------------------------------------------------------------------
     def _abs_energy(self) -> Floats:
@@ -227,8 +314,7 @@ class WindowKernels:
 
     def _zero_crossings(self) -> Floats:
         out = np.full(len(self.a), np.nan)
-        for which, rows in self._groups(1):
-            values = self.v[rows]
+        for which, values, _ in self._groups(1):
             x = values - values.mean(axis=1)[:, None]
             positive = x > 0
             if (positive | (x < 0)).all():  # no exact zero: compare neighbours in place
@@ -244,14 +330,26 @@ class WindowKernels:
 
     def _dominant_frequency(self) -> Floats:
         out = np.full(len(self.a), np.nan)
-        for which, rows in self._groups(2):
-            values = self.v[rows]
-            count = rows.shape[1]
-            spectrum = np.abs(np.fft.rfft(values - values.mean(axis=1)[:, None], axis=1))
-            peak = 1 + np.argmax(spectrum[:, 1:], axis=1)
-            spacing = np.median(np.diff(self.t[rows], axis=1), axis=1) / _NS_PER_S
+        for which, values, times in self._groups(2):
+            count = values.shape[1]
+            spectrum = np.fft.rfft(values - values.mean(axis=1)[:, None], axis=1)[:, 1:]
+            power = spectrum.real * spectrum.real + spectrum.imag * spectrum.imag
+            peak = 1 + np.argmax(power, axis=1)  # |X| and |X|**2 peak at the same bin
+            spacing = _median_spacing(times) / _NS_PER_S
             with np.errstate(invalid="ignore", divide="ignore"):
                 freq = peak * (1.0 / (count * spacing))  # as np.fft.rfftfreq(count, d)
             freq[spacing == 0] = np.nan
             out[which] = freq
         return out
+
+
+def _median_spacing(times: Ints) -> Floats:
+    """Per row of `times` (sorted ns), the median of its differences; a row whose
+    differences are all equal (a regular stream's) needs no sort."""
+    steps = np.diff(times, axis=1)
+    low, high = steps.min(axis=1), steps.max(axis=1)
+    out: Floats = low.astype(np.float64)
+    uneven = np.flatnonzero(low != high)
+    if len(uneven):
+        out[uneven] = np.median(steps[uneven], axis=1)
+    return out

@@ -12,8 +12,10 @@
    (`compute`). Memory is one partition per worker, whatever the store's size.
 4. Tasks run in `workers` processes (forked on Linux, so callables need not pickle;
    spawned elsewhere) or, with one worker or one task, in this process. Results come
-   back in task order (period by period, variables in the caller's order in each), so
-   every `workers` gives the same frame; `to=` writes each period as it completes.
+   back in task order, so every `workers` gives the same frame: long, variable by
+   variable (the caller's order), each period after period; wide, period by period,
+   the variables of each side by side. `to=` writes each task's result (wide: each
+   period's) as it completes.
 """
 
 from __future__ import annotations
@@ -126,11 +128,18 @@ def features(
         _check_size(grids, placement, how)
     schema = _schema(specs, names, how)
     sink = open_sink(to, schema, tuple(names)) if to is not None else None
-    tasks = [
-        _Task(name, grid, chunk)
-        for chunk_group in _periods(grids, settings)
-        for name, grid, chunk in chunk_group
-    ]
+    if how == "long":  # variable by variable: a single file's rows are the frame's
+        tasks = [
+            _Task(name, grid, chunk)
+            for name, grid in grids.items()
+            for chunk in chunks(grid, settings.partition)
+        ]
+    else:  # period by period: a period's row is complete once its group is done
+        tasks = [
+            _Task(name, grid, chunk)
+            for chunk_group in _periods(grids, settings)
+            for name, grid, chunk in chunk_group
+        ]
     try:
         tables = _collect(context, tasks, count, progress, how, names, specs, sink)
     except BaseException:

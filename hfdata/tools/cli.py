@@ -41,6 +41,7 @@ from hfdata.read.fill import FILLS
 from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store, upgrade_store
 from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules, to_ns
+from hfdata.tools import featurescmd
 from hfdata.tools.views import text_table
 
 if TYPE_CHECKING:
@@ -341,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=("csv", "json", "parquet"), default="csv")
     p.add_argument("-o", "--output", metavar="FILE", type=Path, help="write here, not stdout")
+    _storage_option(p)
+
+    p = command("features", featurescmd.DESCRIPTION, _cmd_features)
+    featurescmd.add_arguments(p, positive_int=_positive_int)
+    _progress_option(p)
     _storage_option(p)
 
     p = command(
@@ -960,6 +966,11 @@ def _cmd_asof(args: argparse.Namespace) -> int:
             _die(str(exc).replace("tolerance", "--tolerance", 1))
     write_frame(frame, args.format, args.output)
     return OK
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    with _existing(args.dir, **_remote(args)) as store:
+        return featurescmd.run(store, args)
 
 
 def _cmd_upgrade(args: argparse.Namespace) -> int:
