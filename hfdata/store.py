@@ -23,7 +23,7 @@ from hfdata.compact import optimize as _optimize
 from hfdata.compact import recovery as _recovery
 from hfdata.compact import retention as _log_retention
 from hfdata.compact import upgrade as _upgrade
-from hfdata.errors import StoreClosed, UpgradeRequired
+from hfdata.errors import InvalidArgument, StoreClosed, UpgradeRequired
 from hfdata.features import run as _features
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, log_root, validate_name
@@ -49,6 +49,8 @@ from hfdata.settings import (
 from hfdata.timeparse import Ambiguous, EpochUnit, Nonexistent, check_dst_options
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import dask.dataframe as dd
     import polars as pl
 
@@ -1339,13 +1341,16 @@ def open_store(
     storage_options: dict[str, Any] | None = None,
     nonexistent: Nonexistent = _UNSET,
     ambiguous: Ambiguous = _UNSET,
+    rollups: Sequence[str] = _UNSET,
+    gap_threshold: timedelta | str | None = _UNSET,
     max_metadata_bytes: int | None = 65_536,
     upgrade: bool = False,
 ) -> Store:
     """Open the store at `root`, creating it if it does not exist.
 
     `partition`, `naive_timezone`, `epoch_unit`, `log_retention`, `parquet_root`,
-    `nonexistent` and `ambiguous` change how stored data is read: they are recorded in
+    `nonexistent`, `ambiguous`, `rollups` and `gap_threshold` change how stored data is
+    read or summarised: they are recorded in
     `hfdata.json` when the store is created and hold for every later opening (omit
     them to use the recorded values). The other options apply to this handle only.
     Opening also finishes a compaction that a crash interrupted, unless another one is
@@ -1407,6 +1412,15 @@ def open_store(
         Recorded. What a naive time in a daylight-saving fold becomes: True daylight
         time, False standard time, "infer" from the order of a batch (a lone point
         cannot be inferred), as pandas' `tz_localize`. Default at creation: "raise".
+    rollups : sequence of str, optional
+        Recorded. The resolutions of the rollups compaction keeps beside each Parquet
+        file (per bin: count, sum, mean, spread, extremes, first and last), from which
+        `read(resample=...)` answers; fixed pandas rules such as "1min", "15s", "1h";
+        () keeps none. Default at creation: ("1min", "1h").
+    gap_threshold : timedelta, str or None, optional
+        Recorded. The shortest interval between points the per-file statistics list as
+        a gap (a timedelta or a pandas string such as "5min"); None: each file's is 10x
+        its median interval. Default at creation: None.
     max_metadata_bytes : int or None, default 65_536
         The most bytes one point's metadata may encode to; None: no limit.
     upgrade : bool, default False
@@ -1474,6 +1488,10 @@ def open_store(
         requested["ambiguous"] = ambiguous
     if parquet_root is not _UNSET:
         requested["parquet_root"] = None if parquet_root is None else normalise_uri(parquet_root)
+    if rollups is not _UNSET:
+        requested["rollups"] = _rollups(rollups)
+    if gap_threshold is not _UNSET:
+        requested["gap_threshold"] = _gap_threshold(gap_threshold)
     if log_retention is not _UNSET:
         requested["log_retention_seconds"] = (
             None if log_retention is None else _retention(log_retention)
@@ -1533,6 +1551,37 @@ def upgrade_store(
     settings = load_or_create(path, {})
     parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)
     return _upgrade.upgrade(path, parts, progress=progress)
+
+
+def _rollups(value: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(value, str):  # "1min" alone, not its letters
+        return (value,)
+    try:
+        return tuple(value)
+    except TypeError:
+        raise InvalidArgument(
+            f"rollups must be a sequence of rules such as ('1min', '1h'), got {value!r}",
+            argument="rollups",
+        ) from None
+
+
+def _gap_threshold(value: timedelta | str | None) -> timedelta | None:
+    """A timedelta (microseconds, as hfdata.json records it) from a timedelta or a pandas
+    string; StoreSettings checks it is positive."""
+    import pandas as pd
+
+    if value is None:
+        return None
+    try:
+        delta = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise InvalidArgument(
+            f"gap_threshold must be a timedelta, a string such as '5min', or None; got {value!r}",
+            argument="gap_threshold",
+        ) from None
+    if pd.isna(delta):
+        raise InvalidArgument("gap_threshold must not be NaT", argument="gap_threshold")
+    return timedelta(microseconds=round(delta.value / 1000))
 
 
 def _retention(value: timedelta) -> float:

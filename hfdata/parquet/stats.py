@@ -132,11 +132,12 @@ def file_stats(
         out["first_valid"] = [int(ns[present[0]]), _py(values, int(present[0]))]
         out["last_valid"] = [int(ns[present[-1]]), _py(values, int(present[-1]))]
         if numeric:
-            counted = values.filter(pa.array(valid))
+            counted = values if count == rows else values.filter(pa.array(valid))
             if kind == "bool":
                 counted = counted.cast(pa.int64())
-            out["min"] = pc.min(counted).as_py()
-            out["max"] = pc.max(counted).as_py()
+            extremes = pc.min_max(counted)  # one pass for both
+            out["min"] = extremes["min"].as_py()
+            out["max"] = extremes["max"].as_py()
             out["sum"] = pc.sum(counted).as_py()
     same_ts = ns[1:] == ns[:-1]
     out["duplicate_timestamps"] = int(same_ts.sum())
@@ -263,16 +264,25 @@ def _runs(
     """Runs of consecutive member rows holding one key: the longest (in time, at least
     two rows), and the first and last run of any length."""
     rows = len(ns)
+    key = "nan_runs" if prefix else "runs"
+    if not member.any():  # no member, no run (most files have no missing value)
+        return {
+            key: [],
+            f"{key}_truncated": False,
+            f"{prefix}head" if prefix else "head_run": None,
+            f"{prefix}tail" if prefix else "tail_run": None,
+        }
     # a run breaks where membership changes or, between members, the key changes
     breaks = np.ones(rows, bool)
     if rows > 1:
         same = member[1:] & member[:-1] & (keys[1:] == keys[:-1])
         breaks[1:] = ~same
-    starts = np.flatnonzero(breaks & member)
-    ends_all = np.append(np.flatnonzero(breaks)[1:], rows) - 1  # last row of each run
-    run_of = np.flatnonzero(breaks)
-    which = np.searchsorted(run_of, starts)
-    ends = ends_all[which]
+    run_of = np.flatnonzero(breaks)  # the first row of each run
+    ends_all = np.empty(len(run_of), np.int64)  # and its last
+    ends_all[:-1] = run_of[1:] - 1
+    ends_all[-1:] = rows - 1
+    keep = member[run_of]  # runs of members (linear: no search for each start)
+    starts, ends = run_of[keep], ends_all[keep]
     head = tail = None
     runs: list[Run] = []
     truncated = False
@@ -293,7 +303,6 @@ def _runs(
         order = np.argsort(-span, kind="stable")
         truncated = len(order) > MAX_LISTED
         runs = [run(int(long[i])) for i in order[:MAX_LISTED].tolist()]
-    key = "nan_runs" if prefix else "runs"
     return {
         key: runs,
         f"{key}_truncated": bool(truncated),
