@@ -1424,9 +1424,10 @@ def open_store(
     max_metadata_bytes : int or None, default 65_536
         The most bytes one point's metadata may encode to; None: no limit.
     upgrade : bool, default False
-        Upgrade a store of an older format version before opening it (as `hfdata
-        upgrade DIR` does; docs/contracts.md, "Format versions"). Stop every other
-        process using the store first. Without it such a store is refused.
+        Upgrade a store of an older format version before opening it, and build the
+        stats and rollups its Parquet files lack (as `hfdata upgrade DIR` does;
+        docs/contracts.md, "Format versions" and "Derived files"). Stop every other
+        process using the store first. Without it an older format is refused.
 
     Returns
     -------
@@ -1503,16 +1504,16 @@ def open_store(
         raise ValueError("storage_options need a parquet_root (e.g. s3://bucket/prefix)")
     parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)
     version = recorded_format_version(path)
-    if version < FORMAT_VERSION:
-        if not upgrade:
-            raise UpgradeRequired(
-                f"store {path} has format version {version}; this hfdata reads version "
-                f"{FORMAT_VERSION} (Parquet files in kind=<kind>/ folders). Upgrade it once, "
-                f"with every other process using it stopped: `hfdata upgrade {path}` or "
-                f"hfdata.open_store({str(path)!r}, upgrade=True). An upgrade cut short is "
-                "finished the same way"
-            )
-        _upgrade.upgrade(path, parts, progress=False)
+    if version < FORMAT_VERSION and not upgrade:
+        raise UpgradeRequired(
+            f"store {path} has format version {version}; this hfdata reads version "
+            f"{FORMAT_VERSION} (Parquet files in kind=<kind>/ folders). Upgrade it once, "
+            f"with every other process using it stopped: `hfdata upgrade {path}` or "
+            f"hfdata.open_store({str(path)!r}, upgrade=True). An upgrade cut short is "
+            "finished the same way"
+        )
+    if upgrade:
+        _upgrade.upgrade(path, parts, progress=False, settings=settings)
     _recovery.recover(path, parts)  # protocol step 7: roll leftover journals forward or back
     age = _seconds(max_segment_age, "max_segment_age")
     assert age is not None
@@ -1543,14 +1544,15 @@ def upgrade_store(
     progress: bool | None = None,
 ) -> _upgrade.UpgradeReport:
     """Upgrade the store at `root` to this hfdata's format version, as `hfdata upgrade
-    DIR` does (`open_store(..., upgrade=True)` runs the same steps); a store already
-    there is left alone. docs/contracts.md, "Format versions", says what changes."""
+    DIR` does (`open_store(..., upgrade=True)` runs the same steps), then build the
+    stats and rollups its Parquet files lack; a store with both is left alone.
+    docs/contracts.md, "Format versions" and "Derived files", say what changes."""
     path = Path(root)
     if not (path / SETTINGS_FILE).exists():
         raise FileNotFoundError(f"no hfdata store at {path} (no {SETTINGS_FILE})")
     settings = load_or_create(path, {})
     parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)
-    return _upgrade.upgrade(path, parts, progress=progress)
+    return _upgrade.upgrade(path, parts, progress=progress, settings=settings)
 
 
 def _rollups(value: Sequence[str]) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from hfdata.compact import compaction, derive
 from hfdata.compact.derive import Derived
 from hfdata.errors import InvalidArgument, SettingsConflict
 from hfdata.layout import part_rel
+from hfdata.parquet.local import LocalRoot
 from hfdata.parquet.rollups import build
 from hfdata.parquet.root import PartFile
 from hfdata.parquet.sidecars import (
@@ -34,7 +35,9 @@ from hfdata.parquet.sidecars import (
     stats_rel,
 )
 from hfdata.parquet.stats import file_stats
+from hfdata.store import upgrade_store
 from hfdata.tools.cli import main
+from hfdata.tools.verify import verify
 
 HOUR = 3_600_000_000_000
 
@@ -307,3 +310,109 @@ def test_a_large_file_gets_exact_rollups_window_by_window(
         assert load_stats(store.parts, [file]) == {file.rel: None}
         store.compact()  # nothing more to derive: the big file's stats stay with readers
         assert len(store.parts.sidecars("_rollups")) == 3
+
+
+# -- upgrade builds what a store lacks -------------------------------------------------------
+
+
+def older_store(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store whose files have no sidecars (written before issue 19), and the orphaned
+    sidecars of a variable dropped with a drop cut short."""
+    with monkeypatch.context() as m:
+        m.setattr(compaction, "derive_missing", lambda *a, **k: Derived())
+        with hfdata.open_store(root) as store:
+            store.append_many("x", frame(T0, 5000))
+            store.append_many("y", frame(T0, 20))
+            store.append("note", T0, "text")
+            store.compact(include_active=True)
+            assert store.parts.sidecars("_stats") == []
+            store.parts.put_sidecar(
+                "_stats/kind=float/variable=gone/date=2026-11-26/part-b.json", b"{}"
+            )
+            store.parts.put_sidecar(
+                "_rollups/res=1h/kind=float/variable=gone/date=2026-11-26/part-b.parquet", b""
+            )
+
+
+def complete(store: hfdata.Store) -> None:
+    for encoded in ("x", "y", "note"):
+        live, stats, rollups = state(store, encoded)
+        assert live and stats == live
+        assert rollups == (sorted(live * 2) if encoded != "note" else [])
+    assert state(store, "gone") == ([], [], [])
+
+
+def test_hfdata_upgrade_builds_the_missing_sidecars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "s"
+    older_store(root, monkeypatch)
+    calls = {"n": 0}
+    real = LocalRoot.put_sidecar
+
+    def flaky(self: LocalRoot, rel: str, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:  # one write fails: the rest go on, a re-run finishes it
+            raise OSError(errno.EIO, "injected")
+        real(self, rel, data)
+
+    with monkeypatch.context() as m:
+        m.setattr(LocalRoot, "put_sidecar", flaky)
+        with pytest.warns(RuntimeWarning, match="injected"):
+            first = upgrade_store(root)
+    assert first.sidecars > 0 and first.orphans == 2
+    assert main(["upgrade", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "format version 2 already" in out and "removed" in out
+    assert " 0 stats and rollup files built" not in out  # the failed one is built now
+    with hfdata.open_store(root) as store:
+        complete(store)
+    again = upgrade_store(root)  # idempotent
+    assert (again.sidecars, again.orphans) == (0, 0)
+
+
+def test_open_store_upgrade_builds_the_missing_sidecars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "s"
+    older_store(root, monkeypatch)
+    with hfdata.open_store(root) as store:  # without upgrade=True nothing is built
+        assert state(store, "x")[1:] == ([], [])
+    with hfdata.open_store(root, upgrade=True) as store:
+        complete(store)
+
+
+# -- verify ----------------------------------------------------------------------------------
+
+
+def test_verify_checks_the_sidecars_against_their_files(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    with hfdata.open_store(root) as store:
+        store.append_many("x", frame(T0, 5000))
+        store.compact(include_active=True)
+        parts = store.parts
+        first, second = parts.listing("x").files
+
+    def messages(level: str) -> list[str]:
+        return [f.message for f in verify(root) if f.level == level]
+
+    assert messages("error") == [] and messages("warning") == []
+    assert not [m for m in messages("ok") if "not built yet" in m]
+    parts.put_sidecar(stats_rel(first), parts.get_sidecar(stats_rel(second)) or b"")
+    parts.put_sidecar(rollup_rel(second, "1h"), parts.get_sidecar(rollup_rel(first, "1h")) or b"")
+    parts.put_sidecar(rollup_rel(second, "1min"), b"garbage")
+    orphan = stats_rel(first.rel.replace("part-", "part-gone"))
+    parts.put_sidecar(orphan, b"{}")
+    parts.delete_sidecars([stats_rel(second)])
+    errors = messages("error")
+    assert len(errors) == 3
+    assert any(e.startswith(stats_rel(first)) and "rows from" in e for e in errors)
+    assert any(e.startswith(rollup_rel(second, "1h")) and "rolls up" in e for e in errors)
+    assert any(e.startswith(rollup_rel(second, "1min")) and "not a rollup" in e for e in errors)
+    [warning] = messages("warning")
+    assert warning.startswith("1 stats or rollup files name no live") and orphan in warning
+    assert any(m.startswith("1 stats or rollup files not built yet") for m in messages("ok"))
+    # what the messages say to do puts it right
+    parts.delete_sidecars([stats_rel(first), rollup_rel(second, "1h"), rollup_rel(second, "1min")])
+    upgrade_store(root)
+    assert messages("error") == [] and messages("warning") == []

@@ -1017,14 +1017,20 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
     if not (args.dir / SETTINGS_FILE).is_file():
         _die(f"{args.dir} is not an hfdata store (no {SETTINGS_FILE})")
     report = upgrade_store(args.dir, progress=args.progress, **_remote(args))
+    derived = (
+        f"{_plural(report.sidecars, 'stats and rollup file')} built, "
+        f"{_plural(report.orphans, 'orphan')} removed"
+    )
     if report.from_version == report.to_version:
-        print(f"{args.dir} has format version {report.to_version} already: nothing to do")
+        done = derived if report.sidecars or report.orphans else "nothing to do"
+        print(f"{args.dir} has format version {report.to_version} already: {done}")
         return OK
     print(
         f"upgraded {args.dir} from format version {report.from_version} to "
         f"{report.to_version}: {_plural(report.variables, 'variable')}, "
         f"{_plural(report.files, 'Parquet file')} moved into kind=<kind>/ folders, "
-        f"{report.rewritten:,} rewritten to their kind's schema, in {report.seconds:.2f} s"
+        f"{report.rewritten:,} rewritten to their kind's schema; {derived}; in "
+        f"{report.seconds:.2f} s"
     )
     return OK
 
