@@ -66,8 +66,7 @@ def build(ns: npt.NDArray[np.int64], values: pa.Array, kind: Kind, resolution: i
     schema = rollup_schema(kind)
     if not len(ns):
         return schema.empty_table()
-    bins = ns - ns % resolution  # floor to the grid (also for times before 1970)
-    starts = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
+    starts, first_bins = _bin_starts(ns, resolution)
     ends = np.append(starts[1:], len(ns))
     rows = ends - starts
     if kind == "float":
@@ -115,7 +114,7 @@ def build(ns: npt.NDArray[np.int64], values: pa.Array, kind: Kind, resolution: i
 
     table = pa.table(
         {
-            "bin": pa.array(bins[starts].view("M8[ns]"), _UTC_NS),
+            "bin": pa.array(first_bins.view("M8[ns]"), _UTC_NS),
             "rows": pa.array(rows, pa.int64()),
             "count": pa.array(count, pa.int64()),
             "nan_count": pa.array(rows - count, pa.int64()),
@@ -132,6 +131,25 @@ def build(ns: npt.NDArray[np.int64], values: pa.Array, kind: Kind, resolution: i
         schema=schema,
     )
     return table
+
+
+def _bin_starts(
+    ns: npt.NDArray[np.int64], resolution: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """The first row of each bin holding rows (`ns` sorted, not empty), and the bin's
+    start: bins floored to the grid (also before 1970). When the bins are fewer than the
+    rows, a binary search per bin edge instead of a pass over every row."""
+    low = int(ns[0]) - int(ns[0]) % resolution
+    high = int(ns[-1]) - int(ns[-1]) % resolution
+    count = (high - low) // resolution + 1
+    if count <= len(ns):
+        edges = low + np.arange(count, dtype=np.int64) * resolution
+        at = np.searchsorted(ns, edges, side="left")
+        held = np.append(at[1:], len(ns)) > at
+        return at[held], edges[held]
+    bins = ns - ns % resolution
+    starts = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
+    return starts, bins[starts]
 
 
 def combine(tables: Sequence[pa.Table]) -> pa.Table:

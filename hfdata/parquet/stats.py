@@ -272,37 +272,28 @@ def _runs(
             f"{prefix}head" if prefix else "head_run": None,
             f"{prefix}tail" if prefix else "tail_run": None,
         }
-    # a run breaks where membership changes or, between members, the key changes
-    breaks = np.ones(rows, bool)
-    if rows > 1:
-        same = member[1:] & member[:-1] & (keys[1:] == keys[:-1])
-        breaks[1:] = ~same
-    run_of = np.flatnonzero(breaks)  # the first row of each run
-    ends_all = np.empty(len(run_of), np.int64)  # and its last
-    ends_all[:-1] = run_of[1:] - 1
-    ends_all[-1:] = rows - 1
-    keep = member[run_of]  # runs of members (linear: no search for each start)
-    starts, ends = run_of[keep], ends_all[keep]
+    # same[i]: rows i and i + 1 are members holding one key (one run); a block of Trues
+    # same[a..b-1] is the run of rows a..b. Only boolean passes over the rows: the runs
+    # themselves are few where it matters (values that change).
+    same = member[1:] & member[:-1] & (keys[1:] == keys[:-1])
+    flips = np.diff(same.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    long_starts = np.flatnonzero(flips == 1)  # runs of two rows or more
+    long_ends = np.flatnonzero(flips == -1)
+
+    def run(s: int, e: int) -> Run:
+        value = None if values is None else values[s].as_py()
+        return [int(ns[s]), int(ns[e]), e - s + 1, value]
+
     head = tail = None
-    runs: list[Run] = []
-    truncated = False
-    if len(starts):
-
-        def run(i: int) -> Run:
-            s, e = int(starts[i]), int(ends[i])
-            value = None if values is None else values[s].as_py()
-            return [int(ns[s]), int(ns[e]), e - s + 1, value]
-
-        if starts[0] == 0:
-            head = run(0)
-        if ends[-1] == rows - 1:
-            tail = run(len(starts) - 1)
-        lengths = ends - starts + 1
-        long = np.flatnonzero(lengths >= 2)
-        span = ns[ends[long]] - ns[starts[long]]
-        order = np.argsort(-span, kind="stable")
-        truncated = len(order) > MAX_LISTED
-        runs = [run(int(long[i])) for i in order[:MAX_LISTED].tolist()]
+    whole = bool(same.all())  # one run of every row
+    if member[0]:  # the first run: up to the first row that does not continue it
+        head = run(0, rows - 1 if whole else int(np.argmin(same)))
+    if member[-1]:  # the last: from the row after the last break
+        tail = run(0 if whole else len(same) - int(np.argmin(same[::-1])), rows - 1)
+    span = ns[long_ends] - ns[long_starts]
+    order = np.argsort(-span, kind="stable")
+    truncated = len(order) > MAX_LISTED
+    runs = [run(int(long_starts[i]), int(long_ends[i])) for i in order[:MAX_LISTED].tolist()]
     return {
         key: runs,
         f"{key}_truncated": bool(truncated),
