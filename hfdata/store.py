@@ -1574,6 +1574,11 @@ def _gap_threshold(value: timedelta | str | None) -> timedelta | None:
 
     if value is None:
         return None
+    if not isinstance(value, timedelta | str):  # a bare number has no unit to go by
+        raise InvalidArgument(
+            f"gap_threshold must be a timedelta, a string such as '5min', or None; got {value!r}",
+            argument="gap_threshold",
+        )
     try:
         delta = pd.Timedelta(value)
     except (ValueError, TypeError):

@@ -177,7 +177,7 @@ def test_a_crash_before_the_sidecars_is_repaired_by_the_next_compaction(
     with hfdata.open_store(tmp_path / "s") as store:
         store.append_many("x", frame(T0, 500))
         with monkeypatch.context() as m:  # published, then "killed" before any sidecar
-            m.setattr(compaction, "derive_missing", lambda *a, **k: Derived())
+            m.setattr(compaction, "derive_after_publish", lambda *a, **k: Derived())
             store.compact(include_active=True)
         [file] = store.parts.listing("x").files
         assert state(store, "x")[1:] == ([], [])
@@ -263,6 +263,7 @@ def test_a_store_from_before_issue_19_reads_the_defaults(tmp_path: Path) -> None
         ({"gap_threshold": "-5min"}, "gap_threshold"),
         ({"gap_threshold": timedelta(0)}, "gap_threshold"),
         ({"gap_threshold": "soon"}, "gap_threshold"),
+        ({"gap_threshold": 300}, "gap_threshold"),
     ],
     ids=repr,
 )
@@ -319,7 +320,7 @@ def older_store(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A store whose files have no sidecars (written before issue 19), and the orphaned
     sidecars of a variable dropped with a drop cut short."""
     with monkeypatch.context() as m:
-        m.setattr(compaction, "derive_missing", lambda *a, **k: Derived())
+        m.setattr(compaction, "derive_after_publish", lambda *a, **k: Derived())
         with hfdata.open_store(root) as store:
             store.append_many("x", frame(T0, 5000))
             store.append_many("y", frame(T0, 20))

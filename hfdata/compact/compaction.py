@@ -44,7 +44,7 @@ from hfdata.compact.batch import (
     log_variables,
     run_batch,
 )
-from hfdata.compact.derive import derive_missing
+from hfdata.compact.derive import derive_after_publish
 from hfdata.compact.journal import Journal
 from hfdata.compact.progress import progress_bar
 from hfdata.compact.quarantine import quarantine_dir, write_quarantine
@@ -182,7 +182,7 @@ def compact(
                     for batch in _batches(segments):
                         _compact_batch(root, settings, encoded, kind, batch, tally, bar, parts)
                     if segments:  # the new files' sidecars, and any a crash left unwritten
-                        derive_missing(root, parts, settings, encoded)
+                        derive_after_publish(root, parts, settings, encoded)
                     apply_retention(root, encoded, settings)
         finally:
             if bar is not None:

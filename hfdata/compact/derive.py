@@ -60,6 +60,7 @@ __all__ = [
     "WINDOW_ROWS",
     "Derived",
     "derive",
+    "derive_after_publish",
     "derive_all",
     "derive_missing",
     "forget",
@@ -234,6 +235,25 @@ def derive_missing(
     if orphans:
         parts.delete_sidecars(orphans)
     return done + Derived(deleted=len(orphans))
+
+
+def derive_after_publish(
+    root: Path, parts: PartsRoot, settings: StoreSettings, encoded: str
+) -> Derived:
+    """`derive_missing` for a job whose batches are published already (compaction,
+    optimize): an I/O error (listing or deleting sidecars) is a warning, since the data
+    is in place and the next run derives again."""
+    try:
+        return derive_missing(root, parts, settings, encoded)
+    except OSError as exc:
+        warnings.warn(
+            f"could not update the stats and rollups of {decode_name(encoded)!r} ({exc}); "
+            "readers compute what is missing from the points, and the next compaction "
+            "tries again",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return Derived(failed=1)
 
 
 def derive_all(

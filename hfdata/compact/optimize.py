@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from hfdata.compact.batch import CompactionReport, Tally, failing_as, housekeep, run_batch
-from hfdata.compact.derive import derive_missing
+from hfdata.compact.derive import derive_after_publish
 from hfdata.compact.journal import Journal
 from hfdata.compact.progress import progress_bar
 from hfdata.compact.recovery import compact_lock
@@ -111,8 +111,7 @@ def optimize(
                 bar.close()
         for encoded in _considered(parts, variables):
             # the merged files' sidecars; the replaced files' become orphans, deleted
-            with failing_as(f"optimizing {decode_name(encoded)!r}"):
-                derive_missing(root, parts, settings, encoded)
+            derive_after_publish(root, parts, settings, encoded)
         for encoded in sorted({item[0] for item in todo}):
             housekeep(parts, encoded)
     return tally.report(started)

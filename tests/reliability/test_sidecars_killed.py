@@ -116,7 +116,7 @@ def one_trial(root: Path, server: WriterServer, rng: random.Random, gen0: int) -
     old = rng.random() < 0.3  # a store from before issue 19: no sidecars yet
     with pytest.MonkeyPatch.context() as m:
         if old:
-            m.setattr(compaction, "derive_missing", lambda *a, **k: Derived())
+            m.setattr(compaction, "derive_after_publish", lambda *a, **k: Derived())
         model = build_store(root, server, rng, gen0)
     mode = rng.choice(["signal", "step", "step", "error"])
     action = rng.choice(["compact", "compact", "optimize", "upgrade"])
