@@ -40,7 +40,7 @@ from hfdata.parquet.files import sort_stable, write_parquet
 
 root, side = Path(sys.argv[1]), sys.argv[2]
 store = hfdata.open_store(root)
-files = sorted((root / "parquet").rglob("*.parquet"))
+files = sorted((root / "parquet").glob("kind=*/**/*.parquet"))
 def status(key):
     for line in open("/proc/self/status"):
         if line.startswith(key + ":"):
@@ -60,7 +60,7 @@ else:
         f.unlink()
 seconds = time.perf_counter() - start
 peak = status("VmHWM")
-[out] = (root / "parquet").rglob("*.parquet")
+[out] = (root / "parquet").glob("kind=*/**/*.parquet")
 print(json.dumps({"seconds": seconds, "peak_mb": peak, "start_mb": before,
                   "rows": pq.read_metadata(out).num_rows, "out": str(out)}))
 """
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source"
         _build(source, args.rows)
-        files = len(list((source / "parquet").rglob("*.parquet")))
+        files = len(list((source / "parquet").glob("kind=*/**/*.parquet")))
         results = {}
         for side in ("whole", "optimize"):
             copy = Path(tmp) / side

@@ -2,15 +2,17 @@
 
 Only settings that change how stored data is interpreted live here (partition
 granularity, how naive times and bare numbers are read, what a naive time in a
-daylight-saving gap or fold becomes, log retention, where the Parquet tree lives),
-plus the store's random id. Stores created before `nonexistent`/`ambiguous`
-existed read them as "raise". Runtime knobs such as durability
+daylight-saving gap or fold becomes, log retention, where the Parquet tree lives, the
+rollups' resolutions and the gap threshold the stats use), plus the store's random id.
+Stores created before `nonexistent`/`ambiguous` existed read them as "raise"; before
+`rollups`/`gap_threshold` (issue 19), as their defaults. Runtime knobs such as durability
 and rotation, and object-store credentials, are per `open_store` call.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +22,7 @@ from typing import Any, Final
 import orjson
 
 from hfdata.durable import atomic_write
-from hfdata.errors import CorruptFile, SettingsConflict
+from hfdata.errors import CorruptFile, InvalidArgument, SettingsConflict
 from hfdata.layout import PARTITIONS, Partition, temp_sibling
 from hfdata.timeparse import (
     EPOCH_UNITS,
@@ -32,18 +34,22 @@ from hfdata.timeparse import (
 )
 
 __all__ = [
+    "DEFAULT_ROLLUPS",
     "FORMAT_VERSION",
     "SETTINGS_FILE",
     "StoreSettings",
     "load_or_create",
     "record_format_version",
     "recorded_format_version",
+    "rollup_resolutions",
 ]
 
 SETTINGS_FILE: Final = "hfdata.json"
 # 2: Parquet under kind=<kind>/ (issue 16); 1: variable=<var>/ at the top, upgraded by
 # `hfdata.compact.upgrade`. docs/contracts.md, "Format versions", records each change.
 FORMAT_VERSION: Final = 2
+DEFAULT_ROLLUPS: Final = ("1min", "1h")
+_RULE_TEXT: Final = re.compile(r"^[0-9]*[A-Za-z]+$")  # a folder name too: res=<rule>
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +64,19 @@ class StoreSettings:
     store_id: str = ""  # names this store's files in a shared parquet root (commit owner)
     nonexistent: str | float = "raise"  # tz_localize's rule; a float is a shift in seconds
     ambiguous: str | bool = "raise"  # tz_localize's rule: "raise", "infer", True, False
+    rollups: tuple[str, ...] = DEFAULT_ROLLUPS  # rollup resolutions, fixed rules; (): none
+    gap_threshold: timedelta | None = None  # the stats' gap floor; None: 10x median interval
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "rollups", tuple(self.rollups))  # JSON gives a list
+        rollup_resolutions(self.rollups)
+        if self.gap_threshold is not None and (
+            not isinstance(self.gap_threshold, timedelta) or self.gap_threshold <= timedelta(0)
+        ):
+            raise InvalidArgument(
+                f"gap_threshold must be a positive timedelta or None, got {self.gap_threshold!r}",
+                argument="gap_threshold",
+            )
         if self.partition not in PARTITIONS:
             raise ValueError(f"partition must be one of {PARTITIONS}, got {self.partition!r}")
         if self.epoch_unit is not None and self.epoch_unit not in EPOCH_UNITS:
@@ -76,6 +93,17 @@ class StoreSettings:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return timedelta(seconds=value)
         return str(value)
+
+    def resolutions(self) -> list[tuple[str, int]]:
+        """The rollups as `(rule as recorded, resolution in ns)`, in recorded order."""
+        return rollup_resolutions(self.rollups)
+
+    @property
+    def gap_threshold_ns(self) -> int | None:
+        """`gap_threshold` in nanoseconds (what `file_stats` takes), or None."""
+        if self.gap_threshold is None:
+            return None
+        return _ns_of(self.gap_threshold)
 
     def time_rules(
         self,
@@ -95,6 +123,59 @@ class StoreSettings:
         )
 
 
+def _ns_of(delta: timedelta) -> int:
+    return (
+        (delta.days * 86_400 + delta.seconds) * 1_000_000_000
+        + delta.microseconds * 1_000
+        + (
+            int(getattr(delta, "nanoseconds", 0))  # a pandas Timedelta keeps nanoseconds
+        )
+    )
+
+
+def rollup_resolutions(rules: tuple[str, ...] | list[str]) -> list[tuple[str, int]]:
+    """`(rule, resolution in ns)` of each rollup rule; an `InvalidArgument` unless each is
+    a fixed, positive pandas frequency ("1min", "15s", "1h"; not "1D" or "1MS", whose
+    length is not fixed) written as a number and a unit, and no two are equal."""
+    from pandas import Timedelta  # pandas only when a store opens (settings are light)
+    from pandas.tseries.frequencies import to_offset
+
+    found: list[tuple[str, int]] = []
+    for rule in rules:
+        offset = None
+        if isinstance(rule, str) and _RULE_TEXT.match(rule):
+            try:
+                offset = to_offset(rule)
+            except (ValueError, TypeError):
+                offset = None
+        try:
+            nanos = offset.nanos if offset is not None else None
+        except ValueError:  # a calendar frequency (months, weeks): no fixed length
+            nanos = None
+        if not isinstance(nanos, int) or nanos <= 0 or type(offset).__name__ == "Day":
+            raise InvalidArgument(
+                f"rollups: {rule!r} is not a fixed, positive frequency; give rules such as "
+                '"1min", "15s" or "1h" (a day: "24h"), or () for no rollups',
+                argument="rollups",
+            )
+        if any(nanos == seen for _, seen in found):
+            raise InvalidArgument(
+                f"rollups: {rule!r} repeats the resolution of another rule ({Timedelta(nanos)})",
+                argument="rollups",
+            )
+        found.append((rule, nanos))
+    return found
+
+
+def _recorded(settings: StoreSettings) -> dict[str, Any]:
+    """The settings as `hfdata.json` records them (`gap_threshold` in seconds)."""
+    body = asdict(settings)
+    body["rollups"] = list(settings.rollups)
+    if settings.gap_threshold is not None:
+        body["gap_threshold"] = _ns_of(settings.gap_threshold) / 1e9
+    return body
+
+
 def load_or_create(root: Path, requested: dict[str, Any]) -> StoreSettings:
     """Read `hfdata.json`, or create it from `requested` (only the keys the caller gave).
 
@@ -108,7 +189,7 @@ def load_or_create(root: Path, requested: dict[str, Any]) -> StoreSettings:
             "format": "hfdata",
             "format_version": FORMAT_VERSION,
             "created": datetime.now(UTC).isoformat(),
-            **asdict(settings),
+            **_recorded(settings),
         }
         tmp = temp_sibling(path)
         tmp.write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))
@@ -182,6 +263,9 @@ def _read(path: Path) -> StoreSettings:
             f"{FORMAT_VERSION}. Upgrade hfdata"
         )
     fields = {k: recorded[k] for k in StoreSettings.__dataclass_fields__ if k in recorded}
+    gap = fields.get("gap_threshold")
+    if isinstance(gap, int | float) and not isinstance(gap, bool):
+        fields["gap_threshold"] = timedelta(seconds=gap)
     try:
         return StoreSettings(**fields)
     except (ValueError, TypeError) as exc:

@@ -23,7 +23,7 @@ from hfdata.compact import optimize as _optimize
 from hfdata.compact import recovery as _recovery
 from hfdata.compact import retention as _log_retention
 from hfdata.compact import upgrade as _upgrade
-from hfdata.errors import StoreClosed, UpgradeRequired
+from hfdata.errors import InvalidArgument, StoreClosed, UpgradeRequired
 from hfdata.features import run as _features
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, log_root, validate_name
@@ -49,6 +49,8 @@ from hfdata.settings import (
 from hfdata.timeparse import Ambiguous, EpochUnit, Nonexistent, check_dst_options
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import dask.dataframe as dd
     import polars as pl
 
@@ -1339,13 +1341,16 @@ def open_store(
     storage_options: dict[str, Any] | None = None,
     nonexistent: Nonexistent = _UNSET,
     ambiguous: Ambiguous = _UNSET,
+    rollups: Sequence[str] = _UNSET,
+    gap_threshold: timedelta | str | None = _UNSET,
     max_metadata_bytes: int | None = 65_536,
     upgrade: bool = False,
 ) -> Store:
     """Open the store at `root`, creating it if it does not exist.
 
     `partition`, `naive_timezone`, `epoch_unit`, `log_retention`, `parquet_root`,
-    `nonexistent` and `ambiguous` change how stored data is read: they are recorded in
+    `nonexistent`, `ambiguous`, `rollups` and `gap_threshold` change how stored data is
+    read or summarised: they are recorded in
     `hfdata.json` when the store is created and hold for every later opening (omit
     them to use the recorded values). The other options apply to this handle only.
     Opening also finishes a compaction that a crash interrupted, unless another one is
@@ -1407,12 +1412,22 @@ def open_store(
         Recorded. What a naive time in a daylight-saving fold becomes: True daylight
         time, False standard time, "infer" from the order of a batch (a lone point
         cannot be inferred), as pandas' `tz_localize`. Default at creation: "raise".
+    rollups : sequence of str, optional
+        Recorded. The resolutions of the rollups compaction keeps beside each Parquet
+        file (per bin: count, sum, mean, spread, extremes, first and last), from which
+        `read(resample=...)` answers; fixed pandas rules such as "1min", "15s", "1h";
+        () keeps none. Default at creation: ("1min", "1h").
+    gap_threshold : timedelta, str or None, optional
+        Recorded. The shortest interval between points the per-file statistics list as
+        a gap (a timedelta or a pandas string such as "5min"); None: each file's is 10x
+        its median interval. Default at creation: None.
     max_metadata_bytes : int or None, default 65_536
         The most bytes one point's metadata may encode to; None: no limit.
     upgrade : bool, default False
-        Upgrade a store of an older format version before opening it (as `hfdata
-        upgrade DIR` does; docs/contracts.md, "Format versions"). Stop every other
-        process using the store first. Without it such a store is refused.
+        Upgrade a store of an older format version before opening it, and build the
+        stats and rollups its Parquet files lack (as `hfdata upgrade DIR` does;
+        docs/contracts.md, "Format versions" and "Derived files"). Stop every other
+        process using the store first. Without it an older format is refused.
 
     Returns
     -------
@@ -1474,6 +1489,10 @@ def open_store(
         requested["ambiguous"] = ambiguous
     if parquet_root is not _UNSET:
         requested["parquet_root"] = None if parquet_root is None else normalise_uri(parquet_root)
+    if rollups is not _UNSET:
+        requested["rollups"] = _rollups(rollups)
+    if gap_threshold is not _UNSET:
+        requested["gap_threshold"] = _gap_threshold(gap_threshold)
     if log_retention is not _UNSET:
         requested["log_retention_seconds"] = (
             None if log_retention is None else _retention(log_retention)
@@ -1485,16 +1504,16 @@ def open_store(
         raise ValueError("storage_options need a parquet_root (e.g. s3://bucket/prefix)")
     parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)
     version = recorded_format_version(path)
-    if version < FORMAT_VERSION:
-        if not upgrade:
-            raise UpgradeRequired(
-                f"store {path} has format version {version}; this hfdata reads version "
-                f"{FORMAT_VERSION} (Parquet files in kind=<kind>/ folders). Upgrade it once, "
-                f"with every other process using it stopped: `hfdata upgrade {path}` or "
-                f"hfdata.open_store({str(path)!r}, upgrade=True). An upgrade cut short is "
-                "finished the same way"
-            )
-        _upgrade.upgrade(path, parts, progress=False)
+    if version < FORMAT_VERSION and not upgrade:
+        raise UpgradeRequired(
+            f"store {path} has format version {version}; this hfdata reads version "
+            f"{FORMAT_VERSION} (Parquet files in kind=<kind>/ folders). Upgrade it once, "
+            f"with every other process using it stopped: `hfdata upgrade {path}` or "
+            f"hfdata.open_store({str(path)!r}, upgrade=True). An upgrade cut short is "
+            "finished the same way"
+        )
+    if upgrade:
+        _upgrade.upgrade(path, parts, progress=False, settings=settings)
     _recovery.recover(path, parts)  # protocol step 7: roll leftover journals forward or back
     age = _seconds(max_segment_age, "max_segment_age")
     assert age is not None
@@ -1525,14 +1544,51 @@ def upgrade_store(
     progress: bool | None = None,
 ) -> _upgrade.UpgradeReport:
     """Upgrade the store at `root` to this hfdata's format version, as `hfdata upgrade
-    DIR` does (`open_store(..., upgrade=True)` runs the same steps); a store already
-    there is left alone. docs/contracts.md, "Format versions", says what changes."""
+    DIR` does (`open_store(..., upgrade=True)` runs the same steps), then build the
+    stats and rollups its Parquet files lack; a store with both is left alone.
+    docs/contracts.md, "Format versions" and "Derived files", say what changes."""
     path = Path(root)
     if not (path / SETTINGS_FILE).exists():
         raise FileNotFoundError(f"no hfdata store at {path} (no {SETTINGS_FILE})")
     settings = load_or_create(path, {})
     parts = open_root(path, settings.parquet_root, storage_options, owner=settings.store_id)
-    return _upgrade.upgrade(path, parts, progress=progress)
+    return _upgrade.upgrade(path, parts, progress=progress, settings=settings)
+
+
+def _rollups(value: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(value, str):  # "1min" alone, not its letters
+        return (value,)
+    try:
+        return tuple(value)
+    except TypeError:
+        raise InvalidArgument(
+            f"rollups must be a sequence of rules such as ('1min', '1h'), got {value!r}",
+            argument="rollups",
+        ) from None
+
+
+def _gap_threshold(value: timedelta | str | None) -> timedelta | None:
+    """A timedelta (microseconds, as hfdata.json records it) from a timedelta or a pandas
+    string; StoreSettings checks it is positive."""
+    import pandas as pd
+
+    if value is None:
+        return None
+    if not isinstance(value, timedelta | str):  # a bare number has no unit to go by
+        raise InvalidArgument(
+            f"gap_threshold must be a timedelta, a string such as '5min', or None; got {value!r}",
+            argument="gap_threshold",
+        )
+    try:
+        delta = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise InvalidArgument(
+            f"gap_threshold must be a timedelta, a string such as '5min', or None; got {value!r}",
+            argument="gap_threshold",
+        ) from None
+    if pd.isna(delta):
+        raise InvalidArgument("gap_threshold must not be NaT", argument="gap_threshold")
+    return timedelta(microseconds=round(delta.value / 1000))
 
 
 def _retention(value: timedelta) -> float:

@@ -178,7 +178,7 @@ def test_codecs_table_lists_every_codec(tmp_path: Path, capsys: pytest.CaptureFi
     with hfdata.open_store(tmp_path / "s") as store:
         store.append("x", "2026-11-26T10:00:00Z", 1.5)
         store.compact(include_active=True)
-    [path] = (tmp_path / "s" / "parquet").rglob("*.parquet")
+    [path] = (tmp_path / "s" / "parquet").glob("kind=*/**/*.parquet")
     column = pq.read_metadata(path).row_group(0).column(1)
     assert column.path_in_schema == "value"
     compression, encoding = codecs.CODECS[0]

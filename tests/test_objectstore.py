@@ -30,6 +30,7 @@ from hfdata.errors import CompactionFailed, SettingsConflict
 from hfdata.parquet import objectstore
 from hfdata.parquet.objectstore import ParquetRoot, filesystem, normalise_uri
 from hfdata.parquet.root import PartsRoot
+from hfdata.parquet.sidecars import data_rel
 
 _buckets = itertools.count()
 
@@ -162,8 +163,10 @@ def test_bucket_layout_and_commit_records(bucket: dict[str, Any], tmp_path: Path
         files = sorted(
             i.path.removeprefix(remote.base + "/") for i in infos if i.type == pafs.FileType.File
         )
-        data = [f for f in files if f.endswith(".parquet")]
-        commits = [f for f in files if f.endswith(".json")]
+        data = [f for f in files if f.startswith("kind=") and f.endswith(".parquet")]
+        commits = [f for f in files if f.startswith("_hfdata/") and f.endswith(".json")]
+        stats = [f for f in files if f.startswith("_stats/")]  # issue 19: sidecars beside
+        assert stats == [f"_stats/{d.removesuffix('.parquet')}.json" for d in data]
         assert [d.rsplit("/", 1)[0] for d in data] == [
             "kind=float/variable=temp%2F%C2%B0C/date=2026-11-01",
             "kind=float/variable=temp%2F%C2%B0C/date=2026-11-02",
@@ -394,7 +397,12 @@ def test_two_machines_share_one_bucket(bucket: dict[str, Any], tmp_path: Path) -
         after.sort_values(["timestamp", "value"]), before.sort_values(["timestamp", "value"])
     )
     infos = remote.fs.get_file_info(pafs.FileSelector(remote.base, recursive=True))
-    assert len([i for i in infos if i.path.endswith(".parquet")]) == 3  # replaced ones deleted
+    rels = [i.path.removeprefix(remote.base + "/") for i in infos if i.type == pafs.FileType.File]
+    data = sorted(r for r in rels if r.startswith("kind=") and r.endswith(".parquet"))
+    assert data == sorted(f.rel for f in live)  # replaced ones deleted
+    # their sidecars too (issue 19): one stats file and two rollups per live file, no orphans
+    assert sorted(str(data_rel(r)) for r in rels if r.startswith("_stats/")) == data
+    assert sorted(str(data_rel(r)) for r in rels if r.startswith("_rollups/")) == sorted(data * 2)
     a.close()
     b.close()
 

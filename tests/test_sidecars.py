@@ -3,17 +3,43 @@ and drop keep beside the Parquet tree."""
 
 from __future__ import annotations
 
+import errno
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import hfdata
+from hfdata.compact import compaction, derive
+from hfdata.compact.derive import Derived
+from hfdata.errors import InvalidArgument, SettingsConflict
 from hfdata.layout import part_rel
+from hfdata.parquet.local import LocalRoot
+from hfdata.parquet.rollups import build
+from hfdata.parquet.root import PartFile
 from hfdata.parquet.sidecars import (
     data_rel,
+    load_rollups,
+    load_stats,
     rollup_rel,
     rollups_prefix,
     stats_prefix,
     stats_rel,
 )
+from hfdata.parquet.stats import file_stats
+from hfdata.store import upgrade_store
+from hfdata.tools.cli import main
+from hfdata.tools.verify import verify
+
+HOUR = 3_600_000_000_000
 
 REL = "kind=float/variable=a%2Fb/date=2026-11-26/part-20261126T100000123456-ab12.parquet"
 
@@ -50,3 +76,344 @@ def test_other_names_are_no_sidecars() -> None:
     assert data_rel("_stats/kind=float/variable=x/date=2026-11-26/part-b.parquet") is None
     assert data_rel("_rollups/kind=float/variable=x/date=2026-11-26/part-b.parquet") is None
     assert data_rel("_hfdata/commits/x/b.json") is None
+
+
+# -- compaction, optimize, drop keep them ------------------------------------------------------
+
+T0 = pd.Timestamp("2026-11-26T22:00:00", tz="UTC")
+
+
+def frame(start: pd.Timestamp, n: int, step: str = "7s", seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 4, n).astype(float)  # repeats: runs, and equal values
+    values[rng.random(n) < 0.05] = np.nan
+    index = pd.date_range(start, periods=n, freq=step, tz="UTC")
+    return pd.DataFrame({"value": values}, index=index)
+
+
+def state(store: hfdata.Store, encoded: str) -> tuple[list[str], list[str], list[str]]:
+    """(live data files, the data files the stats name, those the rollups name)."""
+    parts = store.parts
+    live = sorted(f.rel for f in parts.listing(encoded).files)
+    stats = sorted(str(data_rel(r)) for r in parts.sidecars("_stats") if f"={encoded}/" in r)
+    rollups = sorted(str(data_rel(r)) for r in parts.sidecars("_rollups") if f"={encoded}/" in r)
+    return live, stats, rollups
+
+
+def points_of(file: PartFile) -> tuple[np.ndarray, pa.Array]:
+    table = pq.read_table(file.path, filesystem=file.root.fs)
+    ns = table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy()
+    return np.asarray(ns, np.int64), table.column("value").combine_chunks()
+
+
+@pytest.fixture(params=["local", "elsewhere"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """open_store options: the tree under the store, or an object-store root on a path."""
+    return {} if request.param == "local" else {"parquet_root": str(tmp_path / "bucket")}
+
+
+def test_compaction_writes_every_live_files_sidecars(tmp_path: Path, where: dict[str, Any]) -> None:
+    with hfdata.open_store(tmp_path / "s", **where) as store:
+        store.append_many("x", frame(T0, 5000))
+        store.append("note", T0, "hello")
+        store.compact(include_active=True)
+        store.append_many("x", frame(T0 + pd.Timedelta(hours=3), 100, seed=1))  # late data
+        store.compact(include_active=True)
+        live, stats, rollups = state(store, "x")
+        assert len(live) == 3 and stats == live and rollups == sorted(live * 2)
+        loaded = load_stats(store.parts, store.parts.listing("x").files)
+        hourly = load_rollups(store.parts, store.parts.listing("x").files, "1h")
+        for file in store.parts.listing("x").files:
+            ns, values = points_of(file)
+            assert loaded[file.rel] == file_stats(ns, values, "float")
+            table = hourly[file.rel]
+            assert table is not None and table.equals(build(ns, values, "float", HOUR))
+        # a string variable has stats, no rollups
+        assert state(store, "note")[1] == state(store, "note")[0] and not state(store, "note")[2]
+
+
+def test_optimize_replaces_sidecars_with_the_merged_files(
+    tmp_path: Path, where: dict[str, Any]
+) -> None:
+    with hfdata.open_store(tmp_path / "s", **where) as store:
+        for k in range(3):
+            store.append_many("x", frame(T0 + pd.Timedelta(minutes=k), 2000, seed=k))
+            store.compact(include_active=True)
+        before = state(store, "x")[0]
+        store.optimize()
+        live, stats, rollups = state(store, "x")
+        assert len(live) == 2 and not set(live) & set(before)
+        assert stats == live and rollups == sorted(live * 2)  # the replaced files' are gone
+        files = store.parts.listing("x").files
+        for file in files:
+            ns, values = points_of(file)
+            assert load_stats(store.parts, [file])[file.rel] == file_stats(ns, values, "float")
+
+
+def test_store_settings_shape_the_sidecars(tmp_path: Path) -> None:
+    with hfdata.open_store(tmp_path / "s", rollups=("15s",), gap_threshold="1min") as store:
+        store.append_many("x", frame(T0, 300))
+        store.append_many("x", frame(T0 + pd.Timedelta(hours=1), 10))  # a gap
+        store.compact(include_active=True)
+        [file] = store.parts.listing("x").files
+        assert store.parts.sidecars("_rollups") == [rollup_rel(file, "15s")]
+        stats = load_stats(store.parts, [file])[file.rel]
+        assert stats is not None and stats.gap_floor == 60 * 10**9
+        ns, values = points_of(file)
+        assert stats == file_stats(ns, values, "float", 60 * 10**9)
+        assert [g[1] - g[0] for g in stats.gaps] == [
+            (pd.Timedelta(hours=1) - pd.Timedelta(seconds=7 * 299)).value
+        ]
+    with hfdata.open_store(tmp_path / "none", rollups=()) as store:
+        store.append_many("x", frame(T0, 30))
+        store.compact(include_active=True)
+        assert store.parts.sidecars("_rollups") == []
+        assert len(store.parts.sidecars("_stats")) == 1
+
+
+def test_a_crash_before_the_sidecars_is_repaired_by_the_next_compaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with hfdata.open_store(tmp_path / "s") as store:
+        store.append_many("x", frame(T0, 500))
+        with monkeypatch.context() as m:  # published, then "killed" before any sidecar
+            m.setattr(compaction, "derive_after_publish", lambda *a, **k: Derived())
+            store.compact(include_active=True)
+        [file] = store.parts.listing("x").files
+        assert state(store, "x")[1:] == ([], [])
+        assert load_stats(store.parts, [file]) == {file.rel: None}  # readers compute
+        orphan = stats_rel(file.rel.replace("part-", "part-gone"))
+        store.parts.put_sidecar(orphan, b"{}")  # a file a rolled-back batch never published
+        store.append_many("x", frame(T0 + pd.Timedelta(days=1), 10))
+        store.compact(include_active=True)
+        live, stats, rollups = state(store, "x")
+        assert len(live) == 2 and stats == live and rollups == sorted(live * 2)
+        assert store.parts.get_sidecar(orphan) is None
+
+
+def test_a_failing_sidecar_write_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with hfdata.open_store(tmp_path / "s") as store:
+        store.append_many("x", frame(T0, 50))
+
+        def refuse(rel: str, data: bytes) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(store.parts, "put_sidecar", refuse)
+        with pytest.warns(RuntimeWarning, match="No space left.*next compaction tries again"):
+            report = store.compact(include_active=True)
+        assert report.rows == 50 and len(store.read("x", include_log=False)) == 50
+
+
+def test_drop_removes_the_sidecars(tmp_path: Path, where: dict[str, Any]) -> None:
+    with hfdata.open_store(tmp_path / "s", **where) as store:
+        store.append_many("x", frame(T0, 500))
+        store.append_many("y", frame(T0, 500))
+        store.compact(include_active=True)
+        store.drop("x")
+        assert state(store, "x") == ([], [], [])
+        y = state(store, "y")
+        assert y[0] and y[1] == y[0]
+
+
+# -- settings --------------------------------------------------------------------------------
+
+
+def test_rollups_and_gap_threshold_are_recorded(tmp_path: Path) -> None:
+    hfdata.open_store(tmp_path / "a").close()
+    body = orjson.loads((tmp_path / "a" / "hfdata.json").read_bytes())
+    assert (body["rollups"], body["gap_threshold"]) == (["1min", "1h"], None)
+    hfdata.open_store(
+        tmp_path / "b", rollups=["30s", "1h"], gap_threshold=timedelta(minutes=5)
+    ).close()
+    body = orjson.loads((tmp_path / "b" / "hfdata.json").read_bytes())
+    assert (body["rollups"], body["gap_threshold"]) == (["30s", "1h"], 300.0)
+    with hfdata.open_store(tmp_path / "b") as store:
+        assert store.settings.rollups == ("30s", "1h")
+        assert store.settings.gap_threshold == timedelta(minutes=5)
+        assert store.settings.gap_threshold_ns == 300 * 10**9
+        assert store.settings.resolutions() == [("30s", 30 * 10**9), ("1h", HOUR)]
+    hfdata.open_store(tmp_path / "b", rollups=("30s", "1h"), gap_threshold="5min").close()
+    with pytest.raises(SettingsConflict, match="rollups"):
+        hfdata.open_store(tmp_path / "b", rollups=("1h",))
+    with pytest.raises(SettingsConflict, match="gap_threshold"):
+        hfdata.open_store(tmp_path / "b", gap_threshold=None)
+
+
+def test_a_store_from_before_issue_19_reads_the_defaults(tmp_path: Path) -> None:
+    hfdata.open_store(tmp_path).close()
+    path = tmp_path / "hfdata.json"
+    body = orjson.loads(path.read_bytes())
+    del body["rollups"], body["gap_threshold"]
+    path.write_bytes(orjson.dumps(body))
+    with hfdata.open_store(tmp_path) as store:
+        assert store.settings.rollups == ("1min", "1h") and store.settings.gap_threshold is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"rollups": ("1D",)}, "rollups"),
+        ({"rollups": ("1MS",)}, "rollups"),
+        ({"rollups": ("-1min",)}, "rollups"),
+        ({"rollups": ("1min", "60s")}, "rollups"),
+        ({"rollups": ("often",)}, "rollups"),
+        ({"rollups": (60,)}, "rollups"),
+        ({"gap_threshold": "-5min"}, "gap_threshold"),
+        ({"gap_threshold": timedelta(0)}, "gap_threshold"),
+        ({"gap_threshold": "soon"}, "gap_threshold"),
+        ({"gap_threshold": 300}, "gap_threshold"),
+    ],
+    ids=repr,
+)
+def test_bad_rollups_and_gap_thresholds_are_refused(
+    tmp_path: Path, kwargs: dict[str, Any], argument: str
+) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        hfdata.open_store(tmp_path, **kwargs)
+    assert raised.value.argument == argument
+    assert not (tmp_path / "hfdata.json").exists()
+
+
+def test_init_takes_rollups_and_a_gap_threshold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "s"
+    assert main(["init", str(root), "--rollups", "10s,1h", "--gap-threshold", "2min"]) == 0
+    assert "rollups=10s,1h, gap_threshold=2m" in capsys.readouterr().out
+    body = orjson.loads((root / "hfdata.json").read_bytes())
+    assert (body["rollups"], body["gap_threshold"]) == (["10s", "1h"], 120.0)
+    assert main(["init", str(tmp_path / "t"), "--rollups", "none", "--gap-threshold", "auto"]) == 0
+    assert "rollups=none, gap_threshold=auto" in capsys.readouterr().out
+    assert main(["init", str(tmp_path / "u"), "--rollups", "1D"]) == 2
+    assert "rollups" in capsys.readouterr().err
+    assert main(["init", str(tmp_path / "v"), "--gap-threshold", "soon"]) == 2
+    assert "not a positive duration" in capsys.readouterr().err
+
+
+def test_a_large_file_gets_exact_rollups_window_by_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over WHOLE_ROWS a file is derived row group by row group (memory bounded as
+    optimize's): its rollups are exactly the whole file's, its stats left to readers."""
+    monkeypatch.setattr(derive, "WHOLE_ROWS", 1000)
+    monkeypatch.setattr(derive, "WINDOW_ROWS", 1)  # one row group (16 Ki rows) at a time
+    with hfdata.open_store(tmp_path / "s", rollups=("1min", "7s", "1h")) as store:
+        store.append_many("x", frame(T0 - pd.Timedelta(hours=3), 60_000, step="250ms"))
+        store.compact(include_active=True)
+        [file] = store.parts.listing("x").files
+        assert file.root.read_footer(file).num_row_groups > 3
+        ns, values = points_of(file)
+        for rule, resolution in store.settings.resolutions():
+            [table] = load_rollups(store.parts, [file], rule).values()
+            assert table is not None and table.equals(build(ns, values, "float", resolution))
+        assert load_stats(store.parts, [file]) == {file.rel: None}
+        store.compact()  # nothing more to derive: the big file's stats stay with readers
+        assert len(store.parts.sidecars("_rollups")) == 3
+
+
+# -- upgrade builds what a store lacks -------------------------------------------------------
+
+
+def older_store(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store whose files have no sidecars (written before issue 19), and the orphaned
+    sidecars of a variable dropped with a drop cut short."""
+    with monkeypatch.context() as m:
+        m.setattr(compaction, "derive_after_publish", lambda *a, **k: Derived())
+        with hfdata.open_store(root) as store:
+            store.append_many("x", frame(T0, 5000))
+            store.append_many("y", frame(T0, 20))
+            store.append("note", T0, "text")
+            store.compact(include_active=True)
+            assert store.parts.sidecars("_stats") == []
+            store.parts.put_sidecar(
+                "_stats/kind=float/variable=gone/date=2026-11-26/part-b.json", b"{}"
+            )
+            store.parts.put_sidecar(
+                "_rollups/res=1h/kind=float/variable=gone/date=2026-11-26/part-b.parquet", b""
+            )
+
+
+def complete(store: hfdata.Store) -> None:
+    for encoded in ("x", "y", "note"):
+        live, stats, rollups = state(store, encoded)
+        assert live and stats == live
+        assert rollups == (sorted(live * 2) if encoded != "note" else [])
+    assert state(store, "gone") == ([], [], [])
+
+
+def test_hfdata_upgrade_builds_the_missing_sidecars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "s"
+    older_store(root, monkeypatch)
+    calls = {"n": 0}
+    real = LocalRoot.put_sidecar
+
+    def flaky(self: LocalRoot, rel: str, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:  # one write fails: the rest go on, a re-run finishes it
+            raise OSError(errno.EIO, "injected")
+        real(self, rel, data)
+
+    with monkeypatch.context() as m:
+        m.setattr(LocalRoot, "put_sidecar", flaky)
+        with pytest.warns(RuntimeWarning, match="injected"):
+            first = upgrade_store(root)
+    assert first.sidecars > 0 and first.orphans == 2
+    assert main(["upgrade", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "format version 2 already" in out and "removed" in out
+    assert " 0 stats and rollup files built" not in out  # the failed one is built now
+    with hfdata.open_store(root) as store:
+        complete(store)
+    again = upgrade_store(root)  # idempotent
+    assert (again.sidecars, again.orphans) == (0, 0)
+
+
+def test_open_store_upgrade_builds_the_missing_sidecars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "s"
+    older_store(root, monkeypatch)
+    with hfdata.open_store(root) as store:  # without upgrade=True nothing is built
+        assert state(store, "x")[1:] == ([], [])
+    with hfdata.open_store(root, upgrade=True) as store:
+        complete(store)
+
+
+# -- verify ----------------------------------------------------------------------------------
+
+
+def test_verify_checks_the_sidecars_against_their_files(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    with hfdata.open_store(root) as store:
+        store.append_many("x", frame(T0, 5000))
+        store.compact(include_active=True)
+        parts = store.parts
+        first, second = parts.listing("x").files
+
+    def messages(level: str) -> list[str]:
+        return [f.message for f in verify(root) if f.level == level]
+
+    assert messages("error") == [] and messages("warning") == []
+    assert not [m for m in messages("ok") if "not built yet" in m]
+    parts.put_sidecar(stats_rel(first), parts.get_sidecar(stats_rel(second)) or b"")
+    parts.put_sidecar(rollup_rel(second, "1h"), parts.get_sidecar(rollup_rel(first, "1h")) or b"")
+    parts.put_sidecar(rollup_rel(second, "1min"), b"garbage")
+    orphan = stats_rel(first.rel.replace("part-", "part-gone"))
+    parts.put_sidecar(orphan, b"{}")
+    parts.delete_sidecars([stats_rel(second)])
+    errors = messages("error")
+    assert len(errors) == 3
+    assert any(e.startswith(stats_rel(first)) and "rows from" in e for e in errors)
+    assert any(e.startswith(rollup_rel(second, "1h")) and "rolls up" in e for e in errors)
+    assert any(e.startswith(rollup_rel(second, "1min")) and "not a rollup" in e for e in errors)
+    [warning] = messages("warning")
+    assert warning.startswith("1 stats or rollup files name no live") and orphan in warning
+    assert any(m.startswith("1 stats or rollup files not built yet") for m in messages("ok"))
+    # what the messages say to do puts it right
+    parts.delete_sidecars([stats_rel(first), rollup_rel(second, "1h"), rollup_rel(second, "1min")])
+    upgrade_store(root)
+    assert messages("error") == [] and messages("warning") == []

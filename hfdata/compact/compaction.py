@@ -13,6 +13,11 @@ Order among equal timestamps: within a file, segments are taken in name order
 stable; across files of one partition, files sort by batch id (compaction time),
 which `optimize` keeps when it merges them.
 
+After a variable's batches publish, its new files' stats and rollups are written beside
+them (`hfdata.compact.derive`, docs/contracts.md "Derived files"), with any a crash left
+unwritten; they are outside the protocol (a live file without them is read from its
+points), so a failure there is a warning.
+
 Where the Parquet tree lives is the store's `PartsRoot` (`hfdata.parquet.root`), which does
 steps 5 and 6 its own way: under `<root>/parquet` hidden files renamed into place; in an
 object store uploads under final unique names and a commit record (object stores cannot
@@ -39,6 +44,7 @@ from hfdata.compact.batch import (
     log_variables,
     run_batch,
 )
+from hfdata.compact.derive import derive_after_publish
 from hfdata.compact.journal import Journal
 from hfdata.compact.progress import progress_bar
 from hfdata.compact.quarantine import quarantine_dir, write_quarantine
@@ -175,6 +181,8 @@ def compact(
                         continue
                     for batch in _batches(segments):
                         _compact_batch(root, settings, encoded, kind, batch, tally, bar, parts)
+                    if segments:  # the new files' sidecars, and any a crash left unwritten
+                        derive_after_publish(root, parts, settings, encoded)
                     apply_retention(root, encoded, settings)
         finally:
             if bar is not None:

@@ -3,6 +3,8 @@
 Its Parquet is made invisible and its folders renamed to hidden trash names under the
 publish lock, so readers see the variable whole or gone; the trash is deleted after
 (an interrupted drop's trash is swept by the next job, `hfdata.compact.recovery`).
+Its stats and rollup sidecars go last: once its Parquet is gone they are orphans, which
+readers ignore (and `upgrade` sweeps, should a drop be cut short there).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
+from hfdata.compact.derive import forget
 from hfdata.compact.quarantine import quarantine_dir
 from hfdata.compact.recovery import compact_lock
 from hfdata.durable import fsync_dir
@@ -45,3 +48,4 @@ def drop(root: Path, settings: StoreSettings, variable: str, parts: PartsRoot) -
                 trash.append(moved)
         for moved in trash:
             shutil.rmtree(moved, ignore_errors=True)
+        forget(parts, settings, encoded)  # its sidecars, orphans now

@@ -4,6 +4,8 @@ Per partition, the files the store's `PartsRoot` says this store owns (never ano
 store's in a shared root) are merged in batch order with a stable sort
 (`hfdata.parquet.merge`, one window in memory at a time), so ties keep their order;
 the merged file replaces them through the batch protocol (`hfdata.compact.batch`).
+Then each variable's missing sidecars are written (the merged files' stats and rollups)
+and the replaced files' deleted (`hfdata.compact.derive`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from hfdata.compact.batch import CompactionReport, Tally, failing_as, housekeep, run_batch
+from hfdata.compact.derive import derive_after_publish
 from hfdata.compact.journal import Journal
 from hfdata.compact.progress import progress_bar
 from hfdata.compact.recovery import compact_lock
@@ -62,6 +65,13 @@ def _partitions(
     return todo
 
 
+def _considered(parts: PartsRoot, variables: list[str] | None) -> list[str]:
+    """The variables an optimize looked at that have Parquet (their sidecars are built)."""
+    if variables is None:
+        return parts.variables()
+    return [e for e in sorted({encode_name(v) for v in variables}) if parts.holds(e)]
+
+
 def optimize(
     root: Path,
     settings: StoreSettings,
@@ -99,6 +109,9 @@ def optimize(
         finally:
             if bar is not None:
                 bar.close()
+        for encoded in _considered(parts, variables):
+            # the merged files' sidecars; the replaced files' become orphans, deleted
+            derive_after_publish(root, parts, settings, encoded)
         for encoded in sorted({item[0] for item in todo}):
             housekeep(parts, encoded)
     return tally.report(started)

@@ -46,6 +46,7 @@ def compact_lock(root: Path, wait: bool, parts: PartsRoot) -> Iterator[None]:
             )
         recover_all(root, parts)
         sweep_trash(root)
+        parts.sweep_sidecars()
         yield
 
 
@@ -60,6 +61,7 @@ def recover(root: Path, parts: PartsRoot) -> None:
         if held:
             recover_all(root, parts)
             sweep_trash(root)
+            parts.sweep_sidecars()
 
 
 def _trash(root: Path) -> list[Path]:

@@ -21,6 +21,11 @@ forward or back:
 Killed anywhere, the store still reads as format 1 (refused until upgraded), and the
 next run finishes every step: each is idempotent, and the batches of step 3 are rolled
 forward or back as any compaction's are.
+
+Then, in a store of any version, every live file's missing stats and rollup sidecars
+are built and orphaned ones deleted (issue 19, `hfdata.compact.derive.derive_all`): a
+store written before issue 19 gets them here, and a run cut short resumes where it
+stopped (each sidecar is written atomically; what exists is skipped).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Final
 import orjson
 
 from hfdata.compact.batch import failing_as, run_batch
+from hfdata.compact.derive import derive_all
 from hfdata.compact.journal import Journal
 from hfdata.compact.progress import progress_bar
 from hfdata.compact.recovery import compact_lock
@@ -54,6 +60,8 @@ from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.settings import (
     FORMAT_VERSION,
     SETTINGS_FILE,
+    StoreSettings,
+    load_or_create,
     record_format_version,
     recorded_format_version,
 )
@@ -66,7 +74,8 @@ PLAN_FILE: Final = "upgrade.plan"  # in _journal/; not a batch journal (those ar
 @dataclass(frozen=True, slots=True)
 class UpgradeReport:
     """What `upgrade` did: the format versions before and after, the variables and files
-    moved into their kind's folders, and the files rewritten to their kind's schema."""
+    moved into their kind's folders, the files rewritten to their kind's schema, the
+    stats and rollup sidecars written and the orphaned ones deleted."""
 
     from_version: int
     to_version: int
@@ -74,44 +83,79 @@ class UpgradeReport:
     files: int = 0
     rewritten: int = 0
     seconds: float = 0.0
+    sidecars: int = 0
+    orphans: int = 0
 
 
-def upgrade(root: Path, parts: PartsRoot, *, progress: bool | None = None) -> UpgradeReport:
-    """Bring the store at `root` to `FORMAT_VERSION` (nothing to do if it is there)."""
+def upgrade(
+    root: Path,
+    parts: PartsRoot,
+    *,
+    progress: bool | None = None,
+    settings: StoreSettings | None = None,
+) -> UpgradeReport:
+    """Bring the store at `root` to `FORMAT_VERSION` (nothing to do if it is there), then
+    build the stats and rollups its live files lack (`settings`: the store's, read from
+    `hfdata.json` when not given)."""
     started = time.monotonic()
+    if settings is None:
+        settings = load_or_create(root, {})
     with compact_lock(root, True, parts):  # leftover journals are recovered first
         before = recorded_format_version(root)
-        if before >= FORMAT_VERSION:
-            return UpgradeReport(before, before, seconds=time.monotonic() - started)
-        with failing_as(f"upgrading {root}"):
-            plan, files = _load_or_write_plan(root, parts)
-            _sweep_temporaries(root, plan)
-        bar = progress_bar(progress, len(plan), "upgrading", "variable")
-        rewritten = 0
-        try:
-            for encoded, kind in plan:
-                with failing_as(f"upgrading {decode_name(encoded)!r}"):
-                    log = encoded_log_dir(root, encoded)
-                    if log.is_dir() and load_schema(log) is None:
-                        store_schema(log, kind)
-                    with flock(root / PUBLISH_LOCK):
-                        parts.relocate(encoded, kind)
-                    rewritten += _conform(root, parts, encoded, kind)
+        variables = files = rewritten = 0
+        if before < FORMAT_VERSION:
+            variables, files, rewritten = _to_current(root, parts, progress)
+        # Issue 19's derived files, outside the format: a store of any version may lack
+        # them (written before, or a crash between a publish and its sidecars). Each is
+        # written atomically, so a run cut short leaves whole ones, and the next finishes.
+        with failing_as(f"building the stats and rollups of {root}"):
+            bar = progress_bar(progress, len(parts.variables()), "deriving", "variable")
+            try:
+                derived = derive_all(root, parts, settings, progress=bar)
+            finally:
                 if bar is not None:
-                    bar.update(1)
-        finally:
-            if bar is not None:
-                bar.close()
-        # The plan goes first: once the version is recorded no run looks at it again, so a
-        # kill between the two steps the other way round would leave it forever. Killed
-        # here, the next run finds no format-1 files, writes an empty plan, and records.
-        with failing_as(f"upgrading {root}"):
-            (journal_dir(root) / PLAN_FILE).unlink(missing_ok=True)
-            fsync_dir(journal_dir(root))
-            record_format_version(root, FORMAT_VERSION)
+                    bar.close()
     return UpgradeReport(
-        before, FORMAT_VERSION, len(plan), files, rewritten, time.monotonic() - started
+        before,
+        FORMAT_VERSION,
+        variables,
+        files,
+        rewritten,
+        time.monotonic() - started,
+        sidecars=derived.written,
+        orphans=derived.deleted,
     )
+
+
+def _to_current(root: Path, parts: PartsRoot, progress: bool | None) -> tuple[int, int, int]:
+    """Steps 1-4 (the module docstring); returns (variables, files moved, rewritten)."""
+    with failing_as(f"upgrading {root}"):
+        plan, files = _load_or_write_plan(root, parts)
+        _sweep_temporaries(root, plan)
+    bar = progress_bar(progress, len(plan), "upgrading", "variable")
+    rewritten = 0
+    try:
+        for encoded, kind in plan:
+            with failing_as(f"upgrading {decode_name(encoded)!r}"):
+                log = encoded_log_dir(root, encoded)
+                if log.is_dir() and load_schema(log) is None:
+                    store_schema(log, kind)
+                with flock(root / PUBLISH_LOCK):
+                    parts.relocate(encoded, kind)
+                rewritten += _conform(root, parts, encoded, kind)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    # The plan goes first: once the version is recorded no run looks at it again, so a
+    # kill between the two steps the other way round would leave it forever. Killed
+    # here, the next run finds no format-1 files, writes an empty plan, and records.
+    with failing_as(f"upgrading {root}"):
+        (journal_dir(root) / PLAN_FILE).unlink(missing_ok=True)
+        fsync_dir(journal_dir(root))
+        record_format_version(root, FORMAT_VERSION)
+    return len(plan), files, rewritten
 
 
 def _load_or_write_plan(root: Path, parts: PartsRoot) -> tuple[list[tuple[str, Kind]], int]:

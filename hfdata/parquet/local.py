@@ -13,15 +13,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from hfdata.durable import atomic_write, fsync_dir, make_dirs, rename_within, scandir
+from hfdata.durable import fsync_dir, make_dirs, rename_within, scandir
 from hfdata.errors import CorruptFile
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import (
@@ -40,7 +41,9 @@ from hfdata.layout import (
 from hfdata.parquet.files import write_parquet
 from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
 
-__all__ = ["LocalRoot", "file_at"]
+__all__ = ["SIDECAR_SPOOL", "LocalRoot", "file_at"]
+
+SIDECAR_SPOOL: Final = "_spool"  # under parquet/: temporaries of sidecar writes
 
 
 class LocalRoot(PartsRoot):
@@ -225,9 +228,36 @@ class LocalRoot(PartsRoot):
 
     # -- derived files ------------------------------------------------------------------------
     def put_sidecar(self, rel: str, data: bytes) -> None:
+        """Through a temporary in `parquet/_spool/` (fsynced, renamed into place), so
+        what a killed write leaves is found in one folder (`sweep_sidecars`). The name's
+        directory is not fsynced: a sidecar lost to a power cut is only missing, and a
+        missing one is rebuilt."""
         path = self.base / rel
         make_dirs(path.parent)
-        atomic_write(path, data)  # a uniquely named temporary: writers never share one
+        spool = self.base / SIDECAR_SPOOL
+        make_dirs(spool)
+        tmp = spool / f"{secrets.token_hex(8)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def sweep_sidecars(self) -> None:
+        """Remove the temporaries of sidecar writes a kill cut short (call under the
+        compaction lock: only its holder writes sidecars)."""
+        for entry in scandir(self.base / SIDECAR_SPOOL):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
 
     def get_sidecar(self, rel: str) -> bytes | None:
         try:

@@ -552,7 +552,7 @@ class ParquetRoot(PartsRoot):
         if self.local:
             parent = path.rsplit("/", 1)[0]
             self.fs.create_dir(parent, recursive=True)
-            tmp = f"{_temporary(path)}.{secrets.token_hex(4)}"
+            tmp = f"{_temporary(path).removesuffix('.tmp')}.{secrets.token_hex(4)}.tmp"
             try:
                 with self.fs.open_output_stream(tmp) as out:
                     out.write(data)

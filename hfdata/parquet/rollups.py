@@ -66,8 +66,7 @@ def build(ns: npt.NDArray[np.int64], values: pa.Array, kind: Kind, resolution: i
     schema = rollup_schema(kind)
     if not len(ns):
         return schema.empty_table()
-    bins = ns - ns % resolution  # floor to the grid (also for times before 1970)
-    starts = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
+    starts, first_bins = _bin_starts(ns, resolution)
     ends = np.append(starts[1:], len(ns))
     rows = ends - starts
     if kind == "float":
@@ -78,13 +77,18 @@ def build(ns: npt.NDArray[np.int64], values: pa.Array, kind: Kind, resolution: i
         x = np.asarray(
             values.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), np.int64
         )
-    xf = x.astype(np.float64)
-    count = np.add.reduceat(valid.astype(np.int64), starts)
-    zeroed = np.where(valid, x, 0)
+    xf = x if kind == "float" else x.astype(np.float64)
+    every = bool(valid.all())  # the common case: no pass masks the missing values
+    count = rows if every else np.add.reduceat(valid.astype(np.int64), starts)
+    zeroed = x if every else np.where(valid, x, 0)
     total = np.add.reduceat(zeroed, starts)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.add.reduceat(np.where(valid, xf, 0.0), starts) / count
-    dev = np.where(valid, xf - np.repeat(mean, rows), 0.0)
+        # floats: the same sum as `total`; ints: a float sum beside the exact one
+        floats = total if kind == "float" else np.add.reduceat(np.where(valid, xf, 0.0), starts)
+        mean = floats / count
+    dev = xf - np.repeat(mean, rows)
+    if not every:
+        dev = np.where(valid, dev, 0.0)
     m2 = np.add.reduceat(dev * dev, starts)
     if kind == "float":
         low = np.fmin.reduceat(x, starts)
@@ -92,11 +96,16 @@ def build(ns: npt.NDArray[np.int64], values: pa.Array, kind: Kind, resolution: i
     else:
         low = np.minimum.reduceat(np.where(valid, x, np.iinfo(np.int64).max), starts)
         high = np.maximum.reduceat(np.where(valid, x, np.iinfo(np.int64).min), starts)
-    present = np.flatnonzero(valid)
-    k_first = np.searchsorted(present, starts, side="left")
-    first_row = present[np.minimum(k_first, max(len(present) - 1, 0))] if len(present) else starts
-    k_last = np.searchsorted(present, ends, side="left") - 1
-    last_row = present[np.maximum(k_last, 0)] if len(present) else starts
+    if every:  # each bin's first and last row count
+        first_row, last_row = starts, ends - 1
+    else:
+        present = np.flatnonzero(valid)
+        k_first = np.searchsorted(present, starts, side="left")
+        first_row = (
+            present[np.minimum(k_first, max(len(present) - 1, 0))] if len(present) else starts
+        )
+        k_last = np.searchsorted(present, ends, side="left") - 1
+        last_row = present[np.maximum(k_last, 0)] if len(present) else starts
     none = count == 0
     value_type = schema.field("min").type
 
@@ -105,7 +114,7 @@ def build(ns: npt.NDArray[np.int64], values: pa.Array, kind: Kind, resolution: i
 
     table = pa.table(
         {
-            "bin": pa.array(bins[starts].view("M8[ns]"), _UTC_NS),
+            "bin": pa.array(first_bins.view("M8[ns]"), _UTC_NS),
             "rows": pa.array(rows, pa.int64()),
             "count": pa.array(count, pa.int64()),
             "nan_count": pa.array(rows - count, pa.int64()),
@@ -122,6 +131,25 @@ def build(ns: npt.NDArray[np.int64], values: pa.Array, kind: Kind, resolution: i
         schema=schema,
     )
     return table
+
+
+def _bin_starts(
+    ns: npt.NDArray[np.int64], resolution: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """The first row of each bin holding rows (`ns` sorted, not empty), and the bin's
+    start: bins floored to the grid (also before 1970). When the bins are fewer than the
+    rows, a binary search per bin edge instead of a pass over every row."""
+    low = int(ns[0]) - int(ns[0]) % resolution
+    high = int(ns[-1]) - int(ns[-1]) % resolution
+    count = (high - low) // resolution + 1
+    if count <= len(ns):
+        edges = low + np.arange(count, dtype=np.int64) * resolution
+        at = np.searchsorted(ns, edges, side="left")
+        held = np.append(at[1:], len(ns)) > at
+        return at[held], edges[held]
+    bins = ns - ns % resolution
+    starts = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
+    return starts, bins[starts]
 
 
 def combine(tables: Sequence[pa.Table]) -> pa.Table:

@@ -231,6 +231,10 @@ class PartsRoot(abc.ABC):
     def delete_sidecars(self, rels: Iterable[str]) -> None:
         """Delete derived files; missing ones are fine (idempotent)."""
 
+    def sweep_sidecars(self) -> None:  # noqa: B027 - nothing to do by default
+        """Remove what sidecar writes a kill cut short left (call under the compaction
+        lock). An object store's PUT leaves nothing."""
+
     def housekeep(self, encoded: str) -> None:  # noqa: B027 - nothing to do by default
         """Tidy after a variable's batches are published (an object store folds its
         commit records). An `OSError` here loses nothing: the caller warns."""

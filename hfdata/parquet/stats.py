@@ -132,11 +132,12 @@ def file_stats(
         out["first_valid"] = [int(ns[present[0]]), _py(values, int(present[0]))]
         out["last_valid"] = [int(ns[present[-1]]), _py(values, int(present[-1]))]
         if numeric:
-            counted = values.filter(pa.array(valid))
+            counted = values if count == rows else values.filter(pa.array(valid))
             if kind == "bool":
                 counted = counted.cast(pa.int64())
-            out["min"] = pc.min(counted).as_py()
-            out["max"] = pc.max(counted).as_py()
+            extremes = pc.min_max(counted)  # one pass for both
+            out["min"] = extremes["min"].as_py()
+            out["max"] = extremes["max"].as_py()
             out["sum"] = pc.sum(counted).as_py()
     same_ts = ns[1:] == ns[:-1]
     out["duplicate_timestamps"] = int(same_ts.sum())
@@ -263,37 +264,36 @@ def _runs(
     """Runs of consecutive member rows holding one key: the longest (in time, at least
     two rows), and the first and last run of any length."""
     rows = len(ns)
-    # a run breaks where membership changes or, between members, the key changes
-    breaks = np.ones(rows, bool)
-    if rows > 1:
-        same = member[1:] & member[:-1] & (keys[1:] == keys[:-1])
-        breaks[1:] = ~same
-    starts = np.flatnonzero(breaks & member)
-    ends_all = np.append(np.flatnonzero(breaks)[1:], rows) - 1  # last row of each run
-    run_of = np.flatnonzero(breaks)
-    which = np.searchsorted(run_of, starts)
-    ends = ends_all[which]
-    head = tail = None
-    runs: list[Run] = []
-    truncated = False
-    if len(starts):
-
-        def run(i: int) -> Run:
-            s, e = int(starts[i]), int(ends[i])
-            value = None if values is None else values[s].as_py()
-            return [int(ns[s]), int(ns[e]), e - s + 1, value]
-
-        if starts[0] == 0:
-            head = run(0)
-        if ends[-1] == rows - 1:
-            tail = run(len(starts) - 1)
-        lengths = ends - starts + 1
-        long = np.flatnonzero(lengths >= 2)
-        span = ns[ends[long]] - ns[starts[long]]
-        order = np.argsort(-span, kind="stable")
-        truncated = len(order) > MAX_LISTED
-        runs = [run(int(long[i])) for i in order[:MAX_LISTED].tolist()]
     key = "nan_runs" if prefix else "runs"
+    if not member.any():  # no member, no run (most files have no missing value)
+        return {
+            key: [],
+            f"{key}_truncated": False,
+            f"{prefix}head" if prefix else "head_run": None,
+            f"{prefix}tail" if prefix else "tail_run": None,
+        }
+    # same[i]: rows i and i + 1 are members holding one key (one run); a block of Trues
+    # same[a..b-1] is the run of rows a..b. Only boolean passes over the rows: the runs
+    # themselves are few where it matters (values that change).
+    same = member[1:] & member[:-1] & (keys[1:] == keys[:-1])
+    flips = np.diff(same.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    long_starts = np.flatnonzero(flips == 1)  # runs of two rows or more
+    long_ends = np.flatnonzero(flips == -1)
+
+    def run(s: int, e: int) -> Run:
+        value = None if values is None else values[s].as_py()
+        return [int(ns[s]), int(ns[e]), e - s + 1, value]
+
+    head = tail = None
+    whole = bool(same.all())  # one run of every row
+    if member[0]:  # the first run: up to the first row that does not continue it
+        head = run(0, rows - 1 if whole else int(np.argmin(same)))
+    if member[-1]:  # the last: from the row after the last break
+        tail = run(0 if whole else len(same) - int(np.argmin(same[::-1])), rows - 1)
+    span = ns[long_ends] - ns[long_starts]
+    order = np.argsort(-span, kind="stable")
+    truncated = len(order) > MAX_LISTED
+    runs = [run(int(long_starts[i]), int(long_ends[i])) for i in order[:MAX_LISTED].tolist()]
     return {
         key: runs,
         f"{key}_truncated": bool(truncated),

@@ -130,6 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URI",
         help="keep the Parquet elsewhere: s3://bucket/prefix or a path (recorded in the store)",
     )
+    p.add_argument(
+        "--rollups",
+        metavar="RULES",
+        type=_rollup_rules,
+        help="resolutions of the rollups kept beside each Parquet file, from which resampled "
+        "reads answer: comma-separated fixed rules such as 1min,1h (the default) or 15s; "
+        "'none' keeps none",
+    )
+    p.add_argument(
+        "--gap-threshold",
+        metavar="DURATION",
+        type=_gap_threshold,
+        default=argparse.SUPPRESS,
+        help="the shortest interval between points the statistics list as a gap, as pandas "
+        "writes it (5min, 30s, 2h); 'auto' (the default): 10x each file's median interval",
+    )
     _storage_option(p)
 
     p = command("append", "append points from JSON Lines or CSV (a file or stdin)", _cmd_append)
@@ -498,6 +514,36 @@ def _nonexistent(text: str) -> str | timedelta:
     return timedelta(seconds=seconds)
 
 
+def _rollup_rules(text: str) -> tuple[str, ...]:
+    """`1min,1h` as a tuple of rules; `none` (or nothing) as no rollups."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    return tuple(rule.strip() for rule in text.split(","))
+
+
+def _gap_threshold(text: str) -> timedelta | None:
+    """A pandas duration (`5min`, `30s`, `2h`), or `auto` (None)."""
+    import pandas as pd
+
+    if text.strip().lower() in ("auto", "none"):
+        return None
+    problem = argparse.ArgumentTypeError(
+        f"{text!r} is not a positive duration; use e.g. 5min, 30s, 2h or 'auto'"
+    )
+    try:
+        delta = pd.Timedelta(text.strip())
+    except ValueError:
+        raise problem from None
+    if pd.isna(delta) or delta <= pd.Timedelta(0):
+        raise problem
+    return timedelta(microseconds=round(delta.value / 1000))
+
+
+def _show_gap(settings: Any) -> str:
+    gap = settings.gap_threshold
+    return "auto" if gap is None else _show_duration(gap.total_seconds())
+
+
 def _show_duration(seconds: float | None) -> str:
     if seconds is None:
         return "forever"
@@ -602,6 +648,10 @@ def _cmd_init(args: argparse.Namespace) -> int:
         options["log_retention"] = args.log_retention
     if args.parquet_root is not None:
         options["parquet_root"] = args.parquet_root
+    if args.rollups is not None:
+        options["rollups"] = args.rollups
+    if "gap_threshold" in args:  # absent unless given (None means auto)
+        options["gap_threshold"] = args.gap_threshold
     options.update(_remote(args))
     existed = (args.dir / SETTINGS_FILE).is_file()
     if args.dir.exists() and not args.dir.is_dir():
@@ -614,7 +664,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
         print(
             f"{what} at {args.dir}: partition={s.partition}, naive_timezone={s.naive_timezone}, "
             f"epoch_unit={s.epoch_unit}, nonexistent={s.nonexistent}, "
-            f"ambiguous={s.ambiguous}, log retention {retention}{where}"
+            f"ambiguous={s.ambiguous}, log retention {retention}{where}, "
+            f"rollups={','.join(s.rollups) or 'none'}, gap_threshold={_show_gap(s)}"
         )
     return OK
 
@@ -977,14 +1028,20 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
     if not (args.dir / SETTINGS_FILE).is_file():
         _die(f"{args.dir} is not an hfdata store (no {SETTINGS_FILE})")
     report = upgrade_store(args.dir, progress=args.progress, **_remote(args))
+    derived = (
+        f"{_plural(report.sidecars, 'stats and rollup file')} built, "
+        f"{_plural(report.orphans, 'orphan')} removed"
+    )
     if report.from_version == report.to_version:
-        print(f"{args.dir} has format version {report.to_version} already: nothing to do")
+        done = derived if report.sidecars or report.orphans else "nothing to do"
+        print(f"{args.dir} has format version {report.to_version} already: {done}")
         return OK
     print(
         f"upgraded {args.dir} from format version {report.from_version} to "
         f"{report.to_version}: {_plural(report.variables, 'variable')}, "
         f"{_plural(report.files, 'Parquet file')} moved into kind=<kind>/ folders, "
-        f"{report.rewritten:,} rewritten to their kind's schema, in {report.seconds:.2f} s"
+        f"{report.rewritten:,} rewritten to their kind's schema; {derived}; in "
+        f"{report.seconds:.2f} s"
     )
     return OK
 

@@ -8,6 +8,12 @@ already compacted log segments that are missing from Parquet. Leftover compactio
 journals are reported too. Directory listings are taken under `.publish.lock`
 (shared), as readers do, so a concurrent compaction is seen wholly or not at all.
 
+The stats and rollup sidecars (issue 19, docs/contracts.md "Derived files") are checked
+against the files they name: one that cannot be read or disagrees with its file (rows,
+first or last timestamp; a rollup's rows and bins) is an error, one whose file is no
+longer live (an orphan, which readers ignore) a warning; files without them are counted
+(readers compute those from the points; `hfdata upgrade` builds them).
+
 Valid but implausible data is a warning (the store is consistent; its content looks
 wrong, usually timestamps parsed with the wrong rule): a variable whose points span
 more than 50 years, points before 1970 or more than a day in the future, and
@@ -26,13 +32,15 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from hfdata.compact.derive import wanted
 from hfdata.durable import scandir
 from hfdata.errors import CorruptFile
 from hfdata.kinds import KINDS, Kind
@@ -56,11 +64,16 @@ from hfdata.log.parse import parse_log_bytes
 from hfdata.log.schema import load_schema
 from hfdata.parquet.files import KIND_SCHEMAS, has_kind_schema
 from hfdata.parquet.local import LocalRoot
+from hfdata.parquet.reader import file_span
+from hfdata.parquet.rollups import ROLLUP_KINDS
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.roots import open_root
+from hfdata.parquet.sidecars import ROLLUPS_DIR, STATS_DIR, data_rel, decode_rollup
+from hfdata.parquet.stats import FileStats
 from hfdata.settings import (
     FORMAT_VERSION,
     SETTINGS_FILE,
+    StoreSettings,
     load_or_create,
     recorded_format_version,
 )
@@ -220,6 +233,7 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
     for name, listing in sorted(listings.items()):
         findings.extend(_check_variable(root, name, listing, settings.partition, compacting))
     findings.extend(_check_quarantine(root))
+    findings.extend(_check_sidecars(parts, settings, listings))
     if not listings:
         findings.append(Finding("ok", "the store holds no variables yet"))
     return findings
@@ -593,3 +607,107 @@ def _check_quarantine(root: Path) -> list[Finding]:
             )
         )
     return out
+
+
+def _check_sidecars(
+    parts: PartsRoot, settings: StoreSettings, listings: dict[str, _Listing]
+) -> list[Finding]:
+    """Each sidecar against the live file it names (from the file's footer: rows, first
+    and last timestamp), orphans, and how many live files lack theirs."""
+    live = {
+        f.rel: f
+        for listing in listings.values()
+        for files in listing.parquet.values()
+        for f in files
+    }
+    resolutions = dict(settings.resolutions())
+    out: list[Finding] = []
+    orphans: list[str] = []
+    seen: set[str] = set()
+    found = parts.sidecars(STATS_DIR)
+    for rule in resolutions:
+        found += parts.sidecars(f"{ROLLUPS_DIR}/res={rule}")
+    for rel in found:
+        data = data_rel(rel)
+        file = live.get(data) if data is not None else None
+        if file is None:
+            orphans.append(rel)
+            continue
+        seen.add(rel)
+        problem = _sidecar_problem(parts, rel, file, resolutions)
+        if problem is not None:
+            out.append(
+                Finding(
+                    "error",
+                    f"{rel}: {problem}; delete it (readers then compute from the points of "
+                    f"{parts.describe(file)}) and run 'hfdata upgrade' to build it again",
+                )
+            )
+    if orphans:
+        out.append(
+            Finding(
+                "warning",
+                f"{len(orphans):,} stats or rollup files name no live Parquet file (e.g. "
+                f"{orphans[0]}): left by an optimize, drop or crash; readers ignore them, and "
+                "the next compaction of their variable or 'hfdata upgrade' removes them",
+            )
+        )
+    lacking = 0
+    for f in live.values():
+        kind = kind_of_folder(f.rel.split("/", 1)[0])
+        if kind in KINDS:
+            lacking += len(set(wanted(settings, f, kind)) - seen)
+    if lacking:
+        out.append(
+            Finding(
+                "ok",
+                f"{lacking:,} stats or rollup files not built yet (files written before them, "
+                "over the size derived at once, or a crash); readers compute those from the "
+                "points, 'hfdata upgrade' builds them",
+            )
+        )
+    return out
+
+
+def _sidecar_problem(
+    parts: PartsRoot, rel: str, file: PartFile, resolutions: dict[str, int]
+) -> str | None:
+    """What is wrong with one sidecar of a live file, or None."""
+    try:
+        with file.root.reading(file):
+            first, last, rows = file_span(file)
+        data = parts.get_sidecar(rel)
+    except FileNotFoundError:
+        return None  # replaced meanwhile
+    except OSError as exc:
+        return f"cannot be checked ({exc})"
+    if data is None:
+        return None  # deleted meanwhile (an optimize's housekeeping)
+    if rel.startswith(f"{STATS_DIR}/"):
+        try:
+            stats = FileStats.from_json(data)
+        except (ValueError, TypeError) as exc:
+            return f"not a stats file this hfdata reads ({exc})"
+        told = (stats.rows, stats.first_ts, stats.last_ts)
+        if told != (rows, first, last):
+            return (
+                f"says {told[0]:,} rows from {format_ns(told[1])} to {format_ns(told[2])}; "
+                f"the file holds {rows:,} from {format_ns(first)} to {format_ns(last)}"
+            )
+        return None
+    rule = rel.split("/", 2)[1].removeprefix("res=")
+    kind = kind_of_folder(file.rel.split("/", 1)[0])
+    if kind not in ROLLUP_KINDS:
+        return f"a rollup of a {kind} variable, which has none"
+    try:
+        table = decode_rollup(data, cast("Kind", kind))
+    except ValueError as exc:
+        return f"not a rollup this hfdata reads ({exc})"
+    resolution = resolutions[rule]
+    held = int(pc.sum(table.column("rows")).as_py() or 0)
+    bins = table.column("bin").cast(pa.int64()).to_numpy()
+    span = (int(bins.min()), int(bins.max())) if len(bins) else None
+    want = (first - first % resolution, last - last % resolution)
+    if held != rows or span != want:
+        return f"rolls up {held:,} rows in bins {span}; the file holds {rows:,} in bins {want}"
+    return None

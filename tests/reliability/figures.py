@@ -52,6 +52,8 @@ DESCRIPTIONS = {
     "upgrade_killed": "9. Format 1 -> 2 upgrade killed (SIGKILL after a random spin, or ended at "
     "its Nth mutating os/pathlib/object-store call) and failed (EIO) at that call; tarball "
     "local and shared stores and synthetic ones",
+    "sidecars_killed": "10. Compaction, optimize and upgrade killed (SIGKILL, or ended at "
+    "their Nth mutating call) and failed (EIO) with stats and rollup sidecars in flight",
     "upgrade_killed_every_step_local": "9. Upgrade killed at every step in turn: the tarball's "
     "local store",
     "upgrade_killed_every_step_shared": "9. Upgrade killed at every step in turn: one of the "

@@ -131,7 +131,7 @@ def run_store(root: Path, rng: random.Random, first_case: int) -> dict[str, int]
     import pyarrow.parquet as pq
 
     values: list[float] = []
-    for path in (root / "parquet").rglob("part-*.parquet"):
+    for path in (root / "parquet").glob("kind=*/**/part-*.parquet"):
         values.extend(pq.read_table(path, columns=["value"]).column("value").to_pylist())
     rows = set(values)
     records = quarantine_records(root)
@@ -243,7 +243,7 @@ def one_parquet_case(root: Path, rng: random.Random) -> dict[str, int]:
             store.append(VAR, format_ns(point_ns(i * 600)), i)  # every 10 minutes: 3 days
         store.rotate()
         store.compact()
-    files = sorted((root / "parquet").rglob("part-*.parquet"))
+    files = sorted((root / "parquet").glob("kind=*/**/part-*.parquet"))
     victim = rng.choice(files)
     kind = corrupt_file(victim, rng)
     counts = {"cases": 1, f"kind_{kind}": 1}
@@ -301,7 +301,7 @@ def test_a_truncated_parquet_file_is_a_typed_error_naming_it(tmp_path: Path) -> 
         store.append(VAR, "2026-11-26T00:00:00Z", 1.0)
         store.rotate()
         store.compact()
-    (victim,) = (tmp_path / "parquet").rglob("part-*.parquet")
+    (victim,) = (tmp_path / "parquet").glob("kind=*/**/part-*.parquet")
     victim.write_bytes(victim.read_bytes()[:100])
     with hfdata.open_store(tmp_path) as store, pytest.raises(HfdataError, match=victim.name):
         store.read(VAR)
