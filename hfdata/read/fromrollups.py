@@ -185,7 +185,8 @@ def rollup_rows(
     present = [s for s in sources if s.num_rows]
     if not present:
         return None
-    table = combine(present)
+    with np.errstate(invalid="ignore", over="ignore"):
+        table = combine(present)
     if kind == "bool" and _sum(table, "nan_count"):
         return None  # pandas' bool results take other types with nulls: read the points
     return table
@@ -205,7 +206,8 @@ def _points(file: PartFile, ranges: Sequence[tuple[int, int]]) -> pa.Table | Non
 def _built(table: pa.Table | None, kind: Kind, size: int) -> pa.Table:
     if table is None or not table.num_rows:
         return rollup_schema(kind).empty_table()
-    return build(timestamps(table), table.column("value").combine_chunks(), kind, size)
+    with np.errstate(invalid="ignore", over="ignore"):  # infinities: NaN m2, as pandas' var
+        return build(timestamps(table), table.column("value").combine_chunks(), kind, size)
 
 
 def _bins(table: pa.Table) -> npt.NDArray[np.int64]:
@@ -233,7 +235,8 @@ def resample_rollup(
     """Each aggregation on `grid` (closed left, every edge on the rollup's grid) from the
     variable's `R`-rollup: one Arrow column per result column, typed as the point read's
     (`hfdata.read.aggregate`: numpy for floats' extremes, pandas' groupby otherwise)."""
-    merged = _Merged(table, grid)
+    with np.errstate(invalid="ignore", over="ignore"):  # infinities: NaN sums and m2s
+        merged = _Merged(table, grid)
     nulls = kind != "float" and merged.nan_rows > 0
     # pandas reindexes a groupby of int values onto the bins: a bin without rows makes
     # an int result float; bool extremes stay bool (object with NaN, back to bool)
