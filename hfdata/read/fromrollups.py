@@ -181,7 +181,11 @@ def rollup_rows(
             stored = stored.filter(pa.array(inside))
         if not stored.schema.equals(schema):
             stored = stored.select(schema.names).cast(schema)
-        cut = [_built(_points(f, [r]), kind, size) for r in edges]  # in time order
+        # a cut R-bin's points are read only from files whose rollup holds that bin
+        cut = [
+            _built(_points(f, [r]) if (bins == r[0] - r[0] % size).any() else None, kind, size)
+            for r in edges
+        ]  # in time order
         sources.extend([*cut[:1], stored, *cut[1:]])
     tail = tail_rows(files, lo, last, with_metadata=False, locked=locked)
     sources.append(_built(tail, kind, size))
