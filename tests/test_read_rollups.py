@@ -9,7 +9,8 @@ equal the point read exactly (values and Arrow types); sum, mean, std, var and s
 within 1e-12 relative to the size of the values (the documented bound); a read that does
 not compose must equal it exactly. Files are read with no rollup sidecar, with one for
 every file, or for some (`_sidecars`: a sidecar as compaction writes it, the rollup of
-the file's every point), so both ways of reading a file and their mix are exercised.
+the file's every point, through the root and read back by `load_rollups`), so both ways
+of reading a file and their mix are exercised.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ import hfdata
 from hfdata.kinds import Kind
 from hfdata.parquet.reader import read_parquet
 from hfdata.parquet.rollups import build
-from hfdata.parquet.root import PartFile, PartsRoot
+from hfdata.parquet.root import PartFile
+from hfdata.parquet.sidecars import encode_rollup, rollup_rel
 from hfdata.read import fromrollups, query
 from hfdata.read.aggregate import parse_aggs
 from hfdata.read.bins import parse_bin_rule
 from hfdata.read.files import read_parquets
 from hfdata.read.rows import timestamps
+from hfdata.read.snapshot import list_variable
 from hfdata.timeparse import NS_MAX, NS_MIN
 from hfdata.tools.cli import main
 
@@ -60,32 +63,39 @@ OFFSETS = (None, "1min", "30s", "-1h", "5min")
 # -- helpers ---------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _sidecars(mode: str) -> Iterator[None]:
-    """Files read as if compaction had written their rollup sidecars: `"none"` (the
-    store as it is), `"all"` or `"some"` (every other file)."""
-    if mode == "none":
-        yield
-        return
+RESOLUTIONS = ("1min", "1h")  # the store's default rollups
 
-    def load(parts: PartsRoot, files: Sequence[PartFile], rule: str) -> dict[str, Any]:
-        size = int(pd.Timedelta(rule).value)
-        out: dict[str, pa.Table | None] = {}
-        for i, f in enumerate(files):
-            if mode == "some" and i % 2:
-                out[f.rel] = None
-                continue
-            table = read_parquet(f, NS_MIN, NS_MAX, ["timestamp", "value"])
-            assert table is not None
-            kind: Kind = f.rel.split("/")[0].removeprefix("kind=")  # type: ignore[assignment]
-            with np.errstate(invalid="ignore", over="ignore"):
-                out[f.rel] = build(
-                    timestamps(table), table.column("value").combine_chunks(), kind, size
+
+def _sidecars(store: hfdata.Store, variable: str, mode: str) -> None:
+    """Leave the store's files with rollup sidecars (as compaction writes them: the rollup
+    of the file's every point, through the root) for `"all"` files, `"some"` (every other
+    one) or `"none"` (the others' sidecars deleted, as for a store from before them)."""
+    files = list_variable(
+        store.root,
+        store.parts,
+        variable,
+        store.settings.partition,
+        NS_MIN,
+        NS_MAX,
+        include_log=False,
+    ).parquet
+    for i, f in enumerate(files):
+        rels = [rollup_rel(f, rule) for rule in RESOLUTIONS]
+        if mode == "none" or (mode == "some" and i % 2):
+            store.parts.delete_sidecars(rels)
+            continue
+        table = read_parquet(f, NS_MIN, NS_MAX, ["timestamp", "value"])
+        assert table is not None
+        kind: Kind = f.rel.split("/")[0].removeprefix("kind=")  # type: ignore[assignment]
+        for rel, rule in zip(rels, RESOLUTIONS, strict=True):
+            with np.errstate(invalid="ignore", over="ignore"):  # infinities
+                rollup = build(
+                    timestamps(table),
+                    table.column("value").combine_chunks(),
+                    kind,
+                    int(pd.Timedelta(rule).value),
                 )
-        return out
-
-    with _patched(fromrollups, "load_rollups", load):
-        yield
+            store.parts.put_sidecar(rel, encode_rollup(rollup))
 
 
 @contextlib.contextmanager
@@ -262,7 +272,8 @@ def test_rollup_reads_equal_point_reads(case: dict[str, Any]) -> None:
                 "agg": case["aggs"],
             }
             slow = _outcome(store, "v", rollups=False, **options)
-            with _sidecars(case["sidecars"]), _spy() as used:
+            _sidecars(store, "v", case["sidecars"])
+            with _spy() as used:
                 fast = _outcome(store, "v", **options)
         finally:
             store.close()
@@ -408,7 +419,8 @@ def test_only_the_cut_bins_and_files_without_rollups_read_points(store: hfdata.S
         reads.append((lo, last))
         return read_parquets(files, lo, last, columns)
 
-    with _patched(fromrollups, "read_parquets", spy), _sidecars("all"):
+    _sidecars(store, "x", "all")
+    with _patched(fromrollups, "read_parquets", spy):
         got = store.read("x", "2024-03-10T00:20Z", "2024-03-10T05:40Z", resample="1h")
     assert reads
     assert all(last - lo < H for lo, last in reads)  # each within one cut 1 h bin
@@ -428,7 +440,8 @@ def test_exact_aggregations_with_infinities_and_ties(store: hfdata.Store) -> Non
     store.compact(include_active=True)
     store.append_many("x", pd.DataFrame({"timestamp": t[3:], "value": [np.nan, 3.0, 4.0]}))
     for sidecars in ("none", "all"):
-        with _sidecars(sidecars), _spy() as used:
+        _sidecars(store, "x", sidecars)
+        with _spy() as used:
             got = store.read("x", resample="1h", agg=["first", "last", "ohlc", "count", "sum"])
         assert used
         reference = store.read(

@@ -41,6 +41,7 @@ import pyarrow as pa
 from hfdata.kinds import Kind
 from hfdata.parquet.rollups import ROLLUP_KINDS, build, combine, rollup_schema
 from hfdata.parquet.root import PartFile, PartsRoot
+from hfdata.parquet.sidecars import load_rollups
 from hfdata.read.aggregate import OHLC, Agg, agg_columns
 from hfdata.read.bins import BinRule, Bins, fixed_anchor
 from hfdata.read.files import read_parquets
@@ -53,7 +54,6 @@ __all__ = [
     "DEFAULT_RULES",
     "Rollup",
     "choose",
-    "load_rollups",
     "resample_rollup",
     "rollup_rows",
     "rollup_span",
@@ -75,16 +75,6 @@ class Rollup:
 
     rule: str
     ns: int
-
-
-def load_rollups(
-    parts: PartsRoot, files: Sequence[PartFile], rule: str
-) -> dict[str, pa.Table | None]:
-    """Each file's rollup sidecar at `rule` (None: compute it from the file's points).
-
-    A stand-in for `hfdata.parquet.sidecars.load_rollups` until sidecars are written:
-    every file is read from its points."""
-    return dict.fromkeys((f.rel for f in files), None)
 
 
 # -- whether a read qualifies ----------------------------------------------------------------

@@ -30,6 +30,7 @@ from hfdata.layout import Partition, validate_name
 from hfdata.log.parse import table_schema
 from hfdata.parquet.reader import clear_footers
 from hfdata.parquet.root import PartsRoot
+from hfdata.parquet.sidecars import clear_sidecar_cache
 from hfdata.read.aggregate import NO_HOLDING, Agg, Holding, agg_columns, parse_aggs
 from hfdata.read.bins import BinRule, Bins, Side, count_bins, make_bins, parse_bin_rule
 from hfdata.read.fill import Fill, fill_table, parse_fill
@@ -72,8 +73,10 @@ _NUMERIC: Final = ("float", "int")
 
 
 def clear_cache() -> None:
-    """Forget cached footers and parsed log segments (benchmarks use it for cold reads)."""
+    """Forget cached footers, rollup and stats sidecars and parsed log segments
+    (benchmarks use it for cold reads)."""
     clear_footers()
+    clear_sidecar_cache()
     clear_segments()
 
 
