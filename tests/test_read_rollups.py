@@ -359,6 +359,8 @@ def _filled_store(store: hfdata.Store) -> None:
     [
         ({"resample": "1h", "agg": "mean"}, True),
         ({"resample": "3h", "agg": ["sum", "ohlc"], "start": "2024-03-10T01:30Z"}, True),
+        ({"resample": "1h", "agg": ["min", "var"], "include_log": False}, True),
+        ({"resample": "30min", "agg": "std", "end": "2024-03-10T20:00:00.5Z"}, True),
         ({"resample": "1h", "agg": "mean", "dedupe": "last"}, False),
         ({"resample": "1h", "agg": "median"}, False),
         ({"resample": "90s", "agg": "mean"}, False),
