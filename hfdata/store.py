@@ -633,6 +633,7 @@ class Store:
         dedupe: Literal["last", "first"] | None = None,
         include_log: bool = True,
         max_rows: int | None = MAX_ROWS,
+        rollups: bool = True,
     ) -> Any:
         """Read the points of one or several variables in `[start, end)`.
 
@@ -728,6 +729,21 @@ class Store:
             Refuse a resample whose bins would be more rows than this (rows, not cells;
             counted before any bin is built). None: no limit. Raw points are not
             limited.
+        rollups : bool, default True
+            Answer a resample from the store's rollups (per-file aggregates at its
+            `rollups` resolutions, "1min" and "1h" by default) rather than every point,
+            when it composes from them: a float, int or bool variable; a fixed rule
+            closed on the left, a whole multiple of a resolution with every bin edge on
+            that resolution's grid (`origin`/`offset` considered; "start", "end" and
+            "end_day" only with both `start` and `end`); aggregations among count, sum,
+            mean, min, max, first, last, ohlc, std, var and sem; no `dedupe`. Bins cut
+            by `start` or `end`, files without rollups and the log tail are read from
+            their points. count, min, max, first, last and ohlc equal the point read's
+            exactly; sum, mean, std, var and sem add in another order and agree within
+            1e-12 relative to the size of the bin's values (sum: the sum of their
+            magnitudes; mean, std: the largest magnitude; var: its square); int sums are
+            exact. Result types are the point read's. A read that does not compose reads
+            the points. False: always read the points.
 
         Returns
         -------
@@ -806,6 +822,7 @@ class Store:
             dedupe=dedupe,
             include_log=include_log,
             max_rows=max_rows,
+            rollups=rollups,
         )
 
     def asof(

@@ -8,9 +8,11 @@ merges both into one variable's sorted rows. On top: `query` (`Store.read`: opti
 window, dedupe, long/wide/asof), `scan` (polars), `info`, and `dask`, which lays the
 same snapshot out as a Dask graph; `bins` places a resample's bins as pandas does,
 `aggregate` aggregates one variable on them, `fill` fills missing bins, `resample` joins
-the three for one variable (and aligns raw points for `how="asof"`); `frames` builds
-pandas, polars or Arrow output. `events` (`Store.asof`, `Store.around`) reads the spans
-around many event times through `lookback` and aggregates windows with `windows`.
+the three for one variable (and aligns raw points for `how="asof"`); `fromrollups`
+answers a resample that composes from the store's rollups (issue 19) from them instead
+of the points; `frames` builds pandas, polars or Arrow output. `events` (`Store.asof`,
+`Store.around`) reads the spans around many event times through `lookback` and
+aggregates windows with `windows`.
 """
 
 __all__: list[str] = []  # a stage: import from its modules

@@ -6,13 +6,16 @@ nanoseconds) and every variable's rows are read from one consistent snapshot
 Arrow tables only: dedupe, then raw points in long form, `asof` alignment, or
 resampling on pandas' bins (`bins`: closed, label, origin, offset) with the
 aggregations of `aggregate`, in long or wide form, sized before any grid is built
-(`max_rows`), then the fills of `fill`; `frames.to_output` makes the frame.
+(`max_rows`), then the fills of `fill`; `frames.to_output` makes the frame. A
+resample that composes from rollups (`fromrollups.choose`) reads, per numeric
+variable, its rollup over the window instead of its points (`fromrollups.rollup_rows`)
+and merges it into the bins (`fromrollups.resample_rollup`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -24,12 +27,22 @@ import pyarrow as pa
 from hfdata.errors import InvalidArgument, ResultTooLarge
 from hfdata.kinds import Kind
 from hfdata.layout import Partition, validate_name
+from hfdata.log.parse import table_schema
 from hfdata.parquet.reader import clear_footers
 from hfdata.parquet.root import PartsRoot
+from hfdata.parquet.sidecars import clear_sidecar_cache
 from hfdata.read.aggregate import NO_HOLDING, Agg, Holding, agg_columns, parse_aggs
 from hfdata.read.bins import BinRule, Bins, Side, count_bins, make_bins, parse_bin_rule
 from hfdata.read.fill import Fill, fill_table, parse_fill
 from hfdata.read.frames import OUTPUTS, Output, expand_metadata, to_output
+from hfdata.read.fromrollups import (
+    DEFAULT_RULES,
+    Rollup,
+    choose,
+    resample_rollup,
+    rollup_rows,
+    rollup_span,
+)
 from hfdata.read.lookback import last_before
 from hfdata.read.resample import asof_align, resample_column
 from hfdata.read.rows import time_span, timestamps, variable_rows
@@ -60,8 +73,10 @@ _NUMERIC: Final = ("float", "int")
 
 
 def clear_cache() -> None:
-    """Forget cached footers and parsed log segments (benchmarks use it for cold reads)."""
+    """Forget cached footers, rollup and stats sidecars and parsed log segments
+    (benchmarks use it for cold reads)."""
     clear_footers()
+    clear_sidecar_cache()
     clear_segments()
 
 
@@ -70,10 +85,13 @@ def clear_cache() -> None:
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """The merged, sorted, sliced rows of each requested variable, and its kind."""
+    """The merged, sorted, sliced rows of each requested variable, and its kind; a
+    variable read from its rollups has its rollup over the window in `rolled` instead
+    (and an empty table in `tables`)."""
 
     tables: dict[str, pa.Table]
     kinds: dict[str, Kind | None]
+    rolled: dict[str, pa.Table] = field(default_factory=dict)
 
 
 def load(
@@ -86,9 +104,11 @@ def load(
     *,
     include_log: bool = True,
     with_metadata: bool = False,
+    rollup: Rollup | None = None,
 ) -> Loaded:
     """Merged, stable-sorted rows of each variable in `[lo, last]`, from one consistent
-    snapshot (a listed file that vanished makes the whole read start again)."""
+    snapshot (a listed file that vanished makes the whole read start again). With
+    `rollup`, each variable that has one is read as its rollup over the window."""
 
     def list_files() -> list[VariableFiles]:
         return [
@@ -97,6 +117,8 @@ def load(
         ]
 
     def read_files(listed: list[VariableFiles], locked: bool) -> Loaded:
+        if rollup is not None:
+            return _read_rolled(parts, listed, lo, last, rollup, locked=locked)
         return _read_all(listed, lo, last, with_metadata, locked=locked)
 
     return read_snapshot(root, list_files, read_files)
@@ -110,6 +132,28 @@ def _read_all(
         for f in listing
     }
     return Loaded(tables, {f.name: f.kind for f in listing})
+
+
+def _read_rolled(
+    parts: PartsRoot,
+    listing: list[VariableFiles],
+    lo: int,
+    last: int,
+    rollup: Rollup,
+    *,
+    locked: bool,
+) -> Loaded:
+    """Each variable's rollup over the window, or its rows where it has none."""
+    tables: dict[str, pa.Table] = {}
+    rolled: dict[str, pa.Table] = {}
+    for f in listing:
+        table = rollup_rows(f, parts, lo, last, rollup, locked=locked)
+        if table is None:
+            tables[f.name] = variable_rows(f, lo, last, with_metadata=False, locked=locked)
+        else:
+            rolled[f.name] = table
+            tables[f.name] = table_schema(f.kind).empty_table()
+    return Loaded(tables, {f.name: f.kind for f in listing}, rolled)
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -236,12 +280,15 @@ def read(
     dedupe: Dedupe | None = None,
     include_log: bool = True,
     max_rows: int | None = MAX_ROWS,
+    rollups: bool = True,
 ) -> Any:
     """The rows of `variables` in `[start, end)`, in the shape `Store.read` documents.
 
     Options are checked before any file is read; the rows come from one snapshot
     (`load`); a resample grid is counted against `max_rows` (`_check_rows`) before it
-    is built, on the bins `_grid_spans` chooses; fills come last, per variable.
+    is built, on the bins `_grid_spans` chooses; fills come last, per variable. With
+    `rollups`, a resample that composes from them (`_rollup_for`) reads numeric
+    variables' rollups instead of their points.
     """
     single = isinstance(variables, str)
     names = [variables] if isinstance(variables, str) else list(variables)
@@ -264,6 +311,8 @@ def read(
     tol = _tolerance_ns(tolerance)
     hold = max_hold_ns(max_hold, any(a.method == "twa" for a in aggs))
     lo, last = window(settings, start, end)
+    bounded = start is not None and end is not None
+    rollup = _rollup_for(settings, rule, aggs, dedupe, lo, last, bounded) if rollups else None
     loaded = load(
         root,
         parts,
@@ -273,9 +322,11 @@ def read(
         last,
         include_log=include_log,
         with_metadata=bool(metadata),
+        rollup=rollup,
     )
     tables = {n: _dedupe(t, dedupe) for n, t in loaded.tables.items()}
     kinds = loaded.kinds
+    rolled = loaded.rolled
     if how == "asof" and not single:
         grid, cols = asof_align(
             [(timestamps(tables[n]), tables[n].column("value")) for n in names], tol
@@ -284,8 +335,8 @@ def read(
         json_cols = [n for n in names if kinds[n] == "json"]
     elif rule is not None:
         wide = how == "wide" and not single
-        bounds = (lo, last) if start is not None and end is not None else None
-        spans = _grid_spans(tables, names, bounds, wide=wide)
+        bounds = (lo, last) if bounded else None
+        spans = _grid_spans(tables, rolled, names, bounds, wide=wide)
         _check_rows(spans, rule, resample, max_rows, wide=wide)
         grids = {span: _grid(span, rule) for span in set(spans.values())}
         holdings = _holdings(
@@ -293,11 +344,17 @@ def read(
         )
         if wide:
             common = grids[spans[names[0]]]
-            result = _filled(_wide(tables, kinds, names, aggs, common, holdings), filler)
+            result = _filled(_wide(tables, rolled, kinds, names, aggs, common, holdings), filler)
         else:
             binned = {
                 n: _filled(
-                    _resampled(tables[n], kinds[n], aggs, grids[spans[n]], holdings[n]), filler
+                    _with_ts(
+                        grids[spans[n]].labels,
+                        _columns(
+                            tables[n], rolled.get(n), kinds[n], aggs, grids[spans[n]], holdings[n]
+                        ),
+                    ),
+                    filler,
                 )
                 for n in names
             }
@@ -321,16 +378,42 @@ def _with_ts(ns: npt.NDArray[np.int64], columns: dict[str, Any]) -> pa.Table:
 Span = tuple[int, int] | None  # first and last nanosecond a grid covers; None: no bins
 
 
+def _rollup_for(
+    settings: StoreSettings,
+    rule: BinRule | None,
+    aggs: Sequence[Agg],
+    dedupe: Dedupe | None,
+    lo: int,
+    last: int,
+    bounded: bool,
+) -> Rollup | None:
+    """The rollups a resample reads (None: the points). `dedupe=` reads the points: a
+    rollup counts every row."""
+    if rule is None or dedupe is not None:
+        return None
+    rules: Sequence[str] = getattr(settings, "rollups", DEFAULT_RULES)
+    return choose(rule, aggs, rules, lo, last, bounded=bounded)
+
+
 def _grid_spans(
-    tables: dict[str, pa.Table], names: list[str], bounds: Span, *, wide: bool
+    tables: dict[str, pa.Table],
+    rolled: dict[str, pa.Table],
+    names: list[str],
+    bounds: Span,
+    *,
+    wide: bool,
 ) -> dict[str, Span]:
     """What each variable's bins cover: the window when both `start` and `end` were
-    given, else its first to last point (in wide form, those of all variables)."""
+    given, else its first to last point (in wide form, those of all variables); of a
+    variable read from rollups, its first and last rollup bin (the same bins)."""
     if bounds is not None:
         return dict.fromkeys(names, bounds)
     spans: dict[str, Span] = {}
     for n in names:
-        spans[n] = time_span(tables[n]) if tables[n].num_rows else None
+        if n in rolled:
+            spans[n] = rollup_span(rolled[n])
+        else:
+            spans[n] = time_span(tables[n]) if tables[n].num_rows else None
     if wide:
         known = [s for s in spans.values() if s is not None]
         union = (min(a for a, _ in known), max(b for _, b in known)) if known else None
@@ -393,12 +476,19 @@ def _check_rows(
     )
 
 
-def _resampled(
-    table: pa.Table, kind: Kind | None, aggs: Sequence[Agg], grid: Bins, holding: Holding
-) -> pa.Table:
-    ns = timestamps(table)
-    column = resample_column(ns, table.column("value"), kind, grid, aggs, holding)
-    return _with_ts(grid.labels, column)
+def _columns(
+    table: pa.Table,
+    rolled: pa.Table | None,
+    kind: Kind | None,
+    aggs: Sequence[Agg],
+    grid: Bins,
+    holding: Holding,
+) -> dict[str, pa.Array]:
+    """One variable's aggregated columns on `grid`: from its rollup if it was read as
+    one, else from its points."""
+    if rolled is not None and kind is not None:
+        return resample_rollup(rolled, kind, grid, aggs)
+    return resample_column(timestamps(table), table.column("value"), kind, grid, aggs, holding)
 
 
 def _holdings(
@@ -442,6 +532,7 @@ def _holdings(
 
 def _wide(
     tables: dict[str, pa.Table],
+    rolled: dict[str, pa.Table],
     kinds: dict[str, Kind | None],
     names: list[str],
     aggs: Sequence[Agg],
@@ -452,9 +543,7 @@ def _wide(
     columns: dict[str, Any] = {}
     single = agg_columns(aggs) == ["value"]
     for n in names:
-        cols = resample_column(
-            timestamps(tables[n]), tables[n].column("value"), kinds[n], grid, aggs, holdings[n]
-        )
+        cols = _columns(tables[n], rolled.get(n), kinds[n], aggs, grid, holdings[n])
         for c, arr in cols.items():
             columns[n if single else f"{n}.{c}"] = arr
     return _with_ts(grid.labels, columns)

@@ -324,6 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dedupe", choices=("last", "first"), help="keep one point per timestamp")
     p.add_argument("--no-log", action="store_true", help="Parquet only, skip the log tail")
     p.add_argument(
+        "--no-rollups",
+        action="store_true",
+        help="with --resample: aggregate every point, not the stored rollups",
+    )
+    p.add_argument(
         "--max-rows",
         metavar="N",
         type=_positive_int,
@@ -959,6 +964,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 dedupe=args.dedupe,
                 include_log=not args.no_log,
                 max_rows=args.max_rows,
+                rollups=not args.no_rollups,
             )
         except InvalidArgument as exc:  # named in flags, not keyword arguments
             message = str(exc).splitlines()[0]
