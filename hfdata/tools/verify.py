@@ -58,6 +58,7 @@ from hfdata.parquet.files import KIND_SCHEMAS, has_kind_schema
 from hfdata.parquet.local import LocalRoot
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.roots import open_root
+from hfdata.report.quality import quality_warnings
 from hfdata.settings import (
     FORMAT_VERSION,
     SETTINGS_FILE,
@@ -220,6 +221,9 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
     for name, listing in sorted(listings.items()):
         findings.extend(_check_variable(root, name, listing, settings.partition, compacting))
     findings.extend(_check_quarantine(root))
+    findings.extend(
+        Finding("warning", m) for m in quality_warnings(root, parts, settings, sorted(listings))
+    )
     if not listings:
         findings.append(Finding("ok", "the store holds no variables yet"))
     return findings
