@@ -40,6 +40,8 @@ COMMANDS = (
     "read",
     "asof",
     "upgrade",
+    "summary",
+    "gaps",
     "verify",
     "demo",
 )

@@ -21,10 +21,9 @@ import pandas as pd
 from hfdata.errors import InvalidArgument
 from hfdata.layout import validate_name
 from hfdata.parquet.root import PartsRoot
-from hfdata.read.events import duration_ns
 from hfdata.read.query import window
 from hfdata.read.snapshot import variable_names
-from hfdata.report.gaps import iter_gaps, min_gap_ns
+from hfdata.report.gaps import duration_arg, iter_gaps, min_gap_ns
 from hfdata.report.merge import merge
 from hfdata.report.pieces import Pieces, with_pieces
 from hfdata.settings import StoreSettings
@@ -78,11 +77,11 @@ def coverage(
 ) -> pd.DataFrame:
     """The coverage of `variables` (default: every one) in bins of `freq`, wide: a row per
     bin (index `bin`, its start), a column per variable."""
-    step = duration_ns(freq, "freq")
+    step = duration_arg(freq, "freq")
     if step == 0:
         raise InvalidArgument("freq must be a positive duration, e.g. '1h'", argument="freq")
     if min_gap is not None:
-        duration_ns(min_gap, "min_gap")
+        duration_arg(min_gap, "min_gap")
     lo, last = window(settings, start, end)
     if variables is None:
         names = variable_names(root, parts)

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hfdata.errors import InvalidArgument
 from hfdata.layout import validate_name
 from hfdata.parquet.root import PartsRoot
 from hfdata.read.events import duration_ns
@@ -30,16 +31,24 @@ from hfdata.report.merge import Merged, merge
 from hfdata.report.pieces import Piece, Pieces, with_pieces
 from hfdata.settings import StoreSettings
 
-__all__ = ["GAP_FACTOR", "gap_totals", "gaps", "iter_gaps", "min_gap_ns"]
+__all__ = ["GAP_FACTOR", "duration_arg", "gap_totals", "gaps", "iter_gaps", "min_gap_ns"]
 
 GAP_FACTOR: Final = 10  # the default min_gap: this many median intervals
+
+
+def duration_arg(value: Any, argument: str) -> int:
+    """A non-negative duration in ns, or `InvalidArgument` with `.argument` set."""
+    try:
+        return duration_ns(value, argument)
+    except InvalidArgument as exc:
+        raise InvalidArgument(str(exc), argument=argument) from exc
 
 
 def min_gap_ns(min_gap: Any, merged: Merged) -> int | None:
     """`min_gap` in ns: as given, else `GAP_FACTOR` x the median interval (None: the
     variable has fewer than two distinct timestamps, so no gaps)."""
     if min_gap is not None:
-        return duration_ns(min_gap, "min_gap")
+        return duration_arg(min_gap, "min_gap")
     if merged.median_interval is None:
         return None
     return GAP_FACTOR * merged.median_interval
@@ -122,7 +131,7 @@ def gaps(
     validate_name(variable)
     lo, last = window(settings, start, end)
     if min_gap is not None:
-        duration_ns(min_gap, "min_gap")  # checked before any reading
+        duration_arg(min_gap, "min_gap")  # checked before any reading
 
     def found(pieces: Pieces) -> list[tuple[int, int]]:
         floor = min_gap_ns(min_gap, merge(pieces.pieces))

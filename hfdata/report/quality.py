@@ -35,13 +35,13 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from hfdata.errors import InvalidArgument
+from hfdata.errors import HfdataError, InvalidArgument
 from hfdata.kinds import Kind
 from hfdata.layout import validate_name
 from hfdata.parquet.root import PartsRoot
 from hfdata.parquet.stats import FileStats
-from hfdata.read.events import duration_ns
 from hfdata.read.snapshot import variable_names
+from hfdata.report.gaps import duration_arg
 from hfdata.report.merge import Merged, merge
 from hfdata.report.pieces import Piece, Pieces, with_pieces
 from hfdata.settings import StoreSettings
@@ -91,9 +91,9 @@ class QualityOptions:
         now: Any = None,
         checks: Sequence[str] | None = None,
     ) -> None:
-        self.stuck_for = duration_ns(stuck_for, "stuck_for")
-        self.nan_run = duration_ns(nan_run, "nan_run")
-        self.far_future = duration_ns(far_future, "far_future")
+        self.stuck_for = duration_arg(stuck_for, "stuck_for")
+        self.nan_run = duration_arg(nan_run, "nan_run")
+        self.far_future = duration_arg(far_future, "far_future")
         self.max_span = _span_ns(max_span)
         if isinstance(spike_z, bool) or not isinstance(spike_z, int | float) or spike_z <= 0:
             raise InvalidArgument(
@@ -122,7 +122,7 @@ def _span_ns(value: Any) -> int:
         years = _YEARS.match(value)
         if years:
             return round(float(years[1]) * _YEAR_NS)
-    return duration_ns(value, "max_span")
+    return duration_arg(value, "max_span")
 
 
 def quality(
@@ -389,12 +389,16 @@ def quality_warnings(
     """`hfdata verify`'s quality warnings: per variable and check (`VERIFY_CHECKS`, the
     default thresholds), how many findings and the first one."""
     options = QualityOptions(settings, checks=VERIFY_CHECKS)
-    frame = quality(root, parts, settings, variables, options)
     out: list[str] = []
-    for (name, check), rows in frame.groupby(["variable", "check"], sort=False):
-        first = rows.iloc[0]
-        more = f" ({len(rows):,} findings; Store.quality lists them)" if len(rows) > 1 else ""
-        out.append(
-            f"{name}: {check} from {first['start']} to {first['end']}: {first['detail']}{more}"
-        )
+    for variable in variables:
+        try:
+            frame = quality(root, parts, settings, [variable], options)
+        except (HfdataError, OSError, pa.ArrowException):
+            continue  # an unreadable variable: verify reports why as an error itself
+        for (name, check), rows in frame.groupby(["variable", "check"], sort=False):
+            first = rows.iloc[0]
+            more = f" ({len(rows):,} findings; Store.quality lists them)" if len(rows) > 1 else ""
+            out.append(
+                f"{name}: {check} from {first['start']} to {first['end']}: {first['detail']}{more}"
+            )
     return out
