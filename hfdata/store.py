@@ -1229,7 +1229,7 @@ class Store:
         self._writer.flush_for_readers()
         return _info.info(self.root, self.parts, self.settings, variable)
 
-    def summary(self, variables: list[str] | None = None) -> pd.DataFrame:
+    def summary(self, variables: str | list[str] | None = None) -> pd.DataFrame:
         """One row per variable: counts, time range, extremes, duplicates, sampling, gaps.
 
         Merged from the statistics kept for each Parquet file (written at compaction
@@ -1240,8 +1240,9 @@ class Store:
 
         Parameters
         ----------
-        variables : list of str, optional
-            The variables, in this order. Default None: every variable, sorted.
+        variables : str or list of str, optional
+            One variable, or several in this order. Default None: every variable,
+            sorted.
 
         Returns
         -------
@@ -1324,7 +1325,7 @@ class Store:
 
     def coverage(
         self,
-        variables: list[str] | None = None,
+        variables: str | list[str] | None = None,
         start: Any = None,
         end: Any = None,
         *,
@@ -1340,8 +1341,8 @@ class Store:
 
         Parameters
         ----------
-        variables : list of str, optional
-            The variables. Default None: every variable.
+        variables : str or list of str, optional
+            One variable or several. Default None: every variable.
         start, end : timestamp, optional
             The bins' range. Default: the variables' first point to their last.
         freq : str or timedelta, default "1h"
@@ -1387,7 +1388,7 @@ class Store:
 
     def quality(
         self,
-        variables: list[str] | None = None,
+        variables: str | list[str] | None = None,
         *,
         stuck_for: Any = "1h",
         spike_z: float = 8.0,
@@ -1406,8 +1407,8 @@ class Store:
 
         Parameters
         ----------
-        variables : list of str, optional
-            The variables. Default None: every variable.
+        variables : str or list of str, optional
+            One variable or several. Default None: every variable.
         stuck_for : str or timedelta, default "1h"
             "stuck": one value (float and int kinds) repeated by consecutive rows for
             longer than this, from the first row to the last.

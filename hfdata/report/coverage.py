@@ -19,13 +19,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from hfdata.errors import InvalidArgument
-from hfdata.layout import validate_name
 from hfdata.parquet.root import PartsRoot
 from hfdata.read.query import window
-from hfdata.read.snapshot import variable_names
 from hfdata.report.gaps import duration_arg, iter_gaps, min_gap_ns
 from hfdata.report.merge import merge
-from hfdata.report.pieces import Pieces, with_pieces
+from hfdata.report.pieces import Pieces, names_of, with_pieces
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN
 
@@ -68,7 +66,7 @@ def coverage(
     root: Path,
     parts: PartsRoot,
     settings: StoreSettings,
-    variables: Sequence[str] | None = None,
+    variables: str | Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
     *,
@@ -83,10 +81,7 @@ def coverage(
     if min_gap is not None:
         duration_arg(min_gap, "min_gap")
     lo, last = window(settings, start, end)
-    if variables is None:
-        names = variable_names(root, parts)
-    else:
-        names = [validate_name(v) for v in variables]
+    names = names_of(root, parts, variables)
     found = [with_pieces(root, parts, settings, n, lambda p: _covered(p, min_gap)) for n in names]
     firsts = [f for _, f, _ in found if f is not None]
     lasts = [x for _, _, x in found if x is not None]

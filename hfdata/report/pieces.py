@@ -34,16 +34,17 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from hfdata.kinds import Kind
+from hfdata.layout import validate_name
 from hfdata.log.parse import table_schema
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.stats import FileStats, file_stats
 from hfdata.read.files import file_size, read_one
 from hfdata.read.rows import merge_sorted, tail_rows, timestamps
-from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
+from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot, variable_names
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN
 
-__all__ = ["Piece", "Pieces", "gap_threshold_ns", "load_stats", "with_pieces"]
+__all__ = ["Piece", "Pieces", "gap_threshold_ns", "load_stats", "names_of", "with_pieces"]
 
 _COLUMNS: Final = ("timestamp", "value")
 _Used = TypeVar("_Used")
@@ -83,6 +84,15 @@ def gap_threshold_ns(settings: StoreSettings) -> int | None:
     if isinstance(threshold, timedelta):
         return int(threshold / timedelta(microseconds=1)) * 1000
     return int(threshold)
+
+
+def names_of(root: Path, parts: PartsRoot, variables: str | Sequence[str] | None) -> list[str]:
+    """The variables a report covers: one name, several (checked, duplicates dropped) or,
+    for None, every variable in the store."""
+    if variables is None:
+        return variable_names(root, parts)
+    names = [variables] if isinstance(variables, str) else list(variables)
+    return list(dict.fromkeys(validate_name(v) for v in names))
 
 
 def load_stats(parts: PartsRoot, files: Sequence[PartFile]) -> dict[str, FileStats | None]:

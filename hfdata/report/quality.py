@@ -37,13 +37,11 @@ import pyarrow as pa
 
 from hfdata.errors import HfdataError, InvalidArgument
 from hfdata.kinds import Kind
-from hfdata.layout import validate_name
 from hfdata.parquet.root import PartsRoot
 from hfdata.parquet.stats import FileStats
-from hfdata.read.snapshot import variable_names
 from hfdata.report.gaps import duration_arg
 from hfdata.report.merge import Merged, merge
-from hfdata.report.pieces import Piece, Pieces, with_pieces
+from hfdata.report.pieces import Piece, Pieces, names_of, with_pieces
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import format_ns, to_ns
 
@@ -129,13 +127,11 @@ def quality(
     root: Path,
     parts: PartsRoot,
     settings: StoreSettings,
-    variables: Sequence[str] | None,
+    variables: str | Sequence[str] | None,
     options: QualityOptions,
 ) -> pd.DataFrame:
     """The findings of `variables` (default: every one), a variable at a time."""
-    names = (
-        variable_names(root, parts) if variables is None else [validate_name(v) for v in variables]
-    )
+    names = names_of(root, parts, variables)
     found: list[Finding] = []
     for name in names:
         found.extend(

@@ -30,12 +30,10 @@ from typing import Any, Final
 
 import pandas as pd
 
-from hfdata.layout import validate_name
 from hfdata.parquet.root import PartsRoot
-from hfdata.read.snapshot import variable_names
 from hfdata.report.gaps import gap_totals, min_gap_ns
 from hfdata.report.merge import merge
-from hfdata.report.pieces import Pieces, with_pieces
+from hfdata.report.pieces import Pieces, names_of, with_pieces
 from hfdata.settings import StoreSettings
 
 __all__ = ["COLUMNS", "summary", "summary_row"]
@@ -131,13 +129,10 @@ def summary(
     root: Path,
     parts: PartsRoot,
     settings: StoreSettings,
-    variables: Sequence[str] | None = None,
+    variables: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The summary of `variables` (default: every variable), indexed by `variable`."""
-    if variables is None:
-        names = variable_names(root, parts)
-    else:
-        names = [validate_name(v) for v in variables]
+    names = names_of(root, parts, variables)
     rows = [with_pieces(root, parts, settings, name, summary_row) for name in names]
     index = pd.Index(names, name="variable", dtype=object)
     return pd.DataFrame(

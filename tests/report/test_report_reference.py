@@ -19,6 +19,8 @@ from reportref import ref_coverage, ref_gaps, ref_runs, ref_spikes, ref_summary,
 
 import hfdata
 from hfdata.parquet import stats as stats_module
+from hfdata.parquet.stats import FileStats, file_stats
+from hfdata.report import pieces as pieces_module
 
 BASE = pd.Timestamp("2026-11-25T22:58:00", tz="UTC").value
 SECOND = 1_000_000_000
@@ -166,3 +168,43 @@ def test_reports_with_sketches_and_truncated_lists(scenario: list[tuple[Batch, s
         ):
             points = fill(store, scenario)
             check_all(store, points, exact=False)
+
+
+def stored_stats(threshold: int | None) -> Any:
+    """A `load_stats` that finds every file's sidecar, as compaction writes it (JSON round
+    trip, the store's `gap_threshold`)."""
+
+    def load(parts: Any, files: Any) -> dict[str, FileStats | None]:
+        out: dict[str, FileStats | None] = {}
+        for f in files:
+            table = f.root.parquet_file(f).read(columns=["timestamp", "value"])
+            ns = np.asarray(table.column("timestamp").cast("int64").to_numpy())
+            values = table.column("value").combine_chunks()
+            out[f.rel] = FileStats.from_json(file_stats(ns, values, "float", threshold).to_json())
+        return out
+
+    return load
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    scenario=scenarios(),
+    threshold=st.sampled_from([None, 0, 5 * SECOND, 3_600 * SECOND]),
+    tiny=st.booleans(),
+)
+def test_reports_from_stats_sidecars(
+    scenario: list[tuple[Batch, str]], threshold: int | None, tiny: bool
+) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pieces_module, "load_stats", stored_stats(threshold))
+        mp.setattr(pieces_module, "gap_threshold_ns", lambda settings: threshold)
+        if tiny:
+            mp.setattr(stats_module, "EXACT_INTERVALS", 1)
+            mp.setattr(stats_module, "QUANTILES", 4)
+            mp.setattr(stats_module, "MAX_LISTED", 1)
+        with (
+            tempfile.TemporaryDirectory() as d,
+            hfdata.open_store(Path(d) / "s", partition="hour") as store,
+        ):
+            points = fill(store, scenario)
+            check_all(store, points, exact=not tiny)
