@@ -39,6 +39,10 @@ from hfdata.read import query as _query
 from hfdata.read import scan as _scan
 from hfdata.read import snapshot as _snapshot
 from hfdata.read.query import MAX_ROWS
+from hfdata.report import coverage as _coverage
+from hfdata.report import gaps as _gaps
+from hfdata.report import quality as _quality
+from hfdata.report import summary as _summary
 from hfdata.settings import (
     FORMAT_VERSION,
     SETTINGS_FILE,
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import dask.dataframe as dd
+    import pandas as pd
     import polars as pl
 
     from hfdata.compact.batch import CompactionReport
@@ -1242,6 +1247,247 @@ class Store:
         self._check_open()
         self._writer.flush_for_readers()
         return _info.info(self.root, self.parts, self.settings, variable)
+
+    def summary(self, variables: str | list[str] | None = None) -> pd.DataFrame:
+        """One row per variable: counts, time range, extremes, duplicates, sampling, gaps.
+
+        Merged from the statistics kept for each Parquet file (written at compaction
+        and optimize) and the log tail parsed as `read` parses it, never from a scan of
+        every point: a file without stats (written before they existed) is computed
+        from its points, and files whose time spans overlap (late data not yet
+        optimized) are read as points, those files only.
+
+        Parameters
+        ----------
+        variables : str or list of str, optional
+            One variable, or several in this order. Default None: every variable,
+            sorted.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by `variable`, columns: `kind`; `rows`, `parquet_rows`,
+            `log_rows`; `first`, `last` (UTC); `min`, `max` (numeric kinds, bools as
+            0/1), `mean`, `last_value` (the last value that is not missing);
+            `nan_count` (missing values); `duplicate_timestamps` (rows repeating an
+            earlier timestamp); `conflicting_duplicates` (timestamps holding more than
+            one distinct value); `median_interval` (between consecutive distinct
+            timestamps; approximate, by a quantile sketch, for a file with more than
+            4,096 distinct intervals); `gap_count` and `longest_gap` (intervals longer
+            than 10x the median interval); `coverage` (the share of `[first, last]`
+            not inside such a gap); `parquet_bytes`, `log_bytes` (pending segments).
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            A name breaks the naming rules.
+        VariableNotFound
+            A variable is not in the store.
+
+        Examples
+        --------
+        >>> store.summary()[["rows", "first", "last", "gap_count", "coverage"]]
+        """
+        self._check_open()
+        self._writer.flush_for_readers()
+        return _summary.summary(self.root, self.parts, self.settings, variables)
+
+    def gaps(
+        self, variable: str, start: Any = None, end: Any = None, *, min_gap: Any = None
+    ) -> pd.DataFrame:
+        """The stretches of time without points of one variable.
+
+        A gap is an interval between consecutive distinct timestamps longer than
+        `min_gap`. Found from the per-file statistics; a file whose statistics do not
+        list every gap that long is read.
+
+        Parameters
+        ----------
+        variable : str
+            The variable.
+        start, end : timestamp, optional
+            Only the gaps reaching into `[start, end)` (listed whole).
+        min_gap : str or timedelta, optional
+            The shortest interval that is a gap ("5min", a timedelta). Default None:
+            10x the variable's median interval (`summary`'s `median_interval`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A row per gap in time order: `start` (the last point before it), `end`
+            (the first point after it), both UTC, and `duration` (Timedelta).
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            `variable` breaks the naming rules.
+        VariableNotFound
+            The store has no such variable.
+        InvalidTimestamp
+            `start` or `end` cannot be read as a timestamp.
+        InvalidArgument
+            `min_gap` is not a non-negative duration.
+
+        Examples
+        --------
+        >>> store.gaps("sensor_temp", min_gap="5min")
+        """
+        self._check_open()
+        self._writer.flush_for_readers()
+        return _gaps.gaps(
+            self.root, self.parts, self.settings, variable, start, end, min_gap=min_gap
+        )
+
+    def coverage(
+        self,
+        variables: str | list[str] | None = None,
+        start: Any = None,
+        end: Any = None,
+        *,
+        freq: Any = "1h",
+        min_gap: Any = None,
+    ) -> pd.DataFrame:
+        """The share of each time bin that each variable covers (0 to 1).
+
+        Covered time is inside the variable's `[first, last]` and not inside a gap
+        (see `gaps`). Bins are `freq` long on a grid anchored at the epoch, from the
+        bin holding `start` to the one holding the instant before `end`; a share is of
+        the whole bin.
+
+        Parameters
+        ----------
+        variables : str or list of str, optional
+            One variable or several. Default None: every variable.
+        start, end : timestamp, optional
+            The bins' range. Default: the variables' first point to their last.
+        freq : str or timedelta, default "1h"
+            The bins' length.
+        min_gap : str or timedelta, optional
+            As `gaps`' (default: 10x each variable's median interval).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Wide: indexed by `bin` (each bin's start, UTC), a float64 column per
+            variable.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            A name breaks the naming rules.
+        VariableNotFound
+            A variable is not in the store.
+        InvalidTimestamp
+            `start` or `end` cannot be read as a timestamp.
+        InvalidArgument
+            `freq` is not a positive duration or `min_gap` not a duration.
+
+        Examples
+        --------
+        >>> store.coverage(freq="1D").mean()
+        """
+        self._check_open()
+        self._writer.flush_for_readers()
+        return _coverage.coverage(
+            self.root,
+            self.parts,
+            self.settings,
+            variables,
+            start,
+            end,
+            freq=freq,
+            min_gap=min_gap,
+        )
+
+    def quality(
+        self,
+        variables: str | list[str] | None = None,
+        *,
+        stuck_for: Any = "1h",
+        spike_z: float = 8.0,
+        spike_window: int = 31,
+        nan_run: Any = "10min",
+        far_future: Any = "1D",
+        max_span: Any = "50y",
+        now: Any = None,
+        checks: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """Findings about data that is stored consistently but looks wrong.
+
+        Runs, conflicts and times come from the per-file statistics; spikes read the
+        points, a partition (or the log tail) at a time. `hfdata verify` reports the
+        same findings as warnings.
+
+        Parameters
+        ----------
+        variables : str or list of str, optional
+            One variable or several. Default None: every variable.
+        stuck_for : str or timedelta, default "1h"
+            "stuck": one value (float and int kinds) repeated by consecutive rows for
+            longer than this, from the first row to the last.
+        spike_z : float, default 8.0
+            "spike": a value whose distance to the centred rolling median of
+            `spike_window` values is more than `spike_z` robust scales (1.4826 x the
+            rolling median of those distances); missing values are skipped, and a
+            window where most values equal their median has no scale (no spike).
+        spike_window : int, default 31
+            The rolling windows' length in values (at least 3).
+        nan_run : str or timedelta, default "10min"
+            "nan_run": consecutive missing values (null or NaN) for longer than this.
+        far_future : str or timedelta, default "1D"
+            "far_future": points dated more than this after `now`.
+        max_span : str or timedelta, default "50y"
+            "long_span": the first and last point further apart than this ("50y" is
+            50 Julian years). Also "before_1970" (points dated before 1970) and
+            "conflicting_duplicates" (timestamps holding different values; the count,
+            `start`/`end` NaT) are checked.
+        now : timestamp, optional
+            The present, for "far_future". Default: the clock.
+        checks : list of str, optional
+            Only these checks ("stuck", "spike", "nan_run", "conflicting_duplicates",
+            "before_1970", "far_future", "long_span"). Default: all.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A row per finding: `variable`, `check`, `start`, `end` (UTC) and `detail`
+            (text), by variable, then check, then time.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            A name breaks the naming rules.
+        VariableNotFound
+            A variable is not in the store.
+        InvalidArgument
+            A threshold is out of range or a check unknown; `.argument` names it.
+
+        Examples
+        --------
+        >>> store.quality(stuck_for="10min", checks=["stuck", "spike"])
+        """
+        self._check_open()
+        options = _quality.QualityOptions(
+            self.settings,
+            stuck_for=stuck_for,
+            spike_z=spike_z,
+            spike_window=spike_window,
+            nan_run=nan_run,
+            far_future=far_future,
+            max_span=max_span,
+            now=now,
+            checks=checks,
+        )
+        self._writer.flush_for_readers()
+        return _quality.quality(self.root, self.parts, self.settings, variables, options)
 
     def to_dask(
         self,

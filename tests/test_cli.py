@@ -41,6 +41,8 @@ COMMANDS = (
     "asof",
     "features",
     "upgrade",
+    "summary",
+    "gaps",
     "verify",
     "demo",
 )

@@ -41,7 +41,7 @@ from hfdata.read.fill import FILLS
 from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store, upgrade_store
 from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules, to_ns
-from hfdata.tools import featurescmd
+from hfdata.tools import featurescmd, reportcmd
 from hfdata.tools.views import text_table
 
 if TYPE_CHECKING:
@@ -377,6 +377,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir", metavar="DIR", type=Path)
     _progress_option(p)
+    _storage_option(p)
+
+    p = command("summary", reportcmd.SUMMARY, _cmd_summary)
+    reportcmd.add_summary_arguments(p)
+    _storage_option(p)
+
+    p = command("gaps", reportcmd.GAPS, _cmd_gaps)
+    reportcmd.add_gaps_arguments(p)
     _storage_option(p)
 
     p = command("verify", "check the log and Parquet against each other", _cmd_verify)
@@ -1050,6 +1058,16 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
         f"{report.seconds:.2f} s"
     )
     return OK
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    with _existing(args.dir, **_remote(args)) as store:
+        return reportcmd.run_summary(store, args)
+
+
+def _cmd_gaps(args: argparse.Namespace) -> int:
+    with _existing(args.dir, **_remote(args)) as store:
+        return reportcmd.run_gaps(store, args)
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:

@@ -70,6 +70,7 @@ from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.roots import open_root
 from hfdata.parquet.sidecars import ROLLUPS_DIR, STATS_DIR, data_rel, decode_rollup
 from hfdata.parquet.stats import FileStats
+from hfdata.report.quality import quality_warnings
 from hfdata.settings import (
     FORMAT_VERSION,
     SETTINGS_FILE,
@@ -234,6 +235,9 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
         findings.extend(_check_variable(root, name, listing, settings.partition, compacting))
     findings.extend(_check_quarantine(root))
     findings.extend(_check_sidecars(parts, settings, listings))
+    findings.extend(
+        Finding("warning", m) for m in quality_warnings(root, parts, settings, sorted(listings))
+    )
     if not listings:
         findings.append(Finding("ok", "the store holds no variables yet"))
     return findings
