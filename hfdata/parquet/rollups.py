@@ -81,15 +81,17 @@ def build(ns: npt.NDArray[np.int64], values: pa.Array, kind: Kind, resolution: i
     every = bool(valid.all())  # the common case: no pass masks the missing values
     count = rows if every else np.add.reduceat(valid.astype(np.int64), starts)
     zeroed = x if every else np.where(valid, x, 0)
-    total = np.add.reduceat(zeroed, starts)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = np.add.reduceat(zeroed, starts)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         # floats: the same sum as `total`; ints: a float sum beside the exact one
         floats = total if kind == "float" else np.add.reduceat(np.where(valid, xf, 0.0), starts)
         mean = floats / count
-    dev = xf - np.repeat(mean, rows)
-    if not every:
-        dev = np.where(valid, dev, 0.0)
-    m2 = np.add.reduceat(dev * dev, starts)
+    with np.errstate(invalid="ignore", over="ignore"):  # infinities give inf/NaN, quietly
+        dev = xf - np.repeat(mean, rows)
+        if not every:
+            dev = np.where(valid, dev, 0.0)
+        m2 = np.add.reduceat(dev * dev, starts)
     if kind == "float":
         low = np.fmin.reduceat(x, starts)
         high = np.fmax.reduceat(x, starts)
