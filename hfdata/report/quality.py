@@ -353,7 +353,7 @@ def _spikes(pieces: Sequence[Piece], options: QualityOptions) -> list[tuple[int,
                     (
                         int(buf_ns[i]),
                         f"value {buf_x[i]:g} against a rolling median of {median[i]:g} "
-                        f"(robust z {residual[i] / scale[i]:.1f})",
+                        f"(robust z {residual[i] / scale[i]:.3g})",
                     )
                 )
 
