@@ -1421,8 +1421,9 @@ class Store:
         """Findings about data that is stored consistently but looks wrong.
 
         Runs, conflicts and times come from the per-file statistics; spikes read the
-        points, a partition (or the log tail) at a time. `hfdata verify` reports the
-        same findings as warnings.
+        points, a partition (or the log tail) at a time. `hfdata verify` warns of
+        stuck values, spikes and NaN runs through this (its default thresholds) and
+        checks times and conflicts itself.
 
         Parameters
         ----------

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "is_quality",
     "ref_coverage",
     "ref_gaps",
     "ref_runs",
@@ -117,3 +118,8 @@ def ref_spikes(s: pd.Series, window: int, z: float) -> list[int]:
     scale = 1.4826 * r.abs().rolling(window, center=True, min_periods=1).median()
     hit = (scale > 0) & (r.abs() / scale > z)
     return [int(t) for t in _ns(valid)[hit.to_numpy()]]
+
+
+def is_quality(message: str) -> bool:
+    """A `verify` warning of Store.quality's checks (stuck values, spikes, NaN runs)."""
+    return any(f": {check} from " in message for check in ("stuck", "spike", "nan_run"))

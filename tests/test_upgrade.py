@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from cliutil import hfdata_cli
 from format1 import assert_reads_equal, expected_reads, extract, point_shared_roots, reads
+from reportref import is_quality
 
 import hfdata
 from hfdata.parquet.files import KIND_SCHEMAS
@@ -69,7 +70,8 @@ def test_local_store_upgrades_and_reads_equal(format1: Path) -> None:
         "variable=status",
     ]
     assert not (root / "_journal" / "upgrade.plan").exists()
-    assert [f for f in verify(root) if f.level != "ok"] == []
+    # the fixture's "count" alternates +-2**53: Store.quality's spikes, warned of
+    assert [f for f in verify(root) if f.level != "ok" and not is_quality(f.message)] == []
 
 
 def test_upgrade_twice_changes_nothing(format1: Path) -> None:
@@ -101,7 +103,11 @@ def test_shared_root_upgrades_each_store_its_own_files(format1: Path) -> None:
     findings = verify(format1 / "shared_b")
     assert [f for f in findings if f.level == "error"] == []
     # what is left is the data's own: the two stores wrote some equal timestamps
-    assert all("hold different values" in f.message for f in findings if f.level == "warning")
+    assert all(
+        "hold different values" in f.message or is_quality(f.message)
+        for f in findings
+        if f.level == "warning"
+    )
 
 
 def test_cli_upgrade(format1: Path) -> None:

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from cliutil import hfdata_cli
+from reportref import is_quality
 
 import hfdata
 from hfdata.locks import COMPACT_LOCK, flock
@@ -304,8 +305,3 @@ def test_verify_checks_plausibility_one_partition_at_a_time(
         "x: 5 timestamps hold different values (e.g. 2026-11-20T12:00:01Z: 1.0 and 2.0); "
         "read(dedupe='last'|'first') or 'hfdata optimize --dedupe' keeps one point per timestamp"
     ]
-
-
-def is_quality(message: str) -> bool:
-    """A warning of Store.quality's checks (stuck values, spikes, NaN runs)."""
-    return any(f": {check} from " in message for check in ("stuck", "spike", "nan_run"))

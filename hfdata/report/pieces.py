@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -36,6 +35,7 @@ import pyarrow as pa
 from hfdata.kinds import Kind
 from hfdata.layout import validate_name
 from hfdata.log.parse import table_schema
+from hfdata.parquet import sidecars
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.stats import FileStats, file_stats
 from hfdata.read.files import file_size, read_one
@@ -77,13 +77,9 @@ class Pieces:
 
 
 def gap_threshold_ns(settings: StoreSettings) -> int | None:
-    """The store's `gap_threshold` in ns, or None (each file's floor: 10x its median)."""
-    threshold = getattr(settings, "gap_threshold", None)
-    if threshold is None:
-        return None
-    if isinstance(threshold, timedelta):
-        return int(threshold / timedelta(microseconds=1)) * 1000
-    return int(threshold)
+    """The store's `gap_threshold` in ns (what its files' stats used), or None (each
+    file's floor: 10x its median interval)."""
+    return settings.gap_threshold_ns
 
 
 def names_of(root: Path, parts: PartsRoot, variables: str | Sequence[str] | None) -> list[str]:
@@ -97,12 +93,7 @@ def names_of(root: Path, parts: PartsRoot, variables: str | Sequence[str] | None
 
 def load_stats(parts: PartsRoot, files: Sequence[PartFile]) -> dict[str, FileStats | None]:
     """Each file's stats sidecar, None where it has none (computed from its points)."""
-    try:
-        from hfdata.parquet import sidecars  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:  # the sidecar storage is not there yet: every file is computed
-        return {f.rel: None for f in files}
-    loaded: dict[str, FileStats | None] = sidecars.load_stats(parts, files)
-    return loaded
+    return sidecars.load_stats(parts, files)
 
 
 def with_pieces(

@@ -347,15 +347,17 @@ def _spikes(pieces: Sequence[Piece], options: QualityOptions) -> list[tuple[int,
 
     def score(upto: int) -> None:
         median, residual, scale = _scores(buf_x, window)
-        for i in range(done, upto):
-            if scale[i] > 0 and abs(residual[i]) / scale[i] > z:
-                out.append(
-                    (
-                        int(buf_ns[i]),
-                        f"value {buf_x[i]:g} against a rolling median of {median[i]:g} "
-                        f"(robust z {residual[i] / scale[i]:.1f})",
-                    )
+        r, sc = residual[done:upto], scale[done:upto]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hits = np.flatnonzero((sc > 0) & (np.abs(r) / sc > z)) + done
+        for i in hits.tolist():
+            out.append(
+                (
+                    int(buf_ns[i]),
+                    f"value {buf_x[i]:g} against a rolling median of {median[i]:g} "
+                    f"(robust z {residual[i] / scale[i]:.3g})",
                 )
+            )
 
     for piece in pieces:
         ns, values = piece.load()

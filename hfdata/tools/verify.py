@@ -19,6 +19,9 @@ wrong, usually timestamps parsed with the wrong rule): a variable whose points s
 more than 50 years, points before 1970 or more than a day in the future, and
 timestamps holding different values. These are checked one partition at a time
 (its Parquet files plus its points in the log tail), never the whole variable at once.
+Stuck values, spikes and long NaN runs are `Store.quality`'s findings
+(`hfdata.report.quality.quality_warnings`, its default thresholds), one line per
+variable and check.
 
 The Parquet files are those the store's `PartsRoot` lists, as hfdata's readers see
 them: with a `parquet_root` elsewhere (an object store), the live set of the commit

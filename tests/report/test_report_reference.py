@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,14 +146,22 @@ def check_all(store: hfdata.Store, points: list[tuple[int, float]], exact: bool)
 
 
 @settings(max_examples=30, deadline=None)
-@given(scenario=scenarios())
-def test_reports_equal_pandas(scenario: list[tuple[Batch, str]]) -> None:
-    with (
-        tempfile.TemporaryDirectory() as d,
-        hfdata.open_store(Path(d) / "s", partition="hour") as store,
-    ):
-        points = fill(store, scenario)
-        check_all(store, points, exact=True)
+@given(scenario=scenarios(), with_sidecars=st.booleans())
+def test_reports_equal_pandas(scenario: list[tuple[Batch, str]], with_sidecars: bool) -> None:
+    """With the stats sidecars compaction writes, and without (every file computed)."""
+    with pytest.MonkeyPatch.context() as mp:
+        if not with_sidecars:
+            mp.setattr(
+                pieces_module,
+                "load_stats",
+                lambda parts, files: dict.fromkeys((f.rel for f in files), None),
+            )
+        with (
+            tempfile.TemporaryDirectory() as d,
+            hfdata.open_store(Path(d) / "s", partition="hour") as store,
+        ):
+            points = fill(store, scenario)
+            check_all(store, points, exact=True)
 
 
 @settings(max_examples=20, deadline=None)
@@ -189,7 +198,7 @@ def stored_stats(threshold: int | None) -> Any:
 @settings(max_examples=25, deadline=None)
 @given(
     scenario=scenarios(),
-    threshold=st.sampled_from([None, 0, 5 * SECOND, 3_600 * SECOND]),
+    threshold=st.sampled_from([None, 1_000, 5 * SECOND, 3_600 * SECOND]),
     tiny=st.booleans(),
 )
 def test_reports_from_stats_sidecars(
@@ -197,14 +206,19 @@ def test_reports_from_stats_sidecars(
 ) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pieces_module, "load_stats", stored_stats(threshold))
-        mp.setattr(pieces_module, "gap_threshold_ns", lambda settings: threshold)
         if tiny:
             mp.setattr(stats_module, "EXACT_INTERVALS", 1)
             mp.setattr(stats_module, "QUANTILES", 4)
             mp.setattr(stats_module, "MAX_LISTED", 1)
         with (
             tempfile.TemporaryDirectory() as d,
-            hfdata.open_store(Path(d) / "s", partition="hour") as store,
+            hfdata.open_store(
+                Path(d) / "s",
+                partition="hour",
+                gap_threshold=None
+                if threshold is None
+                else timedelta(microseconds=threshold // 1000),
+            ) as store,
         ):
             points = fill(store, scenario)
             check_all(store, points, exact=not tiny)
