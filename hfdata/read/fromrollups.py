@@ -177,8 +177,9 @@ def rollup_rows(
             for r in edges
         ]  # in time order
         sources.extend([*cut[:1], stored, *cut[1:]])
-    tail = tail_rows(files, lo, last, with_metadata=False, locked=locked)
-    sources.append(_built(tail, kind, size))
+    if files.segments:
+        tail = tail_rows(files, lo, last, with_metadata=False, locked=locked)
+        sources.append(_built(tail, kind, size))
     present = [s for s in sources if s.num_rows]
     if not present:
         return None
