@@ -51,7 +51,6 @@ from hfdata.timeparse import NS_MAX, NS_MIN
 
 __all__ = [
     "COMPOSABLE",
-    "DEFAULT_RULES",
     "Rollup",
     "choose",
     "resample_rollup",
@@ -62,7 +61,6 @@ __all__ = [
 COMPOSABLE: Final = frozenset(
     {"count", "sum", "mean", "min", "max", "first", "last", "ohlc", "std", "var", "sem"}
 )
-DEFAULT_RULES: Final = ("1min", "1h")  # a store whose settings name none (issue 19's default)
 _DAY_NS: Final = 86_400_000_000_000
 _COLUMNS: Final = ("timestamp", "value")
 _I64: Final = np.iinfo(np.int64)
