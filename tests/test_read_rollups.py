@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -467,3 +467,44 @@ def test_cli_no_rollups_reads_the_points(
         assert main([*args, "--no-rollups"]) == 0
     assert not used
     assert capsys.readouterr().out == fast
+
+
+@pytest.mark.parametrize(
+    ("rollups", "rule", "composes"),
+    [((), "1h", False), (("15min",), "30min", True), (("15min",), "20min", False)],
+)
+def test_the_stores_own_resolutions(
+    make_store: Callable[..., hfdata.Store], rollups: tuple[str, ...], rule: str, composes: bool
+) -> None:
+    store = make_store(rollups=rollups)
+    _filled_store(store)
+    with _spy() as used:
+        got = store.read("x", resample=rule, agg=["mean", "max"])
+    assert bool(used) is composes
+    pd.testing.assert_frame_equal(
+        got, store.read("x", resample=rule, agg=["mean", "max"], rollups=False), rtol=1e-12
+    )
+
+
+def test_compaction_sidecars_spare_the_points(store: hfdata.Store) -> None:
+    """The sidecars compaction writes are what a read uses: over whole rollup bins no
+    point of a compacted file is read; a store without them reads the same frame."""
+    _filled_store(store)
+    store.compact(include_active=True)
+    reads: list[tuple[int, int]] = []
+
+    def spy(files: Sequence[PartFile], lo: int, last: int, columns: Sequence[str]) -> Any:
+        reads.append((lo, last))
+        return read_parquets(files, lo, last, columns)
+
+    options: dict[str, Any] = {"resample": "2h", "agg": COMPOSED}
+    window: dict[str, Any] = {"start": "2024-03-09T22:00Z", "end": "2024-03-10T22:00Z"}
+    with _patched(fromrollups, "read_parquets", spy):
+        got = store.read("x", **options, **window)
+        whole = store.read("x", **options)
+    assert reads == []
+    reference = store.read("x", **options, **window, rollups=False)
+    pd.testing.assert_frame_equal(got, reference, rtol=1e-12)
+    _sidecars(store, "x", "none")
+    hfdata.read.query.clear_cache()
+    pd.testing.assert_frame_equal(store.read("x", **options), whole, rtol=1e-12)

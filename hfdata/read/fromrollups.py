@@ -51,7 +51,6 @@ from hfdata.timeparse import NS_MAX, NS_MIN
 
 __all__ = [
     "COMPOSABLE",
-    "DEFAULT_RULES",
     "Rollup",
     "choose",
     "resample_rollup",
@@ -62,7 +61,6 @@ __all__ = [
 COMPOSABLE: Final = frozenset(
     {"count", "sum", "mean", "min", "max", "first", "last", "ohlc", "std", "var", "sem"}
 )
-DEFAULT_RULES: Final = ("1min", "1h")  # a store whose settings name none (issue 19's default)
 _DAY_NS: Final = 86_400_000_000_000
 _COLUMNS: Final = ("timestamp", "value")
 _I64: Final = np.iinfo(np.int64)
@@ -177,8 +175,9 @@ def rollup_rows(
             for r in edges
         ]  # in time order
         sources.extend([*cut[:1], stored, *cut[1:]])
-    tail = tail_rows(files, lo, last, with_metadata=False, locked=locked)
-    sources.append(_built(tail, kind, size))
+    if files.segments:
+        tail = tail_rows(files, lo, last, with_metadata=False, locked=locked)
+        sources.append(_built(tail, kind, size))
     present = [s for s in sources if s.num_rows]
     if not present:
         return None

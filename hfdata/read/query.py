@@ -36,7 +36,6 @@ from hfdata.read.bins import BinRule, Bins, Side, count_bins, make_bins, parse_b
 from hfdata.read.fill import Fill, fill_table, parse_fill
 from hfdata.read.frames import OUTPUTS, Output, expand_metadata, to_output
 from hfdata.read.fromrollups import (
-    DEFAULT_RULES,
     Rollup,
     choose,
     resample_rollup,
@@ -391,8 +390,7 @@ def _rollup_for(
     rollup counts every row."""
     if rule is None or dedupe is not None:
         return None
-    rules: Sequence[str] = getattr(settings, "rollups", DEFAULT_RULES)
-    return choose(rule, aggs, rules, lo, last, bounded=bounded)
+    return choose(rule, aggs, settings.rollups, lo, last, bounded=bounded)
 
 
 def _grid_spans(
