@@ -17,8 +17,8 @@ Cases (workload "8", object storage and Dask):
 * "30-day resample": `store.to_dask("x").resample("1min").mean().compute()` on a
   `distributed.LocalCluster` (2 worker processes, 1 thread each) against
   `store.read("x", resample="1min", rollups=False)` (the points, as Dask reads
-  them), 30 days at 2 points/s (5,184,000 rows in 30 day files; quick: 1 point/10 s), timed in three alternating blocks of five runs (read
-  alone, then Dask on a new cluster; quick: one block of three). Informational: its
+  them), 30 days at 2 points/s (5,184,000 rows in 30 day files; quick: 1 point/10 s),
+  timed in three alternating blocks of five runs (read alone, then Dask on a new cluster; quick: one block of three). Informational: its
   target (issue 8: within 1.5x, i.e. rate >= 0.667x) was withdrawn by issue 16, since on
   2 cores it measures Dask's fixed scheduling cost, not hfdata; what Dask is for, data
   past the workers' memory, is benchmarks/bench_dask.py. Also shown:
