@@ -15,14 +15,14 @@ Cases (workload "8", object storage and Dask):
 * "upload a day": writing that day's Parquet file (the step of compaction that differs)
   locally, through pyarrow.fs and through s3fs. Picks the backend.
 * "30-day resample": `store.to_dask("x").resample("1min").mean().compute()` on a
-  `distributed.LocalCluster` (2 worker processes, 1 thread each) against
-  `store.read("x", resample="1min", rollups=False)` (the points, as Dask reads
-  them), 30 days at 2 points/s (5,184,000 rows in 30 day files; quick: 1 point/10 s),
-  timed in three alternating blocks of five runs (read alone, then Dask on a new cluster; quick: one block of three). Informational: its
-  target (issue 8: within 1.5x, i.e. rate >= 0.667x) was withdrawn by issue 16, since on
-  2 cores it measures Dask's fixed scheduling cost, not hfdata; what Dask is for, data
-  past the workers' memory, is benchmarks/bench_dask.py. Also shown:
-  `to_dask(..., partition_rows=1)` (one Dask partition per day).
+  `distributed.LocalCluster` (2 worker processes, 1 thread each) against `store.read("x",
+  resample="1min", rollups=False)` (the points, as Dask reads them), 30 days at 2 points/s
+  (5,184,000 rows in 30 day files; quick: 1 point/10 s), timed in three alternating blocks of five
+  runs (read alone, then Dask on a new cluster; quick: one block of three). Informational: its
+  target (issue 8: within 1.5x, i.e. rate >= 0.667x) was withdrawn by issue 16, since on 2 cores
+  it measures Dask's fixed scheduling cost, not hfdata; what Dask is for, data past the workers'
+  memory, is benchmarks/bench_dask.py. Also shown: `to_dask(..., partition_rows=1)` (one Dask
+  partition per day).
 """
 
 from __future__ import annotations
