@@ -258,13 +258,26 @@ class _Recording:
         return self.store.read(variables, *args, **kwargs)
 
 
-def test_plots_read_binned_rollups_never_points(made: tuple[Path, Path], tmp_path: Path) -> None:
+def test_plots_read_binned_rollups_never_points(
+    made: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hfdata.read import fromrollups, query
     from hfdata.report.html import ReportOptions, write_report
 
+    answered: list[Any] = []  # rollup tables the reads were answered from
+
+    def rollup_rows(*args: Any, **kwargs: Any) -> Any:
+        table = real(*args, **kwargs)
+        answered.append(table)
+        return table
+
+    real = fromrollups.rollup_rows  # what query.rollup_rows names
+    monkeypatch.setattr(query, "rollup_rows", rollup_rows)
     with hfdata.open_store(made[0]) as store:
         recording = _Recording(store)
         write_report(recording, tmp_path / "r.html", None, ReportOptions.make(freq="1D"))
         numeric = [n for n in store.variables() if n != LABEL]
+        assert len(answered) == len(numeric) and all(t is not None for t in answered)
         assert recording.reads == [
             (n, {"resample": pd.Timedelta("1D"), "agg": ["mean", "min", "max"]}) for n in numeric
         ]
