@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest interop torture bench bench-quick bench-env clean
+.PHONY: test demo lint typecheck pytest interop report-check torture bench bench-quick bench-env clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ interop: $(INTEROP_STAMP)
 	$(BIN)/pytest -q -m interop
 
 test: lint typecheck pytest
+
+# The HTML report drawn by headless Chromium (issue 19): installs Debian's chromium when
+# missing (apt, as root or through sudo), then runs the render test, which must not skip.
+# `make test` runs the same test whenever a chromium is on PATH and skips it otherwise.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+report-check: $(STAMP)
+	command -v chromium >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+	HFDATA_REQUIRE_CHROMIUM=1 $(BIN)/pytest -q tests/test_html_report.py
 
 # Full trial counts (tests/reliability); writes tests/reliability/RESULTS.md.
 torture: $(STAMP)

@@ -41,6 +41,7 @@ from hfdata.read import snapshot as _snapshot
 from hfdata.read.query import MAX_ROWS
 from hfdata.report import coverage as _coverage
 from hfdata.report import gaps as _gaps
+from hfdata.report import html as _html
 from hfdata.report import quality as _quality
 from hfdata.report import summary as _summary
 from hfdata.settings import (
@@ -1489,6 +1490,79 @@ class Store:
         )
         self._writer.flush_for_readers()
         return _quality.quality(self.root, self.parts, self.settings, variables, options)
+
+    def report(
+        self,
+        path: str | PathLike[str],
+        variables: str | list[str] | None = None,
+        *,
+        freq: Any = None,
+        max_gaps: int = 20,
+        max_findings: int = 50,
+        plots: bool = True,
+        title: str | None = None,
+    ) -> Path:
+        """Write a self-contained HTML report of the store to `path`.
+
+        One file that needs no network to open (inline CSS, pictures as PNG `data:`
+        URIs, no scripts) and reads on a phone: the `summary` table, a coverage heatmap
+        (`coverage`, variables by bins), and per variable the mean line of each bin with
+        its min-max band, its longest `gaps` and its `quality` findings. The plots read
+        `read(v, resample=freq, agg=["mean", "min", "max"])`, answered from the
+        rollups rather than the points, and the report is built variable by variable.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The HTML file to write (replaced atomically if it exists); its directory
+            must exist.
+        variables : str or list of str, optional
+            One variable, or several in this order. Default None: every variable.
+        freq : str or timedelta, optional
+            The bins of the heatmap and the plots ("1h", "1D"). Default None: 1h, or
+            1D (then whole days) where that would make more than 2,000 bins; each plot
+            picks by its own variable's span.
+        max_gaps : int, default 20
+            The longest gaps listed per variable (all are counted).
+        max_findings : int, default 50
+            The quality findings listed per variable (all are counted).
+        plots : bool, default True
+            Draw the heatmap and the plots (needs matplotlib: hfdata[plot]).
+        title : str, optional
+            The page's title. Default: "hfdata report: " and the store's path.
+
+        Returns
+        -------
+        pathlib.Path
+            `path`.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            A name breaks the naming rules.
+        VariableNotFound
+            A variable is not in the store.
+        InvalidArgument
+            `freq` is not a positive duration or makes more than 2,000 bins over the
+            variables' span, or `max_gaps`/`max_findings` is negative.
+        MissingDependency
+            `plots` without matplotlib installed.
+
+        Examples
+        --------
+        >>> store.report("report.html")
+        """
+        self._check_open()
+        options = _html.ReportOptions.make(
+            freq=freq,
+            max_gaps=max_gaps,
+            max_findings=max_findings,
+            plots=plots,
+            title=title if title is not None else f"hfdata report: {self.root}",
+        )
+        return _html.write_report(self, path, variables, options)
 
     def to_dask(
         self,

@@ -43,6 +43,7 @@ COMMANDS = (
     "upgrade",
     "summary",
     "gaps",
+    "report",
     "verify",
     "demo",
 )

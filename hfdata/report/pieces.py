@@ -88,7 +88,9 @@ def names_of(root: Path, parts: PartsRoot, variables: str | Sequence[str] | None
     if variables is None:
         return variable_names(root, parts)
     names = [variables] if isinstance(variables, str) else list(variables)
-    return list(dict.fromkeys(validate_name(v) for v in names))
+    for name in names:
+        validate_name(name)  # raises for a bad name; returns the encoded form, not wanted here
+    return list(dict.fromkeys(names))
 
 
 def load_stats(parts: PartsRoot, files: Sequence[PartFile]) -> dict[str, FileStats | None]:

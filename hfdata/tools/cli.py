@@ -387,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     reportcmd.add_gaps_arguments(p)
     _storage_option(p)
 
+    p = command("report", reportcmd.REPORT, _cmd_report)
+    reportcmd.add_report_arguments(p)
+    _storage_option(p)
+
     p = command("verify", "check the log and Parquet against each other", _cmd_verify)
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
@@ -1068,6 +1072,11 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def _cmd_gaps(args: argparse.Namespace) -> int:
     with _existing(args.dir, **_remote(args)) as store:
         return reportcmd.run_gaps(store, args)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    with _existing(args.dir, **_remote(args)) as store:
+        return reportcmd.run_report(store, args)
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:

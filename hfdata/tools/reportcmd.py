@@ -1,4 +1,5 @@
-"""`hfdata summary` and `hfdata gaps`: `Store.summary` and `Store.gaps` on the command line.
+"""`hfdata summary`, `hfdata gaps` and `hfdata report`: `Store.summary`, `Store.gaps` and
+`Store.report` on the command line.
 
 A module of its own so that `cli.py` only registers the commands: the options are
 declared by `add_summary_arguments`/`add_gaps_arguments` and the work is one `Store`
@@ -23,15 +24,19 @@ from hfdata.tools.views import text_table
 
 __all__ = [
     "GAPS",
+    "REPORT",
     "SUMMARY",
     "add_gaps_arguments",
+    "add_report_arguments",
     "add_summary_arguments",
     "frame_records",
     "run_gaps",
+    "run_report",
     "run_summary",
 ]
 
 SUMMARY: Final = "one row per variable: rows, time range, sampling, gaps, coverage, duplicates"
+REPORT: Final = "write one self-contained HTML report: summary, coverage, plots, gaps, quality"
 GAPS: Final = "the gaps of one variable (intervals without points longer than --min-gap)"
 _TEXT_COLUMNS: Final = (
     "kind",
@@ -71,6 +76,32 @@ def add_gaps_arguments(p: argparse.ArgumentParser) -> None:
     shape = p.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="one JSON record per gap")
     shape.add_argument("--csv", action="store_true", help="as CSV")
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("variables", metavar="VARIABLE", nargs="*", help="default: every variable")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", type=Path, required=True, help="the HTML file to write"
+    )
+    p.add_argument(
+        "--freq",
+        metavar="DURATION",
+        help="the bins of the heatmap and the plots, e.g. 1h or 1D "
+        "(default: 1h, or 1D when that makes over 2,000 bins)",
+    )
+    p.add_argument(
+        "--max-gaps", metavar="N", type=int, default=20, help="gaps listed per variable (20)"
+    )
+    p.add_argument(
+        "--max-findings",
+        metavar="N",
+        type=int,
+        default=50,
+        help="quality findings listed per variable (50)",
+    )
+    p.add_argument("--no-plots", action="store_true", help="tables only (no matplotlib needed)")
+    p.add_argument("--title", help="the page's title (default: 'hfdata report: DIR')")
 
 
 def _plain(value: Any) -> Any:
@@ -152,4 +183,25 @@ def run_gaps(store: Store, args: argparse.Namespace) -> int:
         return 0
     rows = [[_text(row[c]) for c in frame.columns] for _, row in frame.iterrows()]
     print(text_table(list(frame.columns), rows))
+    return 0
+
+
+def run_report(store: Store, args: argparse.Namespace) -> int:
+    try:
+        path = store.report(
+            args.output,
+            list(args.variables) or None,
+            freq=args.freq,
+            max_gaps=args.max_gaps,
+            max_findings=args.max_findings,
+            plots=not args.no_plots,
+            title=args.title,
+        )
+    except InvalidArgument as exc:  # named in flags, not keyword arguments
+        flag = "--" + exc.argument.replace("_", "-")
+        flagged = exc.argument in ("freq", "max_gaps", "max_findings")
+        text = str(exc).replace(exc.argument, flag, 1) if flagged else str(exc)
+        raise InvalidArgument(text, argument=exc.argument) from exc
+    size = path.stat().st_size
+    print(f"wrote {path} ({size:,} bytes)")
     return 0
