@@ -13,6 +13,11 @@ line, so that its repetitions alternate with the other contenders' (A B A B):
     <- {"ok": true, "seconds": 0.01, "rows": 3600}
     -> {"op": "ohlc", "symbol": "s", "rule": "1min"}   time a QueryBuilder resample
     <- {"ok": true, "seconds": 0.2, "rows": 1440}
+    -> {"op": "resample", "symbol": "s", "rule": "1h", "aggs": {"mean": ["value", "mean"]}}
+    <- {"ok": true, "seconds": 0.3, "rows": 720, "index": [ns, ...], "columns": {"mean": [...]}}
+                                                time a QueryBuilder resample with any
+                                                aggregations; its result (after the clock)
+                                                so the caller can check it
     -> {"op": "quit"}
 
 The frame is the Parquet file's ``timestamp`` column as index plus its other columns.
@@ -87,6 +92,24 @@ def main() -> None:
                     got = lib.read(request["symbol"], query_builder=q).data
                     elapsed = time.perf_counter() - start
                     reply({"ok": True, "seconds": elapsed, "rows": len(got)})
+                elif request["op"] == "resample":
+                    aggs = {k: tuple(v) for k, v in request["aggs"].items()}
+                    q = arcticdb.QueryBuilder().resample(request["rule"]).agg(aggs)
+                    gc.collect()
+                    start = time.perf_counter()
+                    got = lib.read(request["symbol"], query_builder=q).data
+                    elapsed = time.perf_counter() - start
+                    index = pd.DatetimeIndex(got.index)
+                    index = index.tz_convert("UTC") if index.tz is not None else index
+                    reply(
+                        {
+                            "ok": True,
+                            "seconds": elapsed,
+                            "rows": len(got),
+                            "index": [int(t) for t in index.as_unit("ns").asi8],
+                            "columns": {c: got[c].astype(float).tolist() for c in aggs},
+                        }
+                    )
                 elif request["op"] == "quit":
                     reply({"ok": True})
                     return

@@ -92,6 +92,7 @@ WORKLOADS: dict[str, str] = {
     "7": "Scaling",
     "8": "Object storage and Dask",
     "11": "Feature extraction",
+    "12": "Reports",
 }
 
 _SCRATCH_ROOT: list[Path] = []

@@ -41,6 +41,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("pipe", ("9",), optional=False),  # `hfdata append -` from a pipe (issue 14)
     Suite("events", ("10",), optional=False),  # asof and around at many event times (issue 17)
     Suite("features", ("11",), optional=False),  # Store.features vs pandas, tsflex (issue 18)
+    Suite("reports", ("12",), optional=False),  # summary, rollup reads, compaction (issue 19)
 )
 
 

@@ -119,9 +119,38 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
     assert len(judged_18) == 3 + (peers[0]["status"] == "ok"), judged_18
     for t in judged_18:
         assert t["status"] in {"met", "NOT MET"} and not t["failures"], t
+    # Workload 12 (issue 19): summary() and the polars table, the hourly mean from rollups
+    # and from points, compaction with and without sidecars, all measured; ArcticDB
+    # measured or skipped with a reason. Every target judged with no failed check:
+    # summary() equals polars column by column, the rollup read equals rollups=False
+    # (and ArcticDB's means when it ran), each compacted store holds the sidecars its
+    # setting says.
+    reports = {c for w, c in measured if w == "12"}
+    for contender in (
+        "hfdata summary() (store opened each time)",
+        "hfdata summary() (store kept open)",
+        "polars scan_parquet+group_by (same columns)",
+        "polars scan_parquet+group_by (rows..nan_count only)",
+        "hfdata read(resample='1h') (rollups, store opened each time)",
+        "hfdata read(resample='1h') (rollups, store kept open)",
+        "hfdata read(resample='1h', rollups=False)",
+        "hfdata compact (stats + rollups 1min, 1h: the default)",
+        "hfdata compact (stats only: rollups=())",
+        "hfdata compact (no sidecars: derive off, as before issue 19)",
+    ):
+        assert contender in reports, (contender, reports)
+    [arctic_12] = [
+        r for r in records if r.get("contender") == "arcticdb QueryBuilder resample('1h') mean"
+    ]
+    assert arctic_12["status"] == "ok" or arctic_12["note"], arctic_12
+    judged_19 = [t for t in targets if t["source"] == "issue 19"]
+    assert len(judged_19) == 4, judged_19
+    for t in judged_19:
+        assert t["status"] in {"met", "NOT MET"} and not t["failures"], t
     page = (out / "RESULTS.md").read_text()
     assert "## Targets" in page and "## Workload 1: Single-point append" in page
     assert "## Workload 11: Feature extraction" in page
+    assert "## Workload 12: Reports" in page
     for png in ("targets.png", "ratios.png", "scaling.png"):
         assert (out / "plots" / png).read_bytes()[:4] == b"\x89PNG"
         assert f"plots/{png}" in page
@@ -262,3 +291,47 @@ def test_dask_store_is_cached_by_format_version_and_count(tmp_path: Path) -> Non
     (tmp_path / "store.json").unlink()  # as if the build was killed before its marker
     assert cached(recipe, tmp_path)[1] is not None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store", "store.json"]
+
+
+def test_reports_recipe_and_its_cached_store(tmp_path: Path) -> None:
+    """Workload 12's data holds what its cases need (gaps, repeated timestamps half of them
+    conflicting, a stuck run, time order), its store is built once and reused, and the
+    polars table the summary target compares with equals `Store.summary` on it."""
+    import dataclasses
+
+    import numpy as np
+    import pandas as pd
+
+    import hfdata
+    from benchmarks.bench_reports import FAST, QUICK, cached, polars_summary
+
+    recipe = dataclasses.replace(QUICK, name="reports-test", days=2, fast_hz=1, slow=2)
+    frame = recipe.frame("s01", 0)
+    ns = frame["timestamp"].astype("int64").to_numpy()
+    steps = np.diff(ns)
+    assert (steps >= 0).all()  # time order, repeats adjacent
+    repeats = frame[frame["timestamp"].duplicated(keep=False)]
+    assert len(repeats) == 80
+    assert repeats.groupby("timestamp")["value"].nunique().value_counts().to_dict() == {
+        1: 20,
+        2: 20,
+    }
+    assert (steps > 10 * 1_000_000_000).sum() >= 1  # at least the five-minute gap
+    assert frame["value"].value_counts().max() < 1_800  # no stuck run on day 0 of s01
+    assert recipe.frame("s01", 1)["value"].value_counts().max() >= 1_800  # stuck on day 1
+    assert len(recipe.frame(FAST, 1)) == 86_400
+
+    path, seconds = cached(recipe, tmp_path)
+    assert seconds is not None and (tmp_path / "fast.parquet").exists()
+    assert cached(recipe, tmp_path) == (path, None)
+    with hfdata.open_store(path) as store:
+        ours = store.summary()
+    assert int(ours["rows"].sum()) == recipe.points()
+    theirs = polars_summary(path / "parquet").to_pandas().set_index("variable")
+    assert list(theirs.index) == list(ours.index) == recipe.variables()
+    for column in ("rows", "nan_count", "duplicate_timestamps", "conflicting_duplicates"):
+        assert ours[column].tolist() == theirs[column].tolist(), column
+    assert ours["conflicting_duplicates"].tolist() == [0, 40, 40]
+    assert (pd.DatetimeIndex(ours["first"]).as_unit("ns").asi8 == theirs["first"]).all()
+    (tmp_path / "store.json").write_text("{}")  # another recipe's marker: built anew
+    assert cached(recipe, tmp_path)[1] is not None
