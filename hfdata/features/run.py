@@ -42,6 +42,7 @@ from hfdata.features.sink import Sink, open_sink
 from hfdata.features.spec import HOWS, Feature, parse_features, parse_workers
 from hfdata.layout import validate_name
 from hfdata.parquet.root import PartsRoot
+from hfdata.read.files import single_threaded
 from hfdata.read.frames import OUTPUTS
 from hfdata.read.lookback import Reach, load_reach, rows_and_kind
 from hfdata.read.query import MAX_ROWS, window
@@ -275,8 +276,10 @@ def _key_order(key: str) -> tuple[int, str]:
 
 
 def _init(context: _Context) -> None:
+    """A worker: the context, and one decoding thread (the workers share the cores)."""
     global _CONTEXT
     _CONTEXT = context
+    single_threaded()
 
 
 def _run(task: _Task) -> pa.Table:
