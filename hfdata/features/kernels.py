@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hfdata.errors import InvalidArgument
+from hfdata.read.windows import reduce_windows
 
 __all__ = ["CHUNK", "KERNELS", "ROW_WISE", "WindowKernels", "window_features"]
 
@@ -114,18 +115,13 @@ class WindowKernels:
 
     # -- what several features share ------------------------------------------------------
     def _reduce(self, ufunc: np.ufunc, data: Floats, empty: float) -> Floats:
-        """`ufunc` over each window's values (`empty` where a window has none):
-        reduceat on `[a0, b0, a1, b1, ...]` keeps the even results (a window each,
-        overlapping or not) and drops the odd ones (the gaps)."""
-        out = np.full(len(self.a), empty)
-        nonempty = self.n > 0
-        if not nonempty.any():
-            return out
-        edges = np.empty(2 * len(self.a), dtype=np.int64)
-        edges[0::2] = self.a
-        edges[1::2] = self.b
-        padded = np.append(data, data[:1])  # `b` (and an empty `a`) may be len(data)
-        out[nonempty] = ufunc.reduceat(padded, edges)[0::2][nonempty]
+        """`ufunc` over each window's values (`empty` where a window has none), by
+        `read.windows.reduce_windows` (no padded copy of the values)."""
+        none = self.n == 0
+        if none.all():
+            return np.full(len(self.a), empty)
+        out = reduce_windows(ufunc, data, self.a, self.b, empty).astype(np.float64)
+        out[none] = empty
         return out
 
     @cached_property

@@ -40,8 +40,9 @@ from hfdata.features.compute import NUMERIC_KINDS, WINDOW, Job, compute
 from hfdata.features.grid import Chunk, Grid, Placement, chunks, make_grid, parse_placement
 from hfdata.features.sink import Sink, open_sink
 from hfdata.features.spec import HOWS, Feature, parse_features, parse_workers
-from hfdata.layout import validate_name
 from hfdata.parquet.root import PartsRoot
+from hfdata.read.events import variable_names
+from hfdata.read.files import single_threaded
 from hfdata.read.frames import OUTPUTS
 from hfdata.read.lookback import Reach, load_reach, rows_and_kind
 from hfdata.read.query import MAX_ROWS, window
@@ -99,7 +100,7 @@ def features(
     progress: bool | None = None,
 ) -> Any:
     """The features of `variables` over windows, as `Store.features` documents."""
-    names = _names(variables)
+    names = variable_names(variables)
     specs = parse_features(funcs)
     _check_choice(how, HOWS, "how")
     _check_choice(output, OUTPUTS, "output")
@@ -152,17 +153,6 @@ def features(
 
 
 # -- arguments -------------------------------------------------------------------------------
-
-
-def _names(variables: Any) -> list[str]:
-    names = [variables] if isinstance(variables, str) else list(variables)
-    if not names:
-        raise InvalidArgument("variables names none; pass one or more", argument="variables")
-    for name in names:
-        validate_name(name)
-    if len(set(names)) != len(names):
-        raise InvalidArgument(f"variables repeats a name: {names!r}", argument="variables")
-    return names
 
 
 def _check_choice(value: Any, allowed: Sequence[str], argument: str) -> None:
@@ -275,8 +265,10 @@ def _key_order(key: str) -> tuple[int, str]:
 
 
 def _init(context: _Context) -> None:
+    """A worker: the context, and one decoding thread (the workers share the cores)."""
     global _CONTEXT
     _CONTEXT = context
+    single_threaded()
 
 
 def _run(task: _Task) -> pa.Table:

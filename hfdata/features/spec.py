@@ -53,13 +53,6 @@ class Feature:
     func: Callable[..., Any] | None = None
     timed: bool = False
 
-    @property
-    def numeric_only(self) -> bool:
-        """Whether it needs numbers (count, first, last, nunique and callables do not)."""
-        if self.func is not None:
-            return False
-        return self.agg is None or self.agg.op not in ("count", "first", "last", "nunique")
-
 
 def parse_features(funcs: Any) -> tuple[Feature, ...]:
     """The features `funcs` asks for: a name, a quantile, a callable, a list of them or

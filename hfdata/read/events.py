@@ -43,7 +43,16 @@ from hfdata.read.windows import aggregate_windows, parse_window_aggs
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN, to_ns_array
 
-__all__ = ["DIRECTIONS", "Direction", "around", "asof", "duration_ns", "event_times", "match"]
+__all__ = [
+    "DIRECTIONS",
+    "Direction",
+    "around",
+    "asof",
+    "duration_ns",
+    "event_times",
+    "match",
+    "variable_names",
+]
 
 Direction = Literal["backward", "forward", "nearest"]
 DIRECTIONS: Final = ("backward", "forward", "nearest")
@@ -82,12 +91,15 @@ def duration_ns(value: Any, argument: str) -> int:
     return int(delta.value)
 
 
-def _names(variables: str | Sequence[str]) -> list[str]:
+def variable_names(variables: str | Sequence[str]) -> list[str]:
+    """`variables` (one name or several) as a list of checked, distinct names."""
     names = [variables] if isinstance(variables, str) else list(variables)
     if not names:
-        raise InvalidArgument("variables names no variable; pass one name or a list")
+        raise InvalidArgument(
+            "variables names no variable; pass one name or a list", argument="variables"
+        )
     if len(set(names)) != len(names):
-        raise InvalidArgument(f"variables must be distinct, got {names!r}")
+        raise InvalidArgument(f"variables must be distinct, got {names!r}", argument="variables")
     for name in names:
         validate_name(name)
     return names
@@ -177,7 +189,7 @@ def asof(
     output: Output = "pandas",
 ) -> Any:
     """Each variable's value in force at each time of `at`, as `Store.asof` documents."""
-    names = _names(variables)
+    names = variable_names(variables)
     if direction not in DIRECTIONS:
         raise InvalidArgument(
             f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}"
@@ -278,7 +290,7 @@ def around(
 ) -> Any:
     """Each variable aggregated over `[t - before, t + after)` for each event time `t`,
     as `Store.around` documents."""
-    names = _names(variables)
+    names = variable_names(variables)
     _check_output(output)
     back = duration_ns(before, "before")
     ahead = duration_ns(after, "after")

@@ -41,6 +41,7 @@ __all__ = [
     "read_one",
     "read_parquets",
     "scan_parquet",
+    "single_threaded",
 ]
 
 
@@ -92,10 +93,22 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
+_single = False  # set in a worker process that shares the cores with others
+
+
+def single_threaded() -> None:
+    """Decode on the calling thread only, here and in Arrow: for a process that is one of
+    several workers sharing the cores (`Store.features`), where more threads per
+    process would only contend."""
+    global _single
+    _single = True
+    pa.set_cpu_count(1)
+
+
 def _threads() -> tuple[int, ThreadPoolExecutor | None]:
     """How many decoding threads this machine gets, and their pool (None for one)."""
     global _pool
-    workers = min(os.cpu_count() or 1, 4)
+    workers = 1 if _single else min(os.cpu_count() or 1, 4)
     if workers < 2:
         return workers, None
     with _pool_lock:

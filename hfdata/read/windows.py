@@ -51,7 +51,14 @@ from hfdata.kinds import INT64_MAX, INT64_MIN, Kind
 from hfdata.read.aggregate import AGGS, OHLC
 from hfdata.timeparse import format_ns
 
-__all__ = ["ANY_KIND", "NAMED", "WindowAgg", "aggregate_windows", "parse_window_aggs"]
+__all__ = [
+    "ANY_KIND",
+    "NAMED",
+    "WindowAgg",
+    "aggregate_windows",
+    "parse_window_aggs",
+    "reduce_windows",
+]
 
 # read's names; ohlc expands to four of them here, twa is computed by `events`
 NAMED: Final = tuple(a for a in AGGS if a not in ("ohlc", "twa"))
@@ -167,6 +174,34 @@ def aggregate_windows(
     return out
 
 
+def reduce_windows(
+    ufunc: np.ufunc,
+    data: npt.NDArray[Any],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    pad: Any,
+) -> npt.NDArray[Any]:
+    """`ufunc` over each window `data[starts[i]:ends[i]]`: reduceat on `[s0, e0, s1, e1,
+    ...]` keeps the even results (a window each, overlapping or not) and drops the odd
+    ones (the gaps). Every index must be a row, so the few windows ending at the last
+    row are reduced one by one (`pad` for an empty one) rather than copying the data to
+    pad it. An empty window elsewhere gets its start row's value: callers mask empties."""
+    out = np.empty(len(starts), dtype=data.dtype)
+    if not len(out):
+        return out
+    rows = len(data)
+    inside = ends < rows
+    edges = np.empty(2 * int(inside.sum()), dtype=np.int64)
+    edges[0::2] = starts[inside]
+    edges[1::2] = ends[inside]
+    if len(edges):
+        out[inside] = ufunc.reduceat(data, edges)[0::2]
+    for i in np.flatnonzero(~inside).tolist():
+        s = int(starts[i])
+        out[i] = ufunc.reduce(data[s:]) if s < rows else pad
+    return out
+
+
 class _Windows:
     """One variable's values and the windows over them; what several aggregations share
     (counts, cumulative sums) is computed once, when first needed."""
@@ -249,25 +284,7 @@ class _Windows:
         return self.values.take(pa.array(np.where(ok, rows, 0), mask=~ok))
 
     def _reduceat(self, ufunc: np.ufunc, data: npt.NDArray[Any], pad: Any) -> npt.NDArray[Any]:
-        """`ufunc` over each window: reduceat on `[s0, e0, s1, e1, ...]` keeps the even
-        results (a window each, overlapping or not) and drops the odd ones (the gaps).
-        Every index must be a row, so the few windows ending at the last row are
-        reduced one by one (`pad` for an empty one) rather than copying the data to
-        pad it."""
-        out = np.empty(len(self.starts), dtype=data.dtype)
-        if not len(out):
-            return out
-        rows = len(data)
-        inside = self.ends < rows
-        edges = np.empty(2 * int(inside.sum()), dtype=np.int64)
-        edges[0::2] = self.starts[inside]
-        edges[1::2] = self.ends[inside]
-        if len(edges):
-            out[inside] = ufunc.reduceat(data, edges)[0::2]
-        for i in np.flatnonzero(~inside).tolist():
-            s = int(self.starts[i])
-            out[i] = ufunc.reduce(data[s:]) if s < rows else pad
-        return out
+        return reduce_windows(ufunc, data, self.starts, self.ends, pad)
 
     @cached_property
     def exact(self) -> bool:
