@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import orjson
+import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -15,26 +16,34 @@ from logutil import line
 
 from hfdata.log import fastparse
 from hfdata.log.encode import encode_frame
-from hfdata.log.parse import parse_log_bytes, table_schema
+from hfdata.log.lineformat import marker_line, tombstone_line
+from hfdata.timeparse import format_ns
+from hfdata.log.parse import parse_log_bytes, table_schema, tombstone_schema
 
 KINDS = ("float", "int", "bool", "string", "json")
+LEGACY = 1_700_000_000_123_456_789  # the arrival given for lines that carry none
 
 
 def _rows(table: pa.Table) -> list[tuple[object, ...]]:
     out: list[tuple[object, ...]] = []
-    for row in table.to_pylist():
+    arrived = table.column("arrived").cast(pa.int64()).to_pylist()
+    for row, when in zip(table.to_pylist(), arrived, strict=True):
         value = row["value"]
         if isinstance(value, float) and math.isnan(value):
             value = "nan-sentinel"
-        out.append((row["timestamp"], value, row["metadata"]))
+        out.append((row["timestamp"], value, row["metadata"], when))
     return out
 
 
 def assert_same(data: bytes, kind: str | None) -> None:
-    fast = parse_log_bytes(data, kind, source="s")  # type: ignore[arg-type]
-    ref = parse_log_bytes(data, kind, source="s", vectorised=False)  # type: ignore[arg-type]
-    assert fast.table.schema == ref.table.schema == table_schema(kind)  # type: ignore[arg-type]
+    fast = parse_log_bytes(data, kind, arrived=LEGACY, source="s")  # type: ignore[arg-type]
+    ref = parse_log_bytes(data, kind, arrived=LEGACY, source="s", vectorised=False)  # type: ignore[arg-type]
+    schema = table_schema(kind, arrived=True)  # type: ignore[arg-type]
+    assert fast.table.schema == ref.table.schema == schema
     assert _rows(fast.table) == _rows(ref.table)
+    assert fast.tombstones.schema == ref.tombstones.schema == tombstone_schema()
+    assert fast.tombstones.equals(ref.tombstones)
+    assert fast.marker == ref.marker
     assert fast.bad == ref.bad
     assert (fast.torn, fast.complete_bytes) == (ref.torn, ref.complete_bytes)
 
@@ -88,21 +97,77 @@ metadata = st.one_of(
 )
 
 
+# `arrived` as writers write it (19 digits) and as they do not: too small, too large,
+# a leading zero, not an int at all
+arrivals = st.one_of(
+    st.integers(10**18, 2**63 - 1).map(str),
+    st.integers(10**18, 2**63 - 1).map(str),
+    st.integers(-(2**64), 2**65).map(str),
+    st.sampled_from(
+        ["0", "-1", "0" + "1" * 18, "9223372036854775808", "9999999999999999999", "1e18"]
+        + ["1.5", "true", "null", '"1764921600123456789"', "01764921600123456789"]
+    ),
+)
+
+
 @st.composite
 def log_lines(draw: st.DrawFn) -> bytes:
-    ts, value, meta = draw(timestamps), draw(values), draw(metadata)
-    text = f'{{"timestamp":"{ts}","value":{value}'
-    if meta is not None:
-        text += f',"metadata":{meta}'
-    text += "}"
+    """A point line (without or with `arrived`, first or elsewhere), a marker or a tombstone,
+    spelt as writers spell them, almost so, or not at all."""
+    shape = draw(st.sampled_from(["v2", "v2", "v3", "v3", "v3-late", "marker", "tombstone"]))
+    arrived = draw(arrivals)
+    if shape == "marker":
+        text = f'{{"arrived":{arrived}}}'
+    elif shape == "tombstone":
+        start, end = draw(timestamps), draw(timestamps)
+        span = draw(
+            st.sampled_from(
+                [f'{{"start":"{start}","end":"{end}"}}', f'{{"start":"{start}"}}', "[]"]
+            )
+        )
+        text = f'{{"arrived":{arrived},"delete":{span}}}'
+    else:
+        ts, value, meta = draw(timestamps), draw(values), draw(metadata)
+        text = f'"timestamp":"{ts}","value":{value}'
+        if meta is not None:
+            text += f',"metadata":{meta}'
+        if shape == "v3":
+            text = f'"arrived":{arrived},' + text
+        elif shape == "v3-late":
+            text += f',"arrived":{arrived}'
+        text = "{" + text + "}"
     text = draw(st.sampled_from([text, text, text, text + " ", " " + text, text[:-1], text[1:]]))
     return text.encode() + b"\n"
+
+
+@st.composite
+def valid_tombstones(draw: st.DrawFn) -> bytes:
+    start = draw(st.integers(1_600_000_000 * 10**9, 1_900_000_000 * 10**9))
+    end = start + draw(st.integers(1, 10**15))
+    arrived = draw(st.integers(10**18, 2**63 - 1))
+    span = (pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC"))
+    return tombstone_line(arrived, *(format_ns(t.value) for t in span))
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(log_lines(), max_size=12), st.sampled_from(KINDS), st.binary(max_size=6))
 def test_fast_path_equals_reference(lines: list[bytes], kind: str, tail: bytes) -> None:
     assert_same(b"".join(lines) + tail.replace(b"\n", b""), kind)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.one_of(log_lines(), valid_tombstones()), max_size=20),
+    st.lists(st.integers(0, 20), max_size=3),
+    st.sampled_from(KINDS),
+)
+def test_markers_between_lines_equal_reference(
+    lines: list[bytes], where: list[int], kind: str
+) -> None:
+    """Markers written as writers write them, anywhere among any lines: the same arrivals."""
+    for at in where:
+        lines.insert(min(at, len(lines)), marker_line(10**18 + at))
+    assert_same(b"".join(lines), kind)
 
 
 @settings(max_examples=50, deadline=None)
@@ -133,7 +198,7 @@ def test_writer_lines_take_the_fast_path_and_round_trip(
         raise AssertionError("a writer line took the reference path")
 
     monkeypatch.setattr(fastparse, "parse_reference", no_reference)
-    parsed = parse_log_bytes(data + b"x" * 70, "float")  # a long torn tail
+    parsed = parse_log_bytes(data + b"x" * 70, "float", arrived=LEGACY)  # a long torn tail
     assert parsed.bad == []
     assert parsed.table.column("timestamp").cast(pa.int64()).to_numpy().tolist() == ns.tolist()
     assert parsed.table.column("value").to_pylist() == vals.to_pylist()
@@ -158,14 +223,14 @@ def test_every_kind_as_written_equals_reference(kind: str, values: pa.Array) -> 
     for meta in (None, pa.array(['{"z":1,"a":2}', None] * 50)):
         data = _encoded(ns, values, meta, kind)
         assert_same(data, kind)
-        assert parse_log_bytes(data, kind).table.num_rows == 100  # type: ignore[arg-type]
+        assert parse_log_bytes(data, kind, arrived=LEGACY).table.num_rows == 100  # type: ignore[arg-type]
 
 
 def test_bad_lines_have_offsets_and_reasons() -> None:
     good = line("2026-11-26T11:35:11Z", 1.5)
     wrong = line("2026-11-26T11:35:11Z", "3.5")
     data = good + wrong + b"{oops\n" + good + b"torn"
-    parsed = parse_log_bytes(data, "float", source="seg")
+    parsed = parse_log_bytes(data, "float", arrived=LEGACY, source="seg")
     assert parsed.table.num_rows == 2
     assert [(b.offset, b.source, b.line) for b in parsed.bad] == [
         (len(good), "seg", wrong[:-1]),
@@ -183,7 +248,7 @@ def test_nonfinite_spellings_and_metadata_canonical() -> None:
         + line("2026-11-26T11:35:12Z", "-Infinity", {})
         + line("2026-11-26T11:35:13.5Z", None, {"a": 2, "z": 1})
     )
-    parsed = parse_log_bytes(data, "float")
+    parsed = parse_log_bytes(data, "float", arrived=LEGACY)
     values = parsed.table.column("value").to_pylist()
     assert math.isnan(values[0]) and values[1] == -math.inf and values[2] is None
     assert parsed.table.column("metadata").to_pylist() == ['{"a":2,"z":1}', None, '{"a":2,"z":1}']
@@ -220,7 +285,7 @@ def test_large_writer_log_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = data.splitlines(keepends=True)
     lines[4321] = b'{"timestamp":"2026-11-26T11:35:11Z","value":"3.5"}\n'
     data = b"".join(lines)
-    parsed = parse_log_bytes(data, "float")
+    parsed = parse_log_bytes(data, "float", arrived=LEGACY)
     assert parsed.table.num_rows == n - 1
     assert [bad.offset for bad in parsed.bad] == [sum(map(len, lines[:4321]))]
     expected = np.delete(ns, 4321)

@@ -58,7 +58,7 @@ from hfdata.layout import (
     new_batch_id,
     parse_segment_name,
 )
-from hfdata.log.parse import BadLine, parse_log_bytes
+from hfdata.log.parse import ARRIVED, BadLine, legacy_arrival, parse_log_bytes
 from hfdata.log.schema import load_schema
 from hfdata.parquet.files import sort_stable, split_partitions
 from hfdata.parquet.root import PartsRoot
@@ -105,7 +105,8 @@ def _read_batch(
     tables = []
     for seg in segments:
         data = seg.read_bytes()
-        parsed = parse_log_bytes(data, kind, source=str(seg))
+        arrived = legacy_arrival(seg.stat().st_mtime_ns)
+        parsed = parse_log_bytes(data, kind, arrived=arrived, source=str(seg))
         bad = list(parsed.bad)
         if parsed.torn:
             reason = "torn last line (no newline) in a closed segment"
@@ -113,7 +114,8 @@ def _read_batch(
         if bad:
             target = quarantine_dir(root, encoded) / f"{seg.name.removesuffix('.jsonl')}.bad.jsonl"
             tally.quarantined += write_quarantine(target, bad, root)
-        tables.append(parsed.table)
+        # Parquet files gain `arrived` (and the tombstones a home) with format 3
+        tables.append(parsed.table.drop_columns([ARRIVED]))
         journal.segments.append((_rel(root, seg), _rel(root, compacted_dir(seg.parent) / seg.name)))
         if bar is not None:
             bar.update(len(data))

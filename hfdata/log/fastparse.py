@@ -1,14 +1,19 @@
 """The vectorised log parser: numpy and Arrow over whole segments, no Python loop per line.
 
-It vouches only for lines in the exact shape hfdata's writers produce,
-`{"timestamp":"YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+00:00)","value":<v>[,"metadata":{…}]}`: each
-line's first 64 bytes are checked against a template with 64-bit word (SWAR) operations
+It vouches only for lines in the exact shapes hfdata's writers produce: batch lines
+`{"timestamp":"YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+00:00)","value":<v>[,"metadata":{…}]}`,
+single-append lines, the same after a 31-byte prefix `{"arrived":<19 digits>,`, and
+marker lines `{"arrived":<19 digits>}`. The prefix is checked and its digits summed in
+one numpy pass over the lines that start `{"a`; a prefixed line is then parsed as the
+batch line that starts at its comma. Each line's first 64 bytes are checked against a template with 64-bit word (SWAR) operations
 on a numpy byte matrix, one row per line; timestamps and numbers are cast
 by Arrow (correctly rounded, like orjson) and the metadata tail is validated and made
 canonical once per distinct text. Any line it does not vouch for (another shape, a
 rejected cast, a number JSON forbids such as `01` or `.5`) goes to the per-line
-reference parser, so results are identical to `parse_reference` by construction
-(and by property test).
+reference parser (tombstone lines always do), so results are identical to
+`parse_reference` by construction (and by property test). Rows come out with their
+own arrival or 0, markers with their lines: `lineparse.resolve_arrival` applies the
+reader rule over the whole segment.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ import pyarrow.compute as pc
 from numpy.lib.stride_tricks import sliding_window_view
 
 from hfdata.kinds import Kind
+from hfdata.kinds import INT64_MAX
 from hfdata.log.lineformat import (
+    ARRIVED_KEY,
     LINE_PREFIX,
     METADATA_KEY,
     VALUE_KEY,
@@ -33,7 +40,7 @@ from hfdata.log.lineformat import (
     column_value,
     table_schema,
 )
-from hfdata.log.lineparse import BadLine, parse_reference
+from hfdata.log.lineparse import BadLine, Lines, parse_reference, tombstone_table
 
 __all__ = ["BLOCK_LINES", "THREADS", "parse_fast"]
 
@@ -53,6 +60,11 @@ _MIN_BISECT: Final = 32
 _YEAR_MIN: Final = int.from_bytes(b"1678", "big")
 _YEAR_MAX: Final = int.from_bytes(b"2261", "big")
 _WINDOW: Final = 64  # bytes read at each line's start: prefix, timestamp, value key
+# `{"arrived":` and 19 digits: the comma (a point follows) or the brace (a marker) is byte 30
+_DIGITS: Final = 19
+_PREFIX: Final = len(ARRIVED_KEY) + _DIGITS
+_ARRIVED_HEAD: Final = np.frombuffer(ARRIVED_KEY, np.uint8)
+_POWERS: Final = 10 ** np.arange(_DIGITS - 1, -1, -1, dtype=np.uint64)
 # Lines are parsed in blocks of this many (their temporaries stay in the CPU caches),
 # by up to THREADS threads at once.
 THREADS: int = min(2, os.cpu_count() or 1)
@@ -316,7 +328,7 @@ def _tail(raw: bytes, kind: Kind | None) -> tuple[str | None, Any, bool]:
     if kind == "json":
         try:
             obj = orjson.loads(b'{"value":' + raw)
-            if "timestamp" in obj:  # a second timestamp key: the reference decides
+            if "timestamp" in obj or "arrived" in obj:  # a second key: the reference decides
                 return None, None, False
             value = column_value(kind, obj["value"])
         except (orjson.JSONDecodeError, ValueError):
@@ -398,18 +410,18 @@ def parse_fast(
     stops: IntArray,
     kind: Kind | None,
     source: str,
-) -> tuple[pa.Table, list[BadLine]]:
-    """Rows and bad lines of the given lines, identical to the reference parser's.
+) -> Lines:
+    """What the given lines hold, identical to the reference parser's answer.
 
     Large inputs are cut into blocks of consecutive lines parsed in threads (numpy and
-    Arrow release the GIL); the blocks' rows and bad lines are joined in line order.
+    Arrow release the GIL); the blocks' rows, markers and bad lines are joined in line order.
     """
     n = len(starts)
     if n <= BLOCK_LINES:
         return _parse_run(data, end, starts, stops, kind, source)
     cuts = [*range(0, n, BLOCK_LINES), n]
 
-    def run(i: int) -> tuple[pa.Table, list[BadLine]]:
+    def run(i: int) -> Lines:
         lines = slice(cuts[i], cuts[i + 1])
         return _parse_run(data, end, starts[lines], stops[lines], kind, source)
 
@@ -418,8 +430,39 @@ def parse_fast(
     else:
         with ThreadPoolExecutor(min(THREADS, len(cuts) - 1)) as pool:
             parts = list(pool.map(run, range(len(cuts) - 1)))
-    table = pa.concat_tables([table for table, _ in parts]).combine_chunks()
-    return table, [b for _, bad in parts for b in bad]
+    return Lines(
+        table=pa.concat_tables([p.table for p in parts]).combine_chunks(),
+        rows=np.concatenate([p.rows + cut for p, cut in zip(parts, cuts, strict=False)]),
+        own=np.concatenate([p.own for p in parts]),
+        markers=np.concatenate([p.markers + cut for p, cut in zip(parts, cuts, strict=False)]),
+        marker_ns=np.concatenate([p.marker_ns for p in parts]),
+        tombstones=pa.concat_tables([p.tombstones for p in parts]),
+        bad=[b for p in parts for b in p.bad],
+    )
+
+
+def _arrivals(
+    b: _Bytes, starts: IntArray, stops: IntArray
+) -> tuple[IntArray, IntArray, BoolArray]:
+    """The lines that start `{"arrived":<19 digits>` followed by `,` or, ending the line,
+    `}`: (their line numbers, their arrival, True where the line is a marker).
+
+    Nineteen digits without a leading zero are a valid JSON int of 10**18 or more; it
+    must fit in int64. Any other spelling goes to the reference parser.
+    """
+    cand = np.flatnonzero(((stops - starts) >= _PREFIX + 1) & b.is_(starts + 2, b"a"))
+    if len(cand) == 0:
+        return cand, cand, np.zeros(0, np.bool_)
+    head = sliding_window_view(b.arr, _PREFIX + 1)[starts[cand]]
+    ok = (head[:, : len(ARRIVED_KEY)] == _ARRIVED_HEAD).all(axis=1)
+    digits = head[:, len(ARRIVED_KEY) : _PREFIX] - np.uint8(48)
+    ok &= (digits < 10).all(axis=1) & (digits[:, 0] != 0)
+    number = digits.astype(np.uint64) @ _POWERS  # at most 10**19 - 1: no overflow
+    ok &= number <= np.uint64(INT64_MAX)
+    last = head[:, _PREFIX]
+    marker = (last == ord("}")) & ((stops - starts)[cand] == _PREFIX + 1)
+    ok &= marker | (last == ord(","))
+    return cand[ok], number[ok].astype(np.int64), marker[ok]
 
 
 def _parse_run(
@@ -429,14 +472,26 @@ def _parse_run(
     stops: IntArray,
     kind: Kind | None,
     source: str,
-) -> tuple[pa.Table, list[BadLine]]:
+) -> Lines:
     """`parse_fast` on one run of lines."""
     b = _Bytes(data, end)
     n = len(starts)
-    ok = ((stops - starts) >= _MIN_LINE) & (starts + _WINDOW <= end)
+    own = np.zeros(n, np.int64)
+    heads = starts  # where each line's batch-line shape starts: its comma if prefixed
+    prefixed, numbers, is_marker = _arrivals(b, starts, stops)
+    markers = prefixed[is_marker]
+    points = prefixed[~is_marker]
+    if len(points):
+        own[points] = numbers[~is_marker]
+        heads = starts.copy()
+        heads[points] += _PREFIX
+    ok = ((stops - heads) >= _MIN_LINE) & (heads + _WINDOW <= end)
+    ok[markers] = False
     idx = np.flatnonzero(ok)
     if end >= _WINDOW and len(idx):
-        window = sliding_window_view(b.arr, _WINDOW)[starts[idx]]
+        window = sliding_window_view(b.arr, _WINDOW)[heads[idx]]  # a copy: may be written
+        if len(points):
+            window[own[idx] != 0, 0] = ord("{")  # the prefix's comma opens the batch line
         ts_len, ns, shape_ok = _stamps(window)
         del window
         idx, ts_len, ns = idx[shape_ok], ts_len[shape_ok], ns[shape_ok]
@@ -444,7 +499,7 @@ def _parse_run(
         idx, ts_len, ns = idx[:0], np.zeros(0, np.int64), np.zeros(0, np.int64)
     stamps = pa.Array.from_buffers(_TS_TYPE, len(ns), [None, pa.py_buffer(ns)])
     s_stops = stops[idx]
-    s_vs = starts[idx] + len(LINE_PREFIX) + ts_len + len(VALUE_KEY)
+    s_vs = heads[idx] + len(LINE_PREFIX) + ts_len + len(VALUE_KEY)
     good = s_vs < s_stops
     if kind == "json":
         metadata, values, tail_ok = _tails(b, s_vs, s_stops, kind)
@@ -470,20 +525,34 @@ def _parse_run(
     if len(keep) < len(good):
         columns = [column.take(keep) for column in columns]
     fast = pa.table(columns, schema=table_schema(kind))
+    fast_lines = idx[keep]
     rest = np.ones(n, np.bool_)
-    rest[idx[keep]] = False
+    rest[fast_lines] = False
+    rest[markers] = False
     slow_idx = np.flatnonzero(rest)
+    marker_ns = numbers[is_marker]
     if len(slow_idx) == 0:
-        return fast, []
-    slow, slow_rows, bad = parse_reference(data, starts[slow_idx], stops[slow_idx], kind, source)
-    if slow.num_rows == 0:
-        return fast, bad
-    fast_lines, slow_lines = idx[keep], slow_idx[slow_rows]
-    merged = pa.concat_tables([fast, slow])
+        return Lines(fast, fast_lines, own[fast_lines], markers, marker_ns, _NO_TOMBSTONES, [])
+    slow = parse_reference(data, starts[slow_idx], stops[slow_idx], kind, source)
+    if len(slow.markers):
+        markers = np.concatenate([markers, slow_idx[slow.markers]])
+        marker_ns = np.concatenate([marker_ns, slow.marker_ns])
+        order = np.argsort(markers, kind="stable")
+        markers, marker_ns = markers[order], marker_ns[order]
+    if slow.table.num_rows == 0:
+        fast_own = own[fast_lines]
+        return Lines(fast, fast_lines, fast_own, markers, marker_ns, slow.tombstones, slow.bad)
+    slow_lines = slow_idx[slow.rows]
+    merged = pa.concat_tables([fast, slow.table])
+    lines = np.concatenate([fast_lines, slow_lines])
+    arrived = np.concatenate([own[fast_lines], slow.own])
     if len(fast_lines) and fast_lines[-1] > slow_lines[0]:  # interleaved: restore line order
-        order = np.argsort(np.concatenate([fast_lines, slow_lines]), kind="stable")
+        order = np.argsort(lines, kind="stable")
         merged = merged.take(pa.array(order))
-    return merged.combine_chunks() if merged.num_rows < 1 << 16 else merged, bad
+        lines, arrived = lines[order], arrived[order]
+    merged = merged.combine_chunks() if merged.num_rows < 1 << 16 else merged
+    return Lines(merged, lines, arrived, markers, marker_ns, slow.tombstones, slow.bad)
 
 
+_NO_TOMBSTONES: Final = tombstone_table([], [], [])
 _TEMPLATES: Final = {(size, suffix): _template(size, suffix) for size, suffix in _TS_FORMS}

@@ -1,7 +1,9 @@
 """The JSON line format of the log: its field names, the bytes writers produce, the value rules.
 
-One point is one line, `{"timestamp":"<ISO-8601, UTC>","value":<v>[,"metadata":{…}]}\\n`
-(docs/contracts.md, "Line format"). The writers (`writer`, `encode`) produce exactly
+One point is one line, `{"arrived":<ns>,"timestamp":"<ISO-8601, UTC>","value":<v>[,"metadata":{…}]}\\n`;
+a batch is a marker line `{"arrived":<ns>}` followed by lines without `arrived`; a deletion
+is a tombstone line `{"arrived":<ns>,"delete":{"start":"<ts>","end":"<ts>"}}`
+(docs/contracts.md, "Log line format"). The writers (`writer`, `encode`) produce exactly
 the shape below, the parsers (`lineparse`, `fastparse`) accept it and every other
 valid spelling, and all of them take the names, the Arrow types and the rule for a
 value of each kind from here, so the two sides cannot drift apart.
@@ -17,28 +19,47 @@ import pyarrow as pa
 from hfdata.kinds import INT64_MAX, INT64_MIN, METADATA_OPTS, NONFINITE_TEXT, Kind
 
 __all__ = [
+    "ARRIVED",
+    "ARRIVED_KEY",
     "ARROW_TYPES",
+    "DELETE",
+    "END",
     "LINE_OPTS",
     "LINE_OPTS_NAIVE_UTC",
     "LINE_PREFIX",
     "METADATA",
     "METADATA_KEY",
+    "RECORDED",
+    "START",
     "TIMESTAMP",
     "VALUE",
     "VALUE_KEY",
+    "arrived_value",
     "canonical_json",
     "column_value",
+    "marker_line",
     "table_schema",
+    "tombstone_line",
+    "tombstone_schema",
 ]
 
 TIMESTAMP: Final = "timestamp"
 VALUE: Final = "value"
 METADATA: Final = "metadata"
+ARRIVED: Final = "arrived"
+DELETE: Final = "delete"
+# a tombstone's fields: the deleted range [start, end) and when the deletion was recorded
+START: Final = "start"
+END: Final = "end"
+RECORDED: Final = "recorded"
 
 # The bytes around the timestamp and before the metadata, as hfdata's writers write them.
 LINE_PREFIX: Final = b'{"timestamp":"'
 VALUE_KEY: Final = b'","value":'
 METADATA_KEY: Final = b',"metadata":'
+# A single append's line starts `{"arrived":<19 digits>,` (31 bytes: any arrival from
+# 2001-09-09 to 2286), then the v2 line from its `"timestamp"` key on.
+ARRIVED_KEY: Final = b'{"arrived":'
 
 # orjson options of one point line: `Z` for UTC, the newline, numpy scalars in metadata;
 # with `naive_is_utc` a naive datetime is written as UTC as well.
@@ -54,14 +75,45 @@ ARROW_TYPES: Final[dict[str, pa.DataType]] = {
 }
 
 
-def table_schema(kind: Kind | None) -> pa.Schema:
-    """`timestamp` (ns, UTC), `value` (the kind's type; float64 if none yet), `metadata` (text)."""
-    return pa.schema(
-        [
-            pa.field(TIMESTAMP, pa.timestamp("ns", tz="UTC"), nullable=False),
-            pa.field(VALUE, ARROW_TYPES[kind or "float"]),
-            pa.field(METADATA, pa.string()),
-        ]
+_TS_TYPE: Final = pa.timestamp("ns", tz="UTC")
+
+
+def table_schema(kind: Kind | None, *, arrived: bool = False) -> pa.Schema:
+    """`timestamp` (ns, UTC), `value` (the kind's type; float64 if none yet), `metadata`
+    (text); with `arrived`, a fourth column `arrived` (ns, UTC), as parsed logs have it."""
+    fields = [
+        pa.field(TIMESTAMP, _TS_TYPE, nullable=False),
+        pa.field(VALUE, ARROW_TYPES[kind or "float"]),
+        pa.field(METADATA, pa.string()),
+    ]
+    if arrived:
+        fields.append(pa.field(ARRIVED, _TS_TYPE, nullable=False))
+    return pa.schema(fields)
+
+
+def tombstone_schema() -> pa.Schema:
+    """A tombstone table: the deleted range `[start, end)` and the time it was `recorded`."""
+    return pa.schema([pa.field(name, _TS_TYPE, nullable=False) for name in (START, END, RECORDED)])
+
+
+def arrived_value(value: Any) -> int:
+    """A decoded line's `arrived`: an int in (0, INT64_MAX], or ValueError with the reason."""
+    if type(value) is not int or not 0 < value <= INT64_MAX:
+        raise ValueError(
+            f"arrived {value!r:.60} is not a positive 64-bit integer of nanoseconds since the epoch"
+        )
+    return value
+
+
+def marker_line(arrived: int) -> bytes:
+    """The marker line written before each run of an `append_many`."""
+    return b'{"arrived":%d}\n' % arrived
+
+
+def tombstone_line(arrived: int, start: str, end: str) -> bytes:
+    """The line `Store.delete` writes: `[start, end)` deleted, recorded at `arrived`."""
+    return orjson.dumps(
+        {ARRIVED: arrived, DELETE: {START: start, END: end}}, option=orjson.OPT_APPEND_NEWLINE
     )
 
 

@@ -406,7 +406,7 @@ def _check_segment(
         data = path.read_bytes()
     except FileNotFoundError:  # compacted or rotated meanwhile
         return pa.table({"timestamp": pa.array([], pa.int64()), "value": pa.array([])})
-    parsed = parse_log_bytes(data, kind, source=str(path))
+    parsed = parse_log_bytes(data, kind, arrived=1, source=str(path))  # arrival unused
     where = path.relative_to(root)
     for bad in parsed.bad[:_SHOW]:
         out.append(
@@ -557,7 +557,7 @@ def _cross_check(
         except FileNotFoundError:  # deleted by log retention meanwhile
             continue
         ns = (
-            parse_log_bytes(data, kind, source=str(path))
+            parse_log_bytes(data, kind, arrived=1, source=str(path))  # arrival unused
             .table.column("timestamp")
             .cast(pa.int64())
             .to_numpy()
