@@ -26,7 +26,7 @@ from hfdata.compact import upgrade as _upgrade
 from hfdata.errors import InvalidArgument, StoreClosed, UpgradeRequired
 from hfdata.features import run as _features
 from hfdata.kinds import Kind
-from hfdata.layout import Partition, log_root, validate_name
+from hfdata.layout import Partition, log_dir, log_root, validate_name
 from hfdata.log.segment import DURABILITIES, Durability, LogPolicy
 from hfdata.log.writer import LogWriter
 from hfdata.parquet.objectstore import normalise_uri
@@ -51,7 +51,14 @@ from hfdata.settings import (
     load_or_create,
     recorded_format_version,
 )
-from hfdata.timeparse import Ambiguous, EpochUnit, Nonexistent, check_dst_options
+from hfdata.timeparse import (
+    Ambiguous,
+    EpochUnit,
+    Nonexistent,
+    check_dst_options,
+    format_ns,
+    to_ns,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -616,6 +623,62 @@ class Store:
         validate_name(variable)
         self._writer.forget(variable)
         _drop.drop(self.root, self.settings, variable, self.parts)
+
+    def delete(self, variable: str, start: Any, end: Any) -> None:
+        """Delete the points of `[start, end)` that arrived before this call.
+
+        Records a tombstone (one line in the variable's log, as durable as the store's
+        durability mode makes a point: under `"fsync"` it is on disk when this returns)
+        and rewrites nothing, so it takes the same short time whatever the variable's
+        size. Points appended to the range afterwards are not deleted. The deleted
+        points stay in the store's history until `optimize` removes them.
+
+        Parameters
+        ----------
+        variable : str
+            The variable to delete from.
+        start, end : timestamp-like
+            The range `[start, end)`, in any form `read` accepts; both are required.
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            `variable` breaks the naming rules.
+        VariableNotFound
+            The store has no such variable.
+        InvalidTimestamp
+            `start` or `end` cannot be read as a time.
+        InvalidArgument
+            `start` or `end` is missing, or `start` is not before `end`.
+        DurabilityError
+            The tombstone could not be written (nothing was deleted).
+
+        Examples
+        --------
+        >>> store.delete("sensor_temp", "2026-11-26T09:00Z", "2026-11-26T10:00Z")
+        """
+        self._check_open()
+        encoded = validate_name(variable)
+        for name, bound in (("start", start), ("end", end)):
+            if bound is None:
+                raise InvalidArgument(
+                    f"delete needs both start and end ({name} is None); to remove a whole "
+                    "variable use drop",
+                    argument=name,
+                )
+        rules = self.settings.time_rules()
+        lo, hi = to_ns(start, rules), to_ns(end, rules)
+        if lo >= hi:
+            raise InvalidArgument(
+                f"start ({format_ns(lo)}) must be before end ({format_ns(hi)}); "
+                "delete takes the half-open interval [start, end)",
+                argument="start",
+            )
+        if not log_dir(self.root, variable).is_dir() and not self.parts.holds(encoded):
+            raise _snapshot.not_found(self.root, variable, self.parts)
+        self._writer.delete(variable, lo, hi)
 
     def read(
         self,

@@ -17,8 +17,8 @@ from logutil import line
 from hfdata.log import fastparse
 from hfdata.log.encode import encode_frame
 from hfdata.log.lineformat import marker_line, tombstone_line
-from hfdata.timeparse import format_ns
 from hfdata.log.parse import parse_log_bytes, table_schema, tombstone_schema
+from hfdata.timeparse import format_ns
 
 KINDS = ("float", "int", "bool", "string", "json")
 LEGACY = 1_700_000_000_123_456_789  # the arrival given for lines that carry none
@@ -104,8 +104,10 @@ arrivals = st.one_of(
     st.integers(10**18, 2**63 - 1).map(str),
     st.integers(-(2**64), 2**65).map(str),
     st.sampled_from(
-        ["0", "-1", "0" + "1" * 18, "9223372036854775808", "9999999999999999999", "1e18"]
-        + ["1.5", "true", "null", '"1764921600123456789"', "01764921600123456789"]
+        [
+            *("0", "-1", "0" + "1" * 18, "9223372036854775808", "9999999999999999999", "1e18"),
+            *("1.5", "true", "null", '"1764921600123456789"', "01764921600123456789"),
+        ]
     ),
 )
 

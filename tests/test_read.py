@@ -30,7 +30,7 @@ from strategies import point_lists as points_of
 import hfdata
 from hfdata.layout import log_dir, parquet_dir, partition_key_ns
 from hfdata.locks import PUBLISH_LOCK, flock
-from hfdata.log.parse import parse_log_bytes
+from hfdata.log.parse import read_segment
 from hfdata.log.schema import load_schema
 from hfdata.read.aggregate import agg_columns, parse_aggs
 from hfdata.read.info import VariableInfo
@@ -68,7 +68,8 @@ def fake_compact(root: Path, name: str, partition: str = "day", limit: int | Non
         )[:limit]
         if not segments:
             return 0
-        table = pa.concat_tables([parse_log_bytes(p.read_bytes(), kind).table for p in segments])
+        tables = [read_segment(p, kind).table.drop_columns(["arrived"]) for p in segments]
+        table = pa.concat_tables(tables)
         ns = table.column("timestamp").cast(pa.int64()).to_numpy()
         order = np.argsort(ns, kind="stable")
         table, ns = table.take(pa.array(order)), ns[order]

@@ -5,16 +5,15 @@ It vouches only for lines in the exact shapes hfdata's writers produce: batch li
 single-append lines, the same after a 31-byte prefix `{"arrived":<19 digits>,`, and
 marker lines `{"arrived":<19 digits>}`. The prefix is checked and its digits summed in
 one numpy pass over the lines that start `{"a`; a prefixed line is then parsed as the
-batch line that starts at its comma. Each line's first 64 bytes are checked against a template with 64-bit word (SWAR) operations
-on a numpy byte matrix, one row per line; timestamps and numbers are cast
-by Arrow (correctly rounded, like orjson) and the metadata tail is validated and made
-canonical once per distinct text. Any line it does not vouch for (another shape, a
-rejected cast, a number JSON forbids such as `01` or `.5`) goes to the per-line
-reference parser (tombstone lines always do), so results are identical to
-`parse_reference` by construction (and by property test). Rows come out with their
-own arrival or 0, markers with their lines: `lineparse.resolve_arrival` applies the
-reader rule over the whole segment.
-"""
+batch line that starts at its comma. Each line's first 64 bytes are checked against a
+template with 64-bit word (SWAR) operations on a numpy byte matrix, one row per line;
+timestamps and numbers are cast by Arrow (correctly rounded, like orjson) and the
+metadata tail is validated and made canonical once per distinct text. Any line it does
+not vouch for (another shape, a rejected cast, a number JSON forbids such as `01` or
+`.5`) goes to the per-line reference parser (tombstone lines always do), so results are
+identical to `parse_reference` by construction (and by property test). Rows come out
+with their own arrival or 0, markers with their lines: `lineparse.resolve_arrival`
+applies the reader rule over the whole segment."""
 
 from __future__ import annotations
 
@@ -29,8 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.lib.stride_tricks import sliding_window_view
 
-from hfdata.kinds import Kind
-from hfdata.kinds import INT64_MAX
+from hfdata.kinds import INT64_MAX, Kind
 from hfdata.log.lineformat import (
     ARRIVED_KEY,
     LINE_PREFIX,
@@ -40,7 +38,7 @@ from hfdata.log.lineformat import (
     column_value,
     table_schema,
 )
-from hfdata.log.lineparse import BadLine, Lines, parse_reference, tombstone_table
+from hfdata.log.lineparse import Lines, parse_reference, tombstone_table
 
 __all__ = ["BLOCK_LINES", "THREADS", "parse_fast"]
 
@@ -441,9 +439,7 @@ def parse_fast(
     )
 
 
-def _arrivals(
-    b: _Bytes, starts: IntArray, stops: IntArray
-) -> tuple[IntArray, IntArray, BoolArray]:
+def _arrivals(b: _Bytes, starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray, BoolArray]:
     """The lines that start `{"arrived":<19 digits>` followed by `,` or, ending the line,
     `}`: (their line numbers, their arrival, True where the line is a marker).
 

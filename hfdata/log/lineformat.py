@@ -1,12 +1,13 @@
 """The JSON line format of the log: its field names, the bytes writers produce, the value rules.
 
-One point is one line, `{"arrived":<ns>,"timestamp":"<ISO-8601, UTC>","value":<v>[,"metadata":{…}]}\\n`;
-a batch is a marker line `{"arrived":<ns>}` followed by lines without `arrived`; a deletion
-is a tombstone line `{"arrived":<ns>,"delete":{"start":"<ts>","end":"<ts>"}}`
+One point is one line,
+`{"arrived":<ns>,"timestamp":"<ISO-8601, UTC>","value":<v>[,"metadata":{…}]}\\n`; a
+batch is a marker line `{"arrived":<ns>}` followed by lines without `arrived`; a
+deletion is a tombstone line `{"arrived":<ns>,"delete":{"start":"<ts>","end":"<ts>"}}`
 (docs/contracts.md, "Log line format"). The writers (`writer`, `encode`) produce exactly
-the shape below, the parsers (`lineparse`, `fastparse`) accept it and every other
-valid spelling, and all of them take the names, the Arrow types and the rule for a
-value of each kind from here, so the two sides cannot drift apart.
+the shape below, the parsers (`lineparse`, `fastparse`) accept it and every other valid
+spelling, and all of them take the names, the Arrow types and the rule for a value of
+each kind from here, so the two sides cannot drift apart.
 """
 
 from __future__ import annotations

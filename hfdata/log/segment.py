@@ -101,8 +101,11 @@ class Segment:
         if self.policy.durability == "fsync":
             self.sync()
 
-    def write_frame(self, encoded: Encoded) -> None:
-        """Write a batch of lines formatted by `encode.encode_frame`."""
+    def write_frame(self, encoded: Encoded, *, head: bytes = b"") -> None:
+        """Write `head` (a marker line), then a batch of lines formatted by
+        `encode.encode_frame`."""
+        if head:
+            self._write_out(head)
         raw = _RecordingFile(self.fd)
         try:
             encoded.write_to(cast(BinaryIO, raw))

@@ -10,6 +10,11 @@ UTC `datetime`, a finite float, a float variable with an open segment) is turned
 its line and written in one pass; anything else goes to `_append_checked`, which
 checks the point completely and fixes a new variable's kind. Both produce the same
 bytes and refuse the same points (a property test holds them to it).
+
+Every call reads the clock once (`time.time_ns()`), before it writes anything: a point
+line starts with it (`{"arrived":<ns>,…`), a batch's runs are each preceded by a
+marker line holding it, a tombstone line records it (docs/contracts.md, "Log line
+format").
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 import weakref
 from datetime import UTC, datetime
 from functools import partial
@@ -40,7 +46,7 @@ from hfdata.layout import log_dir, new_writer_id
 from hfdata.log import batch as _batch
 from hfdata.log.encode import encode_frame
 from hfdata.log.flusher import Flusher
-from hfdata.log.lineformat import LINE_OPTS, LINE_OPTS_NAIVE_UTC
+from hfdata.log.lineformat import LINE_OPTS, LINE_OPTS_NAIVE_UTC, marker_line, tombstone_line
 from hfdata.log.mutex import Mutex
 from hfdata.log.segment import BUFFER_LIMIT, LogPolicy
 from hfdata.log.segments import SegmentTable, VariableLog
@@ -53,6 +59,7 @@ _BATCH_ROWS: Final = 200_000
 _LO: Final = datetime(1678, 1, 1, tzinfo=UTC)
 _HI: Final = datetime(2262, 1, 1, tzinfo=UTC)
 _dumps: Final = orjson.dumps  # one global lookup on the append path instead of two
+_time_ns: Final = time.time_ns
 _open_writers: weakref.WeakSet[LogWriter] = weakref.WeakSet()
 
 
@@ -175,16 +182,25 @@ class LogWriter:
         ):
             self._append_checked(variable, timestamp, value, metadata, kind)
             return
-        # The field names of `lineformat`, spelled out: a constant-key dict is built in one step.
+        # The field names of `lineformat`, spelled out: a constant-key dict is built in one
+        # step. `arrived` first: readers find it at a fixed offset.
         if metadata is None:
-            line = _dumps({"timestamp": timestamp, "value": value}, option=self._dump_opts)
+            line = _dumps(
+                {"arrived": _time_ns(), "timestamp": timestamp, "value": value},
+                option=self._dump_opts,
+            )
         elif type(metadata) is not dict:
             self._append_checked(variable, timestamp, value, metadata, kind)
             return
         else:
             try:
                 line = _dumps(
-                    {"timestamp": timestamp, "value": value, "metadata": metadata},
+                    {
+                        "arrived": _time_ns(),
+                        "timestamp": timestamp,
+                        "value": value,
+                        "metadata": metadata,
+                    },
                     option=self._dump_opts,
                 )
             except TypeError:
@@ -228,6 +244,7 @@ class LogWriter:
         kind: Kind | None = None,
     ) -> None:
         """`append` for any point: checked completely, the variable's kind fixed if new."""
+        arrived = _time_ns()
         var = self._vars.get(variable)
         if var is None or var.kind is None or kind is not None:
             var = self._first_point(variable, timestamp, value, metadata, kind)
@@ -237,13 +254,21 @@ class LogWriter:
         if type(value) is not float or value - value or var.kind != "float":
             value = None if value is None else json_value(var.kind or "float", value, variable)
         if metadata is None:
-            line = orjson.dumps({"timestamp": timestamp, "value": value}, option=self._dump_opts)
+            line = orjson.dumps(
+                {"arrived": arrived, "timestamp": timestamp, "value": value},
+                option=self._dump_opts,
+            )
         else:
             if type(metadata) is not dict:
                 check_metadata(metadata)
             try:
                 line = orjson.dumps(
-                    {"timestamp": timestamp, "value": value, "metadata": metadata},
+                    {
+                        "arrived": arrived,
+                        "timestamp": timestamp,
+                        "value": value,
+                        "metadata": metadata,
+                    },
                     option=self._dump_opts,
                 )
             except TypeError as exc:
@@ -318,7 +343,10 @@ class LogWriter:
 
         The whole batch is checked before anything is written; returns the row count.
         `epoch_unit` and `timestamp_format` apply to this call (see `Store.append_many`).
+        Each run of up to `_BATCH_ROWS` lines is written after a marker line holding the
+        call's arrival, in the same write.
         """
+        marker = marker_line(_time_ns())
         var = self._var(variable)
         var.check_kind(kind)
         rules = self._rules.with_call(epoch_unit=epoch_unit, timestamp_format=timestamp_format)
@@ -340,8 +368,22 @@ class LogWriter:
             with self._lock:
                 self._table.drain(var, rotate=False)  # single points appended before go first
                 segment = var.segment or self._table.open_segment(var)
-                self._table.write_then_rotate(var, segment, partial(segment.write_frame, frame))
+                write = partial(segment.write_frame, frame, head=marker)
+                self._table.write_then_rotate(var, segment, write)
         return len(checked)
+
+    def delete(self, variable: str, start_ns: int, end_ns: int) -> None:
+        """Record that `[start_ns, end_ns)` of `variable` is deleted: one tombstone line in
+        the variable's segment, as durable as the store's mode makes a point (`fsync`:
+        fsynced before this returns). The caller has checked the arguments."""
+        line = tombstone_line(_time_ns(), format_ns(start_ns), format_ns(end_ns))
+        var = self._var(variable)
+        with self._lock:
+            self._check_open()
+            if self._buffered:
+                self._table.buffer(var, line)
+            else:
+                self._table.write_line(var, line)
 
     def _var(self, variable: str) -> VariableLog:
         """The variable's state, created (its kind read from `_schema.json`) on first use."""

@@ -4,10 +4,12 @@ A segment is parsed with `hfdata.log.parse` (complete lines only; bad lines and 
 tail are skipped): rows with their `arrived` column, and the segment's tombstones. A
 segment parsed in steps hands its last marker line's arrival to the next step, so a
 row's arrival does not depend on where a read stopped; rows that follow no marker take
-the file's modification time when their bytes were read (the legacy rule). Parsed prefixes are cached by (device, inode, writer-seq): a
-segment keeps its inode when its writer renames it from active to closed, so a live
-segment is only parsed from where the last read stopped. The cache holds about
-`_CACHE_ROWS` rows, least recently read segments dropped first.
+the file's modification time when their bytes were read (the legacy rule).
+
+Parsed prefixes are cached by (device, inode, writer-seq): a segment keeps its inode
+when its writer renames it from active to closed, so a live segment is only parsed from
+where the last read stopped. The cache holds about `_CACHE_ROWS` rows, least recently
+read segments dropped first.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A trial records what it *attempted* (every point it handed to the store, in orde
 and what was *acknowledged* (the call returned, as durable as the mode promises).
 Each point carries a unique float id as its value, so a check can tell a lost
 point from a doubled one and an unknown one. The log is read straight from the
-segment files with the reference parser (`hfdata.log.parse.parse_log_bytes`), so these
+segment files with the reference parser (`hfdata.log.parse.read_segment`), so these
 checks hold whatever the reader module does.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hfdata.layout import decode_name, parse_segment_name
-from hfdata.log.parse import parse_log_bytes
+from hfdata.log.parse import read_segment
 from hfdata.log.schema import load_schema
 
 __all__ = [
@@ -127,7 +127,7 @@ def scan_log(root: Path, *, include_compacted: bool = False) -> LogScan:
                 if parsed_name is None:
                     continue
                 scan.segments += 1
-                parsed = parse_log_bytes(path.read_bytes(), kind, source=str(path))
+                parsed = read_segment(path, kind)
                 for b in parsed.bad:
                     scan.bad.append((b.source, b.offset, b.reason))
                 if parsed.torn:

@@ -224,7 +224,7 @@ def run_timestamps(tmp_path: Path, examples: int, figures: Figures) -> None:
                 return
             counts["timestamps_accepted"] += 1
             line = last_line(root, "t")
-            parsed = parse_log_bytes(line + b"\n", "float")
+            parsed = parse_log_bytes(line + b"\n", "float", arrived=1)
             assert parsed.bad == [], parsed.bad
             ns = parsed.table.column("timestamp").cast("int64")[0].as_py()
             assert ns == to_ns(ts, RULES)
@@ -341,7 +341,7 @@ def run_points(tmp_path: Path, examples: int, figures: Figures) -> None:
             counts["points_accepted"] += 1
             (line,) = written_lines(root, name)
             kind = load_schema(log_dir(root, name))
-            parsed = parse_log_bytes(line + b"\n", kind)
+            parsed = parse_log_bytes(line + b"\n", kind, arrived=1)
             assert parsed.bad == [], parsed.bad
             row = parsed.table.to_pylist()[0]
             if value is not None:
@@ -460,7 +460,7 @@ def run_batches(tmp_path: Path, examples: int, figures: Figures) -> None:
             lines = written_lines(root, name)
             assert written == n == len(lines)
             kind = load_schema(log_dir(root, name))
-            parsed = parse_log_bytes(b"".join(x + b"\n" for x in lines), kind)
+            parsed = parse_log_bytes(b"".join(x + b"\n" for x in lines), kind, arrived=1)
             assert parsed.bad == [], parsed.bad
 
         check()
@@ -513,7 +513,7 @@ def run_raw(examples: int, figures: Figures) -> None:
     @fuzz(examples)
     @given(raw_logs, st.sampled_from([None, "float", "int", "bool", "string", "json"]))
     def check(data: bytes, kind: Any) -> None:
-        parsed = parse_log_bytes(data, kind, source="fuzz")
+        parsed = parse_log_bytes(data, kind, arrived=1, source="fuzz")
         complete = data.count(b"\n")
         assert parsed.table.num_rows + len(parsed.bad) == complete
         assert parsed.complete_bytes == data.rfind(b"\n") + 1
