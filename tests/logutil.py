@@ -21,13 +21,25 @@ def segment_files(root: Path, variable: str) -> list[Path]:
     return sorted(p for p in directory.iterdir() if parse_segment_name(p.name) is not None)
 
 
-def log_lines(root: Path, variable: str) -> list[dict[str, Any]]:
-    """Every complete line of every segment, parsed, segment by segment in name order."""
+def all_log_lines(root: Path, variable: str) -> list[dict[str, Any]]:
+    """Every complete line of every segment (points, markers, tombstones), parsed,
+    segment by segment in name order."""
     out: list[dict[str, Any]] = []
     for path in segment_files(root, variable):
         data = path.read_bytes()
         assert data == b"" or data.endswith(b"\n"), f"torn line in {path}"
         out.extend(orjson.loads(line) for line in data.splitlines())
+    return out
+
+
+def log_lines(root: Path, variable: str) -> list[dict[str, Any]]:
+    """Every point line of every segment, parsed, without its `arrived` (markers and
+    tombstones left out), segment by segment in name order."""
+    out: list[dict[str, Any]] = []
+    for obj in all_log_lines(root, variable):
+        if "timestamp" in obj:
+            obj.pop("arrived", None)
+            out.append(obj)
     return out
 
 

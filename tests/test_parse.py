@@ -295,3 +295,71 @@ def test_large_writer_log_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
         parsed.table.column("timestamp").cast(pa.int64()).to_numpy().tolist() == expected.tolist()
     )
     assert_same(data, "float")
+
+
+def test_all_three_writer_shapes_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Single-append lines (31-byte prefix), markers and the batch lines after them are
+    vouched for by the vectorised parser; every row gets the arrival of the rule."""
+    n = 3000
+    ns = np.int64(1_795_000_000_000_000_000) + np.arange(n, dtype=np.int64) * 1_000_003
+    vals = pa.array(np.random.default_rng(3).normal(size=n))
+    meta = pa.array(['{"loc":"a"}', None, None] * (n // 3))
+    batch = _encoded(ns, vals, meta, "float").splitlines(keepends=True)
+    arrivals = 1_764_921_600_123_456_789 + np.arange(n, dtype=np.int64) * 7
+    singles = [b'{"arrived":%d,%s' % (int(a), x[1:]) for a, x in zip(arrivals, batch, strict=True)]
+    mark = 1_764_921_700_000_000_000
+    # legacy lines, then singles, then a marker and batch lines, singles among them
+    lines = batch[:100] + singles[100:1000] + [marker_line(mark)] + batch[1000:2000]
+    lines += singles[2000:2500] + batch[2500:]
+    data = b"".join(lines)
+
+    def no_reference(*args: object) -> object:
+        raise AssertionError("a writer line took the reference path")
+
+    monkeypatch.setattr(fastparse, "parse_reference", no_reference)
+    parsed = parse_log_bytes(data, "float", arrived=LEGACY)
+    assert parsed.bad == [] and parsed.marker == mark
+    assert parsed.table.column("timestamp").cast(pa.int64()).to_numpy().tolist() == ns.tolist()
+    expected = [LEGACY] * 100 + arrivals[100:1000].tolist() + [mark] * 1000
+    expected += arrivals[2000:2500].tolist() + [mark] * 500
+    assert parsed.table.column("arrived").cast(pa.int64()).to_pylist() == expected
+    monkeypatch.undo()
+    assert_same(data, "float")
+
+
+def test_reader_rule_markers_tombstones_and_bad_arrivals() -> None:
+    point = line("2026-11-26T11:35:11Z", 1.5)
+    own = b'{"arrived":1800000000000000005,"timestamp":"2026-11-26T11:35:12Z","value":2.5}\n'
+    late = b'{"timestamp":"2026-11-26T11:35:13Z","value":3.5,"arrived":42}\n'
+    tomb = tombstone_line(1_800_000_000_000_000_009, "2026-11-26T00:00:00Z", "2026-11-27T00:00Z")
+    bad = [
+        b'{"arrived":0,"timestamp":"2026-11-26T11:35:14Z","value":1}\n',
+        b'{"arrived":true}\n',
+        b'{"arrived":9223372036854775808}\n',
+        b'{"arrived":1800000000000000000,"delete":{"start":"2026-11-27T00:00:00Z",'
+        b'"end":"2026-11-26T00:00:00Z"}}\n',
+        b'{"arrived":1800000000000000000,"delete":{"start":"2026-11-27T00:00:00Z"}}\n',
+        b'{"arrived":1800000000000000000,"extra":1}\n',
+    ]
+    data = point + marker_line(10**18) + point + own + late + tomb + b"".join(bad) + point
+    for vectorised in (True, False):
+        parsed = parse_log_bytes(data, "float", arrived=LEGACY, vectorised=vectorised)
+        arrived = parsed.table.column("arrived").cast(pa.int64()).to_pylist()
+        assert arrived == [LEGACY, 10**18, 1_800_000_000_000_000_005, 42, 10**18]
+        assert parsed.tombstones.column("recorded").cast(pa.int64()).to_pylist() == [
+            1_800_000_000_000_000_009
+        ]
+        assert [b.line + b"\n" for b in parsed.bad] == bad
+        assert parsed.marker == 10**18
+    assert_same(data, "float")
+
+
+def test_a_marker_reaches_lines_in_later_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastparse, "BLOCK_LINES", 2)
+    monkeypatch.setattr(fastparse, "THREADS", 2)
+    point = line("2026-11-26T11:35:11Z", 1.5)
+    data = point + marker_line(10**18) + point * 5 + marker_line(2 * 10**18) + point
+    parsed = parse_log_bytes(data, "float", arrived=LEGACY)
+    arrived = parsed.table.column("arrived").cast(pa.int64()).to_pylist()
+    assert arrived == [LEGACY] + [10**18] * 5 + [2 * 10**18]
+    assert_same(data, "float")
