@@ -234,7 +234,9 @@ def resolve_arrival(lines: Lines, arrived: int) -> tuple[pa.Table, int | None]:
     """
     own = lines.own
     need = own == 0
-    if need.any():
+    if not len(lines.markers) and need.all():  # legacy lines only: one fill
+        own = np.full(len(own), arrived, np.int64)
+    elif need.any():
         own = own.copy()
         if len(lines.markers):
             before = np.searchsorted(lines.markers, lines.rows[need], side="right") - 1
