@@ -62,8 +62,9 @@ class ParsedLog:
 
     `table` is `table_schema(kind, arrived=True)`: `timestamp`, `value`, `metadata`,
     `arrived`. `tombstones` is `tombstone_schema()`: `start`, `end`, `recorded`, in line
-    order. `marker` is the arrival of the last marker line (None if there is none): the
-    `arrived` to parse the bytes after `complete_bytes` with.
+    order. `markers` counts the marker lines (neither rows nor bad lines); `marker` is
+    the arrival of the last one (None if there is none): the `arrived` to parse the
+    bytes after `complete_bytes` with.
     """
 
     table: pa.Table
@@ -71,6 +72,7 @@ class ParsedLog:
     bad: list[BadLine] = field(default_factory=list)
     complete_bytes: int = 0
     torn: bytes = b""
+    markers: int = 0
     marker: int | None = None
 
 
@@ -131,6 +133,7 @@ def parse_log_bytes(
         bad=lines.bad,
         complete_bytes=end,
         torn=torn,
+        markers=len(lines.markers),
         marker=marker,
     )
 

@@ -458,10 +458,11 @@ def run_batches(tmp_path: Path, examples: int, figures: Figures) -> None:
                 return
             counts["batches_accepted"] += 1
             lines = written_lines(root, name)
-            assert written == n == len(lines)
             kind = load_schema(log_dir(root, name))
             parsed = parse_log_bytes(b"".join(x + b"\n" for x in lines), kind, arrived=1)
             assert parsed.bad == [], parsed.bad
+            assert parsed.markers == 1  # one run: one marker line before it
+            assert written == n == len(lines) - 1 == parsed.table.num_rows
 
         check()
     figures.add("hostile_batches", **counts)
@@ -495,6 +496,12 @@ line_parts = st.sampled_from(
         b'{"timestamp":"2026-11-26","value":1e400}',
         b'{"timestamp":"2026-11-26","value":18446744073709551616}',
         b'{"timestamp":"2026-11-26T00:00:00\xed\xa0\x80","value":1}',
+        b'{"arrived":1764921600123456789}',
+        b'{"arrived":1764921600123456789,"timestamp":"2026-11-26T11:35:11Z","value":25.5}',
+        b'{"arrived":-5,"timestamp":"2026-11-26T11:35:11Z","value":25.5}',
+        b'{"arrived":1764921600123456789,"delete":{"start":"2026-11-26","end":"2026-11-27"}}',
+        b'{"arrived":1764921600123456789,"delete":{"start":"2026-11-27","end":"2026-11-26"}}',
+        b'{"arrived":99999999999999999999}',
         b"\n",
         b"\r\n",
         b" ",
@@ -515,7 +522,8 @@ def run_raw(examples: int, figures: Figures) -> None:
     def check(data: bytes, kind: Any) -> None:
         parsed = parse_log_bytes(data, kind, arrived=1, source="fuzz")
         complete = data.count(b"\n")
-        assert parsed.table.num_rows + len(parsed.bad) == complete
+        lines_seen = parsed.table.num_rows + len(parsed.bad) + parsed.tombstones.num_rows
+        assert lines_seen + parsed.markers == complete  # every line accounted for
         assert parsed.complete_bytes == data.rfind(b"\n") + 1
         assert parsed.torn == data[parsed.complete_bytes :]
         lines = data[: parsed.complete_bytes].split(b"\n")[:-1]
