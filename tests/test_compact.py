@@ -83,7 +83,8 @@ def test_layout_schema_and_values_read_back_by_pyarrow_and_polars(store: hfdata.
     assert ds.dataset(root / "parquet/kind=int", partitioning="hive").count_rows() == 10
     for path in files:
         schema = pq.read_schema(path)
-        assert schema.names == ["timestamp", "value", "metadata"]  # hive columns only in path
+        # hive columns only in the path; `arrived` since format 3
+        assert schema.names == ["timestamp", "value", "metadata", "arrived"]
         assert schema.field("timestamp").type == pa.timestamp("ns", tz="UTC")
         meta = pq.ParquetFile(path).metadata
         column = meta.row_group(0).column(0)

@@ -24,6 +24,7 @@ from hfdata.layout import decode_name, encode_name, journal_dir, log_root
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.parquet.files import conform
 from hfdata.parquet.root import PartFile, PartsRoot, Pieces, Staged
+from hfdata.parquet.tombstones import TOMBSTONE_SCHEMA, is_tombstone_rel
 
 __all__ = [
     "CompactionReport",
@@ -70,7 +71,7 @@ class Tally:
         )
 
 
-Output = tuple[Staged, Pieces]  # (journal names, rows)
+Output = tuple[Staged, Pieces]  # (journal names, rows); a tombstone file's: one table
 
 
 def log_variables(root: Path, variables: list[str] | None) -> list[str]:
@@ -93,8 +94,8 @@ def _write_outputs(
     kind: Kind,
 ) -> int:
     """Step 5: every output written (hidden, or uploaded but not committed) with its
-    kind's schema, then what publishing will write kept in the journal. Returns the rows
-    written."""
+    kind's schema (a tombstone output, `TOMBSTONE_SCHEMA`, as it is), then what
+    publishing will write kept in the journal. Returns the data rows written."""
     spool = journal_dir(root) / f".{journal.batch}.spool.parquet"
     written: list[PartFile] = [
         parts.write(staged, _conformed(pieces, kind), spool=spool) for staged, pieces in outputs
@@ -102,12 +103,12 @@ def _write_outputs(
     journal.commit = parts.commit_record(
         journal.batch, encoded, kind, written, list(journal.replaces)
     )
-    return sum(f.rows or 0 for f in written)
+    return sum(f.rows or 0 for f in written if not is_tombstone_rel(f.rel))
 
 
 def _conformed(pieces: Pieces, kind: Kind) -> Pieces:
     if isinstance(pieces, pa.Table):
-        return conform(pieces, kind)
+        return pieces if pieces.schema.equals(TOMBSTONE_SCHEMA) else conform(pieces, kind)
     return (conform(piece, kind) for piece in pieces)
 
 

@@ -10,8 +10,11 @@ back (`hfdata.compact.journal`).
 
 Order among equal timestamps: within a file, segments are taken in name order
 (writer start time, then sequence) and lines in arrival order, and sorting is
-stable; across files of one partition, files sort by batch id (compaction time),
-which `optimize` keeps when it merges them.
+stable (ties are NOT ordered by arrival: `dedupe` judges by the `arrived` column each
+row carries, the arrival the log's reader rule gives it); across files of one partition,
+files sort by batch id (compaction time), which `optimize` keeps when it merges them.
+The tombstones found in a batch's segments are one more output of the batch,
+`_tombstones/variable=<var>/part-<batch>.parquet` (`hfdata.parquet.tombstones`).
 
 After a variable's batches publish, its new files' stats and rollups are written beside
 them (`hfdata.compact.derive`, docs/contracts.md "Derived files"), with any a crash left
@@ -58,10 +61,11 @@ from hfdata.layout import (
     new_batch_id,
     parse_segment_name,
 )
-from hfdata.log.parse import ARRIVED, BadLine, legacy_arrival, parse_log_bytes
+from hfdata.log.parse import BadLine, legacy_arrival, parse_log_bytes
 from hfdata.log.schema import load_schema
 from hfdata.parquet.files import sort_stable, split_partitions
 from hfdata.parquet.root import PartsRoot
+from hfdata.parquet.tombstones import TOMBSTONE_SCHEMA
 from hfdata.settings import StoreSettings
 
 __all__ = ["BATCH_BYTES", "compact"]
@@ -99,10 +103,13 @@ def _rel(root: Path, path: Path) -> str:
 
 def _read_batch(
     root: Path, encoded: str, kind: Kind | None, segments: list[Path], tally: Tally, bar: Any
-) -> tuple[pa.Table, Journal]:
-    """Step 3: parse the segments (in name order), quarantine their bad lines."""
+) -> tuple[pa.Table, pa.Table, Journal]:
+    """Step 3: parse the segments (in name order), quarantine their bad lines. Returns
+    the rows (with their `arrived`), the tombstones (in segment then line order) and the
+    batch's journal."""
     journal = Journal(new_batch_id())
     tables = []
+    marks = [TOMBSTONE_SCHEMA.empty_table()]
     for seg in segments:
         data = seg.read_bytes()
         arrived = legacy_arrival(seg.stat().st_mtime_ns)
@@ -114,14 +121,15 @@ def _read_batch(
         if bad:
             target = quarantine_dir(root, encoded) / f"{seg.name.removesuffix('.jsonl')}.bad.jsonl"
             tally.quarantined += write_quarantine(target, bad, root)
-        # Parquet files gain `arrived` (and the tombstones a home) with format 3
-        tables.append(parsed.table.drop_columns([ARRIVED]))
+        tables.append(parsed.table)
+        if parsed.tombstones.num_rows:
+            marks.append(parsed.tombstones.cast(TOMBSTONE_SCHEMA))
         journal.segments.append((_rel(root, seg), _rel(root, compacted_dir(seg.parent) / seg.name)))
         if bar is not None:
             bar.update(len(data))
         del data
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    return table, journal
+    return table, pa.concat_tables(marks).combine_chunks(), journal
 
 
 def _compact_batch(
@@ -134,9 +142,13 @@ def _compact_batch(
     bar: Any,
     parts: PartsRoot,
 ) -> None:
-    table, journal = _read_batch(root, encoded, kind, segments, tally, bar)
+    table, tombstones, journal = _read_batch(root, encoded, kind, segments, tally, bar)
     table = sort_stable(table)
     outputs: list[Output] = []
+    if tombstones.num_rows:  # published with the rows: never lost, never doubled
+        staged = parts.stage_tombstones(encoded, journal.batch)
+        journal.outputs.append(staged)
+        outputs.append((staged, tombstones))
     for key, part in split_partitions(table, settings.partition):
         staged = parts.stage(encoded, kind, key, journal.batch)
         journal.outputs.append(staged)

@@ -32,6 +32,7 @@ from hfdata.layout import (
 from hfdata.locks import COMPACT_LOCK, flock
 from hfdata.log.parse import BadLine
 from hfdata.parquet.root import PartsRoot
+from hfdata.parquet.tombstones import TOMBSTONES_DIR
 
 __all__ = ["compact_lock", "recover", "recover_orphans", "sweep_trash"]
 
@@ -68,7 +69,8 @@ def _trash(root: Path) -> list[Path]:
     found: list[Path] = []
     parquet = root / PARQUET_DIR
     kinds = [parquet / kind_folder(kind) for kind in KINDS]
-    for parent in (parquet, *kinds, log_root(root), quarantine_root(root)):
+    tombstones = parquet / TOMBSTONES_DIR
+    for parent in (parquet, *kinds, tombstones, log_root(root), quarantine_root(root)):
         if parent.is_dir():
             found.extend(p for p in parent.iterdir() if is_trash(p.name))
     return found

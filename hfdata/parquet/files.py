@@ -2,7 +2,9 @@
 
 Every file of a kind has that kind's schema, `KIND_SCHEMAS[kind]`, exactly: `timestamp` as
 `timestamp[ns, UTC]` (delta-encoded), `value` in the kind's type (byte-stream-split floats,
-delta ints), `metadata` as dictionary-encoded JSON text, in that order, so an outside engine
+delta ints), `metadata` as dictionary-encoded JSON text, `arrived` (format 3: when each
+point's append call was made, `timestamp[ns, UTC]`, not null, delta-encoded: a batch shares
+one value, so it costs next to nothing), in that order, so an outside engine
 reads a whole `kind=<kind>/` folder as one table (docs/contracts.md, "On-disk layout");
 sorted by timestamp, zstd, statistics on. Row groups hold `ROW_GROUP_ROWS` rows, the size
 the reader's measurements favour for slices (it prunes by the timestamp statistics; see
@@ -27,6 +29,7 @@ from hfdata.kinds import KINDS, Kind
 from hfdata.layout import Partition
 
 __all__ = [
+    "ARRIVED",
     "KIND_SCHEMAS",
     "ROW_GROUP_ROWS",
     "Written",
@@ -40,6 +43,7 @@ __all__ = [
 ]
 
 ROW_GROUP_ROWS: Final = 16 * 1024
+ARRIVED: Final = "arrived"
 _UNITS: Final[dict[str, Any]] = {"hour": "h", "day": "D", "month": "M"}
 _VALUE_TYPES: Final[dict[str, pa.DataType]] = {
     "float": pa.float64(),
@@ -54,6 +58,7 @@ KIND_SCHEMAS: Final[dict[str, pa.Schema]] = {
             pa.field("timestamp", pa.timestamp("ns", tz="UTC"), nullable=False),
             pa.field("value", _VALUE_TYPES[kind]),
             pa.field("metadata", pa.string()),
+            pa.field(ARRIVED, pa.timestamp("ns", tz="UTC"), nullable=False),
         ]
     )
     for kind in KINDS
@@ -70,10 +75,13 @@ def has_kind_schema(schema: pa.Schema, kind: Kind) -> bool:
 def conform(table: pa.Table, kind: Kind) -> pa.Table:
     """`table` with exactly its kind's schema: the columns in order, each cast losslessly
     (large strings to strings, an all-null column to the kind's type). A value that does
-    not fit is an `ArrowInvalid`, never a silent change."""
+    not fit is an `ArrowInvalid`, never a silent change; a table without `arrived` is a
+    `ValueError` (every point stored knows when it arrived: the caller must say)."""
     schema = KIND_SCHEMAS[kind]
     if table.schema.equals(schema):
         return table
+    if ARRIVED not in table.column_names:
+        raise ValueError("a Parquet file's rows need their `arrived` column")
     columns = []
     for f in schema:
         column = table.column(f.name) if f.name in table.column_names else None
@@ -119,19 +127,22 @@ def dedupe_sorted(table: pa.Table, keep: str) -> pa.Table:
     return table.filter(pa.array(mask))
 
 
-def _encodings(value_type: pa.DataType) -> dict[str, str]:
-    """Column encodings: delta for timestamps and ints, byte-stream-split for floats."""
-    encodings = {"timestamp": "DELTA_BINARY_PACKED"}
-    if pa.types.is_floating(value_type):
-        encodings["value"] = "BYTE_STREAM_SPLIT"
-    elif pa.types.is_integer(value_type):
-        encodings["value"] = "DELTA_BINARY_PACKED"
+def _encodings(schema: pa.Schema) -> dict[str, str]:
+    """Column encodings: delta for timestamps (`timestamp`, `arrived`, a tombstone's
+    `start`, `end`, `recorded`) and ints, byte-stream-split for floats."""
+    encodings: dict[str, str] = {}
+    for f in schema:
+        if pa.types.is_timestamp(f.type) or pa.types.is_integer(f.type):
+            encodings[f.name] = "DELTA_BINARY_PACKED"
+        elif pa.types.is_floating(f.type):
+            encodings[f.name] = "BYTE_STREAM_SPLIT"
     return encodings
 
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """What a Parquet file received: its rows and first and last timestamp (0 if none)."""
+    """What a Parquet file received: its rows and first and last timestamp (0 if none;
+    of a tombstone file, its first column's, `start`)."""
 
     rows: int
     lo: int
@@ -155,14 +166,14 @@ def _write_tables(tables: pa.Table | Iterable[pa.Table], sink: Any) -> Written:
                     sink,
                     table.schema,
                     compression="zstd",
-                    use_dictionary=["metadata"],
-                    column_encoding=_encodings(table.schema.field("value").type),
+                    use_dictionary=["metadata"] if "metadata" in table.schema.names else False,
+                    column_encoding=_encodings(table.schema),
                     write_statistics=True,
                     write_page_checksum=True,  # readers verify them: a flipped bit is an error
                 )
             if table.num_rows == 0:
                 continue
-            ns = table.column("timestamp")
+            ns = table.column(0)  # `timestamp` (a tombstone file: `start`)
             lo = lo if rows else _ns_at(ns, 0)
             hi = _ns_at(ns, table.num_rows - 1)
             rows += table.num_rows

@@ -40,6 +40,7 @@ from hfdata.layout import (
 )
 from hfdata.parquet.files import write_parquet
 from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
+from hfdata.parquet.tombstones import is_tombstone_rel, tombstone_folder, tombstone_rel
 
 __all__ = ["SIDECAR_SPOOL", "LocalRoot", "file_at"]
 
@@ -114,7 +115,7 @@ class LocalRoot(PartsRoot):
         return listing
 
     def holds(self, encoded: str) -> bool:
-        return self._find(encoded) is not None
+        return self._find(encoded) is not None or (self.base / tombstone_folder(encoded)).is_dir()
 
     def describe(self, file: PartFile) -> str:
         return self.journal_name(file)
@@ -157,6 +158,20 @@ class LocalRoot(PartsRoot):
         final = part_rel(kind, encoded, key, part_file_name(batch))
         return f"{PARQUET_DIR}/{temp}", f"{PARQUET_DIR}/{final}"
 
+    def stage_tombstones(self, encoded: str, batch: str) -> Staged:
+        temp = tombstone_rel(encoded, batch, temporary=True)
+        return f"{PARQUET_DIR}/{temp}", f"{PARQUET_DIR}/{tombstone_rel(encoded, batch)}"
+
+    def tombstones(self, encoded: str) -> list[PartFile]:
+        """Every `part-*.parquet` in `_tombstones/variable=<var>/` (hidden temporaries of
+        batches not yet published are not live)."""
+        folder = self.base / tombstone_folder(encoded)
+        return [
+            PartFile(self, f"{tombstone_folder(encoded)}/{e.name}", e.path, "")
+            for e in sorted(scandir(folder), key=lambda e: e.name)
+            if e.name.startswith("part-") and e.name.endswith(".parquet")
+        ]
+
     def journal_name(self, file: PartFile) -> str:
         return f"{PARQUET_DIR}/{file.rel}"
 
@@ -164,7 +179,7 @@ class LocalRoot(PartsRoot):
         temp, final = staged
         written = write_parquet(pieces, self.root / temp)
         rel = final.removeprefix(f"{PARQUET_DIR}/")
-        key = partition_of_rel(rel)
+        key = "" if is_tombstone_rel(rel) else partition_of_rel(rel)
         return PartFile(
             self, rel, str(self.root / final), key, None, written.rows, written.lo, written.hi
         )
@@ -216,15 +231,20 @@ class LocalRoot(PartsRoot):
 
     # -- maintenance ----------------------------------------------------------------------------
     def drop(self, encoded: str) -> list[Path]:
-        """Rename the variable's folder to a trash name (readers stop seeing it at once)."""
+        """Rename the variable's folder and its tombstones' folder to trash names (readers
+        stop seeing them at once)."""
         found = self._find(encoded)
-        if found is None:
-            return []
-        target = found[1]
-        moved = target.with_name(trash_name(target.name))
-        os.rename(target, moved)
-        fsync_dir(target.parent)
-        return [moved]
+        targets = [found[1]] if found is not None else []
+        tombstones = self.base / tombstone_folder(encoded)
+        if tombstones.is_dir():
+            targets.append(tombstones)
+        trash = []
+        for target in targets:
+            moved = target.with_name(trash_name(target.name))
+            os.rename(target, moved)
+            fsync_dir(target.parent)
+            trash.append(moved)
+        return trash
 
     # -- derived files ------------------------------------------------------------------------
     def put_sidecar(self, rel: str, data: bytes) -> None:

@@ -5,6 +5,7 @@ puts the Parquet tree (docs/contracts.md, "On-disk layout") in `parquet_root`, n
 
     <parquet_root>/kind=<kind>/variable=<var>/date=<key>/part-<batch>.parquet
                                             data: written once, never rewritten, unique names
+    <parquet_root>/_tombstones/variable=<var>/part-<batch>.parquet   a batch's tombstones
     <parquet_root>/_hfdata/commits/<var>/<batch>.json      one commit per batch
 
 Object stores cannot rename, so a batch is published by a *commit record*, written last:
@@ -24,6 +25,11 @@ replaced; no other store replaces them) and then deletes the records folded. A r
 that finds a listed record gone lists again (the fold's record was written first), and
 a file named by two records counts once, so a fold interrupted between its PUT and its
 deletions changes nothing a reader sees.
+
+A batch's tombstone file (`hfdata.parquet.tombstones`) is named by its commit record's
+`tombstones` list (entries as `outputs`' are), never by `outputs`, so data listings never
+see it; a commit's `replaces` names the tombstone files an `optimize` merged away as it
+names data files, and folds carry the live ones.
 
 `ParquetRoot` implements `hfdata.parquet.root.PartsRoot` (outputs uploaded under their final
 names, `reveal` writes the commit record, `housekeep` folds); `live` is its whole listing of
@@ -66,6 +72,7 @@ from hfdata.layout import (
 )
 from hfdata.parquet.files import Written, write_parquet, write_parquet_stream
 from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
+from hfdata.parquet.tombstones import is_tombstone_rel, tombstone_folder, tombstone_rel
 
 __all__ = [
     "COMMIT_DIR",
@@ -161,6 +168,7 @@ class _Commit:
     kind: str | None
     outputs: tuple[dict[str, Any], ...]
     replaces: tuple[str, ...]
+    tombstones: tuple[dict[str, Any], ...] = ()
 
 
 class ParquetRoot(PartsRoot):
@@ -264,8 +272,9 @@ class ParquetRoot(PartsRoot):
         kind: str | None,
         outputs: list[dict[str, Any]],
         replaces: list[str],
+        tombstones: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "format": "hfdata-commit",
             "version": 1,
             "batch": batch,
@@ -275,6 +284,9 @@ class ParquetRoot(PartsRoot):
             "outputs": outputs,
             "replaces": replaces,
         }
+        if tombstones:
+            record["tombstones"] = tombstones
+        return record
 
     def put_commit(self, record: dict[str, Any]) -> None:
         """Write a batch's commit record (one PUT: the batch becomes visible). Idempotent."""
@@ -305,6 +317,7 @@ class ParquetRoot(PartsRoot):
         """Remove a variable: commits first (readers stop seeing it), then its data (in
         its kind's folder, or where format 1 put it)."""
         data = [variable_rel(kind, encoded) for kind in KINDS] + [variable_folder(encoded)]
+        data.append(tombstone_folder(encoded))
         for directory in (self._commit_dir(encoded), *map(self.full, data)):
             try:
                 self.fs.delete_dir(directory)
@@ -361,6 +374,7 @@ class ParquetRoot(PartsRoot):
                         kind=raw.get("kind"),
                         outputs=tuple(raw["outputs"]),
                         replaces=tuple(raw["replaces"]),
+                        tombstones=tuple(raw.get("tombstones", ())),
                     )
                     known[name] = commit
                 fresh[name] = commit
@@ -380,8 +394,11 @@ class ParquetRoot(PartsRoot):
             return False
         replaced = {rel for _, c in own for rel in c.replaces}
         live = {o["path"]: o for _, c in own for o in c.outputs if o["path"] not in replaced}
+        marks = {o["path"]: o for _, c in own for o in c.tombstones if o["path"] not in replaced}
         kind = next((c.kind for _, c in own if c.kind is not None), None)
-        record = self._record(new_batch_id(), encoded, kind, list(live.values()), [])
+        record = self._record(
+            new_batch_id(), encoded, kind, list(live.values()), [], list(marks.values())
+        )
         record["folds"] = [n for n, _ in own]
         self.put_commit(record)
         # Oldest first (names sort by batch time): a record that replaced a file goes only
@@ -447,6 +464,26 @@ class ParquetRoot(PartsRoot):
     def holds(self, encoded: str) -> bool:
         return encoded in self.variables()
 
+    def tombstones(self, encoded: str) -> list[PartFile]:
+        """The tombstone files the variable's commits name, minus those a commit replaced."""
+        commits = [c for _, c in self._load_commits(encoded)]
+        replaced = {rel for c in commits for rel in c.replaces}
+        found: dict[str, PartFile] = {}
+        for c in commits:
+            for out in c.tombstones:
+                rel = out["path"]
+                if rel not in replaced and rel not in found:  # a fold's record repeats them
+                    found[rel] = PartFile(
+                        self,
+                        rel,
+                        self.full(rel),
+                        "",
+                        size=int(out["size"]),
+                        rows=int(out["rows"]),
+                        own=c.owner == self.owner,
+                    )
+        return [found[rel] for rel in sorted(found, key=lambda r: r.rsplit("/", 1)[-1])]
+
     def describe(self, file: PartFile) -> str:
         return file.path
 
@@ -490,6 +527,10 @@ class ParquetRoot(PartsRoot):
         rel = self.part_rel(encoded, kind, key, batch)
         return rel, rel  # uploaded under its final, unique name; the commit publishes it
 
+    def stage_tombstones(self, encoded: str, batch: str) -> Staged:
+        rel = tombstone_rel(encoded, batch)
+        return rel, rel
+
     def journal_name(self, file: PartFile) -> str:
         return file.rel
 
@@ -507,7 +548,7 @@ class ParquetRoot(PartsRoot):
                 entry = self.upload_file(spool, rel, written)
             finally:
                 spool.unlink(missing_ok=True)
-        key = partition_of_rel(rel)
+        key = "" if is_tombstone_rel(rel) else partition_of_rel(rel)
         return PartFile(
             self, rel, self.full(rel), key, entry["size"], entry["rows"], entry["lo"], entry["hi"]
         )
@@ -525,7 +566,9 @@ class ParquetRoot(PartsRoot):
         entries = [
             {"path": f.rel, "rows": f.rows, "lo": f.lo, "hi": f.hi, "size": f.size} for f in written
         ]
-        return self._record(batch, encoded, kind, entries, replaces)
+        data = [e for e in entries if not is_tombstone_rel(e["path"])]
+        marks = [e for e in entries if is_tombstone_rel(e["path"])]
+        return self._record(batch, encoded, kind, data, replaces, marks)
 
     def seal(self, outputs: list[Staged]) -> None:
         return None  # an upload is durable once it completes

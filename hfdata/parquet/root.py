@@ -17,7 +17,9 @@ compaction protocol's order: `stage` names each output for the journal, `write` 
 it (hidden, or uploaded but not committed), `commit_record` says what publishing writes,
 `seal` makes the outputs durable before the journal says "publishing", `reveal` makes
 them visible, `delete` removes the files they replace; `discard` undoes a batch that
-never started publishing. Derived files (`_stats/`, `_rollups/`: `hfdata.parquet.sidecars`)
+never started publishing. A batch's tombstones (`hfdata.parquet.tombstones`) are one
+more output, named by `stage_tombstones` and written, sealed, revealed and discarded with
+the data files; `tombstones` lists a variable's live ones. Derived files (`_stats/`, `_rollups/`: `hfdata.parquet.sidecars`)
 go through four more primitives, `put_sidecar`, `get_sidecar`, `sidecars`,
 `delete_sidecars`, outside the batch protocol: they are written after their data file
 publishes and count only while it is live.
@@ -157,6 +159,18 @@ class PartsRoot(abc.ABC):
     def stage(self, encoded: str, kind: Kind, key: str, batch: str) -> Staged:
         """The journal's (temporary, final) names of batch `batch`'s output for a partition
         of a variable of `kind`."""
+
+    @abc.abstractmethod
+    def stage_tombstones(self, encoded: str, batch: str) -> Staged:
+        """The journal's (temporary, final) names of batch `batch`'s tombstone file of a
+        variable (`_tombstones/variable=<var>/part-<batch>.parquet`); `write` writes it
+        like a data output, and the batch publishes it with its data files."""
+
+    @abc.abstractmethod
+    def tombstones(self, encoded: str) -> list[PartFile]:
+        """The variable's live tombstone files, sorted by name (batch time). List them
+        where the data files are listed (a read's snapshot, under the shared publish
+        lock): publishing makes a batch's tombstones visible with its data files."""
 
     @abc.abstractmethod
     def journal_name(self, file: PartFile) -> str:
