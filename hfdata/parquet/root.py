@@ -21,8 +21,8 @@ never started publishing. A batch's tombstones (`hfdata.parquet.tombstones`) are
 more output, named by `stage_tombstones` and written, sealed, revealed and discarded with
 the data files; `tombstones` lists a variable's live ones. Derived files (`_stats/`,
 `_rollups/`: `hfdata.parquet.sidecars`) go through four more primitives, `put_sidecar`,
-`get_sidecar`, `sidecars`, `delete_sidecars`, outside the batch protocol: they are written after their data file
-publishes and count only while it is live.
+`get_sidecar`, `sidecars`, `delete_sidecars`, outside the batch protocol: they are
+written after their data file publishes and count only while it is live.
 """
 
 from __future__ import annotations
