@@ -45,9 +45,11 @@ __all__ = [
 ]
 
 SETTINGS_FILE: Final = "hfdata.json"
-# 2: Parquet under kind=<kind>/ (issue 16); 1: variable=<var>/ at the top, upgraded by
-# `hfdata.compact.upgrade`. docs/contracts.md, "Format versions", records each change.
-FORMAT_VERSION: Final = 2
+# 3: arrival times (`arrived` in the log and in every Parquet file) and tombstones
+# (issue 20); 2: Parquet under kind=<kind>/ (issue 16); 1: variable=<var>/ at the top.
+# Older stores are upgraded by `hfdata.compact.upgrade`. docs/contracts.md, "Format
+# versions", records each change.
+FORMAT_VERSION: Final = 3
 DEFAULT_ROLLUPS: Final = ("1min", "1h")
 _RULE_TEXT: Final = re.compile(r"^[0-9]*[A-Za-z]+$")  # a folder name too: res=<rule>
 
@@ -60,6 +62,9 @@ class StoreSettings:
     naive_timezone: str = "UTC"
     epoch_unit: EpochUnit | None = None
     log_retention_seconds: float | None = 7 * 86_400.0
+    # how long a point deleted by a tombstone stays stored (`history`, `as_of` reads)
+    # before `optimize` removes it; None: forever
+    history_retention_seconds: float | None = None
     parquet_root: str | None = None  # None: <root>/parquet; else a path or URI (s3://…)
     store_id: str = ""  # names this store's files in a shared parquet root (commit owner)
     nonexistent: str | float = "raise"  # tz_localize's rule; a float is a shift in seconds
@@ -87,6 +92,12 @@ class StoreSettings:
         check_dst_options(self._nonexistent_rule(), self.ambiguous)
         if self.log_retention_seconds is not None and self.log_retention_seconds < 0:
             raise ValueError("log_retention must be a non-negative timedelta or None")
+        if self.history_retention_seconds is not None and (
+            isinstance(self.history_retention_seconds, bool)
+            or not isinstance(self.history_retention_seconds, int | float)
+            or self.history_retention_seconds < 0
+        ):
+            raise ValueError("history_retention must be a non-negative timedelta or None")
 
     def _nonexistent_rule(self) -> str | timedelta:
         value = self.nonexistent

@@ -1738,6 +1738,7 @@ def open_store(
     naive_timezone: str = _UNSET,
     epoch_unit: EpochUnit | None = _UNSET,
     log_retention: timedelta | None = _UNSET,
+    history_retention: timedelta | None = _UNSET,
     parquet_root: str | PathLike[str] | None = _UNSET,
     storage_options: dict[str, Any] | None = None,
     nonexistent: Nonexistent = _UNSET,
@@ -1749,13 +1750,12 @@ def open_store(
 ) -> Store:
     """Open the store at `root`, creating it if it does not exist.
 
-    `partition`, `naive_timezone`, `epoch_unit`, `log_retention`, `parquet_root`,
-    `nonexistent`, `ambiguous`, `rollups` and `gap_threshold` change how stored data is
-    read or summarised: they are recorded in
-    `hfdata.json` when the store is created and hold for every later opening (omit
-    them to use the recorded values). The other options apply to this handle only.
-    Opening also finishes a compaction that a crash interrupted, unless another one is
-    running (which will).
+    `partition`, `naive_timezone`, `epoch_unit`, `log_retention`, `history_retention`,
+    `parquet_root`, `nonexistent`, `ambiguous`, `rollups` and `gap_threshold` change how
+    stored data is read or summarised: they are recorded in `hfdata.json` when the
+    store is created and hold for every later opening (omit them to use the recorded
+    values). The other options apply to this handle only. Opening also finishes a
+    compaction that a crash interrupted, unless another one is running (which will).
 
     Parameters
     ----------
@@ -1797,6 +1797,11 @@ def open_store(
         Recorded. How long compacted log segments are kept after their last write (a
         second copy of points already in Parquet); None keeps them forever. Default at
         creation: 7 days.
+    history_retention : timedelta or None, optional
+        Recorded. How long a point deleted by `delete` stays stored (seen by `history`
+        and by `as_of` reads from before the deletion): `optimize` removes the points
+        of tombstones recorded longer ago than this. None keeps them forever. Default
+        at creation: None.
     parquet_root : str, os.PathLike or None, optional
         Recorded. Put the Parquet tree elsewhere: a local path or a URI such as
         `s3://bucket/prefix`. Several stores (machines) may share one; each reads all
@@ -1898,6 +1903,12 @@ def open_store(
         requested["log_retention_seconds"] = (
             None if log_retention is None else _retention(log_retention)
         )
+    if history_retention is not _UNSET:
+        requested["history_retention_seconds"] = (
+            None
+            if history_retention is None
+            else _retention(history_retention, name="history_retention")
+        )
     path = Path(root)
     settings = load_or_create(path, requested)
     log_root(path).mkdir(exist_ok=True)
@@ -1992,7 +2003,7 @@ def _gap_threshold(value: timedelta | str | None) -> timedelta | None:
     return timedelta(microseconds=round(delta.value / 1000))
 
 
-def _retention(value: timedelta) -> float:
+def _retention(value: timedelta, *, name: str = "log_retention") -> float:
     if not isinstance(value, timedelta) or value.total_seconds() < 0:
-        raise ValueError("log_retention must be a non-negative timedelta or None")
+        raise ValueError(f"{name} must be a non-negative timedelta or None")
     return value.total_seconds()

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hfdata.errors import CorruptFile
-from hfdata.parquet.files import dedupe_sorted, sort_stable
+from hfdata.parquet.files import sort_stable
 from hfdata.parquet.local import file_at
 from hfdata.parquet.merge import _windows, merge_sorted_files
 
@@ -24,20 +24,27 @@ SCHEMA = pa.schema(
         pa.field("timestamp", pa.timestamp("ns", tz="UTC"), nullable=False),
         pa.field("value", pa.float64()),
         pa.field("metadata", pa.string()),
+        pa.field("arrived", pa.timestamp("ns", tz="UTC"), nullable=False),
     ]
 )
 _serial = itertools.count()
 
 
-def _file(directory: Path, stamps: list[int], group_rows: int) -> Path:
-    """A sorted file of `stamps` (ns) whose values are unique, so order is visible."""
+def _file(
+    directory: Path, stamps: list[int], group_rows: int, arrivals: list[int] | None = None
+) -> Path:
+    """A sorted file of `stamps` (ns) whose values are unique, so order is visible;
+    `arrivals` (ns, default all 1) are its rows' `arrived`, in the order of `stamps`."""
     n = len(stamps)
+    arrivals = [1] * n if arrivals is None else arrivals
+    order = sorted(range(n), key=lambda i: stamps[i])
     start = next(_serial) * 1000
     table = pa.table(
         {
             "timestamp": pa.array(sorted(stamps), pa.timestamp("ns", tz="UTC")),
             "value": np.arange(start, start + n, dtype=float),
             "metadata": [None if i % 3 else f'{{"i":{i}}}' for i in range(n)],
+            "arrived": pa.array([arrivals[i] for i in order], pa.timestamp("ns", tz="UTC")),
         },
         schema=SCHEMA,
     )
@@ -47,22 +54,44 @@ def _file(directory: Path, stamps: list[int], group_rows: int) -> Path:
 
 
 def _reference(paths: list[Path], dedupe: str | None) -> pa.Table:
+    """Sort the concatenation; per timestamp keep the greatest (`"last"`) or smallest
+    (`"first"`) arrival, ties broken by stored order (later for last, earlier for first)."""
     table = sort_stable(pa.concat_tables(pq.read_table(p) for p in paths))
-    return table if dedupe is None else dedupe_sorted(table, dedupe)
+    if dedupe is None:
+        return table
+    rows = table.to_pylist()
+    best: dict[object, int] = {}
+    for i, row in enumerate(rows):
+        j = best.get(row["timestamp"])
+        later, earlier = (
+            (j is not None and row["arrived"] >= rows[j]["arrived"]),
+            (j is not None and row["arrived"] < rows[j]["arrived"]),
+        )
+        if j is None or (later if dedupe == "last" else earlier):
+            best[row["timestamp"]] = i
+    return table.take(pa.array(sorted(best.values())))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    files=st.lists(st.lists(st.integers(0, 60), min_size=1, max_size=40), min_size=1, max_size=4),
+    files=st.lists(
+        st.lists(st.tuples(st.integers(0, 60), st.integers(1, 4)), min_size=1, max_size=40),
+        min_size=1,
+        max_size=4,
+    ),
     group_rows=st.integers(1, 8),
     window_rows=st.integers(1, 60),
     dedupe=st.sampled_from([None, "last", "first"]),
 )
 def test_windows_merge_like_one_sort(
-    files: list[list[int]], group_rows: int, window_rows: int, dedupe: str | None
+    files: list[list[tuple[int, int]]], group_rows: int, window_rows: int, dedupe: str | None
 ) -> None:
+    """Rows are (timestamp, arrival); few arrivals, so ties in both are common."""
     with tempfile.TemporaryDirectory() as tmp:
-        paths = [_file(Path(tmp), stamps, group_rows) for stamps in files]
+        paths = [
+            _file(Path(tmp), [t for t, _ in rows], group_rows, [a for _, a in rows])
+            for rows in files
+        ]
         parts = [file_at(p) for p in paths]
         pieces = list(merge_sorted_files(parts, dedupe, window_rows=window_rows))  # type: ignore[arg-type]
         got = pa.concat_tables(pieces)

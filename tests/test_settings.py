@@ -16,11 +16,24 @@ def test_created_with_defaults(tmp_path: Path) -> None:
     hfdata.open_store(tmp_path / "s").close()
     body = orjson.loads((tmp_path / "s" / "hfdata.json").read_bytes())
     assert body["format"] == "hfdata"
-    assert body["format_version"] == 2  # issue 16: Parquet in kind=<kind>/ folders
+    assert body["format_version"] == 3  # issue 20: arrival times and tombstones
     assert body["partition"] == "day"
     assert body["naive_timezone"] == "UTC"
     assert body["epoch_unit"] is None
     assert body["log_retention_seconds"] == 7 * 86400
+    assert body["history_retention_seconds"] is None  # keep history
+
+
+def test_history_retention_is_recorded_and_checked(tmp_path: Path) -> None:
+    hfdata.open_store(tmp_path, history_retention=timedelta(days=2)).close()
+    body = orjson.loads((tmp_path / "hfdata.json").read_bytes())
+    assert body["history_retention_seconds"] == 2 * 86400
+    with hfdata.open_store(tmp_path) as store:
+        assert store.settings.history_retention_seconds == 2 * 86400
+    with pytest.raises(SettingsConflict, match="history_retention_seconds"):
+        hfdata.open_store(tmp_path, history_retention=None)
+    with pytest.raises(ValueError, match="history_retention must be a non-negative"):
+        hfdata.open_store(tmp_path / "other", history_retention=timedelta(seconds=-1))
 
 
 def test_reopen_reads_settings_back(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@ tables, in bounded memory.
 
 The files' row-group statistics cut the time axis into windows of about `WINDOW_ROWS`
 rows. Each window's rows are read from every file (`hfdata.parquet.reader`: row groups
-pruned, page checksums verified), concatenated in the files' order, stably sorted and,
-if asked, deduplicated. Windows are ranges of timestamps, so equal timestamps never
+pruned, page checksums verified), concatenated in the files' order, stably sorted, rid of
+the versions an expired tombstone deletes, and, if asked, deduplicated by arrival
+(`hfdata.parquet.versions`). Windows are ranges of timestamps, so equal timestamps never
 straddle two: the stream holds the same rows in the same order as sorting the whole
 concatenation at once, with one window in memory instead of the whole partition.
 """
@@ -18,9 +19,10 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from hfdata.parquet.files import dedupe_sorted, sort_stable
+from hfdata.parquet.files import sort_stable
 from hfdata.parquet.reader import read_parquet, row_groups
 from hfdata.parquet.root import PartFile
+from hfdata.parquet.versions import dedupe_by_arrival, deleted_mask
 
 __all__ = ["WINDOW_ROWS", "merge_sorted_files"]
 
@@ -32,11 +34,15 @@ def merge_sorted_files(
     dedupe: Literal["last", "first"] | None = None,
     *,
     window_rows: int | None = None,
+    tombstones: pa.Table | None = None,
+    expired: pa.Table | None = None,
 ) -> Iterator[pa.Table]:
     """The rows of `files` (each sorted by timestamp), stably merged in the files'
-    order, one window at a time; `dedupe` keeps the last or first row per timestamp.
-    Yields at least one table (empty if the files are), so a writer has the schema.
-    `window_rows` defaults to `WINDOW_ROWS`, looked up at each call."""
+    order, one window at a time. The versions a tombstone of `expired` deletes are left
+    out; `dedupe` keeps the last or first version per timestamp by `arrived` (`"first"`
+    preferring one no tombstone of `tombstones` deletes). Yields at least one table
+    (empty if the files are), so a writer has the schema. `window_rows` defaults to
+    `WINDOW_ROWS`, looked up at each call."""
     footers = [row_groups(f) for f in files]
     if not footers:
         raise ValueError("merge_sorted_files needs at least one file")
@@ -51,7 +57,14 @@ def merge_sorted_files(
         ]
         if pieces:
             table = sort_stable(pa.concat_tables(pieces))
-            yield table if dedupe is None else dedupe_sorted(table, dedupe)
+            if expired is not None and expired.num_rows:
+                gone = deleted_mask(table, expired)
+                if gone.any():
+                    table = table.filter(pa.array(~gone))
+            if dedupe is not None:
+                hidden = None if tombstones is None else deleted_mask(table, tombstones)
+                table = dedupe_by_arrival(table, dedupe, hidden)
+            yield table
             yielded = True
     if not yielded:
         yield schema.empty_table()

@@ -566,8 +566,8 @@ class ParquetRoot(PartsRoot):
         entries = [
             {"path": f.rel, "rows": f.rows, "lo": f.lo, "hi": f.hi, "size": f.size} for f in written
         ]
-        data = [e for e in entries if not is_tombstone_rel(e["path"])]
-        marks = [e for e in entries if is_tombstone_rel(e["path"])]
+        data = [e for e in entries if not is_tombstone_rel(str(e["path"]))]
+        marks = [e for e in entries if is_tombstone_rel(str(e["path"]))]
         return self._record(batch, encoded, kind, data, replaces, marks)
 
     def seal(self, outputs: list[Staged]) -> None:
