@@ -7,6 +7,7 @@ root, and hive readers (pyarrow, polars, DuckDB) decode it back to the real name
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
 import secrets
@@ -29,6 +30,7 @@ __all__ = [
     "QUARANTINE_DIR",
     "SCHEMA_FILE",
     "Partition",
+    "batch_time_ns",
     "compacted_dir",
     "decode_name",
     "encode_name",
@@ -278,3 +280,15 @@ def new_batch_id() -> str:
     """A batch id that sorts by creation time: `20261126T130427123456_<pid>_<hex>`."""
     now = datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%S%f}_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def batch_time_ns(file_name: str) -> int | None:
+    """The creation time (UTC, ns; µs precision) in a part file's name
+    `part-<batch>.parquet` (`new_batch_id`), or None if the name holds none. The upgrade
+    to format 3 gives a file's points this arrival: they were known by then at the latest."""
+    stem = file_name.removeprefix("part-")
+    try:
+        when = datetime.strptime(stem[:21], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return (calendar.timegm(when.timetuple()) * 1_000_000 + when.microsecond) * 1000

@@ -1,11 +1,13 @@
 """The format-1 stores of `data/format1.tar.gz` (written by hfdata at b8f0e16; see
-`data/make_format1.py`), and how their reads are compared after an upgrade. Shared by
-`test_upgrade.py` and `reliability/test_upgrade_killed.py`."""
+`data/make_format1.py`), a current store turned into format 2 (`to_format2`), and how
+their reads are compared after an upgrade. Shared by `test_upgrade.py` and
+`reliability/test_upgrade_killed.py`."""
 
 from __future__ import annotations
 
 import json
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -14,7 +16,16 @@ import pyarrow.parquet as pq
 
 import hfdata
 
-__all__ = ["DATA", "assert_reads_equal", "expected_reads", "extract", "point_shared_roots", "reads"]
+__all__ = [
+    "DATA",
+    "assert_reads_equal",
+    "data_files",
+    "expected_reads",
+    "extract",
+    "point_shared_roots",
+    "reads",
+    "to_format2",
+]
 
 DATA = Path(__file__).parent / "data" / "format1.tar.gz"
 
@@ -64,4 +75,28 @@ def assert_reads_equal(got: dict[str, pa.Table], want: dict[str, pa.Table]) -> i
             right = [repr(v) for v in table.column(column).to_pylist()]
             assert left == right, (name, column)
         rows += table.num_rows
+    return rows
+
+
+def data_files(parquet: Path) -> Iterator[Path]:
+    """The data files of a local Parquet tree (`kind=*/`: no sidecars, no tombstones)."""
+    for path in sorted(parquet.glob("kind=*/variable=*/date=*/*.parquet")):
+        if not path.name.startswith("."):
+            yield path
+
+
+def to_format2(root: Path) -> dict[str, int]:
+    """Turn a current store with a local Parquet tree and no deletions into what format 2
+    wrote: every data file rewritten under its own name without `arrived`, the version
+    recorded as 2. Returns each file's row count by its path relative to `parquet/`."""
+    assert not (root / "parquet" / "_tombstones").exists(), "format 2 had no tombstones"
+    rows = {}
+    for path in data_files(root / "parquet"):
+        table = pq.read_table(path).drop_columns(["arrived"])
+        pq.write_table(table, path, compression="zstd", write_page_checksum=True)
+        rows[str(path.relative_to(root / "parquet"))] = table.num_rows
+    settings = root / "hfdata.json"
+    recorded = json.loads(settings.read_text())
+    recorded["format_version"] = 2
+    settings.write_text(json.dumps(recorded))
     return rows

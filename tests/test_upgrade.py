@@ -1,4 +1,10 @@
-"""Format 1 -> 2 (issue 16): stores written by the hfdata before the kind level, upgraded.
+"""Format 1 -> 3 (issue 16, chained through issue 20's step) and 2 -> 3 (issue 20).
+
+Format 2 -> 3: a store whose Parquet files have no `arrived` column is upgraded by
+rewriting each partition's files into one (named after the first it replaces), every
+row's `arrived` the creation time in its old file's batch name; reads are unchanged,
+sidecars are rebuilt for the new names and the old ones' deleted, and a second upgrade
+changes nothing.
 
 `data/format1.tar.gz` holds stores written by that hfdata (`data/make_format1.py` says how)
 and what it read from them. After `hfdata upgrade` or `open_store(..., upgrade=True)`,
@@ -13,13 +19,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from cliutil import hfdata_cli
-from format1 import assert_reads_equal, expected_reads, extract, point_shared_roots, reads
+from format1 import (
+    assert_reads_equal,
+    data_files,
+    expected_reads,
+    extract,
+    point_shared_roots,
+    reads,
+    to_format2,
+)
 from reportref import is_quality
 
 import hfdata
+from hfdata.layout import batch_time_ns
 from hfdata.parquet.files import KIND_SCHEMAS
 from hfdata.settings import FORMAT_VERSION, recorded_format_version
 from hfdata.store import upgrade_store
@@ -118,7 +135,7 @@ def test_cli_upgrade(format1: Path) -> None:
     assert findings.returncode == 1 and "format version 1" in findings.stdout + findings.stderr
     done = hfdata_cli("upgrade", root)
     assert done.returncode == 0, done.stderr
-    assert "from format version 1 to 2: 8 variables" in done.stdout
+    assert f"from format version 1 to {FORMAT_VERSION}: 8 variables" in done.stdout
     listing = hfdata_cli("ls", "-l", "--json", root)
     rows = {r["variable"]: r for r in json.loads(listing.stdout)}
     assert rows["0042"]["parquet_folder"] == "kind=float/variable=0042"
@@ -158,3 +175,82 @@ def test_s3_root_upgrades_through_commit_records(format1: Path) -> None:
         data = [p for p in rels if not p.startswith("_rollups/")]  # issue 19: rollups beside
         assert data and all(p.startswith("kind=") for p in data)
         assert [f for f in verify(format1 / "shared_a", options) if f.level == "error"] == []
+
+
+# -- format 2 -> 3 (issue 20) ----------------------------------------------------------------
+T0 = pd.Timestamp("2026-11-26T10:00:00Z")
+
+
+def _format2_store(root: Path) -> dict[int, str]:
+    """A store of three compactions (so partitions hold several files, and one
+    timestamp is in three files). Returns, per row (hash of its variable folder,
+    timestamp ns and value), the name of the file holding it."""
+    with hfdata.open_store(root, partition="day") as store:
+        for batch in range(3):
+            stamps = [T0 + pd.Timedelta(hours=h, seconds=batch) for h in range(0, 40, 7)]
+            store.append_many(
+                "temp",
+                pd.DataFrame(
+                    {"value": [float(batch)] * len(stamps)},
+                    index=pd.DatetimeIndex(stamps, name="timestamp"),
+                ),
+            )
+            store.append("count", T0 + pd.Timedelta(minutes=batch), batch, kind="int")
+            store.append("count", T0, 100 + batch, kind="int")  # one timestamp, three files
+            store.compact(include_active=True)
+    where: dict[int, str] = {}
+    for path in data_files(root / "parquet"):
+        for ns, value in zip(
+            pq.read_table(path).column("timestamp").cast(pa.int64()).to_pylist(),
+            pq.read_table(path).column("value").to_pylist(),
+            strict=True,
+        ):
+            where[hash((path.parent.parent.name, ns, value))] = path.name
+    return where
+
+
+def test_format2_store_upgrades_with_arrival_from_batch_names(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    where = _format2_store(root)
+    with hfdata.open_store(root) as store:
+        want = reads(store)
+    before = to_format2(root)
+    assert len(before) == 9  # temp: 2 days x 3 batches; count: 1 day x 3 batches
+    old_stats = sorted((root / "parquet" / "_stats").rglob("*.json"))
+    assert old_stats
+    with pytest.raises(hfdata.UpgradeRequired):
+        hfdata.open_store(root)
+    report = upgrade_store(root)
+    assert (report.from_version, report.to_version) == (2, FORMAT_VERSION)
+    assert report.rewritten == len(before)
+    assert recorded_format_version(root) == FORMAT_VERSION
+    _check_layout(root / "parquet")
+    files = list(data_files(root / "parquet"))
+    assert len(files) == 3  # one per partition
+    rows = 0
+    for path in files:
+        first = path.name.removeprefix("part-").removesuffix("_v3.parquet")
+        # named after the first file it replaces
+        assert str(path.with_name(f"part-{first}.parquet").relative_to(root / "parquet")) in before
+        table = pq.read_table(path)
+        assert table.schema.field("arrived").nullable is False
+        for ns, value, arrived in zip(
+            table.column("timestamp").cast(pa.int64()).to_pylist(),
+            table.column("value").to_pylist(),
+            table.column("arrived").cast(pa.int64()).to_pylist(),
+            strict=True,
+        ):
+            assert arrived == batch_time_ns(where[hash((path.parent.parent.name, ns, value))])
+            rows += 1
+    assert rows == sum(before.values())
+    with hfdata.open_store(root) as store:
+        assert_reads_equal(reads(store), want)  # order of equal timestamps included
+    # the sidecars name the new files; the old files' are gone
+    stats = sorted((root / "parquet" / "_stats").rglob("*.json"))
+    assert {p.stem for p in stats} == {p.stem for p in files}
+    assert not set(old_stats) & set(stats)
+    assert [f for f in verify(root) if f.level == "error"] == []
+    mtimes = {p: p.stat().st_mtime_ns for p in files}
+    again = upgrade_store(root)
+    assert (again.from_version, again.rewritten) == (FORMAT_VERSION, 0)
+    assert {p: p.stat().st_mtime_ns for p in data_files(root / "parquet")} == mtimes

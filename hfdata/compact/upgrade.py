@@ -1,4 +1,5 @@
-"""`upgrade`: a store of format 1 brought to format 2, crash-safe, nothing lost or doubled.
+"""`upgrade`: a store of format 1 or 2 brought to format 3, crash-safe, nothing lost or
+doubled.
 
 Format 2 (issue 16) puts each variable's Parquet folder in its kind's folder,
 `kind=<kind>/variable=<var>/...`, every file of a kind with that kind's schema, so an
@@ -13,14 +14,21 @@ forward or back:
    under the publish lock: one rename of its folder on a local root; on an object store,
    copies published by one commit record that replaces the originals, which are deleted
    after. Readers see the variable in the old place or the new, never both or neither;
-3. rewrites, through the ordinary batch protocol (`hfdata.compact.batch`), any of this
-   store's files whose schema is not exactly its kind's (format 1 let a variable's
-   first files be all-null float64 before its kind was known);
-4. removes the plan, then records format version 2 in `hfdata.json` (atomically).
+3. (format 3, issue 20; a store of format 2 starts here) rewrites, through the ordinary
+   batch protocol (`hfdata.compact.batch`), every one of this store's files whose schema
+   is not exactly its kind's: one batch per partition, its files merged in batch order
+   (stably) into one that replaces them, each row given `arrived` = the time in its
+   file's batch name (the file's creation: the point was known by then at the latest;
+   a file whose name holds none, the upgrade's start). This also conforms format 1's
+   all-null float64 files written before a variable's kind was known. Log segments are
+   untouched: lines written before format 3 get their arrival by the log's legacy rule;
+4. removes the plan, then records format version 3 in `hfdata.json` (atomically).
 
-Killed anywhere, the store still reads as format 1 (refused until upgraded), and the
-next run finishes every step: each is idempotent, and the batches of step 3 are rolled
-forward or back as any compaction's are.
+Killed anywhere, the store still reads as its old format (refused until upgraded), and
+the next run finishes every step: each is idempotent (a rewritten partition's file has
+its kind's schema and is left alone), and the batches of step 3 are rolled forward or
+back as any compaction's are. The rewritten files have new names, so their stats and
+rollups are built below and the old files' deleted as orphans.
 
 Then, in a store of any version, every live file's missing stats and rollup sidecars
 are built and orphaned ones deleted (issue 19, `hfdata.compact.derive.derive_all`): a
@@ -47,6 +55,7 @@ from hfdata.errors import CorruptFile
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import (
     SCHEMA_FILE,
+    batch_time_ns,
     decode_name,
     encoded_log_dir,
     journal_dir,
@@ -69,6 +78,7 @@ from hfdata.settings import (
 __all__ = ["PLAN_FILE", "UpgradeReport", "upgrade"]
 
 PLAN_FILE: Final = "upgrade.plan"  # in _journal/; not a batch journal (those are *.json)
+_UPGRADED: Final = "_v3"  # suffix of a file rewritten with `arrived` (after its first's batch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +114,7 @@ def upgrade(
         before = recorded_format_version(root)
         variables = files = rewritten = 0
         if before < FORMAT_VERSION:
-            variables, files, rewritten = _to_current(root, parts, progress)
+            variables, files, rewritten = _to_current(root, parts, progress, before)
         # Issue 19's derived files, outside the format: a store of any version may lack
         # them (written before, or a crash between a publish and its sidecars). Each is
         # written atomically, so a run cut short leaves whole ones, and the next finishes.
@@ -127,13 +137,18 @@ def upgrade(
     )
 
 
-def _to_current(root: Path, parts: PartsRoot, progress: bool | None) -> tuple[int, int, int]:
+def _to_current(
+    root: Path, parts: PartsRoot, progress: bool | None, before: int
+) -> tuple[int, int, int]:
     """Steps 1-4 (the module docstring); returns (variables, files moved, rewritten)."""
-    with failing_as(f"upgrading {root}"):
-        plan, files = _load_or_write_plan(root, parts)
-        _sweep_temporaries(root, plan)
+    started = time.time_ns()
+    plan: list[tuple[str, Kind]] = []
+    files = 0
+    if before < 2:
+        with failing_as(f"upgrading {root}"):
+            plan, files = _load_or_write_plan(root, parts)
+            _sweep_temporaries(root, plan)
     bar = progress_bar(progress, len(plan), "upgrading", "variable")
-    rewritten = 0
     try:
         for encoded, kind in plan:
             with failing_as(f"upgrading {decode_name(encoded)!r}"):
@@ -142,7 +157,21 @@ def _to_current(root: Path, parts: PartsRoot, progress: bool | None) -> tuple[in
                     store_schema(log, kind)
                 with flock(root / PUBLISH_LOCK):
                     parts.relocate(encoded, kind)
-                rewritten += _conform(root, parts, encoded, kind)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    rewritten = 0
+    with failing_as(f"upgrading {root}"):
+        names = parts.variables()
+    bar = progress_bar(progress, len(names), "adding arrival times", "variable")
+    try:
+        for encoded in names:
+            with failing_as(f"upgrading {decode_name(encoded)!r}"):
+                known = parts.listing(encoded).kind or load_schema(encoded_log_dir(root, encoded))
+                if known is not None:
+                    rewritten += _conform(root, parts, encoded, known, started)
             if bar is not None:
                 bar.update(1)
     finally:
@@ -208,18 +237,33 @@ def _kind_of(root: Path, parts: PartsRoot, encoded: str, files: list[PartFile]) 
     return "float"
 
 
-def _conform(root: Path, parts: PartsRoot, encoded: str, kind: Kind) -> int:
-    """Rewrite this store's files of the variable whose schema is not exactly its kind's,
-    one batch each (the rewrite replaces the file). Returns how many were rewritten."""
-    count = 0
+def _conform(root: Path, parts: PartsRoot, encoded: str, kind: Kind, started: int) -> int:
+    """Rewrite this store's files of the variable whose schema is not exactly its kind's
+    (step 3): per partition one batch, its files merged in name (batch) order into one
+    that replaces them, each row's `arrived` its file's batch time (`started` where the
+    name has none). Returns how many files were rewritten.
+
+    The merged file is named after the first file it replaces,
+    `part-<its batch>_v3.parquet`, so files keep their place in name order, which is the
+    read order of equal timestamps across files. In a root shared with other stores a
+    partition's files are cut into runs that no other store's file interleaves (one
+    batch each), for the same reason."""
+    runs: list[list[PartFile]] = []
+    previous: PartFile | None = None
     for file in parts.listing(encoded).files:
         schema = parts.read_footer(file).schema.to_arrow_schema()
-        if not file.own or has_kind_schema(schema, kind):
-            continue
+        if file.own and not has_kind_schema(schema, kind):
+            if not runs or runs[-1][-1] is not previous or file.key != runs[-1][-1].key:
+                runs.append([])
+            runs[-1].append(file)
+        previous = file
+    for run in runs:
+        arrivals = [batch_time_ns(file.name) or started for file in run]
         journal = Journal(new_batch_id())
-        staged = parts.stage(encoded, kind, file.key, journal.batch)
+        first = run[0].name.removeprefix("part-").removesuffix(".parquet")
+        staged = parts.stage(encoded, kind, run[0].key, f"{first}{_UPGRADED}")
         journal.outputs.append(staged)
-        journal.replaces.append(parts.journal_name(file))
-        run_batch(root, journal, [(staged, merge_sorted_files([file], None))], parts, encoded, kind)
-        count += 1
-    return count
+        journal.replaces.extend(parts.journal_name(file) for file in run)
+        merged = merge_sorted_files(run, None, kind=kind, arrivals=arrivals)
+        run_batch(root, journal, [(staged, merged)], parts, encoded, kind)
+    return sum(len(run) for run in runs)

@@ -19,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from hfdata.parquet.files import sort_stable
+from hfdata.kinds import Kind
+from hfdata.parquet.files import ARRIVED, KIND_SCHEMAS, conform, sort_stable
 from hfdata.parquet.reader import read_parquet, row_groups
 from hfdata.parquet.root import PartFile
 from hfdata.parquet.versions import dedupe_by_arrival, deleted_mask
@@ -36,25 +37,36 @@ def merge_sorted_files(
     window_rows: int | None = None,
     tombstones: pa.Table | None = None,
     expired: pa.Table | None = None,
+    kind: Kind | None = None,
+    arrivals: Sequence[int] | None = None,
 ) -> Iterator[pa.Table]:
     """The rows of `files` (each sorted by timestamp), stably merged in the files'
     order, one window at a time. The versions a tombstone of `expired` deletes are left
     out; `dedupe` keeps the last or first version per timestamp by `arrived` (`"first"`
     preferring one no tombstone of `tombstones` deletes). Yields at least one table
     (empty if the files are), so a writer has the schema. `window_rows` defaults to
-    `WINDOW_ROWS`, looked up at each call."""
+    `WINDOW_ROWS`, looked up at each call.
+
+    Files written before format 3 (`hfdata.compact.upgrade`) may lack `arrived` and
+    differ in value type: `arrivals` gives, per file, the arrival of its rows when it
+    has no `arrived` column, and `kind` conforms every piece to the kind's schema."""
     footers = [row_groups(f) for f in files]
     if not footers:
         raise ValueError("merge_sorted_files needs at least one file")
-    schema = footers[0][0]
+    schema = footers[0][0] if kind is None else KIND_SCHEMAS[kind]
+    names = [[n for n in s.names if n in schema.names] for s, _ in footers]
     groups = np.concatenate([g for _, g in footers])
     yielded = False
     for lo, last in _windows(groups, WINDOW_ROWS if window_rows is None else window_rows):
-        pieces = [
-            piece
-            for f in files
-            if (piece := read_parquet(f, lo, last, schema.names)) is not None and piece.num_rows
-        ]
+        pieces = []
+        for i, f in enumerate(files):
+            piece = read_parquet(f, lo, last, names[i])
+            if piece is None or not piece.num_rows:
+                continue
+            if arrivals is not None and ARRIVED not in piece.column_names:
+                known = pa.array(np.full(piece.num_rows, arrivals[i], np.int64))
+                piece = piece.append_column(ARRIVED, known.cast(pa.timestamp("ns", tz="UTC")))
+            pieces.append(piece if kind is None else conform(piece, kind))
         if pieces:
             table = sort_stable(pa.concat_tables(pieces))
             if expired is not None and expired.num_rows:
