@@ -144,10 +144,10 @@ def _to_current(
     started = time.time_ns()
     plan: list[tuple[str, Kind]] = []
     files = 0
-    if before < 2:
-        with failing_as(f"upgrading {root}"):
+    with failing_as(f"upgrading {root}"):
+        if before < 2:
             plan, files = _load_or_write_plan(root, parts)
-            _sweep_temporaries(root, plan)
+        _sweep_temporaries(root, plan)
     bar = progress_bar(progress, len(plan), "upgrading", "variable")
     try:
         for encoded, kind in plan:

@@ -1,4 +1,5 @@
-"""Trial family 9: the format 1 -> 2 upgrade (issue 16) killed and failed at each step.
+"""Trial family 9: the upgrades to format 3 (1 -> 3 through issue 16's relocation, and
+2 -> 3: issue 20's arrival times) killed and failed at each step.
 
 Each trial takes a format-1 store: the `local` store of tests/data/format1.tar.gz (written
 by the hfdata before the kind level), its `shared_a`/`shared_b` pair sharing one
@@ -6,7 +7,10 @@ object-store root (`shared_root`: commit records; one of the pair upgraded befor
 the trial's), or a synthetic one: a current store of random data, read, then converted to
 format 1 (each `parquet/kind=K/variable=E` moved to `parquet/variable=E`, format_version 1)
 with an all-null float64 file added to a string variable, as format 1 wrote the points of a
-variable whose kind was not known yet (the upgrade must rewrite it). An upgrade child
+variable whose kind was not known yet (the upgrade must rewrite it), or (`format2`) a
+current store of random data, read, then turned into format 2 (`format1.to_format2`:
+every data file without `arrived`), which the upgrade rewrites partition by partition
+with arrival times. An upgrade child
 (`hfdata.store.upgrade_store`, `open_store(upgrade=True)` or the CLI's `main`) is then
 
 - killed by SIGKILL after a random spin once it has started (`signal`), or
@@ -48,7 +52,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from format1 import assert_reads_equal, expected_reads, extract, point_shared_roots, reads
+from format1 import (
+    assert_reads_equal,
+    expected_reads,
+    extract,
+    point_shared_roots,
+    reads,
+    to_format2,
+)
 
 import hfdata
 from hfdata.compact.upgrade import PLAN_FILE
@@ -64,7 +75,7 @@ from hfdata.tools.verify import verify
 from .conftest import Figures, WriterServer
 from .model import FULL, torture_count
 
-SOURCES = ("local", "shared", "synthetic")
+SOURCES = ("local", "shared", "synthetic", "format2")
 MODES = ("signal", "step", "step", "error")
 VIAS = ("api", "open", "cli")
 PARTITIONS: tuple[Partition, ...] = ("hour", "day", "month")
@@ -220,6 +231,31 @@ def synthetic_case(base: Path, rng: random.Random) -> Case:
     return Case(base, root, expected, False)
 
 
+def format2_case(base: Path, rng: random.Random) -> Case:
+    """A current store of random data (several compactions, so partitions hold several
+    files; sometimes optimized; a log tail), its reads, then turned into format 2."""
+    root = base / "store"
+    partition: Partition = rng.choice(PARTITIONS)
+    span = {"hour": 6 * HOUR, "day": 60 * HOUR, "month": 24 * 40 * HOUR}[partition]
+    with hfdata.open_store(root, partition=partition) as store:
+        for _ in range(rng.randint(2, 4)):
+            for name, kind in SYNTHETIC.items():
+                for i in range(rng.randint(1, 12)):
+                    ns = T0 + rng.randrange(span)
+                    when = pa.scalar(ns, pa.timestamp("ns", tz="UTC")).as_py()
+                    meta = {"i": i} if rng.random() < 0.3 else None
+                    store.append(name, when, value_of(kind, rng, i), meta, kind=kind)
+            store.compact(include_active=True)
+        if rng.random() < 0.3:
+            store.optimize(variables=rng.sample(sorted(SYNTHETIC), 3))
+        for name in rng.sample(sorted(SYNTHETIC), 2):  # a log tail
+            ns = T0 + rng.randrange(span)
+            store.append(name, pa.scalar(ns, pa.timestamp("ns", tz="UTC")).as_py(), None)
+        expected = reads(store)
+    to_format2(root)
+    return Case(base, root, expected, False)
+
+
 # -- what the checks look at --------------------------------------------------------------
 def partition_rows(case: Case) -> Counter[tuple[str, str]]:
     """Rows per (variable, partition) in the live Parquet files, read from the files."""
@@ -240,7 +276,8 @@ def partition_rows(case: Case) -> Counter[tuple[str, str]]:
 
 def _derived(path: Path, case: Case) -> bool:
     """A stats or rollup sidecar (issue 19), not data."""
-    return path.relative_to(case.parquet).parts[0] in ("_stats", "_rollups", "_spool")
+    top = path.relative_to(case.parquet).parts[0]
+    return top in ("_stats", "_rollups", "_spool", "_tombstones")
 
 
 def assert_layout(case: Case) -> int:
@@ -249,6 +286,7 @@ def assert_layout(case: Case) -> int:
     top = {p.name for p in case.parquet.iterdir()}
     allowed = {f"kind={k}" for k in KIND_SCHEMAS} | ({"_hfdata"} if case.remote else set())
     allowed |= {"_stats", "_rollups", "_spool"}  # issue 19's derived files
+    allowed |= {"_tombstones"}  # issue 20
     assert top <= allowed, top
     files = sorted(p for p in case.parquet.rglob("*.parquet") if not _derived(p, case))
     for path in files:
@@ -311,11 +349,12 @@ def finish(root: Path, via: str) -> None:
 
 # -- one trial -------------------------------------------------------------------------------
 def make_case(base: Path, rng: random.Random, cache: Path, source: str) -> Case:
-    case = (
-        synthetic_case(base, rng)
-        if source == "synthetic"
-        else tarball_case(base, source, rng, cache)
-    )
+    if source == "synthetic":
+        case = synthetic_case(base, rng)
+    elif source == "format2":
+        case = format2_case(base, rng)
+    else:
+        case = tarball_case(base, source, rng, cache)
     for root in case.before:
         upgrade_store(root)
     return case
