@@ -45,6 +45,7 @@ def parquet(
             "timestamp": pa.array(ns, pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
             "value": values,
             "metadata": pa.nulls(len(ns), pa.string()),
+            "arrived": pa.array([1] * len(ns), pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
         }
     )
     path = directory / name

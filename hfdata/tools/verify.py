@@ -52,6 +52,7 @@ from hfdata.layout import (
     Partition,
     compacted_dir,
     decode_name,
+    encode_name,
     journal_dir,
     kind_folder,
     kind_of_folder,
@@ -63,9 +64,9 @@ from hfdata.layout import (
     variable_folder,
 )
 from hfdata.locks import COMPACT_LOCK, PUBLISH_LOCK, flock, is_locked
-from hfdata.log.parse import parse_log_bytes
+from hfdata.log.parse import legacy_arrival, parse_log_bytes
 from hfdata.log.schema import load_schema
-from hfdata.parquet.files import KIND_SCHEMAS, has_kind_schema
+from hfdata.parquet.files import ARRIVED, KIND_SCHEMAS, has_kind_schema, sort_stable
 from hfdata.parquet.local import LocalRoot
 from hfdata.parquet.reader import file_span
 from hfdata.parquet.rollups import ROLLUP_KINDS
@@ -73,6 +74,8 @@ from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.roots import open_root
 from hfdata.parquet.sidecars import ROLLUPS_DIR, STATS_DIR, data_rel, decode_rollup
 from hfdata.parquet.stats import FileStats
+from hfdata.parquet.tombstones import TOMBSTONE_SCHEMA, read_tombstones
+from hfdata.parquet.versions import deleted_mask
 from hfdata.report.quality import quality_warnings
 from hfdata.settings import (
     FORMAT_VERSION,
@@ -235,7 +238,11 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
                 )
             )
     for name, listing in sorted(listings.items()):
-        findings.extend(_check_variable(root, name, listing, settings.partition, compacting))
+        found, tombstones = _check_tombstones(root, parts, name)
+        findings.extend(
+            _check_variable(root, name, listing, settings.partition, compacting, tombstones)
+        )
+        findings.extend(found)
     findings.extend(_check_quarantine(root))
     findings.extend(_check_sidecars(parts, settings, listings))
     findings.extend(
@@ -318,7 +325,12 @@ def _line_number(data: bytes, offset: int) -> int:
 
 
 def _check_variable(
-    root: Path, name: str, listing: _Listing, partition: Partition, compacting: bool
+    root: Path,
+    name: str,
+    listing: _Listing,
+    partition: Partition,
+    compacting: bool,
+    tombstones: pa.Table,
 ) -> list[Finding]:
     out: list[Finding] = []
     try:
@@ -359,7 +371,7 @@ def _check_variable(
     stamps, rows, files = _check_parquet(
         root, name, listing, kind, partition, out, tail_parts, plausible
     )
-    missing, checked = _cross_check(name, listing, kind, stamps, partition)
+    missing, checked = _cross_check(name, listing, kind, stamps, partition, tombstones)
     if missing:
         out.append(
             Finding(
@@ -468,6 +480,9 @@ def _check_parquet(
                 continue
             if kind is not None:
                 out.extend(_check_kind(where, path, schema, kind))
+            if ARRIVED in table.column_names and table.column(ARRIVED).null_count:
+                nulls = table.column(ARRIVED).null_count
+                out.append(Finding("error", f"{where}: {nulls:,} rows without `arrived`"))
             ns = table.column("timestamp").cast(pa.int64()).to_numpy()
             rows += len(ns)
             if len(ns) and bool(np.any(np.diff(ns) < 0)):
@@ -498,6 +513,39 @@ def _check_parquet(
     return stamps, rows, files
 
 
+def _check_tombstones(root: Path, parts: PartsRoot, name: str) -> tuple[list[Finding], pa.Table]:
+    """A variable's tombstone files (`parquet/_tombstones/`) are readable, have their
+    schema, and delete non-empty ranges (`start < end`). Returns the findings and the
+    tombstones read."""
+    out: list[Finding] = []
+    tables = [TOMBSTONE_SCHEMA.empty_table()]
+    with flock(root / PUBLISH_LOCK, shared=True):
+        files = parts.tombstones(encode_name(name))
+    for file in files:
+        where = file.root.describe(file)
+        try:
+            schema = file.root.parquet_file(file).schema_arrow
+            table = read_tombstones([file])
+        except FileNotFoundError:
+            continue  # merged by optimize meanwhile
+        except (OSError, pa.ArrowException) as exc:
+            out.append(Finding("error", f"{where}: unreadable tombstone file ({exc})"))
+            continue
+        if [(f.name, f.type) for f in schema] != [(f.name, f.type) for f in TOMBSTONE_SCHEMA]:
+            got = ", ".join(f"{f.name}: {f.type}" for f in schema)
+            out.append(Finding("error", f"{where}: schema is ({got}), not a tombstone file's"))
+            continue
+        starts = table.column("start").cast(pa.int64()).to_numpy()
+        ends = table.column("end").cast(pa.int64()).to_numpy()
+        empty = int(np.count_nonzero(starts >= ends))
+        if empty:
+            out.append(Finding("error", f"{where}: {empty} tombstone(s) with start >= end"))
+        tables.append(table)
+    if files:
+        out.append(Finding("ok", f"{name}: {len(files)} tombstone file(s) read"))
+    return out, pa.concat_tables(tables)
+
+
 def _check_kind(where: str, file: PartFile, schema: pa.Schema, kind: Kind) -> list[Finding]:
     """A file sits in its kind's folder with exactly its kind's schema (docs/contracts.md,
     "On-disk layout"): what lets outside engines read a kind's folder as one table."""
@@ -517,6 +565,17 @@ def _check_kind(where: str, file: PartFile, schema: pa.Schema, kind: Kind) -> li
     want = KIND_SCHEMAS[kind]
     if has_kind_schema(schema, kind):
         return found
+    if not file.own and [(f.name, f.type) for f in schema] == [
+        (f.name, f.type) for f in want if f.name != ARRIVED
+    ]:
+        found.append(
+            Finding(
+                "warning",
+                f"{where}: another store's file written before format 3 (no `arrived` column); "
+                "that store's 'hfdata upgrade' rewrites it with its points' arrival times",
+            )
+        )
+        return found
     if schema.names == want.names and schema.field("timestamp").type == want.field(0).type:
         got_type = schema.field("value").type
         found.append(Finding("error", f"{where}: value is {got_type}, the kind is {kind}"))
@@ -534,7 +593,7 @@ def _timestamps(file: PartFile) -> tuple[pa.Table, pa.Schema]:
     GET)."""
     pf = file.root.parquet_file(file)
     schema = pf.schema_arrow
-    columns = [c for c in ("timestamp", "value") if c in schema.names]
+    columns = [c for c in ("timestamp", "value", ARRIVED) if c in schema.names]
     return pf.read(columns=columns, use_threads=False), schema
 
 
@@ -544,11 +603,13 @@ def _cross_check(
     kind: Kind | None,
     stamps: dict[str, npt.NDArray[np.int64]],
     partition: Partition,
+    tombstones: pa.Table,
 ) -> tuple[int, int]:
     """(points of compacted segments not found in Parquet, points checked).
 
     Judged by timestamp, so `optimize(dedupe=...)`, which keeps one point per
-    timestamp, never counts as a loss.
+    timestamp, never counts as a loss; a point a compacted tombstone deletes is not
+    looked for (`optimize` removes such points once `history_retention` has passed).
     """
     missing = checked = 0
     for path in listing.compacted:
@@ -556,12 +617,11 @@ def _cross_check(
             data = path.read_bytes()
         except FileNotFoundError:  # deleted by log retention meanwhile
             continue
-        ns = (
-            parse_log_bytes(data, kind, arrived=1, source=str(path))  # arrival unused
-            .table.column("timestamp")
-            .cast(pa.int64())
-            .to_numpy()
-        )
+        arrived = legacy_arrival(path.stat().st_mtime_ns)
+        table = sort_stable(parse_log_bytes(data, kind, arrived=arrived, source=str(path)).table)
+        if tombstones.num_rows:
+            table = table.filter(pa.array(~deleted_mask(table, tombstones)))
+        ns = table.column("timestamp").cast(pa.int64()).to_numpy()
         checked += len(ns)
         ns = np.sort(ns)
         hours = ns // _HOUR_NS
