@@ -1,7 +1,9 @@
 """The compaction stage: closed log segments become Parquet, through a journaled protocol.
 
-`compaction` turns closed segments into Parquet batch by batch; `optimize` merges a
-partition's files into one; `drop` removes a variable; all three run their batches
+`compaction` turns closed segments into Parquet batch by batch (rows with their
+arrival, and the batch's tombstones); `optimize` merges a partition's files into one
+(removing the versions deleted longer than `history_retention` ago); `upgrade` brings an
+older store to the current format; `drop` removes a variable; all three run their batches
 through `batch` (journal, write, publish, roll back or forward: steps 4-6 of
 docs/contracts.md, "Compaction protocol"). `journal` is a batch's intent record;
 `recovery` puts right what a crash left (journals replayed, dead writers' segments
