@@ -34,6 +34,7 @@ from hfdata.parquet.root import PartsRoot
 from hfdata.parquet.roots import open_root
 from hfdata.read import dask as _dask
 from hfdata.read import events as _events
+from hfdata.read import history as _history
 from hfdata.read import info as _info
 from hfdata.read import query as _query
 from hfdata.read import scan as _scan
@@ -680,6 +681,63 @@ class Store:
             raise _snapshot.not_found(self.root, variable, self.parts)
         self._writer.delete(variable, lo, hi)
 
+    def history(
+        self, variable: str, start: Any = None, end: Any = None, *, as_of: Any = None
+    ) -> pd.DataFrame:
+        """Every stored version of every point of one variable in `[start, end)`.
+
+        A version is one append of a timestamp: a later append of the same timestamp is
+        a correction (`read(dedupe="last")` shows it instead), and `delete` hides the
+        versions of its range that arrived before it. History shows them all, with when
+        each arrived and whether, and since when, a correction or a deletion hides it.
+        Deleted versions stay until `optimize` removes those older than the store's
+        `history_retention`.
+
+        Parameters
+        ----------
+        variable : str
+            The variable.
+        start, end : timestamp, optional
+            The half-open window `[start, end)`, in any form `read` accepts. Default
+            None: unbounded.
+        as_of : timestamp, optional
+            The history as known at this time: versions that had arrived by then, and
+            corrections and deletions made by then. Default None: now.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by `timestamp` (UTC), sorted by timestamp then arrival; columns
+            `value`, `metadata` (Python objects, or None), `arrived` (UTC: when its
+            append was made), `superseded_at` (the arrival of the next version of that
+            timestamp that is not deleted; NaT if none) and `deleted_at` (when the
+            earliest deletion hiding it was recorded; NaT if none).
+
+        Raises
+        ------
+        StoreClosed
+            The store is closed.
+        InvalidVariableName
+            `variable` breaks the naming rules.
+        VariableNotFound
+            The store has no such variable.
+        InvalidTimestamp
+            `start`, `end` or `as_of` cannot be read as a timestamp.
+        ValueError
+            `start` is not before `end`.
+        CorruptFile
+            A Parquet file or the variable's `_schema.json` cannot be read.
+
+        Examples
+        --------
+        >>> store.history("sensor_temp", "2026-11-26T09:00Z", "2026-11-26T10:00Z")
+        """
+        self._check_open()
+        self._writer.flush_for_readers()
+        return _history.history(
+            self.root, self.parts, self.settings, variable, start, end, as_of=as_of
+        )
+
     def read(
         self,
         variables: str | list[str],
@@ -703,6 +761,7 @@ class Store:
         include_log: bool = True,
         max_rows: int | None = MAX_ROWS,
         rollups: bool = True,
+        as_of: Any = None,
     ) -> Any:
         """Read the points of one or several variables in `[start, end)`.
 
@@ -814,6 +873,14 @@ class Store:
             exact. Result types are the point read's. A read that does not compose reads
             the points. False: always read the points.
 
+        as_of : timestamp, optional
+            Read the store as it was known at this time, in any form `start` accepts:
+            only points whose append had been made by then and only deletions recorded
+            by then (a point whose append returned before `as_of` is always included,
+            one whose append started after it never is). Default None: now.
+            With `as_of`, `dedupe` keeps the version that was the last (first) to
+            arrive by then, so `as_of` with `dedupe="last"` is the series exactly as a
+            reader saw it at that time; a resample reads points, not rollups.
         Returns
         -------
         pandas.DataFrame, polars.DataFrame or pyarrow.Table
@@ -892,6 +959,7 @@ class Store:
             include_log=include_log,
             max_rows=max_rows,
             rollups=rollups,
+            as_of=as_of,
         )
 
     def asof(
@@ -902,6 +970,7 @@ class Store:
         tolerance: Any = None,
         direction: Literal["backward", "forward", "nearest"] = "backward",
         output: Literal["pandas", "polars", "arrow"] = "pandas",
+        as_of: Any = None,
     ) -> Any:
         """The value of each variable in force at each of many times (an as-of join).
 
@@ -931,6 +1000,11 @@ class Store:
         output : {"pandas", "polars", "arrow"}, default "pandas"
             The type of the result.
 
+        as_of : timestamp, optional
+            Read the store as it was known at this time, in any form `start` accepts:
+            only points whose append had been made by then and only deletions recorded
+            by then (a point whose append returned before `as_of` is always included,
+            one whose append started after it never is). Default None: now.
         Returns
         -------
         pandas.DataFrame, polars.DataFrame or pyarrow.Table
@@ -971,6 +1045,7 @@ class Store:
             tolerance=tolerance,
             direction=direction,
             output=output,
+            as_of=self._as_of(as_of),
         )
 
     def around(
@@ -983,6 +1058,7 @@ class Store:
         agg: Any = "mean",
         max_hold: Any = None,
         output: Literal["pandas", "polars", "arrow"] = "pandas",
+        as_of: Any = None,
     ) -> Any:
         """Aggregates of each variable over a window around each of many event times.
 
@@ -1019,6 +1095,11 @@ class Store:
         output : {"pandas", "polars", "arrow"}, default "pandas"
             The type of the result.
 
+        as_of : timestamp, optional
+            Read the store as it was known at this time, in any form `start` accepts:
+            only points whose append had been made by then and only deletions recorded
+            by then (a point whose append returned before `as_of` is always included,
+            one whose append started after it never is). Default None: now.
         Returns
         -------
         pandas.DataFrame, polars.DataFrame or pyarrow.Table
@@ -1064,6 +1145,7 @@ class Store:
             agg=agg,
             max_hold=max_hold,
             output=output,
+            as_of=self._as_of(as_of),
         )
 
     def features(
@@ -1086,6 +1168,7 @@ class Store:
         offset: Any = None,
         max_hold: Any = None,
         progress: bool | None = None,
+        as_of: Any = None,
     ) -> Any:
         """Features of each variable over many windows: batch feature extraction.
 
@@ -1156,6 +1239,11 @@ class Store:
         progress : bool, optional
             Show a progress bar. Default None: when a terminal or a notebook watches.
 
+        as_of : timestamp, optional
+            Read the store as it was known at this time, in any form `start` accepts:
+            only points whose append had been made by then and only deletions recorded
+            by then (a point whose append returned before `as_of` is always included,
+            one whose append started after it never is). Default None: now.
         Returns
         -------
         pandas.DataFrame, polars.DataFrame, pyarrow.Table or FeaturesWritten
@@ -1211,9 +1299,12 @@ class Store:
             offset=offset,
             max_hold=max_hold,
             progress=progress,
+            as_of=as_of,
         )
 
-    def scan(self, variable: str, start: Any = None, end: Any = None) -> pl.LazyFrame:
+    def scan(
+        self, variable: str, start: Any = None, end: Any = None, *, as_of: Any = None
+    ) -> pl.LazyFrame:
         """A polars LazyFrame over one variable's points in `[start, end)`.
 
         The Parquet files are scanned lazily (pruned by partition now, by the time
@@ -1230,6 +1321,11 @@ class Store:
             The half-open window `[start, end)`, in any form `append` accepts. Default
             None: unbounded.
 
+        as_of : timestamp, optional
+            Read the store as it was known at this time, in any form `start` accepts:
+            only points whose append had been made by then and only deletions recorded
+            by then (a point whose append returned before `as_of` is always included,
+            one whose append started after it never is). Default None: now.
         Returns
         -------
         polars.LazyFrame
@@ -1253,7 +1349,7 @@ class Store:
         """
         self._check_open()
         self._writer.flush_for_readers()
-        return _scan.scan(self.root, self.parts, self.settings, variable, start, end)
+        return _scan.scan(self.root, self.parts, self.settings, variable, start, end, as_of=as_of)
 
     def variables(self) -> list[str]:
         """The names of every variable in the store.
@@ -1312,7 +1408,9 @@ class Store:
         self._writer.flush_for_readers()
         return _info.info(self.root, self.parts, self.settings, variable)
 
-    def summary(self, variables: str | list[str] | None = None) -> pd.DataFrame:
+    def summary(
+        self, variables: str | list[str] | None = None, *, as_of: Any = None
+    ) -> pd.DataFrame:
         """One row per variable: counts, time range, extremes, duplicates, sampling, gaps.
 
         Merged from the statistics kept for each Parquet file (written at compaction
@@ -1327,6 +1425,14 @@ class Store:
             One variable, or several in this order. Default None: every variable,
             sorted.
 
+        as_of : timestamp, optional
+            Read the store as it was known at this time, in any form `start` accepts:
+            only points whose append had been made by then and only deletions recorded
+            by then (a point whose append returned before `as_of` is always included,
+            one whose append started after it never is). Default None: now.
+            A variable with deletions, or any variable under `as_of`, is summarised
+            from its points file by file (the stored statistics describe every stored
+            version).
         Returns
         -------
         pandas.DataFrame
@@ -1356,7 +1462,9 @@ class Store:
         """
         self._check_open()
         self._writer.flush_for_readers()
-        return _summary.summary(self.root, self.parts, self.settings, variables)
+        return _summary.summary(
+            self.root, self.parts, self.settings, variables, as_of=self._as_of(as_of)
+        )
 
     def gaps(
         self, variable: str, start: Any = None, end: Any = None, *, min_gap: Any = None
@@ -1634,6 +1742,7 @@ class Store:
         end: Any = None,
         *,
         partition_rows: int = 4_000_000,
+        as_of: Any = None,
     ) -> dd.DataFrame:
         """A Dask DataFrame over the points of one or several variables in `[start, end)`.
 
@@ -1656,6 +1765,11 @@ class Store:
             are grouped into the fewest partitions of about this many rows, balanced.
             1 gives one Dask partition per store partition.
 
+        as_of : timestamp, optional
+            Read the store as it was known at this time, in any form `start` accepts:
+            only points whose append had been made by then and only deletions recorded
+            by then (a point whose append returned before `as_of` is always included,
+            one whose append started after it never is). Default None: now.
         Returns
         -------
         dask.dataframe.DataFrame
@@ -1696,9 +1810,14 @@ class Store:
             start,
             end,
             partition_rows=partition_rows,
+            as_of=as_of,
         )
 
     # -- internals -----------------------------------------------------------------------------
+    def _as_of(self, as_of: Any) -> int | None:
+        """`as_of` as UTC ns (None: now)."""
+        return _query.as_of_ns(self.settings, as_of)
+
     def _check_open(self) -> None:
         if self.closed:
             raise StoreClosed(f"{self!r} is closed; open it again with hfdata.open_store")

@@ -64,6 +64,7 @@ class _Context:
     parts: PartsRoot
     settings: StoreSettings
     job: Job
+    as_of: int | None = None  # the reader's `as_of` (issue 20): versions known by then
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +99,10 @@ def features(
     offset: Any = None,
     max_hold: Any = None,
     progress: bool | None = None,
+    as_of: Any = None,
 ) -> Any:
-    """The features of `variables` over windows, as `Store.features` documents."""
+    """The features of `variables` over windows, as `Store.features` documents, of the
+    versions a reader at `as_of` sees (tombstones and arrival times, issue 20)."""
     names = variable_names(variables)
     specs = parse_features(funcs)
     _check_choice(how, HOWS, "how")
@@ -123,7 +126,8 @@ def features(
     hold = max_hold_ns(max_hold, any(f.agg is not None and f.agg.op == "twa" for f in specs))
     lo, last = _window(settings, start, end)
     job = Job(specs, placement, lo, min(last, NS_MAX - 1) + 1, max(min_points, 0), hold)
-    context = _Context(root, parts, settings, job)
+    known = None if as_of is None else to_ns(as_of, rules)
+    context = _Context(root, parts, settings, job, known)
     grids = _grids(context, names, wide=how == "wide")
     if to is None:
         _check_size(grids, placement, how)
@@ -209,7 +213,8 @@ def _span(context: _Context, name: str) -> tuple[int, int] | None:
     job = context.job
     parts, root, partition = context.parts, context.root, context.settings.partition
     after = Reach(((job.lo, job.lo),), after=True)
-    rows, kind = load_reach(root, parts, partition, [name], after, rows_and_kind)[name]
+    as_of = context.as_of
+    rows, kind = load_reach(root, parts, partition, [name], after, rows_and_kind, as_of=as_of)[name]
     if kind is not None and kind not in NUMERIC_KINDS:
         raise InvalidArgument(
             f"features are numbers, and {name!r} holds {kind} values; read it with read() "
@@ -220,7 +225,7 @@ def _span(context: _Context, name: str) -> tuple[int, int] | None:
     if not len(ns) or ns[0] >= job.hi:
         return None
     before = Reach(((job.hi - 1, job.hi - 1),), before=True)
-    rows, _ = load_reach(root, parts, partition, [name], before, rows_and_kind)[name]
+    rows, _ = load_reach(root, parts, partition, [name], before, rows_and_kind, as_of=as_of)[name]
     last_ns = timestamps(rows)
     return int(ns[0]), int(last_ns[-1])
 
@@ -292,6 +297,7 @@ def _compute(context: _Context, task: _Task) -> pa.Table:
             [task.variable],
             reach,
             rows_and_kind,
+            as_of=context.as_of,
         )
         rows = loaded[task.variable][0]
         ns = timestamps(rows)

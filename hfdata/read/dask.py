@@ -24,6 +24,10 @@ two days) can still hit it, as in plain Dask.
 
 Order among equal timestamps is `read`'s: Parquet files by name, then the log tail, and
 for several variables the order they were asked in.
+
+Rows are the versions a reader at `as_of` sees (`hfdata.read.versions`): each variable's
+view (its `as_of` and the tombstones over the window) travels in the graph, and a worker
+reads `arrived` and applies it only for a variable whose view hides something.
 """
 
 from __future__ import annotations
@@ -46,9 +50,10 @@ from hfdata.parquet.reader import file_span
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.read.files import estimated_rows, file_size, read_one
 from hfdata.read.frames import to_pandas
-from hfdata.read.query import window
-from hfdata.read.rows import merge_sorted, tail_rows
+from hfdata.read.query import as_of_ns, window
+from hfdata.read.rows import merge_sorted, tail_rows, variable_view
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
+from hfdata.read.versions import ARRIVED, View, visible
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN
 
@@ -72,6 +77,7 @@ class _Part:
     kinds: tuple[Kind | None, ...]
     files: tuple[tuple[int, PartFile], ...]  # (variable index, file)
     tails: tuple[pa.Table | None, ...]  # per variable, already cut to [lo, last]
+    views: tuple[View, ...]  # per variable: what its reader sees (tails already filtered)
 
     def __dask_tokenize__(self) -> object:
         """Dask's name for the partition: its files by root and path (as it named local
@@ -80,7 +86,10 @@ class _Part:
         from dask.base import normalize_token
 
         files = tuple((i, repr(f.root), f.path, f.size, f.rows, f.lo, f.hi) for i, f in self.files)
-        return normalize_token((self.lo, self.last, self.names, self.kinds, files, self.tails))
+        views = tuple((v.as_of, v.tombstones.to_pydict()) for v in self.views)
+        return normalize_token(
+            (self.lo, self.last, self.names, self.kinds, files, self.tails, views)
+        )
 
 
 def _schema(kind: Kind | None) -> pa.Schema:
@@ -97,7 +106,7 @@ def _key_start(key: str) -> int:
 # partition start -> [first point, last point, [(variable, listing order, file)], rows]
 _Groups = dict[int, list[Any]]
 # each variable's files, its log tail in the window, and the groups they make
-_Snapshot = tuple[list[VariableFiles], list[pa.Table], _Groups]
+_Snapshot = tuple[list[VariableFiles], list[pa.Table], _Groups, list[View]]
 
 
 def _groups(
@@ -198,15 +207,21 @@ def _load(part: _Part) -> Any:
     tables = []
     for i, kind in enumerate(part.kinds):
         schema = _schema(kind)
+        view = part.views[i]
+        columns = (*_COLUMNS, ARRIVED) if view.active else _COLUMNS
+        target = pa.schema([table_schema(kind, arrived=True).field(c) for c in columns])
         pieces = []
         for j, file in part.files:
             if j == i:
-                piece = read_one(file, part.lo, part.last, _COLUMNS)
+                piece = read_one(file, part.lo, part.last, columns)
                 if piece is not None and piece.num_rows:
+                    if view.active:
+                        piece = visible(piece.cast(target), view, None)
                     pieces.append(piece if piece.schema.equals(schema) else piece.cast(schema))
         tail = part.tails[i]
         if tail is not None and tail.num_rows:
             pieces.append(tail)
+        pieces = [p for p in pieces if p.num_rows]
         tables.append(merge_sorted(pieces) if pieces else schema.empty_table())
     return _frame(part.names, part.kinds, tables)
 
@@ -252,6 +267,7 @@ def to_dask(
     end: Any = None,
     *,
     partition_rows: int = PARTITION_ROWS,
+    as_of: Any = None,
 ) -> dd.DataFrame:
     """The rows of `variables` in `[start, end)` as a Dask DataFrame with known
     divisions, laid out as the module docstring says (`Store.to_dask` documents the
@@ -266,6 +282,7 @@ def to_dask(
     for name in names:
         validate_name(name)
     lo, last = window(settings, start, end)
+    known = as_of_ns(settings, as_of)
 
     def list_files() -> list[VariableFiles]:
         return [
@@ -276,10 +293,18 @@ def to_dask(
     def read_files(listed: list[VariableFiles], locked: bool) -> _Snapshot:
         # the log tail now; the footers of the end partitions too (an optimize may
         # replace a listed file meanwhile: then the whole snapshot is taken again)
-        tails = [tail_rows(f, lo, last, with_metadata=False, locked=locked) for f in listed]
-        return listed, tails, _groups(listed, tails, settings.partition, lo, last)
+        views = [variable_view(f, lo, last, known, locked=locked) for f in listed]
+        tails = [
+            visible(
+                tail_rows(f, lo, last, with_metadata=False, locked=locked, arrived=v.active),
+                v,
+                None,
+            )
+            for f, v in zip(listed, views, strict=True)
+        ]
+        return listed, tails, _groups(listed, tails, settings.partition, lo, last), views
 
-    listing, tails, groups = read_snapshot(root, list_files, read_files)
+    listing, tails, groups, views = read_snapshot(root, list_files, read_files)
     kinds = tuple(f.kind for f in listing)
     meta = _frame(names, kinds, [_schema(k).empty_table() for k in kinds])
     if not groups:
@@ -298,7 +323,15 @@ def to_dask(
         cut = tuple(None if t is None else _cut(t, p_lo, p_last) for t in tails)
         # `read`'s order (variable, then name) keeps equal timestamps in arrival order
         tasks.append(
-            _Part(p_lo, p_last, tuple(names), kinds, tuple((i, f) for i, _, f in chosen), cut)
+            _Part(
+                p_lo,
+                p_last,
+                tuple(names),
+                kinds,
+                tuple((i, f) for i, _, f in chosen),
+                cut,
+                tuple(views),
+            )
         )
     if end_ns == bounds[-1]:  # a one-instant last partition trips Dask's resample: the
         end_ns += 1  # last division is an inclusive upper bound, so one ns more is still true

@@ -187,8 +187,10 @@ def asof(
     tolerance: Any = None,
     direction: Direction = "backward",
     output: Output = "pandas",
+    as_of: int | None = None,
 ) -> Any:
-    """Each variable's value in force at each time of `at`, as `Store.asof` documents."""
+    """Each variable's value in force at each time of `at`, as `Store.asof` documents,
+    among the versions a reader at `as_of` sees."""
     names = variable_names(variables)
     if direction not in DIRECTIONS:
         raise InvalidArgument(
@@ -221,7 +223,7 @@ def asof(
     def start(name: str, table: pa.Table, kind: Kind | None) -> tuple[Future[pa.Array], bool]:
         return _submit(one, table), kind == "json"
 
-    started = load_reach(root, parts, settings.partition, names, reach, start)
+    started = load_reach(root, parts, settings.partition, names, reach, start, as_of=as_of)
     columns: dict[str, pa.Array] = {}
     json: list[str] = []
     for name in names:
@@ -287,9 +289,10 @@ def around(
     agg: Any = "mean",
     max_hold: Any = None,
     output: Output = "pandas",
+    as_of: int | None = None,
 ) -> Any:
     """Each variable aggregated over `[t - before, t + after)` for each event time `t`,
-    as `Store.around` documents."""
+    as `Store.around` documents, over the versions a reader at `as_of` sees."""
     names = variable_names(variables)
     _check_output(output)
     back = duration_ns(before, "before")
@@ -300,7 +303,7 @@ def around(
     q, order = _sorted(times)
     lo, end = _minus(q, back), _plus(q, ahead)
     reach = Reach(spans_around(lo, end - 1))
-    loaded = load_reach(root, parts, settings.partition, names, reach, rows_and_kind)
+    loaded = load_reach(root, parts, settings.partition, names, reach, rows_and_kind, as_of=as_of)
     back_to_input = np.empty_like(order)
     back_to_input[order] = np.arange(len(order))
     indices = pa.array(back_to_input)
@@ -316,7 +319,17 @@ def around(
         results = aggregate_windows(values, kind, starts, ends, plain, variable=name, events=q)
         if len(plain) < len(aggs):
             weighted = _twa_windows(
-                root, parts, settings, name, kind, ns, values, (lo, end), (starts, ends), reach
+                root,
+                parts,
+                settings,
+                name,
+                kind,
+                ns,
+                values,
+                (lo, end),
+                (starts, ends),
+                reach,
+                as_of,
             )
             results |= {a.name: weighted(hold) for a in aggs if a.op == "twa"}
         results = {a.name: results[a.name] for a in aggs}
@@ -339,6 +352,7 @@ def _twa_windows(
     edges: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
     rows: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
     reach: Reach,
+    as_of: int | None,
 ) -> Callable[[int | None], pa.Array]:
     """`twa` over each window (`hfdata.read.twa`), one call per window. The value in
     force at a window's start is the row before its first, when that row lies in the
@@ -362,7 +376,9 @@ def _twa_windows(
             continue
         first = int(own_span[i])
         if first not in before_span:
-            before_span[first] = last_before(root, parts, settings.partition, name, first)
+            before_span[first] = last_before(
+                root, parts, settings.partition, name, first, as_of=as_of
+            )
         carries.append(before_span[first])
 
     def weighted(max_hold: int | None) -> pa.Array:

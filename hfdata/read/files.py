@@ -22,9 +22,11 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from hfdata.layout import batch_time_ns
 from hfdata.parquet.reader import (
     covers,
     decode,
+    footer,
     plan,
     read_groups,
     read_parquet,
@@ -117,11 +119,42 @@ def _threads() -> tuple[int, ThreadPoolExecutor | None]:
         return workers, _pool
 
 
+_ARRIVED: Final = "arrived"
+_ARRIVED_TYPE: Final = pa.timestamp("ns", tz="UTC")
+
+
+def _legacy(file: PartFile, columns: Sequence[str], names: Sequence[str]) -> list[str] | None:
+    """The columns to read of a file written before format 3 (another store's, in a
+    shared root, not yet upgraded) that lacks `arrived`, or None if it has every column."""
+    if _ARRIVED not in columns or _ARRIVED in names:
+        return None
+    return [c for c in columns if c != _ARRIVED]
+
+
+def _with_arrived(
+    table: pa.Table | None, file: PartFile, columns: Sequence[str]
+) -> pa.Table | None:
+    """A legacy file's rows with `arrived` filled in as the upgrade would: its batch's
+    time ("known by then at the latest"), else 1 (before everything)."""
+    if table is None or _ARRIVED in table.column_names:
+        return table
+    when = batch_time_ns(file.rel.rsplit("/", 1)[-1]) or 1
+    column = pa.array([when] * table.num_rows, pa.int64()).cast(_ARRIVED_TYPE)
+    table = table.append_column(_ARRIVED, column)
+    return table.select(list(columns))
+
+
 def _decode(
     source: PartFile | pa.Buffer, md: pq.FileMetaData, groups: list[int], columns: Sequence[str]
 ) -> pa.Table:
     """Row groups `groups` of a file opened through its root, or of a file fetched into
-    memory (page checksums verified)."""
+    memory (page checksums verified); a legacy file's `arrived` filled in."""
+    legacy = _legacy(source, columns, md.schema.names) if isinstance(source, PartFile) else None
+    if legacy is not None:
+        table = _decode(source, md, groups, legacy)
+        filled = _with_arrived(table, source, columns)
+        assert filled is not None
+        return filled
     if isinstance(source, pa.Buffer):
         return decode(pa.BufferReader(source), md, groups, columns)
     with source.root.reading(source):
@@ -153,6 +186,12 @@ def _read_one(
 ) -> pa.Table | None:
     """One file's rows in `[lo, last]`: fetched whole and decoded by runs of row groups
     on `pool` where its root reads whole files, else by `parquet.reader.read_parquet`."""
+    if _ARRIVED in columns:
+        with file.root.reading(file):
+            names = footer(file)[0].schema.names
+        legacy = _legacy(file, columns, names)
+        if legacy is not None:
+            return _with_arrived(_read_one(file, lo, last, legacy, workers, pool), file, columns)
     if pool is None or not covers(file, lo, last):
         return read_parquet(file, lo, last, columns)
     root = file.root

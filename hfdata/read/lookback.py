@@ -10,6 +10,11 @@ newest (oldest) first through their row-group statistics (the cached footers), a
 the row groups that can hold that point are decoded; the log tail is read whole (it is
 parsed once and cached). Rows are in `read`'s order: sorted by timestamp, equal
 timestamps in arrival order (Parquet before the log tail).
+
+Rows are the versions a reader at `as_of` sees (`versions.visible`: arrival times and
+tombstones, `dedupe` by arrival). The point just before (after) the spans is the last
+(first) visible one: when the nearest stored point is hidden, the search goes on
+further out over windows that double each time, so a deleted week costs a few reads.
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ from hfdata.log.parse import table_schema
 from hfdata.parquet.reader import read_parquet, row_groups
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.read.files import read_parquets
-from hfdata.read.rows import merge_sorted, tail_rows, timestamps
+from hfdata.read.rows import merge_sorted, tail_rows, timestamps, variable_view
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
+from hfdata.read.versions import ARRIVED, Dedupe, View, visible
 from hfdata.timeparse import NS_MAX, NS_MIN
 
 __all__ = [
@@ -98,9 +104,12 @@ def load_reach(
     consume: Callable[[str, pa.Table, Kind | None], _Used],
     *,
     include_log: bool = True,
+    as_of: int | None = None,
+    dedupe: Dedupe | None = None,
 ) -> dict[str, _Used]:
-    """Each variable's sorted rows (`timestamp`, `value`) in `reach`, from one consistent
-    snapshot (a listed file that vanished makes it start again), as
+    """Each variable's sorted visible rows (`timestamp`, `value`) in `reach` for a reader
+    at `as_of` (`dedupe` by arrival), from one consistent snapshot (a listed file that
+    vanished makes it start again), as
     `consume(name, rows, kind)` makes them (`rows_and_kind` keeps both). `consume`
     runs as soon as a variable is read, so it may start work (on other threads) while
     the next is decoded; after a restart its earlier results are dropped."""
@@ -117,7 +126,9 @@ def load_reach(
     def read(listed: list[_Listed], locked: bool) -> dict[str, _Used]:
         return {
             item.files.name: consume(
-                item.files.name, _rows(item, reach, partition, locked), item.files.kind
+                item.files.name,
+                _rows(item, reach, partition, locked, as_of, dedupe),
+                item.files.kind,
             )
             for item in listed
         }
@@ -134,13 +145,14 @@ def last_before(
     *,
     first: bool = False,
     include_log: bool = True,
+    as_of: int | None = None,
 ) -> tuple[int, float] | None:
     """The last point before `t` as `(ns, value as a float)` (of several at that time the
     last, or with `first` the first), or None: what `twa` needs in force at `t`. Reads
     only the row groups that can hold it (`_before`)."""
     reach = Reach(((t, t),), before=True)
     loaded = load_reach(
-        root, parts, partition, [name], reach, rows_and_kind, include_log=include_log
+        root, parts, partition, [name], reach, rows_and_kind, include_log=include_log, as_of=as_of
     )
     rows = loaded[name][0]
     ns = timestamps(rows)
@@ -157,40 +169,99 @@ def rows_and_kind(name: str, rows: pa.Table, kind: Kind | None) -> tuple[pa.Tabl
     return rows, kind
 
 
-def _rows(listed: _Listed, reach: Reach, partition: Partition, locked: bool) -> pa.Table:
-    """The rows of `reach` from one listing: the points just before and after (if
-    asked), then each span's Parquet pieces and log tail merged."""
+def _rows(
+    listed: _Listed,
+    reach: Reach,
+    partition: Partition,
+    locked: bool,
+    as_of: int | None,
+    dedupe: Dedupe | None,
+) -> pa.Table:
+    """The visible rows of `reach` from one listing: the points just before and after
+    (if asked), then each span's Parquet pieces and log tail merged."""
     files = listed.files
-    schema = table_schema(files.kind)
-    target = pa.schema([schema.field(c) for c in _COLUMNS])
-    tail = tail_rows(files, NS_MIN, NS_MAX, with_metadata=False, locked=locked)
+    view = variable_view(files, NS_MIN, NS_MAX, as_of, locked=locked)
+    hide = view.active or dedupe is not None
+    columns = (*_COLUMNS, ARRIVED) if hide else _COLUMNS
+    schema = table_schema(files.kind, arrived=True)
+    target = pa.schema([schema.field(c) for c in columns])
+    tail = tail_rows(files, NS_MIN, NS_MAX, with_metadata=False, locked=locked, arrived=hide)
+    if view.active:  # the edges are searched among visible tail points
+        tail = visible(tail, view, None, keep_arrived=True)
     tail_ns = timestamps(tail)
 
     def span_rows(a: int, b: int) -> pa.Table | None:
         chosen = _between(listed, a, b, partition)
-        pieces = [p for p in read_parquets(chosen, a, b, _COLUMNS) if p is not None and p.num_rows]
+        pieces = [p for p in read_parquets(chosen, a, b, columns) if p is not None and p.num_rows]
         pieces = [p if p.schema.equals(target) else p.cast(target) for p in pieces]
         i = int(np.searchsorted(tail_ns, a, side="left"))
         j = int(np.searchsorted(tail_ns, b, side="right"))
         if j > i:
             pieces.append(tail.slice(i, j - i))
-        return merge_sorted(pieces) if pieces else None
+        if not pieces:
+            return None
+        rows = merge_sorted(pieces)
+        if hide:
+            rows = visible(rows, view, dedupe)
+        return rows if rows.num_rows else None
 
     first, final = reach.spans[0][0], reach.spans[-1][1]
     tables: list[pa.Table | None] = []
     if reach.before and first > NS_MIN:
-        edge = _before(listed, first, partition, tail_ns)
-        if edge is not None:
-            tables.append(span_rows(edge, first - 1))
+        tables.append(_edge_before(listed, first, partition, tail_ns, span_rows, view))
     tables.extend(span_rows(a, b) for a, b in reach.spans)
     if reach.after and final < NS_MAX:
-        edge = _after(listed, final, partition, tail_ns)
-        if edge is not None:
-            tables.append(span_rows(final + 1, edge))
+        tables.append(_edge_after(listed, final, partition, tail_ns, span_rows, view))
     found = [t.select(list(_COLUMNS)) for t in tables if t is not None]
     if not found:
-        return target.empty_table()
+        return pa.schema([schema.field(c) for c in _COLUMNS]).empty_table()
     return found[0] if len(found) == 1 else pa.concat_tables(found)  # disjoint, in order
+
+
+_SpanRows = Callable[[int, int], pa.Table | None]
+
+
+def _edge_before(
+    listed: _Listed,
+    first: int,
+    partition: Partition,
+    tail_ns: npt.NDArray[np.int64],
+    span_rows: _SpanRows,
+    view: View,
+) -> pa.Table | None:
+    """The rows from the last visible point before `first` up to `first`: the nearest
+    stored point's, or (where it is hidden) those of windows doubling further back."""
+    bound, width = first, 0
+    while True:
+        edge = _before(listed, bound, partition, tail_ns)
+        if edge is None:
+            return None
+        a = edge if not view.active else max(NS_MIN, min(edge, bound - width))
+        rows = span_rows(a, bound - 1)
+        if rows is not None or not view.active:
+            return rows
+        bound, width = a, max(2 * width, MIN_GAP)
+
+
+def _edge_after(
+    listed: _Listed,
+    final: int,
+    partition: Partition,
+    tail_ns: npt.NDArray[np.int64],
+    span_rows: _SpanRows,
+    view: View,
+) -> pa.Table | None:
+    """The rows from `final` to the first visible point after it (as `_edge_before`)."""
+    bound, width = final, 0
+    while True:
+        edge = _after(listed, bound, partition, tail_ns)
+        if edge is None:
+            return None
+        b = edge if not view.active else min(NS_MAX, max(edge, bound + width))
+        rows = span_rows(bound + 1, b)
+        if rows is not None or not view.active:
+            return rows
+        bound, width = b, max(2 * width, MIN_GAP)
 
 
 def _between(listed: _Listed, a: int, b: int, partition: Partition) -> list[PartFile]:

@@ -44,10 +44,11 @@ from hfdata.read.fromrollups import (
 )
 from hfdata.read.lookback import last_before
 from hfdata.read.resample import asof_align, resample_column
-from hfdata.read.rows import time_span, timestamps, variable_rows
+from hfdata.read.rows import time_span, timestamps, variable_rows, variable_view
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
 from hfdata.read.tail import clear_segments
 from hfdata.read.twa import max_hold_ns
+from hfdata.read.versions import Dedupe
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN, format_ns, to_ns
 
@@ -57,6 +58,7 @@ __all__ = [
     "Dedupe",
     "How",
     "Loaded",
+    "as_of_ns",
     "clear_cache",
     "load",
     "read",
@@ -64,7 +66,6 @@ __all__ = [
 ]
 
 How = Literal["long", "wide", "asof"]
-Dedupe = Literal["last", "first"]
 HOWS: Final = ("long", "wide", "asof")
 MAX_ROWS: Final = 20_000_000
 _TS: Final = "timestamp"
@@ -104,10 +105,14 @@ def load(
     include_log: bool = True,
     with_metadata: bool = False,
     rollup: Rollup | None = None,
+    as_of: int | None = None,
+    dedupe: Dedupe | None = None,
 ) -> Loaded:
-    """Merged, stable-sorted rows of each variable in `[lo, last]`, from one consistent
-    snapshot (a listed file that vanished makes the whole read start again). With
-    `rollup`, each variable that has one is read as its rollup over the window."""
+    """Merged, stable-sorted visible rows of each variable in `[lo, last]` for a reader
+    at `as_of` (deduplicated by arrival with `dedupe`), from one consistent snapshot (a
+    listed file that vanished makes the whole read start again). With `rollup`, each
+    variable that has one, and no tombstone over the window, is read as its rollup over
+    the window (rollups describe stored versions: a deletion makes them stale)."""
 
     def list_files() -> list[VariableFiles]:
         return [
@@ -116,18 +121,27 @@ def load(
         ]
 
     def read_files(listed: list[VariableFiles], locked: bool) -> Loaded:
-        if rollup is not None:
+        if rollup is not None and as_of is None and dedupe is None:
             return _read_rolled(parts, listed, lo, last, rollup, locked=locked)
-        return _read_all(listed, lo, last, with_metadata, locked=locked)
+        return _read_all(listed, lo, last, with_metadata, as_of, dedupe, locked=locked)
 
     return read_snapshot(root, list_files, read_files)
 
 
 def _read_all(
-    listing: list[VariableFiles], lo: int, last: int, with_metadata: bool, *, locked: bool = False
+    listing: list[VariableFiles],
+    lo: int,
+    last: int,
+    with_metadata: bool,
+    as_of: int | None,
+    dedupe: Dedupe | None,
+    *,
+    locked: bool = False,
 ) -> Loaded:
     tables = {
-        f.name: variable_rows(f, lo, last, with_metadata=with_metadata, locked=locked)
+        f.name: variable_rows(
+            f, lo, last, with_metadata=with_metadata, locked=locked, as_of=as_of, dedupe=dedupe
+        )
         for f in listing
     }
     return Loaded(tables, {f.name: f.kind for f in listing})
@@ -142,11 +156,13 @@ def _read_rolled(
     *,
     locked: bool,
 ) -> Loaded:
-    """Each variable's rollup over the window, or its rows where it has none."""
+    """Each variable's rollup over the window, or its rows where it has none or a
+    tombstone deletes points in the window."""
     tables: dict[str, pa.Table] = {}
     rolled: dict[str, pa.Table] = {}
     for f in listing:
-        table = rollup_rows(f, parts, lo, last, rollup, locked=locked)
+        deleting = variable_view(f, lo, last, None, locked=locked).active
+        table = None if deleting else rollup_rows(f, parts, lo, last, rollup, locked=locked)
         if table is None:
             tables[f.name] = variable_rows(f, lo, last, with_metadata=False, locked=locked)
         else:
@@ -171,6 +187,11 @@ def window(settings: StoreSettings, start: Any, end: Any) -> tuple[int, int]:
     return lo, NS_MAX if hi is None else hi - 1
 
 
+def as_of_ns(settings: StoreSettings, as_of: Any) -> int | None:
+    """`as_of` (anything `start`/`end` accept; None: now, every version) as UTC ns."""
+    return None if as_of is None else to_ns(as_of, settings.time_rules())
+
+
 def _tolerance_ns(tolerance: Any) -> int | None:
     if tolerance is None:
         return None
@@ -186,19 +207,6 @@ def _tolerance_ns(tolerance: Any) -> int | None:
             f"tolerance must be a non-negative duration, got {tolerance!r}", argument="tolerance"
         )
     return int(delta.value)
-
-
-def _dedupe(table: pa.Table, how: Dedupe | None) -> pa.Table:
-    """Keep one row per timestamp: the last (or first) in arrival order."""
-    if how is None or table.num_rows < 2:
-        return table
-    ns = timestamps(table)
-    keep = np.ones(len(ns), dtype=bool)
-    if how == "last":
-        keep[:-1] = ns[1:] != ns[:-1]
-    else:
-        keep[1:] = ns[1:] != ns[:-1]
-    return table if keep.all() else table.filter(pa.array(keep))
 
 
 def _check_options(
@@ -280,6 +288,7 @@ def read(
     include_log: bool = True,
     max_rows: int | None = MAX_ROWS,
     rollups: bool = True,
+    as_of: Any = None,
 ) -> Any:
     """The rows of `variables` in `[start, end)`, in the shape `Store.read` documents.
 
@@ -287,7 +296,8 @@ def read(
     (`load`); a resample grid is counted against `max_rows` (`_check_rows`) before it
     is built, on the bins `_grid_spans` chooses; fills come last, per variable. With
     `rollups`, a resample that composes from them (`_rollup_for`) reads numeric
-    variables' rollups instead of their points.
+    variables' rollups instead of their points. `as_of` and `dedupe` are applied to each
+    variable's rows as `versions.visible` says (arrival times and tombstones).
     """
     single = isinstance(variables, str)
     names = [variables] if isinstance(variables, str) else list(variables)
@@ -310,8 +320,11 @@ def read(
     tol = _tolerance_ns(tolerance)
     hold = max_hold_ns(max_hold, any(a.method == "twa" for a in aggs))
     lo, last = window(settings, start, end)
+    known = as_of_ns(settings, as_of)
     bounded = start is not None and end is not None
-    rollup = _rollup_for(settings, rule, aggs, dedupe, lo, last, bounded) if rollups else None
+    rollup = None
+    if rollups and known is None:
+        rollup = _rollup_for(settings, rule, aggs, dedupe, lo, last, bounded)
     loaded = load(
         root,
         parts,
@@ -322,8 +335,10 @@ def read(
         include_log=include_log,
         with_metadata=bool(metadata),
         rollup=rollup,
+        as_of=known,
+        dedupe=dedupe,
     )
-    tables = {n: _dedupe(t, dedupe) for n, t in loaded.tables.items()}
+    tables = loaded.tables
     kinds = loaded.kinds
     rolled = loaded.rolled
     if how == "asof" and not single:
@@ -339,7 +354,7 @@ def read(
         _check_rows(spans, rule, resample, max_rows, wide=wide)
         grids = {span: _grid(span, rule) for span in set(spans.values())}
         holdings = _holdings(
-            root, parts, settings, names, aggs, hold, start, lo, last, include_log, dedupe
+            root, parts, settings, names, aggs, hold, start, lo, last, include_log, dedupe, known
         )
         if wide:
             common = grids[spans[names[0]]]
@@ -501,6 +516,7 @@ def _holdings(
     last: int,
     include_log: bool,
     dedupe: Dedupe | None,
+    as_of: int | None,
 ) -> dict[str, Holding]:
     """`twa`'s context per variable: with a `start`, the step function is read inside
     `[start, end)` and the value in force at `start` is the last point before it (looked
@@ -520,6 +536,7 @@ def _holdings(
                 lo,
                 first=dedupe == "first",
                 include_log=include_log,
+                as_of=as_of,
             ),
             max_hold,
             span,

@@ -19,11 +19,22 @@ import pyarrow as pa
 
 from hfdata.log.parse import table_schema
 from hfdata.parquet.reader import chunk_ns
+from hfdata.parquet.tombstones import read_tombstones
 from hfdata.read.files import read_parquets
 from hfdata.read.snapshot import VariableFiles
-from hfdata.read.tail import segment_rows
+from hfdata.read.tail import SegmentLog, segment_log
+from hfdata.read.versions import ARRIVED, NO_TOMBSTONES, Dedupe, View, overlapping, visible
 
-__all__ = ["merge_sorted", "tail_rows", "time_span", "timestamps", "variable_rows"]
+__all__ = [
+    "merge_sorted",
+    "stored_rows",
+    "tail_rows",
+    "time_span",
+    "timestamps",
+    "variable_rows",
+    "variable_tombstones",
+    "variable_view",
+]
 
 _TS: Final = "timestamp"
 
@@ -46,14 +57,69 @@ def _select(schema: pa.Schema, columns: Sequence[str]) -> pa.Schema:
     return pa.schema([schema.field(c) for c in columns])
 
 
-def variable_rows(
-    files: VariableFiles, lo: int, last: int, *, with_metadata: bool, locked: bool = False
+def variable_tombstones(
+    files: VariableFiles, *, locked: bool, logs: Sequence[SegmentLog] | None = None
 ) -> pa.Table:
-    """The rows of a listing in `[lo, last]` (`timestamp`, `value` and, if asked,
-    `metadata`), Parquet then log tail, stably sorted. `locked`: read under the publish
-    lock (see `tail.segment_rows`)."""
-    schema = table_schema(files.kind)
+    """A listing's tombstones: its compacted tombstone files', then its log segments'
+    (`logs`, if the caller has parsed them already), in that order."""
+    if logs is None:
+        logs = [segment_log(p, files.kind, locked=locked) for p in files.segments]
+    tables = [log.tombstones for log in logs if log.tombstones.num_rows]
+    if files.tombstones:
+        tables.insert(0, read_tombstones(files.tombstones))
+    if not tables:
+        return NO_TOMBSTONES
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def variable_view(
+    files: VariableFiles,
+    lo: int,
+    last: int,
+    as_of: int | None,
+    *,
+    locked: bool,
+    logs: Sequence[SegmentLog] | None = None,
+) -> View:
+    """What a reader at `as_of` sees of a listing in `[lo, last]`: the tombstones that
+    can delete a point there."""
+    tombstones = variable_tombstones(files, locked=locked, logs=logs)
+    return View(as_of, overlapping(tombstones, lo, last, as_of))
+
+
+def variable_rows(
+    files: VariableFiles,
+    lo: int,
+    last: int,
+    *,
+    with_metadata: bool,
+    locked: bool = False,
+    as_of: int | None = None,
+    dedupe: Dedupe | None = None,
+    keep_arrived: bool = False,
+) -> pa.Table:
+    """The visible rows of a listing in `[lo, last]` (`timestamp`, `value` and, if
+    asked, `metadata`), Parquet then log tail, stably sorted, for a reader at `as_of`
+    (`versions.visible`: tombstones and arrival; `dedupe` by arrival). `arrived` is read
+    only when something needs it (as_of, dedupe, a tombstone over the window, or
+    `keep_arrived`, which keeps it as the last column). `locked`: read under the publish
+    lock (see `tail.segment_log`)."""
+    logs = [segment_log(p, files.kind, locked=locked) for p in files.segments]
+    view = variable_view(files, lo, last, as_of, locked=locked, logs=logs)
     columns = [_TS, "value", "metadata"] if with_metadata else [_TS, "value"]
+    if view.active or dedupe is not None or keep_arrived:
+        columns.append(ARRIVED)
+        table = _rows(files, logs, lo, last, columns)
+        return visible(table, view, dedupe, keep_arrived=keep_arrived)
+    return _rows(files, logs, lo, last, columns)
+
+
+def _rows(
+    files: VariableFiles, logs: Sequence[SegmentLog], lo: int, last: int, columns: list[str]
+) -> pa.Table:
+    """Every stored row of a listing in `[lo, last]`, in read order: `columns` of its
+    Parquet files, then of its parsed log segments `logs`."""
+    schema = table_schema(files.kind, arrived=True)
     pieces: list[pa.Table] = []
     spans: list[tuple[int, int]] = []  # each piece's first and last timestamp, pieces sorted
     in_order = True
@@ -62,8 +128,8 @@ def variable_rows(
             target = _select(schema, columns)
             pieces.append(piece if piece.schema.equals(target) else piece.cast(target))
             spans.append(time_span(piece))
-    for path in files.segments:
-        piece = segment_rows(path, files.kind, locked=locked)
+    for log in logs:
+        piece = log.table
         if piece.num_rows:
             ns = timestamps(piece)
             mask = (ns >= lo) & (ns <= last)
@@ -79,11 +145,27 @@ def variable_rows(
 
 
 def tail_rows(
-    files: VariableFiles, lo: int, last: int, *, with_metadata: bool, locked: bool = False
+    files: VariableFiles,
+    lo: int,
+    last: int,
+    *,
+    with_metadata: bool,
+    locked: bool = False,
+    arrived: bool = False,
 ) -> pa.Table:
-    """The log tail of a listing in `[lo, last]`, stably sorted (its Parquet left out)."""
+    """Every stored row of the log tail of a listing in `[lo, last]`, stably sorted (its
+    Parquet left out, no version hidden), with `arrived` as the last column if asked."""
+    logs = [segment_log(p, files.kind, locked=locked) for p in files.segments]
+    columns = [_TS, "value", "metadata"] if with_metadata else [_TS, "value"]
     tail = VariableFiles(files.name, files.kind, (), files.segments)
-    return variable_rows(tail, lo, last, with_metadata=with_metadata, locked=locked)
+    return _rows(tail, logs, lo, last, [*columns, ARRIVED] if arrived else columns)
+
+
+def stored_rows(files: VariableFiles, lo: int, last: int, *, locked: bool = False) -> pa.Table:
+    """Every stored version of a listing in `[lo, last]`, none hidden, in read order:
+    `timestamp`, `value`, `metadata`, `arrived` (what `Store.history` shows)."""
+    logs = [segment_log(p, files.kind, locked=locked) for p in files.segments]
+    return _rows(files, logs, lo, last, [_TS, "value", "metadata", ARRIVED])
 
 
 def merge_sorted(pieces: Sequence[pa.Table]) -> pa.Table:

@@ -11,8 +11,9 @@ The listing holds the Parquet files that may have points in the window, as the s
 `hfdata.parquet.root.PartsRoot` lists them (by partition key: the window's keys looked up
 one by one when they are few, else a key range), pruned by each file's first/last
 timestamp where the listing knows it (an object store's commit records), and every log
-segment. A root elsewhere is listed under the same lock, so a batch is seen with its
-segments compacted or not at all.
+segment, and the variable's compacted tombstone files (`PartsRoot.tombstones`). A root
+elsewhere is listed under the same lock, so a batch is seen with its segments (and
+their tombstones) compacted or not at all.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class VariableFiles:
     kind: Kind | None
     parquet: tuple[PartFile, ...]
     segments: tuple[Path, ...]  # closed or active, sorted by name
+    tombstones: tuple[PartFile, ...] = ()  # compacted tombstone files (issue 20), by name
 
 
 def read_snapshot(
@@ -148,7 +150,8 @@ def list_variable(
     segments = [log / n for n in _segment_names(log)] if include_log else []
     if not listing.files and not log.is_dir() and not parts.holds(encoded):
         raise not_found(root, name, parts)
-    return VariableFiles(name, load_schema(log) or listing.kind, files, tuple(segments))
+    kind = load_schema(log) or listing.kind
+    return VariableFiles(name, kind, files, tuple(segments), tuple(parts.tombstones(encoded)))
 
 
 def _segment_names(directory: Path) -> list[str]:

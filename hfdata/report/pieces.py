@@ -19,6 +19,11 @@ later one's first), which the merge counts as a duplicate. Everything is done in
 one consistent snapshot (`with_pieces`), so a piece's points (`Piece.load`) can be read
 again while the callback runs, and a concurrent compaction or optimize makes the whole
 callback start again rather than count a point twice.
+
+Pieces hold the versions a reader sees (`hfdata.read.versions`). When some are hidden
+(an `as_of`, or a tombstone of the variable), stats sidecars, which describe stored
+versions, are not used: each file's stats are computed from its visible points, file by
+file, and merged as usual, so the variable is never in memory whole.
 """
 
 from __future__ import annotations
@@ -39,8 +44,9 @@ from hfdata.parquet import sidecars
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.stats import FileStats, file_stats
 from hfdata.read.files import file_size, read_one
-from hfdata.read.rows import merge_sorted, tail_rows, timestamps
+from hfdata.read.rows import merge_sorted, tail_rows, timestamps, variable_view
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot, variable_names
+from hfdata.read.versions import ARRIVED, View, visible
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN
 
@@ -104,9 +110,12 @@ def with_pieces(
     settings: StoreSettings,
     name: str,
     use: Callable[[Pieces], _Used],
+    *,
+    as_of: int | None = None,
 ) -> _Used:
-    """`use(pieces)` of variable `name`, run inside one consistent snapshot (a file that
-    vanished meanwhile starts it again with a new listing)."""
+    """`use(pieces)` of variable `name` as a reader at `as_of` sees it, run inside one
+    consistent snapshot (a file that vanished meanwhile starts it again with a new
+    listing)."""
     threshold = gap_threshold_ns(settings)
 
     def listing() -> VariableFiles:
@@ -115,7 +124,7 @@ def with_pieces(
         )
 
     def read(files: VariableFiles, locked: bool) -> _Used:
-        return use(_pieces(files, parts, threshold, locked))
+        return use(_pieces(files, parts, threshold, locked, as_of))
 
     return read_snapshot(root, listing, read)
 
@@ -128,11 +137,15 @@ def _values(table: pa.Table) -> pa.Array:
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
-def _read_file(file: PartFile, kind: Kind | None) -> pa.Table:
+def _read_file(file: PartFile, kind: Kind | None, view: View) -> pa.Table:
+    """A file's visible points (`timestamp`, `value`)."""
     target = pa.schema([table_schema(kind).field(c) for c in _COLUMNS])
-    table = read_one(file, NS_MIN, NS_MAX, _COLUMNS)
+    columns = (*_COLUMNS, ARRIVED) if view.active else _COLUMNS
+    table = read_one(file, NS_MIN, NS_MAX, columns)
     if table is None:
         return target.empty_table()
+    if view.active:
+        table = visible(table, view, None)
     table = table.select(list(_COLUMNS))
     return table if table.schema.equals(target) else table.cast(target)
 
@@ -157,17 +170,22 @@ class _Cluster:
     latest: int  # the largest arrival index in it
 
 
-def _pieces(files: VariableFiles, parts: PartsRoot, threshold: int | None, locked: bool) -> Pieces:
+def _pieces(
+    files: VariableFiles, parts: PartsRoot, threshold: int | None, locked: bool, as_of: int | None
+) -> Pieces:
     kind = files.kind
-    tail = tail_rows(files, NS_MIN, NS_MAX, with_metadata=False, locked=locked)
+    view = variable_view(files, NS_MIN, NS_MAX, as_of, locked=locked)
+    tail = tail_rows(files, NS_MIN, NS_MAX, with_metadata=False, locked=locked, arrived=view.active)
+    if view.active:
+        tail = visible(tail, view, None)
     tail_ns = timestamps(tail)
     parquet = list(files.parquet)
-    sidecars = load_stats(parts, parquet)
+    sidecars = {} if view.active else load_stats(parts, parquet)
     items: list[tuple[int, PartFile, FileStats]] = []
     for arrival, file in enumerate(parquet):
         stats = sidecars.get(file.rel)
         if stats is None:
-            table = _read_file(file, kind)
+            table = _read_file(file, kind, view)
             if not table.num_rows:
                 continue
             stats = _stats(_points(table), kind, threshold)
@@ -186,7 +204,8 @@ def _pieces(files: VariableFiles, parts: PartsRoot, threshold: int | None, locke
         a, b = int(bounds[k]), int(bounds[k + 1])
         if k > 0:  # cluster k-1, with the tail points inside its span
             m = a + int(np.count_nonzero(inside[a:b]))
-            out.append(_cluster_piece(clusters[k - 1], tail.slice(a, m - a), kind, threshold))
+            cluster = clusters[k - 1]
+            out.append(_cluster_piece(cluster, tail.slice(a, m - a), kind, threshold, view))
             a = m
         if b > a:
             run = tail.slice(a, b - a)
@@ -215,16 +234,16 @@ def _clusters(items: list[tuple[int, PartFile, FileStats]]) -> list[_Cluster]:
 
 
 def _cluster_piece(
-    cluster: _Cluster, tail: pa.Table, kind: Kind | None, threshold: int | None
+    cluster: _Cluster, tail: pa.Table, kind: Kind | None, threshold: int | None, view: View
 ) -> Piece:
     files = sorted(cluster.files, key=lambda i: i[0])
     parquet_rows = sum(s.rows for _, _, s in files)
     if len(files) == 1 and not tail.num_rows:
         _, file, stats = files[0]
-        return Piece(stats, stats.rows, 0, lambda: _points(_read_file(file, kind)))
+        return Piece(stats, stats.rows, 0, lambda: _points(_read_file(file, kind, view)))
 
     def load() -> Points:
-        pieces = [_read_file(f, kind) for _, f, _ in files]
+        pieces = [_read_file(f, kind, view) for _, f, _ in files]
         if tail.num_rows:
             pieces.append(tail)
         return _points(merge_sorted([p for p in pieces if p.num_rows]))

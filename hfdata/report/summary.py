@@ -130,10 +130,13 @@ def summary(
     parts: PartsRoot,
     settings: StoreSettings,
     variables: str | Sequence[str] | None = None,
+    *,
+    as_of: int | None = None,
 ) -> pd.DataFrame:
-    """The summary of `variables` (default: every variable), indexed by `variable`."""
+    """The summary of `variables` (default: every variable), indexed by `variable`, of
+    the versions a reader at `as_of` sees (tombstones applied)."""
     names = names_of(root, parts, variables)
-    rows = [with_pieces(root, parts, settings, name, summary_row) for name in names]
+    rows = [with_pieces(root, parts, settings, name, summary_row, as_of=as_of) for name in names]
     index = pd.Index(names, name="variable", dtype=object)
     return pd.DataFrame(
         {c: pd.Series([r[c] for r in rows], index=index, dtype=_DTYPES[c]) for c in COLUMNS},
