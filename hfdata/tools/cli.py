@@ -280,6 +280,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     _storage_option(p)
 
+    p = command(
+        "delete",
+        "delete a variable's points in [--start, --end) (recorded as a deletion: history keeps "
+        "them until optimize removes them after the store's history retention)",
+        _cmd_delete,
+    )
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("variable", metavar="VARIABLE")
+    p.add_argument("--start", metavar="TIME", required=True, help="first time deleted (ISO-8601)")
+    p.add_argument("--end", metavar="TIME", required=True, help="first time kept (ISO-8601)")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    _storage_option(p)
+
+    p = command(
+        "history",
+        "every stored version of a variable's points: arrival, correction, deletion",
+        _cmd_history,
+    )
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("variable", metavar="VARIABLE")
+    p.add_argument("--start", metavar="TIME", help="first time included (ISO-8601)")
+    p.add_argument("--end", metavar="TIME", help="first time excluded (ISO-8601)")
+    p.add_argument("--as-of", metavar="TIME", help="the history as known at this time")
+    p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    _storage_option(p)
+
     p = command("read", "read points (optionally resampled) as CSV, JSON or Parquet", _cmd_read)
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("variables", metavar="VARIABLE", nargs="+")
@@ -323,6 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metadata", action="store_true", help="include the metadata column")
     p.add_argument("--dedupe", choices=("last", "first"), help="keep one point per timestamp")
     p.add_argument("--no-log", action="store_true", help="Parquet only, skip the log tail")
+    p.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="as the store was known at this time: points appended and deletions made by then",
+    )
     p.add_argument(
         "--no-rollups",
         action="store_true",
@@ -947,6 +978,41 @@ def _cmd_drop(args: argparse.Namespace) -> int:
     return OK
 
 
+def _cmd_delete(args: argparse.Namespace) -> int:
+    with _existing(args.dir, **_remote(args)) as store:
+        # VariableNotFound (with close matches) and bad times first
+        points = store.read(args.variable, args.start, args.end, output="arrow").num_rows
+        what = f"{_plural(points, 'point')} of {args.variable!r} in [{args.start}, {args.end})"
+        if not args.yes:
+            if not sys.stdin.isatty():
+                _die(
+                    f"not deleting {what}: confirmation is asked on a terminal and stdin is "
+                    "not one; pass --yes to delete them"
+                )
+            try:
+                answer = input(f"delete {what} from {args.dir}? [y/N] ")
+            except EOFError:
+                answer = ""
+            if answer.strip().lower() not in ("y", "yes"):
+                print(f"kept {what}")
+                return OK
+        store.delete(args.variable, args.start, args.end)
+    print(f"deleted {what}")
+    return OK
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    with _existing(args.dir, **_remote(args)) as store:
+        frame = store.history(args.variable, args.start, args.end, as_of=args.as_of)
+    if args.csv:
+        frame.to_csv(sys.stdout)
+    elif frame.empty:
+        print(f"no stored versions of {args.variable!r} in that range")
+    else:
+        print(frame.to_string())
+    return OK
+
+
 def _cmd_read(args: argparse.Namespace) -> int:
     from hfdata.tools.views import write_frame
 
@@ -977,6 +1043,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 include_log=not args.no_log,
                 max_rows=args.max_rows,
                 rollups=not args.no_rollups,
+                as_of=args.as_of,
             )
         except InvalidArgument as exc:  # named in flags, not keyword arguments
             message = str(exc).splitlines()[0]

@@ -128,6 +128,11 @@ def add_arguments(p: argparse.ArgumentParser, *, positive_int: Callable[[str], i
         help="for twa: a value holds at most this long, e.g. 5s (default: until the next)",
     )
     p.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="as the store was known at this time: points appended and deletions made by then",
+    )
+    p.add_argument(
         "-o",
         "--output",
         metavar="PATH",
@@ -214,6 +219,7 @@ def run(store: Store, args: argparse.Namespace, *, say: Callable[[str], None] = 
         "offset": args.offset,
         "max_hold": args.max_hold,
         "progress": args.progress,
+        "as_of": args.as_of,
     }
     if args.funcs is not None:
         options["funcs"] = args.funcs

@@ -61,6 +61,11 @@ def add_summary_arguments(p: argparse.ArgumentParser) -> None:
         "--json", action="store_true", help="every column, one JSON record per variable"
     )
     shape.add_argument("--csv", action="store_true", help="every column as CSV")
+    p.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="as the store was known at this time: points appended and deletions made by then",
+    )
 
 
 def add_gaps_arguments(p: argparse.ArgumentParser) -> None:
@@ -155,7 +160,7 @@ def _text(value: Any) -> object:
 
 
 def run_summary(store: Store, args: argparse.Namespace) -> int:
-    frame = store.summary(list(args.variables) or None)
+    frame = store.summary(list(args.variables) or None, as_of=args.as_of)
     if args.json or args.csv:
         _write(frame_records(frame, "variable"), ["variable", *frame.columns], args)
         return 0
