@@ -35,6 +35,7 @@ from hfdata.parquet.sidecars import (
     stats_rel,
 )
 from hfdata.parquet.stats import file_stats
+from hfdata.settings import FORMAT_VERSION
 from hfdata.store import upgrade_store
 from hfdata.tools.cli import main
 from hfdata.tools.verify import verify
@@ -364,7 +365,7 @@ def test_hfdata_upgrade_builds_the_missing_sidecars(
     assert first.sidecars > 0 and first.orphans == 2
     assert main(["upgrade", str(root)]) == 0
     out = capsys.readouterr().out
-    assert "format version 2 already" in out and "removed" in out
+    assert f"format version {FORMAT_VERSION} already" in out and "removed" in out
     assert " 0 stats and rollup files built" not in out  # the failed one is built now
     with hfdata.open_store(root) as store:
         complete(store)

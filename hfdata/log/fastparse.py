@@ -3,17 +3,18 @@
 It vouches only for lines in the exact shapes hfdata's writers produce: batch lines
 `{"timestamp":"YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+00:00)","value":<v>[,"metadata":{…}]}`,
 single-append lines, the same after a 31-byte prefix `{"arrived":<19 digits>,`, and
-marker lines `{"arrived":<19 digits>}`. The prefix is checked and its digits summed in
-one numpy pass over the lines that start `{"a`; a prefixed line is then parsed as the
-batch line that starts at its comma. Each line's first 64 bytes are checked against a
+marker lines `{"arrived":<19 digits>}`. The prefix is checked in numpy and its digits
+cast by Arrow, on the lines that start `{"a` only; a prefixed line is then parsed as
+the batch line that starts at its comma. Each line's first 64 bytes are checked against a
 template with 64-bit word (SWAR) operations on a numpy byte matrix, one row per line;
 timestamps and numbers are cast by Arrow (correctly rounded, like orjson) and the
 metadata tail is validated and made canonical once per distinct text. Any line it does
 not vouch for (another shape, a rejected cast, a number JSON forbids such as `01` or
 `.5`) goes to the per-line reference parser (tombstone lines always do), so results are
-identical to `parse_reference` by construction (and by property test). Rows come out
-with their own arrival or 0, markers with their lines: `lineparse.resolve_arrival`
-applies the reader rule over the whole segment."""
+identical to `parse_reference` by construction (and by property test). Each block of
+lines comes out with its rows' own arrivals and its markers, and `parse_fast` applies
+the reader rule (`lineparse.resolve_arrival`) to the blocks in line order.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.lib.stride_tricks import sliding_window_view
 
-from hfdata.kinds import INT64_MAX, Kind
+from hfdata.kinds import Kind
 from hfdata.log.lineformat import (
     ARRIVED_KEY,
     LINE_PREFIX,
@@ -38,7 +39,7 @@ from hfdata.log.lineformat import (
     column_value,
     table_schema,
 )
-from hfdata.log.lineparse import Lines, parse_reference, tombstone_table
+from hfdata.log.lineparse import Lines, Resolved, parse_reference, resolve_arrival, tombstone_table
 
 __all__ = ["BLOCK_LINES", "THREADS", "parse_fast"]
 
@@ -61,8 +62,7 @@ _WINDOW: Final = 64  # bytes read at each line's start: prefix, timestamp, value
 # `{"arrived":` and 19 digits: the comma (a point follows) or the brace (a marker) is byte 30
 _DIGITS: Final = 19
 _PREFIX: Final = len(ARRIVED_KEY) + _DIGITS
-_ARRIVED_HEAD: Final = np.frombuffer(ARRIVED_KEY, np.uint8)
-_POWERS: Final = 10 ** np.arange(_DIGITS - 1, -1, -1, dtype=np.uint64)
+_ARRIVED_WORD: Final = np.frombuffer(ARRIVED_KEY[:8], "<u8")[0]  # `{"arrive`
 # Lines are parsed in blocks of this many (their temporaries stay in the CPU caches),
 # by up to THREADS threads at once.
 THREADS: int = min(2, os.cpu_count() or 1)
@@ -408,15 +408,18 @@ def parse_fast(
     stops: IntArray,
     kind: Kind | None,
     source: str,
-) -> Lines:
-    """What the given lines hold, identical to the reference parser's answer.
+    arrived: int,
+) -> Resolved:
+    """What the given lines hold, identical to the reference parser's answer, the reader
+    rule applied (`arrived`: see `lineparse.resolve_arrival`).
 
     Large inputs are cut into blocks of consecutive lines parsed in threads (numpy and
-    Arrow release the GIL); the blocks' rows, markers and bad lines are joined in line order.
+    Arrow release the GIL); the blocks are then resolved in line order, each inheriting
+    the last marker of the blocks before it, and joined.
     """
     n = len(starts)
     if n <= BLOCK_LINES:
-        return _parse_run(data, end, starts, stops, kind, source)
+        return resolve_arrival(_parse_run(data, end, starts, stops, kind, source), arrived)
     cuts = [*range(0, n, BLOCK_LINES), n]
 
     def run(i: int) -> Lines:
@@ -428,14 +431,17 @@ def parse_fast(
     else:
         with ThreadPoolExecutor(min(THREADS, len(cuts) - 1)) as pool:
             parts = list(pool.map(run, range(len(cuts) - 1)))
-    return Lines(
-        table=pa.concat_tables([p.table for p in parts]).combine_chunks(),
-        rows=np.concatenate([p.rows + cut for p, cut in zip(parts, cuts, strict=False)]),
-        own=np.concatenate([p.own for p in parts]),
-        markers=np.concatenate([p.markers + cut for p, cut in zip(parts, cuts, strict=False)]),
-        marker_ns=np.concatenate([p.marker_ns for p in parts]),
-        tombstones=pa.concat_tables([p.tombstones for p in parts]),
-        bad=[b for p in parts for b in p.bad],
+    done: list[Resolved] = []
+    for part in parts:
+        done.append(resolve_arrival(part, arrived))
+        arrived = arrived if done[-1].marker is None else done[-1].marker
+    tombstones = [r.tombstones for r in done if r.tombstones.num_rows]
+    return Resolved(
+        table=pa.concat_tables([r.table for r in done]).combine_chunks(),
+        tombstones=pa.concat_tables(tombstones) if tombstones else _NO_TOMBSTONES,
+        bad=[b for r in done for b in r.bad],
+        markers=sum(r.markers for r in done),
+        marker=next((r.marker for r in reversed(done) if r.marker is not None), None),
     )
 
 
@@ -446,19 +452,25 @@ def _arrivals(b: _Bytes, starts: IntArray, stops: IntArray) -> tuple[IntArray, I
     Nineteen digits without a leading zero are a valid JSON int of 10**18 or more; it
     must fit in int64. Any other spelling goes to the reference parser.
     """
-    cand = np.flatnonzero(((stops - starts) >= _PREFIX + 1) & b.is_(starts + 2, b"a"))
+    cand = np.flatnonzero(b.is_(starts + 2, b"a"))  # `{"a`: usually none or all
+    if len(cand):
+        cand = cand[(stops - starts)[cand] >= _PREFIX + 1]
     if len(cand) == 0:
         return cand, cand, np.zeros(0, np.bool_)
     head = sliding_window_view(b.arr, _PREFIX + 1)[starts[cand]]
-    ok = (head[:, : len(ARRIVED_KEY)] == _ARRIVED_HEAD).all(axis=1)
-    digits = head[:, len(ARRIVED_KEY) : _PREFIX] - np.uint8(48)
-    ok &= (digits < 10).all(axis=1) & (digits[:, 0] != 0)
-    number = digits.astype(np.uint64) @ _POWERS  # at most 10**19 - 1: no overflow
-    ok &= number <= np.uint64(INT64_MAX)
+    ok = np.ascontiguousarray(head[:, :8]).view("<u8")[:, 0] == _ARRIVED_WORD
+    for i in range(8, len(ARRIVED_KEY)):
+        ok &= head[:, i] == ARRIVED_KEY[i]
+    digits = head[:, len(ARRIVED_KEY) : _PREFIX]
+    ok &= (digits[:, 0] - np.uint8(49)) < 9  # 1-9: no sign, no leading zero
+    # Arrow's cast refuses any other non-digit, and anything past int64 (9223372036854775808)
+    number, refused = _cast(_fixed_width(digits), pa.int64())
+    ok &= ~refused
     last = head[:, _PREFIX]
     marker = (last == ord("}")) & ((stops - starts)[cand] == _PREFIX + 1)
     ok &= marker | (last == ord(","))
-    return cand[ok], number[ok].astype(np.int64), marker[ok]
+    values = np.asarray(pc.fill_null(number, 0).to_numpy(zero_copy_only=False), np.int64)
+    return cand[ok], values[ok], marker[ok]
 
 
 def _parse_run(
@@ -472,12 +484,13 @@ def _parse_run(
     """`parse_fast` on one run of lines."""
     b = _Bytes(data, end)
     n = len(starts)
-    own = np.zeros(n, np.int64)
+    own: IntArray | None = None  # each line's own arrival (0: none), if any line has one
     heads = starts  # where each line's batch-line shape starts: its comma if prefixed
     prefixed, numbers, is_marker = _arrivals(b, starts, stops)
     markers = prefixed[is_marker]
     points = prefixed[~is_marker]
     if len(points):
+        own = np.zeros(n, np.int64)
         own[points] = numbers[~is_marker]
         heads = starts.copy()
         heads[points] += _PREFIX
@@ -486,7 +499,7 @@ def _parse_run(
     idx = np.flatnonzero(ok)
     if end >= _WINDOW and len(idx):
         window = sliding_window_view(b.arr, _WINDOW)[heads[idx]]  # a copy: may be written
-        if len(points):
+        if own is not None:
             window[own[idx] != 0, 0] = ord("{")  # the prefix's comma opens the batch line
         ts_len, ns, shape_ok = _stamps(window)
         del window
@@ -527,8 +540,9 @@ def _parse_run(
     rest[markers] = False
     slow_idx = np.flatnonzero(rest)
     marker_ns = numbers[is_marker]
+    fast_own = None if own is None else own[fast_lines]
     if len(slow_idx) == 0:
-        return Lines(fast, fast_lines, own[fast_lines], markers, marker_ns, _NO_TOMBSTONES, [])
+        return Lines(fast, fast_lines, fast_own, markers, marker_ns, _NO_TOMBSTONES, [])
     slow = parse_reference(data, starts[slow_idx], stops[slow_idx], kind, source)
     if len(slow.markers):
         markers = np.concatenate([markers, slow_idx[slow.markers]])
@@ -536,16 +550,21 @@ def _parse_run(
         order = np.argsort(markers, kind="stable")
         markers, marker_ns = markers[order], marker_ns[order]
     if slow.table.num_rows == 0:
-        fast_own = own[fast_lines]
         return Lines(fast, fast_lines, fast_own, markers, marker_ns, slow.tombstones, slow.bad)
     slow_lines = slow_idx[slow.rows]
     merged = pa.concat_tables([fast, slow.table])
     lines = np.concatenate([fast_lines, slow_lines])
-    arrived = np.concatenate([own[fast_lines], slow.own])
+    if fast_own is None and slow.own is None:
+        arrived = None
+    else:
+        fill = np.zeros(len(fast_lines), np.int64) if fast_own is None else fast_own
+        rest_own = np.zeros(len(slow_lines), np.int64) if slow.own is None else slow.own
+        arrived = np.concatenate([fill, rest_own])
     if len(fast_lines) and fast_lines[-1] > slow_lines[0]:  # interleaved: restore line order
         order = np.argsort(lines, kind="stable")
         merged = merged.take(pa.array(order))
-        lines, arrived = lines[order], arrived[order]
+        lines = lines[order]
+        arrived = None if arrived is None else arrived[order]
     merged = merged.combine_chunks() if merged.num_rows < 1 << 16 else merged
     return Lines(merged, lines, arrived, markers, marker_ns, slow.tombstones, slow.bad)
 

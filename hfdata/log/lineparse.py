@@ -47,6 +47,7 @@ from hfdata.timeparse import TimeRules, to_ns
 __all__ = [
     "BadLine",
     "Lines",
+    "Resolved",
     "check_point_object",
     "parse_reference",
     "resolve_arrival",
@@ -166,11 +167,24 @@ class Lines:
 
     table: pa.Table  # timestamp, value, metadata: one row per point line, in line order
     rows: IntArray  # the line each row came from
-    own: IntArray  # each row's own `arrived`, 0 where its line has none
+    own: IntArray | None  # each row's own `arrived`, 0 where its line has none; None: none has
     markers: IntArray  # the marker lines, ascending
     marker_ns: IntArray  # their `arrived`
     tombstones: pa.Table  # start, end, recorded, in line order
     bad: list[BadLine]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """Lines after the reader rule: rows with their `arrived` column (`table_schema(kind,
+    arrived=True)`), tombstones, bad lines, the number of marker lines and the last
+    one's arrival (None if there is none)."""
+
+    table: pa.Table
+    tombstones: pa.Table
+    bad: list[BadLine]
+    markers: int
+    marker: int | None
 
 
 def parse_reference(
@@ -216,7 +230,7 @@ def parse_reference(
     return Lines(
         table=_build_table(kind, timestamps, values, metadata),
         rows=np.array(rows, np.int64),
-        own=np.array(own, np.int64),
+        own=np.array(own, np.int64) if any(own) else None,
         markers=np.array(markers, np.int64),
         marker_ns=np.array(marker_ns, np.int64),
         tombstones=tombstone_table(*deleted),
@@ -224,27 +238,24 @@ def parse_reference(
     )
 
 
-def resolve_arrival(lines: Lines, arrived: int) -> tuple[pa.Table, int | None]:
-    """The rows with their `arrived` column, by the reader rule; and the last marker's
-    arrival (None if the lines hold no marker), which the segment's next lines inherit.
-
-    A row's arrival is its line's own `arrived`, else the latest marker line before it,
-    else `arrived` (what the segment's earlier bytes left: their last marker, or the
-    segment file's modification time for lines without one, the legacy rule).
+def resolve_arrival(lines: Lines, arrived: int) -> Resolved:
+    """The reader rule over `lines`: a row's arrival is its line's own `arrived`, else the
+    latest marker line before it, else `arrived` (what the segment's earlier bytes left:
+    their last marker, or the segment file's modification time for lines without one,
+    the legacy rule). The result's `marker` is what the segment's next lines inherit.
     """
+    n = lines.table.num_rows
     own = lines.own
-    need = own == 0
-    if not len(lines.markers) and need.all():  # legacy lines only: one fill
-        own = np.full(len(own), arrived, np.int64)
-    elif need.any():
-        own = own.copy()
-        if len(lines.markers):
-            before = np.searchsorted(lines.markers, lines.rows[need], side="right") - 1
-            own[need] = np.where(before >= 0, lines.marker_ns[before], arrived)
-        else:
-            own[need] = arrived
+    if len(lines.markers):
+        before = np.searchsorted(lines.markers, lines.rows, side="right") - 1
+        inherited = np.where(before >= 0, lines.marker_ns[before], arrived)
+        own = inherited if own is None else np.where(own == 0, inherited, own)
+    elif own is None:  # legacy lines only: one fill
+        own = np.full(n, arrived, np.int64)
+    elif not own.all():
+        own = np.where(own == 0, arrived, own)
     own = np.ascontiguousarray(own, np.int64)
-    column = pa.Array.from_buffers(_TS_TYPE, len(own), [None, pa.py_buffer(own)])
+    column = pa.Array.from_buffers(_TS_TYPE, n, [None, pa.py_buffer(own)])
     table = lines.table.append_column(pa.field(ARRIVED, _TS_TYPE, nullable=False), column)
     last = int(lines.marker_ns[-1]) if len(lines.marker_ns) else None
-    return table, last
+    return Resolved(table, lines.tombstones, lines.bad, len(lines.markers), last)

@@ -123,18 +123,17 @@ def parse_log_bytes(
     torn = data[end:]
     starts, stops = line_bounds(data, end)
     if vectorised and len(starts):
-        lines = parse_fast(data, end, starts, stops, kind, source)
+        lines = parse_fast(data, end, starts, stops, kind, source, arrived)
     else:
-        lines = parse_reference(data, starts, stops, kind, source)
-    table, marker = resolve_arrival(lines, arrived)
+        lines = resolve_arrival(parse_reference(data, starts, stops, kind, source), arrived)
     return ParsedLog(
-        table=table,
+        table=lines.table,
         tombstones=lines.tombstones,
         bad=lines.bad,
         complete_bytes=end,
         torn=torn,
-        markers=len(lines.markers),
-        marker=marker,
+        markers=lines.markers,
+        marker=lines.marker,
     )
 
 
