@@ -93,6 +93,7 @@ WORKLOADS: dict[str, str] = {
     "8": "Object storage and Dask",
     "11": "Feature extraction",
     "12": "Reports",
+    "13": "Versions: as_of, deletions",
 }
 
 _SCRATCH_ROOT: list[Path] = []

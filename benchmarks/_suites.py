@@ -42,6 +42,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("events", ("10",), optional=False),  # asof and around at many event times (issue 17)
     Suite("features", ("11",), optional=False),  # Store.features vs pandas, tsflex (issue 18)
     Suite("reports", ("12",), optional=False),  # summary, rollup reads, compaction (issue 19)
+    Suite("versions", ("13",), optional=False),  # as_of, tombstones, delete (issue 20)
 )
 
 

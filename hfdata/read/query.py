@@ -44,7 +44,13 @@ from hfdata.read.fromrollups import (
 )
 from hfdata.read.lookback import last_before
 from hfdata.read.resample import asof_align, resample_column
-from hfdata.read.rows import time_span, timestamps, variable_rows, variable_view
+from hfdata.read.rows import (
+    clear_tombstones,
+    time_span,
+    timestamps,
+    variable_rows,
+    variable_view,
+)
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
 from hfdata.read.tail import clear_segments
 from hfdata.read.twa import max_hold_ns
@@ -73,11 +79,12 @@ _NUMERIC: Final = ("float", "int")
 
 
 def clear_cache() -> None:
-    """Forget cached footers, rollup and stats sidecars and parsed log segments
-    (benchmarks use it for cold reads)."""
+    """Forget cached footers, rollup and stats sidecars, parsed log segments and
+    tombstone files (benchmarks use it for cold reads)."""
     clear_footers()
     clear_sidecar_cache()
     clear_segments()
+    clear_tombstones()
 
 
 # -- the rows of a snapshot ------------------------------------------------------------------

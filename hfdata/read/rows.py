@@ -10,6 +10,8 @@ the log) or the pieces' spans overlap.
 from __future__ import annotations
 
 import itertools
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Final
 
@@ -19,6 +21,7 @@ import pyarrow as pa
 
 from hfdata.log.parse import table_schema
 from hfdata.parquet.reader import chunk_ns
+from hfdata.parquet.root import PartFile
 from hfdata.parquet.tombstones import read_tombstones
 from hfdata.read.files import read_parquets
 from hfdata.read.snapshot import VariableFiles
@@ -26,6 +29,7 @@ from hfdata.read.tail import SegmentLog, segment_log
 from hfdata.read.versions import ARRIVED, NO_TOMBSTONES, Dedupe, View, overlapping, visible
 
 __all__ = [
+    "clear_tombstones",
     "merge_sorted",
     "stored_rows",
     "tail_rows",
@@ -57,6 +61,40 @@ def _select(schema: pa.Schema, columns: Sequence[str]) -> pa.Schema:
     return pa.schema([schema.field(c) for c in columns])
 
 
+_TOMBSTONE_CACHE: Final = 256  # tombstone files kept parsed (they are small)
+_tombstone_cache: OrderedDict[tuple[str, str], pa.Table] = OrderedDict()
+_tombstone_lock = threading.Lock()
+
+
+def clear_tombstones() -> None:
+    """Forget the parsed tombstone files."""
+    with _tombstone_lock:
+        _tombstone_cache.clear()
+
+
+def _compacted_tombstones(files: Sequence[PartFile]) -> pa.Table:
+    """The tombstones of a listing's tombstone files. A published tombstone file never
+    changes (its name holds its batch; `optimize` writes a merged one under a new name),
+    so each is parsed once and kept (`_TOMBSTONE_CACHE` files, least recently used
+    dropped). A file deleted since the listing is still a `FileNotFoundError` on first
+    read, which restarts the snapshot."""
+    tables = []
+    for file in files:
+        key = (repr(file.root), file.path)
+        with _tombstone_lock:
+            table = _tombstone_cache.get(key)
+            if table is not None:
+                _tombstone_cache.move_to_end(key)
+        if table is None:
+            table = read_tombstones([file])
+            with _tombstone_lock:
+                _tombstone_cache[key] = table
+                while len(_tombstone_cache) > _TOMBSTONE_CACHE:
+                    _tombstone_cache.popitem(last=False)
+        tables.append(table)
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
 def variable_tombstones(
     files: VariableFiles, *, locked: bool, logs: Sequence[SegmentLog] | None = None
 ) -> pa.Table:
@@ -66,7 +104,7 @@ def variable_tombstones(
         logs = [segment_log(p, files.kind, locked=locked) for p in files.segments]
     tables = [log.tombstones for log in logs if log.tombstones.num_rows]
     if files.tombstones:
-        tables.insert(0, read_tombstones(files.tombstones))
+        tables.insert(0, _compacted_tombstones(files.tombstones))
     if not tables:
         return NO_TOMBSTONES
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)

@@ -93,8 +93,8 @@ def deleted_mask(
 
     The tombstones' starts and ends cut time into elementary segments; each segment gets
     the latest `recorded` of the tombstones covering it, and a version is deleted when it
-    arrived before its segment's. One binary search per version in the range the
-    tombstones span, however many tombstones there are."""
+    arrived before its segment's. The versions (sorted) are cut at the segments'
+    boundaries by binary search: one pass over them however many tombstones there are."""
     mask = np.zeros(len(ts), np.bool_)
     if not len(ts) or tombstones.num_rows == 0:
         return mask
@@ -110,11 +110,10 @@ def deleted_mask(
     segments = np.repeat(first, counts) + (np.arange(total) - np.repeat(offsets, counts))
     latest = np.full(len(bounds), _I64_MIN, np.int64)  # the last segment is [bounds[-1], inf)
     np.maximum.at(latest, segments, np.repeat(recorded, counts))
-    a = int(np.searchsorted(ts, bounds[0], side="left"))
-    b = int(np.searchsorted(ts, bounds[-1], side="left"))
+    cut = np.searchsorted(ts, bounds, side="left")  # segment j's rows: cut[j] .. cut[j+1]
+    a, b = int(cut[0]), int(cut[-1])
     if b > a:
-        where = np.searchsorted(bounds, ts[a:b], side="right") - 1
-        mask[a:b] = arrived[a:b] < latest[where]
+        mask[a:b] = arrived[a:b] < np.repeat(latest[:-1], np.diff(cut))
     return mask
 
 
