@@ -24,7 +24,17 @@ from versionsref import Reference
 
 import hfdata
 from hfdata.log import writer as _writer
-from hfdata.read.versions import View, dedupe_rows, deleted_mask, history_table, visible
+from hfdata.read.versions import (
+    NEEDS_ARRIVAL,
+    SKIP,
+    View,
+    by_time,
+    dedupe_rows,
+    deleted_mask,
+    drop_ranges,
+    history_table,
+    visible,
+)
 
 T0 = pd.Timestamp("2026-11-26T10:00:00Z")
 NS0 = T0.value
@@ -116,12 +126,12 @@ def _check(store: hfdata.Store, ref: Reference, as_of: int | None) -> None:
     seen = ref.visible(as_of)
     # raw: the visible versions (the order of equal timestamps is the files' read order)
     raw = store.read(VAR, as_of=when)
-    got = sorted(zip(raw.index.asi8.tolist(), raw["value"].tolist(), strict=True))
+    got = sorted(zip(pd.DatetimeIndex(raw.index).asi8.tolist(), raw["value"].tolist(), strict=True))
     assert got == sorted(zip(seen["ts"].tolist(), seen["value"].tolist(), strict=True))
     for keep in ("last", "first"):
         one = store.read(VAR, as_of=when, dedupe=keep)
         want = ref.visible(as_of, keep)
-        assert one.index.asi8.tolist() == want["ts"].tolist()
+        assert pd.DatetimeIndex(one.index).asi8.tolist() == want["ts"].tolist()
         assert one["value"].tolist() == want["value"].tolist()
     # resample (rollups only where no version is hidden): count and sum per minute
     start, end = _at(0), _at(360)
@@ -130,8 +140,9 @@ def _check(store: hfdata.Store, ref: Reference, as_of: int | None) -> None:
         seen["value"].to_numpy(), index=pd.DatetimeIndex(seen["ts"].to_numpy(), tz="UTC")
     )
     bins = pd.date_range(start, end, freq="1min", inclusive="left")
-    counts = frame.groupby(frame.index.floor("1min")).count().reindex(bins, fill_value=0)
-    sums = frame.groupby(frame.index.floor("1min")).sum().reindex(bins, fill_value=0.0)
+    minute = pd.DatetimeIndex(frame.index).floor("1min")
+    counts = frame.groupby(minute).count().reindex(bins, fill_value=0)
+    sums = frame.groupby(minute).sum().reindex(bins, fill_value=0.0)
     assert binned["count"].tolist() == counts.tolist()
     assert np.allclose(binned["sum"].fillna(0.0).to_numpy(), sums.to_numpy())
     # asof: the matched point is the last visible one at or before each time
@@ -172,7 +183,7 @@ def _check(store: hfdata.Store, ref: Reference, as_of: int | None) -> None:
     # history: every known version, superseded and deleted as the reference says
     history = store.history(VAR, as_of=when)
     want = ref.history(as_of)
-    assert history.index.asi8.tolist() == want["ts"].tolist()
+    assert pd.DatetimeIndex(history.index).asi8.tolist() == want["ts"].tolist()
     assert history["value"].tolist() == want["value"].tolist()
     assert history["arrived"].astype("int64").tolist() == want["arrived"].tolist()
     for column in ("superseded_at", "deleted_at"):
@@ -342,6 +353,15 @@ def test_visible_equals_brute_force(
     )
     if dedupe is not None:
         assert got.column("value").to_pylist() == want["value"].tolist()
+    if rows and dedupe is None:  # deciding by the file's arrival range gives the same rows
+        view = View(as_of, _stones(known))
+        rule = by_time(view, min(arrived), max(arrived))
+        if rule == SKIP:
+            assert got.num_rows == 0
+        elif rule != NEEDS_ARRIVAL:
+            assert not isinstance(rule, str)
+            cut = drop_ranges(table.drop_columns(["arrived"]), rule)
+            assert cut.to_pylist() == got.to_pylist()
     history = history_table(table, _stones(known), as_of)
     expected = ref.history(as_of)
     assert history.column("value").to_pylist() == expected["value"].tolist()

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = [
+    "arrival_range",
     "estimated_rows",
     "file_size",
     "read_one",
@@ -142,6 +143,46 @@ def _with_arrived(
     column = pa.array([when] * table.num_rows, pa.int64()).cast(_ARRIVED_TYPE)
     table = table.append_column(_ARRIVED, column)
     return table.select(list(columns))
+
+
+_ARRIVALS_CACHED: Final = 4096
+_arrivals: dict[tuple[object, ...], tuple[int, int] | None] = {}
+_arrivals_lock = threading.Lock()
+
+
+def arrival_range(file: PartFile) -> tuple[int, int] | None:
+    """The first and last `arrived` of a file's versions, from its (cached) footer's
+    statistics; a legacy file's filled-in arrival; None where the footer does not say.
+    Kept per file (by the footer cache's key: a file's arrivals never change)."""
+    with file.root.reading(file):
+        key = (file.path, *file.root.identity(file))
+        with _arrivals_lock:
+            if key in _arrivals:
+                return _arrivals[key]
+        md = footer(file)[0]
+    found = _arrival_range(file, md)
+    with _arrivals_lock:
+        if len(_arrivals) >= _ARRIVALS_CACHED:
+            _arrivals.clear()
+        _arrivals[key] = found
+    return found
+
+
+def _arrival_range(file: PartFile, md: pq.FileMetaData) -> tuple[int, int] | None:
+    names = md.schema.names
+    if _ARRIVED not in names:
+        when = batch_time_ns(file.rel.rsplit("/", 1)[-1]) or 1
+        return when, when
+    col = names.index(_ARRIVED)
+    first = final = None
+    for i in range(md.num_row_groups):
+        stats = md.row_group(i).column(col).statistics
+        if stats is None or not stats.has_min_max:
+            return None
+        lo, hi = int(stats.min_raw), int(stats.max_raw)
+        first = lo if first is None else min(first, lo)
+        final = hi if final is None else max(final, hi)
+    return None if first is None or final is None else (first, final)
 
 
 def _decode(

@@ -23,10 +23,21 @@ from hfdata.log.parse import table_schema
 from hfdata.parquet.reader import chunk_ns
 from hfdata.parquet.root import PartFile
 from hfdata.parquet.tombstones import read_tombstones
-from hfdata.read.files import read_parquets
+from hfdata.read.files import arrival_range, read_parquets
 from hfdata.read.snapshot import VariableFiles
 from hfdata.read.tail import SegmentLog, segment_log
-from hfdata.read.versions import ARRIVED, NO_TOMBSTONES, Dedupe, View, overlapping, visible
+from hfdata.read.versions import (
+    ARRIVED,
+    NEEDS_ARRIVAL,
+    NO_TOMBSTONES,
+    SKIP,
+    Dedupe,
+    View,
+    by_time,
+    drop_ranges,
+    overlapping,
+    visible,
+)
 
 __all__ = [
     "clear_tombstones",
@@ -145,11 +156,70 @@ def variable_rows(
     logs = [segment_log(p, files.kind, locked=locked) for p in files.segments]
     view = variable_view(files, lo, last, as_of, locked=locked, logs=logs)
     columns = [_TS, "value", "metadata"] if with_metadata else [_TS, "value"]
-    if view.active or dedupe is not None or keep_arrived:
+    if dedupe is not None or keep_arrived:
         columns.append(ARRIVED)
         table = _rows(files, logs, lo, last, columns)
         return visible(table, view, dedupe, keep_arrived=keep_arrived)
+    if view.active:
+        return _visible_rows(files, logs, lo, last, columns, view)
     return _rows(files, logs, lo, last, columns)
+
+
+def _visible_rows(
+    files: VariableFiles,
+    logs: Sequence[SegmentLog],
+    lo: int,
+    last: int,
+    columns: list[str],
+    view: View,
+) -> pa.Table:
+    """`_rows` of what `view` shows, piece by piece (no dedupe: each version is judged
+    alone). A Parquet file whose `arrived` statistics settle every tombstone and the
+    `as_of` (`versions.by_time`) is read without `arrived` and cut by time ranges
+    (zero-copy slices), or skipped; the others, and the log tail, are read with it."""
+    rules = []
+    for file in files.parquet:
+        span = arrival_range(file)
+        rules.append(NEEDS_ARRIVAL if span is None else by_time(view, *span))
+    plain = [f for f, r in zip(files.parquet, rules, strict=True) if not isinstance(r, str)]
+    timed = [f for f, r in zip(files.parquet, rules, strict=True) if r == NEEDS_ARRIVAL]
+    with_arrived = [*columns, ARRIVED]
+    read_plain = iter(read_parquets(plain, lo, last, columns))
+    read_timed = iter(read_parquets(timed, lo, last, with_arrived))
+    schema = table_schema(files.kind, arrived=True)
+    pieces: list[pa.Table] = []
+    spans: list[tuple[int, int]] = []
+    for rule in rules:
+        if rule == SKIP:
+            continue
+        if rule == NEEDS_ARRIVAL:
+            piece = next(read_timed)
+            if piece is not None and piece.num_rows:
+                target = _select(schema, with_arrived)
+                piece = visible(
+                    piece if piece.schema.equals(target) else piece.cast(target), view, None
+                )
+        else:
+            assert not isinstance(rule, str)
+            piece = next(read_plain)
+            if piece is not None and piece.num_rows:
+                target = _select(schema, columns)
+                piece = drop_ranges(
+                    piece if piece.schema.equals(target) else piece.cast(target), rule
+                )
+        if piece is not None and piece.num_rows:
+            pieces.append(piece)
+            spans.append(time_span(piece))
+    tail_files = VariableFiles(files.name, files.kind, (), files.segments)
+    tail = _rows(tail_files, logs, lo, last, with_arrived)
+    if tail.num_rows:
+        tail = visible(tail, view, None)
+        if tail.num_rows:
+            pieces.append(tail)
+            spans.append(time_span(tail))
+    if not pieces:
+        return _select(schema, columns).empty_table()
+    return _merge(pieces, spans, True)
 
 
 def _rows(

@@ -29,11 +29,16 @@ from hfdata.parquet.tombstones import TOMBSTONE_SCHEMA
 
 __all__ = [
     "ARRIVED",
+    "NEEDS_ARRIVAL",
     "NO_TOMBSTONES",
+    "SKIP",
     "Dedupe",
+    "Ranges",
     "View",
+    "by_time",
     "dedupe_rows",
     "deleted_mask",
+    "drop_ranges",
     "history_table",
     "overlapping",
     "visible",
@@ -53,6 +58,8 @@ def _ns(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64]:
         column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     if pa.types.is_timestamp(column.type):
         column = column.view(pa.int64())
+    if column.null_count:  # a damaged file's missing arrival (verify reports it): the earliest
+        column = column.fill_null(0)
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
@@ -115,6 +122,57 @@ def deleted_mask(
     if b > a:
         mask[a:b] = arrived[a:b] < np.repeat(latest[:-1], np.diff(cut))
     return mask
+
+
+SKIP: Final = "skip"  # `by_time`: a file none of whose versions a reader sees
+NEEDS_ARRIVAL: Final = "arrival"  # `by_time`: a file whose versions need their `arrived`
+Ranges = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]  # [start, end) to hide
+
+
+def by_time(view: View, first: int, final: int) -> Ranges | str:
+    """What `view` hides of a file whose versions arrived between `first` and `final`
+    (its `arrived` statistics), decided without reading `arrived` where it can be: the
+    time ranges to hide (`Ranges`: every tombstone recorded after `final` hides its whole
+    range, one recorded at or before `first` hides nothing there), `SKIP` (every version
+    arrived after `as_of`), or `NEEDS_ARRIVAL` (as_of or a tombstone falls between)."""
+    if view.as_of is not None:
+        if view.as_of < first:
+            return SKIP
+        if view.as_of < final:
+            return NEEDS_ARRIVAL
+    t = view.tombstones
+    if t.num_rows == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    recorded = _ns(t.column("recorded"))
+    whole = recorded > final
+    if not np.all(whole | (recorded <= first)):
+        return NEEDS_ARRIVAL
+    return _ns(t.column("start"))[whole], _ns(t.column("end"))[whole]
+
+
+def drop_ranges(table: pa.Table, ranges: Ranges) -> pa.Table:
+    """`table` (sorted by timestamp) without the rows of the `[start, end)` ranges: the
+    rows kept are zero-copy slices."""
+    starts, ends = ranges
+    if not len(starts) or table.num_rows == 0:
+        return table
+    ts = _ns(table.column(_TS))
+    a = np.searchsorted(ts, starts, side="left")
+    b = np.searchsorted(ts, ends, side="left")
+    hit = b > a
+    if not hit.any():
+        return table
+    a, b = a[hit], b[hit]
+    order = np.argsort(a, kind="stable")
+    a, b = a[order], np.maximum.accumulate(b[order])  # overlapping ranges merged
+    keep_from = np.concatenate(([0], b))
+    keep_to = np.concatenate((a, [len(ts)]))
+    pieces = [
+        table.slice(x, y - x)
+        for x, y in zip(keep_from.tolist(), keep_to.tolist(), strict=True)
+        if y > x
+    ]
+    return pa.concat_tables(pieces) if pieces else table.slice(0, 0)
 
 
 def dedupe_rows(table: pa.Table, how: Dedupe | None) -> pa.Table:
