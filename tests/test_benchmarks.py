@@ -147,10 +147,27 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
     assert len(judged_19) == 4, judged_19
     for t in judged_19:
         assert t["status"] in {"met", "NOT MET"} and not t["failures"], t
+    # Workload 13 (issue 20): read(as_of) against read, a read after 1,000 tombstones
+    # against one without, and delete(), all measured; each target judged with no failed
+    # check (as_of=now reads what read() reads; the tombstones hide points).
+    versions = {c for w, c in measured if w == "13"}
+    for contender in (
+        "hfdata read(as_of=T)",
+        "hfdata read",
+        "hfdata read after 1,000 tombstones",
+        "hfdata read (no tombstones)",
+        "hfdata delete",
+    ):
+        assert contender in versions, (contender, versions)
+    judged_20 = [t for t in targets if t["workload"] == "13" and t["source"] == "issue 20"]
+    assert len(judged_20) == 3, judged_20
+    for t in judged_20:
+        assert t["status"] in {"met", "NOT MET"} and not t["failures"], t
     page = (out / "RESULTS.md").read_text()
     assert "## Targets" in page and "## Workload 1: Single-point append" in page
     assert "## Workload 11: Feature extraction" in page
     assert "## Workload 12: Reports" in page
+    assert "## Workload 13: Versions: as_of, deletions" in page
     for png in ("targets.png", "ratios.png", "scaling.png"):
         assert (out / "plots" / png).read_bytes()[:4] == b"\x89PNG"
         assert f"plots/{png}" in page
