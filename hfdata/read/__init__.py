@@ -12,7 +12,9 @@ the three for one variable (and aligns raw points for `how="asof"`); `fromrollup
 answers a resample that composes from the store's rollups (issue 19) from them instead
 of the points; `frames` builds pandas, polars or Arrow output. `events` (`Store.asof`,
 `Store.around`) reads the spans around many event times through `lookback` and
-aggregates windows with `windows`.
+aggregates windows with `windows`. `versions` says which stored versions a reader
+sees (arrival times, tombstones, `as_of`, `dedupe` by arrival; issue 20) and every read
+applies it; `history` (`Store.history`) lists them all.
 """
 
 __all__: list[str] = []  # a stage: import from its modules
