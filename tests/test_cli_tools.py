@@ -188,3 +188,48 @@ def test_drop_an_unknown_variable(compacted: Path, run: Any) -> None:
     assert result.returncode == 2
     same = run("info", compacted, "aa")
     assert result.stderr == same.stderr and "'aa'" in result.stderr
+
+
+# -- delete, history, --as-of (issue 20) -----------------------------------------------------
+
+
+def test_delete_without_a_terminal_needs_yes(compacted: Path, run: Any) -> None:
+    window = ("--start", "2026-11-26T10:00:10Z", "--end", "2026-11-26T10:00:20Z")
+    refused = run("delete", compacted, "a", *window)
+    assert refused.returncode == 2
+    assert "10 points" in refused.stderr and "pass --yes" in refused.stderr
+    with hfdata.open_store(compacted) as store:
+        assert len(store.read("a")) == 301
+    done = run("delete", compacted, "a", *window, "--yes")
+    assert done.returncode == 0 and "deleted 10 points of 'a'" in done.stdout
+    with hfdata.open_store(compacted) as store:
+        assert len(store.read("a")) == 291
+        assert len(store.history("a")) == 301
+
+
+def test_delete_asks_on_a_terminal(compacted: Path, run: Any) -> None:
+    window = ("--start", "2026-11-26T10:00:00Z", "--end", "2026-11-26T10:00:05Z")
+    kept = run("delete", compacted, "b", *window, stdin="n\n", tty=True)
+    assert kept.returncode == 0 and "delete 5 points of 'b'" in kept.stdout
+    assert "kept 5 points" in kept.stdout
+    gone = run("delete", compacted, "b", *window, stdin="y\n", tty=True)
+    assert gone.returncode == 0 and "deleted 5 points" in gone.stdout
+    with hfdata.open_store(compacted) as store:
+        assert len(store.read("b")) == 295
+
+
+def test_history_and_as_of_on_the_command_line(compacted: Path, run: Any) -> None:
+    with hfdata.open_store(compacted) as store:
+        known = pd.Timestamp.now(tz="UTC")
+        store.append("b", "2026-11-26T10:00:00Z", 99.0)  # a correction
+        store.delete("b", "2026-11-26T10:00:01Z", "2026-11-26T10:00:03Z")
+    listed = run("history", compacted, "b", "--end", "2026-11-26T10:00:03Z", "--csv")
+    assert listed.returncode == 0, listed.stderr
+    frame = pd.read_csv(io.StringIO(listed.stdout))
+    assert frame["value"].tolist() == [0.0, 99.0, 2.0, 4.0]
+    assert frame["superseded_at"].notna().tolist() == [True, False, False, False]
+    assert frame["deleted_at"].notna().tolist() == [False, False, True, True]
+    now = run("summary", compacted, "b", "--json")
+    before = run("summary", compacted, "b", "--json", "--as-of", known.isoformat())
+    assert json.loads(now.stdout.splitlines()[0])["rows"] == 299
+    assert json.loads(before.stdout.splitlines()[0])["rows"] == 300
