@@ -184,8 +184,8 @@ def _visible_rows(
     plain = [f for f, r in zip(files.parquet, rules, strict=True) if not isinstance(r, str)]
     timed = [f for f, r in zip(files.parquet, rules, strict=True) if r == NEEDS_ARRIVAL]
     with_arrived = [*columns, ARRIVED]
-    read_plain = iter(read_parquets(plain, lo, last, columns))
-    read_timed = iter(read_parquets(timed, lo, last, with_arrived))
+    read_plain = iter(read_parquets(plain, lo, last, columns) if plain else [])
+    read_timed = iter(read_parquets(timed, lo, last, with_arrived) if timed else [])
     schema = table_schema(files.kind, arrived=True)
     pieces: list[pa.Table] = []
     spans: list[tuple[int, int]] = []
@@ -211,8 +211,8 @@ def _visible_rows(
             pieces.append(piece)
             spans.append(time_span(piece))
     tail_files = VariableFiles(files.name, files.kind, (), files.segments)
-    tail = _rows(tail_files, logs, lo, last, with_arrived)
-    if tail.num_rows:
+    tail = _rows(tail_files, logs, lo, last, with_arrived) if logs else None
+    if tail is not None and tail.num_rows:
         tail = visible(tail, view, None)
         if tail.num_rows:
             pieces.append(tail)

@@ -19,6 +19,7 @@ the timestamps that have several versions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final, Literal
 
 import numpy as np
@@ -63,7 +64,7 @@ def _ns(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64]:
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class View:
     """What one reader sees of one variable: its `as_of` (None: now) and the tombstones
     recorded by then that overlap the window read (`overlapping`). A view that is not
@@ -76,6 +77,12 @@ class View:
     def active(self) -> bool:
         """Whether versions may be hidden (as_of given, or a tombstone applies)."""
         return self.as_of is not None or self.tombstones.num_rows > 0
+
+    @cached_property
+    def arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The tombstones' `start`, `end` and `recorded` as int64 ns (converted once)."""
+        t = self.tombstones
+        return _ns(t.column("start")), _ns(t.column("end")), _ns(t.column("recorded"))
 
 
 def overlapping(tombstones: pa.Table, lo: int, last: int, as_of: int | None) -> pa.Table:
@@ -93,7 +100,7 @@ def overlapping(tombstones: pa.Table, lo: int, last: int, as_of: int | None) -> 
 
 
 def deleted_mask(
-    ts: npt.NDArray[np.int64], arrived: npt.NDArray[np.int64], tombstones: pa.Table
+    ts: npt.NDArray[np.int64], arrived: npt.NDArray[np.int64], tombstones: pa.Table | View
 ) -> npt.NDArray[np.bool_]:
     """Per version (`ts` sorted), whether a tombstone of `tombstones` deletes it:
     `start <= ts < end` and `arrived < recorded`.
@@ -103,11 +110,10 @@ def deleted_mask(
     arrived before its segment's. The versions (sorted) are cut at the segments'
     boundaries by binary search: one pass over them however many tombstones there are."""
     mask = np.zeros(len(ts), np.bool_)
-    if not len(ts) or tombstones.num_rows == 0:
+    view = tombstones if isinstance(tombstones, View) else View(None, tombstones)
+    if not len(ts) or view.tombstones.num_rows == 0:
         return mask
-    starts = _ns(tombstones.column("start"))
-    ends = _ns(tombstones.column("end"))
-    recorded = _ns(tombstones.column("recorded"))
+    starts, ends, recorded = view.arrays
     bounds = np.unique(np.concatenate([starts, ends]))
     first = np.searchsorted(bounds, starts)
     stop = np.searchsorted(bounds, ends)  # a tombstone covers segments first .. stop-1
@@ -124,6 +130,7 @@ def deleted_mask(
     return mask
 
 
+_SLICED: Final = 65_536  # from this many rows, kept runs are sliced rather than filtered
 SKIP: Final = "skip"  # `by_time`: a file none of whose versions a reader sees
 NEEDS_ARRIVAL: Final = "arrival"  # `by_time`: a file whose versions need their `arrived`
 Ranges = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]  # [start, end) to hide
@@ -140,19 +147,18 @@ def by_time(view: View, first: int, final: int) -> Ranges | str:
             return SKIP
         if view.as_of < final:
             return NEEDS_ARRIVAL
-    t = view.tombstones
-    if t.num_rows == 0:
+    if view.tombstones.num_rows == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    recorded = _ns(t.column("recorded"))
+    starts, ends, recorded = view.arrays
     whole = recorded > final
     if not np.all(whole | (recorded <= first)):
         return NEEDS_ARRIVAL
-    return _ns(t.column("start"))[whole], _ns(t.column("end"))[whole]
+    return starts[whole], ends[whole]
 
 
 def drop_ranges(table: pa.Table, ranges: Ranges) -> pa.Table:
     """`table` (sorted by timestamp) without the rows of the `[start, end)` ranges: the
-    rows kept are zero-copy slices."""
+    rows kept are zero-copy slices (a small table is filtered instead)."""
     starts, ends = ranges
     if not len(starts) or table.num_rows == 0:
         return table
@@ -163,6 +169,11 @@ def drop_ranges(table: pa.Table, ranges: Ranges) -> pa.Table:
     if not hit.any():
         return table
     a, b = a[hit], b[hit]
+    if len(ts) < _SLICED:  # a small table: one filter copies less than many slices cost
+        delta = np.zeros(len(ts) + 1, np.int32)
+        np.add.at(delta, a, 1)
+        np.add.at(delta, b, -1)
+        return table.filter(pa.array(np.cumsum(delta[:-1]) == 0))
     order = np.argsort(a, kind="stable")
     a, b = a[order], np.maximum.accumulate(b[order])  # overlapping ranges merged
     keep_from = np.concatenate(([0], b))
@@ -219,7 +230,7 @@ def visible(
     if ARRIVED in table.column_names and table.num_rows and view.active:
         ts = _ns(table.column(_TS))
         arrived = _ns(table.column(ARRIVED))
-        hidden = deleted_mask(ts, arrived, view.tombstones)
+        hidden = deleted_mask(ts, arrived, view)
         if view.as_of is not None:
             hidden |= arrived > view.as_of
         if hidden.any():
