@@ -339,3 +339,31 @@ def test_a_lone_file_is_rewritten_only_when_it_holds_an_expired_version(tmp_path
         report = store.optimize()
         assert report.partitions == 1
     assert sorted(v for _, _, v, _ in parquet_rows(root)) == [1.0, 3.0]  # type: ignore[type-var]
+
+
+# -- projection: plain reads never decode `arrived` --------------------------------------------
+def test_plain_reads_do_not_decode_arrived(tmp_path: Path) -> None:
+    """Every page of `arrived` is damaged (its checksum no longer matches): reads that need
+    no arrival still work, so they never decode the column; decoding it fails."""
+    root = tmp_path / "s"
+    with hfdata.open_store(root) as store:
+        store.append_many("v", _frame(list(range(0, 7200, 3)), [float(i) for i in range(2400)]))
+        store.compact(include_active=True)
+        want = store.read("v")
+        hourly = store.read("v", resample="1h", rollups=False)
+    [path] = sorted((root / "parquet").glob("kind=*/*/*/*.parquet"))
+    md = pq.read_metadata(path)
+    col = md.schema.names.index("arrived")
+    data = bytearray(path.read_bytes())
+    for i in range(md.num_row_groups):
+        chunk = md.row_group(i).column(col)
+        end = chunk.data_page_offset + chunk.total_compressed_size
+        data[end - 1] ^= 0xFF  # the last byte of the chunk's page data
+    path.write_bytes(bytes(data))
+    with pytest.raises(OSError):
+        pq.ParquetFile(path, page_checksum_verification=True).read(columns=["arrived"])
+    with hfdata.open_store(root) as store:
+        pd.testing.assert_frame_equal(store.read("v"), want)
+        pd.testing.assert_frame_equal(store.read("v", resample="1h", rollups=False), hourly)
+        assert len(store.read("v", start=_at(60), end=_at(120))) == 20
+        assert store.scan("v").collect().height == 2400
