@@ -36,6 +36,8 @@ COMMANDS = (
     "ls",
     "info",
     "prune",
+    "delete",
+    "history",
     "drop",
     "read",
     "asof",

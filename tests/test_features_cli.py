@@ -250,6 +250,7 @@ def test_every_flag_reaches_its_keyword(
         "--start", "2026-11-26T09:51Z", "--end", "2026-11-26T09:59Z", "--how", "wide",
         "--min-points", "3", "--workers", "1", "--closed", "right", "--label", "right",
         "--origin", "epoch", "--offset", "1s", "--max-hold", "1s", "--no-progress",
+        "--as-of", "2100-01-01T00:00Z",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     ((args, kwargs),) = calls
@@ -267,6 +268,7 @@ def test_every_flag_reaches_its_keyword(
         "offset": "1s",
         "max_hold": "1s",
         "progress": False,
+        "as_of": "2100-01-01T00:00Z",
         "output": "polars",
     }
     calls.clear()
