@@ -848,11 +848,13 @@ class Store:
             column becomes `metadata.<key>`; values that do not share one type stay
             JSON text).
         dedupe : {"last", "first"}, optional
-            Keep only the last (or first) point of each timestamp, in arrival order,
-            before anything else. Default None: keep every point.
+            Keep only the last (or first) point of each timestamp to arrive (its
+            append's time: a later append of a timestamp is a correction), whichever
+            files they sit in (ties: the later, or earlier, in read order), before
+            anything else. Default None: keep every point.
         include_log : bool, default True
             Include the points still in the log. False reads the Parquet files only
-            (compacted points).
+            (compacted points, and the deletions compacted with them).
         max_rows : int or None, default 20_000_000
             Refuse a resample whose bins would be more rows than this (rows, not cells;
             counted before any bin is built). None: no limit. Raw points are not
