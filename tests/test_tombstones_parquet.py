@@ -164,6 +164,19 @@ def test_optimize_merges_a_variables_tombstone_files(tmp_path: Path) -> None:
     assert _errors(root) == []
 
 
+def test_a_listed_tombstone_file_merged_away_is_file_not_found(tmp_path: Path) -> None:
+    """What makes a read's snapshot start again, as for a vanished data file."""
+    root = tmp_path / "s"
+    _with_deletions(root)
+    with hfdata.open_store(root) as store:
+        listed = store.parts.tombstones("v")
+        assert len(listed) == 2
+        store.optimize()
+        with pytest.raises(FileNotFoundError):
+            read_tombstones(listed)
+        assert read_tombstones(store.parts.tombstones("v")).num_rows == 3
+
+
 def test_object_store_root_commits_tombstones(tmp_path: Path) -> None:
     root, elsewhere = tmp_path / "s", tmp_path / "bucket"
     _with_deletions(root, parquet_root=elsewhere)

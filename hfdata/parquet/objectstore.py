@@ -72,6 +72,7 @@ from hfdata.layout import (
 )
 from hfdata.parquet.files import Written, write_parquet, write_parquet_stream
 from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
+from hfdata.parquet.sidecars import ROLLUPS_DIR, STATS_DIR
 from hfdata.parquet.tombstones import is_tombstone_rel, tombstone_folder, tombstone_rel
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
 
 COMMIT_DIR: Final = "_hfdata/commits"
 FOLD_AT: Final = 64  # a store's commit records of one variable folded into one from here
+_SIDECAR_TMP: Final = ".sidecar-"  # in a sidecar temporary's name, after its owner
 _RELIST: Final = 5  # listings when records vanish under a reader (folds, drops)
 Backend = Literal["pyarrow", "fsspec"]
 _S3_KEYS: Final = {"key", "secret", "token", "endpoint_url", "client_kwargs", "anon", "region"}
@@ -590,12 +592,15 @@ class ParquetRoot(PartsRoot):
     # -- PartsRoot: derived files ----------------------------------------------------------
     def put_sidecar(self, rel: str, data: bytes) -> None:
         """One PUT; on a local filesystem a uniquely named hidden temporary, fsynced and
-        renamed (several stores may share the root and derive the same file's)."""
+        renamed (several stores may share the root and derive the same file's). The
+        temporary's name carries this store's owner, so `sweep_sidecars` finds what a
+        killed write of its own left."""
         path = self.full(rel)
         if self.local:
             parent = path.rsplit("/", 1)[0]
             self.fs.create_dir(parent, recursive=True)
-            tmp = f"{_temporary(path).removesuffix('.tmp')}.{secrets.token_hex(4)}.tmp"
+            stem = _temporary(path).removesuffix(".tmp")
+            tmp = f"{stem}.{self.owner}{_SIDECAR_TMP}{secrets.token_hex(4)}.tmp"
             try:
                 with self.fs.open_output_stream(tmp) as out:
                     out.write(data)
@@ -609,6 +614,21 @@ class ParquetRoot(PartsRoot):
         else:
             with self.fs.open_output_stream(path) as out:
                 out.write(data)
+
+    def sweep_sidecars(self) -> None:
+        """On a local filesystem, delete the temporaries this store's killed sidecar writes
+        left under `_stats/` and `_rollups/` (call under its compaction lock: no write of
+        its own is in flight; other stores' temporaries are theirs to sweep). An object
+        store's PUT leaves nothing."""
+        if not self.local:
+            return
+        mark = f".{self.owner}{_SIDECAR_TMP}"
+        for top in (STATS_DIR, ROLLUPS_DIR):
+            for info in self._list_all(self.full(top)):
+                name = info.base_name
+                if info.type == pafs.FileType.File and name.startswith(".") and mark in name:
+                    with contextlib.suppress(FileNotFoundError):
+                        self.fs.delete_file(info.path)
 
     def get_sidecar(self, rel: str) -> bytes | None:
         try:
