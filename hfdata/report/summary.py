@@ -16,9 +16,11 @@ missing, in `read`'s order); `nan_count` (missing values: null or NaN);
 `median_interval` (Timedelta, over consecutive distinct timestamps; see
 `hfdata.report.merge` for when it is approximate); `gap_count`, `longest_gap`
 (Timedelta, NaT without gaps) with gaps longer than 10x the median interval;
-`coverage` (the share of `[first, last]` not inside such a gap; 1.0 for a single
-timestamp, NaN without points); `parquet_bytes`, `log_bytes` (the Parquet files and
-the pending log segments).
+`coverage` (the time of `[first, last]` not inside such a gap, as a share of
+`last - first`: the covered time `Store.coverage` spreads over its bins, divided by
+the variable's span; 0.0 when every point has one timestamp, since an instant covers
+no time, as `coverage` gives 0 for its bin; NaN without points); `parquet_bytes`,
+`log_bytes` (the Parquet files and the pending log segments).
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def summary_row(pieces: Pieces) -> dict[str, Any]:
     coverage = math.nan
     if merged.first is not None and merged.last is not None:
         span = merged.last - merged.first
-        coverage = 1.0 - inside / span if span else 1.0
+        coverage = 1.0 - inside / span if span else 0.0  # an instant covers no time
     numeric = pieces.kind in ("float", "int", "bool")
     mean = math.nan
     if numeric and merged.count and merged.sum is not None:

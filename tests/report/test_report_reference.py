@@ -28,7 +28,9 @@ SECOND = 1_000_000_000
 
 # offsets in seconds: mostly 1 s steps, with repeats (duplicates) and jumps (gaps)
 steps = st.lists(st.sampled_from([0, 1, 1, 1, 1, 2, 30, 900, 4000]), min_size=1, max_size=60)
-values = st.sampled_from([0.0, 1.0, 1.0, 2.5, -3.0, math.nan, 1000.0])
+values = st.sampled_from(
+    [0.0, 1.0, 1.0, 2.5, -3.0, math.nan, 1000.0, math.inf, -math.inf, 1.0, 2.5]
+)
 Batch = list[tuple[int, float]]
 
 
@@ -83,7 +85,7 @@ def check_all(store: hfdata.Store, points: list[tuple[int, float]], exact: bool)
             pd.Timedelta(max(b - a for a, b in gaps), unit="ns") if gaps else pd.NaT
         )
         span = int(series_ns(s)[-1] - series_ns(s)[0])
-        want["coverage"] = 1.0 - sum(b - a for a, b in gaps) / span if span else 1.0
+        want["coverage"] = 1.0 - sum(b - a for a, b in gaps) / span if span else 0.0
     for column, value in want.items():
         assert same(row[column], value), (column, row[column], value)
     assert row["kind"] == "float"
