@@ -128,3 +128,19 @@ def test_one_instant_covers_no_time(store: hfdata.Store) -> None:
     span = (frame["last"] - frame["first"]).dt.total_seconds()
     covered = cov.sum() * 60
     np.testing.assert_allclose(covered.to_numpy(), (frame["coverage"] * span).to_numpy())
+
+
+def test_int_mean_past_int64(store: hfdata.Store) -> None:
+    """Arrow's int64 sum wraps around; the mean is pandas' (a float sum) all the same."""
+    big = [2**62, 2**62 + 3, 2**62, -(2**62), 2**62, 2**62]
+    for i, v in enumerate(big[:4]):
+        store.append("count", at(i), v, kind="int")
+    store.compact(include_active=True)
+    for i, v in enumerate(big[4:]):
+        store.append("count", at(10 + i), v)  # in the log
+    ref = pd.Series(big, dtype="int64")
+    assert int(ref.sum()) != sum(big)  # pandas' own int sum wraps too
+    frame = store.summary()
+    row = frame.loc["count"]
+    assert math.isclose(frame["mean"].to_dict()["count"], float(ref.mean()), rel_tol=1e-12)
+    assert (row["min"], row["max"]) == (-(2**62), 2**62 + 3)
