@@ -1426,8 +1426,9 @@ class Store:
 
         Runs, conflicts and times come from the per-file statistics; spikes read the
         points, a partition (or the log tail) at a time. `hfdata verify` warns of
-        stuck values, spikes and NaN runs through this (its default thresholds) and
-        checks times and conflicts itself.
+        stuck values and NaN runs through this (its default thresholds; spikes too
+        with `--quality full`, since they read every point) and checks times and
+        conflicts itself.
 
         Parameters
         ----------
