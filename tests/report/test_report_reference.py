@@ -117,6 +117,17 @@ def check_all(store: hfdata.Store, points: list[tuple[int, float]], exact: bool)
     edges = list(range(first // step * step, last // step * step + 2 * step, step))
     assert [t.value for t in cov.index] == edges[:-1]
     np.testing.assert_allclose(cov["v"].to_numpy(), ref_coverage(s, every, edges), atol=1e-12)
+    # a window cutting bins, gaps and the variable's span: whole bins from start's to end's
+    cov = store.coverage(
+        "v",
+        pd.Timestamp(lo + 7 * SECOND, tz="UTC"),
+        pd.Timestamp(hi, tz="UTC"),
+        freq="10min",
+        min_gap="20s",
+    )
+    edges = list(range((lo + 7 * SECOND) // step * step, (hi - 1) // step * step + 2 * step, step))
+    assert [t.value for t in cov.index] == edges[:-1]
+    np.testing.assert_allclose(cov["v"].to_numpy(), ref_coverage(s, every, edges), atol=1e-12)
 
     # quality: runs, NaN runs and spikes
     found = store.quality(
