@@ -159,9 +159,19 @@ def check_all(
     assert [t.value for t in spikes["start"]] == ref_spikes(s, 5, 3.0)
     conflicts = found[found["check"] == "conflicting_duplicates"]
     assert len(conflicts) == (1 if want["conflicting_duplicates"] else 0)
-    far = found[found["check"] == "far_future"]
-    late = series_ns(s)[series_ns(s) > BASE + 86_400 * SECOND]
-    assert len(far) == (1 if len(late) else 0)
+    for check, hit in (
+        ("far_future", series_ns(s) > BASE + 86_400 * SECOND),
+        ("before_1970", series_ns(s) < 0),
+    ):
+        rows = found[found["check"] == check]
+        times = series_ns(s)[hit]
+        assert len(rows) == (1 if len(times) else 0), check
+        if len(times):
+            assert (rows["start"].iloc[0].value, rows["end"].iloc[0].value) == (
+                times.min(),
+                times.max(),
+            )
+            assert rows["detail"].iloc[0].startswith(f"{len(times):,} points"), check
 
 
 @settings(max_examples=30, deadline=None)
