@@ -197,10 +197,11 @@ def test_a_failing_sidecar_write_is_a_warning(
     with hfdata.open_store(tmp_path / "s") as store:
         store.append_many("x", frame(T0, 50))
 
-        def refuse(rel: str, data: bytes) -> None:
+        def refuse(*_: object) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
 
         monkeypatch.setattr(store.parts, "put_sidecar", refuse)
+        monkeypatch.setattr(store.parts, "put_sidecars", refuse)  # derive writes in batches
         with pytest.warns(RuntimeWarning, match="No space left.*next compaction tries again"):
             report = store.compact(include_active=True)
         assert report.rows == 50 and len(store.read("x", include_log=False)) == 50

@@ -13,10 +13,11 @@ Order among equal timestamps: within a file, segments are taken in name order
 stable; across files of one partition, files sort by batch id (compaction time),
 which `optimize` keeps when it merges them.
 
-After a variable's batches publish, its new files' stats and rollups are written beside
-them (`hfdata.compact.derive`, docs/contracts.md "Derived files"), with any a crash left
-unwritten; they are outside the protocol (a live file without them is read from its
-points), so a failure there is a warning.
+After each batch publishes, its new files' stats and rollups are written beside them
+(`hfdata.compact.derive`, docs/contracts.md "Derived files"), computed from the rows the
+batch just wrote (still in memory), with any a crash left unwritten; they are outside
+the protocol (a live file without them is read from its points), so a failure there is
+a warning.
 
 Where the Parquet tree lives is the store's `PartsRoot` (`hfdata.parquet.root`), which does
 steps 5 and 6 its own way: under `<root>/parquet` hidden files renamed into place; in an
@@ -44,7 +45,7 @@ from hfdata.compact.batch import (
     log_variables,
     run_batch,
 )
-from hfdata.compact.derive import derive_after_publish
+from hfdata.compact.derive import Published, derive_after_publish
 from hfdata.compact.journal import Journal
 from hfdata.compact.progress import progress_bar
 from hfdata.compact.quarantine import quarantine_dir, write_quarantine
@@ -60,7 +61,7 @@ from hfdata.layout import (
 )
 from hfdata.log.parse import BadLine, parse_log_bytes
 from hfdata.log.schema import load_schema
-from hfdata.parquet.files import sort_stable, split_partitions
+from hfdata.parquet.files import conform, sort_stable, split_partitions
 from hfdata.parquet.root import PartsRoot
 from hfdata.settings import StoreSettings
 
@@ -131,19 +132,25 @@ def _compact_batch(
     tally: Tally,
     bar: Any,
     parts: PartsRoot,
-) -> None:
+) -> list[Published]:
+    """Steps 3-6 for one batch; returns the files published with the rows each holds
+    (conformed to the kind's schema before writing: exactly the file's contents)."""
     table, journal = _read_batch(root, encoded, kind, segments, tally, bar)
     table = sort_stable(table)
     outputs: list[Output] = []
+    tables: list[pa.Table] = []
     for key, part in split_partitions(table, settings.partition):
         staged = parts.stage(encoded, kind, key, journal.batch)
         journal.outputs.append(staged)
-        outputs.append((staged, part))
+        tables.append(conform(part, kind))
+        outputs.append((staged, tables[-1]))
         tally.partitions.add((encoded, key))
     del table
-    tally.rows += run_batch(root, journal, outputs, parts, encoded, kind)
+    files = run_batch(root, journal, outputs, parts, encoded, kind)
+    tally.rows += sum(f.rows or 0 for f in files)
     tally.segments += len(segments)
     tally.files += len(outputs)
+    return list(zip(files, tables, strict=True))
 
 
 def compact(
@@ -180,9 +187,13 @@ def compact(
                         tally.waiting += 1
                         continue
                     for batch in _batches(segments):
-                        _compact_batch(root, settings, encoded, kind, batch, tally, bar, parts)
-                    if segments:  # the new files' sidecars, and any a crash left unwritten
-                        derive_after_publish(root, parts, settings, encoded)
+                        published = _compact_batch(
+                            root, settings, encoded, kind, batch, tally, bar, parts
+                        )
+                        # the new files' sidecars (from the rows in memory), and any a
+                        # crash left unwritten
+                        derive_after_publish(root, parts, settings, encoded, published)
+                        del published
                     apply_retention(root, encoded, settings)
         finally:
             if bar is not None:
