@@ -4,6 +4,7 @@ and drop keep beside the Parquet tree."""
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -350,16 +351,17 @@ def test_hfdata_upgrade_builds_the_missing_sidecars(
     root = tmp_path / "s"
     older_store(root, monkeypatch)
     calls = {"n": 0}
-    real = LocalRoot.put_sidecar
+    real = LocalRoot.put_sidecars
 
-    def flaky(self: LocalRoot, rel: str, data: bytes) -> None:
-        calls["n"] += 1
-        if calls["n"] == 4:  # one write fails: the rest go on, a re-run finishes it
-            raise OSError(errno.EIO, "injected")
-        real(self, rel, data)
+    def flaky(self: LocalRoot, items: Sequence[tuple[str, bytes]]) -> None:
+        for rel, data in items:
+            calls["n"] += 1
+            if calls["n"] == 4:  # one write fails: the rest go on, a re-run finishes it
+                raise OSError(errno.EIO, "injected")
+            real(self, [(rel, data)])
 
     with monkeypatch.context() as m:
-        m.setattr(LocalRoot, "put_sidecar", flaky)
+        m.setattr(LocalRoot, "put_sidecars", flaky)
         with pytest.warns(RuntimeWarning, match="injected"):
             first = upgrade_store(root)
     assert first.sidecars > 0 and first.orphans == 2

@@ -15,9 +15,10 @@ which `optimize` keeps when it merges them.
 
 After each batch publishes, its new files' stats and rollups are written beside them
 (`hfdata.compact.derive`, docs/contracts.md "Derived files"), computed from the rows the
-batch just wrote (still in memory), with any a crash left unwritten; they are outside
-the protocol (a live file without them is read from its points), so a failure there is
-a warning.
+batch just wrote (still in memory), with any a crash left unwritten, on a thread while
+the next batch is read and written (`_Deriving`; all done before the lock is released).
+They are outside the protocol (a live file without them is read from its points), so a
+failure there is a warning.
 
 Where the Parquet tree lives is the store's `PartsRoot` (`hfdata.parquet.root`), which does
 steps 5 and 6 its own way: under `<root>/parquet` hidden files renamed into place; in an
@@ -29,8 +30,10 @@ rename). The batch steps are `hfdata.compact.batch`'s, shared with `optimize`; r
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,7 +48,7 @@ from hfdata.compact.batch import (
     log_variables,
     run_batch,
 )
-from hfdata.compact.derive import Published, derive_after_publish
+from hfdata.compact.derive import Derived, Published, derive_after_publish
 from hfdata.compact.journal import Journal
 from hfdata.compact.progress import progress_bar
 from hfdata.compact.quarantine import quarantine_dir, write_quarantine
@@ -65,9 +68,10 @@ from hfdata.parquet.files import conform, sort_stable, split_partitions
 from hfdata.parquet.root import PartsRoot
 from hfdata.settings import StoreSettings
 
-__all__ = ["BATCH_BYTES", "compact"]
+__all__ = ["BACKGROUND_BYTES", "BATCH_BYTES", "compact"]
 
 BATCH_BYTES: Final = 256 << 20  # JSON bytes per batch: bounds memory, not file count
+BACKGROUND_BYTES: Final = 64 << 20  # a batch's rows up to this are derived on a thread
 
 
 def _closed_segments(root: Path, encoded: str) -> list[Path]:
@@ -153,6 +157,51 @@ def _compact_batch(
     return list(zip(files, tables, strict=True))
 
 
+class _Deriving:
+    """A batch's sidecars derived on a thread while compaction goes on with the next
+    batch: reading segments, writing and fsyncing Parquet and publishing leave a core
+    idle most of the time, and the sidecars' arithmetic fills it. One batch at a time,
+    and only one whose rows take at most `BACKGROUND_BYTES` (a larger one is derived at
+    once), so memory stays about one batch's. Every derive is over before compaction
+    releases its lock (`wait`, `close`)."""
+
+    def __init__(self, root: Path, parts: PartsRoot, settings: StoreSettings) -> None:
+        self.root, self.parts, self.settings = root, parts, settings
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: tuple[str, Future[Derived]] | None = None
+
+    def start(self, encoded: str, published: list[Published]) -> None:
+        """Derive the sidecars of a batch's `published` files (after the previous
+        batch's are done), and any a crash left unwritten."""
+        self.wait()
+        args = (self.root, self.parts, self.settings, encoded, published)
+        if sum(table.nbytes for _, table in published) > BACKGROUND_BYTES:
+            derive_after_publish(*args)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="hfdata-derive")
+        self._pending = (encoded, self._pool.submit(derive_after_publish, *args))
+
+    def wait(self) -> None:
+        """Until the batch in flight is derived; its error, if any, is raised here."""
+        if self._pending is None:
+            return
+        encoded, future = self._pending
+        self._pending = None
+        with failing_as(f"compacting {decode_name(encoded)!r}"):
+            future.result()
+
+    def close(self) -> None:
+        """Wait for the batch in flight, whatever happened (compaction is failing: its
+        own error is the one raised), and end the thread."""
+        try:
+            with contextlib.suppress(Exception):
+                self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+
+
 def compact(
     root: Path,
     settings: StoreSettings,
@@ -179,6 +228,7 @@ def compact(
                 plan.append((encoded, _closed_segments(root, encoded)))
         total = sum(seg.stat().st_size for _, segs in plan for seg in segs)
         bar = progress_bar(progress, total, "compacting", "B")
+        deriving = _Deriving(root, parts, settings)
         try:
             for encoded, segments in plan:
                 with failing_as(f"compacting {decode_name(encoded)!r}"):
@@ -192,10 +242,12 @@ def compact(
                         )
                         # the new files' sidecars (from the rows in memory), and any a
                         # crash left unwritten
-                        derive_after_publish(root, parts, settings, encoded, published)
+                        deriving.start(encoded, published)
                         del published
                     apply_retention(root, encoded, settings)
+            deriving.wait()
         finally:
+            deriving.close()
             if bar is not None:
                 bar.close()
         for encoded, segments in plan:

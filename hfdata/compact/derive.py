@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -189,10 +190,11 @@ def _sidecars_of(
             if md.num_rows == 0:
                 return []
             if md.num_rows > WHOLE_ROWS:
-                return _windowed(settings, file, kind, todo, _row_group_windows(parts, file, md))
+                groups = partial(_row_group_windows, parts, file, md)
+                return _windowed(settings, file, kind, todo, groups)
             table = read_whole(parts.fetch(file), _COLUMNS)
     elif table.num_rows > WHOLE_ROWS:
-        return _windowed(settings, file, kind, todo, _slices(table))
+        return _windowed(settings, file, kind, todo, partial(_slices, table))
     if table.num_rows == 0:
         return []
     ns, values = _points(table)
@@ -212,8 +214,11 @@ def _points(table: pa.Table) -> tuple[npt.NDArray[np.int64], pa.Array]:
     return np.asarray(ts.to_numpy(), dtype=np.int64), table.column("value").combine_chunks()
 
 
-def _row_group_windows(parts: PartsRoot, file: PartFile, md: pq.FileMetaData) -> Iterator[pa.Table]:
-    """A file's rows, about `WINDOW_ROWS` at a time (whole row groups)."""
+def _row_group_windows(
+    parts: PartsRoot, file: PartFile, md: pq.FileMetaData, cut_every: int
+) -> Iterator[pa.Table]:
+    """A file's rows, about `WINDOW_ROWS` at a time (whole row groups; `_windowed` cuts
+    them at a bin edge)."""
     groups = list(range(md.num_row_groups))
     step = max(1, WINDOW_ROWS // max(1, md.row_group(0).num_rows))
     for first in range(0, len(groups), step):
@@ -221,10 +226,21 @@ def _row_group_windows(parts: PartsRoot, file: PartFile, md: pq.FileMetaData) ->
             yield read_groups(file, md, groups[first : first + step], _COLUMNS)
 
 
-def _slices(table: pa.Table) -> Iterator[pa.Table]:
-    """An in-memory table's rows, `WINDOW_ROWS` at a time (zero-copy slices)."""
-    for start in range(0, table.num_rows, WINDOW_ROWS):
-        yield table.slice(start, WINDOW_ROWS)
+def _slices(table: pa.Table, cut_every: int) -> Iterator[pa.Table]:
+    """An in-memory table's rows about `WINDOW_ROWS` at a time (zero-copy slices), each
+    ending at a multiple of `cut_every` (ns) so no bin straddles two."""
+    ns = np.asarray(table.column("timestamp").to_numpy(), dtype="M8[ns]").view(np.int64)
+    start, n = 0, len(ns)
+    while start < n:
+        end = start + WINDOW_ROWS
+        if end < n:  # back to the start of the bin row `end` is in, or on to its end
+            edge = int(ns[end] - ns[end] % cut_every)
+            end = int(np.searchsorted(ns, edge, side="left"))
+            if end <= start:
+                end = int(np.searchsorted(ns, edge + cut_every, side="left"))
+        end = min(end, n)
+        yield table.slice(start, end - start)
+        start = end
 
 
 def _windowed(
@@ -232,7 +248,7 @@ def _windowed(
     file: PartFile,
     kind: Kind,
     todo: set[str],
-    windows: Iterator[pa.Table],
+    windows: Callable[[int], Iterator[pa.Table]],
 ) -> list[tuple[str, bytes]]:
     """A file over `WHOLE_ROWS`: its rollups built window by window, each window cut at a
     multiple of every resolution so no bin straddles two (the concatenation is exactly
@@ -244,10 +260,11 @@ def _windowed(
     cut_every = math.lcm(*(n for _, n in rules))
     pieces: dict[str, list[pa.Table]] = {rule: [] for rule, _ in rules}
     carry: pa.Table | None = None
-    window = next(windows, None)
+    pieces_of = windows(cut_every)
+    window = next(pieces_of, None)
     while window is not None:
         table = window if carry is None else pa.concat_tables([carry, window])
-        window = next(windows, None)
+        window = next(pieces_of, None)
         last = window is None
         ns, values = _points(table)
         cut = len(ns) if last else int(np.searchsorted(ns, ns[-1] - ns[-1] % cut_every))
