@@ -91,10 +91,10 @@ def _write_outputs(
     parts: PartsRoot,
     encoded: str,
     kind: Kind,
-) -> int:
+) -> list[PartFile]:
     """Step 5: every output written (hidden, or uploaded but not committed) with its
-    kind's schema, then what publishing will write kept in the journal. Returns the rows
-    written."""
+    kind's schema, then what publishing will write kept in the journal. Returns the
+    files written (as they will be once published), in `outputs`' order."""
     spool = journal_dir(root) / f".{journal.batch}.spool.parquet"
     written: list[PartFile] = [
         parts.write(staged, _conformed(pieces, kind), spool=spool) for staged, pieces in outputs
@@ -102,7 +102,7 @@ def _write_outputs(
     journal.commit = parts.commit_record(
         journal.batch, encoded, kind, written, list(journal.replaces)
     )
-    return sum(f.rows or 0 for f in written)
+    return written
 
 
 def _conformed(pieces: Pieces, kind: Kind) -> Pieces:
@@ -124,13 +124,14 @@ def run_batch(
     parts: PartsRoot,
     encoded: str,
     kind: Kind,
-) -> int:
+) -> list[PartFile]:
     """Steps 4-6 for one batch; on any failure the batch is rolled back or forward at
-    once. Returns the rows written."""
+    once. Returns the files published, in `outputs`' order (`PartFile.rows` their
+    rows)."""
     journal.remote = parts.remote
     journal.save(root)
     try:
-        rows = _write_outputs(root, journal, outputs, parts, encoded, kind)
+        written = _write_outputs(root, journal, outputs, parts, encoded, kind)
         _publish(root, journal, parts)
     except BaseException:
         with contextlib.suppress(Exception):
@@ -139,7 +140,7 @@ def run_batch(
             else:
                 roll_back(root, journal, parts)
         raise
-    return rows
+    return written
 
 
 @contextlib.contextmanager

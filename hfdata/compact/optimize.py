@@ -101,7 +101,8 @@ def optimize(
                     journal.outputs.append(staged)
                     journal.replaces.extend(parts.journal_name(f) for f in group)
                     merged = merge_sorted_files(group, dedupe)
-                    tally.rows += run_batch(root, journal, [(staged, merged)], parts, encoded, kind)
+                    [file] = run_batch(root, journal, [(staged, merged)], parts, encoded, kind)
+                    tally.rows += file.rows or 0
                 tally.files += 1
                 tally.partitions.add((encoded, partition_folder(key)))
                 if bar is not None:
