@@ -280,8 +280,11 @@ def _compute(context: _Context, task: _Task) -> pa.Table:
     """One task: its span of rows, then every feature of its windows."""
     job = context.job
     starts = task.grid.starts(task.chunk.begin, task.chunk.stop)
+    # the rows of [first start, last start + window), or of (.., ..] closed right: a
+    # closed-left task whose windows end at its partition's end opens no other file
+    reach_end = int(starts[-1]) + job.placement.window - (job.placement.closed == "left")
     a = max(int(starts[0]), job.lo)
-    b = min(int(starts[-1]) + job.placement.window, job.hi - 1)
+    b = min(reach_end, job.hi - 1)
     twa = any(f.agg is not None and f.agg.op == "twa" for f in job.features)
     if b >= a:
         reach = Reach(((a, b),), before=twa)
