@@ -128,8 +128,14 @@ class WindowKernels:
             self.v, self.t = values[valid], ns[valid]
             self.a, self.b = counted[starts], counted[ends]
         self.n: Ints = self.b - self.a
-        # the sweep's parts every feature in `wanted` needs: the first sweep does them all
-        self._wanted = frozenset().union(*(_PARTS.get(name, frozenset()) for name in wanted))
+        # the sweep's parts the features in `wanted` need: the first sweep does them all
+        # (read's aggregations only when every value is finite: else `windows` has them)
+        self._wanted = {
+            rows: frozenset().union(
+                *(_PARTS.get(n, frozenset()) for n in wanted if (n in ROW_WISE) == rows)
+            )
+            for rows in (False, True)
+        }
         self._swept: dict[str, Floats] = {}
 
     def compute(self, name: str) -> Floats:
@@ -255,7 +261,8 @@ class WindowKernels:
         """One result of the sweep (per window), sweeping for it, and for every part
         the wanted features need that is not done yet, the first time."""
         if part not in self._swept:
-            self._sweep((self._wanted | {part}) - self._swept.keys())
+            wanted = self._wanted[False] | (self._wanted[True] if self.finite else frozenset())
+            self._sweep((wanted | {part}) - self._swept.keys())
         return self._swept[part]
 
     def _sweep(self, parts: frozenset[str]) -> None:
