@@ -57,7 +57,7 @@ ROW_WISE: Final = frozenset(
 _NO_TIMES: Final = np.empty((0, 0), np.int64)
 _MIN_VIEW: Final = 4  # consecutive tiling windows read as a view, not gathered
 CHUNK: Final = 1 << 21  # values gathered at a time (about 16 MiB of float64)
-ROWS: Final = 1 << 16  # values of a group swept at a time (512 KiB of float64: in L2)
+ROWS: Final = 1 << 16  # values of a group swept at a time (512 KiB of float64: about an L2)
 # what each feature needs from the sweep over the groups of windows (`WindowKernels._sweep`)
 _PARTS: Final[dict[str, frozenset[str]]] = {
     "count": frozenset(),
