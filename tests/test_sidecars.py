@@ -517,3 +517,27 @@ def test_verify_checks_the_sidecars_against_their_files(tmp_path: Path) -> None:
     parts.delete_sidecars([stats_rel(first), rollup_rel(second, "1h"), rollup_rel(second, "1min")])
     upgrade_store(root)
     assert messages("error") == [] and messages("warning") == []
+
+
+def test_a_shared_roots_killed_sidecar_writes_are_swept_by_their_store_only(
+    tmp_path: Path,
+) -> None:
+    """A kill between a filesystem root's sidecar temporary and its rename leaves the
+    temporary; the next compaction of the store that wrote it removes it, and leaves
+    temporaries of another store sharing the root (maybe being written right now)."""
+    shared = tmp_path / "shared"
+    with hfdata.open_store(tmp_path / "a", parquet_root=shared) as store:
+        times = pd.date_range("2026-01-01", periods=3, freq="1s", tz="UTC")
+        store.append_many("v", pd.DataFrame({"timestamp": times[:2], "value": [1.0, 2.0]}))
+        store.compact(include_active=True, progress=False)
+        owner = store.parts.owner  # type: ignore[attr-defined]
+        rel = next(iter(store.parts.sidecars("_stats")))
+        folder = (shared / rel).parent
+        ours = folder / f".{Path(rel).name}.{owner}~0a1b2c3d.tmp"
+        theirs = folder / f".{Path(rel).name}.ffffffffffffffff~0a1b2c3d.tmp"
+        for left in (ours, theirs):
+            left.write_bytes(b"{cut short")
+        store.append_many("v", pd.DataFrame({"timestamp": times[2:], "value": [3.0]}))
+        store.compact(include_active=True, progress=False)
+        assert not ours.exists() and theirs.exists()
+        assert store.read("v")["value"].tolist() == [1.0, 2.0, 3.0]

@@ -66,6 +66,7 @@ from hfdata.layout import (
 )
 from hfdata.parquet.files import Written, write_parquet, write_parquet_stream
 from hfdata.parquet.root import Listing, PartFile, PartsRoot, Pieces, Staged
+from hfdata.parquet.sidecars import ROLLUPS_DIR, STATS_DIR
 
 __all__ = [
     "COMMIT_DIR",
@@ -547,12 +548,15 @@ class ParquetRoot(PartsRoot):
     # -- PartsRoot: derived files ----------------------------------------------------------
     def put_sidecar(self, rel: str, data: bytes) -> None:
         """One PUT; on a local filesystem a uniquely named hidden temporary, fsynced and
-        renamed (several stores may share the root and derive the same file's)."""
+        renamed (several stores may share the root and derive the same file's). The
+        temporary's name carries this store's owner, so `sweep_sidecars` can remove what a
+        killed write of this store left without touching another store's writes."""
         path = self.full(rel)
         if self.local:
             parent = path.rsplit("/", 1)[0]
             self.fs.create_dir(parent, recursive=True)
-            tmp = f"{_temporary(path).removesuffix('.tmp')}.{secrets.token_hex(4)}.tmp"
+            unique = f"{self._sidecar_mark()}{secrets.token_hex(4)}"
+            tmp = f"{_temporary(path).removesuffix('.tmp')}.{unique}.tmp"
             try:
                 with self.fs.open_output_stream(tmp) as out:
                     out.write(data)
@@ -566,6 +570,25 @@ class ParquetRoot(PartsRoot):
         else:
             with self.fs.open_output_stream(path) as out:
                 out.write(data)
+
+    def _sidecar_mark(self) -> str:
+        """The part of a sidecar temporary's name that says which store wrote it."""
+        return f"{self.owner}~"
+
+    def sweep_sidecars(self) -> None:
+        """On a local filesystem, remove the hidden temporaries this store's sidecar writes
+        left when a kill cut them short (call under the compaction lock: only its holder
+        writes this store's sidecars). Other stores' temporaries are theirs to sweep. An
+        object store's PUT leaves nothing."""
+        if not self.local:
+            return
+        mark = f".{self._sidecar_mark()}"
+        for top in (STATS_DIR, ROLLUPS_DIR):
+            for info in self._list_all(self.full(top)):
+                name = info.base_name
+                if info.type == pafs.FileType.File and name.startswith(".") and mark in name:
+                    with contextlib.suppress(FileNotFoundError):
+                        self.fs.delete_file(info.path)
 
     def get_sidecar(self, rel: str) -> bytes | None:
         try:
