@@ -1447,7 +1447,9 @@ class Store:
             timestamps; approximate, by a quantile sketch, for a file with more than
             4,096 distinct intervals); `gap_count` and `longest_gap` (intervals longer
             than 10x the median interval); `coverage` (the share of `[first, last]`
-            not inside such a gap); `parquet_bytes`, `log_bytes` (pending segments).
+            not inside such a gap: `coverage()`'s covered time over the variable's
+            span, so 0.0 for points all at one instant, which cover no time, and NaN
+            without points); `parquet_bytes`, `log_bytes` (pending segments).
 
         Raises
         ------
@@ -1530,7 +1532,8 @@ class Store:
         Covered time is inside the variable's `[first, last]` and not inside a gap
         (see `gaps`). Bins are `freq` long on a grid anchored at the epoch, from the
         bin holding `start` to the one holding the instant before `end`; a share is of
-        the whole bin.
+        the whole bin. A variable whose points all share one instant covers no time
+        (0 in its bin, as `summary`'s `coverage` is 0.0).
 
         Parameters
         ----------
@@ -1596,8 +1599,9 @@ class Store:
 
         Runs, conflicts and times come from the per-file statistics; spikes read the
         points, a partition (or the log tail) at a time. `hfdata verify` warns of
-        stuck values, spikes and NaN runs through this (its default thresholds) and
-        checks times and conflicts itself.
+        stuck values and NaN runs through this (its default thresholds; spikes too
+        with `--quality full`, since they read every point) and checks times and
+        conflicts itself.
 
         Parameters
         ----------

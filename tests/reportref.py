@@ -56,6 +56,8 @@ def ref_gaps(s: pd.Series, min_gap: int | None) -> list[tuple[int, int]]:
 
 def ref_summary(s: pd.Series) -> dict[str, Any]:
     valid = s.dropna()
+    with np.errstate(invalid="ignore"):  # inf + -inf: a NaN mean, as pandas says
+        mean = valid.mean() if len(valid) else math.nan
     median = median_interval(s)
     gaps = ref_gaps(s, None if median is None else 10 * median)
     first, last = int(_ns(s)[0]), int(_ns(s)[-1])
@@ -67,14 +69,16 @@ def ref_summary(s: pd.Series) -> dict[str, Any]:
         "last": s.index[-1],
         "min": valid.min() if len(valid) else None,
         "max": valid.max() if len(valid) else None,
-        "mean": valid.mean() if len(valid) else math.nan,
+        "mean": mean,
         "last_value": valid.iloc[-1] if len(valid) else None,
         "duplicate_timestamps": int(s.index.duplicated().sum()),
         "conflicting_duplicates": int((valid.groupby(level=0).nunique() > 1).sum()),
         "median_interval": pd.NaT if median is None else pd.Timedelta(median, unit="ns"),
         "gap_count": len(gaps),
         "longest_gap": pd.Timedelta(max(b - a for a, b in gaps), unit="ns") if gaps else pd.NaT,
-        "coverage": 1.0 - inside / (last - first) if last > first else 1.0,
+        # an instant covers no time (as coverage()'s bins say); pandas' min/max/mean keep
+        # infinities (inf + -inf: a NaN mean)
+        "coverage": 1.0 - inside / (last - first) if last > first else 0.0,
     }
 
 

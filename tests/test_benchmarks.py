@@ -146,7 +146,10 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
     judged_19 = [t for t in targets if t["source"] == "issue 19"]
     assert len(judged_19) == 4, judged_19
     for t in judged_19:
-        assert t["status"] in {"met", "NOT MET"} and not t["failures"], t
+        # Without ArcticDB's venv (a fresh clone has none) its target is not measured.
+        unmeasured = "ArcticDB" in t["text"] and arctic_12["status"] != "ok"
+        allowed = {"not measured"} if unmeasured else {"met", "NOT MET"}
+        assert t["status"] in allowed and not t["failures"], t
     # Workload 13 (issue 20): read(as_of) against read, a read after 1,000 tombstones
     # against one without, and delete(), all measured; each target judged with no failed
     # check (as_of=now reads what read() reads; the tombstones hide points).

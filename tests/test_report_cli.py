@@ -49,6 +49,25 @@ def test_summary_json_and_csv_hold_every_column(
     assert float(rows[0]["coverage"]) == pytest.approx(1 - 91 / 102)
 
 
+def test_summary_json_spells_infinities(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """JSON has no infinity: the log's spelling, not a null that reads as no value."""
+    with hfdata.open_store(tmp_path / "s") as store:
+        for i, v in enumerate([float("-inf"), 1.0, float("inf")]):
+            store.append("x", T0 + pd.Timedelta(seconds=i), v)
+        store.compact(include_active=True)
+    assert main(["summary", str(tmp_path / "s"), "--json"]) == 0
+    (record,) = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (record["min"], record["max"], record["last_value"]) == (
+        "-Infinity",
+        "Infinity",
+        "Infinity",
+    )
+    assert record["mean"] is None  # inf + -inf: NaN, as pandas says
+    assert main(["summary", str(tmp_path / "s"), "--csv"]) == 0
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert (float(row["min"]), float(row["max"])) == (float("-inf"), float("inf"))
+
+
 def test_summary_table_and_unknown_variable(
     store_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

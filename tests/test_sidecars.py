@@ -4,6 +4,7 @@ and drop keep beside the Parquet tree."""
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from hfdata.compact import compaction, derive
 from hfdata.compact.derive import Derived
 from hfdata.errors import InvalidArgument, SettingsConflict
 from hfdata.layout import part_rel
+from hfdata.parquet import stats as stats_module
 from hfdata.parquet.local import LocalRoot
 from hfdata.parquet.rollups import build
 from hfdata.parquet.root import PartFile
@@ -133,6 +135,96 @@ def test_compaction_writes_every_live_files_sidecars(tmp_path: Path, where: dict
         assert state(store, "note")[1] == state(store, "note")[0] and not state(store, "note")[2]
 
 
+def test_compaction_derives_its_files_from_the_rows_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compaction's new files get their sidecars from the table the batch wrote, never
+    read back, and for every kind that table is exactly what the file holds."""
+
+    def no_reading(*_: object, **__: object) -> pa.Table:
+        raise AssertionError("compaction read back a file it had just written")
+
+    monkeypatch.setattr(derive, "read_whole", no_reading)
+    rng = np.random.default_rng(3)
+    index = pd.date_range(T0, periods=400, freq="3s", tz="UTC").repeat(2)  # duplicates
+    columns: dict[str, Any] = {
+        "f": np.where(rng.random(800) < 0.1, np.nan, rng.integers(0, 3, 800) / 3),
+        "i": rng.integers(-(2**52), 2**52, 800),
+        "b": rng.random(800) < 0.5,
+        "s": rng.choice(["a", "é", ""], 800),
+    }
+    with hfdata.open_store(tmp_path / "s") as store:
+        for name, values in columns.items():
+            store.append_many(name, pd.DataFrame({"value": values}, index=index))
+        for k in range(50):
+            store.append("j", T0 + pd.Timedelta(seconds=k // 2), {"k": k % 3})
+        store.compact(include_active=True)
+        for name in (*columns, "j"):
+            listing = store.parts.listing(name)
+            assert listing.kind is not None and listing.files
+            stats = load_stats(store.parts, listing.files)
+            for file in listing.files:
+                ns, values = points_of(file)
+                assert stats[file.rel] == file_stats(ns, values, listing.kind), name
+                for rule, resolution in store.settings.resolutions():
+                    [table] = load_rollups(store.parts, [file], rule).values()
+                    if listing.kind in ("float", "int", "bool"):
+                        assert table is not None
+                        assert table.equals(build(ns, values, listing.kind, resolution))
+                    else:
+                        assert table is None
+
+
+def test_sidecar_writes_make_missing_folders_and_leave_no_temporaries(tmp_path: Path) -> None:
+    root = LocalRoot(tmp_path)
+    rels = [f"_stats/kind=float/variable=v{k}/date=2026-11-26/part-b{k}.json" for k in range(5)]
+    root.put_sidecars([(rel, rel.encode()) for rel in rels])
+    root.delete_sidecars(rels[:1])  # removes the folders it emptied
+    assert not (root.base / rels[0]).parent.exists()
+    root.put_sidecars([(rels[0], b"again"), (rels[1], b"new")])  # folders made on demand
+    assert root.get_sidecar(rels[0]) == b"again" and root.get_sidecar(rels[1]) == b"new"
+    assert [root.get_sidecar(rel) for rel in rels[2:]] == [rel.encode() for rel in rels[2:]]
+    assert list((root.base / "_spool").iterdir()) == []
+
+
+def test_a_failed_sidecar_write_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = LocalRoot(tmp_path)
+    rels = [f"_stats/kind=float/variable=v/date=2026-11-26/part-b{k}.json" for k in range(3)]
+
+    def refuse(fd: int) -> None:
+        raise OSError(errno.EIO, "injected")
+
+    monkeypatch.setattr("hfdata.durable.os.fsync", refuse)
+    with pytest.raises(OSError, match="injected"):
+        root.put_sidecars([(rel, b"{}") for rel in rels])
+    monkeypatch.undo()
+    assert [root.get_sidecar(rel) for rel in rels] == [None, None, None]
+    assert list((root.base / "_spool").iterdir()) == []
+
+
+def test_the_interval_histogram_and_median_are_numpys() -> None:
+    """`_histogram` counts the dominant interval in a pass and sorts the rest: the same
+    histogram as `np.unique`, and the median read from it is `np.median`'s."""
+    rng = np.random.default_rng(5)
+    for trial in range(400):
+        n = int(rng.integers(1, 80))
+        if trial % 3 == 0:
+            intervals = rng.integers(1, 5, n)
+        elif trial % 3 == 1:
+            intervals = np.where(rng.random(n) < 0.9, 1000, rng.integers(1, 3000, n))
+        else:
+            intervals = rng.integers(1, 10**15, n) * 1000
+        intervals = intervals.astype(np.int64)
+        distinct, counts = stats_module._histogram(intervals)
+        want_distinct, want_counts = np.unique(intervals, return_counts=True)
+        assert distinct.tolist() == want_distinct.tolist()
+        assert counts.tolist() == want_counts.tolist()
+        got = stats_module._intervals(intervals)["median_interval"]
+        assert got == round(float(np.median(intervals)))
+
+
 def test_optimize_replaces_sidecars_with_the_merged_files(
     tmp_path: Path, where: dict[str, Any]
 ) -> None:
@@ -198,10 +290,11 @@ def test_a_failing_sidecar_write_is_a_warning(
     with hfdata.open_store(tmp_path / "s") as store:
         store.append_many("x", frame(T0, 50))
 
-        def refuse(rel: str, data: bytes) -> None:
+        def refuse(*_: object) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
 
         monkeypatch.setattr(store.parts, "put_sidecar", refuse)
+        monkeypatch.setattr(store.parts, "put_sidecars", refuse)  # derive writes in batches
         with pytest.warns(RuntimeWarning, match="No space left.*next compaction tries again"):
             report = store.compact(include_active=True)
         assert report.rows == 50 and len(store.read("x", include_log=False)) == 50
@@ -312,6 +405,12 @@ def test_a_large_file_gets_exact_rollups_window_by_window(
         assert load_stats(store.parts, [file]) == {file.rel: None}
         store.compact()  # nothing more to derive: the big file's stats stay with readers
         assert len(store.parts.sidecars("_rollups")) == 3
+        # the same, read back row group by row group (upgrade, optimize: no table in memory)
+        store.parts.delete_sidecars(store.parts.sidecars("_rollups"))
+        derive.derive_missing(store.root, store.parts, store.settings, "x")
+        for rule, resolution in store.settings.resolutions():
+            [table] = load_rollups(store.parts, [file], rule).values()
+            assert table is not None and table.equals(build(ns, values, "float", resolution))
 
 
 # -- upgrade builds what a store lacks -------------------------------------------------------
@@ -350,16 +449,17 @@ def test_hfdata_upgrade_builds_the_missing_sidecars(
     root = tmp_path / "s"
     older_store(root, monkeypatch)
     calls = {"n": 0}
-    real = LocalRoot.put_sidecar
+    real = LocalRoot.put_sidecars
 
-    def flaky(self: LocalRoot, rel: str, data: bytes) -> None:
-        calls["n"] += 1
-        if calls["n"] == 4:  # one write fails: the rest go on, a re-run finishes it
-            raise OSError(errno.EIO, "injected")
-        real(self, rel, data)
+    def flaky(self: LocalRoot, items: Sequence[tuple[str, bytes]]) -> None:
+        for rel, data in items:
+            calls["n"] += 1
+            if calls["n"] == 4:  # one write fails: the rest go on, a re-run finishes it
+                raise OSError(errno.EIO, "injected")
+            real(self, [(rel, data)])
 
     with monkeypatch.context() as m:
-        m.setattr(LocalRoot, "put_sidecar", flaky)
+        m.setattr(LocalRoot, "put_sidecars", flaky)
         with pytest.warns(RuntimeWarning, match="injected"):
             first = upgrade_store(root)
     assert first.sidecars > 0 and first.orphans == 2
@@ -418,3 +518,27 @@ def test_verify_checks_the_sidecars_against_their_files(tmp_path: Path) -> None:
     parts.delete_sidecars([stats_rel(first), rollup_rel(second, "1h"), rollup_rel(second, "1min")])
     upgrade_store(root)
     assert messages("error") == [] and messages("warning") == []
+
+
+def test_a_shared_roots_killed_sidecar_writes_are_swept_by_their_store_only(
+    tmp_path: Path,
+) -> None:
+    """A kill between a filesystem root's sidecar temporary and its rename leaves the
+    temporary; the next compaction of the store that wrote it removes it, and leaves
+    temporaries of another store sharing the root (maybe being written right now)."""
+    shared = tmp_path / "shared"
+    with hfdata.open_store(tmp_path / "a", parquet_root=shared) as store:
+        times = pd.date_range("2026-01-01", periods=3, freq="1s", tz="UTC")
+        store.append_many("v", pd.DataFrame({"timestamp": times[:2], "value": [1.0, 2.0]}))
+        store.compact(include_active=True, progress=False)
+        owner = store.parts.owner  # type: ignore[attr-defined]
+        rel = next(iter(store.parts.sidecars("_stats")))
+        folder = (shared / rel).parent
+        ours = folder / f".{Path(rel).name}.{owner}~0a1b2c3d.tmp"
+        theirs = folder / f".{Path(rel).name}.ffffffffffffffff~0a1b2c3d.tmp"
+        for left in (ours, theirs):
+            left.write_bytes(b"{cut short")
+        store.append_many("v", pd.DataFrame({"timestamp": times[2:], "value": [3.0]}))
+        store.compact(include_active=True, progress=False)
+        assert not ours.exists() and theirs.exists()
+        assert store.read("v")["value"].tolist() == [1.0, 2.0, 3.0]

@@ -24,7 +24,7 @@ from hfdata.layout import decode_name, encode_name, journal_dir, log_root
 from hfdata.locks import PUBLISH_LOCK, flock
 from hfdata.parquet.files import conform
 from hfdata.parquet.root import PartFile, PartsRoot, Pieces, Staged
-from hfdata.parquet.tombstones import TOMBSTONE_SCHEMA, is_tombstone_rel
+from hfdata.parquet.tombstones import TOMBSTONE_SCHEMA
 
 __all__ = [
     "CompactionReport",
@@ -92,10 +92,12 @@ def _write_outputs(
     parts: PartsRoot,
     encoded: str,
     kind: Kind,
-) -> int:
+) -> list[PartFile]:
     """Step 5: every output written (hidden, or uploaded but not committed) with its
     kind's schema (a tombstone output, `TOMBSTONE_SCHEMA`, as it is), then what
-    publishing will write kept in the journal. Returns the data rows written."""
+    publishing will write kept in the journal. Returns the files written (as they will
+    be once published), in `outputs`' order: a tombstone output's too
+    (`is_tombstone_rel` tells it apart)."""
     spool = journal_dir(root) / f".{journal.batch}.spool.parquet"
     written: list[PartFile] = [
         parts.write(staged, _conformed(pieces, kind), spool=spool) for staged, pieces in outputs
@@ -103,7 +105,7 @@ def _write_outputs(
     journal.commit = parts.commit_record(
         journal.batch, encoded, kind, written, list(journal.replaces)
     )
-    return sum(f.rows or 0 for f in written if not is_tombstone_rel(f.rel))
+    return written
 
 
 def _conformed(pieces: Pieces, kind: Kind) -> Pieces:
@@ -125,13 +127,14 @@ def run_batch(
     parts: PartsRoot,
     encoded: str,
     kind: Kind,
-) -> int:
+) -> list[PartFile]:
     """Steps 4-6 for one batch; on any failure the batch is rolled back or forward at
-    once. Returns the rows written."""
+    once. Returns the files published, in `outputs`' order (`PartFile.rows` their
+    rows)."""
     journal.remote = parts.remote
     journal.save(root)
     try:
-        rows = _write_outputs(root, journal, outputs, parts, encoded, kind)
+        written = _write_outputs(root, journal, outputs, parts, encoded, kind)
         _publish(root, journal, parts)
     except BaseException:
         with contextlib.suppress(Exception):
@@ -140,7 +143,7 @@ def run_batch(
             else:
                 roll_back(root, journal, parts)
         raise
-    return rows
+    return written
 
 
 @contextlib.contextmanager

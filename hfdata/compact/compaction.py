@@ -16,10 +16,12 @@ files sort by batch id (compaction time), which `optimize` keeps when it merges 
 The tombstones found in a batch's segments are one more output of the batch,
 `_tombstones/variable=<var>/part-<batch>.parquet` (`hfdata.parquet.tombstones`).
 
-After a variable's batches publish, its new files' stats and rollups are written beside
-them (`hfdata.compact.derive`, docs/contracts.md "Derived files"), with any a crash left
-unwritten; they are outside the protocol (a live file without them is read from its
-points), so a failure there is a warning.
+After each batch publishes, its new files' stats and rollups are written beside them
+(`hfdata.compact.derive`, docs/contracts.md "Derived files"), computed from the rows the
+batch just wrote (still in memory), with any a crash left unwritten, on a thread while
+the next batch is read and written (`_Deriving`; all done before the lock is released).
+They are outside the protocol (a live file without them is read from its points), so a
+failure there is a warning.
 
 Where the Parquet tree lives is the store's `PartsRoot` (`hfdata.parquet.root`), which does
 steps 5 and 6 its own way: under `<root>/parquet` hidden files renamed into place; in an
@@ -31,8 +33,10 @@ rename). The batch steps are `hfdata.compact.batch`'s, shared with `optimize`; r
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
@@ -47,7 +51,7 @@ from hfdata.compact.batch import (
     log_variables,
     run_batch,
 )
-from hfdata.compact.derive import derive_after_publish
+from hfdata.compact.derive import Derived, Published, derive_after_publish
 from hfdata.compact.journal import Journal
 from hfdata.compact.progress import progress_bar
 from hfdata.compact.quarantine import quarantine_dir, write_quarantine
@@ -63,14 +67,15 @@ from hfdata.layout import (
 )
 from hfdata.log.parse import BadLine, legacy_arrival, parse_log_bytes
 from hfdata.log.schema import load_schema
-from hfdata.parquet.files import sort_stable, split_partitions
+from hfdata.parquet.files import conform, sort_stable, split_partitions
 from hfdata.parquet.root import PartsRoot
-from hfdata.parquet.tombstones import TOMBSTONE_SCHEMA
+from hfdata.parquet.tombstones import TOMBSTONE_SCHEMA, is_tombstone_rel
 from hfdata.settings import StoreSettings
 
-__all__ = ["BATCH_BYTES", "compact"]
+__all__ = ["BACKGROUND_BYTES", "BATCH_BYTES", "compact"]
 
 BATCH_BYTES: Final = 256 << 20  # JSON bytes per batch: bounds memory, not file count
+BACKGROUND_BYTES: Final = 64 << 20  # a batch's rows up to this are derived on a thread
 
 
 def _closed_segments(root: Path, encoded: str) -> list[Path]:
@@ -141,23 +146,77 @@ def _compact_batch(
     tally: Tally,
     bar: Any,
     parts: PartsRoot,
-) -> None:
+) -> list[Published]:
+    """Steps 3-6 for one batch; returns the data files published with the rows each
+    holds (conformed to the kind's schema, `arrived` included, before writing: exactly
+    the file's contents). The batch's tombstones are one more output, published with
+    the rows: never lost, never doubled."""
     table, tombstones, journal = _read_batch(root, encoded, kind, segments, tally, bar)
     table = sort_stable(table)
     outputs: list[Output] = []
-    if tombstones.num_rows:  # published with the rows: never lost, never doubled
+    if tombstones.num_rows:
         staged = parts.stage_tombstones(encoded, journal.batch)
         journal.outputs.append(staged)
         outputs.append((staged, tombstones))
+    tables: list[pa.Table] = []
     for key, part in split_partitions(table, settings.partition):
         staged = parts.stage(encoded, kind, key, journal.batch)
         journal.outputs.append(staged)
-        outputs.append((staged, part))
+        tables.append(conform(part, kind))
+        outputs.append((staged, tables[-1]))
         tally.partitions.add((encoded, key))
     del table
-    tally.rows += run_batch(root, journal, outputs, parts, encoded, kind)
+    written = run_batch(root, journal, outputs, parts, encoded, kind)
+    files = [f for f in written if not is_tombstone_rel(f.rel)]
+    tally.rows += sum(f.rows or 0 for f in files)
     tally.segments += len(segments)
     tally.files += len(outputs)
+    return list(zip(files, tables, strict=True))
+
+
+class _Deriving:
+    """A batch's sidecars derived on a thread while compaction goes on with the next
+    batch: reading segments, writing and fsyncing Parquet and publishing leave a core
+    idle most of the time, and the sidecars' arithmetic fills it. One batch at a time,
+    and only one whose rows take at most `BACKGROUND_BYTES` (a larger one is derived at
+    once), so memory stays about one batch's. Every derive is over before compaction
+    releases its lock (`wait`, `close`)."""
+
+    def __init__(self, root: Path, parts: PartsRoot, settings: StoreSettings) -> None:
+        self.root, self.parts, self.settings = root, parts, settings
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: tuple[str, Future[Derived]] | None = None
+
+    def start(self, encoded: str, published: list[Published]) -> None:
+        """Derive the sidecars of a batch's `published` files (after the previous
+        batch's are done), and any a crash left unwritten."""
+        self.wait()
+        args = (self.root, self.parts, self.settings, encoded, published)
+        if sum(table.nbytes for _, table in published) > BACKGROUND_BYTES:
+            derive_after_publish(*args)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="hfdata-derive")
+        self._pending = (encoded, self._pool.submit(derive_after_publish, *args))
+
+    def wait(self) -> None:
+        """Until the batch in flight is derived; its error, if any, is raised here."""
+        if self._pending is None:
+            return
+        encoded, future = self._pending
+        self._pending = None
+        with failing_as(f"compacting {decode_name(encoded)!r}"):
+            future.result()
+
+    def close(self) -> None:
+        """Wait for the batch in flight, whatever happened (compaction is failing: its
+        own error is the one raised), and end the thread."""
+        try:
+            with contextlib.suppress(Exception):
+                self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
 
 
 def compact(
@@ -186,6 +245,7 @@ def compact(
                 plan.append((encoded, _closed_segments(root, encoded)))
         total = sum(seg.stat().st_size for _, segs in plan for seg in segs)
         bar = progress_bar(progress, total, "compacting", "B")
+        deriving = _Deriving(root, parts, settings)
         try:
             for encoded, segments in plan:
                 with failing_as(f"compacting {decode_name(encoded)!r}"):
@@ -194,11 +254,17 @@ def compact(
                         tally.waiting += 1
                         continue
                     for batch in _batches(segments):
-                        _compact_batch(root, settings, encoded, kind, batch, tally, bar, parts)
-                    if segments:  # the new files' sidecars, and any a crash left unwritten
-                        derive_after_publish(root, parts, settings, encoded)
+                        published = _compact_batch(
+                            root, settings, encoded, kind, batch, tally, bar, parts
+                        )
+                        # the new files' sidecars (from the rows in memory), and any a
+                        # crash left unwritten
+                        deriving.start(encoded, published)
+                        del published
                     apply_retention(root, encoded, settings)
+            deriving.wait()
         finally:
+            deriving.close()
             if bar is not None:
                 bar.close()
         for encoded, segments in plan:

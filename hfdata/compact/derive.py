@@ -1,13 +1,15 @@
 """Derived files (issue 19): the stats and rollup sidecars of published Parquet files.
 
-After a variable's batches publish, `derive_missing` (compaction, optimize) lists what
-sidecars the variable has, then its live files; it writes each live file's missing
-sidecars (`derive`: the published file re-read, its `FileStats` and a rollup per
-resolution in the store's settings, each written atomically by the `PartsRoot`) and
+After each batch publishes (compaction) or after a variable's batches (optimize),
+`derive_missing` lists what sidecars the variable has, then its live files; it writes
+each live file's missing sidecars (`derive`: its `FileStats` and a rollup per resolution
+in the store's settings, written together and each atomically by the `PartsRoot`) and
 deletes the sidecars whose data file is no longer live (orphans: a file optimize
-replaced, a dropped variable's). `derive_all` does it for the whole root (`upgrade`,
-which also sweeps the orphans of variables with no Parquet left), and `forget` removes a
-dropped variable's.
+replaced, a dropped variable's). The files compaction just published are derived from
+the rows it has in memory (the conformed table it wrote: the file's exact contents);
+any other (a crash left it without sidecars, optimize's output, `upgrade`) is re-read.
+`derive_all` does it for the whole root (`upgrade`, which also sweeps the orphans of
+variables with no Parquet left), and `forget` removes a dropped variable's.
 
 Memory is bounded as optimize's is: a file is read whole up to `WHOLE_ROWS` rows
 (file_stats needs every row at once, about 60 bytes a row at its peak); a larger one (a
@@ -26,8 +28,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -59,6 +62,7 @@ __all__ = [
     "WHOLE_ROWS",
     "WINDOW_ROWS",
     "Derived",
+    "Published",
     "derive",
     "derive_after_publish",
     "derive_all",
@@ -69,7 +73,12 @@ __all__ = [
 
 WHOLE_ROWS: Final = 4_000_000  # a file up to this many rows is derived at once (~250 MB)
 WINDOW_ROWS: Final = 2_000_000  # rows a larger file's rollups are built from at a time
+FLUSH_FILES: Final = 64  # files whose sidecars are written together, at most
+FLUSH_BYTES: Final = 32 << 20  # sidecar bytes held before they are written, at most
 _COLUMNS: Final = ("timestamp", "value")
+
+
+Published = tuple[PartFile, pa.Table]  # a file just published, and the rows it holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,54 +116,97 @@ def derive(
     kind: Kind,
     *,
     present: frozenset[str] | set[str] = frozenset(),
+    rows: Mapping[str, pa.Table] | None = None,
 ) -> Derived:
     """Write the sidecars of published `files` of one variable (of `kind`) that are not in
-    `present`. Each file is read back whole (what readers will read), so a sidecar
-    describes the published bytes. A file that fails (an I/O error, a damaged file) is
-    a warning: its data is published, and the next run derives it."""
+    `present`. A file whose rows the caller has in memory (`rows`, by rel: the table
+    compaction just wrote, conformed to its kind, which is exactly what the file holds)
+    is derived from them; any other is read back whole. The sidecars are written
+    together (`PartsRoot.put_sidecars`), a file's rollups before its stats. A file that
+    fails (an I/O error, a damaged file) is a warning: its data is published, and the
+    next run derives it."""
     written = failed = 0
+    pending: list[tuple[PartFile, list[tuple[str, bytes]]]] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal written, failed, size
+        items = [item for _, each in pending for item in each]
+        try:
+            parts.put_sidecars(items)
+            written += len(items)
+        except (OSError, HfdataError) as exc:
+            failed += len(pending)
+            _warn(parts, [file for file, _ in pending], exc)
+        pending.clear()
+        size = 0
+
     for file in files:
         todo = [rel for rel in wanted(settings, file, kind) if rel not in present]
         if not todo:
             continue
+        table = rows.get(file.rel) if rows is not None else None
         try:
-            written += _derive_one(parts, settings, file, kind, set(todo))
+            items = _sidecars_of(parts, settings, file, kind, set(todo), table)
         except FileNotFoundError:
             continue  # replaced meanwhile (another store's optimize): nothing to describe
         except (OSError, HfdataError, ValueError) as exc:
             failed += 1
-            warnings.warn(
-                f"could not write the stats and rollups of {parts.describe(file)} ({exc}); "
-                "readers compute them from its points, and the next compaction tries again",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            _warn(parts, [file], exc)
+            continue
+        if items:
+            pending.append((file, items))
+            size += sum(len(data) for _, data in items)
+        if len(pending) >= FLUSH_FILES or size >= FLUSH_BYTES:
+            flush()
+    if pending:
+        flush()
     return Derived(written=written, failed=failed)
 
 
-def _derive_one(
-    parts: PartsRoot, settings: StoreSettings, file: PartFile, kind: Kind, todo: set[str]
-) -> int:
-    with parts.reading(file):
-        md = parts.read_footer(file)
-        if md.num_rows == 0:
-            return 0
-        if md.num_rows > WHOLE_ROWS:
-            return _derive_windowed(parts, settings, file, kind, todo, md)
-        table = read_whole(parts.fetch(file), _COLUMNS)
+def _warn(parts: PartsRoot, files: Sequence[PartFile], exc: BaseException) -> None:
+    what = parts.describe(files[0]) + (f" and {len(files) - 1} more" if len(files) > 1 else "")
+    warnings.warn(
+        f"could not write the stats and rollups of {what} ({exc}); readers compute them "
+        "from its points, and the next compaction tries again",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _sidecars_of(
+    parts: PartsRoot,
+    settings: StoreSettings,
+    file: PartFile,
+    kind: Kind,
+    todo: set[str],
+    table: pa.Table | None,
+) -> list[tuple[str, bytes]]:
+    """The `todo` sidecars of `file` as (rel, bytes), rollups first: from `table` (its
+    rows, in memory) or read back."""
+    if table is None:
+        with parts.reading(file):
+            md = parts.read_footer(file)
+            if md.num_rows == 0:
+                return []
+            if md.num_rows > WHOLE_ROWS:
+                groups = partial(_row_group_windows, parts, file, md)
+                return _windowed(settings, file, kind, todo, groups)
+            table = read_whole(parts.fetch(file), _COLUMNS)
+    elif table.num_rows > WHOLE_ROWS:
+        return _windowed(settings, file, kind, todo, partial(_slices, table))
+    if table.num_rows == 0:
+        return []
     ns, values = _points(table)
-    written = 0
+    items = []
     for rule, resolution in settings.resolutions():
         rel = rollup_rel(file, rule)
         if rel in todo:
-            parts.put_sidecar(rel, encode_rollup(build(ns, values, kind, resolution)))
-            written += 1
+            items.append((rel, encode_rollup(build(ns, values, kind, resolution))))
     rel = stats_rel(file)
     if rel in todo:  # last: a file with stats has its rollups too, unless a kill cut in
-        stats = file_stats(ns, values, kind, settings.gap_threshold_ns)
-        parts.put_sidecar(rel, stats.to_json())
-        written += 1
-    return written
+        items.append((rel, file_stats(ns, values, kind, settings.gap_threshold_ns).to_json()))
+    return items
 
 
 def _points(table: pa.Table) -> tuple[npt.NDArray[np.int64], pa.Array]:
@@ -162,41 +214,67 @@ def _points(table: pa.Table) -> tuple[npt.NDArray[np.int64], pa.Array]:
     return np.asarray(ts.to_numpy(), dtype=np.int64), table.column("value").combine_chunks()
 
 
-def _derive_windowed(
-    parts: PartsRoot,
+def _row_group_windows(
+    parts: PartsRoot, file: PartFile, md: pq.FileMetaData, cut_every: int
+) -> Iterator[pa.Table]:
+    """A file's rows, about `WINDOW_ROWS` at a time (whole row groups; `_windowed` cuts
+    them at a bin edge)."""
+    groups = list(range(md.num_row_groups))
+    step = max(1, WINDOW_ROWS // max(1, md.row_group(0).num_rows))
+    for first in range(0, len(groups), step):
+        with parts.reading(file):
+            yield read_groups(file, md, groups[first : first + step], _COLUMNS)
+
+
+def _slices(table: pa.Table, cut_every: int) -> Iterator[pa.Table]:
+    """An in-memory table's rows about `WINDOW_ROWS` at a time (zero-copy slices), each
+    ending at a multiple of `cut_every` (ns) so no bin straddles two."""
+    ns = np.asarray(table.column("timestamp").to_numpy(), dtype="M8[ns]").view(np.int64)
+    start, n = 0, len(ns)
+    while start < n:
+        end = start + WINDOW_ROWS
+        if end < n:  # back to the start of the bin row `end` is in, or on to its end
+            edge = int(ns[end] - ns[end] % cut_every)
+            end = int(np.searchsorted(ns, edge, side="left"))
+            if end <= start:
+                end = int(np.searchsorted(ns, edge + cut_every, side="left"))
+        end = min(end, n)
+        yield table.slice(start, end - start)
+        start = end
+
+
+def _windowed(
     settings: StoreSettings,
     file: PartFile,
     kind: Kind,
     todo: set[str],
-    md: pq.FileMetaData,
-) -> int:
+    windows: Callable[[int], Iterator[pa.Table]],
+) -> list[tuple[str, bytes]]:
     """A file over `WHOLE_ROWS`: its rollups built window by window, each window cut at a
     multiple of every resolution so no bin straddles two (the concatenation is exactly
     the whole file's rollup), in memory bounded by `WINDOW_ROWS`. Its stats are not
     written (they need every row at once): readers compute them from its points."""
     rules = [(r, n) for r, n in settings.resolutions() if rollup_rel(file, r) in todo]
     if not rules:
-        return 0
+        return []
     cut_every = math.lcm(*(n for _, n in rules))
     pieces: dict[str, list[pa.Table]] = {rule: [] for rule, _ in rules}
     carry: pa.Table | None = None
-    groups = list(range(md.num_row_groups))
-    step = max(1, WINDOW_ROWS // max(1, md.row_group(0).num_rows))
-    for first in range(0, len(groups), step):
-        with parts.reading(file):
-            table = read_groups(file, md, groups[first : first + step], _COLUMNS)
-        if carry is not None:
-            table = pa.concat_tables([carry, table])
-        last = first + step >= len(groups)
+    pieces_of = windows(cut_every)
+    window = next(pieces_of, None)
+    while window is not None:
+        table = window if carry is None else pa.concat_tables([carry, window])
+        window = next(pieces_of, None)
+        last = window is None
         ns, values = _points(table)
         cut = len(ns) if last else int(np.searchsorted(ns, ns[-1] - ns[-1] % cut_every))
         for rule, resolution in rules:
             if cut:
                 pieces[rule].append(build(ns[:cut], values[:cut], kind, resolution))
         carry = table.slice(cut) if cut < len(ns) else None
-    for rule, _ in rules:
-        parts.put_sidecar(rollup_rel(file, rule), encode_rollup(pa.concat_tables(pieces[rule])))
-    return len(rules)
+    return [
+        (rollup_rel(file, rule), encode_rollup(pa.concat_tables(pieces[rule]))) for rule, _ in rules
+    ]
 
 
 def _variable_sidecars(
@@ -217,10 +295,12 @@ def derive_missing(
     encoded: str,
     *,
     every_kind: bool = False,
+    published: Sequence[Published] = (),
 ) -> Derived:
     """Build the sidecars a variable's live files lack and delete its orphans. Looks in
     its kind's folders only, or in every kind's with `every_kind` (a variable whose
-    Parquet was dropped, or moved to another kind's folder)."""
+    Parquet was dropped, or moved to another kind's folder). `published`: files the
+    caller just published with their rows, derived from those rather than re-read."""
     kinds: tuple[str, ...] = KINDS
     if not every_kind:
         kind = parts.listing(encoded, keys=()).kind  # one lookup: the folder or records
@@ -231,20 +311,28 @@ def derive_missing(
     orphans = [rel for rel in have if data_rel(rel) not in live]
     done = Derived()
     if listing.kind is not None:
-        done = derive(root, parts, settings, listing.files, listing.kind, present=set(have))
+        rows = {file.rel: table for file, table in published}
+        done = derive(
+            root, parts, settings, listing.files, listing.kind, present=set(have), rows=rows
+        )
     if orphans:
         parts.delete_sidecars(orphans)
     return done + Derived(deleted=len(orphans))
 
 
 def derive_after_publish(
-    root: Path, parts: PartsRoot, settings: StoreSettings, encoded: str
+    root: Path,
+    parts: PartsRoot,
+    settings: StoreSettings,
+    encoded: str,
+    published: Sequence[Published] = (),
 ) -> Derived:
     """`derive_missing` for a job whose batches are published already (compaction,
-    optimize): an I/O error (listing or deleting sidecars) is a warning, since the data
-    is in place and the next run derives again."""
+    after each batch, with the batch's files and rows; optimize): an I/O error (listing
+    or deleting sidecars) is a warning, since the data is in place and the next run
+    derives again."""
     try:
-        return derive_missing(root, parts, settings, encoded)
+        return derive_missing(root, parts, settings, encoded, published=published)
     except OSError as exc:
         warnings.warn(
             f"could not update the stats and rollups of {decode_name(encoded)!r} ({exc}); "

@@ -177,7 +177,8 @@ def optimize(
                     merged = merge_sorted_files(
                         job.files, dedupe, tombstones=job.tombstones, expired=job.expired
                     )
-                    tally.rows += run_batch(root, journal, [(staged, merged)], parts, encoded, kind)
+                    [file] = run_batch(root, journal, [(staged, merged)], parts, encoded, kind)
+                    tally.rows += file.rows or 0
                 tally.files += 1
                 tally.partitions.add((encoded, partition_folder(key)))
                 if bar is not None:

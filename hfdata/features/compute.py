@@ -68,7 +68,8 @@ def compute(
     final = np.maximum(final, first).astype(np.int64)
     labels = placement.labels(starts)
     short = (final - first) < job.min_points
-    kernels = WindowKernels(floats, ns, first, final)
+    wanted = [f.kernel or (f.agg.op if f.agg is not None else "") for f in job.features]
+    kernels = WindowKernels(floats, ns, first, final, wanted)
     row_wise = kernels.finite  # read's aggregations row-wise, when no value is infinite
     plain = tuple(
         f.agg

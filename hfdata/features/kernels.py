@@ -21,11 +21,15 @@ for all windows together, without a Python loop per window:
   the de-meaned values and `d` the median spacing of their times in seconds (DC excluded,
   the first peak on ties); NaN below 2 values or when `d` is 0.
 
-The last two group the windows by their number of values and gather each group into a
-2-D array (at most `CHUNK` values at a time, so memory stays bounded however much the
-windows overlap): one mean, one FFT, one median along axis 1. The mean along a row is
-numpy's pairwise sum, the same bits as `np.mean` of that window alone, so whether a value
-sits exactly on its window's mean (a zero dropped) is decided as the plain reference does.
+The last two, and read's row-wise aggregations (`aggregate`), group the windows by their
+number of values and gather each group into a 2-D array (at most `CHUNK` values at a
+time, so memory stays bounded however much the windows overlap; a regular stream's
+windows are a reshaped view, not a copy). One sweep computes all of them that are
+wanted, `ROWS` values (a block of rows that stays in the cache) at a time: each row's
+sum, then its deviations from its mean once, shared by the variance, the crossings and
+the FFT. The mean along a row is numpy's pairwise sum, the same bits as `np.mean` of that
+window alone, so whether a value sits exactly on its window's mean (a zero dropped) is
+decided as the plain reference does, and the peak is taken of `|rfft|` as it does.
 
 Infinities and overflows give inf or NaN as numpy's arithmetic does, without a warning
 (pytest turns warnings into errors); the results then need not match the references.
@@ -33,7 +37,7 @@ Infinities and overflows give inf or NaN as numpy's arithmetic does, without a w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from itertools import pairwise
 from typing import Any, Final
@@ -44,7 +48,7 @@ import numpy.typing as npt
 from hfdata.errors import InvalidArgument
 from hfdata.read.windows import reduce_windows
 
-__all__ = ["CHUNK", "KERNELS", "ROW_WISE", "WindowKernels", "window_features"]
+__all__ = ["CHUNK", "KERNELS", "ROWS", "ROW_WISE", "WindowKernels", "window_features"]
 
 KERNELS: Final = ("skew", "kurt", "slope", "abs_energy", "zero_crossings", "dominant_frequency")
 ROW_WISE: Final = frozenset(
@@ -53,6 +57,24 @@ ROW_WISE: Final = frozenset(
 _NO_TIMES: Final = np.empty((0, 0), np.int64)
 _MIN_VIEW: Final = 4  # consecutive tiling windows read as a view, not gathered
 CHUNK: Final = 1 << 21  # values gathered at a time (about 16 MiB of float64)
+ROWS: Final = 1 << 16  # values of a group swept at a time (512 KiB of float64: about an L2)
+# what each feature needs from the sweep over the groups of windows (`WindowKernels._sweep`)
+_PARTS: Final[dict[str, frozenset[str]]] = {
+    "count": frozenset(),
+    "sum": frozenset({"sum"}),
+    "mean": frozenset({"sum"}),
+    "min": frozenset({"min"}),
+    "max": frozenset({"max"}),
+    "ptp": frozenset({"min", "max"}),
+    "rms": frozenset({"squares"}),
+    "var": frozenset({"m2"}),
+    "std": frozenset({"m2"}),
+    "sem": frozenset({"m2"}),
+    "zero_crossings": frozenset({"zero_crossings"}),
+    "dominant_frequency": frozenset({"dominant_frequency"}),
+}
+_ZERO_WHEN_EMPTY: Final = frozenset({"sum", "squares"})
+_CENTRED: Final = frozenset({"m2", "zero_crossings", "dominant_frequency"})
 _NS_PER_S: Final = 1e9
 
 Floats = npt.NDArray[np.float64]
@@ -78,9 +100,13 @@ class WindowKernels:
     share (each window's count and mean, its extremes) is computed once, when needed.
 
     Internally only the non-NaN values are kept, and each window `[starts[i], ends[i])`
-    becomes `[a[i], b[i])` over them."""
+    becomes `[a[i], b[i])` over them. `wanted` names the features that will be asked
+    for (read's row-wise aggregations and kernels): the ones computed on the groups of
+    equal-count windows are then all done in one sweep over the values (`_sweep`)."""
 
-    def __init__(self, values: Floats, ns: Ints, starts: Ints, ends: Ints) -> None:
+    def __init__(
+        self, values: Floats, ns: Ints, starts: Ints, ends: Ints, wanted: Iterable[str] = ()
+    ) -> None:
         values = np.asarray(values, dtype=np.float64)
         ns = np.asarray(ns, dtype=np.int64)
         starts = np.asarray(starts, dtype=np.int64)
@@ -92,15 +118,25 @@ class WindowKernels:
                 f"{ends.shape}",
                 argument="values",
             )
-        valid = ~np.isnan(values)
-        if valid.all():
+        self._finite = bool(np.isfinite(values).all())  # then no NaN either: one pass
+        if self._finite:
             self.v, self.t, self.a, self.b = values, ns, starts, ends
         else:
+            valid = ~np.isnan(values)
             counted = np.zeros(len(values) + 1, dtype=np.int64)
             np.cumsum(valid, out=counted[1:])
             self.v, self.t = values[valid], ns[valid]
             self.a, self.b = counted[starts], counted[ends]
         self.n: Ints = self.b - self.a
+        # the sweep's parts the features in `wanted` need: the first sweep does them all
+        # (read's aggregations only when every value is finite: else `windows` has them)
+        self._wanted = {
+            rows: frozenset().union(
+                *(_PARTS.get(n, frozenset()) for n in wanted if (n in ROW_WISE) == rows)
+            )
+            for rows in (False, True)
+        }
+        self._swept: dict[str, Floats] = {}
 
     def compute(self, name: str) -> Floats:
         """Feature `name` of every window, or `InvalidArgument` naming the kernels."""
@@ -219,51 +255,74 @@ class WindowKernels:
     def finite(self) -> bool:
         """Whether every value is finite (the row-wise path's condition: infinities
         follow pandas' rules in `hfdata.read.windows`)."""
-        return bool(np.isfinite(self.v).all())
+        return self._finite or bool(np.isfinite(self.v).all())
 
-    @cached_property
-    def moments2(self) -> dict[str, Floats]:
-        """Per window, row-wise on each group of equal counts (a view where the windows
-        tile the values): count, sum, mean, the sum of squared deviations from the mean
-        (two passes), the sum of squares, min and max. Empty windows: count and sums 0,
-        the others NaN."""
+    def _part(self, part: str) -> Floats:
+        """One result of the sweep (per window), sweeping for it, and for every part
+        the wanted features need that is not done yet, the first time."""
+        if part not in self._swept:
+            wanted = self._wanted[False] | (self._wanted[True] if self.finite else frozenset())
+            self._sweep((wanted | {part}) - self._swept.keys())
+        return self._swept[part]
+
+    def _sweep(self, parts: frozenset[str]) -> None:
+        """One pass over the windows grouped by count (`_groups`), `ROWS` values at a
+        time so that a block stays in the cache while every part is computed on it:
+        per window `sum`, `squares` (the sum of squares), `min`, `max`, `m2` (the sum of
+        squared deviations from the mean: two passes, as pandas), `zero_crossings` and
+        `dominant_frequency`. Each row's sum is numpy's pairwise sum, so its mean has the
+        bits `np.mean` gives that window alone. Empty windows: sums 0, the others NaN."""
         size = len(self.a)
-        out = {
-            "sum": np.zeros(size),
-            "m2": np.full(size, np.nan),
-            "squares": np.zeros(size),
-            "min": np.full(size, np.nan),
-            "max": np.full(size, np.nan),
-        }
-        for which, values, _ in self._groups(1, times=False):
-            total = values.sum(axis=1)
-            dev = values - (total / values.shape[1])[:, None]
-            out["sum"][which] = total
-            out["m2"][which] = np.einsum("ij,ij->i", dev, dev)
-            out["squares"][which] = np.einsum("ij,ij->i", values, values)
-            out["min"][which] = values.min(axis=1)
-            out["max"][which] = values.max(axis=1)
-        return out
+        out = {p: np.full(size, 0.0 if p in _ZERO_WHEN_EMPTY else np.nan) for p in parts}
+        centred = bool(parts & _CENTRED)
+        spectral = "dominant_frequency" in parts
+        with np.errstate(all="ignore"):  # infinities give inf/NaN, quietly
+            for which_all, values, times_all in self._groups(1, times=spectral):
+                count = values.shape[1]
+                step = max(1, ROWS // count)
+                for lo in range(0, len(which_all), step):
+                    which, block = which_all[lo : lo + step], values[lo : lo + step]
+                    total = block.sum(axis=1)
+                    if "sum" in out:
+                        out["sum"][which] = total
+                    if "squares" in out:
+                        out["squares"][which] = np.einsum("ij,ij->i", block, block)
+                    if "min" in out:
+                        out["min"][which] = block.min(axis=1)
+                    if "max" in out:
+                        out["max"][which] = block.max(axis=1)
+                    if not centred:
+                        continue
+                    x = block - (total / count)[:, None]
+                    if "m2" in out:
+                        out["m2"][which] = np.einsum("ij,ij->i", x, x)
+                    if "zero_crossings" in out:
+                        out["zero_crossings"][which] = _crossings(x)
+                    if spectral and count >= 2:
+                        out["dominant_frequency"][which] = _peak_frequency(
+                            x, times_all[lo : lo + step]
+                        )
+        self._swept.update(out)
 
     def aggregate(self, name: str) -> Floats:
         """One of `ROW_WISE` (read's aggregation of that name: pandas' on the window's
-        values, missing ones skipped), from `moments2`."""
-        m = self.moments2
+        values, missing ones skipped), from the sweep's parts."""
+        part = self._part
         n = self.n.astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             if name == "count":
                 return n
             if name == "sum":
-                return m["sum"]
+                return part("sum")
             if name == "mean":
-                return m["sum"] / n
+                return part("sum") / n
             if name in ("min", "max"):
-                return m[name]
+                return part(name)
             if name == "ptp":
-                return m["max"] - m["min"]
+                return part("max") - part("min")
             if name == "rms":
-                return np.sqrt(m["squares"] / n)
-            var = m["m2"] / (n - 1.0)
+                return np.sqrt(part("squares") / n)
+            var = part("m2") / (n - 1.0)
             var[self.n < 2] = np.nan
             if name == "var":
                 return var
@@ -309,39 +368,46 @@ class WindowKernels:
         return out
 
     def _zero_crossings(self) -> Floats:
-        out = np.full(len(self.a), np.nan)
-        for which, values, _ in self._groups(1):
-            x = values - values.mean(axis=1)[:, None]
-            positive = x > 0
-            if (positive | (x < 0)).all():  # no exact zero: compare neighbours in place
-                out[which] = np.count_nonzero(positive[:, 1:] != positive[:, :-1], axis=1)
-                continue
-            flat = x.ravel()
-            kept = np.flatnonzero(flat)  # row-major: each window's nonzeros in order
-            window = kept // x.shape[1]
-            sign = flat[kept] > 0
-            change = (sign[1:] != sign[:-1]) & (window[1:] == window[:-1])
-            out[which] = np.bincount(window[1:][change], minlength=len(which))
-        return out
+        return self._part("zero_crossings")
 
     def _dominant_frequency(self) -> Floats:
-        out = np.full(len(self.a), np.nan)
-        for which, values, times in self._groups(2):
-            count = values.shape[1]
-            spectrum = np.fft.rfft(values - values.mean(axis=1)[:, None], axis=1)[:, 1:]
-            power = spectrum.real * spectrum.real + spectrum.imag * spectrum.imag
-            peak = 1 + np.argmax(power, axis=1)  # |X| and |X|**2 peak at the same bin
-            spacing = _median_spacing(times) / _NS_PER_S
-            with np.errstate(invalid="ignore", divide="ignore"):
-                freq = peak * (1.0 / (count * spacing))  # as np.fft.rfftfreq(count, d)
-            freq[spacing == 0] = np.nan
-            out[which] = freq
-        return out
+        return self._part("dominant_frequency")
+
+
+def _crossings(x: Floats) -> Floats:
+    """Per row of `x` (de-meaned values), the sign changes between its nonzero values."""
+    positive = x > 0
+    if not (x == 0).any():  # no exact zero: compare neighbours in place
+        changes: Ints = np.count_nonzero(positive[:, 1:] != positive[:, :-1], axis=1)
+        return changes.astype(np.float64)
+    flat = x.ravel()
+    kept = np.flatnonzero(flat)  # row-major: each row's nonzeros in order
+    row = kept // x.shape[1]
+    sign = flat[kept] > 0
+    change = (sign[1:] != sign[:-1]) & (row[1:] == row[:-1])
+    return np.bincount(row[1:][change], minlength=len(x)).astype(np.float64)
+
+
+def _peak_frequency(x: Floats, times: Ints) -> Floats:
+    """Per row of `x` (de-meaned values, 2 or more a row) and their `times`, the
+    frequency (Hz) of the largest |rfft| bin after DC (the first on ties), as
+    `np.fft.rfftfreq(count, d)` at `d` the median spacing; NaN where `d` is 0."""
+    count = x.shape[1]
+    magnitude = np.abs(np.fft.rfft(x, axis=1)[:, 1:])  # the reference's |X|: the same peak
+    peak = 1 + np.argmax(magnitude, axis=1)
+    spacing = _median_spacing(times) / _NS_PER_S
+    freq: Floats = peak * (1.0 / (count * spacing))  # as np.fft.rfftfreq(count, d)
+    freq[spacing == 0] = np.nan
+    return freq
 
 
 def _median_spacing(times: Ints) -> Floats:
     """Per row of `times` (sorted ns), the median of its differences; a row whose
-    differences are all equal (a regular stream's) needs no sort."""
+    differences are all equal (a regular stream's) needs no sort, and rows that are
+    consecutive runs of one regular stream are found so in one pass over all of them."""
+    flat = np.diff(times.ravel())  # within the rows, and from each row to the next
+    if len(flat) and flat.min() == flat.max():
+        return np.full(len(times), float(flat[0]))
     steps = np.diff(times, axis=1)
     low, high = steps.min(axis=1), steps.max(axis=1)
     out: Floats = low.astype(np.float64)

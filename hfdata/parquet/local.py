@@ -14,7 +14,7 @@ import contextlib
 import errno
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from hfdata.durable import fsync_dir, make_dirs, rename_within, scandir
+from hfdata.durable import fsync_dir, fsync_fds, make_dirs, rename_within, scandir
 from hfdata.errors import CorruptFile
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import (
@@ -248,28 +248,39 @@ class LocalRoot(PartsRoot):
 
     # -- derived files ------------------------------------------------------------------------
     def put_sidecar(self, rel: str, data: bytes) -> None:
-        """Through a temporary in `parquet/_spool/` (fsynced, renamed into place), so
-        what a killed write leaves is found in one folder (`sweep_sidecars`). The name's
-        directory is not fsynced: a sidecar lost to a power cut is only missing, and a
-        missing one is rebuilt."""
-        path = self.base / rel
-        make_dirs(path.parent)
+        self.put_sidecars([(rel, data)])
+
+    def put_sidecars(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """Each through a temporary in `parquet/_spool/` (so what a killed write leaves
+        is found in one folder, `sweep_sidecars`): every temporary written, their fsyncs
+        issued together (one journal commit instead of one each), then each renamed into
+        place, in order. Neither the names nor the folders made for them are fsynced: a
+        sidecar lost to a power cut is only missing, and a missing one is rebuilt
+        (docs/contracts.md, "Derived files"). So a folder is made only when a rename
+        finds it missing, without a lookup before every write."""
         spool = self.base / SIDECAR_SPOOL
-        make_dirs(spool)
-        tmp = spool / f"{secrets.token_hex(8)}.tmp"
+        temps: list[tuple[Path, str]] = []
+        fds: list[int] = []
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
+                for rel, data in items:
+                    tmp = spool / f"{secrets.token_hex(8)}.tmp"
+                    fds.append(_create(tmp))
+                    temps.append((tmp, rel))
+                    _write_all(fds[-1], data)
+                fsync_fds(fds)
             finally:
-                os.close(fd)
-            os.replace(tmp, path)
+                for fd in fds:
+                    with contextlib.suppress(OSError):  # fsynced already, or failing anyway
+                        os.close(fd)
+            while temps:
+                tmp, rel = temps[0]
+                _replace(tmp, self.base / rel)
+                temps.pop(0)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            for tmp, _ in temps:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
             raise
 
     def sweep_sidecars(self) -> None:
@@ -346,6 +357,35 @@ class LocalRoot(PartsRoot):
             _merge_into(source, target)
         fsync_dir(parent)
         fsync_dir(self.base)
+
+
+def _create(path: Path) -> int:
+    """A new file at `path` open for writing, its folder made if missing (not fsynced:
+    the sidecar spool's)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        return os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        os.makedirs(path.parent, exist_ok=True)
+        return os.open(path, flags, 0o644)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _replace(source: Path, target: Path) -> None:
+    """`os.replace`, making the target's folders first if they are missing (a sidecar's
+    folders: not fsynced, see `LocalRoot.put_sidecars`)."""
+    try:
+        os.replace(source, target)
+    except FileNotFoundError:
+        if not source.exists():
+            raise
+        os.makedirs(target.parent, exist_ok=True)
+        os.replace(source, target)
 
 
 def _merge_into(source: Path, target: Path) -> None:

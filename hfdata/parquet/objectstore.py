@@ -86,7 +86,6 @@ __all__ = [
 
 COMMIT_DIR: Final = "_hfdata/commits"
 FOLD_AT: Final = 64  # a store's commit records of one variable folded into one from here
-_SIDECAR_TMP: Final = ".sidecar-"  # in a sidecar temporary's name, after its owner
 _RELIST: Final = 5  # listings when records vanish under a reader (folds, drops)
 Backend = Literal["pyarrow", "fsspec"]
 _S3_KEYS: Final = {"key", "secret", "token", "endpoint_url", "client_kwargs", "anon", "region"}
@@ -593,14 +592,14 @@ class ParquetRoot(PartsRoot):
     def put_sidecar(self, rel: str, data: bytes) -> None:
         """One PUT; on a local filesystem a uniquely named hidden temporary, fsynced and
         renamed (several stores may share the root and derive the same file's). The
-        temporary's name carries this store's owner, so `sweep_sidecars` finds what a
-        killed write of its own left."""
+        temporary's name carries this store's owner, so `sweep_sidecars` can remove what a
+        killed write of this store left without touching another store's writes."""
         path = self.full(rel)
         if self.local:
             parent = path.rsplit("/", 1)[0]
             self.fs.create_dir(parent, recursive=True)
-            stem = _temporary(path).removesuffix(".tmp")
-            tmp = f"{stem}.{self.owner}{_SIDECAR_TMP}{secrets.token_hex(4)}.tmp"
+            unique = f"{self._sidecar_mark()}{secrets.token_hex(4)}"
+            tmp = f"{_temporary(path).removesuffix('.tmp')}.{unique}.tmp"
             try:
                 with self.fs.open_output_stream(tmp) as out:
                     out.write(data)
@@ -615,14 +614,18 @@ class ParquetRoot(PartsRoot):
             with self.fs.open_output_stream(path) as out:
                 out.write(data)
 
+    def _sidecar_mark(self) -> str:
+        """The part of a sidecar temporary's name that says which store wrote it."""
+        return f"{self.owner}~"
+
     def sweep_sidecars(self) -> None:
-        """On a local filesystem, delete the temporaries this store's killed sidecar writes
-        left under `_stats/` and `_rollups/` (call under its compaction lock: no write of
-        its own is in flight; other stores' temporaries are theirs to sweep). An object
-        store's PUT leaves nothing."""
+        """On a local filesystem, remove the hidden temporaries this store's sidecar writes
+        left when a kill cut them short (call under the compaction lock: only its holder
+        writes this store's sidecars). Other stores' temporaries are theirs to sweep. An
+        object store's PUT leaves nothing."""
         if not self.local:
             return
-        mark = f".{self.owner}{_SIDECAR_TMP}"
+        mark = f".{self._sidecar_mark()}"
         for top in (STATS_DIR, ROLLUPS_DIR):
             for info in self._list_all(self.full(top)):
                 name = info.base_name

@@ -20,15 +20,16 @@ them visible, `delete` removes the files they replace; `discard` undoes a batch 
 never started publishing. A batch's tombstones (`hfdata.parquet.tombstones`) are one
 more output, named by `stage_tombstones` and written, sealed, revealed and discarded with
 the data files; `tombstones` lists a variable's live ones. Derived files (`_stats/`,
-`_rollups/`: `hfdata.parquet.sidecars`) go through four more primitives, `put_sidecar`,
-`get_sidecar`, `sidecars`, `delete_sidecars`, outside the batch protocol: they are
-written after their data file publishes and count only while it is live.
+`_rollups/`: `hfdata.parquet.sidecars`) go through four more primitives, `put_sidecar`
+(and `put_sidecars`, several at once), `get_sidecar`, `sidecars`, `delete_sidecars`,
+outside the batch protocol: they are written after their data file publishes and count
+only while it is live.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,6 +232,13 @@ class PartsRoot(abc.ABC):
         """Write one derived file at `rel` (under `_stats/` or `_rollups/`) atomically:
         readers see the old bytes or none, then all of `data` (a local file through a
         hidden temporary, fsynced and renamed; an object in one PUT). Overwrites."""
+
+    def put_sidecars(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """`put_sidecar` for each `(rel, data)`, in order; a root may overlap the writes
+        (a local tree fsyncs them together). Each is atomic on its own: a failure may
+        leave the earlier ones written."""
+        for rel, data in items:
+            self.put_sidecar(rel, data)
 
     @abc.abstractmethod
     def get_sidecar(self, rel: str) -> bytes | None:

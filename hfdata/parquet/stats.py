@@ -33,7 +33,7 @@ bytes (`hfdata.parquet.sidecars`). Definitions, each over the file's rows alone:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -96,7 +96,10 @@ class FileStats:
     version: int = STATS_VERSION
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self), option=orjson.OPT_SERIALIZE_NUMPY)
+        """The sidecar's bytes: orjson encodes the dataclass itself, field by field in
+        declaration order (the same object `dataclasses.asdict` would give it, without
+        the deep copy of every list, which cost more than the stats)."""
+        return orjson.dumps(self, option=orjson.OPT_SERIALIZE_NUMPY)
 
     @classmethod
     def from_json(cls, data: bytes) -> FileStats:
@@ -146,7 +149,8 @@ def file_stats(
         _distinct_at(ns, values, valid, int(ns[0])),
         _distinct_at(ns, values, valid, int(ns[-1])),
     ]
-    distinct = ns[np.concatenate(([True], ~same_ts))]
+    duplicated = out["duplicate_timestamps"] > 0
+    distinct = ns[np.concatenate(([True], ~same_ts))] if duplicated else ns
     intervals = np.diff(distinct)
     out |= _intervals(intervals)
     median = out["median_interval"]
@@ -156,7 +160,7 @@ def file_stats(
     out["gap_floor"] = int(floor)
     out |= _gaps(distinct, intervals, int(floor))
     out |= _runs(ns, keys, valid, values, "")
-    out |= _runs(ns, np.zeros(rows, np.int64), ~valid, None, "nan_")
+    out |= _runs(ns, None, ~valid, None, "nan_")
     return FileStats(**out)
 
 
@@ -232,14 +236,36 @@ def _distinct_at(
 def _intervals(intervals: npt.NDArray[np.int64]) -> dict[str, Any]:
     if not len(intervals):
         return {"histogram": [], "quantiles": None, "median_interval": None}
-    distinct, counts = np.unique(intervals, return_counts=True)
-    median = round(float(np.median(intervals)))  # of an even count, the middle two's mean
+    distinct, counts = _histogram(intervals)
+    # the median from the histogram: of an even count, the middle two's mean (np.median's)
+    ends = np.cumsum(counts)
+    n = len(intervals)
+    low = int(distinct[int(np.searchsorted(ends, (n - 1) // 2, side="right"))])
+    high = int(distinct[int(np.searchsorted(ends, n // 2, side="right"))])
+    median = round((float(low) + float(high)) / 2)
     if len(distinct) <= EXACT_INTERVALS:
         histogram = [[int(d), int(c)] for d, c in zip(distinct, counts, strict=True)]
         return {"histogram": histogram, "quantiles": None, "median_interval": median}
     ranks = np.linspace(0, len(intervals) - 1, QUANTILES + 1).round().astype(np.int64)
     quantiles = np.sort(intervals)[ranks]
     return {"histogram": None, "quantiles": quantiles.tolist(), "median_interval": median}
+
+
+def _histogram(
+    intervals: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """`np.unique(intervals, return_counts=True)` without sorting every interval: a
+    sampled series has one interval most of the time, so that one is counted in a pass
+    and only the others are sorted."""
+    common = intervals[len(intervals) // 2]
+    others = intervals[intervals != common]
+    if len(others) * 4 > len(intervals):  # no dominant interval: a plain sort is as fast
+        return np.unique(intervals, return_counts=True)
+    distinct, counts = np.unique(others, return_counts=True)
+    at = int(np.searchsorted(distinct, common))
+    distinct = np.insert(distinct, at, common)
+    counts = np.insert(counts, at, len(intervals) - len(others))
+    return distinct, counts
 
 
 def _gaps(
@@ -256,13 +282,14 @@ def _gaps(
 
 def _runs(
     ns: npt.NDArray[np.int64],
-    keys: npt.NDArray[Any],
+    keys: npt.NDArray[Any] | None,
     member: npt.NDArray[np.bool_],
     values: pa.Array | None,
     prefix: str,
 ) -> dict[str, Any]:
-    """Runs of consecutive member rows holding one key: the longest (in time, at least
-    two rows), and the first and last run of any length."""
+    """Runs of consecutive member rows holding one key (None: every member row holds
+    the same): the longest (in time, at least two rows), and the first and last run of
+    any length."""
     rows = len(ns)
     key = "nan_runs" if prefix else "runs"
     if not member.any():  # no member, no run (most files have no missing value)
@@ -275,7 +302,9 @@ def _runs(
     # same[i]: rows i and i + 1 are members holding one key (one run); a block of Trues
     # same[a..b-1] is the run of rows a..b. Only boolean passes over the rows: the runs
     # themselves are few where it matters (values that change).
-    same = member[1:] & member[:-1] & (keys[1:] == keys[:-1])
+    same = member[1:] & member[:-1]
+    if keys is not None:
+        same &= keys[1:] == keys[:-1]
     flips = np.diff(same.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
     long_starts = np.flatnonzero(flips == 1)  # runs of two rows or more
     long_ends = np.flatnonzero(flips == -1)

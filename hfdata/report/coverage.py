@@ -5,7 +5,9 @@ covered: inside the variable's `[first, last]` and not inside a gap
 Bins are `freq` long, on a grid anchored at the epoch (so hourly bins start on the
 hour), from the bin holding `start` (default: the first point of any of the
 variables) to the one holding the last instant before `end` (default: the last
-point). A share is of the whole bin, also where `start`/`end` cut it.
+point). A share is of the whole bin, also where `start`/`end` cut it. A bin's covered
+time summed over the bins is the time `Store.summary`'s `coverage` divides by the
+variable's span; points all at one instant cover none (0 here, 0.0 there).
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ A piece is one of:
 
 - a Parquet file whose time span overlaps no other file's nor the log tail's: its
   stats sidecar (`hfdata.parquet.sidecars.load_stats`) or, when it has none, its stats
-  computed from its points (the same answer, slower);
+  computed from its points (the same answer, slower). So is a float file whose sidecar
+  lost a number JSON cannot hold (`usable`: an infinite min, max or sum is written as
+  null), so that the reports give pandas' infinities;
 - a cluster of Parquet files whose spans overlap (late data not yet optimized), with the
   log-tail points that fall inside their span: read as points, merged in `read`'s order
   (files by name, then the tail; stable by timestamp), and its stats computed from
@@ -50,7 +52,15 @@ from hfdata.read.versions import ARRIVED, View, visible
 from hfdata.settings import StoreSettings
 from hfdata.timeparse import NS_MAX, NS_MIN
 
-__all__ = ["Piece", "Pieces", "gap_threshold_ns", "load_stats", "names_of", "with_pieces"]
+__all__ = [
+    "Piece",
+    "Pieces",
+    "gap_threshold_ns",
+    "load_stats",
+    "names_of",
+    "usable",
+    "with_pieces",
+]
 
 _COLUMNS: Final = ("timestamp", "value")
 _Used = TypeVar("_Used")
@@ -102,6 +112,18 @@ def names_of(root: Path, parts: PartsRoot, variables: str | Sequence[str] | None
 def load_stats(parts: PartsRoot, files: Sequence[PartFile]) -> dict[str, FileStats | None]:
     """Each file's stats sidecar, None where it has none (computed from its points)."""
     return sidecars.load_stats(parts, files)
+
+
+def usable(stats: FileStats, kind: Kind | None) -> bool:
+    """Whether a sidecar's stats hold every number of its file. JSON has no infinity
+    (orjson writes an infinite float, and a NaN, as null), so a float file holding an
+    infinite value (its min or max) or whose sum overflowed comes back with None there,
+    and with None for its infinite first/last values, edge values and runs' values;
+    such a file's stats are computed from its points instead (rare: real sensors write
+    NaN, which never counts, rather than infinities)."""
+    if kind != "float" or not stats.count:
+        return True
+    return stats.min is not None and stats.max is not None and stats.sum is not None
 
 
 def with_pieces(
@@ -184,7 +206,7 @@ def _pieces(
     items: list[tuple[int, PartFile, FileStats]] = []
     for arrival, file in enumerate(parquet):
         stats = sidecars.get(file.rel)
-        if stats is None:
+        if stats is None or not usable(stats, kind):
             table = _read_file(file, kind, view)
             if not table.num_rows:
                 continue

@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -49,7 +49,9 @@ __all__ = [
     "CHECKS",
     "COLUMNS",
     "VERIFY_CHECKS",
+    "VERIFY_QUALITY",
     "QualityOptions",
+    "VerifyQuality",
     "quality",
     "quality_findings",
     "quality_warnings",
@@ -378,15 +380,37 @@ def _spikes(pieces: Sequence[Piece], options: QualityOptions) -> list[tuple[int,
 
 # -- for verify ------------------------------------------------------------------------------
 
-VERIFY_CHECKS: Final = ("stuck", "spike", "nan_run")  # verify checks the others itself
+VerifyQuality = Literal["stats", "full"]
+VERIFY_QUALITY: Final = ("stats", "full")
+VERIFY_CHECKS: Final[dict[str, tuple[str, ...]]] = {
+    # verify checks conflicting duplicates and implausible times itself
+    "stats": ("stuck", "nan_run"),  # from the stats' runs: no point of a file with stats read
+    "full": ("stuck", "spike", "nan_run"),  # spikes read every point (rolling medians)
+}
 
 
 def quality_warnings(
-    root: Path, parts: PartsRoot, settings: StoreSettings, variables: Sequence[str]
+    root: Path,
+    parts: PartsRoot,
+    settings: StoreSettings,
+    variables: Sequence[str],
+    mode: VerifyQuality = "stats",
 ) -> list[str]:
-    """`hfdata verify`'s quality warnings: per variable and check (`VERIFY_CHECKS`, the
-    default thresholds), how many findings and the first one."""
-    options = QualityOptions(settings, checks=VERIFY_CHECKS)
+    """`hfdata verify`'s quality warnings: per variable and check (`VERIFY_CHECKS` of
+    `mode`, the default thresholds), how many findings and the first one.
+
+    "stats" (verify's default) runs the checks the per-file stats answer: stuck values
+    and NaN runs, joined across files from the runs each file's stats list (a file's
+    points are read only where its stats are missing or their list was cut). "full"
+    adds spikes, which scores every point on rolling medians (some 40 s for 52 M
+    points), so verify runs it only when asked (`verify(..., quality="full")`,
+    `hfdata verify --quality full`); `Store.quality` runs every check."""
+    if mode not in VERIFY_CHECKS:
+        raise InvalidArgument(
+            f"quality must be one of {', '.join(VERIFY_QUALITY)}, got {mode!r}",
+            argument="quality",
+        )
+    options = QualityOptions(settings, checks=VERIFY_CHECKS[mode])
     out: list[str] = []
     for variable in variables:
         try:

@@ -9,16 +9,19 @@ Variables are summarized one at a time.
 Columns (`COLUMNS`), each over all the variable's points (Parquet and log tail):
 `kind`; `rows`, `parquet_rows`, `log_rows`; `first`, `last` (UTC timestamps);
 `min`, `max` (the kind's values: numbers, bools as 0/1; None for text kinds),
-`mean` (float; NaN for text kinds), `last_value` (the last value that is not
+`mean` (float, the exact sum over the count: an int variable's values may add past
+int64; NaN for text kinds), `last_value` (the last value that is not
 missing, in `read`'s order); `nan_count` (missing values: null or NaN);
 `duplicate_timestamps` (rows that repeat the timestamp of the row before);
 `conflicting_duplicates` (timestamps holding more than one distinct value);
 `median_interval` (Timedelta, over consecutive distinct timestamps; see
 `hfdata.report.merge` for when it is approximate); `gap_count`, `longest_gap`
 (Timedelta, NaT without gaps) with gaps longer than 10x the median interval;
-`coverage` (the share of `[first, last]` not inside such a gap; 1.0 for a single
-timestamp, NaN without points); `parquet_bytes`, `log_bytes` (the Parquet files and
-the pending log segments).
+`coverage` (the time of `[first, last]` not inside such a gap, as a share of
+`last - first`: the covered time `Store.coverage` spreads over its bins, divided by
+the variable's span; 0.0 when every point has one timestamp, since an instant covers
+no time, as `coverage` gives 0 for its bin; NaN without points); `parquet_bytes`,
+`log_bytes` (the Parquet files and the pending log segments).
 """
 
 from __future__ import annotations
@@ -28,15 +31,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 
 from hfdata.parquet.root import PartsRoot
 from hfdata.report.gaps import gap_totals, min_gap_ns
 from hfdata.report.merge import merge
-from hfdata.report.pieces import Pieces, names_of, with_pieces
+from hfdata.report.pieces import Piece, Pieces, names_of, with_pieces
 from hfdata.settings import StoreSettings
 
-__all__ = ["COLUMNS", "summary", "summary_row"]
+__all__ = ["COLUMNS", "summary", "summary_row", "total"]
+
+_INT64_LIMIT: Final = 2**63
 
 COLUMNS: Final = (
     "kind",
@@ -90,6 +96,33 @@ def _span(ns: int | None) -> Any:
     return pd.NaT if ns is None else pd.Timedelta(ns, unit="ns")
 
 
+def _int_sum(piece: Piece) -> int:
+    """The exact sum of an int piece's values, from its points (int64 halves summed
+    apart: neither can overflow below 2**31 rows, Python ints join them)."""
+    values = piece.load()[1]
+    ints = np.asarray(values.drop_null().to_numpy(zero_copy_only=False), np.int64)
+    high = int(np.sum(ints >> 32, dtype=np.int64))
+    low = int(np.sum(ints & 0xFFFFFFFF, dtype=np.int64))
+    return (high << 32) + low
+
+
+def total(pieces: Pieces) -> Any:
+    """The sum of the counted values of a numeric variable (None without any): each
+    piece's stats' sum, except an int piece whose values could add past int64 (Arrow's
+    sum, which its stats hold, wraps around there; pandas' mean sums floats), whose sum
+    is taken from its points, exactly."""
+    sums = []
+    for piece in pieces.pieces:
+        s = piece.stats
+        if s.sum is None:
+            continue
+        if pieces.kind == "int" and max(abs(s.min), abs(s.max)) * s.count >= _INT64_LIMIT:
+            sums.append(_int_sum(piece))
+        else:
+            sums.append(s.sum)
+    return sum(sums) if sums else None
+
+
 def summary_row(pieces: Pieces) -> dict[str, Any]:
     """One variable's summary, as a mapping of `COLUMNS`."""
     merged = merge(pieces.pieces)
@@ -97,11 +130,12 @@ def summary_row(pieces: Pieces) -> dict[str, Any]:
     coverage = math.nan
     if merged.first is not None and merged.last is not None:
         span = merged.last - merged.first
-        coverage = 1.0 - inside / span if span else 1.0
+        coverage = 1.0 - inside / span if span else 0.0  # an instant covers no time
     numeric = pieces.kind in ("float", "int", "bool")
     mean = math.nan
-    if numeric and merged.count and merged.sum is not None:
-        mean = merged.sum / merged.count
+    added = total(pieces) if numeric else None
+    if merged.count and added is not None:
+        mean = added / merged.count
     return {
         "kind": pieces.kind,
         "rows": merged.rows,

@@ -38,6 +38,7 @@ from hfdata.log.segment import DURABILITIES
 from hfdata.read.aggregate import AGGS, parse_aggs
 from hfdata.read.bins import ORIGINS, SIDES
 from hfdata.read.fill import FILLS
+from hfdata.report.quality import VERIFY_QUALITY
 from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store, upgrade_store
 from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules, to_ns
@@ -425,6 +426,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("verify", "check the log and Parquet against each other", _cmd_verify)
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.add_argument(
+        "--quality",
+        choices=VERIFY_QUALITY,
+        default="stats",
+        help="stats (default): warn of stuck values and NaN runs from the per-file stats; "
+        "full: also of spikes, scoring every point (slow on large stores)",
+    )
     _storage_option(p)
 
     p = command("demo", "simulate a sensor feed, compact, read, resample and plot", _cmd_demo)
@@ -1149,7 +1157,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from hfdata.tools.verify import verify
 
-    findings = verify(args.dir, _remote(args).get("storage_options"))
+    findings = verify(args.dir, _remote(args).get("storage_options"), quality=args.quality)
     worst = OK
     for finding in findings:
         if finding.level == "ok" and args.quiet:

@@ -111,7 +111,8 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
 
 def _plain(value: Any) -> Any:
     """A cell as JSON/CSV shows it: times as RFC 3339, durations in seconds, NaN/NaT
-    as null."""
+    as null, infinities as the log spells them ("Infinity", "-Infinity": JSON has no
+    number for them, and null would read as no value)."""
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, pd.Timestamp):
@@ -120,6 +121,8 @@ def _plain(value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, float) and math.isnan(value):
         return None
+    if isinstance(value, float) and math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value

@@ -19,9 +19,11 @@ wrong, usually timestamps parsed with the wrong rule): a variable whose points s
 more than 50 years, points before 1970 or more than a day in the future, and
 timestamps holding different values. These are checked one partition at a time
 (its Parquet files plus its points in the log tail), never the whole variable at once.
-Stuck values, spikes and long NaN runs are `Store.quality`'s findings
+Stuck values and long NaN runs are `Store.quality`'s findings
 (`hfdata.report.quality.quality_warnings`, its default thresholds), one line per
-variable and check.
+variable and check, from the runs each file's stats list. Spikes are checked only
+with `quality="full"` (`hfdata verify --quality full`): that check scores every point,
+and verify stays cheap by default (docs/decisions.md, "Issue 19: report edge cases").
 
 The Parquet files are those the store's `PartsRoot` lists, as hfdata's readers see
 them: with a `parquet_root` elsewhere (an object store), the live set of the commit
@@ -76,7 +78,7 @@ from hfdata.parquet.sidecars import ROLLUPS_DIR, STATS_DIR, data_rel, decode_rol
 from hfdata.parquet.stats import FileStats
 from hfdata.parquet.tombstones import TOMBSTONE_SCHEMA, read_tombstones
 from hfdata.parquet.versions import deleted_mask
-from hfdata.report.quality import quality_warnings
+from hfdata.report.quality import VerifyQuality, quality_warnings
 from hfdata.settings import (
     FORMAT_VERSION,
     SETTINGS_FILE,
@@ -201,8 +203,15 @@ class _Listing:
     parquet_stray: list[str] = field(default_factory=list)
 
 
-def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Finding]:
-    """Every finding for the store at `root`, errors and warnings included."""
+def verify(
+    root: Path,
+    storage_options: dict[str, Any] | None = None,
+    *,
+    quality: VerifyQuality = "stats",
+) -> list[Finding]:
+    """Every finding for the store at `root`, errors and warnings included; `quality`
+    "stats" warns of stuck values and NaN runs from the per-file stats, "full" also of
+    spikes (reading every point)."""
     if not (root / SETTINGS_FILE).is_file():
         return [Finding("error", f"{root} is not an hfdata store (no {SETTINGS_FILE})")]
     try:
@@ -246,7 +255,8 @@ def verify(root: Path, storage_options: dict[str, Any] | None = None) -> list[Fi
     findings.extend(_check_quarantine(root))
     findings.extend(_check_sidecars(parts, settings, listings))
     findings.extend(
-        Finding("warning", m) for m in quality_warnings(root, parts, settings, sorted(listings))
+        Finding("warning", m)
+        for m in quality_warnings(root, parts, settings, sorted(listings), quality)
     )
     if not listings:
         findings.append(Finding("ok", "the store holds no variables yet"))

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from hfdata.errors import InvalidArgument
 from hfdata.features import kernels
-from hfdata.features.kernels import KERNELS, WindowKernels, window_features
+from hfdata.features.kernels import KERNELS, ROW_WISE, WindowKernels, window_features
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -60,6 +60,16 @@ def reference(name: str, v: Floats, t: Ints) -> float:
         return math.nan
     spectrum = np.abs(np.fft.rfft(x))
     return float(np.fft.rfftfreq(len(v), d)[1 + np.argmax(spectrum[1:])])
+
+
+def row_reference(name: str, v: Floats) -> float:
+    """Read's aggregation `name` of one window, as pandas' Series method (NaN dropped)."""
+    s = pd.Series(v, dtype=np.float64)
+    if name == "ptp":
+        return float(s.max() - s.min()) if len(v) else math.nan
+    if name == "rms":
+        return float(np.sqrt((s * s).mean())) if len(v) else math.nan
+    return float(getattr(s, name)())
 
 
 def tolerance(name: str, v: Floats, t: Ints) -> float:
@@ -114,8 +124,22 @@ def cases(draw: st.DrawFn) -> Case:
     return Case(values, ns, starts.astype(np.int64), np.asarray(ends, dtype=np.int64))
 
 
-def check(case: Case, names: tuple[str, ...] = KERNELS) -> None:
-    computed = WindowKernels(case.values, case.ns, case.starts, case.ends)
+def check(case: Case, names: tuple[str, ...] = KERNELS, *, swept: bool = False) -> None:
+    """Every kernel in `names` against its reference; with `swept`, the kernels are
+    announced (so one sweep computes them all) and read's row-wise aggregations are
+    checked too."""
+    wanted = (*names, *ROW_WISE) if swept else ()
+    computed = WindowKernels(case.values, case.ns, case.starts, case.ends, wanted)
+    if swept:
+        for name in sorted(ROW_WISE):
+            got = computed.aggregate(name)
+            for i, (s, e) in enumerate(zip(case.starts, case.ends, strict=True)):
+                v = case.values[s:e][~np.isnan(case.values[s:e])]
+                want = row_reference(name, v)
+                if math.isnan(want):
+                    assert math.isnan(got[i]), (name, i, got[i], v)
+                else:
+                    assert got[i] == pytest.approx(want, rel=1e-9, abs=1e-12), (name, i, v)
     for name in names:
         got = computed.compute(name)
         assert got.shape == case.starts.shape
@@ -133,10 +157,17 @@ def check(case: Case, names: tuple[str, ...] = KERNELS) -> None:
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=cases(), chunk=st.sampled_from([1, 5, 64, kernels.CHUNK]))
-def test_every_kernel_equals_the_per_window_reference(case: Case, chunk: int) -> None:
-    with mock.patch.object(kernels, "CHUNK", chunk):
-        check(case)
+@given(
+    case=cases(),
+    chunk=st.sampled_from([1, 5, 64, kernels.CHUNK]),
+    rows=st.sampled_from([1, 7, kernels.ROWS]),
+    swept=st.booleans(),
+)
+def test_every_kernel_equals_the_per_window_reference(
+    case: Case, chunk: int, rows: int, swept: bool
+) -> None:
+    with mock.patch.object(kernels, "CHUNK", chunk), mock.patch.object(kernels, "ROWS", rows):
+        check(case, swept=swept)
 
 
 @settings(max_examples=40, deadline=None)
@@ -154,7 +185,7 @@ def test_random_floats_long_overlapping_windows(seed: int, missing: float, strid
     values[rng.random(n) < missing] = np.nan
     ns = EPOCH_2026 + np.cumsum(rng.integers(STEP - 1000, STEP + 1000, n))
     starts = np.arange(0, n, stride, dtype=np.int64)
-    check(Case(values, ns, starts, np.minimum(starts + 50, n)))
+    check(Case(values, ns, starts, np.minimum(starts + 50, n)), swept=True)
 
 
 def test_values_on_their_mean_are_dropped_as_numpy_decides() -> None:

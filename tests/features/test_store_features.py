@@ -319,9 +319,12 @@ def test_other_refusals(fixed: tuple[Path, pd.Series], monkeypatch: pytest.Monke
     root, _ = fixed
     with hfdata.open_store(root) as store:
         store.append("status", BASE, "ok")
-        with pytest.raises(InvalidArgument, match="holds string values") as info:
-            store.features(["x", "status"], window="10s")
-        assert info.value.argument == "variables"
+        for workers in (1, 2):  # two: the workers look up the variables, and say the same
+            with pytest.raises(InvalidArgument, match="holds string values") as info:
+                store.features(["x", "status"], window="10s", workers=workers)
+            assert info.value.argument == "variables"
+            with pytest.raises(VariableNotFound):
+                store.features(["x", "nope"], window="10s", workers=workers)
         with pytest.raises(VariableNotFound):
             store.features("nope", window="10s")
         with pytest.raises(InvalidArgument, match="one number per window"):

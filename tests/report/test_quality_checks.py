@@ -9,6 +9,8 @@ import pytest
 
 import hfdata
 from hfdata.errors import InvalidArgument
+from hfdata.report import pieces as pieces_module
+from hfdata.tools.cli import main
 from hfdata.tools.verify import verify
 
 
@@ -78,3 +80,59 @@ def test_verify_warns_of_stuck_values(store: hfdata.Store) -> None:
     store.flush()
     messages = [f.message for f in verify(store.root) if f.level == "warning"]
     assert any(m.startswith("flat: stuck from 2026-02-01 00:00:00+00:00") for m in messages)
+
+
+def spiky_store(store: hfdata.Store) -> pd.Timestamp:
+    """A variable with one spike (in a compacted file with its stats) and a stuck run."""
+    t0 = pd.Timestamp("2026-02-01T00:00Z")
+    for i in range(200):
+        value = 1000.0 if i == 100 else float(i % 7)
+        store.append("wave", t0 + pd.Timedelta(seconds=i), value)
+    for i in range(3):
+        store.append("flat", t0 + pd.Timedelta(hours=i), 1.5)
+    store.compact(include_active=True)
+    store.flush()
+    return t0
+
+
+def test_verify_scores_spikes_only_when_asked(
+    store: hfdata.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify stays cheap: by default it warns of what the per-file stats answer (stuck
+    values, NaN runs) and reads no point of the report's pieces; quality="full" adds the
+    spike check, which reads and scores every point."""
+    t0 = spiky_store(store)
+    assert [t.value for t in store.quality(checks=["spike"])["start"]] == [
+        (t0 + pd.Timedelta(seconds=100)).value
+    ]
+    read: list[str] = []
+    real = pieces_module._read_file
+
+    def counting(file: Any, kind: Any) -> Any:
+        read.append(file.rel)
+        return real(file, kind)
+
+    monkeypatch.setattr(pieces_module, "_read_file", counting)
+    default = [f.message for f in verify(store.root) if f.level == "warning"]
+    assert read == []  # every file has its stats sidecar: none read for the quality checks
+    assert any(m.startswith("flat: stuck from 2026-02-01 00:00:00+00:00") for m in default)
+    assert not any(": spike from" in m for m in default)
+    full = [f.message for f in verify(store.root, quality="full") if f.level == "warning"]
+    assert len(read) == 2  # each variable's one file, for its spikes
+    assert any(m.startswith("wave: spike from 2026-02-01 00:01:40+00:00") for m in full)
+    assert any(m.startswith("flat: stuck from") for m in full)
+    with pytest.raises(InvalidArgument) as caught:
+        verify(store.root, quality="points")  # type: ignore[arg-type]
+    assert caught.value.argument == "quality"
+
+
+def test_cli_verify_quality_full(store: hfdata.Store, capsys: pytest.CaptureFixture[str]) -> None:
+    spiky_store(store)
+    assert main(["verify", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert "flat: stuck from" in out and ": spike from" not in out
+    assert main(["verify", str(store.root), "--quality", "full"]) == 0
+    out = capsys.readouterr().out
+    assert "wave: spike from 2026-02-01 00:01:40+00:00" in out and "flat: stuck from" in out
+    assert main(["verify", str(store.root), "--quality", "points"]) == 2  # a usage error
+    assert "invalid choice: 'points'" in capsys.readouterr().err

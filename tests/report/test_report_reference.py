@@ -28,28 +28,33 @@ SECOND = 1_000_000_000
 
 # offsets in seconds: mostly 1 s steps, with repeats (duplicates) and jumps (gaps)
 steps = st.lists(st.sampled_from([0, 1, 1, 1, 1, 2, 30, 900, 4000]), min_size=1, max_size=60)
-values = st.sampled_from([0.0, 1.0, 1.0, 2.5, -3.0, math.nan, 1000.0])
-Batch = list[tuple[int, float]]
+values = st.sampled_from(
+    [0.0, 1.0, 1.0, 2.5, -3.0, math.nan, 1000.0, math.inf, -math.inf, 1.0, 2.5]
+)
+ints = st.sampled_from([0, 1, 1, 2, -3, None, 1000, 2**40])
+Batch = list[tuple[int, Any]]
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> list[tuple[Batch, str]]:
+def scenarios(draw: st.DrawFn, numbers: st.SearchStrategy[Any] = values) -> list[tuple[Batch, str]]:
     """Batches of points, each followed by an action; later batches may go back in time
     (late data)."""
     out = []
     for _ in range(draw(st.integers(1, 4))):
         start = draw(st.integers(0, 3)) * 3_000 * SECOND
         offsets = np.cumsum(draw(steps)) * SECOND + start
-        batch = [(BASE + int(o), draw(values)) for o in offsets]
+        batch = [(BASE + int(o), draw(numbers)) for o in offsets]
         out.append((batch, draw(st.sampled_from(["compact", "compact", "optimize", "none"]))))
     return out
 
 
-def fill(store: hfdata.Store, scenario: list[tuple[Batch, str]]) -> list[tuple[int, float]]:
-    points: list[tuple[int, float]] = []
+def fill(
+    store: hfdata.Store, scenario: list[tuple[Batch, str]], kind: str = "float"
+) -> list[tuple[int, Any]]:
+    points: list[tuple[int, Any]] = []
     for batch, action in scenario:
         for ns, v in batch:
-            store.append("v", pd.Timestamp(ns, tz="UTC"), v)
+            store.append("v", pd.Timestamp(ns, tz="UTC"), v, kind=kind)  # type: ignore[arg-type]
         points.extend(batch)
         if action != "none":
             store.compact(include_active=True)
@@ -69,9 +74,12 @@ def same(got: Any, want: Any) -> bool:
     return bool(got == want)
 
 
-def check_all(store: hfdata.Store, points: list[tuple[int, float]], exact: bool) -> None:
+def check_all(
+    store: hfdata.Store, points: list[tuple[int, Any]], exact: bool, kind: str = "float"
+) -> None:
     s = series(points)
-    assert store.read("v")["value"].to_numpy().tobytes() == s.to_numpy().tobytes()
+    got_values = store.read("v")["value"].to_numpy(np.float64)  # an int without nulls: int64
+    assert got_values.tobytes() == s.to_numpy().tobytes()
     row = store.summary().loc["v"]
     want = ref_summary(s)
     if not exact:  # a sketched median: gaps are counted from the store's own median
@@ -83,10 +91,10 @@ def check_all(store: hfdata.Store, points: list[tuple[int, float]], exact: bool)
             pd.Timedelta(max(b - a for a, b in gaps), unit="ns") if gaps else pd.NaT
         )
         span = int(series_ns(s)[-1] - series_ns(s)[0])
-        want["coverage"] = 1.0 - sum(b - a for a, b in gaps) / span if span else 1.0
+        want["coverage"] = 1.0 - sum(b - a for a, b in gaps) / span if span else 0.0
     for column, value in want.items():
         assert same(row[column], value), (column, row[column], value)
-    assert row["kind"] == "float"
+    assert row["kind"] == kind
     info = store.info("v")
     assert (row["parquet_rows"], row["log_rows"]) == (info.parquet_rows, info.log_rows)
     assert row["parquet_bytes"] == info.parquet_bytes
@@ -115,6 +123,17 @@ def check_all(store: hfdata.Store, points: list[tuple[int, float]], exact: bool)
     edges = list(range(first // step * step, last // step * step + 2 * step, step))
     assert [t.value for t in cov.index] == edges[:-1]
     np.testing.assert_allclose(cov["v"].to_numpy(), ref_coverage(s, every, edges), atol=1e-12)
+    # a window cutting bins, gaps and the variable's span: whole bins from start's to end's
+    cov = store.coverage(
+        "v",
+        pd.Timestamp(lo + 7 * SECOND, tz="UTC"),
+        pd.Timestamp(hi, tz="UTC"),
+        freq="10min",
+        min_gap="20s",
+    )
+    edges = list(range((lo + 7 * SECOND) // step * step, (hi - 1) // step * step + 2 * step, step))
+    assert [t.value for t in cov.index] == edges[:-1]
+    np.testing.assert_allclose(cov["v"].to_numpy(), ref_coverage(s, every, edges), atol=1e-12)
 
     # quality: runs, NaN runs and spikes
     found = store.quality(
@@ -140,9 +159,19 @@ def check_all(store: hfdata.Store, points: list[tuple[int, float]], exact: bool)
     assert [t.value for t in spikes["start"]] == ref_spikes(s, 5, 3.0)
     conflicts = found[found["check"] == "conflicting_duplicates"]
     assert len(conflicts) == (1 if want["conflicting_duplicates"] else 0)
-    far = found[found["check"] == "far_future"]
-    late = series_ns(s)[series_ns(s) > BASE + 86_400 * SECOND]
-    assert len(far) == (1 if len(late) else 0)
+    for check, hit in (
+        ("far_future", series_ns(s) > BASE + 86_400 * SECOND),
+        ("before_1970", series_ns(s) < 0),
+    ):
+        rows = found[found["check"] == check]
+        times = series_ns(s)[hit]
+        assert len(rows) == (1 if len(times) else 0), check
+        if len(times):
+            assert (rows["start"].iloc[0].value, rows["end"].iloc[0].value) == (
+                times.min(),
+                times.max(),
+            )
+            assert rows["detail"].iloc[0].startswith(f"{len(times):,} points"), check
 
 
 @settings(max_examples=30, deadline=None)
@@ -177,6 +206,25 @@ def test_reports_with_sketches_and_truncated_lists(scenario: list[tuple[Batch, s
         ):
             points = fill(store, scenario)
             check_all(store, points, exact=False)
+
+
+@settings(max_examples=20, deadline=None)
+@given(scenario=scenarios(ints), with_sidecars=st.booleans())
+def test_int_reports_equal_pandas(scenario: list[tuple[Batch, str]], with_sidecars: bool) -> None:
+    """An int variable (nulls its missing values): the same answers as pandas' on floats."""
+    with pytest.MonkeyPatch.context() as mp:
+        if not with_sidecars:
+            mp.setattr(
+                pieces_module,
+                "load_stats",
+                lambda parts, files: dict.fromkeys((f.rel for f in files), None),
+            )
+        with (
+            tempfile.TemporaryDirectory() as d,
+            hfdata.open_store(Path(d) / "s", partition="hour") as store,
+        ):
+            points = fill(store, scenario, "int")
+            check_all(store, points, exact=True, kind="int")
 
 
 def stored_stats(threshold: int | None) -> Any:

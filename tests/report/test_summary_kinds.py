@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -44,7 +46,7 @@ def test_every_kind_keeps_its_values(store: hfdata.Store) -> None:
     assert (word["duplicate_timestamps"], word["conflicting_duplicates"]) == (1, 1)
     assert word["median_interval"] == pd.Timedelta(seconds=1)
     assert frame.loc["doc", "last_value"] == '{"a":1}'
-    assert frame.loc["doc", "coverage"] == 1.0 and frame.loc["doc", "median_interval"] is pd.NaT
+    assert frame.loc["doc", "coverage"] == 0.0 and frame.loc["doc", "median_interval"] is pd.NaT
     assert frame["rows"].dtype == np.int64 and frame["first"].dt.tz is not None
     assert store.summary("flag").index.tolist() == ["flag"]  # one name, not its letters
 
@@ -72,3 +74,73 @@ def test_coverage_window_and_freq(store: hfdata.Store) -> None:
     np.testing.assert_allclose(window["a"], [0.3, 0.0, 0.0])
     default = store.coverage("a", freq="1min")  # min_gap: 10x the 1 s median
     np.testing.assert_allclose(default["a"], [3 / 60, 3 / 60])
+
+
+def test_infinities_as_pandas_gives_them(store: hfdata.Store) -> None:
+    """JSON has no infinity: a sidecar written for a file holding one cannot keep its min,
+    max or sum, so that file's stats come from its points and the summary is pandas'."""
+    cases = {
+        "both": [1.0, math.inf, -math.inf, 2.0, math.nan],
+        "high": [1.0, math.inf, 3.0],
+        "low": [-math.inf, 4.0, math.nan],
+        "flat": [math.inf, math.inf],
+    }
+    for name, values in cases.items():
+        for i, v in enumerate(values):
+            store.append(name, at(i), v)
+    store.compact(include_active=True)
+    store.append("high", at(10), 5.0)  # a finite piece in the log after the infinite file
+    cases["high"].append(5.0)
+    sidecars = sorted((store.root / "parquet" / "_stats").rglob("*.json"))
+    assert len(sidecars) == 4  # compaction wrote them: the fallback, not their absence
+    frame = store.summary()
+    for name, values in cases.items():
+        ref = pd.Series(values).dropna()
+        with np.errstate(invalid="ignore"):
+            mean = float(ref.to_numpy().mean()) if len(ref) else math.nan
+        row = frame.loc[name]
+        got = float(frame["mean"].loc[name])
+        assert (row["min"], row["max"]) == (ref.min(), ref.max()), name
+        assert got == mean or (math.isnan(mean) and math.isnan(got)), name
+        assert row["last_value"] == ref.iloc[-1], name
+    means = frame["mean"].to_dict()
+    assert math.isnan(means["both"]) and means["high"] == math.inf
+
+
+def test_one_instant_covers_no_time(store: hfdata.Store) -> None:
+    """A variable whose points share one timestamp has no span: summary's coverage and
+    coverage()'s bin agree that it covers none of it (0), NaN only without points."""
+    store.append("one", at(30), 1.0)
+    for _ in range(3):
+        store.append("same", at(30), 2.0)  # duplicates of one instant
+    store.append("two", at(0), 1.0)
+    store.append("two", at(60), 1.0)
+    store.compact(include_active=True)
+    store.append("later", at(90), 1.0)  # in the log only
+    frame = store.summary()
+    for name in ("one", "same", "later"):
+        assert frame.loc[name, "coverage"] == 0.0, name
+    assert frame.loc["two", "coverage"] == 1.0
+    cov = store.coverage(freq="1min")
+    for name in ("one", "same", "later"):
+        assert (cov[name] == 0.0).all(), name
+    # the summary's covered time is the bins' covered time, for every variable
+    span = (frame["last"] - frame["first"]).dt.total_seconds()
+    covered = cov.sum() * 60
+    np.testing.assert_allclose(covered.to_numpy(), (frame["coverage"] * span).to_numpy())
+
+
+def test_int_mean_past_int64(store: hfdata.Store) -> None:
+    """Arrow's int64 sum wraps around; the mean is pandas' (a float sum) all the same."""
+    big = [2**62, 2**62 + 3, 2**62, -(2**62), 2**62, 2**62]
+    for i, v in enumerate(big[:4]):
+        store.append("count", at(i), v, kind="int")
+    store.compact(include_active=True)
+    for i, v in enumerate(big[4:]):
+        store.append("count", at(10 + i), v)  # in the log
+    ref = pd.Series(big, dtype="int64")
+    assert int(ref.sum()) != sum(big)  # pandas' own int sum wraps too
+    frame = store.summary()
+    row = frame.loc["count"]
+    assert math.isclose(frame["mean"].to_dict()["count"], float(ref.mean()), rel_tol=1e-12)
+    assert (row["min"], row["max"]) == (-(2**62), 2**62 + 3)
