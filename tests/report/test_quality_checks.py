@@ -108,9 +108,9 @@ def test_verify_scores_spikes_only_when_asked(
     read: list[str] = []
     real = pieces_module._read_file
 
-    def counting(file: Any, kind: Any) -> Any:
+    def counting(file: Any, kind: Any, view: Any) -> Any:
         read.append(file.rel)
-        return real(file, kind)
+        return real(file, kind, view)
 
     monkeypatch.setattr(pieces_module, "_read_file", counting)
     default = [f.message for f in verify(store.root) if f.level == "warning"]
