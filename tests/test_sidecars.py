@@ -175,6 +175,38 @@ def test_compaction_derives_its_files_from_the_rows_it_wrote(
                         assert table is None
 
 
+def test_a_batch_with_tombstones_derives_its_data_files_from_the_rows_it_wrote(
+    tmp_path: Path, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose segments hold a deletion publishes a tombstone file besides its data
+    files; the data files' sidecars still come from the rows written (`arrived` among
+    them), never read back, and describe every stored version, the deleted ones too
+    (readers bypass them where a tombstone applies)."""
+
+    def no_reading(*_: object, **__: object) -> pa.Table:
+        raise AssertionError("compaction read back a file it had just written")
+
+    monkeypatch.setattr(derive, "read_whole", no_reading)
+    with hfdata.open_store(tmp_path / "s", **where) as store:
+        store.append_many("x", frame(T0, 4000, step="30s"))  # three days: three files
+        store.delete("x", T0 + pd.Timedelta(hours=1), T0 + pd.Timedelta(hours=3))
+        store.compact(include_active=True)
+        [tombstones] = store.parts.tombstones("x")
+        assert pq.read_table(tombstones.path, filesystem=tombstones.root.fs).num_rows == 1
+        listing = store.parts.listing("x")
+        assert len(listing.files) == 3
+        stats = load_stats(store.parts, listing.files)
+        hourly = load_rollups(store.parts, listing.files, "1h")
+        for file in listing.files:
+            ns, values = points_of(file)
+            assert stats[file.rel] == file_stats(ns, values, "float")
+            assert stats[file.rel].rows == len(ns)
+            table = hourly[file.rel]
+            assert table is not None and table.equals(build(ns, values, "float", HOUR))
+        assert sum(stats[f.rel].rows for f in listing.files) == 4000
+        assert len(store.read("x")) == 4000 - 240  # two hours of 30 s points deleted
+
+
 def test_sidecar_writes_make_missing_folders_and_leave_no_temporaries(tmp_path: Path) -> None:
     root = LocalRoot(tmp_path)
     rels = [f"_stats/kind=float/variable=v{k}/date=2026-11-26/part-b{k}.json" for k in range(5)]
