@@ -13,6 +13,7 @@ store, so windows cross partition boundaries.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,34 @@ def test_workers_give_identical_frames(fixed: tuple[Path, pd.Series]) -> None:
             )
             pd.testing.assert_frame_equal(one, two)
             assert len(one) > 0
+
+
+def test_workers_see_the_versions_of_as_of(tmp_path: Path) -> None:
+    """With a variable for every worker, the workers plan (look up the spans) and compute
+    from the versions a reader at `as_of` sees: points appended after `as_of` (one earlier
+    than all, which would move the grid's start) and a later deletion count for neither."""
+    minute = pd.date_range(BASE, periods=240, freq="1s", tz="UTC")
+    with hfdata.open_store(tmp_path / "s") as store:
+        for name, scale in (("x", 1.0), ("y", 2.0)):
+            values = np.arange(len(minute), dtype=np.float64) * scale
+            store.append_many(name, pd.DataFrame({"value": values}, index=minute))
+        store.compact(include_active=True)
+        as_of = pd.Timestamp(time.time_ns(), tz="UTC")
+        for name in ("x", "y"):
+            store.append(name, BASE - pd.Timedelta("5min"), 1e6)  # earlier than all
+            store.append(name, BASE + pd.Timedelta("30s"), -1e6)  # a correction
+        store.delete("x", BASE, BASE + pd.Timedelta("2min"))
+        for how in ("long", "wide"):
+            kwargs: dict[str, Any] = {"window": "1min", "funcs": ["count", "max"], "how": how}
+            one = store.features(["x", "y"], workers=1, as_of=as_of, **kwargs)
+            two = store.features(["x", "y"], workers=2, as_of=as_of, **kwargs)
+            pd.testing.assert_frame_equal(one, two)
+            now = store.features(["x", "y"], workers=2, **kwargs)
+            assert min(one.index) == BASE.floor("1min") > min(now.index)
+        long = store.features(["x", "y"], workers=2, as_of=as_of, window="1min", funcs="max")
+    x = long[long["variable"] == "x"]["max"]
+    want = pd.Series(np.arange(len(minute), dtype=np.float64), index=minute)
+    assert x.tolist() == want.resample("1min").max().tolist()
 
 
 def test_to_reads_back_equal(fixed: tuple[Path, pd.Series], tmp_path: Path) -> None:
