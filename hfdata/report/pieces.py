@@ -40,7 +40,7 @@ from hfdata.log.parse import table_schema
 from hfdata.parquet import sidecars
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.stats import FileStats, file_stats
-from hfdata.read.files import file_size, read_one
+from hfdata.read.files import file_size, read_one, segment_size
 from hfdata.read.rows import merge_sorted, tail_rows, timestamps
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot, variable_names
 from hfdata.settings import StoreSettings
@@ -214,7 +214,7 @@ def _pieces(files: VariableFiles, parts: PartsRoot, threshold: int | None, locke
             run = tail.slice(a, b - a)
             points = _points(run)
             out.append(Piece(_stats(points, kind, threshold), 0, b - a, _loaded(points)))
-    log_bytes = sum(_size(p) for p in files.segments)
+    log_bytes = sum(segment_size(p) for p in files.segments)
     parquet_bytes = sum(file_size(f) for f in parquet)
     return Pieces(files.name, kind, tuple(out), parquet_bytes, log_bytes, threshold)
 
@@ -253,13 +253,3 @@ def _cluster_piece(
 
     points = load()
     return Piece(_stats(points, kind, threshold), parquet_rows, tail.num_rows, load)
-
-
-def _size(path: Path) -> int:
-    """A listed segment's size; an active one its writer closed meanwhile, closed."""
-    for candidate in (path, path.with_name(path.name.removesuffix(".active"))):
-        try:
-            return candidate.stat().st_size
-        except FileNotFoundError:
-            continue
-    return 0
