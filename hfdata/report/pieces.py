@@ -49,7 +49,6 @@ from hfdata.timeparse import NS_MAX, NS_MIN
 __all__ = [
     "Piece",
     "Pieces",
-    "gap_threshold_ns",
     "load_stats",
     "names_of",
     "usable",
@@ -84,12 +83,6 @@ class Pieces:
     parquet_bytes: int
     log_bytes: int
     gap_threshold: int | None
-
-
-def gap_threshold_ns(settings: StoreSettings) -> int | None:
-    """The store's `gap_threshold` in ns (what its files' stats used), or None (each
-    file's floor: 10x its median interval)."""
-    return settings.gap_threshold_ns
 
 
 def names_of(root: Path, parts: PartsRoot, variables: str | Sequence[str] | None) -> list[str]:
@@ -129,7 +122,7 @@ def with_pieces(
 ) -> _Used:
     """`use(pieces)` of variable `name`, run inside one consistent snapshot (a file that
     vanished meanwhile starts it again with a new listing)."""
-    threshold = gap_threshold_ns(settings)
+    threshold = settings.gap_threshold_ns  # what the files' stats used
 
     def listing() -> VariableFiles:
         return list_variable(
