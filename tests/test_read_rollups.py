@@ -110,6 +110,19 @@ def _patched(module: Any, name: str, value: Any) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
+def _point_reads() -> Iterator[list[tuple[int, int]]]:
+    """The `[lo, last]` spans a rollup read takes from the points of Parquet files."""
+    reads: list[tuple[int, int]] = []
+
+    def spy(files: Sequence[PartFile], lo: int, last: int, columns: Sequence[str]) -> Any:
+        reads.append((lo, last))
+        return read_parquets(files, lo, last, columns)
+
+    with _patched(fromrollups, "read_parquets", spy):
+        yield reads
+
+
+@contextlib.contextmanager
 def _spy() -> Iterator[list[int]]:
     """Counts the variables a read answered from rollups."""
     calls: list[int] = []
@@ -415,14 +428,8 @@ def test_only_the_cut_bins_and_files_without_rollups_read_points(store: hfdata.S
     """With every file's sidecar, points are read only for the two cut rollup bins."""
     _filled_store(store)
     store.compact(include_active=True)
-    reads: list[tuple[int, int]] = []
-
-    def spy(files: Sequence[PartFile], lo: int, last: int, columns: Sequence[str]) -> Any:
-        reads.append((lo, last))
-        return read_parquets(files, lo, last, columns)
-
     _sidecars(store, "x", "all")
-    with _patched(fromrollups, "read_parquets", spy):
+    with _point_reads() as reads:
         got = store.read("x", "2024-03-10T00:20Z", "2024-03-10T05:40Z", resample="1h")
     assert reads
     assert all(last - lo < H for lo, last in reads)  # each within one cut 1 h bin
@@ -491,15 +498,9 @@ def test_compaction_sidecars_spare_the_points(store: hfdata.Store) -> None:
     point of a compacted file is read; a store without them reads the same frame."""
     _filled_store(store)
     store.compact(include_active=True)
-    reads: list[tuple[int, int]] = []
-
-    def spy(files: Sequence[PartFile], lo: int, last: int, columns: Sequence[str]) -> Any:
-        reads.append((lo, last))
-        return read_parquets(files, lo, last, columns)
-
     options: dict[str, Any] = {"resample": "2h", "agg": COMPOSED}
     window: dict[str, Any] = {"start": "2024-03-09T22:00Z", "end": "2024-03-10T22:00Z"}
-    with _patched(fromrollups, "read_parquets", spy):
+    with _point_reads() as reads:
         got = store.read("x", **options, **window)
         whole = store.read("x", **options)
     assert reads == []

@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import pyarrow as pa
@@ -44,6 +45,7 @@ __all__ = [
     "read_one",
     "read_parquets",
     "scan_parquet",
+    "segment_size",
     "single_threaded",
 ]
 
@@ -56,6 +58,17 @@ def file_size(file: PartFile) -> int:
     if info.type == pafs.FileType.NotFound or info.size is None:
         raise FileNotFoundError(file.path)  # replaced meanwhile: the snapshot lists again
     return int(info.size)
+
+
+def segment_size(path: Path) -> int:
+    """A listed log segment's size in bytes; an active one its writer closed meanwhile,
+    by its closed name; 0 if it is gone (compacted meanwhile)."""
+    for candidate in (path, path.with_name(path.name.removesuffix(".active"))):
+        try:
+            return candidate.stat().st_size
+        except FileNotFoundError:
+            continue
+    return 0
 
 
 def estimated_rows(file: PartFile, rows_per_byte: float) -> int:

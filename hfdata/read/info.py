@@ -19,7 +19,7 @@ from hfdata.kinds import Kind
 from hfdata.layout import compacted_dir, encode_name, log_dir, validate_name, variable_rel
 from hfdata.parquet.reader import file_span
 from hfdata.parquet.root import PartsRoot
-from hfdata.read.files import file_size
+from hfdata.read.files import file_size, segment_size
 from hfdata.read.rows import timestamps
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot
 from hfdata.read.tail import segment_rows
@@ -90,16 +90,6 @@ def _compacted_sizes(directory: Path) -> list[int]:
     return sizes
 
 
-def _size(path: Path) -> int:
-    """A listed segment's size; an active one its writer closed meanwhile, closed."""
-    for candidate in (path, path.with_name(path.name.removesuffix(".active"))):
-        try:
-            return candidate.stat().st_size
-        except FileNotFoundError:
-            continue
-    return 0
-
-
 def _info(files: VariableFiles, compacted: list[int], *, locked: bool = False) -> VariableInfo:
     lows: list[int] = []
     highs: list[int] = []
@@ -113,7 +103,7 @@ def _info(files: VariableFiles, compacted: list[int], *, locked: bool = False) -
             highs.append(last)
     for path in files.segments:
         table = segment_rows(path, files.kind, locked=locked)
-        pending_bytes += _size(path)
+        pending_bytes += segment_size(path)
         log_rows += table.num_rows
         if table.num_rows:
             ns = timestamps(table)

@@ -45,7 +45,7 @@ from hfdata.log.parse import table_schema
 from hfdata.parquet import sidecars
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.stats import FileStats, file_stats
-from hfdata.read.files import file_size, read_one
+from hfdata.read.files import file_size, read_one, segment_size
 from hfdata.read.rows import merge_sorted, tail_rows, timestamps, variable_view
 from hfdata.read.snapshot import VariableFiles, list_variable, read_snapshot, variable_names
 from hfdata.read.versions import ARRIVED, View, visible
@@ -55,7 +55,6 @@ from hfdata.timeparse import NS_MAX, NS_MIN
 __all__ = [
     "Piece",
     "Pieces",
-    "gap_threshold_ns",
     "load_stats",
     "names_of",
     "usable",
@@ -90,12 +89,6 @@ class Pieces:
     parquet_bytes: int
     log_bytes: int
     gap_threshold: int | None
-
-
-def gap_threshold_ns(settings: StoreSettings) -> int | None:
-    """The store's `gap_threshold` in ns (what its files' stats used), or None (each
-    file's floor: 10x its median interval)."""
-    return settings.gap_threshold_ns
 
 
 def names_of(root: Path, parts: PartsRoot, variables: str | Sequence[str] | None) -> list[str]:
@@ -138,7 +131,7 @@ def with_pieces(
     """`use(pieces)` of variable `name` as a reader at `as_of` sees it, run inside one
     consistent snapshot (a file that vanished meanwhile starts it again with a new
     listing)."""
-    threshold = gap_threshold_ns(settings)
+    threshold = settings.gap_threshold_ns  # what the files' stats used
 
     def listing() -> VariableFiles:
         return list_variable(
@@ -233,7 +226,7 @@ def _pieces(
             run = tail.slice(a, b - a)
             points = _points(run)
             out.append(Piece(_stats(points, kind, threshold), 0, b - a, _loaded(points)))
-    log_bytes = sum(_size(p) for p in files.segments)
+    log_bytes = sum(segment_size(p) for p in files.segments)
     parquet_bytes = sum(file_size(f) for f in parquet)
     return Pieces(files.name, kind, tuple(out), parquet_bytes, log_bytes, threshold)
 
@@ -272,13 +265,3 @@ def _cluster_piece(
 
     points = load()
     return Piece(_stats(points, kind, threshold), parquet_rows, tail.num_rows, load)
-
-
-def _size(path: Path) -> int:
-    """A listed segment's size; an active one its writer closed meanwhile, closed."""
-    for candidate in (path, path.with_name(path.name.removesuffix(".active"))):
-        try:
-            return candidate.stat().st_size
-        except FileNotFoundError:
-            continue
-    return 0

@@ -76,6 +76,7 @@ class Disk:
         self.crash_at = crash_at
         self.after = after
         self.calls = 0
+        self.crashed = False  # set at the crash: no thread writes or fsyncs after it
         self.main = threading.get_ident()
         self.data: dict[int, bytes] = {}  # inode -> content at its last fsync
         self.listing: dict[int, dict[str, tuple[int, bool]]] = {}  # dir inode -> entries
@@ -100,9 +101,12 @@ class Disk:
         self.listing[os.stat(directory).st_ino] = entries
 
     def _tick(self, when_after: bool) -> None:
+        if self.crashed:  # the power is off for every thread (compaction derives on one)
+            raise PowerLoss
         if threading.get_ident() != self.main or when_after != self.after:
             return
         if self.calls == self.crash_at:
+            self.crashed = True
             raise PowerLoss
 
     def _count(self) -> None:

@@ -37,6 +37,7 @@ from .model import (
 )
 
 KILLS_PER_STORE = 10
+REOPENED_IDS = 1_999_000_000  # ids of the points appended after reopening a store
 PLAN_LENGTH = 400
 
 
@@ -134,7 +135,10 @@ def run_trials(
             totals[key] = totals.get(key, 0) + value
         if trial % KILLS_PER_STORE == KILLS_PER_STORE - 1 or trial == trials - 1:
             # The store full of orphans reopens and takes new points in a new segment.
-            extra = float(999_000_000 + trial)
+            # Its id lies in no writer's range (a generation's ids are gen * 1e6 + i, and
+            # gens count the trials): 999_000_000 + trial clashed with generation 999's
+            # ids once a torture run reached trial 999.
+            extra = float(REOPENED_IDS + trial)
             with hfdata.open_store(root) as store:
                 store.append("temp", pd.Timestamp(point_ns(extra), tz="UTC"), extra)
             model.attempt("temp", [extra])

@@ -178,6 +178,13 @@ def check_all(
 @given(scenario=scenarios(), with_sidecars=st.booleans())
 def test_reports_equal_pandas(scenario: list[tuple[Batch, str]], with_sidecars: bool) -> None:
     """With the stats sidecars compaction writes, and without (every file computed)."""
+    check_exact(scenario, with_sidecars, "float")
+
+
+def check_exact(scenario: list[tuple[Batch, str]], with_sidecars: bool, kind: str) -> None:
+    """Fill an hourly store with `scenario` as `kind` and check every report exactly
+    against pandas, from the stats sidecars or (`with_sidecars` False) from every file's
+    points."""
     with pytest.MonkeyPatch.context() as mp:
         if not with_sidecars:
             mp.setattr(
@@ -189,8 +196,8 @@ def test_reports_equal_pandas(scenario: list[tuple[Batch, str]], with_sidecars: 
             tempfile.TemporaryDirectory() as d,
             hfdata.open_store(Path(d) / "s", partition="hour") as store,
         ):
-            points = fill(store, scenario)
-            check_all(store, points, exact=True)
+            points = fill(store, scenario, kind)
+            check_all(store, points, exact=True, kind=kind)
 
 
 @settings(max_examples=20, deadline=None)
@@ -212,19 +219,7 @@ def test_reports_with_sketches_and_truncated_lists(scenario: list[tuple[Batch, s
 @given(scenario=scenarios(ints), with_sidecars=st.booleans())
 def test_int_reports_equal_pandas(scenario: list[tuple[Batch, str]], with_sidecars: bool) -> None:
     """An int variable (nulls its missing values): the same answers as pandas' on floats."""
-    with pytest.MonkeyPatch.context() as mp:
-        if not with_sidecars:
-            mp.setattr(
-                pieces_module,
-                "load_stats",
-                lambda parts, files: dict.fromkeys((f.rel for f in files), None),
-            )
-        with (
-            tempfile.TemporaryDirectory() as d,
-            hfdata.open_store(Path(d) / "s", partition="hour") as store,
-        ):
-            points = fill(store, scenario, "int")
-            check_all(store, points, exact=True, kind="int")
+    check_exact(scenario, with_sidecars, "int")
 
 
 def stored_stats(threshold: int | None) -> Any:
