@@ -883,6 +883,7 @@ class Store:
             With `as_of`, `dedupe` keeps the version that was the last (first) to
             arrive by then, so `as_of` with `dedupe="last"` is the series exactly as a
             reader saw it at that time; a resample reads points, not rollups.
+
         Returns
         -------
         pandas.DataFrame, polars.DataFrame or pyarrow.Table
@@ -1007,6 +1008,7 @@ class Store:
             only points whose append had been made by then and only deletions recorded
             by then (a point whose append returned before `as_of` is always included,
             one whose append started after it never is). Default None: now.
+
         Returns
         -------
         pandas.DataFrame, polars.DataFrame or pyarrow.Table
@@ -1102,6 +1104,7 @@ class Store:
             only points whose append had been made by then and only deletions recorded
             by then (a point whose append returned before `as_of` is always included,
             one whose append started after it never is). Default None: now.
+
         Returns
         -------
         pandas.DataFrame, polars.DataFrame or pyarrow.Table
@@ -1246,6 +1249,7 @@ class Store:
             only points whose append had been made by then and only deletions recorded
             by then (a point whose append returned before `as_of` is always included,
             one whose append started after it never is). Default None: now.
+
         Returns
         -------
         pandas.DataFrame, polars.DataFrame, pyarrow.Table or FeaturesWritten
@@ -1328,6 +1332,7 @@ class Store:
             only points whose append had been made by then and only deletions recorded
             by then (a point whose append returned before `as_of` is always included,
             one whose append started after it never is). Default None: now.
+
         Returns
         -------
         polars.LazyFrame
@@ -1435,6 +1440,7 @@ class Store:
             A variable with deletions, or any variable under `as_of`, is summarised
             from its points file by file (the stored statistics describe every stored
             version).
+
         Returns
         -------
         pandas.DataFrame
@@ -1776,6 +1782,7 @@ class Store:
             only points whose append had been made by then and only deletions recorded
             by then (a point whose append returned before `as_of` is always included,
             one whose append started after it never is). Default None: now.
+
         Returns
         -------
         dask.dataframe.DataFrame
