@@ -23,7 +23,8 @@ from cliutil import hfdata_cli
 import hfdata
 from hfdata.errors import InvalidArgument
 from hfdata.tools.cli import main
-from hfdata.tools.featurescmd import cli_message
+from hfdata.tools.featurescmd import FLAGS
+from hfdata.tools.terms import cli_message
 
 VARIABLES = ("a", "plant/b")  # sorted as their hive folders are: a, plant%2Fb
 START = pd.Timestamp("2026-11-26T09:50:00Z")
@@ -406,7 +407,7 @@ def test_the_console_script_code_runs_it(root: Path) -> None:
     ],
 )  # fmt: skip
 def test_cli_message_speaks_flags(message: str, argument: str, expected: str) -> None:
-    assert cli_message(InvalidArgument(message, argument=argument)) == expected
+    assert cli_message(InvalidArgument(message, argument=argument), FLAGS) == expected
 
 
 def test_nan_reads_back_from_csv() -> None:  # the reader the tests above rely on

@@ -182,14 +182,16 @@ def _read_rolled(
 
 
 def window(settings: StoreSettings, start: Any, end: Any) -> tuple[int, int]:
-    """`[start, end)` as inclusive nanoseconds `(lo, last)`; ValueError if empty."""
+    """`[start, end)` as inclusive nanoseconds `(lo, last)`; InvalidArgument (a
+    ValueError) naming `start` if empty."""
     rules = settings.time_rules()
     lo = NS_MIN if start is None else to_ns(start, rules)
     hi = None if end is None else to_ns(end, rules)
     if hi is not None and lo >= hi:
-        raise ValueError(
+        raise InvalidArgument(
             f"start ({format_ns(lo)}) must be before end ({format_ns(hi)}); "
-            "reads take the half-open interval [start, end)"
+            "reads take the half-open interval [start, end)",
+            argument="start",
         )
     return lo, NS_MAX if hi is None else hi - 1
 

@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import gzip
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -43,6 +42,7 @@ from hfdata.settings import SETTINGS_FILE
 from hfdata.store import Store, open_store, upgrade_store
 from hfdata.timeparse import EPOCH_UNITS, NONEXISTENT_CHOICES, TimeRules, to_ns
 from hfdata.tools import featurescmd, reportcmd
+from hfdata.tools.terms import COMMON, cli_message
 from hfdata.tools.views import text_table
 
 if TYPE_CHECKING:
@@ -55,9 +55,15 @@ OK: Final = 0
 PROBLEMS: Final = 1
 USAGE: Final = 2
 _SHOW_REJECTED: Final = 20
-_READ_OPTIONS: Final = re.compile(
-    r"\b(resample|agg|closed|label|origin|offset|fill|limit|max_hold)= ?"
-)
+# The keyword arguments `read` and `asof` set by flags, for error messages.
+_READ_FLAGS: Final = {
+    **COMMON,
+    **{name: f"--{name}" for name in ("resample", "agg", "closed", "label", "origin")},
+    **{name: f"--{name}" for name in ("offset", "fill", "limit", "how", "dedupe")},
+    "max_hold": "--max-hold",
+    "max_rows": "--max-rows",
+}
+_ASOF_FLAGS: Final = {**COMMON, "tolerance": "--tolerance", "direction": "--direction"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -1054,8 +1060,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 as_of=args.as_of,
             )
         except InvalidArgument as exc:  # named in flags, not keyword arguments
-            message = str(exc).splitlines()[0]
-            _die(_READ_OPTIONS.sub(lambda m: f"--{m[1].replace('_', '-')} ", message))
+            _die(cli_message(exc, _READ_FLAGS))
         except ResultTooLarge as exc:
             _die(
                 f"--resample {args.resample} would make {exc.rows:,} rows, more than "
@@ -1106,8 +1111,8 @@ def _cmd_asof(args: argparse.Namespace) -> int:
                 direction=args.direction,
                 output="polars",
             )
-        except InvalidArgument as exc:
-            _die(str(exc).replace("tolerance", "--tolerance", 1))
+        except InvalidArgument as exc:  # named in flags, not keyword arguments
+            _die(cli_message(exc, _ASOF_FLAGS))
     write_frame(frame, args.format, args.output)
     return OK
 
@@ -1235,6 +1240,8 @@ def _classify(exc: Exception, directory: Path | None = None) -> tuple[int, str]:
         return USAGE, f"{text}; 'hfdata ls {where}' lists the variables in the store"
     if isinstance(exc, CompactionInProgress | StoreClosed):
         return PROBLEMS, text
+    if isinstance(exc, InvalidArgument):
+        return USAGE, cli_message(exc)  # --start, not start
     if isinstance(exc, HfdataError):
         return (USAGE if isinstance(exc, ValueError | TypeError | KeyError) else PROBLEMS), text
     if isinstance(exc, ValueError):

@@ -10,7 +10,6 @@ one line on stderr and exit code 2 through `_classify`, as every other command's
 from __future__ import annotations
 
 import argparse
-import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,8 +21,9 @@ from hfdata.features.spec import parse_features
 from hfdata.read.bins import ORIGINS, SIDES
 from hfdata.read.windows import NAMED
 from hfdata.store import Store
+from hfdata.tools.terms import cli_message
 
-__all__ = ["DESCRIPTION", "FEATURE_NAMES", "FLAGS", "add_arguments", "cli_message", "run"]
+__all__ = ["DESCRIPTION", "FEATURE_NAMES", "FLAGS", "add_arguments", "run"]
 
 DESCRIPTION: Final = (
     "features (mean, std, rms, zero crossings, ...) of each window of one or more variables"
@@ -48,18 +48,9 @@ FLAGS: Final[Mapping[str, str]] = {
     "origin": "--origin",
     "offset": "--offset",
     "max_hold": "--max-hold",
+    "as_of": "--as-of",
 }
 _DEFAULT_FUNCS: Final = "mean,std,min,max"
-_NAMES: Final = "|".join(FLAGS)
-# `name`, name= and a message's first word are argument names; so is any bare word that
-# is not English (agg, funcs, min_points, max_hold).
-_SPELLED: Final = re.compile(
-    rf"`({_NAMES})`|\b({_NAMES})= ?|^({_NAMES})\b|\b(agg|funcs|min_points|max_hold)\b"
-)
-_CALLS: Final = (  # Python calls a message suggests, as commands
-    (re.compile(r"\bread\(resample=\.\.\.\)"), "'hfdata read --resample'"),
-    (re.compile(r"\bread\(\)( or around\(\))?"), "'hfdata read'"),
-)
 _TEXT_SUFFIXES: Final = frozenset({".csv", ".json", ".jsonl", ".ndjson", ".txt"})
 
 
@@ -157,7 +148,7 @@ def _funcs(text: str) -> list[str]:
             parse_features(name)
         except InvalidArgument as exc:
             if "is not a feature" not in str(exc):  # advice for this name (ohlc)
-                message = cli_message(exc).removeprefix("--funcs: ")
+                message = cli_message(exc, FLAGS).removeprefix("--funcs: ")
                 raise argparse.ArgumentTypeError(message) from None
             unknown.append(name)
     if unknown:
@@ -169,24 +160,6 @@ def _funcs(text: str) -> list[str]:
     if repeated:
         raise argparse.ArgumentTypeError(f"{', '.join(repeated)} given twice; name each once")
     return names
-
-
-def cli_message(exc: InvalidArgument) -> str:
-    """The first line of `exc` with Python argument names spelled as the flags that set
-    them (`window='0s'` -> `--window '0s'`), naming the flag if the message does not."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
-
-    def flag(match: re.Match[str]) -> str:
-        name = match[1] or match[2] or match[3] or match[4]
-        return FLAGS[name] + (" " if match[2] else "")
-
-    text = _SPELLED.sub(flag, text)
-    for call, command in _CALLS:
-        text = call.sub(command, text)
-    wanted = FLAGS.get(exc.argument, "")
-    if wanted and wanted not in text:
-        text = f"{wanted}: {text}"
-    return text
 
 
 def run(store: Store, args: argparse.Namespace, *, say: Callable[[str], None] = print) -> int:
@@ -231,7 +204,7 @@ def run(store: Store, args: argparse.Namespace, *, say: Callable[[str], None] = 
         else:
             written = store.features(variables, args.start, args.end, to=output, **options)
     except InvalidArgument as exc:
-        raise InvalidArgument(cli_message(exc), argument=exc.argument) from exc
+        raise InvalidArgument(cli_message(exc, FLAGS), argument=exc.argument) from exc
     except ResultTooLarge as exc:
         raise ResultTooLarge(
             f"the features would be {exc.rows:,} rows, more than {exc.limit:,} in memory; "

@@ -20,6 +20,7 @@ import pandas as pd
 
 from hfdata.errors import InvalidArgument
 from hfdata.store import Store
+from hfdata.tools.terms import COMMON, cli_message
 from hfdata.tools.views import text_table
 
 __all__ = [
@@ -38,6 +39,13 @@ __all__ = [
 SUMMARY: Final = "one row per variable: rows, time range, sampling, gaps, coverage, duplicates"
 REPORT: Final = "write one self-contained HTML report: summary, coverage, plots, gaps, quality"
 GAPS: Final = "the gaps of one variable (intervals without points longer than --min-gap)"
+# The keyword arguments the commands set by flags, for error messages.
+_GAPS_FLAGS: Final = {**COMMON, "min_gap": "--min-gap"}
+_REPORT_FLAGS: Final = {
+    "freq": "--freq",
+    "max_gaps": "--max-gaps",
+    "max_findings": "--max-findings",
+}
 _TEXT_COLUMNS: Final = (
     "kind",
     "rows",
@@ -180,9 +188,7 @@ def run_gaps(store: Store, args: argparse.Namespace) -> int:
     try:
         frame = store.gaps(args.variable, args.start, args.end, min_gap=args.min_gap)
     except InvalidArgument as exc:  # named in flags, not keyword arguments
-        raise InvalidArgument(
-            str(exc).replace("min_gap", "--min-gap"), argument=exc.argument
-        ) from exc
+        raise InvalidArgument(cli_message(exc, _GAPS_FLAGS), argument=exc.argument) from exc
     if args.json or args.csv:
         _write(frame_records(frame, None), list(frame.columns), args)
         return 0
@@ -206,10 +212,7 @@ def run_report(store: Store, args: argparse.Namespace) -> int:
             title=args.title,
         )
     except InvalidArgument as exc:  # named in flags, not keyword arguments
-        flag = "--" + exc.argument.replace("_", "-")
-        flagged = exc.argument in ("freq", "max_gaps", "max_findings")
-        text = str(exc).replace(exc.argument, flag, 1) if flagged else str(exc)
-        raise InvalidArgument(text, argument=exc.argument) from exc
+        raise InvalidArgument(cli_message(exc, _REPORT_FLAGS), argument=exc.argument) from exc
     size = path.stat().st_size
     print(f"wrote {path} ({size:,} bytes)")
     return 0
