@@ -368,11 +368,14 @@ def test_append_before_after_compares_two_checkouts(tmp_path: Path) -> None:
         [*argv, "--dir", str(tmp_path), "--json", str(tmp_path / "t.json")], lines.append
     )
     assert lines[0].startswith(f"before: {ROOT} (") and lines[1].startswith(f"after: {ROOT} (")
-    rows = [line.split() for line in lines[4:]]
-    assert [" ".join(r[:-6]) for r in rows] == list(append_before_after.CASES)
+    assert [line for line in lines if line.startswith("-- ")] == [
+        f"-- {title}" for title in append_before_after.CLOCKS.values()
+    ]
+    rows = [line.split() for line in lines if line.startswith("append")]
+    assert [" ".join(r[:-6]) for r in rows] == 2 * list(append_before_after.CASES)
     for row in rows:
         before, after = (float(x.replace(",", "")) for x in row[-5:-3])
         assert before > 0 and after > 0
         assert float(row[-3].rstrip("x")) == pytest.approx(after / before, rel=1e-2)
     saved = json.loads((tmp_path / "t.json").read_text())
-    assert set(saved["seconds"]["before"][0]) == set(append_before_after.CASES)
+    assert set(saved["seconds"]["cpu"]["before"][0]) == set(append_before_after.CASES)
