@@ -355,3 +355,27 @@ def test_reports_recipe_and_its_cached_store(tmp_path: Path) -> None:
     assert (pd.DatetimeIndex(ours["first"]).as_unit("ns").asi8 == theirs["first"]).all()
     (tmp_path / "store.json").write_text("{}")  # another recipe's marker: built anew
     assert cached(recipe, tmp_path)[1] is not None
+
+
+def test_append_before_after_compares_two_checkouts(tmp_path: Path) -> None:
+    """`python -m benchmarks.append_before_after`: one row per case with both rates and
+    their ratio; each worker imported hfdata from the checkout it was given."""
+    from benchmarks import append_before_after
+
+    lines: list[str] = []
+    argv = ["--before", str(ROOT), "--quick", "--rounds", "1", "--repeats", "1"]
+    append_before_after.main(
+        [*argv, "--dir", str(tmp_path), "--json", str(tmp_path / "t.json")], lines.append
+    )
+    assert lines[0].startswith(f"before: {ROOT} (") and lines[1].startswith(f"after: {ROOT} (")
+    assert [line for line in lines if line.startswith("-- ")] == [
+        f"-- {title}" for title in append_before_after.CLOCKS.values()
+    ]
+    rows = [line.split() for line in lines if line.startswith("append")]
+    assert [" ".join(r[:-6]) for r in rows] == 2 * list(append_before_after.CASES)
+    for row in rows:
+        before, after = (float(x.replace(",", "")) for x in row[-5:-3])
+        assert before > 0 and after > 0
+        assert float(row[-3].rstrip("x")) == pytest.approx(after / before, rel=1e-2)
+    saved = json.loads((tmp_path / "t.json").read_text())
+    assert set(saved["seconds"]["cpu"]["before"][0]) == set(append_before_after.CASES)

@@ -86,6 +86,7 @@ class LogWriter:
         "_max_bytes",
         "_max_line",
         "_max_metadata",
+        "_point",
         "_rules",
         "_table",
         "_vars",
@@ -121,6 +122,8 @@ class LogWriter:
         self._fsync_interval = fsync_interval
         self._closed = False
         self._lock = Mutex()
+        # `append`'s point line in `flush` mode, refilled under `_lock` (key order: the line's)
+        self._point: dict[str, Any] = {"arrived": 0, "timestamp": None, "value": None}
         # The shortest path of `append` (see there) needs the GIL, and is pointless in
         # `fsync` mode, where every point waits for the disk anyway.
         fast_path = policy.durability != "fsync" and getattr(sys, "_is_gil_enabled", lambda: True)()
@@ -185,10 +188,20 @@ class LogWriter:
         # The field names of `lineformat`, spelled out: a constant-key dict is built in one
         # step. `arrived` first: readers find it at a fixed offset.
         if metadata is None:
-            line = _dumps(
-                {"arrived": _time_ns(), "timestamp": timestamp, "value": value},
-                option=self._dump_opts,
-            )
+            if not self._buffered:
+                line = None  # encoded below, under the lock
+            else:
+                line = _dumps(
+                    {"arrived": _time_ns(), "timestamp": timestamp, "value": value},
+                    option=self._dump_opts,
+                )
+                # No lock: under the GIL `+=` on a bytearray is atomic, and `drain` only
+                # ever deletes the bytes it took, so concurrent appends are never lost.
+                pending = var.pending
+                pending += line
+                if len(pending) >= self._buffer_limit:  # full, or the store is being closed
+                    self._after_buffered_append(var)
+                return
         elif type(metadata) is not dict:
             self._append_checked(variable, timestamp, value, metadata, kind)
             return
@@ -209,17 +222,24 @@ class LogWriter:
             if b"null" in line or len(line) > self._max_line:  # NaN in it, or maybe too large
                 self._append_checked(variable, timestamp, value, metadata, kind)
                 return
-        if self._buffered:
-            # No lock: under the GIL `+=` on a bytearray is atomic, and `drain` only ever
-            # deletes the bytes it took, so concurrent appends are never lost.
-            pending = var.pending
-            pending += line
-            if len(pending) >= self._buffer_limit:  # full, or the store is being closed
-                self._after_buffered_append(var)
-            return
+            if self._buffered:  # as above
+                pending = var.pending
+                pending += line
+                if len(pending) >= self._buffer_limit:
+                    self._after_buffered_append(var)
+                return
         lock = self._lock
         lock.acquire()  # not `with`: a Python-level __enter__/__exit__ on every point
         try:
+            if line is None:
+                # A point without metadata is encoded under the lock that writes it, so the
+                # writer's one `_point` dict is refilled instead of a dict built per point
+                # (building one costs more than filling it; the lock keeps threads apart).
+                point = self._point
+                point["arrived"] = _time_ns()
+                point["timestamp"] = timestamp
+                point["value"] = value
+                line = _dumps(point, option=self._dump_opts)
             segment = var.segment
             if segment is None:
                 self._table.write_line(var, line)
