@@ -22,10 +22,11 @@ import hfdata
 from hfdata.compact import compaction, derive
 from hfdata.compact.derive import Derived
 from hfdata.errors import InvalidArgument, SettingsConflict
+from hfdata.kinds import Kind
 from hfdata.layout import part_rel
 from hfdata.parquet import stats as stats_module
 from hfdata.parquet.local import LocalRoot
-from hfdata.parquet.rollups import build
+from hfdata.parquet.rollups import build_many
 from hfdata.parquet.root import PartFile
 from hfdata.parquet.sidecars import (
     data_rel,
@@ -102,6 +103,16 @@ def state(store: hfdata.Store, encoded: str) -> tuple[list[str], list[str], list
     return live, stats, rollups
 
 
+def rollups_of(
+    store: hfdata.Store, ns: np.ndarray, values: pa.Array, kind: Kind
+) -> dict[str, pa.Table]:
+    """A file's rollups as its sidecars hold them, by rule: `build_many` over the store's
+    resolutions (the coarser composed from the finer)."""
+    rules = store.settings.resolutions()
+    built = build_many(ns, values, kind, [resolution for _, resolution in rules])
+    return {rule: table for (rule, _), table in zip(rules, built, strict=True)}
+
+
 def points_of(file: PartFile) -> tuple[np.ndarray, pa.Array]:
     table = pq.read_table(file.path, filesystem=file.root.fs)
     ns = table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy()
@@ -129,7 +140,7 @@ def test_compaction_writes_every_live_files_sidecars(tmp_path: Path, where: dict
             ns, values = points_of(file)
             assert loaded[file.rel] == file_stats(ns, values, "float")
             table = hourly[file.rel]
-            assert table is not None and table.equals(build(ns, values, "float", HOUR))
+            assert table is not None and table.equals(rollups_of(store, ns, values, "float")["1h"])
         # a string variable has stats, no rollups
         assert state(store, "note")[1] == state(store, "note")[0] and not state(store, "note")[2]
 
@@ -165,11 +176,12 @@ def test_compaction_derives_its_files_from_the_rows_it_wrote(
             for file in listing.files:
                 ns, values = points_of(file)
                 assert stats[file.rel] == file_stats(ns, values, listing.kind), name
-                for rule, resolution in store.settings.resolutions():
+                for rule, _ in store.settings.resolutions():
                     [table] = load_rollups(store.parts, [file], rule).values()
                     if listing.kind in ("float", "int", "bool"):
                         assert table is not None
-                        assert table.equals(build(ns, values, listing.kind, resolution))
+                        want = rollups_of(store, ns, values, listing.kind)[rule]
+                        assert table.equals(want)
                     else:
                         assert table is None
 
@@ -398,18 +410,20 @@ def test_a_large_file_gets_exact_rollups_window_by_window(
         [file] = store.parts.listing("x").files
         assert file.root.read_footer(file).num_row_groups > 3
         ns, values = points_of(file)
-        for rule, resolution in store.settings.resolutions():
+        want = rollups_of(store, ns, values, "float")
+        for rule, _ in store.settings.resolutions():
             [table] = load_rollups(store.parts, [file], rule).values()
-            assert table is not None and table.equals(build(ns, values, "float", resolution))
+            assert table is not None and table.equals(want[rule])
         assert load_stats(store.parts, [file]) == {file.rel: None}
         store.compact()  # nothing more to derive: the big file's stats stay with readers
         assert len(store.parts.sidecars("_rollups")) == 3
         # the same, read back row group by row group (upgrade, optimize: no table in memory)
         store.parts.delete_sidecars(store.parts.sidecars("_rollups"))
         derive.derive_missing(store.root, store.parts, store.settings, "x")
-        for rule, resolution in store.settings.resolutions():
+        want = rollups_of(store, ns, values, "float")
+        for rule, _ in store.settings.resolutions():
             [table] = load_rollups(store.parts, [file], rule).values()
-            assert table is not None and table.equals(build(ns, values, "float", resolution))
+            assert table is not None and table.equals(want[rule])
 
 
 # -- upgrade builds what a store lacks -------------------------------------------------------

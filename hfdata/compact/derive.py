@@ -43,7 +43,7 @@ from hfdata.errors import HfdataError
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import decode_name, kind_of_folder, variable_of_folder
 from hfdata.parquet.reader import read_groups, read_whole
-from hfdata.parquet.rollups import ROLLUP_KINDS, build
+from hfdata.parquet.rollups import ROLLUP_KINDS, build_many
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.sidecars import (
     ROLLUPS_DIR,
@@ -199,10 +199,15 @@ def _sidecars_of(
         return []
     ns, values = _points(table)
     items = []
-    for rule, resolution in settings.resolutions():
-        rel = rollup_rel(file, rule)
-        if rel in todo:
-            items.append((rel, encode_rollup(build(ns, values, kind, resolution))))
+    rules = settings.resolutions()
+    if any(rollup_rel(file, rule) in todo for rule, _ in rules):
+        # every resolution, also one not asked for: a coarser rollup is composed from a
+        # finer one (`build_many`), so a sidecar's bits never depend on which were missing
+        built = build_many(ns, values, kind, [resolution for _, resolution in rules])
+        for (rule, _), rollup in zip(rules, built, strict=True):
+            rel = rollup_rel(file, rule)
+            if rel in todo:
+                items.append((rel, encode_rollup(rollup)))
     rel = stats_rel(file)
     if rel in todo:  # last: a file with stats has its rollups too, unless a kill cut in
         items.append((rel, file_stats(ns, values, kind, settings.gap_threshold_ns).to_json()))
@@ -254,8 +259,8 @@ def _windowed(
     multiple of every resolution so no bin straddles two (the concatenation is exactly
     the whole file's rollup), in memory bounded by `WINDOW_ROWS`. Its stats are not
     written (they need every row at once): readers compute them from its points."""
-    rules = [(r, n) for r, n in settings.resolutions() if rollup_rel(file, r) in todo]
-    if not rules:
+    rules = settings.resolutions()  # all of them, as `_sidecars_of` builds them
+    if not any(rollup_rel(file, rule) in todo for rule, _ in rules):
         return []
     cut_every = math.lcm(*(n for _, n in rules))
     pieces: dict[str, list[pa.Table]] = {rule: [] for rule, _ in rules}
@@ -268,12 +273,15 @@ def _windowed(
         last = window is None
         ns, values = _points(table)
         cut = len(ns) if last else int(np.searchsorted(ns, ns[-1] - ns[-1] % cut_every))
-        for rule, resolution in rules:
-            if cut:
-                pieces[rule].append(build(ns[:cut], values[:cut], kind, resolution))
+        if cut:
+            built = build_many(ns[:cut], values[:cut], kind, [n for _, n in rules])
+            for (rule, _), rollup in zip(rules, built, strict=True):
+                pieces[rule].append(rollup)
         carry = table.slice(cut) if cut < len(ns) else None
     return [
-        (rollup_rel(file, rule), encode_rollup(pa.concat_tables(pieces[rule]))) for rule, _ in rules
+        (rollup_rel(file, rule), encode_rollup(pa.concat_tables(pieces[rule])))
+        for rule, _ in rules
+        if rollup_rel(file, rule) in todo
     ]
 
 

@@ -33,6 +33,7 @@ bytes (`hfdata.parquet.sidecars`). Definitions, each over the file's rows alone:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -115,14 +116,22 @@ def file_stats(
 ) -> FileStats:
     """The statistics of one file's rows: `ns` sorted (equal timestamps in arrival
     order), `values` of `kind` (nulls allowed), `gap_threshold` the store's (ns) or None
-    (10x the file's median interval)."""
+    (10x the file's median interval).
+
+    Cost matters (compaction computes this for every file it writes): one difference of
+    the timestamps serves the duplicates, the intervals and the gaps; the missing values,
+    usually few, are handled by their indices rather than by masks over every row; and
+    numpy's reductions stand in for slower Arrow kernels where the result is the same."""
     ns = np.asarray(ns, dtype=np.int64)
     rows = len(ns)
     if rows == 0:
         raise ValueError("a Parquet file holds at least one row")
-    numeric = kind in ("float", "int", "bool")
-    keys, valid = _comparable(values, kind)
-    count = int(valid.sum())
+    keys, missing = _comparable(values, kind)
+    count = rows - len(missing)
+    valid: npt.NDArray[np.bool_] | None = None  # None: every value counts
+    if len(missing):
+        valid = np.ones(rows, bool)
+        valid[missing] = False
     out: dict[str, Any] = {
         "rows": rows,
         "count": count,
@@ -130,78 +139,117 @@ def file_stats(
         "first_ts": int(ns[0]),
         "last_ts": int(ns[-1]),
     }
-    present = np.flatnonzero(valid)
     if count:
-        out["first_valid"] = [int(ns[present[0]]), _py(values, int(present[0]))]
-        out["last_valid"] = [int(ns[present[-1]]), _py(values, int(present[-1]))]
-        if numeric:
-            counted = values if count == rows else values.filter(pa.array(valid))
-            if kind == "bool":
-                counted = counted.cast(pa.int64())
-            extremes = pc.min_max(counted)  # one pass for both
-            out["min"] = extremes["min"].as_py()
-            out["max"] = extremes["max"].as_py()
-            out["sum"] = pc.sum(counted).as_py()
-    same_ts = ns[1:] == ns[:-1]
-    out["duplicate_timestamps"] = int(same_ts.sum())
-    out["conflicting_duplicates"] = _conflicts(ns, keys, valid, same_ts)
+        first = 0 if valid is None else int(np.argmax(valid))
+        last = rows - 1 if valid is None else rows - 1 - int(np.argmax(valid[::-1]))
+        out["first_valid"] = [int(ns[first]), _py(values, first)]
+        out["last_valid"] = [int(ns[last]), _py(values, last)]
+        if kind in ("float", "int", "bool"):
+            out |= _extremes(values, keys, missing, kind)
+    steps = np.diff(ns)
+    same_ts = steps == 0
+    duplicates = int(np.count_nonzero(same_ts))
+    out["duplicate_timestamps"] = duplicates
+    out["conflicting_duplicates"] = _conflicts(ns, keys, valid, same_ts) if duplicates else 0
     out["edge_values"] = [
         _distinct_at(ns, values, valid, int(ns[0])),
         _distinct_at(ns, values, valid, int(ns[-1])),
     ]
-    duplicated = out["duplicate_timestamps"] > 0
-    distinct = ns[np.concatenate(([True], ~same_ts))] if duplicated else ns
-    intervals = np.diff(distinct)
-    out |= _intervals(intervals)
+    # the intervals between distinct timestamps are the steps that are not 0 (sorted)
+    out |= _intervals(steps[~same_ts] if duplicates else steps)
     median = out["median_interval"]
     floor = gap_threshold
     if floor is None:
         floor = AUTO_GAP_FACTOR * median if median else 0
     out["gap_floor"] = int(floor)
-    out |= _gaps(distinct, intervals, int(floor))
-    out |= _runs(ns, keys, valid, values, "")
-    out |= _runs(ns, None, ~valid, None, "nan_")
+    out |= _gaps(ns, steps, int(floor))
+    out |= _runs(ns, _value_runs(keys, valid, kind), keys, kind, "")
+    out |= _runs(ns, _missing_runs(missing, rows), None, kind, "nan_")
     return FileStats(**out)
 
 
 # -- the pieces ---------------------------------------------------------------------------------
 
 
-def _comparable(values: pa.Array, kind: Kind) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
-    """Values as a numpy array where equal values are equal elements (floats; text for
-    string and json), and which of them count (not null, not NaN)."""
-    if kind in ("float", "int", "bool"):
-        if kind == "int":  # exact: int64 with nulls as 0 (masked by `valid`)
-            keys = np.asarray(values.fill_null(0).to_numpy(zero_copy_only=False), np.int64)
-            valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), bool)
-            return keys, valid
+def _comparable(values: pa.Array, kind: Kind) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
+    """Values as a numpy array where equal values are equal elements (floats, NaN for
+    a missing one; int64, 0 for a missing one; text for string and json, "" for a
+    missing one), and the indices of the values that do not count (null or NaN)."""
+    if kind in ("float", "bool"):
         floats = np.asarray(
             values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
         )
-        return floats, ~np.isnan(floats)
+        nan = np.isnan(floats)
+        return floats, np.flatnonzero(nan) if nan.any() else _NONE
+    if kind == "int":  # exact: int64 with nulls as 0
+        keys = np.asarray(values.fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+    else:
+        keys = np.asarray(values.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
+    if not values.null_count:
+        return keys, _NONE
     valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), bool)
-    text = np.asarray(values.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
-    return text, valid
+    return keys, np.flatnonzero(~valid)
+
+
+_NONE: Final = np.zeros(0, np.intp)
+_FEW_MISSING: Final = 256  # missing values a copy of the others steps over one by one
 
 
 def _py(values: pa.Array, i: int) -> Any:
     return values[i].as_py()
 
 
+def _extremes(
+    values: pa.Array, keys: npt.NDArray[Any], missing: npt.NDArray[np.intp], kind: Kind
+) -> dict[str, Any]:
+    """`min`, `max` and `sum` of the values that count (at least one does). The float
+    sum is Arrow's (`pc.sum` of those values alone, the tests' reference: a sum skipping
+    NaN or nulls adds in other blocks, so its last bits differ), the rest numpy's
+    reductions, which are exact."""
+    counted = _without(keys, missing)
+    if kind == "float":
+        total = pc.sum(pa.array(counted) if len(missing) else values).as_py()
+        return {"min": float(counted.min()), "max": float(counted.max()), "sum": total}
+    if kind == "bool":  # as 0 and 1, the number of trues the sum
+        return {
+            "min": int(counted.min()),
+            "max": int(counted.max()),
+            "sum": int(np.count_nonzero(counted)),
+        }
+    return {
+        "min": int(counted.min()),
+        "max": int(counted.max()),
+        "sum": pc.sum(values).as_py(),  # int64 sums wrap alike in any order
+    }
+
+
+def _without(keys: npt.NDArray[Any], missing: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
+    """`keys` less the rows at `missing`; when those are few, as the slices between them
+    (half the time of a boolean index over every row)."""
+    if not len(missing):
+        return keys
+    if len(missing) > _FEW_MISSING:
+        keep = np.ones(len(keys), bool)
+        keep[missing] = False
+        return keys[keep]
+    edges = [-1, *missing.tolist(), len(keys)]
+    return np.concatenate([keys[a + 1 : b] for a, b in itertools.pairwise(edges) if b > a + 1])
+
+
 def _conflicts(
     ns: npt.NDArray[np.int64],
     keys: npt.NDArray[Any],
-    valid: npt.NDArray[np.bool_],
+    valid: npt.NDArray[np.bool_] | None,
     same_ts: npt.NDArray[np.bool_],
 ) -> int:
     """Timestamps whose counted values are not all equal (only rows sharing a timestamp
     can conflict, so only those are looked at)."""
-    if not same_ts.any():
-        return 0
     shared = np.zeros(len(ns), bool)
     shared[1:] |= same_ts
     shared[:-1] |= same_ts
-    rows = np.flatnonzero(shared & valid)
+    if valid is not None:
+        shared &= valid
+    rows = np.flatnonzero(shared)
     if not len(rows):
         return 0
     t, k = ns[rows], keys[rows]
@@ -220,13 +268,13 @@ def _conflicts(
 
 
 def _distinct_at(
-    ns: npt.NDArray[np.int64], values: pa.Array, valid: npt.NDArray[np.bool_], t: int
+    ns: npt.NDArray[np.int64], values: pa.Array, valid: npt.NDArray[np.bool_] | None, t: int
 ) -> list[Any]:
     a = int(np.searchsorted(ns, t, side="left"))
     b = int(np.searchsorted(ns, t, side="right"))
     seen: list[Any] = []
     for i in range(a, b):
-        if valid[i]:
+        if valid is None or valid[i]:
             v = values[i].as_py()
             if v not in seen:
                 seen.append(v)
@@ -268,64 +316,113 @@ def _histogram(
     return distinct, counts
 
 
-def _gaps(
-    distinct: npt.NDArray[np.int64], intervals: npt.NDArray[np.int64], floor: int
-) -> dict[str, Any]:
-    wide = np.flatnonzero(intervals > floor) if floor > 0 else np.flatnonzero(intervals > 0)
+def _gaps(ns: npt.NDArray[np.int64], steps: npt.NDArray[np.int64], floor: int) -> dict[str, Any]:
+    """The steps between consecutive rows longer than `floor` (any step but 0 when the
+    floor is 0), the longest `MAX_LISTED` of them."""
+    wide = np.flatnonzero(steps > floor) if floor > 0 else np.flatnonzero(steps > 0)
     truncated = len(wide) > MAX_LISTED
     if truncated:
-        longest = np.argsort(-intervals[wide], kind="stable")[:MAX_LISTED]
+        longest = np.argsort(-steps[wide], kind="stable")[:MAX_LISTED]
         wide = np.sort(wide[longest])
-    gaps = [[int(distinct[i]), int(distinct[i + 1])] for i in wide.tolist()]
+    gaps = [[int(ns[i]), int(ns[i + 1])] for i in wide.tolist()]
     return {"gaps": gaps, "gaps_truncated": bool(truncated)}
+
+
+Runs = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], bool, bool]
+
+
+def _value_runs(
+    keys: npt.NDArray[Any], valid: npt.NDArray[np.bool_] | None, kind: Kind
+) -> Runs | None:
+    """The runs of one repeated counted value: `_runs_of` the rows equal to the row
+    before (NaN never equals anything, so for float and bool the missing values leave
+    runs by themselves), and whether the first and last rows count."""
+    if valid is not None and not valid.any():
+        return None
+    same = keys[1:] == keys[:-1]
+    if valid is not None and kind in ("int", "string", "json"):  # missing as 0 or ""
+        same &= valid[1:]
+        same &= valid[:-1]
+    first = valid is None or bool(valid[0])
+    last = valid is None or bool(valid[-1])
+    return (*_runs_of(np.flatnonzero(same)), first, last)
+
+
+def _missing_runs(missing: npt.NDArray[np.intp], rows: int) -> Runs | None:
+    """The runs of missing values, from their indices."""
+    if not len(missing):
+        return None
+    joined = missing[:-1][np.diff(missing) == 1]
+    return (*_runs_of(joined), bool(missing[0] == 0), bool(missing[-1] == rows - 1))
+
+
+def _runs_of(
+    joined: npt.NDArray[np.intp],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Runs of two rows or more, as their first and last rows, from `joined` (sorted):
+    the rows `i` that row `i + 1` continues."""
+    if not len(joined):
+        return _NONE, _NONE
+    breaks = np.flatnonzero(np.diff(joined) != 1) + 1
+    starts = joined[np.concatenate(([0], breaks))]
+    ends = joined[np.append(breaks - 1, len(joined) - 1)] + 1
+    return starts, ends
 
 
 def _runs(
     ns: npt.NDArray[np.int64],
+    found: Runs | None,
     keys: npt.NDArray[Any] | None,
-    member: npt.NDArray[np.bool_],
-    values: pa.Array | None,
+    kind: Kind,
     prefix: str,
 ) -> dict[str, Any]:
-    """Runs of consecutive member rows holding one key (None: every member row holds
-    the same): the longest (in time, at least two rows), and the first and last run of
-    any length."""
-    rows = len(ns)
+    """The longest runs (in time, at least two rows), and the first and last run of any
+    length, from `found` (`_value_runs`, `_missing_runs`; None: no member row). A run's
+    value is its key (`keys`; None for missing values)."""
     key = "nan_runs" if prefix else "runs"
-    if not member.any():  # no member, no run (most files have no missing value)
-        return {
-            key: [],
-            f"{key}_truncated": False,
-            f"{prefix}head" if prefix else "head_run": None,
-            f"{prefix}tail" if prefix else "tail_run": None,
-        }
-    # same[i]: rows i and i + 1 are members holding one key (one run); a block of Trues
-    # same[a..b-1] is the run of rows a..b. Only boolean passes over the rows: the runs
-    # themselves are few where it matters (values that change).
-    same = member[1:] & member[:-1]
-    if keys is not None:
-        same &= keys[1:] == keys[:-1]
-    flips = np.diff(same.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
-    long_starts = np.flatnonzero(flips == 1)  # runs of two rows or more
-    long_ends = np.flatnonzero(flips == -1)
+    head_key = f"{prefix}head" if prefix else "head_run"
+    tail_key = f"{prefix}tail" if prefix else "tail_run"
+    if found is None:  # no member, no run (most files have no missing value)
+        return {key: [], f"{key}_truncated": False, head_key: None, tail_key: None}
+    long_starts, long_ends, first_member, last_member = found
+    rows = len(ns)
 
     def run(s: int, e: int) -> Run:
-        value = None if values is None else values[s].as_py()
-        return [int(ns[s]), int(ns[e]), e - s + 1, value]
+        return _listed(ns, keys, kind, np.array([s]), np.array([e]))[0]
 
     head = tail = None
-    whole = bool(same.all())  # one run of every row
-    if member[0]:  # the first run: up to the first row that does not continue it
-        head = run(0, rows - 1 if whole else int(np.argmin(same)))
-    if member[-1]:  # the last: from the row after the last break
-        tail = run(0 if whole else len(same) - int(np.argmin(same[::-1])), rows - 1)
+    if first_member:  # the first run: a long one from row 0, or row 0 alone
+        head = run(0, int(long_ends[0]) if len(long_starts) and long_starts[0] == 0 else 0)
+    if last_member:
+        ends_last = len(long_ends) and long_ends[-1] == rows - 1
+        tail = run(int(long_starts[-1]) if ends_last else rows - 1, rows - 1)
     span = ns[long_ends] - ns[long_starts]
     order = np.argsort(-span, kind="stable")
     truncated = len(order) > MAX_LISTED
-    runs = [run(int(long_starts[i]), int(long_ends[i])) for i in order[:MAX_LISTED].tolist()]
-    return {
-        key: runs,
-        f"{key}_truncated": bool(truncated),
-        f"{prefix}head" if prefix else "head_run": head,
-        f"{prefix}tail" if prefix else "tail_run": tail,
-    }
+    chosen = order[:MAX_LISTED]
+    runs = _listed(ns, keys, kind, long_starts[chosen], long_ends[chosen])
+    return {key: runs, f"{key}_truncated": bool(truncated), head_key: head, tail_key: tail}
+
+
+def _listed(
+    ns: npt.NDArray[np.int64],
+    keys: npt.NDArray[Any] | None,
+    kind: Kind,
+    starts: npt.NDArray[np.intp],
+    ends: npt.NDArray[np.intp],
+) -> list[Run]:
+    """Runs as `[start_ts, end_ts, rows, value]` lists, the value as `values[s].as_py()`
+    gives it (the key: a Python float, int or str; bool for bool; None without keys)."""
+    values: list[Any] = [None] * len(starts) if keys is None else keys[starts].tolist()
+    if kind == "bool" and keys is not None:
+        values = [bool(v) for v in values]
+    return [
+        [a, b, c, v]
+        for a, b, c, v in zip(
+            ns[starts].tolist(),
+            ns[ends].tolist(),
+            (ends - starts + 1).tolist(),
+            values,
+            strict=True,
+        )
+    ]
