@@ -141,10 +141,11 @@ class _Bins:
 
     def table(self, ns: npt.NDArray[np.int64], x: npt.NDArray[Any], schema: pa.Schema) -> pa.Table:
         none = self.count == 0
+        mask = none if none.any() else None  # most rollups: a value counts in every bin
         value_type = schema.field("min").type
 
         def masked(data: npt.NDArray[Any], dtype: pa.DataType) -> pa.Array:
-            return pa.array(data, dtype, mask=none)
+            return pa.array(data, dtype, mask=mask)
 
         return pa.table(
             {
