@@ -29,12 +29,16 @@ bytes (`hfdata.parquet.sidecars`). Definitions, each over the file's rows alone:
   `MAX_LISTED` (`runs_truncated`); `head_run`/`tail_run`: the file's first and last
   run of one value (a single row is a run of one), so runs crossing files join;
 - `nan_runs`, `nan_head`, `nan_tail`: the same for runs of missing values (no value).
+
+A file too large to hold whole is described window by window (`WindowedStats`, with
+the interval histogram tallied across windows by `IntervalTally`): the same stats, but
+a float `sum` is the windows' sums added.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 import numpy as np
@@ -48,9 +52,13 @@ from hfdata.kinds import Kind
 __all__ = [
     "EXACT_INTERVALS",
     "MAX_LISTED",
+    "MAX_TALLIED",
     "QUANTILES",
     "STATS_VERSION",
     "FileStats",
+    "IntervalTally",
+    "TooVaried",
+    "WindowedStats",
     "file_stats",
 ]
 
@@ -192,6 +200,7 @@ def _comparable(values: pa.Array, kind: Kind) -> tuple[npt.NDArray[Any], npt.NDA
 
 
 _NONE: Final = np.zeros(0, np.intp)
+_NONE_I64: Final = np.zeros(0, np.int64)
 _FEW_MISSING: Final = 256  # missing values a copy of the others steps over one by one
 
 
@@ -283,19 +292,29 @@ def _distinct_at(
 
 def _intervals(intervals: npt.NDArray[np.int64]) -> dict[str, Any]:
     if not len(intervals):
+        return _from_histogram(_NONE_I64, _NONE_I64)
+    return _from_histogram(*_histogram(intervals))
+
+
+def _from_histogram(
+    distinct: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]
+) -> dict[str, Any]:
+    """`histogram`, `quantiles` and `median_interval` from the exact histogram of the
+    intervals (`distinct` sorted, `counts` each one's): the median (of an even count, the
+    middle two's mean, np.median's) and each quantile rank's interval read from the
+    running counts, as `np.sort(intervals)` would give them."""
+    if not len(distinct):
         return {"histogram": [], "quantiles": None, "median_interval": None}
-    distinct, counts = _histogram(intervals)
-    # the median from the histogram: of an even count, the middle two's mean (np.median's)
     ends = np.cumsum(counts)
-    n = len(intervals)
+    n = int(ends[-1])
     low = int(distinct[int(np.searchsorted(ends, (n - 1) // 2, side="right"))])
     high = int(distinct[int(np.searchsorted(ends, n // 2, side="right"))])
     median = round((float(low) + float(high)) / 2)
     if len(distinct) <= EXACT_INTERVALS:
         histogram = [[int(d), int(c)] for d, c in zip(distinct, counts, strict=True)]
         return {"histogram": histogram, "quantiles": None, "median_interval": median}
-    ranks = np.linspace(0, len(intervals) - 1, QUANTILES + 1).round().astype(np.int64)
-    quantiles = np.sort(intervals)[ranks]
+    ranks = np.linspace(0, n - 1, QUANTILES + 1).round().astype(np.int64)
+    quantiles = distinct[np.searchsorted(ends, ranks, side="right")]
     return {"histogram": None, "quantiles": quantiles.tolist(), "median_interval": median}
 
 
@@ -426,3 +445,254 @@ def _listed(
             strict=True,
         )
     ]
+
+
+# -- a file too large to hold whole: its stats from windows of its rows ---------------------
+
+MAX_TALLIED: Final = 8_000_000  # distinct intervals a windowed file's stats keep, at most
+
+
+class TooVaried(ValueError):
+    """A file read window by window has more distinct intervals than `MAX_TALLIED` (every
+    timestamp jittered): its exact histogram would take as much memory as its rows, so
+    it gets no stats sidecar and readers compute them from its points."""
+
+
+class IntervalTally:
+    """The exact histogram of the intervals between consecutive distinct timestamps of
+    a file whose timestamps come window by window, in order (each window's sorted)."""
+
+    def __init__(self) -> None:
+        self._distinct: list[npt.NDArray[np.int64]] = []
+        self._counts: list[npt.NDArray[np.int64]] = []
+        self._held = 0
+        self._last: int | None = None
+
+    def add(self, ns: npt.NDArray[np.int64]) -> None:
+        if not len(ns):
+            return
+        steps = np.diff(ns)
+        if self._last is not None:  # the step from the window before
+            steps = np.concatenate(([int(ns[0]) - self._last], steps))
+        self._last = int(ns[-1])
+        steps = steps[steps != 0]
+        if not len(steps):
+            return
+        distinct, counts = _histogram(steps)
+        self._distinct.append(distinct)
+        self._counts.append(counts)
+        self._held += len(distinct)
+        if len(self._distinct) > 8:  # merged now and then: memory as the distinct ones
+            distinct, counts = self.histogram()
+            self._distinct, self._counts, self._held = [distinct], [counts], len(distinct)
+        if self._held > MAX_TALLIED:
+            raise TooVaried(f"over {MAX_TALLIED:,} distinct intervals")
+
+    def histogram(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The distinct intervals, sorted, and how many of each."""
+        if not self._distinct:
+            return _NONE_I64, _NONE_I64
+        if len(self._distinct) == 1:
+            return self._distinct[0], self._counts[0]
+        distinct, where = np.unique(np.concatenate(self._distinct), return_inverse=True)
+        counts = np.zeros(len(distinct), np.int64)
+        np.add.at(counts, where, np.concatenate(self._counts))
+        return distinct, counts
+
+    def gap_floor(self, gap_threshold: int | None) -> int:
+        """The gap floor of the whole file: the store's threshold, or 10x its median
+        interval (0 without intervals)."""
+        if gap_threshold is not None:
+            return int(gap_threshold)
+        median = _from_histogram(*self.histogram())["median_interval"]
+        return int(AUTO_GAP_FACTOR * median) if median else 0
+
+
+@dataclass(slots=True)
+class _Window:
+    """One window's stats (with the whole file's gap floor) and the totals a merge
+    needs: every gap and run over the floor or of two rows, listed or not."""
+
+    out: dict[str, Any]
+    gaps_total: int
+    runs_total: int
+    nan_runs_total: int
+
+
+class WindowedStats:
+    """The `FileStats` of a file whose rows come in consecutive windows (sorted, and no
+    timestamp in two windows), equal to `file_stats` of all the rows at once but for
+    `sum`: a float file's is the windows' sums added (another order of additions than
+    Arrow's over every value: equal within float rounding); an int file's wraps as
+    int64, as Arrow's. Memory: a window's rows, the lists (at most `MAX_LISTED` gaps
+    and runs a window) and the interval histogram (`IntervalTally`).
+
+    `floor` is the whole file's gap floor (`IntervalTally.gap_floor`, from a first pass
+    over the timestamps when the store has no `gap_threshold`): gaps are listed against
+    it window by window; runs and gaps crossing a window edge are joined here."""
+
+    def __init__(self, kind: Kind, floor: int) -> None:
+        self.kind, self.floor = kind, floor
+        self._windows: list[_Window] = []
+        self._tally = IntervalTally()
+        self._edges: list[tuple[int, int]] = []  # each window's first and last timestamp
+
+    def add(self, ns: npt.NDArray[np.int64], values: pa.Array) -> None:
+        ns = np.asarray(ns, dtype=np.int64)
+        if not len(ns):
+            return
+        if self._edges and self._edges[-1][1] >= int(ns[0]):
+            raise ValueError("windows must be in time order, no timestamp in two")
+        self._tally.add(ns)
+        whole = file_stats(ns, values, self.kind, gap_threshold=self.floor)
+        out = {f.name: getattr(whole, f.name) for f in fields(FileStats)}
+        steps = np.diff(ns)
+        wide = int(np.count_nonzero(steps > self.floor if self.floor > 0 else steps > 0))
+        keys, missing = _comparable(values, self.kind)
+        valid = None
+        if len(missing):
+            valid = np.ones(len(ns), bool)
+            valid[missing] = False
+        found = _value_runs(keys, valid, self.kind)
+        holes = _missing_runs(missing, len(ns))
+        self._windows.append(
+            _Window(
+                out,
+                wide,
+                0 if found is None else len(found[0]),
+                0 if holes is None else len(holes[0]),
+            )
+        )
+        self._edges.append((int(ns[0]), int(ns[-1])))
+
+    def result(self) -> FileStats:
+        """The file's stats (at least one row added)."""
+        parts = [w.out for w in self._windows]
+        if not parts:
+            raise ValueError("a Parquet file holds at least one row")
+        first, last = parts[0], parts[-1]
+        valid = [p for p in parts if p["count"]]
+        out: dict[str, Any] = {
+            "rows": sum(p["rows"] for p in parts),
+            "count": sum(p["count"] for p in parts),
+            "nan_count": sum(p["nan_count"] for p in parts),
+            "first_ts": first["first_ts"],
+            "last_ts": last["last_ts"],
+            "first_valid": valid[0]["first_valid"] if valid else None,
+            "last_valid": valid[-1]["last_valid"] if valid else None,
+            "duplicate_timestamps": sum(p["duplicate_timestamps"] for p in parts),
+            "conflicting_duplicates": sum(p["conflicting_duplicates"] for p in parts),
+            "edge_values": [first["edge_values"][0], last["edge_values"][1]],
+        }
+        numbers = [p for p in valid if p["min"] is not None]
+        if numbers:
+            out["min"] = min(p["min"] for p in numbers)
+            out["max"] = max(p["max"] for p in numbers)
+            out["sum"] = self._sum([p["sum"] for p in numbers])
+        out |= _from_histogram(*self._tally.histogram())
+        out["gap_floor"] = self.floor
+        out |= self._gaps()
+        out |= self._runs("runs", "head_run", "tail_run", "runs_total")
+        out |= self._runs("nan_runs", "nan_head", "nan_tail", "nan_runs_total")
+        return FileStats(**out)
+
+    def _sum(self, sums: list[Any]) -> Any:
+        if self.kind == "float":
+            return float(np.sum(np.array(sums, np.float64))) if len(sums) > 1 else sums[0]
+        total = sum(int(s) for s in sums)
+        if self.kind == "int":  # Arrow's int64 sum wraps around
+            total = (total + 2**63) % 2**64 - 2**63
+        return total
+
+    def _gaps(self) -> dict[str, Any]:
+        """Every window's listed gaps and the steps across window edges over the floor,
+        in time order; the longest `MAX_LISTED` of them (of equal length the earliest),
+        as `file_stats` picks them over every step."""
+        listed: list[list[int]] = []
+        total = 0
+        for i, window in enumerate(self._windows):
+            if i:
+                step = self._edges[i][0] - self._edges[i - 1][1]
+                if step > self.floor if self.floor > 0 else step > 0:
+                    listed.append([self._edges[i - 1][1], self._edges[i][0]])
+                    total += 1
+            listed.extend(window.out["gaps"])
+            total += window.gaps_total
+        if total <= MAX_LISTED:
+            return {"gaps": listed, "gaps_truncated": False}
+        length = np.array([b - a for a, b in listed], np.int64)
+        keep = np.sort(np.argsort(-length, kind="stable")[:MAX_LISTED])
+        return {"gaps": [listed[i] for i in keep.tolist()], "gaps_truncated": True}
+
+    def _runs(self, key: str, head_key: str, tail_key: str, total_key: str) -> dict[str, Any]:
+        """The windows' runs with those meeting at a window edge joined (the last run of
+        one and the first of the next, holding one value): the longest `MAX_LISTED` in
+        time (of equal span the earliest), and the file's first and last run."""
+        blocks: list[list[Run]] = []  # in time order; within a block, of equal span too
+        total = 0
+        open_run: Run | None = None  # the run at the end of the windows so far
+        opens_file = False  # whether it started at the file's first row
+        head: Run | None = None
+
+        def close(run: Run | None) -> None:
+            nonlocal total
+            if run is not None and run[2] > 1:
+                blocks.append([run])
+                total += 1
+
+        for i, window in enumerate(self._windows):
+            out = window.out
+            runs = list(out[key])
+            count = getattr(window, total_key)
+            first, last = out[head_key], out[tail_key]
+            whole = first is not None and first[2] == out["rows"]  # one run is the window
+            joined: Run | None = None
+            if open_run is not None and first is not None and open_run[3] == first[3]:
+                if first[2] > 1:
+                    count -= _drop(runs, first, from_end=False)
+                joined = [open_run[0], first[1], open_run[2] + first[2], open_run[3]]
+            else:
+                if opens_file:
+                    head = open_run
+                close(open_run)
+                opens_file = False
+            if i == 0:
+                head, opens_file = first, whole
+            if whole:
+                if joined is None and first is not None and first[2] > 1:
+                    count -= _drop(runs, first, from_end=True)
+                open_run = joined if joined is not None else first
+            else:
+                if joined is not None:
+                    if opens_file:
+                        head = joined
+                    opens_file = False
+                    close(joined)
+                if last is not None and last[2] > 1:
+                    count -= _drop(runs, last, from_end=True)
+                open_run = last
+            blocks.append(runs)
+            total += count
+        if opens_file:
+            head = open_run
+        tail = open_run
+        close(open_run)
+        listed = [run for block in blocks for run in block]
+        order = sorted(range(len(listed)), key=lambda i: -(listed[i][1] - listed[i][0]))
+        return {
+            key: [listed[i] for i in order[:MAX_LISTED]],
+            f"{key}_truncated": total > MAX_LISTED,
+            head_key: head,
+            tail_key: tail,
+        }
+
+
+def _drop(runs: list[Run], run: Run, *, from_end: bool) -> int:
+    """Remove `run` from a window's list if it is listed (the first equal one, or the
+    last: a window's first and last run); 1 either way (it was counted)."""
+    at = range(len(runs) - 1, -1, -1) if from_end else range(len(runs))
+    for i in at:
+        if runs[i] == run:
+            del runs[i]
+            break
+    return 1

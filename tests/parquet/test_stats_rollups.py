@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import float_values, grid_offsets, point_lists
 
+from hfdata.parquet import stats as stats_module
 from hfdata.parquet.rollups import build, build_many, combine
-from hfdata.parquet.stats import FileStats, file_stats
+from hfdata.parquet.stats import FileStats, IntervalTally, WindowedStats, file_stats
 
 BASE = pd.Timestamp("2026-11-25T23:58:07.25", tz="UTC").value
 
@@ -202,3 +206,42 @@ def test_file_stats_of_other_kinds_equal_a_reference(data: st.DataObject, kind: 
     assert stats.tail_run == (runs[-1] if runs[-1][3] is not None else None)
     assert stats.nan_head == (nan_runs[0] if runs[0][3] is None else None)
     assert stats.nan_tail == (nan_runs[-1] if runs[-1][3] is None else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    kind=st.sampled_from(["float", "int", "bool"]),
+    listed=st.sampled_from([1, 3, 1000]),
+    exact=st.sampled_from([2, 4096]),
+    threshold=st.sampled_from([None, 0, 600_000_000]),
+)
+def test_windowed_stats_equal_the_whole_files(
+    data: st.DataObject, kind: str, listed: int, exact: int, threshold: int | None
+) -> None:
+    """A file's stats merged from windows cut anywhere between two timestamps equal
+    `file_stats` of all its rows (a float sum within rounding): gaps and runs across
+    the cuts joined, the longest of the whole file listed (`MAX_LISTED` small: cut
+    lists), the interval histogram or sketch (`EXACT_INTERVALS` small) exact."""
+    ns, values = sorted_points(kind, data.draw(kind_points(kind)))
+    changes = np.flatnonzero(np.diff(ns) != 0) + 1
+    cuts = (
+        data.draw(st.lists(st.sampled_from(changes.tolist()), unique=True)) if len(changes) else []
+    )
+    edges = [0, *sorted(cuts), len(ns)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stats_module, "MAX_LISTED", listed)
+        patch.setattr(stats_module, "EXACT_INTERVALS", exact)
+        want = file_stats(ns, values, kind, threshold)  # type: ignore[arg-type]
+        tally = IntervalTally()
+        for a, b in itertools.pairwise(edges):
+            tally.add(ns[a:b])
+        windowed = WindowedStats(kind, tally.gap_floor(threshold))  # type: ignore[arg-type]
+        for a, b in itertools.pairwise(edges):
+            windowed.add(ns[a:b], values[a:b])
+        got = windowed.result()
+    assert dataclasses.replace(got, sum=want.sum) == want
+    if want.sum is None or kind != "float":
+        assert got.sum == want.sum
+    else:
+        assert got.sum == pytest.approx(want.sum, rel=1e-12, abs=1e-6)
