@@ -74,8 +74,8 @@ def build_many(
     """The rollups of one file's rows at each of `resolutions` (ns), in their order: what
     a file's rollup sidecars hold. The finest is built from the points; a coarser one
     that is a whole multiple of a finer one is composed from that one's bins (the
-    largest such), which is exact for every column but `sum`, `mean` and `m2` of float
-    values (another order of additions: within 1e-12 relative of `build`'s) and much
+    largest such), which is exact for every column but `mean`, `m2` and a float `sum`
+    (another order of additions: within 1e-12 relative of `build`'s) and much
     cheaper than another pass over the points (a 1h rollup from 1,440 1min bins a day,
     not from 86,400 or 1.7 M rows)."""
     ns = np.asarray(ns, dtype=np.int64)
