@@ -16,7 +16,9 @@ or 1-hour grid is also every day's). Its columns (`rollup_schema`):
   its timestamp (of equal timestamps, the first and the last row).
 
 `combine` merges rollup rows of one bin from several files (late data, or a file
-boundary inside a bin) in read order; `build` makes a file's rollup from its rows.
+boundary inside a bin) in read order; `build` makes a file's rollup from its rows;
+`build_many` makes a file's rollups at several resolutions, the coarser composed from
+the finer (what its sidecars hold).
 """
 
 from __future__ import annotations
