@@ -130,6 +130,14 @@ def file_stats(
     the timestamps serves the duplicates, the intervals and the gaps; the missing values,
     usually few, are handled by their indices rather than by masks over every row; and
     numpy's reductions stand in for slower Arrow kernels where the result is the same."""
+    return FileStats(**_describe(ns, values, kind, gap_threshold)[0])
+
+
+def _describe(
+    ns: npt.NDArray[np.int64], values: pa.Array, kind: Kind, gap_threshold: int | None
+) -> tuple[dict[str, Any], tuple[int, int, int]]:
+    """`file_stats`' fields, and how many gaps, runs and runs of missing values there
+    are in all (listed or not: what `WindowedStats` adds up)."""
     ns = np.asarray(ns, dtype=np.int64)
     rows = len(ns)
     if rows == 0:
@@ -171,9 +179,12 @@ def file_stats(
         floor = AUTO_GAP_FACTOR * median if median else 0
     out["gap_floor"] = int(floor)
     out |= _gaps(ns, steps, int(floor))
-    out |= _runs(ns, _value_runs(keys, valid, kind), keys, kind, "")
-    out |= _runs(ns, _missing_runs(missing, rows), None, kind, "nan_")
-    return FileStats(**out)
+    found, holes = _value_runs(keys, valid, kind), _missing_runs(missing, rows)
+    out |= _runs(ns, found, keys, kind, "")
+    out |= _runs(ns, holes, None, kind, "nan_")
+    wide = int(np.count_nonzero(steps > floor if floor > 0 else steps > 0))
+    totals = (wide, 0 if found is None else len(found[0]), 0 if holes is None else len(holes[0]))
+    return out, totals
 
 
 # -- the pieces ---------------------------------------------------------------------------------
@@ -544,25 +555,10 @@ class WindowedStats:
         if self._edges and self._edges[-1][1] >= int(ns[0]):
             raise ValueError("windows must be in time order, no timestamp in two")
         self._tally.add(ns)
-        whole = file_stats(ns, values, self.kind, gap_threshold=self.floor)
-        out = {f.name: getattr(whole, f.name) for f in fields(FileStats)}
-        steps = np.diff(ns)
-        wide = int(np.count_nonzero(steps > self.floor if self.floor > 0 else steps > 0))
-        keys, missing = _comparable(values, self.kind)
-        valid = None
-        if len(missing):
-            valid = np.ones(len(ns), bool)
-            valid[missing] = False
-        found = _value_runs(keys, valid, self.kind)
-        holes = _missing_runs(missing, len(ns))
-        self._windows.append(
-            _Window(
-                out,
-                wide,
-                0 if found is None else len(found[0]),
-                0 if holes is None else len(holes[0]),
-            )
-        )
+        out, (gaps, runs, holes) = _describe(ns, values, self.kind, self.floor)
+        stats = FileStats(**out)  # every field, the defaults too
+        out = {f.name: getattr(stats, f.name) for f in fields(FileStats)}
+        self._windows.append(_Window(out, gaps, runs, holes))
         self._edges.append((int(ns[0]), int(ns[-1])))
 
     def result(self) -> FileStats:
