@@ -16,7 +16,7 @@ Memory is bounded as optimize's is: a file is derived whole up to `WHOLE_ROWS` r
 month partition of a fast sensor) window by window: its rollups exactly, its stats
 merged across the windows (`WindowedStats`: the whole file's but for a float sum added
 window by window), with a first pass over its timestamps for the gap floor when the
-store sets none. One whose intervals are too varied to tally (`TooVaried`) gets no
+store sets none. One whose intervals are too varied to tally (`too_varied`) gets no
 stats sidecar, and readers compute its stats from its points.
 
 Nothing here changes the commit protocol: a sidecar counts only while its data file is
@@ -58,7 +58,7 @@ from hfdata.parquet.sidecars import (
     stats_prefix,
     stats_rel,
 )
-from hfdata.parquet.stats import IntervalTally, TooVaried, WindowedStats, file_stats
+from hfdata.parquet.stats import IntervalTally, WindowedStats, file_stats
 from hfdata.settings import StoreSettings
 
 __all__ = [
@@ -269,8 +269,8 @@ def _windowed(
     concatenation is exactly the whole file's; the stats are merged (`WindowedStats`:
     `file_stats` of the whole file, but for a float sum added window by window), their
     gap floor from a first pass over the timestamps when the store sets none. A file
-    with too many distinct intervals to tally (`TooVaried`) gets no stats: readers
-    compute them from its points."""
+    with too many distinct intervals to tally (`IntervalTally.too_varied`) gets no
+    stats: readers compute them from its points."""
     rules = settings.resolutions()  # all of them, as `_sidecars_of` builds them
     rollups = any(rollup_rel(file, rule) in todo for rule, _ in rules)
     cut_every = math.lcm(*(n for _, n in rules))  # 1 without rollups: cut at a timestamp
@@ -294,17 +294,14 @@ def _windowed(
             for (rule, _), rollup in zip(rules, built, strict=True):
                 pieces[rule].append(rollup)
         if cut and stats is not None:
-            try:
-                stats.add(ns[:cut], values[:cut])
-            except TooVaried:
-                stats = None
+            stats.add(ns[:cut], values[:cut])
         carry = table.slice(cut) if cut < len(ns) else None
     items = [
         (rollup_rel(file, rule), encode_rollup(pa.concat_tables(pieces[rule])))
         for rule, _ in rules
         if rollup_rel(file, rule) in todo
     ]
-    if stats is not None:  # last: a file with stats has its rollups too
+    if stats is not None and not stats.too_varied:  # last: with stats, rollups too
         items.append((stats_rel(file), stats.result().to_json()))
     return items
 
@@ -313,16 +310,15 @@ def _windowed_stats(
     kind: Kind, windows: Windows, gap_threshold: int | None, cut_every: int
 ) -> WindowedStats | None:
     """A `WindowedStats` for the file with its gap floor: the store's threshold, or 10x
-    the median interval tallied from a pass over its timestamps (None if they are
-    `TooVaried`)."""
+    the median interval tallied from a pass over its timestamps (None if they are too
+    varied to tally)."""
     tally = IntervalTally()
     if gap_threshold is None:
-        try:
-            for window in windows(cut_every, ("timestamp",)):
-                ts = window.column("timestamp").combine_chunks().view(pa.int64())
-                tally.add(np.asarray(ts.to_numpy(), dtype=np.int64))
-        except TooVaried:
-            return None
+        for window in windows(cut_every, ("timestamp",)):
+            ts = window.column("timestamp").combine_chunks().view(pa.int64())
+            tally.add(np.asarray(ts.to_numpy(), dtype=np.int64))
+            if tally.too_varied:
+                return None
     return WindowedStats(kind, tally.gap_floor(gap_threshold))
 
 

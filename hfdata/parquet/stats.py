@@ -32,7 +32,8 @@ bytes (`hfdata.parquet.sidecars`). Definitions, each over the file's rows alone:
 
 A file too large to hold whole is described window by window (`WindowedStats`, with
 the interval histogram tallied across windows by `IntervalTally`): the same stats, but
-a float `sum` is the windows' sums added.
+a float `sum` is the windows' sums added; none for a file whose intervals are too
+varied to tally.
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ __all__ = [
     "STATS_VERSION",
     "FileStats",
     "IntervalTally",
-    "TooVaried",
     "WindowedStats",
     "file_stats",
 ]
@@ -463,24 +463,23 @@ def _listed(
 MAX_TALLIED: Final = 8_000_000  # distinct intervals a windowed file's stats keep, at most
 
 
-class TooVaried(ValueError):
-    """A file read window by window has more distinct intervals than `MAX_TALLIED` (every
-    timestamp jittered): its exact histogram would take as much memory as its rows, so
-    it gets no stats sidecar and readers compute them from its points."""
-
-
 class IntervalTally:
     """The exact histogram of the intervals between consecutive distinct timestamps of
-    a file whose timestamps come window by window, in order (each window's sorted)."""
+    a file whose timestamps come window by window, in order (each window's sorted).
+
+    At most `MAX_TALLIED` distinct intervals: a file with more (every timestamp
+    jittered) would need as much memory as its rows, so the tally gives up
+    (`too_varied`) and the file gets no stats sidecar: readers compute them."""
 
     def __init__(self) -> None:
         self._distinct: list[npt.NDArray[np.int64]] = []
         self._counts: list[npt.NDArray[np.int64]] = []
         self._held = 0
         self._last: int | None = None
+        self.too_varied = False
 
     def add(self, ns: npt.NDArray[np.int64]) -> None:
-        if not len(ns):
+        if not len(ns) or self.too_varied:
             return
         steps = np.diff(ns)
         if self._last is not None:  # the step from the window before
@@ -497,7 +496,8 @@ class IntervalTally:
             distinct, counts = self.histogram()
             self._distinct, self._counts, self._held = [distinct], [counts], len(distinct)
         if self._held > MAX_TALLIED:
-            raise TooVaried(f"over {MAX_TALLIED:,} distinct intervals")
+            self.too_varied = True
+            self._distinct, self._counts, self._held = [], [], 0
 
     def histogram(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """The distinct intervals, sorted, and how many of each."""
@@ -555,17 +555,26 @@ class WindowedStats:
         if self._edges and self._edges[-1][1] >= int(ns[0]):
             raise ValueError("windows must be in time order, no timestamp in two")
         self._tally.add(ns)
+        if self.too_varied:
+            return
         out, (gaps, runs, holes) = _describe(ns, values, self.kind, self.floor)
         stats = FileStats(**out)  # every field, the defaults too
         out = {f.name: getattr(stats, f.name) for f in fields(FileStats)}
         self._windows.append(_Window(out, gaps, runs, holes))
         self._edges.append((int(ns[0]), int(ns[-1])))
 
+    @property
+    def too_varied(self) -> bool:
+        """Whether the intervals are too varied to tally (no `result`)."""
+        return self._tally.too_varied
+
     def result(self) -> FileStats:
-        """The file's stats (at least one row added)."""
+        """The file's stats (at least one row added, not `too_varied`)."""
         parts = [w.out for w in self._windows]
         if not parts:
             raise ValueError("a Parquet file holds at least one row")
+        if self.too_varied:
+            raise ValueError("too many distinct intervals to tally")
         first, last = parts[0], parts[-1]
         valid = [p for p in parts if p["count"]]
         out: dict[str, Any] = {
