@@ -3,6 +3,7 @@ and drop keep beside the Parquet tree."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 from collections.abc import Sequence
 from datetime import timedelta
@@ -22,12 +23,15 @@ import hfdata
 from hfdata.compact import compaction, derive
 from hfdata.compact.derive import Derived
 from hfdata.errors import InvalidArgument, SettingsConflict
+from hfdata.kinds import Kind
 from hfdata.layout import part_rel
+from hfdata.parquet import files as files_module
 from hfdata.parquet import stats as stats_module
 from hfdata.parquet.local import LocalRoot
-from hfdata.parquet.rollups import build
+from hfdata.parquet.rollups import build_many
 from hfdata.parquet.root import PartFile
 from hfdata.parquet.sidecars import (
+    clear_sidecar_cache,
     data_rel,
     load_rollups,
     load_stats,
@@ -103,6 +107,16 @@ def state(store: hfdata.Store, encoded: str) -> tuple[list[str], list[str], list
     return live, stats, rollups
 
 
+def rollups_of(
+    store: hfdata.Store, ns: np.ndarray, values: pa.Array, kind: Kind
+) -> dict[str, pa.Table]:
+    """A file's rollups as its sidecars hold them, by rule: `build_many` over the store's
+    resolutions (the coarser composed from the finer)."""
+    rules = store.settings.resolutions()
+    built = build_many(ns, values, kind, [resolution for _, resolution in rules])
+    return {rule: table for (rule, _), table in zip(rules, built, strict=True)}
+
+
 def points_of(file: PartFile) -> tuple[np.ndarray, pa.Array]:
     table = pq.read_table(file.path, filesystem=file.root.fs)
     ns = table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy()
@@ -130,7 +144,7 @@ def test_compaction_writes_every_live_files_sidecars(tmp_path: Path, where: dict
             ns, values = points_of(file)
             assert loaded[file.rel] == file_stats(ns, values, "float")
             table = hourly[file.rel]
-            assert table is not None and table.equals(build(ns, values, "float", HOUR))
+            assert table is not None and table.equals(rollups_of(store, ns, values, "float")["1h"])
         # a string variable has stats, no rollups
         assert state(store, "note")[1] == state(store, "note")[0] and not state(store, "note")[2]
 
@@ -166,11 +180,12 @@ def test_compaction_derives_its_files_from_the_rows_it_wrote(
             for file in listing.files:
                 ns, values = points_of(file)
                 assert stats[file.rel] == file_stats(ns, values, listing.kind), name
-                for rule, resolution in store.settings.resolutions():
+                for rule, _ in store.settings.resolutions():
                     [table] = load_rollups(store.parts, [file], rule).values()
                     if listing.kind in ("float", "int", "bool"):
                         assert table is not None
-                        assert table.equals(build(ns, values, listing.kind, resolution))
+                        want = rollups_of(store, ns, values, listing.kind)[rule]
+                        assert table.equals(want)
                     else:
                         assert table is None
 
@@ -424,7 +439,7 @@ def test_a_large_file_gets_exact_rollups_window_by_window(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Over WHOLE_ROWS a file is derived row group by row group (memory bounded as
-    optimize's): its rollups are exactly the whole file's, its stats left to readers."""
+    optimize's): its rollups are exactly the whole file's."""
     monkeypatch.setattr(derive, "WHOLE_ROWS", 1000)
     monkeypatch.setattr(derive, "WINDOW_ROWS", 1)  # one row group (16 Ki rows) at a time
     with hfdata.open_store(tmp_path / "s", rollups=("1min", "7s", "1h")) as store:
@@ -433,18 +448,88 @@ def test_a_large_file_gets_exact_rollups_window_by_window(
         [file] = store.parts.listing("x").files
         assert file.root.read_footer(file).num_row_groups > 3
         ns, values = points_of(file)
-        for rule, resolution in store.settings.resolutions():
+        want = rollups_of(store, ns, values, "float")
+        for rule, _ in store.settings.resolutions():
             [table] = load_rollups(store.parts, [file], rule).values()
-            assert table is not None and table.equals(build(ns, values, "float", resolution))
-        assert load_stats(store.parts, [file]) == {file.rel: None}
-        store.compact()  # nothing more to derive: the big file's stats stay with readers
+            assert table is not None and table.equals(want[rule])
+        store.compact()  # nothing more to derive
         assert len(store.parts.sidecars("_rollups")) == 3
+        assert len(store.parts.sidecars("_stats")) == 1
         # the same, read back row group by row group (upgrade, optimize: no table in memory)
         store.parts.delete_sidecars(store.parts.sidecars("_rollups"))
         derive.derive_missing(store.root, store.parts, store.settings, "x")
-        for rule, resolution in store.settings.resolutions():
+        want = rollups_of(store, ns, values, "float")
+        for rule, _ in store.settings.resolutions():
             [table] = load_rollups(store.parts, [file], rule).values()
-            assert table is not None and table.equals(build(ns, values, "float", resolution))
+            assert table is not None and table.equals(want[rule])
+
+
+def awkward_frame(n: int = 3000) -> pd.DataFrame:
+    """Points with what window edges can cut: gaps, repeated timestamps (some holding
+    another value), a long stuck run, a long NaN run, short runs everywhere."""
+    rng = np.random.default_rng(19)
+    k = np.arange(n)
+    for a, b in ((300, 320), (500, 560), (700, 715), (1500, 1800), (2300, 2330), (2500, 2520)):
+        k = k[(k < a) | (k >= b)]  # gaps
+    values = rng.integers(0, 3, len(k)).astype(float)
+    values[900:1300] = 7.0  # stuck across many windows
+    values[2000:2150] = np.nan
+    values[rng.random(len(k)) < 0.02] = np.nan
+    twice = np.sort(rng.choice(len(k), 30, replace=False))
+    k, values = np.insert(k, twice, k[twice]), np.insert(values, twice, values[twice])
+    values[twice[:15] + np.arange(15)] += 1.0  # conflicting duplicates
+    index = T0 + pd.to_timedelta(k * 250, unit="ms")
+    return pd.DataFrame({"value": values}, index=pd.DatetimeIndex(index))
+
+
+@pytest.mark.parametrize("rollups", [(), ("1s",)], ids=["no-rollups", "1s"])
+def test_a_large_file_gets_stats_merged_window_by_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rollups: tuple[str, ...]
+) -> None:
+    """Over WHOLE_ROWS a file's stats are merged from windows of its rows (cut at a
+    bin edge, or at a timestamp): equal to `file_stats` of all its rows, runs and gaps
+    across window edges joined, the longest picked over the whole file (few listed, so
+    the lists are cut), the interval sketch exact; the float sum within rounding. From
+    the table compaction wrote, and read back row group by row group."""
+    monkeypatch.setattr(derive, "WHOLE_ROWS", 100)
+    monkeypatch.setattr(derive, "WINDOW_ROWS", 50)
+    monkeypatch.setattr(stats_module, "MAX_LISTED", 4)
+    monkeypatch.setattr(stats_module, "EXACT_INTERVALS", 3)
+    monkeypatch.setattr(files_module, "ROW_GROUP_ROWS", 64)
+    with hfdata.open_store(tmp_path / "s", rollups=rollups) as store:
+        store.append_many("x", awkward_frame())
+        store.compact(include_active=True)
+        [file] = store.parts.listing("x").files
+        ns, values = points_of(file)
+        want = file_stats(ns, values, "float")
+        assert want.gaps_truncated and want.runs_truncated and want.quantiles is not None
+        for attempt in ("in memory", "read back"):
+            clear_sidecar_cache()
+            got = load_stats(store.parts, [file])[file.rel]
+            assert got is not None, attempt
+            assert dataclasses.replace(got, sum=want.sum) == want, attempt
+            assert got.sum == pytest.approx(want.sum, rel=1e-12), attempt
+            store.parts.delete_sidecars(store.parts.sidecars("_stats"))
+            derive.derive_missing(store.root, store.parts, store.settings, "x")
+
+
+def test_a_file_too_varied_to_tally_gets_no_stats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A windowed file with more distinct intervals than the tally keeps gets its
+    rollups and no stats (readers compute them), rather than a histogram as large as
+    its rows."""
+    monkeypatch.setattr(derive, "WHOLE_ROWS", 100)
+    monkeypatch.setattr(derive, "WINDOW_ROWS", 50)
+    monkeypatch.setattr(stats_module, "MAX_TALLIED", 10)
+    with hfdata.open_store(tmp_path / "s", rollups=("1s",)) as store:
+        jitter = np.cumsum(np.random.default_rng(3).integers(10**8, 10**9, 400))
+        index = pd.DatetimeIndex(T0 + pd.to_timedelta(jitter, unit="ns"))
+        store.append_many("x", pd.DataFrame({"value": np.arange(400.0)}, index=index))
+        store.compact(include_active=True)
+        [file] = store.parts.listing("x").files
+        assert load_stats(store.parts, [file]) == {file.rel: None}
+        assert len(store.parts.sidecars("_rollups")) == 1
 
 
 # -- upgrade builds what a store lacks -------------------------------------------------------

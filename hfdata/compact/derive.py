@@ -11,10 +11,13 @@ any other (a crash left it without sidecars, optimize's output, `upgrade`) is re
 `derive_all` does it for the whole root (`upgrade`, which also sweeps the orphans of
 variables with no Parquet left), and `forget` removes a dropped variable's.
 
-Memory is bounded as optimize's is: a file is read whole up to `WHOLE_ROWS` rows
+Memory is bounded as optimize's is: a file is derived whole up to `WHOLE_ROWS` rows
 (file_stats needs every row at once, about 60 bytes a row at its peak); a larger one (a
-month partition of a fast sensor) gets its rollups window by window and no stats
-sidecar, so readers compute its stats from its points.
+month partition of a fast sensor) window by window: its rollups exactly, its stats
+merged across the windows (`WindowedStats`: the whole file's but for a float sum added
+window by window), with a first pass over its timestamps for the gap floor when the
+store sets none. One whose intervals are too varied to tally (`too_varied`) gets no
+stats sidecar, and readers compute its stats from its points.
 
 Nothing here changes the commit protocol: a sidecar counts only while its data file is
 live, and a live file without one is computed from its points by readers
@@ -43,7 +46,7 @@ from hfdata.errors import HfdataError
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import decode_name, kind_of_folder, variable_of_folder
 from hfdata.parquet.reader import read_groups, read_whole
-from hfdata.parquet.rollups import ROLLUP_KINDS, build
+from hfdata.parquet.rollups import ROLLUP_KINDS, build_many
 from hfdata.parquet.root import PartFile, PartsRoot
 from hfdata.parquet.sidecars import (
     ROLLUPS_DIR,
@@ -55,7 +58,7 @@ from hfdata.parquet.sidecars import (
     stats_prefix,
     stats_rel,
 )
-from hfdata.parquet.stats import file_stats
+from hfdata.parquet.stats import IntervalTally, WindowedStats, file_stats
 from hfdata.settings import StoreSettings
 
 __all__ = [
@@ -199,10 +202,15 @@ def _sidecars_of(
         return []
     ns, values = _points(table)
     items = []
-    for rule, resolution in settings.resolutions():
-        rel = rollup_rel(file, rule)
-        if rel in todo:
-            items.append((rel, encode_rollup(build(ns, values, kind, resolution))))
+    rules = settings.resolutions()
+    if any(rollup_rel(file, rule) in todo for rule, _ in rules):
+        # every resolution, also one not asked for: a coarser rollup is composed from a
+        # finer one (`build_many`), so a sidecar's bits never depend on which were missing
+        built = build_many(ns, values, kind, [resolution for _, resolution in rules])
+        for (rule, _), rollup in zip(rules, built, strict=True):
+            rel = rollup_rel(file, rule)
+            if rel in todo:
+                items.append((rel, encode_rollup(rollup)))
     rel = stats_rel(file)
     if rel in todo:  # last: a file with stats has its rollups too, unless a kill cut in
         items.append((rel, file_stats(ns, values, kind, settings.gap_threshold_ns).to_json()))
@@ -215,7 +223,11 @@ def _points(table: pa.Table) -> tuple[npt.NDArray[np.int64], pa.Array]:
 
 
 def _row_group_windows(
-    parts: PartsRoot, file: PartFile, md: pq.FileMetaData, cut_every: int
+    parts: PartsRoot,
+    file: PartFile,
+    md: pq.FileMetaData,
+    cut_every: int,
+    columns: Sequence[str] = _COLUMNS,
 ) -> Iterator[pa.Table]:
     """A file's rows, about `WINDOW_ROWS` at a time (whole row groups; `_windowed` cuts
     them at a bin edge)."""
@@ -223,10 +235,12 @@ def _row_group_windows(
     step = max(1, WINDOW_ROWS // max(1, md.row_group(0).num_rows))
     for first in range(0, len(groups), step):
         with parts.reading(file):
-            yield read_groups(file, md, groups[first : first + step], _COLUMNS)
+            yield read_groups(file, md, groups[first : first + step], list(columns))
 
 
-def _slices(table: pa.Table, cut_every: int) -> Iterator[pa.Table]:
+def _slices(
+    table: pa.Table, cut_every: int, columns: Sequence[str] = _COLUMNS
+) -> Iterator[pa.Table]:
     """An in-memory table's rows about `WINDOW_ROWS` at a time (zero-copy slices), each
     ending at a multiple of `cut_every` (ns) so no bin straddles two."""
     ns = np.asarray(table.column("timestamp").to_numpy(), dtype="M8[ns]").view(np.int64)
@@ -239,28 +253,35 @@ def _slices(table: pa.Table, cut_every: int) -> Iterator[pa.Table]:
             if end <= start:
                 end = int(np.searchsorted(ns, edge + cut_every, side="left"))
         end = min(end, n)
-        yield table.slice(start, end - start)
+        yield table.slice(start, end - start).select(list(columns))
         start = end
 
 
+Windows = Callable[[int, Sequence[str]], Iterator[pa.Table]]
+
+
 def _windowed(
-    settings: StoreSettings,
-    file: PartFile,
-    kind: Kind,
-    todo: set[str],
-    windows: Callable[[int], Iterator[pa.Table]],
+    settings: StoreSettings, file: PartFile, kind: Kind, todo: set[str], windows: Windows
 ) -> list[tuple[str, bytes]]:
-    """A file over `WHOLE_ROWS`: its rollups built window by window, each window cut at a
-    multiple of every resolution so no bin straddles two (the concatenation is exactly
-    the whole file's rollup), in memory bounded by `WINDOW_ROWS`. Its stats are not
-    written (they need every row at once): readers compute them from its points."""
-    rules = [(r, n) for r, n in settings.resolutions() if rollup_rel(file, r) in todo]
-    if not rules:
+    """A file over `WHOLE_ROWS`, in memory bounded by `WINDOW_ROWS`: its rollups and stats
+    built window by window, each window cut at a multiple of every resolution (at a
+    timestamp, without rollups) so no bin and no timestamp straddles two. The rollups'
+    concatenation is exactly the whole file's; the stats are merged (`WindowedStats`:
+    `file_stats` of the whole file, but for a float sum added window by window), their
+    gap floor from a first pass over the timestamps when the store sets none. A file
+    with too many distinct intervals to tally (`IntervalTally.too_varied`) gets no
+    stats: readers compute them from its points."""
+    rules = settings.resolutions()  # all of them, as `_sidecars_of` builds them
+    rollups = any(rollup_rel(file, rule) in todo for rule, _ in rules)
+    cut_every = math.lcm(*(n for _, n in rules))  # 1 without rollups: cut at a timestamp
+    stats = None
+    if stats_rel(file) in todo:
+        stats = _windowed_stats(kind, windows, settings.gap_threshold_ns, cut_every)
+    if not rollups and stats is None:
         return []
-    cut_every = math.lcm(*(n for _, n in rules))
     pieces: dict[str, list[pa.Table]] = {rule: [] for rule, _ in rules}
     carry: pa.Table | None = None
-    pieces_of = windows(cut_every)
+    pieces_of = windows(cut_every, _COLUMNS)
     window = next(pieces_of, None)
     while window is not None:
         table = window if carry is None else pa.concat_tables([carry, window])
@@ -268,13 +289,37 @@ def _windowed(
         last = window is None
         ns, values = _points(table)
         cut = len(ns) if last else int(np.searchsorted(ns, ns[-1] - ns[-1] % cut_every))
-        for rule, resolution in rules:
-            if cut:
-                pieces[rule].append(build(ns[:cut], values[:cut], kind, resolution))
+        if cut and rollups:
+            built = build_many(ns[:cut], values[:cut], kind, [n for _, n in rules])
+            for (rule, _), rollup in zip(rules, built, strict=True):
+                pieces[rule].append(rollup)
+        if cut and stats is not None:
+            stats.add(ns[:cut], values[:cut])
         carry = table.slice(cut) if cut < len(ns) else None
-    return [
-        (rollup_rel(file, rule), encode_rollup(pa.concat_tables(pieces[rule]))) for rule, _ in rules
+    items = [
+        (rollup_rel(file, rule), encode_rollup(pa.concat_tables(pieces[rule])))
+        for rule, _ in rules
+        if rollup_rel(file, rule) in todo
     ]
+    if stats is not None and not stats.too_varied:  # last: with stats, rollups too
+        items.append((stats_rel(file), stats.result().to_json()))
+    return items
+
+
+def _windowed_stats(
+    kind: Kind, windows: Windows, gap_threshold: int | None, cut_every: int
+) -> WindowedStats | None:
+    """A `WindowedStats` for the file with its gap floor: the store's threshold, or 10x
+    the median interval tallied from a pass over its timestamps (None if they are too
+    varied to tally)."""
+    tally = IntervalTally()
+    if gap_threshold is None:
+        for window in windows(cut_every, ("timestamp",)):
+            ts = window.column("timestamp").combine_chunks().view(pa.int64())
+            tally.add(np.asarray(ts.to_numpy(), dtype=np.int64))
+            if tally.too_varied:
+                return None
+    return WindowedStats(kind, tally.gap_floor(gap_threshold))
 
 
 def _variable_sidecars(

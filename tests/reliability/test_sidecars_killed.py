@@ -41,7 +41,7 @@ import pytest
 import hfdata
 from hfdata.compact import compaction
 from hfdata.compact.derive import Derived, wanted
-from hfdata.parquet.rollups import build
+from hfdata.parquet.rollups import build_many
 from hfdata.parquet.sidecars import data_rel, decode_rollup, rollup_rel, stats_rel
 from hfdata.parquet.stats import FileStats, file_stats
 from hfdata.store import upgrade_store
@@ -76,12 +76,16 @@ def sidecar_check(store: hfdata.Store) -> dict[str, int]:
                 if rel == stats_rel(file):
                     want = file_stats(ns, values, listing.kind, settings.gap_threshold_ns)
                     assert FileStats.from_json(data) == want, rel
-                else:
-                    [resolution] = [
-                        n for r, n in settings.resolutions() if rollup_rel(file, r) == rel
+                else:  # the rollups over every resolution (the coarser composed)
+                    rules = settings.resolutions()
+                    built = build_many(ns, values, listing.kind, [n for _, n in rules])
+                    [want] = [
+                        t
+                        for (r, _), t in zip(rules, built, strict=True)
+                        if rollup_rel(file, r) == rel
                     ]
                     got = decode_rollup(data, listing.kind)
-                    assert got.equals(build(ns, values, listing.kind, resolution)), rel
+                    assert got.equals(want), rel
     every = parts.sidecars("_stats") + parts.sidecars("_rollups")
     orphans = [rel for rel in every if data_rel(rel) not in live]
     return {"sidecars_checked": present, "sidecars_missing": missing, "orphans": len(orphans)}
