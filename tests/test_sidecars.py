@@ -219,7 +219,7 @@ def test_a_batch_with_tombstones_derives_its_data_files_from_the_rows_it_wrote(
             assert found is not None and found == file_stats(ns, values, "float")
             stored += found.rows
             table = hourly[file.rel]
-            assert table is not None and table.equals(build(ns, values, "float", HOUR))
+            assert table is not None and table.equals(rollups_of(store, ns, values, "float")["1h"])
         assert stored == 4000
         assert len(store.read("x")) == 4000 - 240  # two hours of 30 s points deleted
 
