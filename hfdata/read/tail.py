@@ -99,7 +99,7 @@ def _read_cached(path: Path, kind: Kind | None) -> pa.Table:
     if cached is not None and start:
         table = pa.concat_tables([cached.table, table])
     complete = start + parsed.complete_bytes
-    last = data[: parsed.complete_bytes][-_CHECK_BYTES:]
+    last = data[max(0, parsed.complete_bytes - _CHECK_BYTES) : parsed.complete_bytes]
     if len(last) < _CHECK_BYTES and cached is not None:
         last = (cached.last + last)[-_CHECK_BYTES:]
     entry = _Parsed(complete, table, last)
