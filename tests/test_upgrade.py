@@ -17,10 +17,12 @@ tests/reliability/test_upgrade_killed.py.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 from cliutil import hfdata_cli
@@ -36,9 +38,11 @@ from format1 import (
 from reportref import is_quality
 
 import hfdata
+from hfdata.compact.upgrade import PLAN_FILE, upgrade
 from hfdata.layout import batch_time_ns
 from hfdata.parquet.files import KIND_SCHEMAS
-from hfdata.settings import FORMAT_VERSION, recorded_format_version
+from hfdata.parquet.objectstore import ParquetRoot
+from hfdata.settings import FORMAT_VERSION, load_or_create, recorded_format_version
 from hfdata.store import upgrade_store
 from hfdata.tools.verify import verify
 
@@ -125,6 +129,47 @@ def test_shared_root_upgrades_each_store_its_own_files(format1: Path) -> None:
         for f in findings
         if f.level == "warning"
     )
+
+
+class _Killed(BaseException):
+    """The kill: nothing catches it."""
+
+
+class _KilledInFolderRemoval(pafs.LocalFileSystem):  # type: ignore[misc]
+    """A filesystem whose recursive `delete_dir` is killed after removing the folder's
+    children (its date= folders) and before the folder itself, as a SIGKILL landing
+    between the two does."""
+
+    def delete_dir(self, path: str) -> None:
+        for child in Path(path).iterdir():
+            shutil.rmtree(child)
+        raise _Killed
+
+
+def test_shared_root_upgrade_killed_removing_an_emptied_folder_finishes(format1: Path) -> None:
+    """Killed inside the removal of a format-1 folder it emptied (the last of the two
+    stores to upgrade), the upgrade left the folder empty; the next run (its plan still
+    names the variable) took an empty folder for one never emptied and kept it, so the
+    shared root kept a `variable=...` folder beside the kind folders (torture trial t145,
+    `variable=late%20kind`)."""
+    shared = format1 / "shared_root"
+    upgrade_store(format1 / "shared_b")
+    victim = format1 / "shared_a"
+    settings = load_or_create(victim, {})
+    assert settings.parquet_root is not None
+    parts = ParquetRoot(settings.parquet_root, owner=settings.store_id)
+    parts.fs = _KilledInFolderRemoval()
+    with pytest.raises(_Killed):
+        upgrade(victim, parts, progress=False, settings=settings)
+    emptied = [p for p in shared.glob("variable=*") if not any(p.iterdir())]
+    assert emptied, "the kill must leave an emptied format-1 folder"
+    assert (victim / "_journal" / PLAN_FILE).exists()
+    assert recorded_format_version(victim) == 1
+    upgrade_store(victim)
+    assert list(shared.glob("variable=*")) == []
+    _check_layout(shared)
+    with hfdata.open_store(victim) as store:
+        assert_reads_equal(reads(store), expected_reads(format1 / "expected" / "shared"))
 
 
 def test_cli_upgrade(format1: Path) -> None:

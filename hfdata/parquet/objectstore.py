@@ -711,10 +711,18 @@ class ParquetRoot(PartsRoot):
         own = [c for _, c in self._load_commits(encoded) if c.owner == self.owner]
         self.delete(sorted({rel for c in own for rel in c.replaces if _is_legacy(rel)}))
         if self.local:  # a filesystem keeps the emptied folders; an object store has none
-            folder = self.full(variable_folder(encoded))
-            found = self._list_all(folder)
-            if found and not any(info.type == pafs.FileType.File for info in found):
-                self.fs.delete_dir(folder)
+            self._remove_emptied(self.full(variable_folder(encoded)))
+
+    def _remove_emptied(self, folder: str) -> None:
+        """Remove a format-1 variable folder that holds no file (another store's files
+        keep it until that store upgrades). An empty folder is removed too: the removal
+        is recursive, its date= folders first, so a kill between them and the folder
+        itself leaves it empty, and the next run (its plan still names the variable)
+        must finish it."""
+        if self.fs.get_file_info(folder).type != pafs.FileType.Directory:
+            return
+        if not any(info.type == pafs.FileType.File for info in self._list_all(folder)):
+            self.fs.delete_dir(folder)
 
     def _list_all(self, directory: str) -> list[pafs.FileInfo]:
         try:
