@@ -512,27 +512,28 @@ def versions_compaction_trial(tmp: Path, seed: int, fs_model: str) -> Counter[st
     rng = random.Random(seed)
     live = tmp / "live"
     model = VersionModel()
+    action = "optimize" if rng.random() < 0.25 else "compact"
     with hfdata.open_store(live, durability="fsync", max_segment_bytes=2000) as store:
         for gen, length in ((1, 80), (2, 30)):
             for i, op in enumerate(make_version_plan(rng.randrange(1 << 30), gen, length)):
                 apply_op(store, op, i)
                 model.attempt(op, (gen, i))
                 model.ack(op)
-            if gen == 2 or rng.random() < 0.5:
+            if action == "compact" and (gen == 2 or rng.random() < 0.5):
                 break  # else: Parquet and a tombstone file already there, the next batch adds
-            store.compact()
+            store.compact()  # optimize: two batches' data and tombstone files to merge
     before = store_state(live)
     held = held_from_state(*before)
     counts = check_held(held, model)
     counts["tombstones_in_flight"] = sum(log_state(live)[1].values())
+    counts["tombstone_files_before"] = len(list(live.glob("parquet/_tombstones/*/*.parquet")))
     disk = Disk(live, fs_model, crash_at=rng.randint(0, 40), after=rng.random() < 0.5)
-    action = "optimize" if rng.random() < 0.25 else "compact"
     with os_replaced(disk.os, MAINTENANCE_MODULES):
         try:
             with hfdata.open_store(live) as store:
                 getattr(store, action)()
         except PowerLoss:
-            counts["power_lost_mid_compaction"] += 1
+            counts[f"power_lost_mid_{action}"] += 1
     after = tmp / "after"
     disk.rebuild(after)
     with hfdata.open_store(after) as store:  # recovery rolls the journal forward or back
