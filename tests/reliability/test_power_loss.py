@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import stat
 import threading
 import types
@@ -506,8 +507,8 @@ def test_fsynced_tombstone_in_a_fresh_segment_survives_posix_power_loss(tmp_path
 
 def versions_compaction_trial(tmp: Path, seed: int, fs_model: str) -> Counter[str]:
     """Points and tombstones made durable (fsync mode, closed, some compacted already), then
-    a compaction (or optimize) loses power at a random write or fsync, its tombstone file
-    in flight; after the reboot, recovery and a full compaction the store holds every
+    a compaction (or optimize) loses power at a random write or fsync of all it makes, its
+    tombstone file in flight; after the reboot, recovery and a full compaction the store holds every
     version and every tombstone exactly once and reads are the model's."""
     rng = random.Random(seed)
     live = tmp / "live"
@@ -527,7 +528,16 @@ def versions_compaction_trial(tmp: Path, seed: int, fs_model: str) -> Counter[st
     counts = check_held(held, model)
     counts["tombstones_in_flight"] = sum(log_state(live)[1].values())
     counts["tombstone_files_before"] = len(list(live.glob("parquet/_tombstones/*/*.parquet")))
-    disk = Disk(live, fs_model, crash_at=rng.randint(0, 40), after=rng.random() < 0.5)
+    # The moment is drawn over every write and fsync a dry run on a copy makes (the last
+    # draw: power lost just after it returned), so the tombstone file's steps are hit too.
+    probe = tmp / "probe"
+    shutil.copytree(live, probe)
+    dry = Disk(probe, fs_model, crash_at=10**9, after=False)
+    with os_replaced(dry.os, MAINTENANCE_MODULES), hfdata.open_store(probe) as store:
+        getattr(store, action)()
+    shutil.rmtree(probe)
+    counts["steps_available"] = dry.calls
+    disk = Disk(live, fs_model, crash_at=rng.randint(0, dry.calls), after=rng.random() < 0.5)
     with os_replaced(disk.os, MAINTENANCE_MODULES):
         try:
             with hfdata.open_store(live) as store:
