@@ -116,11 +116,23 @@ class Disk:
         self.fsyncs = 0
 
     def _snapshot_dir(self, directory: Path) -> None:
+        """Record a folder's entries as durable. Another thread (compaction derives sidecars
+        on one, and its fsyncs snapshot too) may remove or rename an entry while this lists
+        the folder: an entry gone by the time it is looked at is not there."""
         entries: dict[str, tuple[int, bool]] = {}
-        for child in os.scandir(directory):
-            st = child.stat(follow_symlinks=False)
+        try:
+            ino = os.stat(directory).st_ino
+            with os.scandir(directory) as listing:
+                children = list(listing)
+        except FileNotFoundError:  # the folder itself went meanwhile
+            return
+        for child in children:
+            try:
+                st = child.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
             entries[child.name] = (st.st_ino, stat.S_ISDIR(st.st_mode))
-        self.listing[os.stat(directory).st_ino] = entries
+        self.listing[ino] = entries
 
     def _tick(self, when_after: bool) -> None:
         if self.crashed:  # the power is off for every thread (compaction derives on one)
