@@ -28,6 +28,9 @@ REPO = HERE.parents[1]
 DESCRIPTIONS = {
     "writer_killed": "1. Writer killed by SIGKILL at a random moment (fork server, rotation "
     "every 0.5-8 KiB, flush/buffered/fsync)",
+    "writer_killed_tombstones": "1b. Writer killed by SIGKILL with deletions and corrections "
+    "in flight (every durability mode; reads with dedupe and as_of checked after reopening "
+    "and after compaction)",
     "power_loss_journaled": "2. Power loss, journaled file system model (any fsync commits "
     "every earlier create/rename; file data cut to its last fsync)",
     "power_loss_posix": "2. Power loss, strict POSIX model (a name is durable only after an "
@@ -35,8 +38,19 @@ DESCRIPTIONS = {
     "power_loss_compaction_journaled": "2. Power loss during compaction/optimize, journaled model",
     "power_loss_compaction_posix": "2. Power loss during compaction/optimize, strict POSIX "
     "model (a name is durable only after an fsync of its directory)",
+    "power_loss_tombstones_journaled": "2b. Power loss with deletions and corrections in "
+    "flight, journaled model (a tombstone acknowledged under fsync or by a group commit "
+    "survives)",
+    "power_loss_tombstones_posix": "2b. Power loss with deletions and corrections in flight, "
+    "strict POSIX model",
+    "power_loss_compaction_tombstones_journaled": "2b. Power loss during compaction/optimize "
+    "with tombstones in flight, journaled model",
+    "power_loss_compaction_tombstones_posix": "2b. Power loss during compaction/optimize with "
+    "tombstones in flight, strict POSIX model",
     "compaction_killed": "3. Compaction killed (SIGKILL after a random spin, or ended at its "
     "Nth mutating os call) and failed (EIO) at each protocol step",
+    "compaction_killed_with_tombstones": "3b. Compaction and optimize killed (SIGKILL, or "
+    "ended at their Nth mutating os call) and failed (EIO) with tombstones in flight",
     "concurrency": "4. Writers, compactor, optimizer and readers at once",
     "corruption_segments": "5. Corrupted closed segments (flips, truncation, junk, NUL runs, "
     "newline damage), 10 cases per compaction",

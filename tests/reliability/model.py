@@ -25,6 +25,7 @@ from typing import Any
 from hfdata.layout import decode_name, parse_segment_name
 from hfdata.log.parse import read_segment
 from hfdata.log.schema import load_schema
+from hfdata.timeparse import format_ns
 
 __all__ = [
     "BASE_NS",
@@ -104,6 +105,9 @@ class LogScan:
     torn_closed: list[str] = field(default_factory=list)  # torn tail in a closed segment
     torn_active: list[str] = field(default_factory=list)  # torn tail of an .active segment
     segments: int = 0
+    arrived: dict[str, list[int]] = field(default_factory=dict)  # ns, one per row of `rows`
+    # Tombstones per variable in line order: (file, start, end, recorded), all ns.
+    tombstones: dict[str, list[tuple[str, int, int, int]]] = field(default_factory=dict)
 
 
 def scan_log(root: Path, *, include_compacted: bool = False) -> LogScan:
@@ -118,6 +122,8 @@ def scan_log(root: Path, *, include_compacted: bool = False) -> LogScan:
         name = decode_name(vdir.name)
         kind = load_schema(vdir)
         rows = scan.rows.setdefault(name, [])
+        arrived = scan.arrived.setdefault(name, [])
+        tombstones = scan.tombstones.setdefault(name, [])
         dirs = [vdir, vdir / "compacted"] if include_compacted else [vdir]
         for directory in dirs:
             if not directory.is_dir():
@@ -140,6 +146,15 @@ def scan_log(root: Path, *, include_compacted: bool = False) -> LogScan:
                     strict=True,
                 ):
                     rows.append((path.name, ts, value, meta))
+                arrived.extend(table.column("arrived").cast("int64").to_pylist())
+                t = parsed.tombstones
+                for start, end, recorded in zip(
+                    t.column("start").cast("int64").to_pylist(),
+                    t.column("end").cast("int64").to_pylist(),
+                    t.column("recorded").cast("int64").to_pylist(),
+                    strict=True,
+                ):
+                    tombstones.append((path.name, start, end, recorded))
     return scan
 
 
@@ -197,11 +212,19 @@ def check_against_model(
 
 @dataclass(frozen=True)
 class Op:
-    """One step of a writer plan: `one` point, a batch of `many`, `flush` or `rotate`."""
+    """One step of a writer plan: `one` point, a batch of `many`, `flush`, `rotate` or
+    `delete`. `times` (issue 20) gives the ids' timestamps in ns where they are not
+    `point_ns(id)` (a correction: an existing point's timestamp), and a delete's
+    `(start, end)`."""
 
     kind: str
     variable: str = ""
     ids: tuple[float, ...] = ()
+    times: tuple[int, ...] = ()
+
+    def stamps(self) -> tuple[int, ...]:
+        """The timestamps (ns) of the op's points, in row order."""
+        return self.times or tuple(point_ns(x) for x in self.ids)
 
 
 def make_plan(seed: int, gen: int, length: int) -> list[Op]:
@@ -231,13 +254,14 @@ def tree_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-def op_table(ids: tuple[float, ...]) -> Any:
-    """The Arrow table `append_many` gets for a batch of ids."""
+def op_table(ids: tuple[float, ...], times: tuple[int, ...] = ()) -> Any:
+    """The Arrow table `append_many` gets for a batch of ids (at `times` if given)."""
     import pyarrow as pa
 
+    stamps = times or [point_ns(x) for x in ids]
     return pa.table(
         {
-            "timestamp": pa.array([point_ns(x) for x in ids], pa.timestamp("ns", tz="UTC")),
+            "timestamp": pa.array(stamps, pa.timestamp("ns", tz="UTC")),
             "value": pa.array(list(ids), pa.float64()),
         }
     )
@@ -246,11 +270,14 @@ def op_table(ids: tuple[float, ...]) -> Any:
 def apply_op(store: Any, op: Op, index: int = 0) -> None:
     """Run one plan step against a store."""
     if op.kind == "one":
-        ns = point_ns(op.ids[0])
+        ns = op.stamps()[0]
         meta = {"op": index} if index % 3 == 0 else None
         store.append(op.variable, EPOCH + timedelta(microseconds=ns // 1000), op.ids[0], meta)
     elif op.kind == "many":
-        store.append_many(op.variable, op_table(op.ids))
+        store.append_many(op.variable, op_table(op.ids, op.times))
+    elif op.kind == "delete":
+        start, end = op.times
+        store.delete(op.variable, format_ns(start), format_ns(end))
     elif op.kind == "flush":
         store.flush()
     else:

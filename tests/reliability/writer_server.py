@@ -2,11 +2,12 @@
 
 Run as a script. It imports hfdata, then reads one JSON command per line on stdin:
 `{"root", "seed", "gen", "length", "durability", "max_segment_bytes", "kill_after",
-"spin"}`. For each it forks a writer child that follows `make_plan(seed, gen,
-length)` and reports the index of every operation that returned on a pipe. The
-server reads `kill_after` acknowledgements, spins a random while, sends SIGKILL at
-whatever the child is doing, drains the acknowledgements that were already in the
-pipe, reaps the child and answers one JSON line: `{"acked_ops", "status", "error"}`.
+"spin", "versions"}`. For each it forks a writer child that follows `make_plan(seed, gen,
+length)` (`make_version_plan` with `versions`: deletions and corrections too) and
+reports the index of every operation that returned on a pipe. The server reads
+`kill_after` acknowledgements, spins a random while, sends SIGKILL at whatever the child
+is doing, drains the acknowledgements that were already in the pipe, reaps the child
+and answers one JSON line: `{"acked_ops", "status", "error"}`.
 The server itself never touches the store, so its state never leaks into a child.
 """
 
@@ -31,10 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hfdata
 from reliability.model import MAINTENANCE_MODULES as MODEL_MAINTENANCE_MODULES
 from reliability.model import Op, apply_op, make_plan, modules_under, op_table
+from reliability.versions import make_version_plan
 
 
 def run_child(cmd: dict[str, Any], ack_fd: int) -> None:
-    plan = make_plan(int(cmd["seed"]), int(cmd["gen"]), int(cmd["length"]))
+    # With "versions" (issue 20) the plan also deletes ranges and corrects points.
+    planner = make_version_plan if cmd.get("versions") else make_plan
+    plan = planner(int(cmd["seed"]), int(cmd["gen"]), int(cmd["length"]))
     store = hfdata.open_store(
         str(cmd["root"]),
         durability=cmd["durability"],
