@@ -789,13 +789,16 @@ _utc_points = st.lists(
         ),
     ),
     min_size=1,
-    max_size=20,
+    max_size=80,  # past `_BULK_POINTS`, where Arrow replaces the separators
 )
 
 
 @settings(max_examples=200, deadline=None)
-@given(points=_utc_points)
-def test_encode_points_writes_what_one_dumps_per_point_writes(points: list[Any]) -> None:
+@given(points=_utc_points, repeat=st.sampled_from([1, 2, 40]))
+def test_encode_points_writes_what_one_dumps_per_point_writes(
+    points: list[Any], repeat: int
+) -> None:
+    points = points * repeat  # up to 3,200 points: both ways of replacing the separators
     expected = b""
     dicts: list[dict[str, Any]] = []
     for arrived, timestamp, value, metadata in points:

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hfdata.kinds import INT64_MAX, INT64_MIN, METADATA_OPTS, NONFINITE_TEXT, Kind
 
@@ -74,6 +75,7 @@ LINE_OPTS_NAIVE_UTC: Final = LINE_OPTS | orjson.OPT_NAIVE_UTC
 _POINTS_OPTS: Final = orjson.OPT_UTC_Z
 _BETWEEN: Final = b'},{"arrived":'
 _NEWLINE_BETWEEN: Final = b'}\n{"arrived":'
+_BULK_POINTS: Final = 64
 
 ARROW_TYPES: Final[dict[str, pa.DataType]] = {
     "float": pa.float64(),
@@ -123,8 +125,14 @@ def encode_points(points: list[dict[str, Any]]) -> bytes:
     separators between the points turned into newlines. A point's metadata must not
     contain `{"arrived":` (it would be taken for a separator). `points` is not empty.
     """
-    text = orjson.dumps(points, option=_POINTS_OPTS).replace(_BETWEEN, _NEWLINE_BETWEEN)
-    return b"".join((memoryview(text)[1:-1], b"\n"))
+    text = orjson.dumps(points, option=_POINTS_OPTS)
+    if len(points) < _BULK_POINTS:
+        lines: Any = text.replace(_BETWEEN, _NEWLINE_BETWEEN)
+    else:  # Arrow's replace is faster per point than `bytes.replace`, but costs µs a call
+        array = pc.replace_substring(pa.array([text], pa.binary()), _BETWEEN, _NEWLINE_BETWEEN)
+        lines = array.buffers()[2]
+    # a separator and its replacement are as long: the lines are where the list's text was
+    return b"".join((memoryview(lines)[1 : len(text) - 1], b"\n"))
 
 
 def marker_line(arrived: int) -> bytes:

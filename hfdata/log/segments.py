@@ -186,14 +186,18 @@ class SegmentTable:
             self.drain(var)
 
     @staticmethod
-    def _encode_points(var: VariableLog) -> None:
-        """Move the recorded points, encoded, onto the end of `pending`."""
+    def _take_points(var: VariableLog) -> list[dict[str, Any]]:
+        """The recorded points, removed from `points`."""
         points = var.points
         count = len(points)
-        if count:
-            taken = points[:count]
-            del points[:count]  # only what was taken: lock-free appends may follow
-            var.pending += encode_points(taken)
+        taken = points[:count]
+        del points[:count]  # only what was taken: lock-free appends may follow
+        return taken
+
+    def _encode_points(self, var: VariableLog) -> None:
+        """Move the recorded points, encoded, onto the end of `pending`."""
+        if var.points:
+            var.pending += encode_points(self._take_points(var))
 
     def full(self, var: VariableLog) -> bool:
         """The variable's buffer holds as much as it may (`BUFFER_POINTS`, `BUFFER_LIMIT`)."""
@@ -207,9 +211,12 @@ class SegmentTable:
         if not pending and not var.points:
             return
         segment = var.segment or self.open_segment(var, closing=closing)
-        self._encode_points(var)
-        data = bytes(pending)
-        pending.clear()  # `pending` changes only under the writer's lock
+        if pending:
+            self._encode_points(var)
+            data = bytes(pending)
+            pending.clear()  # `pending` changes only under the writer's lock
+        else:  # the common case: only recorded points, written as they are encoded
+            data = encode_points(self._take_points(var))
         self.write_then_rotate(var, segment, partial(segment.write, data), rotate=rotate)
 
     def write_then_rotate(
