@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from logutil import log_lines, segment_files
+from logutil import all_log_lines, log_lines, segment_files
 
 import hfdata
 from hfdata.errors import (
@@ -34,6 +34,8 @@ from hfdata.errors import (
     SchemaMismatch,
     StoreClosed,
 )
+from hfdata.log.lineformat import LINE_OPTS, encode_points
+from hfdata.log.segment import BUFFER_POINTS, INLINE_METADATA
 from hfdata.log.writer import LogWriter
 
 T0 = datetime(2026, 11, 26, 11, 35, 11, 123456, tzinfo=UTC)
@@ -635,6 +637,17 @@ _points = st.tuples(
         st.none(),
         st.dictionaries(st.sampled_from(["a", "b"]), st.one_of(_special, st.floats())),
         st.just([1, 2]),
+        # what the buffered path records as it is, or hands on: commas and brackets,
+        # text that looks like a point's start, metadata over `INLINE_METADATA` bytes
+        st.dictionaries(
+            st.sampled_from(["a", "arrived", 'x"},{"arrived":']),
+            st.one_of(
+                st.text(max_size=300),
+                st.lists(st.dictionaries(st.just("arrived"), st.integers()), max_size=2),
+                st.just({"arrived": 1, "b": [1, {"c": 2}]}),
+            ),
+            max_size=3,
+        ),
     ),
 )
 
@@ -653,8 +666,14 @@ def _outcome(append: Any, point: Any) -> str:
 )
 @given(points=st.lists(_points, max_size=12))
 def test_fast_append_writes_and_refuses_exactly_what_the_general_path_does(
-    tmp_path_factory: pytest.TempPathFactory, durability: str, points: list[Any]
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    durability: str,
+    points: list[Any],
 ) -> None:
+    # One arrival for every call, so that both paths must write the same bytes (the
+    # buffered path encodes its points in bulk when it writes them out).
+    monkeypatch.setattr("hfdata.log.writer._time_ns", lambda: 1_764_921_600_123_456_789)
     roots = [tmp_path_factory.mktemp("fast"), tmp_path_factory.mktemp("general")]
     outcomes: list[list[str]] = []
     for root in roots:
@@ -669,6 +688,8 @@ def test_fast_append_writes_and_refuses_exactly_what_the_general_path_does(
             outcomes.append([_outcome(append, p) for p in points])
     assert outcomes[0] == outcomes[1]
     assert log_lines(roots[0], "v") == log_lines(roots[1], "v")
+    fast, general = (b"".join(p.read_bytes() for p in segment_files(r, "v")) for r in roots)
+    assert fast == general
 
 
 def test_buffered_append_racing_close_is_refused(tmp_path: Path) -> None:
@@ -691,11 +712,108 @@ def test_buffered_points_without_a_segment_are_written_by_the_flusher(tmp_path: 
     var = writer._vars["v"]
     with writer._lock:
         writer._table.close_segment(var)  # what rotation by age does
-    var.pending += b'{"timestamp":"2026-11-26T11:35:12Z","value":2.0}\n'  # the racing append
+    var.points.append({"arrived": 1, "timestamp": T0, "value": 2.0})  # the racing append
     writer._flusher.run_once()
-    assert var.segment is not None
+    assert var.segment is not None and not var.points
     store.close()
     assert [x["value"] for x in log_lines(tmp_path, "v")] == [1.0, 2.0]
+
+
+def test_buffered_points_keep_their_order_whichever_path_each_took(tmp_path: Path) -> None:
+    # Recorded points (`VariableLog.points`) and lines encoded at once (`pending`: a
+    # string timestamp, metadata holding null or over `INLINE_METADATA` bytes, a
+    # tombstone) come out in the order of the calls.
+    big = {"note": "x" * (INLINE_METADATA + 1)}
+    calls: list[tuple[Any, float, Any]] = [
+        (T0, 1.0, None),
+        (T0, 2.0, {"a": [1, 2], "b": {"c": "d,e"}}),
+        ("2026-11-26T11:35:12Z", 3.0, None),
+        (T0, 4.0, None),
+        (T0, 5.0, {"a": None}),
+        (T0, 6.0, big),
+        (T0, 7.0, {"a": [{"arrived": 1}, {"arrived": 2}]}),
+        (T0, 8.0, None),
+    ]
+    with hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600) as store:
+        store.append("v", T0, 0.0)  # the variable's first point fixes its kind
+        for timestamp, value, metadata in calls:
+            store.append("v", timestamp, value, metadata)
+        store.delete("v", "2000-01-01", "2000-01-02")
+        store.append("v", T0, 9.0)
+    objects = all_log_lines(tmp_path, "v")
+    assert [x.get("value") for x in objects] == [0.0, *(c[1] for c in calls), None, 9.0]
+    assert [x.get("metadata") for x in objects[1:9]] == [c[2] for c in calls]
+    assert "delete" in objects[9]
+
+
+def test_buffered_points_are_written_out_once_a_variable_holds_buffer_points(
+    tmp_path: Path,
+) -> None:
+    # The memory bound of the lock-free path: no more than `BUFFER_POINTS` recorded points.
+    with hfdata.open_store(tmp_path, durability="buffered", flush_interval=3600) as store:
+        store.append("v", T0, 0.0)
+        var = store._writer._vars["v"]
+        for i in range(BUFFER_POINTS + 10):
+            store.append("v", T0, float(i), {"i": i} if i % 10 == 0 else None)
+            assert len(var.points) < BUFFER_POINTS
+        assert len(log_lines(tmp_path, "v")) == 1 + BUFFER_POINTS
+        assert len(var.points) == 10
+    lines = log_lines(tmp_path, "v")
+    assert [x["value"] for x in lines] == [0.0, *map(float, range(BUFFER_POINTS + 10))]
+    assert [x.get("metadata") for x in lines[1::10]] == [
+        {"i": i} for i in range(0, BUFFER_POINTS + 10, 10)
+    ]
+
+
+_utc_points = st.lists(
+    st.tuples(
+        st.integers(1, 2**63 - 1),
+        st.datetimes(
+            min_value=datetime(1678, 1, 1), max_value=datetime(2261, 12, 31), timezones=st.just(UTC)
+        ),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.one_of(
+            st.none(),
+            st.dictionaries(
+                st.text(max_size=5),
+                st.recursive(
+                    st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=5),
+                    lambda inner: (
+                        st.lists(inner, max_size=3)
+                        | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+                    ),
+                    max_leaves=6,
+                ),
+                max_size=3,
+            ),
+        ),
+    ),
+    min_size=1,
+    max_size=80,  # past `_BULK_POINTS`, where Arrow replaces the separators
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(points=_utc_points, repeat=st.sampled_from([1, 2, 40]))
+def test_encode_points_writes_what_one_dumps_per_point_writes(
+    points: list[Any], repeat: int
+) -> None:
+    points = points * repeat  # up to 3,200 points: both ways of replacing the separators
+    expected = b""
+    dicts: list[dict[str, Any]] = []
+    for arrived, timestamp, value, metadata in points:
+        point: dict[str, Any] = {"arrived": arrived, "timestamp": timestamp, "value": value}
+        if metadata is not None:
+            text = orjson.dumps(metadata)
+            if b'{"arrived":' in text:  # the buffered append never records such metadata
+                continue
+            expected += orjson.dumps({**point, "metadata": metadata}, option=LINE_OPTS)
+            point["metadata"] = orjson.Fragment(text)
+        else:
+            expected += orjson.dumps(point, option=LINE_OPTS)
+        dicts.append(point)
+    if dicts:
+        assert encode_points(dicts) == expected
 
 
 def test_buffered_single_points_go_before_a_later_batch(tmp_path: Path) -> None:

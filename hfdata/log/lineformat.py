@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hfdata.kinds import INT64_MAX, INT64_MIN, METADATA_OPTS, NONFINITE_TEXT, Kind
 
@@ -38,6 +39,7 @@ __all__ = [
     "arrived_value",
     "canonical_json",
     "column_value",
+    "encode_points",
     "marker_line",
     "table_schema",
     "tombstone_line",
@@ -66,6 +68,14 @@ ARRIVED_KEY: Final = b'{"arrived":'
 # with `naive_is_utc` a naive datetime is written as UTC as well.
 LINE_OPTS: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE | METADATA_OPTS
 LINE_OPTS_NAIVE_UTC: Final = LINE_OPTS | orjson.OPT_NAIVE_UTC
+
+# `encode_points`: orjson writes a list of point dicts as `[{…},{…}]`; every `},{` between
+# two points is followed by the next point's first key, and no point's text holds
+# `{"arrived":` anywhere else (the buffered append keeps out metadata that does).
+_POINTS_OPTS: Final = orjson.OPT_UTC_Z
+_BETWEEN: Final = b'},{"arrived":'
+_NEWLINE_BETWEEN: Final = b'}\n{"arrived":'
+_BULK_POINTS: Final = 64
 
 ARROW_TYPES: Final[dict[str, pa.DataType]] = {
     "float": pa.float64(),
@@ -104,6 +114,25 @@ def arrived_value(value: Any) -> int:
             f"arrived {value!r:.60} is not a positive 64-bit integer of nanoseconds since the epoch"
         )
     return value
+
+
+def encode_points(points: list[dict[str, Any]]) -> bytes:
+    """The lines of points buffered as dicts `{"arrived": int, "timestamp": UTC datetime,
+    "value": finite float[, "metadata": orjson.Fragment]}`, in order, in one orjson call.
+
+    The bytes are exactly what one `orjson.dumps(point, option=LINE_OPTS)` per point
+    writes, at a fraction of the cost: one call instead of one per point, then the
+    separators between the points turned into newlines. A point's metadata must not
+    contain `{"arrived":` (it would be taken for a separator). `points` is not empty.
+    """
+    text = orjson.dumps(points, option=_POINTS_OPTS)
+    if len(points) < _BULK_POINTS:
+        lines: Any = text.replace(_BETWEEN, _NEWLINE_BETWEEN)
+    else:  # Arrow's replace is faster per point than `bytes.replace`, but costs µs a call
+        array = pc.replace_substring(pa.array([text], pa.binary()), _BETWEEN, _NEWLINE_BETWEEN)
+        lines = array.buffers()[2]
+    # a separator and its replacement are as long: the lines are where the list's text was
+    return b"".join((memoryview(lines)[1 : len(text) - 1], b"\n"))
 
 
 def marker_line(arrived: int) -> bytes:

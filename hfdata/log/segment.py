@@ -30,7 +30,9 @@ from hfdata.log.encode import Encoded
 
 __all__ = [
     "BUFFER_LIMIT",
+    "BUFFER_POINTS",
     "DURABILITIES",
+    "INLINE_METADATA",
     "Durability",
     "LogPolicy",
     "Segment",
@@ -38,7 +40,12 @@ __all__ = [
 
 Durability = Literal["flush", "fsync", "buffered"]
 DURABILITIES: Final = ("flush", "fsync", "buffered")
-BUFFER_LIMIT: Final = 1 << 20  # buffered points are written out once a variable holds 1 MiB
+BUFFER_LIMIT: Final = 1 << 20  # buffered lines are written out once a variable holds 1 MiB
+# ... or once it holds this many points recorded by the lock-free buffered append (each
+# a small dict, metadata of at most `INLINE_METADATA` bytes): ~1.2 MiB of memory without
+# metadata (the dicts and the caller's datetimes and floats), ~2.5 MiB at most.
+BUFFER_POINTS: Final = 4096
+INLINE_METADATA: Final = 256
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,13 @@
 """One writer's segment table: per variable, its kind, its buffered lines and its open segment.
 
 A `LogWriter` keeps one `VariableLog` per variable it has written. Each holds the
-variable's kind (read from `_schema.json` once, then cached), the lines buffered in
-`buffered` mode and not yet written, and at most one open `Segment`. The
+variable's kind (read from `_schema.json` once, then cached), what `buffered` mode
+holds and has not yet written, and at most one open `Segment`. A buffered point is
+kept in one of two places: the lock-free append records the common point as a dict
+in `points` (encoded in bulk, `lineformat.encode_points`, when it is written out);
+every other buffered line is encoded at once into `pending`. `pending` always holds
+older lines than `points`: it changes only under the writer's lock, and `points` is
+encoded onto its end before anything else is added to it. The
 `SegmentTable` opens, rotates and closes those segments, keeps at most `max_open`
 of them open (the least recently used is closed first) and writes out buffered lines
 before a segment closes, so no point is ever left behind a rotation.
@@ -18,11 +23,13 @@ import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from hfdata.errors import DurabilityError, SchemaMismatch
 from hfdata.kinds import KINDS, Kind
+from hfdata.log.lineformat import encode_points
 from hfdata.log.schema import load_schema, store_schema
-from hfdata.log.segment import BUFFER_LIMIT, LogPolicy, Segment
+from hfdata.log.segment import BUFFER_LIMIT, BUFFER_POINTS, LogPolicy, Segment
 
 __all__ = ["SegmentTable", "VariableLog"]
 
@@ -30,7 +37,7 @@ __all__ = ["SegmentTable", "VariableLog"]
 class VariableLog:
     """What one writer holds for one variable: kind, buffered lines, open segment."""
 
-    __slots__ = ("directory", "fast", "kind", "name", "pending", "segment", "seq")
+    __slots__ = ("directory", "fast", "kind", "name", "pending", "points", "segment", "seq")
 
     def __init__(self, name: str, directory: Path) -> None:
         self.name = name
@@ -38,6 +45,9 @@ class VariableLog:
         self.kind: Kind | None = load_schema(directory)
         self.segment: Segment | None = None
         self.pending = bytearray()  # `buffered` mode: lines not yet written
+        # `buffered` mode: points the lock-free append recorded after `pending`'s lines,
+        # not yet encoded (see the module docstring). Only appended to without the lock.
+        self.points: list[dict[str, Any]] = []
         self.seq = 0  # the number of this writer's last segment of the variable
         # True while the writer's append may take its shortest path for this variable:
         # float values, an open segment, and a durability mode that allows it.
@@ -166,23 +176,47 @@ class SegmentTable:
         return segment.write_error(exc)
 
     def buffer(self, var: VariableLog, line: bytes) -> None:
-        """Buffer one line (`buffered` mode), writing the buffer out once it is full."""
+        """Buffer one line (`buffered` mode) after the points recorded before it, writing
+        the buffer out once it is full."""
         if var.segment is None:
             self.open_segment(var)  # its errors belong to the append that buffers
+        self._encode_points(var)
         var.pending += line
         if len(var.pending) >= BUFFER_LIMIT:
             self.drain(var)
+
+    @staticmethod
+    def _take_points(var: VariableLog) -> list[dict[str, Any]]:
+        """The recorded points, removed from `points`."""
+        points = var.points
+        count = len(points)
+        taken = points[:count]
+        del points[:count]  # only what was taken: lock-free appends may follow
+        return taken
+
+    def _encode_points(self, var: VariableLog) -> None:
+        """Move the recorded points, encoded, onto the end of `pending`."""
+        if var.points:
+            var.pending += encode_points(self._take_points(var))
+
+    def full(self, var: VariableLog) -> bool:
+        """The variable's buffer holds as much as it may (`BUFFER_POINTS`, `BUFFER_LIMIT`)."""
+        return len(var.points) >= BUFFER_POINTS or len(var.pending) >= BUFFER_LIMIT
 
     def drain(self, var: VariableLog, *, rotate: bool = True, closing: bool = False) -> None:
         """Write out a variable's buffered lines, opening a segment if it has none; then
         rotate the segment if it is due. A failed write closes the segment as untrusted
         and raises: those points are lost, and said so."""
         pending = var.pending
-        if not pending:
+        if not pending and not var.points:
             return
         segment = var.segment or self.open_segment(var, closing=closing)
-        data = bytes(pending)
-        del pending[: len(data)]  # only what was taken: lock-free appends may follow
+        if pending:
+            self._encode_points(var)
+            data = bytes(pending)
+            pending.clear()  # `pending` changes only under the writer's lock
+        else:  # the common case: only recorded points, written as they are encoded
+            data = encode_points(self._take_points(var))
         self.write_then_rotate(var, segment, partial(segment.write, data), rotate=rotate)
 
     def write_then_rotate(

@@ -7,9 +7,12 @@ so their own segments.
 
 `append` is the hot path of the whole package, written for it: the common point (a
 UTC `datetime`, a finite float, a float variable with an open segment) is turned into
-its line and written in one pass; anything else goes to `_append_checked`, which
-checks the point completely and fixes a new variable's kind. Both produce the same
-bytes and refuse the same points (a property test holds them to it).
+its line and written in one pass, or in `buffered` mode recorded as a small dict that
+is encoded in bulk with the rest of the buffer when it is written out
+(`lineformat.encode_points`: one orjson call for thousands of points instead of one
+each); anything else goes to `_append_checked`, which checks the point completely and
+fixes a new variable's kind. Both produce the same bytes and refuse the same points (a
+property test holds them to it).
 
 Every call reads the clock once (`time.time_ns()`), before it writes anything: a point
 line starts with it (`{"arrived":<ns>,…`), a batch's runs are each preceded by a
@@ -48,7 +51,7 @@ from hfdata.log.encode import encode_frame
 from hfdata.log.flusher import Flusher
 from hfdata.log.lineformat import LINE_OPTS, LINE_OPTS_NAIVE_UTC, marker_line, tombstone_line
 from hfdata.log.mutex import Mutex
-from hfdata.log.segment import BUFFER_LIMIT, LogPolicy
+from hfdata.log.segment import BUFFER_POINTS, INLINE_METADATA, LogPolicy
 from hfdata.log.segments import SegmentTable, VariableLog
 from hfdata.timeparse import EpochUnit, TimeRules, format_ns, to_ns
 
@@ -59,6 +62,8 @@ _BATCH_ROWS: Final = 200_000
 _LO: Final = datetime(1678, 1, 1, tzinfo=UTC)
 _HI: Final = datetime(2262, 1, 1, tzinfo=UTC)
 _dumps: Final = orjson.dumps  # one global lookup on the append path instead of two
+_Fragment: Final = orjson.Fragment
+_POINT_START: Final = b'{"arrived":'  # `encode_points` splits points where this follows `},`
 _time_ns: Final = time.time_ns
 _open_writers: weakref.WeakSet[LogWriter] = weakref.WeakSet()
 
@@ -82,10 +87,12 @@ class LogWriter:
         "_dump_opts",
         "_flusher",
         "_fsync_interval",
+        "_inline_metadata",
         "_lock",
         "_max_bytes",
         "_max_line",
         "_max_metadata",
+        "_metadata_opts",
         "_point",
         "_rules",
         "_table",
@@ -111,14 +118,17 @@ class LogWriter:
         self.writer_id = new_writer_id()
         self._rules = rules
         self._dump_opts = LINE_OPTS_NAIVE_UTC if rules.naive_is_utc else LINE_OPTS
+        self._metadata_opts = self._dump_opts & ~orjson.OPT_APPEND_NEWLINE  # as inside a line
         self._max_metadata = max_metadata_bytes
         # a line no longer than this cannot hold metadata over the cap: one compare per point
         self._max_line = sys.maxsize if max_metadata_bytes is None else max_metadata_bytes
+        # metadata the buffered append records as it is (larger goes the checked way)
+        self._inline_metadata = min(INLINE_METADATA, self._max_line)
         self._max_bytes = policy.max_segment_bytes
         self._buffered = policy.durability == "buffered"
         # A buffered append writes out its variable's buffer once it holds this many
-        # bytes; `close` sets it to -1, so every later buffered append finds the store closed.
-        self._buffer_limit = BUFFER_LIMIT
+        # points; `close` sets it to -1, so every later buffered append finds the store closed.
+        self._buffer_limit = BUFFER_POINTS
         self._fsync_interval = fsync_interval
         self._closed = False
         self._lock = Mutex()
@@ -165,9 +175,10 @@ class LogWriter:
         `kind="int"` (or any kind) may be given to fix a new variable's kind; for an
         existing variable it must match. Bad input raises before anything is written.
 
-        The common point is written here in one pass; every other one (a new variable,
-        `kind=`, another timestamp form, a non-float or non-finite value, metadata that
-        needs a closer look, no open segment, `fsync` mode) by `_append_checked`.
+        The common point is written (or, buffered, recorded) here in one pass; every
+        other one (a new variable, `kind=`, another timestamp form, a non-float or
+        non-finite value, metadata that needs a closer look, no open segment, `fsync`
+        mode) by `_append_checked`.
         """
         try:
             var = self._vars[variable]  # cheaper than `.get` when it is there, as it is here
@@ -188,22 +199,43 @@ class LogWriter:
         # The field names of `lineformat`, spelled out: a constant-key dict is built in one
         # step. `arrived` first: readers find it at a fixed offset.
         if metadata is None:
-            if not self._buffered:
-                line = None  # encoded below, under the lock
-            else:
-                line = _dumps(
-                    {"arrived": _time_ns(), "timestamp": timestamp, "value": value},
-                    option=self._dump_opts,
-                )
-                # No lock: under the GIL `+=` on a bytearray is atomic, and `drain` only
-                # ever deletes the bytes it took, so concurrent appends are never lost.
-                pending = var.pending
-                pending += line
-                if len(pending) >= self._buffer_limit:  # full, or the store is being closed
+            if self._buffered:
+                # Recorded, not encoded: `drain` encodes the points in bulk. No lock:
+                # under the GIL `list.append` is atomic, and `drain` only ever deletes
+                # the points it took, so concurrent appends are never lost.
+                points = var.points
+                points.append({"arrived": _time_ns(), "timestamp": timestamp, "value": value})
+                if len(points) >= self._buffer_limit:  # full, or the store is being closed
                     self._after_buffered_append(var)
                 return
+            line = None  # encoded below, under the lock
         elif type(metadata) is not dict:
             self._append_checked(variable, timestamp, value, metadata, kind)
+            return
+        elif self._buffered:
+            # The metadata is checked by encoding it (as in a line: NaN comes out as null,
+            # anything else orjson refuses raises) and recorded as its JSON text. Large
+            # metadata, or metadata `encode_points` could mistake for a separator, takes
+            # the checked path, which keeps `points` small and the encoding unambiguous.
+            try:
+                text = _dumps(metadata, option=self._metadata_opts)
+            except TypeError:
+                self._append_checked(variable, timestamp, value, metadata, kind)
+                return
+            if len(text) > self._inline_metadata or b"null" in text or _POINT_START in text:
+                self._append_checked(variable, timestamp, value, metadata, kind)
+                return
+            points = var.points
+            points.append(
+                {
+                    "arrived": _time_ns(),
+                    "timestamp": timestamp,
+                    "value": value,
+                    "metadata": _Fragment(text),
+                }
+            )
+            if len(points) >= self._buffer_limit:  # as above
+                self._after_buffered_append(var)
             return
         else:
             try:
@@ -221,12 +253,6 @@ class LogWriter:
                 return
             if b"null" in line or len(line) > self._max_line:  # NaN in it, or maybe too large
                 self._append_checked(variable, timestamp, value, metadata, kind)
-                return
-            if self._buffered:  # as above
-                pending = var.pending
-                pending += line
-                if len(pending) >= self._buffer_limit:
-                    self._after_buffered_append(var)
                 return
         lock = self._lock
         lock.acquire()  # not `with`: a Python-level __enter__/__exit__ on every point
@@ -347,7 +373,7 @@ class LogWriter:
                     f"the store at {str(self.root)!r} was closed while this point was being "
                     "appended; it may not have been written"
                 )
-            if len(var.pending) >= BUFFER_LIMIT:
+            if self._table.full(var):
                 self._table.drain(var)
 
     def append_many(
