@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["describe"]
+__all__ = ["commit", "describe"]
 
 _PACKAGES = (
     "hfdata",
@@ -54,7 +54,9 @@ def _filesystem(path: Path) -> str:
         return "unknown"
 
 
-def _commit(root: Path) -> str:
+def commit(root: Path) -> str:
+    """`<short commit>` of the git checkout at `root`, marked when its `hfdata/` has
+    uncommitted changes (the code measured is not the commit's); "unknown" outside git."""
     try:
         sha = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
@@ -107,6 +109,6 @@ def describe(scratch: Path, extra_versions: dict[str, str] | None = None) -> dic
         "os": f"{platform.system()} {platform.release()}",
         "python": sys.version.split()[0],
         "filesystem": _filesystem(scratch),
-        "commit": _commit(Path(__file__).resolve().parent.parent),
+        "commit": commit(Path(__file__).resolve().parent.parent),
         "versions": versions,
     }

@@ -122,26 +122,6 @@ def _once(contender: Any) -> tuple[float, float]:
 
 
 # -- the driver ----------------------------------------------------------------------------
-def _revision(tree: Path) -> str:
-    """`<short commit>` of a git checkout, `+dirty` when it has uncommitted changes."""
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(tree), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "not a git checkout"
-    return rev + ("+dirty" if dirty else "")
-
-
 def _run_worker(tree: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """`{"wall": {case: seconds}, "cpu": {case: seconds}}` from one worker process."""
     command = [sys.executable, "-m", "benchmarks.append_before_after", "--worker", str(tree)]
@@ -236,6 +216,8 @@ def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) 
             result = _worker(args.worker.resolve(), args.quick, args.repeats, Path(work))
         print(json.dumps(result), flush=True)
         return 0
+    from benchmarks._machine import commit  # the driver's, never a worker's checkout
+
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     load_start = _load()
     runs: dict[str, list[dict[str, dict[str, float]]]] = {"before": [], "after": []}
@@ -249,7 +231,7 @@ def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) 
         for clock in CLOCKS
     }
     for side, tree in trees.items():
-        say(f"{side}: {tree} ({_revision(tree)})")
+        say(f"{side}: {tree} ({commit(tree)})")
     say(
         f"{args.rounds} rounds (alternating order), median of {args.repeats} runs per worker"
         f"{', quick sizes' if args.quick else ''}; python {sys.version.split()[0]}, "

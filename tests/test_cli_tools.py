@@ -183,6 +183,22 @@ def test_drop_asks_on_a_terminal(compacted: Path, run: Any) -> None:
     assert not (compacted / "log" / "a").exists()
 
 
+def test_delete_asks_on_a_terminal_and_needs_yes_without_one(compacted: Path, run: Any) -> None:
+    window = ["--start", "2026-01-01", "--end", "2100-01-01"]  # every point of 'a'
+    refused = run("delete", compacted, "a", *window)
+    assert refused.returncode == 2 and "not deleting 301 points of 'a'" in refused.stderr
+    assert "pass --yes to delete them" in refused.stderr
+    kept = run("delete", compacted, "a", *window, stdin="n\n", tty=True)
+    assert kept.returncode == 0 and "delete 301 points of 'a'" in kept.stdout
+    assert "kept 301 points" in kept.stdout
+    with hfdata.open_store(compacted) as store:
+        assert len(store.read("a")) == 301
+    gone = run("delete", compacted, "a", *window, stdin="y\n", tty=True)
+    assert gone.returncode == 0 and "deleted 301 points of 'a'" in gone.stdout
+    with hfdata.open_store(compacted) as store:
+        assert len(store.read("a")) == 0 and len(store.history("a")) == 301
+
+
 def test_drop_an_unknown_variable(compacted: Path, run: Any) -> None:
     result = run("drop", compacted, "aa", "--yes")
     assert result.returncode == 2

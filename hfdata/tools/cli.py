@@ -965,6 +965,21 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     return OK
 
 
+def _confirmed(question: str, refusal: str, action: str) -> bool:
+    """Whether the user answers yes to `question` on the terminal. Without a terminal
+    nobody can answer: stop with `refusal`, advising `--yes` to `action`."""
+    if not sys.stdin.isatty():
+        _die(
+            f"{refusal}: confirmation is asked on a terminal and stdin is not one; "
+            f"pass --yes to {action}"
+        )
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
 def _cmd_drop(args: argparse.Namespace) -> int:
     from hfdata.tools.views import human_bytes
 
@@ -974,19 +989,10 @@ def _cmd_drop(args: argparse.Namespace) -> int:
             f"{args.variable!r} ({_plural(info.rows, 'point')}, "
             f"{human_bytes(info.bytes_on_disk)} on disk)"
         )
-        if not args.yes:
-            if not sys.stdin.isatty():
-                _die(
-                    f"not dropping {what}: confirmation is asked on a terminal and stdin is "
-                    "not one; pass --yes to drop it"
-                )
-            try:
-                answer = input(f"drop {what} from {args.dir}? This cannot be undone [y/N] ")
-            except EOFError:
-                answer = ""
-            if answer.strip().lower() not in ("y", "yes"):
-                print(f"kept {args.variable!r}")
-                return OK
+        question = f"drop {what} from {args.dir}? This cannot be undone"
+        if not args.yes and not _confirmed(question, f"not dropping {what}", "drop it"):
+            print(f"kept {args.variable!r}")
+            return OK
         store.drop(args.variable)
     print(f"dropped {what}")
     return OK
@@ -997,19 +1003,10 @@ def _cmd_delete(args: argparse.Namespace) -> int:
         # VariableNotFound (with close matches) and bad times first
         points = store.read(args.variable, args.start, args.end, output="arrow").num_rows
         what = f"{_plural(points, 'point')} of {args.variable!r} in [{args.start}, {args.end})"
-        if not args.yes:
-            if not sys.stdin.isatty():
-                _die(
-                    f"not deleting {what}: confirmation is asked on a terminal and stdin is "
-                    "not one; pass --yes to delete them"
-                )
-            try:
-                answer = input(f"delete {what} from {args.dir}? [y/N] ")
-            except EOFError:
-                answer = ""
-            if answer.strip().lower() not in ("y", "yes"):
-                print(f"kept {what}")
-                return OK
+        question = f"delete {what} from {args.dir}?"
+        if not args.yes and not _confirmed(question, f"not deleting {what}", "delete them"):
+            print(f"kept {what}")
+            return OK
         store.delete(args.variable, args.start, args.end)
     print(f"deleted {what}")
     return OK
