@@ -27,6 +27,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from hfdata.parquet.tombstones import TOMBSTONE_SCHEMA
+from hfdata.parquet.versions import deleted_by
 
 __all__ = [
     "ARRIVED",
@@ -49,7 +50,6 @@ Dedupe = Literal["last", "first"]
 ARRIVED: Final = "arrived"
 NO_TOMBSTONES: Final = TOMBSTONE_SCHEMA.empty_table()
 _TS: Final = "timestamp"
-_I64_MIN: Final = np.iinfo(np.int64).min
 _I64_MAX: Final = np.iinfo(np.int64).max
 _TS_TYPE: Final = pa.timestamp("ns", tz="UTC")
 
@@ -103,31 +103,12 @@ def deleted_mask(
     ts: npt.NDArray[np.int64], arrived: npt.NDArray[np.int64], tombstones: pa.Table | View
 ) -> npt.NDArray[np.bool_]:
     """Per version (`ts` sorted), whether a tombstone of `tombstones` deletes it:
-    `start <= ts < end` and `arrived < recorded`.
-
-    The tombstones' starts and ends cut time into elementary segments; each segment gets
-    the latest `recorded` of the tombstones covering it, and a version is deleted when it
-    arrived before its segment's. The versions (sorted) are cut at the segments'
-    boundaries by binary search: one pass over them however many tombstones there are."""
-    mask = np.zeros(len(ts), np.bool_)
+    `start <= ts < end` and `arrived < recorded` (`parquet.versions.deleted_by`, with
+    the view's tombstones converted once)."""
     view = tombstones if isinstance(tombstones, View) else View(None, tombstones)
     if not len(ts) or view.tombstones.num_rows == 0:
-        return mask
-    starts, ends, recorded = view.arrays
-    bounds = np.unique(np.concatenate([starts, ends]))
-    first = np.searchsorted(bounds, starts)
-    stop = np.searchsorted(bounds, ends)  # a tombstone covers segments first .. stop-1
-    counts = np.maximum(stop - first, 0)
-    total = int(counts.sum())
-    offsets = np.cumsum(counts) - counts
-    segments = np.repeat(first, counts) + (np.arange(total) - np.repeat(offsets, counts))
-    latest = np.full(len(bounds), _I64_MIN, np.int64)  # the last segment is [bounds[-1], inf)
-    np.maximum.at(latest, segments, np.repeat(recorded, counts))
-    cut = np.searchsorted(ts, bounds, side="left")  # segment j's rows: cut[j] .. cut[j+1]
-    a, b = int(cut[0]), int(cut[-1])
-    if b > a:
-        mask[a:b] = arrived[a:b] < np.repeat(latest[:-1], np.diff(cut))
-    return mask
+        return np.zeros(len(ts), np.bool_)
+    return deleted_by(ts, arrived, *view.arrays)
 
 
 _SLICED: Final = 65_536  # from this many rows, kept runs are sliced rather than filtered
