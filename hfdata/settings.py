@@ -122,8 +122,10 @@ class StoreSettings:
         epoch_unit: EpochUnit | None = None,
         timestamp_format: str | None = None,
         spelling: Spelling = "python",
+        takes_format: bool = False,
     ) -> TimeRules:
-        """The store's `TimeRules`, with one call's `epoch_unit`/`timestamp_format` if given."""
+        """The store's `TimeRules`, with one call's `epoch_unit`/`timestamp_format` if given
+        (`takes_format`: the caller has a `timestamp_format` option, see `TimeRules`)."""
         return TimeRules(
             self.naive_timezone,
             epoch_unit or self.epoch_unit,
@@ -131,6 +133,7 @@ class StoreSettings:
             ambiguous=self.ambiguous,
             timestamp_format=timestamp_format,
             spelling=spelling,
+            takes_format=takes_format,
         )
 
 

@@ -113,7 +113,11 @@ def check_dst_options(nonexistent: object, ambiguous: object) -> None:
 
 class TimeRules:
     """How a store interprets naive times and bare numbers, plus a call's own options
-    (`epoch_unit`, `timestamp_format`) and whose terms (`spelling`) errors speak."""
+    (`epoch_unit`, `timestamp_format`) and whose terms (`spelling`) errors speak.
+
+    `takes_format` says whether the caller has a `timestamp_format` option at all
+    (`append_many`, `hfdata ingest`); only then does an unparsable string's error point
+    to it. A read's `start`, `end` or `as_of`, or a single `append`, has none."""
 
     __slots__ = (
         "ambiguous",
@@ -122,6 +126,7 @@ class TimeRules:
         "naive_tz",
         "nonexistent",
         "spelling",
+        "takes_format",
         "timestamp_format",
         "zone_name",
     )
@@ -135,6 +140,7 @@ class TimeRules:
         ambiguous: Ambiguous = "raise",
         timestamp_format: str | None = None,
         spelling: Spelling = "python",
+        takes_format: bool = False,
     ) -> None:
         self.naive_tz: tzinfo = resolve_timezone(naive_timezone)
         self.zone_name = naive_timezone
@@ -143,6 +149,7 @@ class TimeRules:
         self.nonexistent = nonexistent
         self.ambiguous = ambiguous
         self.spelling: Spelling = spelling
+        self.takes_format = takes_format or timestamp_format is not None
         self.epoch_unit: EpochUnit | None = None
         self.timestamp_format: str | None = None
         self._set_call_options(epoch_unit, timestamp_format)
@@ -163,12 +170,12 @@ class TimeRules:
     def with_call(
         self, *, epoch_unit: EpochUnit | None = None, timestamp_format: str | None = None
     ) -> TimeRules:
-        """These rules with a call's `epoch_unit` / `timestamp_format` (None: the store's)."""
-        if epoch_unit is None and timestamp_format is None:
-            return self
+        """These rules for a call that takes `epoch_unit` / `timestamp_format` (None: the
+        store's): `takes_format` is set, so an unparsable string's error names the option."""
         rules = object.__new__(TimeRules)
         for name in TimeRules.__slots__:
             setattr(rules, name, getattr(self, name))
+        rules.takes_format = True
         rules._set_call_options(
             epoch_unit or self.epoch_unit, timestamp_format or self.timestamp_format
         )
@@ -326,9 +333,13 @@ def _dst_error(
 def _not_iso(text: str, rules: TimeRules) -> InvalidTimestamp:
     if _NUMBER.fullmatch(text.strip()):
         return _bare_number(text, rules, in_text=True)
+    other = (
+        f"; for another format pass {rules.option('timestamp_format')}"
+        if rules.takes_format
+        else ""
+    )
     return InvalidTimestamp(
-        f"cannot parse timestamp {text!r:.60}: the accepted ISO-8601 forms are {ISO_FORMS}; "
-        f"for another format pass {rules.option('timestamp_format')}"
+        f"cannot parse timestamp {text!r:.60}: the accepted ISO-8601 forms are {ISO_FORMS}{other}"
     )
 
 

@@ -57,3 +57,28 @@ def test_an_empty_window_names_start_and_end(
     assert "--start (2026-11-26T10:00:00Z) must be before --end (2026-11-26T09:00:00Z)" in err
     with hfdata.open_store(root) as store:
         assert len(store.read("t")) == 1  # nothing deleted
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["read"], ["history"], ["delete", "--yes"], ["gaps"]],
+)
+def test_an_unparsable_bound_names_no_format_flag(
+    command: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Window flags take ISO-8601 only: the error lists the forms, and does not advise
+    `timestamp_format=` or a `--timestamp-format` these commands do not have."""
+    root = _store(tmp_path)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    bounds = ["--start", "garbage", "--end", "2026-11-27"]
+    code = main([command[0], str(root), "t", *command[1:], *bounds])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cannot parse timestamp 'garbage'" in err
+    assert "ISO-8601" in err
+    assert "format" not in err.split("ISO-8601", 1)[1]
+    with hfdata.open_store(root) as store:
+        assert len(store.read("t")) == 1  # nothing deleted

@@ -215,7 +215,7 @@ LOOSE = [
 @pytest.mark.parametrize("text", LOOSE)
 def test_loose_strings_are_refused_naming_text_and_forms(text: str) -> None:
     with pytest.raises(InvalidTimestamp) as info:
-        to_ns(text, UTC_RULES)
+        to_ns(text, UTC_RULES.with_call())  # a caller with a timestamp_format option
     message = str(info.value)
     assert repr(text) in message
     if text.lstrip("-").replace(".", "", 1).isdigit():  # a number in a string
@@ -247,9 +247,22 @@ def test_cli_rules_speak_cli_flags() -> None:
         to_ns("1683", rules)
     assert "epoch_unit=" not in str(info.value)
     with pytest.raises(InvalidTimestamp, match="--timestamp-format"):
-        to_ns("08/09/2009", rules)
+        to_ns("08/09/2009", TimeRules(spelling="cli", takes_format=True))
     with pytest.raises(InvalidTimestamp, match="--epoch-unit"):
         to_ns(1683, rules)
+
+
+def test_the_format_option_is_advised_only_to_callers_that_take_it() -> None:
+    """A read's bounds and a single `append` have no `timestamp_format`; `append_many`
+    (`with_call`) and `hfdata ingest` (`takes_format=True`) do."""
+    for rules in (UTC_RULES, TimeRules(spelling="cli")):
+        with pytest.raises(InvalidTimestamp, match="ISO-8601") as info:
+            to_ns("08/09/2009", rules)
+        assert "format" not in str(info.value).split("ISO-8601", 1)[1]
+    with pytest.raises(InvalidTimestamp, match=r"for another format pass timestamp_format="):
+        to_ns("08/09/2009", UTC_RULES.with_call())
+    with pytest.raises(InvalidTimestamp, match=r"for another format pass --timestamp-format"):
+        to_ns("08/09/2009", TimeRules(spelling="cli", takes_format=True))
 
 
 _ZONES = st.sampled_from(["", "Z", "+01:00", "-0530", "+02", "-00:00"])

@@ -748,7 +748,10 @@ def _cmd_append(args: argparse.Namespace) -> int:
         with store, _rejects(args.rejects) as rejects_file:
             kind: Kind | None = resolve_kind(store, args.variable, args.kind)
             rules = store.settings.time_rules(
-                epoch_unit=args.epoch_unit, timestamp_format=args.timestamp_format, spelling="cli"
+                epoch_unit=args.epoch_unit,
+                timestamp_format=args.timestamp_format,
+                spelling="cli",
+                takes_format=True,
             )
             parser = PointParser(args.variable, kind, rules, fields)
             convert: Callable[[Any], Any]
