@@ -5,14 +5,15 @@ lines, at most one open segment) and a `Flusher` thread. One lock serialises wri
 so a writer may be shared by threads; other processes get their own writer id and
 so their own segments.
 
-`append` is the hot path of the whole package, written for it: the common point (a
-UTC `datetime`, a finite float, a float variable with an open segment) is turned into
-its line and written in one pass, or in `buffered` mode recorded as a small dict that
-is encoded in bulk with the rest of the buffer when it is written out
-(`lineformat.encode_points`: one orjson call for thousands of points instead of one
-each); anything else goes to `_append_checked`, which checks the point completely and
-fixes a new variable's kind. Both produce the same bytes and refuse the same points (a
-property test holds them to it).
+`append` is the hot path of the whole package, written for it, one method per mode
+(bound once, so no call tests the mode): the common point (a UTC `datetime`, a finite
+float, a float variable with an open segment) is turned into its line and written in
+one pass, or in `buffered` mode recorded as a small dict that is encoded in bulk with
+the rest of the buffer when it is written out (`lineformat.encode_points`: one orjson
+call for thousands of points instead of one each); anything else goes to
+`_append_checked`, which checks the point completely and fixes a new variable's kind.
+Both produce the same bytes and refuse the same points (a property test holds them to
+it).
 
 Every call reads the clock once (`time.time_ns()`), before it writes anything: a point
 line starts with it (`{"arrived":<ns>,…`), a batch's runs are each preceded by a
@@ -32,7 +33,7 @@ import weakref
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import orjson
 
@@ -65,7 +66,24 @@ _dumps: Final = orjson.dumps  # one global lookup on the append path instead of 
 _Fragment: Final = orjson.Fragment
 _POINT_START: Final = b'{"arrived":'  # `encode_points` splits points where this follows `},`
 _time_ns: Final = time.time_ns
+# `_append_unbuffered` hands orjson `_NAIVE_EPOCH + (t - _EPOCH)`, `t`'s UTC wall time
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH: Final = datetime(1970, 1, 1)
 _open_writers: weakref.WeakSet[LogWriter] = weakref.WeakSet()
+
+
+class _Append(Protocol):
+    """The signature of `LogWriter.append` (and `Store.append`)."""
+
+    def __call__(
+        self,
+        variable: str,
+        timestamp: Any,
+        value: Any,
+        metadata: dict[str, Any] | None = None,
+        *,
+        kind: Kind | None = None,
+    ) -> None: ...
 
 
 @atexit.register
@@ -97,6 +115,7 @@ class LogWriter:
         "_rules",
         "_table",
         "_vars",
+        "append",
         "policy",
         "root",
         "writer_id",
@@ -126,6 +145,11 @@ class LogWriter:
         self._inline_metadata = min(INLINE_METADATA, self._max_line)
         self._max_bytes = policy.max_segment_bytes
         self._buffered = policy.durability == "buffered"
+        # `append(variable, timestamp, value, metadata=None, *, kind=None)`: append one
+        # point; returns once it is as durable as the store's mode promises. `kind=` fixes
+        # a new variable's kind (an existing one's must match). Bad input raises before
+        # anything is written. The method of this mode, bound once (see "appending").
+        self.append: _Append = self._append_buffered if self._buffered else self._append_unbuffered
         # A buffered append writes out its variable's buffer once it holds this many
         # points; `close` sets it to -1, so every later buffered append finds the store closed.
         self._buffer_limit = BUFFER_POINTS
@@ -161,7 +185,11 @@ class LogWriter:
         return self._closed
 
     # -- appending -------------------------------------------------------------------------
-    def append(
+    # `append` is an instance attribute (set in `__init__`): the method of the store's mode,
+    # so the hot path tests no mode. Both take `_append_checked` for anything but the
+    # common point; their first lines (the test for the common point) are the same,
+    # spelled out twice because a shared helper would cost a call on every point.
+    def _append_unbuffered(
         self,
         variable: str,
         timestamp: Any,
@@ -170,16 +198,9 @@ class LogWriter:
         *,
         kind: Kind | None = None,
     ) -> None:
-        """Append one point. Returns once it is as durable as the store's mode promises.
-
-        `kind="int"` (or any kind) may be given to fix a new variable's kind; for an
-        existing variable it must match. Bad input raises before anything is written.
-
-        The common point is written (or, buffered, recorded) here in one pass; every
-        other one (a new variable, `kind=`, another timestamp form, a non-float or
-        non-finite value, metadata that needs a closer look, no open segment, `fsync`
-        mode) by `_append_checked`.
-        """
+        """`append` in `flush` and `fsync` modes: the common point is encoded and written
+        here, under the lock (in `fsync` mode no variable is `fast`: every point is
+        checked and waits for the disk anyway)."""
         try:
             var = self._vars[variable]  # cheaper than `.get` when it is there, as it is here
         except KeyError:
@@ -196,48 +217,14 @@ class LogWriter:
         ):
             self._append_checked(variable, timestamp, value, metadata, kind)
             return
-        # The field names of `lineformat`, spelled out: a constant-key dict is built in one
-        # step. `arrived` first: readers find it at a fixed offset.
         if metadata is None:
-            if self._buffered:
-                # Recorded, not encoded: `drain` encodes the points in bulk. No lock:
-                # under the GIL `list.append` is atomic, and `drain` only ever deletes
-                # the points it took, so concurrent appends are never lost.
-                points = var.points
-                points.append({"arrived": _time_ns(), "timestamp": timestamp, "value": value})
-                if len(points) >= self._buffer_limit:  # full, or the store is being closed
-                    self._after_buffered_append(var)
-                return
             line = None  # encoded below, under the lock
         elif type(metadata) is not dict:
             self._append_checked(variable, timestamp, value, metadata, kind)
             return
-        elif self._buffered:
-            # The metadata is checked by encoding it (as in a line: NaN comes out as null,
-            # anything else orjson refuses raises) and recorded as its JSON text. Large
-            # metadata, or metadata `encode_points` could mistake for a separator, takes
-            # the checked path, which keeps `points` small and the encoding unambiguous.
-            try:
-                text = _dumps(metadata, option=self._metadata_opts)
-            except TypeError:
-                self._append_checked(variable, timestamp, value, metadata, kind)
-                return
-            if len(text) > self._inline_metadata or b"null" in text or _POINT_START in text:
-                self._append_checked(variable, timestamp, value, metadata, kind)
-                return
-            points = var.points
-            points.append(
-                {
-                    "arrived": _time_ns(),
-                    "timestamp": timestamp,
-                    "value": value,
-                    "metadata": _Fragment(text),
-                }
-            )
-            if len(points) >= self._buffer_limit:  # as above
-                self._after_buffered_append(var)
-            return
         else:
+            # The field names of `lineformat`, spelled out: a constant-key dict is built
+            # in one step. `arrived` first: readers find it at a fixed offset.
             try:
                 line = _dumps(
                     {
@@ -246,26 +233,31 @@ class LogWriter:
                         "value": value,
                         "metadata": metadata,
                     },
-                    option=self._dump_opts,
+                    None,
+                    self._dump_opts,
                 )
             except TypeError:
                 self._append_checked(variable, timestamp, value, metadata, kind)
                 return
-            if b"null" in line or len(line) > self._max_line:  # NaN in it, or maybe too large
+            # NaN in the metadata (written as null), or maybe too large. `find`, not `in`:
+            # `bytes in bytes` first tries the needle as an integer and raises inside.
+            if line.find(b"null") >= 0 or len(line) > self._max_line:
                 self._append_checked(variable, timestamp, value, metadata, kind)
                 return
         lock = self._lock
         lock.acquire()  # not `with`: a Python-level __enter__/__exit__ on every point
         try:
             if line is None:
-                # A point without metadata is encoded under the lock that writes it, so the
-                # writer's one `_point` dict is refilled instead of a dict built per point
-                # (building one costs more than filling it; the lock keeps threads apart).
+                # A point without metadata is encoded under the lock that writes it, so
+                # the writer's one `_point` dict is refilled instead of a dict built per
+                # point (building one costs more than filling it). Its time is given to
+                # orjson naive (the same instant, exactly): an aware one costs orjson
+                # attribute lookups on its tzinfo, more than this subtraction and sum.
                 point = self._point
                 point["arrived"] = _time_ns()
-                point["timestamp"] = timestamp
+                point["timestamp"] = _NAIVE_EPOCH + (timestamp - _EPOCH)
                 point["value"] = value
-                line = _dumps(point, option=self._dump_opts)
+                line = _dumps(point, None, LINE_OPTS_NAIVE_UTC)
             segment = var.segment
             if segment is None:
                 self._table.write_line(var, line)
@@ -280,6 +272,70 @@ class LogWriter:
                 self._table.after_write(var, segment, line, written)
         finally:
             lock.put(None)  # `lock.release()` without a Python frame
+
+    def _append_buffered(
+        self,
+        variable: str,
+        timestamp: Any,
+        value: Any,
+        metadata: dict[str, Any] | None = None,
+        *,
+        kind: Kind | None = None,
+    ) -> None:
+        """`append` in `buffered` mode: the common point is recorded, not encoded; the
+        buffer is encoded in bulk (`lineformat.encode_points`) when it is written out.
+        No lock: under the GIL `list.append` is atomic, and `drain` only ever deletes
+        the points it took, so concurrent appends are never lost."""
+        try:
+            var = self._vars[variable]  # as in `_append_unbuffered`
+        except KeyError:
+            var = None
+        if (
+            var is None
+            or not var.fast
+            or kind is not None
+            or type(timestamp) is not datetime
+            or timestamp.tzinfo is not UTC
+            or not _LO <= timestamp < _HI
+            or type(value) is not float
+            or value - value  # NaN or infinity
+        ):
+            self._append_checked(variable, timestamp, value, metadata, kind)
+            return
+        if metadata is None:
+            points = var.points
+            points.append({"arrived": _time_ns(), "timestamp": timestamp, "value": value})
+        elif type(metadata) is not dict:
+            self._append_checked(variable, timestamp, value, metadata, kind)
+            return
+        else:
+            # The metadata is checked by encoding it (as in a line: NaN comes out as null,
+            # anything else orjson refuses raises) and recorded as its JSON text. Large
+            # metadata, or metadata `encode_points` could mistake for a separator, takes
+            # the checked path, which keeps `points` small and the encoding unambiguous.
+            try:
+                text = _dumps(metadata, None, self._metadata_opts)
+            except TypeError:
+                self._append_checked(variable, timestamp, value, metadata, kind)
+                return
+            if (
+                len(text) > self._inline_metadata
+                or text.find(b"null") >= 0  # `find`, not `in`: see `_append_unbuffered`
+                or text.find(_POINT_START) >= 0
+            ):
+                self._append_checked(variable, timestamp, value, metadata, kind)
+                return
+            points = var.points
+            points.append(
+                {
+                    "arrived": _time_ns(),
+                    "timestamp": timestamp,
+                    "value": value,
+                    "metadata": _Fragment(text),
+                }
+            )
+        if len(points) >= self._buffer_limit:  # full, or the store is being closed
+            self._after_buffered_append(var)
 
     def _append_checked(
         self,
