@@ -266,7 +266,7 @@ def test_sidecar_writes_are_not_fsynced(
     """Sidecars are derived data: a power cut may lose or empty them (readers then compute
     from the points), so neither they, their names nor their folders are fsynced
     (docs/contracts.md, "Derived files"; docs/decisions.md, "sidecars not fsynced")."""
-    options = {} if where == "local" else {"parquet_root": str(tmp_path / "bucket")}
+    options: dict[str, Any] = {} if where == "local" else {"parquet_root": str(tmp_path / "bucket")}
     with hfdata.open_store(tmp_path / "s", **options) as store:
         store.append_many("x", frame(T0, 500))
         store.compact(include_active=True)  # the data's own fsyncs
