@@ -258,17 +258,20 @@ class LocalRoot(PartsRoot):
         tears is only missing (readers treat an unreadable sidecar as absent, the next
         compaction rewrites an empty one, `hfdata upgrade` any unreadable one;
         docs/contracts.md, "Derived files"). So a folder is made only when a rename
-        finds it missing, without a lookup before every write."""
-        spool = self.base / SIDECAR_SPOOL
+        finds it missing, without a lookup before every write. Paths are strings, not
+        `Path`s: for a batch's small sidecars the path objects cost as much as the
+        system calls."""
+        base = str(self.base)
+        spool = f"{base}/{SIDECAR_SPOOL}"
         for rel, data in items:
-            tmp = spool / f"{secrets.token_hex(8)}.tmp"
+            tmp = f"{spool}/{secrets.token_hex(8)}.tmp"
             fd = _create(tmp)
             try:
                 try:
                     _write_all(fd, data)
                 finally:
                     os.close(fd)
-                _replace(tmp, self.base / rel)
+                _replace(tmp, f"{base}/{rel}")
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
@@ -362,14 +365,14 @@ class LocalRoot(PartsRoot):
         fsync_dir(self.base)
 
 
-def _create(path: Path) -> int:
+def _create(path: str) -> int:
     """A new file at `path` open for writing, its folder made if missing (not fsynced:
     the sidecar spool's)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
         return os.open(path, flags, 0o644)
     except FileNotFoundError:
-        os.makedirs(path.parent, exist_ok=True)
+        _make_folder(os.path.dirname(path))
         return os.open(path, flags, 0o644)
 
 
@@ -379,16 +382,27 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _replace(source: Path, target: Path) -> None:
+def _replace(source: str, target: str) -> None:
     """`os.replace`, making the target's folders first if they are missing (a sidecar's
     folders: not fsynced, see `LocalRoot.put_sidecars`)."""
     try:
         os.replace(source, target)
     except FileNotFoundError:
-        if not source.exists():
-            raise
-        os.makedirs(target.parent, exist_ok=True)
+        _make_folder(os.path.dirname(target))
         os.replace(source, target)
+
+
+def _make_folder(path: str) -> None:
+    """`mkdir -p` without fsyncs, one `mkdir` a level (`os.makedirs` looks each parent up
+    first): for sidecar folders, most of them new."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        return
+    except FileNotFoundError:
+        _make_folder(os.path.dirname(path))
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path)
 
 
 def _merge_into(source: Path, target: Path) -> None:
