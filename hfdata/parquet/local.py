@@ -294,7 +294,9 @@ class LocalRoot(PartsRoot):
         return sorted(self.sidecar_sizes(prefix))
 
     def sidecar_sizes(self, prefix: str) -> dict[str, int]:
+        """Sizes from one `stat` a file, besides the folder reads `sidecars` made."""
         found: dict[str, int] = {}
+        cut = len(str(self.base)) + 1
         pending = [self.base / prefix]
         while pending:
             directory = pending.pop()
@@ -308,7 +310,7 @@ class LocalRoot(PartsRoot):
                     size = entry.stat(follow_symlinks=False).st_size
                 except FileNotFoundError:  # deleted meanwhile
                     continue
-                found[Path(entry.path).relative_to(self.base).as_posix()] = size
+                found[entry.path[cut:]] = size
         return found
 
     def delete_sidecars(self, rels: Iterable[str]) -> None:
