@@ -22,12 +22,12 @@ stats sidecar, and readers compute its stats from its points.
 Nothing here changes the commit protocol: a sidecar counts only while its data file is
 live, and a live file without one is computed from its points by readers
 (docs/contracts.md, "Derived files"). So every step may be killed anywhere: a sidecar is
-whole or absent, and the next run writes what is missing. Sidecars are not fsynced (half
-of their cost was the file system's): after a power cut one may be absent, empty or
-torn; readers take an unreadable one for missing, the next run rewrites an empty one
-(the listing gives sizes), and `derive_all` (`upgrade`) reads each one and rewrites any
-that does not decode. Sidecars are listed before
-the data files, so a sidecar another store sharing the root writes meanwhile (after
+whole or absent, and the next run writes what is missing. Sidecars are not fsynced
+(derived data; docs/decisions.md, "Issue 19: sidecars are not fsynced"): after a power
+cut one may be absent, empty or torn; readers take an unreadable one for missing, the
+next run rewrites an empty one (the listing gives sizes), and `derive_all` (`upgrade`)
+reads each one and rewrites any that does not decode. Sidecars are listed before the
+data files, so a sidecar another store sharing the root writes meanwhile (after
 publishing its file) is never taken for an orphan. Callers hold the compaction lock.
 """
 
