@@ -387,12 +387,12 @@ def derive_missing(
     orphans = [rel for rel in have if data_rel(rel) not in live]
     done = Derived()
     if listing.kind is not None:
-        kind = listing.kind
-        present = {rel for rel, size in have.items() if size > 0}
+        live_kind = listing.kind
+        present = {rel for rel, size in have.items() if size > 0 and data_rel(rel) in live}
         if check:
-            present = {rel for rel in present if _readable(parts, rel, kind)}
+            present = {rel for rel in present if _readable(parts, rel, live_kind)}
         rows = {file.rel: table for file, table in published}
-        done = derive(root, parts, settings, listing.files, kind, present=present, rows=rows)
+        done = derive(root, parts, settings, listing.files, live_kind, present=present, rows=rows)
     if orphans:
         parts.delete_sidecars(orphans)
     return done + Derived(deleted=len(orphans))
