@@ -11,25 +11,16 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Final
 
 __all__ = [
     "atomic_write",
     "fsync_dir",
-    "fsync_fds",
     "fsync_path",
     "make_dirs",
     "rename_within",
     "scandir",
 ]
-
-_FSYNC_THREADS: Final = 8  # fsyncs in flight at once (`fsync_fds`)
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
 
 
 def make_dirs(path: Path) -> None:
@@ -60,35 +51,6 @@ def fsync_path(path: str | Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def fsync_fds(fds: Sequence[int]) -> None:
-    """fsync several open files, on threads when there are more than one: a journaling
-    filesystem (ext4, XFS) then commits them in one transaction instead of one each,
-    which for small files (sidecars) is most of the cost. Raises the first error, after
-    every fsync has finished."""
-    global _pool
-    if len(fds) <= 1:
-        for fd in fds:
-            os.fsync(fd)
-        return
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(_FSYNC_THREADS, thread_name_prefix="hfdata-fsync")
-        pool = _pool
-    futures = [pool.submit(os.fsync, fd) for fd in fds]
-    errors = [exc for exc in (f.exception() for f in futures) if exc is not None]
-    if errors:
-        raise errors[0]
-
-
-def _forget_pool() -> None:
-    """In a forked child the pool's threads do not exist: start a new pool on demand."""
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_pool)
 
 
 def atomic_write(path: Path, data: bytes) -> None:

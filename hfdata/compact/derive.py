@@ -22,8 +22,12 @@ stats sidecar, and readers compute its stats from its points.
 Nothing here changes the commit protocol: a sidecar counts only while its data file is
 live, and a live file without one is computed from its points by readers
 (docs/contracts.md, "Derived files"). So every step may be killed anywhere: a sidecar is
-whole or absent, and the next run writes what is missing. Sidecars are listed before
-the data files, so a sidecar another store sharing the root writes meanwhile (after
+whole or absent, and the next run writes what is missing. Sidecars are not fsynced
+(derived data; docs/decisions.md, "Issue 19: sidecars are not fsynced"): after a power
+cut one may be absent, empty or torn; readers take an unreadable one for missing, the
+next run rewrites an empty one (the listing gives sizes), and `derive_all` (`upgrade`)
+reads each one and rewrites any that does not decode. Sidecars are listed before the
+data files, so a sidecar another store sharing the root writes meanwhile (after
 publishing its file) is never taken for an orphan. Callers hold the compaction lock.
 """
 
@@ -52,13 +56,14 @@ from hfdata.parquet.sidecars import (
     ROLLUPS_DIR,
     STATS_DIR,
     data_rel,
+    decode_rollup,
     encode_rollup,
     rollup_rel,
     rollups_prefix,
     stats_prefix,
     stats_rel,
 )
-from hfdata.parquet.stats import IntervalTally, WindowedStats, file_stats
+from hfdata.parquet.stats import FileStats, IntervalTally, WindowedStats, file_stats
 from hfdata.settings import StoreSettings
 
 __all__ = [
@@ -324,13 +329,33 @@ def _windowed_stats(
 
 def _variable_sidecars(
     parts: PartsRoot, settings: StoreSettings, kinds: Iterable[str], encoded: str
-) -> list[str]:
-    found: list[str] = []
+) -> dict[str, int]:
+    """The variable's sidecars with their sizes."""
+    found: dict[str, int] = {}
     for kind in kinds:
-        found += parts.sidecars(stats_prefix(kind, encoded))
+        found.update(parts.sidecar_sizes(stats_prefix(kind, encoded)))
         for rule in settings.rollups:
-            found += parts.sidecars(rollups_prefix(rule, kind, encoded))
+            found.update(parts.sidecar_sizes(rollups_prefix(rule, kind, encoded)))
     return found
+
+
+def _readable(parts: PartsRoot, rel: str, kind: Kind) -> bool:
+    """Whether the sidecar at `rel` (of a live file of `kind`) is one readers can use:
+    whole, of this version (a torn one, which a power cut can leave, is not)."""
+    try:
+        data = parts.get_sidecar(rel)
+    except OSError:
+        return False
+    if data is None:
+        return False
+    try:
+        if rel.startswith(f"{STATS_DIR}/"):
+            FileStats.from_json(data)
+        else:
+            decode_rollup(data, kind)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def derive_missing(
@@ -341,11 +366,17 @@ def derive_missing(
     *,
     every_kind: bool = False,
     published: Sequence[Published] = (),
+    check: bool = False,
 ) -> Derived:
     """Build the sidecars a variable's live files lack and delete its orphans. Looks in
     its kind's folders only, or in every kind's with `every_kind` (a variable whose
     Parquet was dropped, or moved to another kind's folder). `published`: files the
-    caller just published with their rows, derived from those rather than re-read."""
+    caller just published with their rows, derived from those rather than re-read.
+
+    Sidecars are never fsynced, so a power cut can leave one empty (its name committed,
+    its bytes not) or, on some filesystems, torn. An empty one counts as missing here
+    (its size comes with the listing) and is rewritten; with `check` (`upgrade`) every
+    live file's sidecar is also read, and one readers cannot use is rewritten."""
     kinds: tuple[str, ...] = KINDS
     if not every_kind:
         kind = parts.listing(encoded, keys=()).kind  # one lookup: the folder or records
@@ -356,10 +387,12 @@ def derive_missing(
     orphans = [rel for rel in have if data_rel(rel) not in live]
     done = Derived()
     if listing.kind is not None:
+        live_kind = listing.kind
+        present = {rel for rel, size in have.items() if size > 0 and data_rel(rel) in live}
+        if check:
+            present = {rel for rel in present if _readable(parts, rel, live_kind)}
         rows = {file.rel: table for file, table in published}
-        done = derive(
-            root, parts, settings, listing.files, listing.kind, present=set(have), rows=rows
-        )
+        done = derive(root, parts, settings, listing.files, live_kind, present=present, rows=rows)
     if orphans:
         parts.delete_sidecars(orphans)
     return done + Derived(deleted=len(orphans))
@@ -392,13 +425,14 @@ def derive_after_publish(
 def derive_all(
     root: Path, parts: PartsRoot, settings: StoreSettings, *, progress: Any = None
 ) -> Derived:
-    """Every variable's missing sidecars built and orphans deleted, including those of
-    variables that have sidecars but no Parquet any more (a drop cut short)."""
+    """Every variable's missing sidecars built (and its unreadable ones rebuilt: a power
+    cut can tear them) and orphans deleted, including those of variables that have
+    sidecars but no Parquet any more (a drop cut short)."""
     parts.sweep_sidecars()
     names = set(parts.variables()) | _sidecar_variables(parts, settings)
     done = Derived()
     for encoded in sorted(names):
-        done += derive_missing(root, parts, settings, encoded, every_kind=True)
+        done += derive_missing(root, parts, settings, encoded, every_kind=True, check=True)
         if progress is not None:
             progress.update(1)
     return done

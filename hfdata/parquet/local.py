@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from hfdata.durable import fsync_dir, fsync_fds, make_dirs, rename_within, scandir
+from hfdata.durable import fsync_dir, make_dirs, rename_within, scandir
 from hfdata.errors import CorruptFile
 from hfdata.kinds import KINDS, Kind
 from hfdata.layout import (
@@ -252,36 +252,30 @@ class LocalRoot(PartsRoot):
 
     def put_sidecars(self, items: Sequence[tuple[str, bytes]]) -> None:
         """Each through a temporary in `parquet/_spool/` (so what a killed write leaves
-        is found in one folder, `sweep_sidecars`): every temporary written, their fsyncs
-        issued together (one journal commit instead of one each), then each renamed into
-        place, in order. Neither the names nor the folders made for them are fsynced: a
-        sidecar lost to a power cut is only missing, and a missing one is rebuilt
-        (docs/contracts.md, "Derived files"). So a folder is made only when a rename
-        finds it missing, without a lookup before every write."""
-        spool = self.base / SIDECAR_SPOOL
-        temps: list[tuple[Path, str]] = []
-        fds: list[int] = []
-        try:
+        is found in one folder, `sweep_sidecars`), written and renamed into place, in
+        order. Nothing is fsynced, neither the files nor their names nor the folders
+        made for them: a sidecar is derived data, and one a power cut loses, empties or
+        tears is only missing (readers treat an unreadable sidecar as absent, the next
+        compaction rewrites an empty one, `hfdata upgrade` any unreadable one;
+        docs/contracts.md, "Derived files"). So a folder is made only when a rename
+        finds it missing, without a lookup before every write. Paths are strings, not
+        `Path`s: for a batch's small sidecars the path objects cost as much as the
+        system calls."""
+        base = str(self.base)
+        spool = f"{base}/{SIDECAR_SPOOL}"
+        for rel, data in items:
+            tmp = f"{spool}/{secrets.token_hex(8)}.tmp"
+            fd = _create(tmp)
             try:
-                for rel, data in items:
-                    tmp = spool / f"{secrets.token_hex(8)}.tmp"
-                    fds.append(_create(tmp))
-                    temps.append((tmp, rel))
-                    _write_all(fds[-1], data)
-                fsync_fds(fds)
-            finally:
-                for fd in fds:
-                    with contextlib.suppress(OSError):  # fsynced already, or failing anyway
-                        os.close(fd)
-            while temps:
-                tmp, rel = temps[0]
-                _replace(tmp, self.base / rel)
-                temps.pop(0)
-        except BaseException:
-            for tmp, _ in temps:
+                try:
+                    _write_all(fd, data)
+                finally:
+                    os.close(fd)
+                _replace(tmp, f"{base}/{rel}")
+            except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
-            raise
+                raise
 
     def sweep_sidecars(self) -> None:
         """Remove the temporaries of sidecar writes a kill cut short (call under the
@@ -297,13 +291,27 @@ class LocalRoot(PartsRoot):
             return None
 
     def sidecars(self, prefix: str) -> list[str]:
-        top = self.base / prefix
-        found: list[str] = []
-        for directory, folders, names in os.walk(top):
-            folders[:] = [f for f in folders if not f.startswith(".")]
-            rel = Path(directory).relative_to(self.base).as_posix()
-            found.extend(f"{rel}/{name}" for name in names if not name.startswith("."))
-        return sorted(found)
+        return sorted(self.sidecar_sizes(prefix))
+
+    def sidecar_sizes(self, prefix: str) -> dict[str, int]:
+        """Sizes from one `stat` a file, besides the folder reads `sidecars` made."""
+        found: dict[str, int] = {}
+        cut = len(str(self.base)) + 1
+        pending = [self.base / prefix]
+        while pending:
+            directory = pending.pop()
+            for entry in scandir(directory):
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                    continue
+                try:
+                    size = entry.stat(follow_symlinks=False).st_size
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+                found[entry.path[cut:]] = size
+        return found
 
     def delete_sidecars(self, rels: Iterable[str]) -> None:
         """Unlink each, then remove the folders that became empty (up to `_stats/` or
@@ -359,14 +367,14 @@ class LocalRoot(PartsRoot):
         fsync_dir(self.base)
 
 
-def _create(path: Path) -> int:
+def _create(path: str) -> int:
     """A new file at `path` open for writing, its folder made if missing (not fsynced:
     the sidecar spool's)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
         return os.open(path, flags, 0o644)
     except FileNotFoundError:
-        os.makedirs(path.parent, exist_ok=True)
+        _make_folder(os.path.dirname(path))
         return os.open(path, flags, 0o644)
 
 
@@ -376,16 +384,27 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _replace(source: Path, target: Path) -> None:
+def _replace(source: str, target: str) -> None:
     """`os.replace`, making the target's folders first if they are missing (a sidecar's
     folders: not fsynced, see `LocalRoot.put_sidecars`)."""
     try:
         os.replace(source, target)
     except FileNotFoundError:
-        if not source.exists():
-            raise
-        os.makedirs(target.parent, exist_ok=True)
+        _make_folder(os.path.dirname(target))
         os.replace(source, target)
+
+
+def _make_folder(path: str) -> None:
+    """`mkdir -p` without fsyncs, one `mkdir` a level (`os.makedirs` looks each parent up
+    first): for sidecar folders, most of them new."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        return
+    except FileNotFoundError:
+        _make_folder(os.path.dirname(path))
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path)
 
 
 def _merge_into(source: Path, target: Path) -> None:

@@ -590,10 +590,12 @@ class ParquetRoot(PartsRoot):
 
     # -- PartsRoot: derived files ----------------------------------------------------------
     def put_sidecar(self, rel: str, data: bytes) -> None:
-        """One PUT; on a local filesystem a uniquely named hidden temporary, fsynced and
-        renamed (several stores may share the root and derive the same file's). The
-        temporary's name carries this store's owner, so `sweep_sidecars` can remove what a
-        killed write of this store left without touching another store's writes."""
+        """One PUT; on a local filesystem a uniquely named hidden temporary, renamed
+        (several stores may share the root and derive the same file's). The temporary's
+        name carries this store's owner, so `sweep_sidecars` can remove what a killed
+        write of this store left without touching another store's writes. Nothing is
+        fsynced: a sidecar a power cut loses or tears is only missing (docs/contracts.md,
+        "Derived files"; `LocalRoot.put_sidecars`)."""
         path = self.full(rel)
         if self.local:
             parent = path.rsplit("/", 1)[0]
@@ -603,13 +605,11 @@ class ParquetRoot(PartsRoot):
             try:
                 with self.fs.open_output_stream(tmp) as out:
                     out.write(data)
-                fsync_path(tmp)
                 self.fs.move(tmp, path)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     self.fs.delete_file(tmp)
                 raise
-            fsync_path(parent)
         else:
             with self.fs.open_output_stream(path) as out:
                 out.write(data)
@@ -641,13 +641,16 @@ class ParquetRoot(PartsRoot):
             return None
 
     def sidecars(self, prefix: str) -> list[str]:
+        return sorted(self.sidecar_sizes(prefix))
+
+    def sidecar_sizes(self, prefix: str) -> dict[str, int]:
         top = self.full(prefix.rstrip("/"))
         cut = len(self.base) + 1
-        return sorted(
-            info.path[cut:]
+        return {
+            info.path[cut:]: info.size or 0
             for info in self._list_all(top)
             if info.type == pafs.FileType.File and not info.base_name.startswith(".")
-        )
+        }
 
     def delete_sidecars(self, rels: Iterable[str]) -> None:
         self.delete(list(rels))

@@ -229,14 +229,16 @@ class PartsRoot(abc.ABC):
     # -- derived files (hfdata.parquet.sidecars) -----------------------------------------------
     @abc.abstractmethod
     def put_sidecar(self, rel: str, data: bytes) -> None:
-        """Write one derived file at `rel` (under `_stats/` or `_rollups/`) atomically:
-        readers see the old bytes or none, then all of `data` (a local file through a
-        hidden temporary, fsynced and renamed; an object in one PUT). Overwrites."""
+        """Write one derived file at `rel` (under `_stats/` or `_rollups/`) atomically
+        against kills: readers see the old bytes or none, then all of `data` (a local
+        file through a hidden temporary, renamed; an object in one PUT). Overwrites. Not
+        durable: nothing is fsynced, so after a power cut a local sidecar may be gone,
+        empty or torn, which readers take for missing (docs/contracts.md, "Derived
+        files")."""
 
     def put_sidecars(self, items: Sequence[tuple[str, bytes]]) -> None:
-        """`put_sidecar` for each `(rel, data)`, in order; a root may overlap the writes
-        (a local tree fsyncs them together). Each is atomic on its own: a failure may
-        leave the earlier ones written."""
+        """`put_sidecar` for each `(rel, data)`, in order; a root may overlap the writes.
+        Each is atomic on its own: a failure may leave the earlier ones written."""
         for rel, data in items:
             self.put_sidecar(rel, data)
 
@@ -248,6 +250,11 @@ class PartsRoot(abc.ABC):
     def sidecars(self, prefix: str) -> list[str]:
         """The rels of every derived file in the folder `prefix` and below, sorted
         (hidden temporaries left out)."""
+
+    @abc.abstractmethod
+    def sidecar_sizes(self, prefix: str) -> dict[str, int]:
+        """`sidecars` with each one's size in bytes: an empty sidecar is one a power cut
+        left without its bytes (never fsynced), which `derive` takes for missing."""
 
     @abc.abstractmethod
     def delete_sidecars(self, rels: Iterable[str]) -> None:

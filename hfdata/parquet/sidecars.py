@@ -13,7 +13,8 @@ only while its data file is in the reader's listing (orphans, of files a batch r
 back, optimize replaced or drop removed, are ignored and later deleted), and a live file
 without its sidecar is computed from its points (the same answer, slower) until the next
 compaction, optimize or upgrade writes it (docs/contracts.md, "Derived files").
-Sidecars are written after their batch publishes, each atomically, by
+Sidecars are written after their batch publishes, each atomically (against kills; never
+fsynced, so a power cut may leave one empty or torn, which reads as missing), by
 `hfdata.compact.derive`; the `_` prefix keeps dataset discovery (pyarrow, Spark) from
 taking them for data, and rollups are hive Parquet an outside engine reads at
 `<root>/_rollups/res=1h/**/*.parquet`.

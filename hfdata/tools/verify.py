@@ -9,10 +9,11 @@ journals are reported too. Directory listings are taken under `.publish.lock`
 (shared), as readers do, so a concurrent compaction is seen wholly or not at all.
 
 The stats and rollup sidecars (issue 19, docs/contracts.md "Derived files") are checked
-against the files they name: one that cannot be read or disagrees with its file (rows,
-first or last timestamp; a rollup's rows and bins) is an error, one whose file is no
-longer live (an orphan, which readers ignore) a warning; files without them are counted
-(readers compute those from the points; `hfdata upgrade` builds them).
+against the files they name: one that disagrees with its file (rows, first or last
+timestamp; a rollup's rows and bins) is an error, one whose file is no longer live (an
+orphan, which readers ignore) a warning; files without them are counted (readers compute
+those from the points; `hfdata upgrade` builds them), and so is one that cannot be
+decoded (empty or torn: sidecars are not fsynced, and readers take it for missing).
 
 Valid but implausible data is a warning (the store is consistent; its content looks
 wrong, usually timestamps parsed with the wrong rule): a variable whose points span
@@ -700,6 +701,7 @@ def _check_sidecars(
     resolutions = dict(settings.resolutions())
     out: list[Finding] = []
     orphans: list[str] = []
+    unreadable: list[str] = []
     seen: set[str] = set()
     found = parts.sidecars(STATS_DIR)
     for rule in resolutions:
@@ -710,8 +712,11 @@ def _check_sidecars(
         if file is None:
             orphans.append(rel)
             continue
-        seen.add(rel)
         problem = _sidecar_problem(parts, rel, file, resolutions)
+        if isinstance(problem, _Unreadable):
+            unreadable.append(f"{rel} ({problem.reason})")
+            continue  # counted missing: readers take it for absent
+        seen.add(rel)
         if problem is not None:
             out.append(
                 Finding(
@@ -735,21 +740,37 @@ def _check_sidecars(
         if kind in KINDS:
             lacking += len(set(wanted(settings, f, kind)) - seen)
     if lacking:
+        torn = (
+            f", {len(unreadable):,} of them unreadable (e.g. {unreadable[0]}: a sidecar is "
+            "never fsynced, and a power cut can leave one empty or torn)"
+            if unreadable
+            else ""
+        )
         out.append(
             Finding(
                 "ok",
                 f"{lacking:,} stats or rollup files not built yet (files written before them, "
-                "over the size derived at once, or a crash); readers compute those from the "
-                "points, 'hfdata upgrade' builds them",
+                f"over the size derived at once, or a crash){torn}; readers compute those "
+                "from the points, 'hfdata upgrade' builds them",
             )
         )
     return out
 
 
+@dataclass(frozen=True)
+class _Unreadable:
+    """A sidecar readers cannot use (empty, torn, of another version): counted missing."""
+
+    reason: str
+
+
 def _sidecar_problem(
     parts: PartsRoot, rel: str, file: PartFile, resolutions: dict[str, int]
-) -> str | None:
-    """What is wrong with one sidecar of a live file, or None."""
+) -> str | _Unreadable | None:
+    """What is wrong with one sidecar of a live file, or None. One that cannot be decoded
+    is `_Unreadable`, not an error: sidecars are not fsynced, so a power cut may leave
+    one empty or torn, and readers then compute from the points (docs/contracts.md,
+    "Derived files"). One that decodes but disagrees with its file is an error."""
     try:
         with file.root.reading(file):
             first, last, rows = file_span(file)
@@ -764,7 +785,7 @@ def _sidecar_problem(
         try:
             stats = FileStats.from_json(data)
         except (ValueError, TypeError) as exc:
-            return f"not a stats file this hfdata reads ({exc})"
+            return _Unreadable(f"not a stats file this hfdata reads: {exc}")
         told = (stats.rows, stats.first_ts, stats.last_ts)
         if told != (rows, first, last):
             return (
@@ -779,7 +800,7 @@ def _sidecar_problem(
     try:
         table = decode_rollup(data, cast("Kind", kind))
     except ValueError as exc:
-        return f"not a rollup this hfdata reads ({exc})"
+        return _Unreadable(f"not a rollup this hfdata reads: {exc}")
     resolution = resolutions[rule]
     held = int(pc.sum(table.column("rows")).as_py() or 0)
     bins = table.column("bin").cast(pa.int64()).to_numpy()

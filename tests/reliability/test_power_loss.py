@@ -44,6 +44,8 @@ from parquetside import log_state, store_state
 
 import hfdata
 from hfdata.layout import SCHEMA_FILE
+from hfdata.store import upgrade_store
+from hfdata.tools.verify import verify as hfdata_verify
 
 from .conftest import Figures
 from .model import (
@@ -60,6 +62,7 @@ from .model import (
     stored_rows,
     torture_count,
 )
+from .test_sidecars_killed import reports_agree, sidecar_check
 from .versions import (
     FAULTS,
     VersionModel,
@@ -330,10 +333,18 @@ def compaction_trial(tmp: Path, seed: int, fs_model: str) -> dict[str, int]:
             crashed = True
     after = tmp / "after"
     disk.rebuild(after)
+    emptied = empty_sidecars(after)  # never fsynced: a power cut leaves them empty
     with hfdata.open_store(after) as store:  # recovery rolls the journal forward or back
         store.compact()
         rows = stored_rows(after)
         read = {v: len(store.read(v)) for v in model.acked}
+        agree = reports_agree(store)  # from the sidecars left, empty ones read as missing
+    errors = [f.message for f in hfdata_verify(after) if f.level == "error"]
+    assert errors == [], errors
+    upgrade_store(after)  # rewrites what the power cut emptied
+    with hfdata.open_store(after) as store:
+        check = sidecar_check(store)
+        assert (check["sidecars_missing"], check["orphans"]) == (0, 0), check
     verdict = check_against_model(rows, model)
     return {
         "trials": 1,
@@ -344,7 +355,18 @@ def compaction_trial(tmp: Path, seed: int, fs_model: str) -> dict[str, int]:
         "doubled": verdict.doubled,
         "unknown": verdict.unknown,
         "read_count_mismatches": sum(1 for v, n in read.items() if n != len(model.acked[v])),
+        "sidecars_emptied": emptied,
+        **agree,
     }
+
+
+def empty_sidecars(root: Path) -> int:
+    return sum(
+        1
+        for top in ("_stats", "_rollups")
+        for path in (root / "parquet" / top).rglob("*")
+        if path.is_file() and path.stat().st_size == 0
+    )
 
 
 def run_compaction_trials(
