@@ -376,7 +376,7 @@ class LogWriter:
             except TypeError as exc:
                 check_metadata(metadata)  # raises the precise error, if it finds one
                 raise InvalidMetadata(f"metadata cannot be written as JSON: {exc}") from exc
-            if b"null" in line:
+            if line.find(b"null") >= 0:
                 check_metadata(metadata)  # NaN/inf would have been written as null
             if len(line) > self._max_line:
                 self._check_metadata_size(metadata)
